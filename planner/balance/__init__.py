@@ -1,0 +1,1 @@
+"""balance subpackage of the planner."""

@@ -1,0 +1,151 @@
+"""Exceptions and warnings raised by the planner library."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "GeometryRepairWarning",
+    "InfeasibleError",
+    "InputError",
+    "NetworkDataError",
+    "PlannerError",
+    "PlannerWarning",
+    "Problem",
+    "SchemaVersionError",
+    "SnapDistanceWarning",
+    "WorkspaceError",
+    "format_ids",
+]
+
+
+def format_ids(ids: Iterable[object], *, limit: int = 8) -> str:
+    """Return a short human list of ids such as ``"A12, A19, A40 and 5 more"``.
+
+    Parameters
+    ----------
+    ids
+        The ids (or row numbers) to list.
+    limit
+        How many to name before summarising the rest.
+    """
+    items = [str(i) for i in ids]
+    if len(items) <= limit:
+        return ", ".join(items)
+    return f"{', '.join(items[:limit])} and {len(items) - limit} more"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found while validating input.
+
+    Parameters
+    ----------
+    message
+        What is wrong, in words a user understands.
+    rows
+        1-based row numbers as the user sees them in their file (the header
+        is row 1 in a spreadsheet-like file), or an empty tuple when the
+        problem concerns the whole input.
+    column
+        The column concerned, if any.
+    fix
+        What the user should do.
+    severity
+        ``"error"`` stops the input from being used; ``"warning"`` does not.
+    """
+
+    message: str
+    rows: tuple[int, ...] = ()
+    column: str | None = None
+    fix: str = ""
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        parts = []
+        if self.rows:
+            label = "row" if len(self.rows) == 1 else "rows"
+            parts.append(f"{label} {format_ids(self.rows)}")
+        if self.column:
+            parts.append(f"column '{self.column}'")
+        where = f" ({'; '.join(parts)})" if parts else ""
+        fix = f" Fix: {self.fix}" if self.fix else ""
+        return f"{self.message}{where}.{fix}"
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the problem as a JSON-friendly dictionary."""
+        return {
+            "message": self.message,
+            "rows": list(self.rows),
+            "column": self.column,
+            "fix": self.fix,
+            "severity": self.severity,
+        }
+
+
+class PlannerError(Exception):
+    """Base class of every error the planner raises on purpose."""
+
+
+class InputError(PlannerError, ValueError):
+    """Input data or arguments are invalid.
+
+    Carries every problem found, so a user sees the whole list at once.
+
+    Parameters
+    ----------
+    message
+        A summary line.
+    problems
+        The individual problems; each names rows, a column and a fix.
+    source
+        The file or argument the problems were found in.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        problems: Sequence[Problem] = (),
+        *,
+        source: str | None = None,
+    ) -> None:
+        self.summary = message
+        self.problems: list[Problem] = list(problems)
+        self.source = source
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        head = f"{self.source}: {self.summary}" if self.source else self.summary
+        if not self.problems:
+            return head
+        lines = [head] + [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class InfeasibleError(PlannerError):
+    """An optimisation problem has no solution under the given constraints."""
+
+
+class NetworkDataError(PlannerError):
+    """A road network is missing, corrupt or unusable."""
+
+
+class WorkspaceError(PlannerError):
+    """A workspace file cannot be opened or saved."""
+
+
+class SchemaVersionError(WorkspaceError):
+    """A workspace was written by a newer version of the planner."""
+
+
+class PlannerWarning(UserWarning):
+    """Base class of the planner's warnings."""
+
+
+class GeometryRepairWarning(PlannerWarning):
+    """A geometry was invalid and has been repaired."""
+
+
+class SnapDistanceWarning(PlannerWarning):
+    """Points were snapped to a road network from far away."""

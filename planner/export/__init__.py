@@ -1,0 +1,1 @@
+"""export subpackage of the planner."""

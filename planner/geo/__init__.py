@@ -1,0 +1,1 @@
+"""geo subpackage of the planner."""

@@ -1,0 +1,1 @@
+"""routing subpackage of the planner."""
