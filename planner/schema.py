@@ -346,9 +346,7 @@ def empty_frame(table: str) -> pd.DataFrame:
     schema = TABLES[table]
     data: dict[str, pd.Series] = {}
     for c in schema.columns:
-        dtype = {"str": "object", "float": "float64", "int": "int64", "bool": "bool"}[
-            c.kind
-        ]
+        dtype = {"str": "object", "float": "float64", "int": "int64", "bool": "bool"}[c.kind]
         data[c.name] = pd.Series([], dtype=dtype)
     frame = pd.DataFrame(data)
     if schema.geometry is None:

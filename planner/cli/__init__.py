@@ -63,7 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except PlannerError as exc:
         if getattr(args, "json", False):
-            payload: dict[str, Any] = {"ok": False, "error": type(exc).__name__, "message": str(exc)}
+            payload: dict[str, Any] = {
+                "ok": False,
+                "error": type(exc).__name__,
+                "message": str(exc),
+            }
             problems = getattr(exc, "problems", None)
             if problems:
                 payload["problems"] = [p.to_dict() for p in problems]
