@@ -11,6 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from collections.abc import Mapping
 from typing import Any
 
 from planner import schema as s
@@ -160,7 +161,7 @@ class Scenario:
         }
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Scenario:
+    def from_row(cls, row: Mapping[Any, Any]) -> Scenario:
         """Build a scenario from a row of the ``scenarios`` table."""
 
         def _json(v: Any) -> dict[str, Any]:

@@ -59,8 +59,8 @@ def _conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
             out[c.name] = None
         col = out[c.name]
         if c.kind == "str":
-            out[c.name] = col.astype(object).where(col.notna(), None)
-            out[c.name] = out[c.name].map(lambda v: v if v is None else str(v))
+            values = [None if _missing(v) else str(v) for v in col.tolist()]
+            out[c.name] = pd.Series(values, index=out.index, dtype=object)
         elif c.kind == "float":
             out[c.name] = pd.to_numeric(col, errors="coerce").astype("float64")
         elif c.kind == "int":
@@ -85,14 +85,19 @@ def _conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     return result.reset_index(drop=True)
 
 
+def _missing(value: Any) -> bool:
+    """Whether a cell holds no value (None, NaN, NA or NaT)."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def _from_storage(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     """Undo storage typing: strings back to objects with ``None`` for missing."""
-    spec = s.TABLES[table]
     out = frame
-    for c in spec.columns:
-        if c.name in out.columns and c.kind == "str":
-            col = out[c.name]
-            out[c.name] = col.astype(object).where(col.notna(), None)
     return _conform(out, table)
 
 
@@ -131,17 +136,17 @@ class Workspace:
     @property
     def accounts(self) -> gpd.GeoDataFrame:
         """Accounts: points with attributes."""
-        return self.tables["accounts"]  # type: ignore[return-value]
+        return self.tables["accounts"]
 
     @property
     def reps(self) -> gpd.GeoDataFrame:
         """Reps and other users; geometry is the home base."""
-        return self.tables["reps"]  # type: ignore[return-value]
+        return self.tables["reps"]
 
     @property
     def units(self) -> gpd.GeoDataFrame:
         """Building-block polygons (counties, ZIP areas, H3 cells)."""
-        return self.tables["units"]  # type: ignore[return-value]
+        return self.tables["units"]
 
     @property
     def territory_types(self) -> pd.DataFrame:
@@ -187,7 +192,14 @@ class Workspace:
 
     # -- scenario-scoped rows -------------------------------------------------
     def rows(self, table: str, scenario_id: str) -> pd.DataFrame:
-        """Return the rows of scenario-scoped ``table`` that belong to ``scenario_id``."""
+        """Return the rows of scenario-scoped ``table`` that belong to ``scenario_id``.
+
+        Raises
+        ------
+        InputError
+            If there is no such scenario.
+        """
+        self._require_scenario(scenario_id)
         frame = self.tables[table]
         return frame[frame[s.SCENARIO_ID] == scenario_id].reset_index(drop=True)
 
@@ -223,7 +235,7 @@ class Workspace:
     def territories(self, scenario_id: str | None = None) -> gpd.GeoDataFrame:
         """Territories of a scenario (the active one by default)."""
         sid = scenario_id or self.active_scenario_id()
-        return self.rows("territories", sid)  # type: ignore[return-value]
+        return self.rows("territories", sid)
 
     def memberships(self, scenario_id: str | None = None) -> pd.DataFrame:
         """Account memberships of a scenario (the active one by default)."""
