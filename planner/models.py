@@ -8,10 +8,10 @@ convert to and from the rows of those frames.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from collections.abc import Mapping
 from typing import Any
 
 from planner import schema as s
