@@ -9,6 +9,7 @@ __all__ = [
     "GeometryRepairWarning",
     "InfeasibleError",
     "InputError",
+    "InputWarning",
     "NetworkDataError",
     "PlannerError",
     "PlannerWarning",
@@ -141,6 +142,10 @@ class SchemaVersionError(WorkspaceError):
 
 class PlannerWarning(UserWarning):
     """Base class of the planner's warnings."""
+
+
+class InputWarning(PlannerWarning):
+    """An input file was readable, but something in it was guessed or corrected."""
 
 
 class GeometryRepairWarning(PlannerWarning):

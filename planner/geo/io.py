@@ -1,0 +1,2232 @@
+"""Read and validate input files: accounts, reps, units and territories.
+
+Every reader follows one recipe: open the input (a path, or bytes/a file
+object with a file name), read its table (CSV, XLSX, GeoJSON, GeoPackage,
+Parquet or a zipped Shapefile), recognise its columns
+(:mod:`planner.geo.columns`), check every row, and assemble a frame in the
+shape of :data:`planner.schema.TABLES`.
+
+:func:`validate_file` returns every problem in a :class:`ValidationReport`
+and never raises for bad data; the ``read_*`` functions raise one
+:class:`~planner.errors.InputError` listing every error, and turn warnings
+into :class:`~planner.errors.InputWarning`.
+
+Row numbers in problems are those the user sees: in a CSV or a sheet the
+header is row 1 (or wherever it really is) and the first record below it is
+the next row; in a GIS file the n-th feature is row n.
+
+Swapped coordinates: when the latitude and longitude columns as a whole look
+swapped (most latitudes outside -90..90, or every latitude in Antarctica, or
+the swapped points land on their US ZIP codes), the columns are swapped back
+with a warning, because the evidence is about the whole file and the fix is
+unambiguous. Pass ``fix_swapped=False`` to make it an error instead. Single
+rows are never swapped silently: they are range errors.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import re
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from itertools import islice
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from planner import schema as s
+from planner.errors import (
+    GeometryRepairWarning,
+    InputError,
+    InputWarning,
+    PlannerWarning,
+    Problem,
+    format_ids,
+)
+from planner.geo.columns import (
+    CITY,
+    FIRST_NAME,
+    KINDS,
+    LAST_NAME,
+    STATE,
+    ColumnMatch,
+    Kind,
+    guess_kind,
+    header_score,
+    match_columns,
+    normalise_name,
+)
+from planner.models import DEFAULT_TYPE
+
+__all__ = [
+    "Source",
+    "ValidationReport",
+    "locate_postal_codes",
+    "read_accounts",
+    "read_reps",
+    "read_territories",
+    "read_units",
+    "validate_file",
+]
+
+logger = logging.getLogger(__name__)
+
+#: What the readers accept: a path, raw bytes, or a binary file object
+#: (such as an uploaded file). Bytes and nameless file objects need
+#: ``filename=`` so the format is known.
+Source = str | os.PathLike[str] | bytes | bytearray | BinaryIO
+
+ColumnMap = Mapping[str, str | None]
+
+_MAX_ROWS = 1000  # row numbers kept per problem; the message gives the full count
+_HEADER_SCAN = 20  # rows searched for the header
+_TABULAR = {".csv", ".txt", ".tsv", ".tab"}
+_EXCEL = {".xlsx", ".xlsm"}
+_PARQUET = {".parquet", ".geoparquet", ".pq"}
+_VECTOR = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml"}
+_READABLE = _TABULAR | _EXCEL | _PARQUET | _VECTOR | {".zip"}
+_US = frozenset({"us", "usa", "unitedstates", "unitedstatesofamerica", "america", "840"})
+_ROLE_SYNONYMS = {
+    "rep": "rep",
+    "salesrep": "rep",
+    "representative": "rep",
+    "salesrepresentative": "rep",
+    "accountexecutive": "rep",
+    "ae": "rep",
+    "fieldrep": "rep",
+    "user": "rep",
+    "manager": "manager",
+    "salesmanager": "manager",
+    "mgr": "manager",
+    "planner": "planner",
+    "salesops": "planner",
+    "salesoperations": "planner",
+    "admin": "admin",
+    "administrator": "admin",
+    "systemadministrator": "admin",
+}
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass(frozen=True, eq=False)
+class ValidationReport:
+    """What :func:`validate_file` found in one input file.
+
+    Parameters
+    ----------
+    path
+        The file's name as given (a path, or the upload's file name).
+    kind
+        What the file holds: ``accounts``, ``reps``, ``units`` or
+        ``territories`` (guessed from its columns and geometry when not given).
+    rows_read
+        Data rows found (blank rows are not counted).
+    rows_valid
+        Rows without an error; these are in ``frame``.
+    columns_recognised
+        File column name to schema column name, for every recognised column.
+    problems
+        Errors and warnings, in the order they were found.
+    frame
+        The readable rows, in the shape of ``planner.schema.TABLES[kind]``.
+    file_format
+        ``csv``, ``xlsx``, ``geojson``, ``gpkg``, ``shapefile``, ``parquet``...
+    encoding
+        The text encoding used, for text files.
+    header_row
+        The row holding the column names, for CSV and XLSX files.
+    """
+
+    path: str
+    kind: Kind
+    rows_read: int
+    rows_valid: int
+    columns_recognised: dict[str, str]
+    problems: tuple[Problem, ...]
+    frame: pd.DataFrame = field(repr=False)
+    file_format: str = ""
+    encoding: str | None = None
+    header_row: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise InputError(
+                f"unknown kind '{self.kind}'",
+                [Problem(f"unknown kind '{self.kind}'", fix=f"use one of {', '.join(KINDS)}")],
+            )
+        if not 0 <= self.rows_valid <= self.rows_read:
+            raise InputError(
+                "rows_valid must be between 0 and rows_read",
+                [Problem("inconsistent row counts", fix="report this as a bug")],
+            )
+        object.__setattr__(self, "problems", tuple(self.problems))
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems that stop rows (or the file) from being used."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """The problems that were worked around."""
+        return [p for p in self.problems if p.severity != "error"]
+
+    @property
+    def ok(self) -> bool:
+        """Whether the file has no errors (warnings are allowed)."""
+        return not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report without the frame, as a JSON-friendly dictionary."""
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "ok": self.ok,
+            "file_format": self.file_format,
+            "encoding": self.encoding,
+            "header_row": self.header_row,
+            "rows_read": self.rows_read,
+            "rows_valid": self.rows_valid,
+            "columns_recognised": dict(self.columns_recognised),
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def validate_file(
+    source: Source,
+    *,
+    kind: Kind | None = None,
+    columns: ColumnMap | None = None,
+    filename: str | None = None,
+    sheet: str | int | None = None,
+    layer: str | None = None,
+    encoding: str | None = None,
+    crs: Any = None,
+    unit_type: str = "custom",
+    scenario_id: str | None = None,
+    fix_swapped: bool = True,
+) -> ValidationReport:
+    """Read and check an input file, returning every problem instead of raising.
+
+    Parameters
+    ----------
+    source
+        A path, bytes, or a binary file object (e.g. an upload).
+    kind
+        ``accounts``, ``reps``, ``units`` or ``territories``; guessed from the
+        columns and the geometry when ``None``.
+    columns
+        Explicit mapping from file columns to schema columns, e.g.
+        ``{"Breite": "latitude"}``; a value of ``None`` ignores the column. It
+        wins over the automatic recognition.
+    filename
+        The file name, needed for bytes and for file objects without a
+        ``name``; its extension decides the format.
+    sheet
+        Sheet name or 0-based index in an XLSX workbook; by default the sheet
+        named like ``kind``, else the first.
+    layer
+        Layer of a GeoPackage (or Shapefile inside a zip) holding several.
+    encoding
+        Text encoding of a CSV; detected when ``None`` (UTF-8, then
+        Windows-1252, then Latin-1).
+    crs
+        CRS of the coordinates in a GIS file; overrides the file's own and is
+        required for a Shapefile without ``.prj`` whose coordinates are not
+        longitude/latitude.
+    unit_type
+        Type given to units (``"county"``, ``"zip"``...).
+    scenario_id
+        Scenario the territories belong to; the column is left out when ``None``.
+    fix_swapped
+        Swap latitude and longitude back (with a warning) when the columns as a
+        whole look swapped; an error when ``False``.
+
+    Returns
+    -------
+    ValidationReport
+        The readable rows and every problem.
+
+    Raises
+    ------
+    InputError
+        Only for invalid arguments (an unknown ``kind``), never for the file.
+    """
+    if kind is not None and kind not in KINDS:
+        raise InputError(
+            f"unknown kind '{kind}'",
+            [Problem(f"unknown kind '{kind}'", fix=f"use one of {', '.join(KINDS)}")],
+        )
+    options = _Options(fix_swapped=fix_swapped, unit_type=unit_type, scenario_id=scenario_id)
+    try:
+        inp = _open_input(source, filename)
+    except _Unreadable as exc:
+        name = filename or _name_of(source)
+        return _empty_report(name, kind or "accounts", [exc.problem], file_format="")
+    kinds: tuple[Kind, ...] = (kind,) if kind else KINDS
+    table = _read_table(
+        inp, kinds=kinds, columns=columns, sheet=sheet, layer=layer, encoding=encoding, crs=crs
+    )
+    if kind is None:
+        kind = guess_kind([str(c) for c in table.frame.columns], geometry=table.geometry_kind())
+        logger.info("%s: guessed that the file holds %s", inp.name, kind)
+    if not table.readable:
+        return _empty_report(
+            inp.name,
+            kind,
+            table.problems,
+            file_format=table.file_format,
+            encoding=table.encoding,
+            header_row=table.header_row,
+        )
+    match = match_columns([str(c) for c in table.frame.columns], kind, columns=columns)
+    checked = _CHECKS[kind](table, match, options)
+    problems = [*table.problems, *match.problems, *checked.problems]
+    frame = checked.frame
+    try:
+        s.validate_frame(_with_scenario(frame.loc[~checked.bad], kind), kind)
+    except InputError as exc:  # a bug in the checks above; still report, never raise
+        problems.extend(exc.problems)
+    valid = frame.loc[~checked.bad].reset_index(drop=True)
+    return ValidationReport(
+        path=inp.name,
+        kind=kind,
+        rows_read=len(frame),
+        rows_valid=len(valid),
+        columns_recognised=dict(match.mapping),
+        problems=tuple(problems),
+        frame=valid,
+        file_format=table.file_format,
+        encoding=table.encoding,
+        header_row=table.header_row,
+    )
+
+
+def read_accounts(
+    source: Source,
+    *,
+    columns: ColumnMap | None = None,
+    filename: str | None = None,
+    sheet: str | int | None = None,
+    layer: str | None = None,
+    encoding: str | None = None,
+    crs: Any = None,
+    fix_swapped: bool = True,
+) -> gpd.GeoDataFrame:
+    """Read accounts from CSV, XLSX, GeoJSON, GeoPackage, Parquet or a zipped Shapefile.
+
+    Accounts without coordinates but with a US ZIP code are placed at that
+    ZIP code (``geocode_precision`` ``"postal_code"``, offline); accounts with
+    coordinates get ``"exact"``.
+
+    Parameters
+    ----------
+    source, columns, filename, sheet, layer, encoding, crs, fix_swapped
+        See :func:`validate_file`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In the shape of ``TABLES["accounts"]``: string ids, points in
+        EPSG:4326, numeric columns as floats, unrecognised columns kept.
+
+    Raises
+    ------
+    InputError
+        Listing every error, with the rows, the column and the fix.
+    """
+    report = validate_file(
+        source,
+        kind="accounts",
+        columns=columns,
+        filename=filename,
+        sheet=sheet,
+        layer=layer,
+        encoding=encoding,
+        crs=crs,
+        fix_swapped=fix_swapped,
+    )
+    return _strict(report)
+
+
+def read_reps(
+    source: Source,
+    *,
+    columns: ColumnMap | None = None,
+    filename: str | None = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    fix_swapped: bool = True,
+) -> gpd.GeoDataFrame:
+    """Read reps (users) from CSV or XLSX.
+
+    The home location comes from latitude/longitude columns or a US ZIP code
+    and may be missing; ``role`` defaults to ``"rep"``.
+
+    Parameters
+    ----------
+    source, columns, filename, sheet, encoding, fix_swapped
+        See :func:`validate_file`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In the shape of ``TABLES["reps"]``, the home as point geometry.
+
+    Raises
+    ------
+    InputError
+        Listing every error.
+    """
+    report = validate_file(
+        source,
+        kind="reps",
+        columns=columns,
+        filename=filename,
+        sheet=sheet,
+        encoding=encoding,
+        fix_swapped=fix_swapped,
+    )
+    return _strict(report)
+
+
+def read_units(
+    source: Source,
+    *,
+    id_column: str | None = None,
+    name_column: str | None = None,
+    unit_type: str = "custom",
+    crs: Any = None,
+    filename: str | None = None,
+    layer: str | None = None,
+    columns: ColumnMap | None = None,
+) -> gpd.GeoDataFrame:
+    """Read building-block units (ZIP areas, counties...) from a polygon file.
+
+    Parameters
+    ----------
+    source, crs, filename, layer, columns
+        See :func:`validate_file`.
+    id_column
+        The column holding the unit ids; guessed (``unit_id``, ``id``,
+        ``GEOID``, ``FIPS``, ``ZCTA5CE20``...) when ``None``.
+    name_column
+        The column holding display names; guessed when ``None``.
+    unit_type
+        Type of every unit, e.g. ``"county"``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In the shape of ``TABLES["units"]``, polygons in EPSG:4326.
+
+    Raises
+    ------
+    InputError
+        Listing every error.
+    """
+    mapping = dict(columns or {})
+    if id_column is not None:
+        mapping[id_column] = s.UNIT_ID
+    if name_column is not None:
+        mapping[name_column] = s.NAME
+    report = validate_file(
+        source,
+        kind="units",
+        columns=mapping,
+        filename=filename,
+        layer=layer,
+        crs=crs,
+        unit_type=unit_type,
+    )
+    return _strict(report)
+
+
+def read_territories(
+    source: Source,
+    *,
+    columns: ColumnMap | None = None,
+    scenario_id: str | None = None,
+    crs: Any = None,
+    filename: str | None = None,
+    layer: str | None = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a territory hierarchy, with or without shapes.
+
+    Recognises id, name, parent, level, level name and type columns. A
+    missing level is the depth below the roots (0 for roots); a level column
+    holding names (``Region``) becomes the level name. Territories without a
+    shape get source ``"none"``, the others ``"imported"``.
+
+    Parameters
+    ----------
+    source, columns, crs, filename, layer, sheet, encoding
+        See :func:`validate_file`.
+    scenario_id
+        Scenario to put in the ``scenario_id`` column; left out when ``None``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In the shape of ``TABLES["territories"]``, polygons in EPSG:4326.
+
+    Raises
+    ------
+    InputError
+        Listing every error.
+    """
+    report = validate_file(
+        source,
+        kind="territories",
+        columns=columns,
+        filename=filename,
+        layer=layer,
+        sheet=sheet,
+        encoding=encoding,
+        crs=crs,
+        scenario_id=scenario_id,
+    )
+    return _strict(report)
+
+
+def locate_postal_codes(codes: pd.Series | Sequence[object]) -> pd.DataFrame:
+    """Place US ZIP codes at their centre, offline.
+
+    Accepts ZIP+4 (``"30303-1234"``), codes that lost a leading zero in a
+    spreadsheet (``2134`` is ``02134``) and numbers read from Excel.
+
+    Parameters
+    ----------
+    codes
+        Postal codes as text or numbers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index as ``codes`` (or a range index), with ``postal_code`` (the
+        normalised 5-digit ZIP, or missing when the value is not shaped like
+        one), ``latitude`` and ``longitude`` (NaN when the ZIP is unknown).
+    """
+    series = codes if isinstance(codes, pd.Series) else pd.Series(list(codes), dtype=object)
+    text = _text(series)
+    zip5, _ = _normalise_zip(text)
+    lats, lons = _zip_table()
+    keys = zip5.astype(object)
+    return pd.DataFrame(
+        {
+            s.POSTAL_CODE: zip5,
+            s.LATITUDE: keys.map(lats).astype(float),
+            s.LONGITUDE: keys.map(lons).astype(float),
+        },
+        index=series.index,
+    )
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+class _Unreadable(Exception):
+    """The input cannot be read at all; carries the problem to report."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class _Input:
+    """An input file, on disk or in memory."""
+
+    name: str
+    suffix: str
+    path: Path | None = None
+    data: bytes | None = None
+
+    def read_bytes(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        return self.path.read_bytes()
+
+    @contextmanager
+    def local_path(self) -> Iterator[Path]:
+        """Yield a path to the file, writing in-memory data to a temporary file."""
+        if self.path is not None:
+            yield self.path
+            return
+        with tempfile.TemporaryDirectory(prefix="planner-io-") as tmp:
+            path = Path(tmp) / f"input{self.suffix}"
+            path.write_bytes(self.read_bytes())
+            yield path
+
+
+def _name_of(source: object) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    name = getattr(source, "name", None)
+    return str(name) if isinstance(name, str) else "<upload>"
+
+
+def _open_input(source: Source, filename: str | None) -> _Input:
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(os.fspath(source))
+        name = filename or str(path)
+        if not path.exists():
+            raise _Unreadable(
+                Problem(
+                    f"there is no file '{path}'",
+                    fix="check the path and the file name",
+                )
+            )
+        if path.is_dir():
+            raise _Unreadable(
+                Problem(f"'{path}' is a folder, not a file", fix="give the path of a file")
+            )
+        return _Input(name=name, suffix=_suffix(filename or path.name), path=path)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif hasattr(source, "read"):
+        if hasattr(source, "seek"):
+            source.seek(0)
+        raw = source.read()
+        data = raw.encode() if isinstance(raw, str) else bytes(raw)
+    else:
+        raise _Unreadable(
+            Problem(
+                f"cannot read input of type {type(source).__name__}",
+                fix="pass a path, bytes or a binary file object",
+            )
+        )
+    name = filename or _name_of(source)
+    if name == "<upload>":
+        raise _Unreadable(
+            Problem(
+                "in-memory input has no file name, so its format is unknown",
+                fix="pass filename='accounts.csv' (or .xlsx, .geojson, .gpkg, .zip, .parquet)",
+            )
+        )
+    return _Input(name=Path(name).name, suffix=_suffix(name), data=data)
+
+
+def _suffix(name: str) -> str:
+    return Path(name).suffix.lower()
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass
+class _Table:
+    """A file's content before checking: raw cells indexed by the user's row numbers."""
+
+    name: str
+    file_format: str
+    frame: pd.DataFrame
+    geometry: gpd.GeoSeries | None = None  # in EPSG:4326, aligned with frame
+    geometry_unusable: bool = False  # geometry exists but could not be placed (no CRS)
+    encoding: str | None = None
+    header_row: int | None = None
+    decimal_comma: bool = False
+    problems: list[Problem] = field(default_factory=list)
+    readable: bool = True
+
+    def geometry_kind(self) -> str | None:
+        if self.geometry is None:
+            return None
+        types = self.geometry.dropna().geom_type
+        if types.empty:
+            return None
+        top = str(types.mode().iloc[0])
+        return "Polygon" if "Polygon" in top else "Point" if "Point" in top else top
+
+
+def _unreadable_table(inp: _Input, fmt: str, problem: Problem, **kw: Any) -> _Table:
+    return _Table(
+        inp.name,
+        fmt,
+        pd.DataFrame(),
+        problems=[*kw.pop("problems", []), problem],
+        readable=False,
+        **kw,
+    )
+
+
+def _read_table(
+    inp: _Input,
+    *,
+    kinds: tuple[Kind, ...],
+    columns: ColumnMap | None,
+    sheet: str | int | None,
+    layer: str | None,
+    encoding: str | None,
+    crs: Any,
+) -> _Table:
+    suffix = inp.suffix
+    extra = tuple(columns or ())
+    if suffix in _TABULAR:
+        return _read_delimited(inp, kinds=kinds, extra=extra, encoding=encoding)
+    if suffix in _EXCEL:
+        return _read_excel(inp, kinds=kinds, extra=extra, sheet=sheet)
+    if suffix == ".xls":
+        return _unreadable_table(
+            inp,
+            "xls",
+            Problem(
+                "old Excel 97-2003 (.xls) workbooks are not supported",
+                fix="open it in Excel or LibreOffice and save it as .xlsx or CSV",
+            ),
+        )
+    if suffix in _PARQUET:
+        return _read_parquet(inp, crs=crs)
+    if suffix == ".zip":
+        return _read_zip(
+            inp,
+            kinds=kinds,
+            columns=columns,
+            sheet=sheet,
+            layer=layer,
+            encoding=encoding,
+            crs=crs,
+        )
+    if suffix in _VECTOR:
+        with inp.local_path() as path:
+            return _read_vector(path, inp.name, kinds=kinds, layer=layer, crs=crs)
+    return _unreadable_table(
+        inp,
+        suffix.lstrip("."),
+        Problem(
+            f"files of type '{suffix or '(none)'}' cannot be read",
+            fix="use CSV, XLSX, GeoJSON, GeoPackage (.gpkg), Parquet or a zipped Shapefile",
+        ),
+    )
+
+
+def _empty_file_problem() -> Problem:
+    return Problem(
+        "the file is empty",
+        fix="export the file again, with a header row and at least one data row",
+    )
+
+
+def _header_only_problem(header_row: int) -> Problem:
+    return Problem(
+        f"the file has column names (row {header_row}) but no data rows below them",
+        rows=(header_row,),
+        fix="add at least one data row below the header, or choose the right file or sheet",
+    )
+
+
+def _decode(data: bytes, encoding: str | None) -> tuple[str, str, list[Problem]]:
+    if encoding is not None:
+        try:
+            return data.decode(encoding), encoding, []
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise _Unreadable(
+                Problem(
+                    f"the file cannot be decoded as {encoding}: {exc}",
+                    fix="pass the right encoding= or save the file as UTF-8",
+                )
+            ) from exc
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16"), "utf-16", []
+    try:
+        return data.decode("utf-8-sig"), "utf-8", []
+    except UnicodeDecodeError:
+        pass
+    for fallback, label in (("cp1252", "Windows-1252"), ("latin-1", "Latin-1")):
+        try:
+            text = data.decode(fallback)
+        except UnicodeDecodeError:
+            continue
+        note = Problem(
+            f"the file is not UTF-8; it was read as {label} ({fallback})",
+            fix="check that accented names look right; save the file as UTF-8 to be sure",
+            severity="warning",
+        )
+        return text, fallback, [note]
+    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
+
+
+def _sniff_delimiter(text: str, suffix: str) -> str:
+    if suffix in {".tsv", ".tab"}:
+        return "\t"
+    lines = [ln for ln in islice(io.StringIO(text), 50) if ln.strip()]
+    best, best_score = ",", 0.0
+    for delim in (",", ";", "\t", "|"):
+        counts = [len(r) for r in csv.reader(lines, delimiter=delim)]
+        if not counts:
+            continue
+        score = float(np.median(counts))
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def _find_header(
+    rows: Sequence[Sequence[object]], kinds: tuple[Kind, ...], extra: tuple[str, ...]
+) -> int | None:
+    """Return the position of the header among the first rows (None if all are empty)."""
+    extra_norm = {normalise_name(e) for e in extra}
+    best, best_score = None, 0
+    first_nonempty = None
+    for i, row in enumerate(rows[:_HEADER_SCAN]):
+        if not any(_cell_text(v) for v in row):
+            continue
+        if first_nonempty is None:
+            first_nonempty = i
+        score = header_score(row, kinds) + sum(
+            1 for v in row if isinstance(v, str) and normalise_name(v) in extra_norm
+        )
+        if score > best_score:
+            best, best_score = i, score
+    return best if best is not None else first_nonempty
+
+
+def _unique_names(header: Sequence[object]) -> list[str]:
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for j, v in enumerate(header):
+        name = _cell_text(v) or f"column_{j + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        seen.setdefault(name, 1)
+        names.append(name)
+    return names
+
+
+def _finish_rows(frame: pd.DataFrame, header_row: int) -> pd.DataFrame:
+    """Number rows as the user sees them and drop blank rows and blank unnamed columns."""
+    frame.index = pd.RangeIndex(header_row + 1, header_row + 1 + len(frame))
+    if frame.empty:
+        return frame
+    blank = pd.DataFrame({c: _blank(frame[c]) for c in frame.columns}, index=frame.index)
+    frame = frame.loc[~blank.all(axis=1)]
+    unnamed = [
+        c
+        for c in frame.columns
+        if re.fullmatch(r"column_\d+", str(c)) and blank[c].loc[frame.index].all()
+    ]
+    return frame.drop(columns=unnamed)
+
+
+def _read_delimited(
+    inp: _Input, *, kinds: tuple[Kind, ...], extra: tuple[str, ...], encoding: str | None
+) -> _Table:
+    data = inp.read_bytes()
+    if not data.strip():
+        return _unreadable_table(inp, "csv", _empty_file_problem())
+    try:
+        text, enc, problems = _decode(data, encoding)
+    except _Unreadable as exc:
+        return _unreadable_table(inp, "csv", exc.problem)
+    skip = 0
+    first = text[: text.find("\n")].strip() if "\n" in text[:200] else text[:200].strip()
+    if first.lower().startswith("sep=") and len(first) == 5:  # Excel's delimiter hint
+        delimiter = first[4]
+        skip = 1
+    else:
+        delimiter = _sniff_delimiter(text, inp.suffix)
+    sample = list(islice(csv.reader(io.StringIO(text), delimiter=delimiter), skip + 50))[skip:]
+    h = _find_header(sample, kinds, extra)
+    if h is None:
+        return _unreadable_table(inp, "csv", _empty_file_problem(), encoding=enc)
+    names = _unique_names(sample[h])
+    header_row = skip + h + 1
+    frame, ragged = _parse_csv(text, delimiter, names, header_row)
+    problems.extend(ragged)
+    frame = _finish_rows(frame, header_row)
+    table = _Table(
+        inp.name,
+        "csv",
+        frame,
+        encoding=enc,
+        header_row=header_row,
+        decimal_comma=delimiter == ";",
+        problems=problems,
+    )
+    if frame.empty:
+        table.problems.append(_header_only_problem(header_row))
+        table.readable = False
+    return table
+
+
+def _parse_csv(
+    text: str, delimiter: str, names: list[str], header_row: int
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Parse the records below the header: pandas' fast parser, csv's on ragged rows."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO(text),
+                sep=delimiter,
+                header=None,
+                names=names,
+                skiprows=header_row,
+                dtype=str,
+                keep_default_na=False,
+                skip_blank_lines=False,
+                index_col=False,
+                engine="c",
+            )
+        return frame, []
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError):
+        logger.info("falling back to the csv module for ragged rows")
+    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))[header_row:]
+    width = len(names)
+    too_long = [
+        header_row + 1 + i
+        for i, r in enumerate(records)
+        if len(r) > width and any(v.strip() for v in r[width:])
+    ]
+    rows = [(r + [""] * (width - len(r)))[:width] for r in records]
+    frame = pd.DataFrame(rows, columns=names, dtype=object)
+    problems = []
+    if too_long:
+        problems.append(
+            Problem(
+                f"{len(too_long)} rows have more values than the header has column names; "
+                "the extra values were ignored",
+                rows=tuple(too_long[:_MAX_ROWS]),
+                fix=f"quote values that contain '{delimiter}', or add a name for the extra column",
+                severity="warning",
+            )
+        )
+    return frame, problems
+
+
+def _read_excel(
+    inp: _Input, *, kinds: tuple[Kind, ...], extra: tuple[str, ...], sheet: str | int | None
+) -> _Table:
+    import openpyxl
+
+    data = inp.read_bytes()
+    if not data:
+        return _unreadable_table(inp, "xlsx", _empty_file_problem())
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        return _unreadable_table(
+            inp,
+            "xlsx",
+            Problem(
+                f"the file cannot be opened as an Excel workbook ({type(exc).__name__})",
+                fix="open it in Excel or LibreOffice and save it again as .xlsx, or export CSV",
+            ),
+        )
+    try:
+        names = wb.sheetnames
+        ws_name: str | None
+        if isinstance(sheet, int):
+            ws_name = names[sheet] if -len(names) <= sheet < len(names) else None
+        elif isinstance(sheet, str):
+            ws_name = next((n for n in names if n.casefold() == sheet.casefold()), None)
+        else:
+            ws_name = next((n for n in names if normalise_name(n) in kinds), names[0])
+        if ws_name is None:
+            return _unreadable_table(
+                inp,
+                "xlsx",
+                Problem(
+                    f"the workbook has no sheet {sheet!r}; its sheets are {', '.join(names)}",
+                    fix="pass one of these sheet names",
+                ),
+            )
+        rows = [tuple(r) for r in wb[ws_name].iter_rows(min_row=1, values_only=True)]
+    finally:
+        wb.close()
+    h = _find_header(rows, kinds, extra)
+    if h is None:
+        return _unreadable_table(
+            inp,
+            "xlsx",
+            Problem(
+                f"the sheet '{ws_name}' is empty",
+                fix="choose the sheet holding the table (sheet=), or add a header and rows",
+            ),
+        )
+    names_ = _unique_names(rows[h])
+    width = len(names_)
+    body = [(list(r) + [None] * (width - len(r)))[:width] for r in rows[h + 1 :]]
+    frame = pd.DataFrame(body, columns=names_, dtype=object)
+    header_row = h + 1
+    frame = _finish_rows(frame, header_row)
+    table = _Table(inp.name, "xlsx", frame, header_row=header_row)
+    if h > 0:
+        logger.info("%s: header found on row %d of sheet %s", inp.name, header_row, ws_name)
+    if frame.empty:
+        table.problems.append(_header_only_problem(header_row))
+        table.readable = False
+    return table
+
+
+def _read_parquet(inp: _Input, *, crs: Any) -> _Table:
+    import pyarrow.parquet as pq
+
+    data = inp.read_bytes()
+    if not data:
+        return _unreadable_table(inp, "parquet", _empty_file_problem())
+    try:
+        meta = pq.read_schema(io.BytesIO(data)).metadata or {}
+        if b"geo" in meta:
+            gdf = gpd.read_parquet(io.BytesIO(data))
+            return _vector_table(gdf, inp.name, "parquet", crs=crs, prj_hint=False)
+        frame = pd.read_parquet(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        return _unreadable_table(
+            inp,
+            "parquet",
+            Problem(
+                f"the file cannot be read as Parquet ({exc})",
+                fix="export the file again as Parquet, or as CSV",
+            ),
+        )
+    frame = frame.reset_index(drop=True)
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    table = _Table(inp.name, "parquet", frame)
+    if frame.empty:
+        table.problems.append(
+            Problem("the file has no rows", fix="export the file again with its rows")
+        )
+        table.readable = False
+    return table
+
+
+def _read_vector(
+    path: Path, name: str, *, kinds: tuple[Kind, ...], layer: str | None, crs: Any
+) -> _Table:
+    import pyogrio
+
+    fmt = {".gpkg": "gpkg", ".shp": "shapefile", ".json": "geojson"}.get(
+        path.suffix.lower(), path.suffix.lower().lstrip(".")
+    )
+    placeholder = _Input(name, path.suffix.lower(), path=path)
+    if path.stat().st_size == 0:
+        return _unreadable_table(placeholder, fmt, _empty_file_problem())
+    try:
+        layers = [str(row[0]) for row in pyogrio.list_layers(path)]
+    except Exception as exc:  # pyogrio.errors.DataSourceError and friends
+        return _unreadable_table(
+            placeholder,
+            fmt,
+            Problem(
+                f"the file cannot be read as {fmt} ({exc})",
+                fix="check that the file is complete; export it again from the GIS",
+            ),
+        )
+    chosen = layer
+    if chosen is None and len(layers) > 1:
+        chosen = next((n for n in layers if normalise_name(n) in kinds), None)
+        if chosen is None:
+            return _unreadable_table(
+                placeholder,
+                fmt,
+                Problem(
+                    f"the file has {len(layers)} layers ({', '.join(layers)})",
+                    fix="choose one with layer=",
+                ),
+            )
+    if chosen is not None and chosen not in layers:
+        return _unreadable_table(
+            placeholder,
+            fmt,
+            Problem(
+                f"the file has no layer '{chosen}'; its layers are {', '.join(layers)}",
+                fix="pass one of these layer names",
+            ),
+        )
+    try:
+        gdf = gpd.read_file(path, layer=chosen, engine="pyogrio")
+    except Exception as exc:
+        return _unreadable_table(
+            placeholder,
+            fmt,
+            Problem(
+                f"the file cannot be read as {fmt} ({exc})",
+                fix="check that the file is complete; export it again from the GIS",
+            ),
+        )
+    return _vector_table(gdf, name, fmt, crs=crs, prj_hint=fmt == "shapefile")
+
+
+def _vector_table(gdf: pd.DataFrame, name: str, fmt: str, *, crs: Any, prj_hint: bool) -> _Table:
+    gdf = gdf.reset_index(drop=True)
+    gdf.index = pd.RangeIndex(1, len(gdf) + 1)
+    problems: list[Problem] = []
+    geometry: gpd.GeoSeries | None = None
+    unusable = False
+    if isinstance(gdf, gpd.GeoDataFrame) and gdf.geometry.name in gdf.columns:
+        geom = gdf.geometry
+        frame = pd.DataFrame(gdf.drop(columns=[geom.name]))
+        if crs is not None:
+            geom = geom.set_crs(crs, allow_override=True)
+        if geom.crs is None:
+            bounds = geom.dropna().total_bounds if geom.notna().any() else np.zeros(4)
+            lonlat = bool(
+                np.all(np.isfinite(bounds))
+                and -180 <= bounds[0] <= bounds[2] <= 180
+                and -90 <= bounds[1] <= bounds[3] <= 90
+            )
+            missing = "the file has no coordinate reference system" + (
+                " (no .prj file)" if prj_hint else ""
+            )
+            if lonlat:
+                problems.append(
+                    Problem(
+                        f"{missing}; its coordinates look like longitude/latitude, "
+                        "so EPSG:4326 was assumed",
+                        fix="pass crs= (e.g. crs='EPSG:26916') if that is wrong",
+                        severity="warning",
+                    )
+                )
+                geom = geom.set_crs(s.STORAGE_CRS)
+            else:
+                problems.append(
+                    Problem(
+                        f"{missing} and its coordinates are not longitude/latitude, "
+                        "so the shapes cannot be placed on the map",
+                        fix="add the .prj file to the zip, or pass crs= with the file's "
+                        "coordinate system (e.g. crs='EPSG:26916')",
+                    )
+                )
+                unusable = True
+        if not unusable:
+            geometry = geom.to_crs(s.STORAGE_CRS)
+        else:
+            geometry = gpd.GeoSeries([None] * len(geom), index=geom.index, crs=s.STORAGE_CRS)
+    else:
+        frame = pd.DataFrame(gdf)
+    table = _Table(
+        name, fmt, frame, geometry=geometry, geometry_unusable=unusable, problems=problems
+    )
+    if frame.empty:
+        table.problems.append(
+            Problem("the file has no features", fix="export the layer again with its features")
+        )
+        table.readable = False
+    return table
+
+
+def _read_zip(
+    inp: _Input,
+    *,
+    kinds: tuple[Kind, ...],
+    columns: ColumnMap | None,
+    sheet: str | int | None,
+    layer: str | None,
+    encoding: str | None,
+    crs: Any,
+) -> _Table:
+    data = inp.read_bytes()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        return _unreadable_table(
+            inp,
+            "zip",
+            Problem("the file is not a valid zip archive", fix="zip the files again"),
+        )
+    with archive:
+        members = [
+            m
+            for m in archive.infolist()
+            if not m.is_dir()
+            and "__MACOSX" not in m.filename
+            and not Path(m.filename).name.startswith(".")
+        ]
+        shps = [m for m in members if m.filename.lower().endswith(".shp")]
+        if shps:
+            return _read_zipped_shapefile(
+                inp, archive, members, shps, kinds=kinds, layer=layer, crs=crs
+            )
+        inner = [m for m in members if _suffix(m.filename) in _READABLE - {".zip"}]
+        if len(inner) != 1:
+            found = ", ".join(m.filename for m in members) or "nothing"
+            return _unreadable_table(
+                inp,
+                "zip",
+                Problem(
+                    f"the zip holds no Shapefile and not exactly one readable file ({found})",
+                    fix="zip one Shapefile (.shp, .shx, .dbf, .prj) or one CSV/GeoJSON/GPKG file",
+                ),
+            )
+        member = inner[0]
+        nested = _Input(
+            name=f"{inp.name}!{member.filename}",
+            suffix=_suffix(member.filename),
+            data=archive.read(member),
+        )
+    return _read_table(
+        nested, kinds=kinds, columns=columns, sheet=sheet, layer=layer, encoding=encoding, crs=crs
+    )
+
+
+def _read_zipped_shapefile(
+    inp: _Input,
+    archive: zipfile.ZipFile,
+    members: list[zipfile.ZipInfo],
+    shps: list[zipfile.ZipInfo],
+    *,
+    kinds: tuple[Kind, ...],
+    layer: str | None,
+    crs: Any,
+) -> _Table:
+    stems = [m.filename[:-4] for m in shps]
+    if layer is not None:
+        picked = [st for st in stems if Path(st).name.casefold() == layer.casefold()]
+    elif len(stems) == 1:
+        picked = stems
+    else:
+        picked = [st for st in stems if normalise_name(Path(st).name) in kinds]
+    if len(picked) != 1:
+        layers = ", ".join(Path(st).name for st in stems)
+        return _unreadable_table(
+            inp,
+            "shapefile",
+            Problem(
+                f"the zip holds {len(stems)} Shapefiles ({layers})"
+                if layer is None
+                else f"the zip has no Shapefile named '{layer}' (it has {layers})",
+                fix="choose one with layer=",
+            ),
+        )
+    stem = picked[0]
+    parts = {
+        m.filename[len(stem) :].lower(): m
+        for m in members
+        if m.filename.lower().startswith(stem.lower() + ".")
+    }
+    missing = [ext for ext in (".shx", ".dbf") if ext not in parts]
+    if missing:
+        base = Path(stem).name
+        return _unreadable_table(
+            inp,
+            "shapefile",
+            Problem(
+                f"the zip has {base}.shp but not {', '.join(base + e for e in missing)}",
+                fix="zip the .shp, .shx, .dbf and .prj files of the Shapefile together",
+            ),
+        )
+    with tempfile.TemporaryDirectory(prefix="planner-shp-") as tmp:
+        for ext, member in parts.items():
+            # Only the parts' bytes are written, under a fixed safe name.
+            (Path(tmp) / f"layer{ext}").write_bytes(archive.read(member))
+        table = _read_vector(Path(tmp) / "layer.shp", inp.name, kinds=kinds, layer=None, crs=crs)
+    table.file_format = "shapefile"
+    return table
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def _cell_text(v: object) -> str | None:
+    """Return a cell as trimmed text, or None when it is blank."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        v = v.strip()
+        return v or None
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if not np.isfinite(f):
+            return None
+        if f.is_integer() and abs(f) < 1e15:
+            return str(int(f))
+        return repr(f)
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()
+    try:
+        if pd.isna(v):  # type: ignore[call-overload]
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(v).strip() or None
+
+
+def _blank(col: pd.Series) -> pd.Series:
+    """Return which cells of a column are blank."""
+    if isinstance(col.dtype, pd.StringDtype):
+        return (col.isna() | (col.str.strip() == "")).astype(bool)
+    return col.map(lambda v: _cell_text(v) is None).astype(bool)
+
+
+def _text(col: pd.Series) -> pd.Series:
+    """Return a column as trimmed strings, blanks missing."""
+    if isinstance(col.dtype, pd.StringDtype):
+        out = col.str.strip()
+        return out.mask(out == "")
+    return pd.Series([_cell_text(v) for v in col], index=col.index, dtype="str")
+
+
+_NUM_SPACE = r"[\s\u00a0$€£¥%]"
+_THOUSANDS_COMMA = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"
+_THOUSANDS_DOT = r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d*)?"
+_DECIMAL_COMMA = r"[+-]?\d*,\d+"
+
+
+def _numbers(
+    col: pd.Series, *, decimal_comma: bool, grouping: bool
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse a column as numbers.
+
+    Returns the values (NaN when blank or bad), a mask of bad (non-blank,
+    non-numeric) cells, and the cells as text for messages.
+    """
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        values = col.astype(float)
+        bad = pd.Series(np.isinf(values.to_numpy()), index=col.index)
+        return values.where(~bad), bad, col.astype(str)
+    text = _text(col)
+    cleaned = text.str.replace(_NUM_SPACE, "", regex=True)
+    if grouping:
+        comma = cleaned.str.fullmatch(_THOUSANDS_COMMA).fillna(False).astype(bool)
+        dot = cleaned.str.fullmatch(_THOUSANDS_DOT).fillna(False).astype(bool)
+        if decimal_comma:
+            fixed = cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+            cleaned = cleaned.where(~dot, fixed)
+        else:
+            cleaned = cleaned.where(~comma, cleaned.str.replace(",", "", regex=False))
+    dec = cleaned.str.fullmatch(_DECIMAL_COMMA).fillna(False).astype(bool)
+    cleaned = cleaned.where(~dec, cleaned.str.replace(",", ".", regex=False))
+    values = pd.to_numeric(cleaned.astype(object), errors="coerce").astype(float)
+    bad_cells = (text.notna() & values.isna()) | pd.Series(np.isinf(values), index=values.index)
+    return values.where(~bad_cells), bad_cells.astype(bool), text
+
+
+def _rows(mask: pd.Series) -> tuple[int, ...]:
+    return tuple(int(i) for i in mask.index[mask.to_numpy(dtype=bool)][:_MAX_ROWS])
+
+
+def _examples(values: pd.Series, limit: int = 5) -> str:
+    uniq = list(dict.fromkeys(str(v) for v in values if v is not None and v == v))
+    return format_ids([f"'{u}'" for u in uniq], limit=limit)
+
+
+def _plural(n: int, word: str) -> str:
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
+
+
+def _has(mask: pd.Series) -> str:
+    return "has" if int(mask.sum()) == 1 else "have"
+
+
+def _is(mask: pd.Series) -> str:
+    return "is" if int(mask.sum()) == 1 else "are"
+
+
+# --------------------------------------------------------------------------- postal codes
+
+
+@cache
+def _zip_table() -> tuple[dict[str, float], dict[str, float]]:
+    """Latitude and longitude of every US ZIP code, from the offline ``zipcodes`` package."""
+    import zipcodes
+
+    lats: dict[str, float] = {}
+    lons: dict[str, float] = {}
+    for z in zipcodes.list_all():
+        try:
+            lat, lon = float(z["lat"]), float(z["long"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        lats[str(z["zip_code"])] = lat
+        lons[str(z["zip_code"])] = lon
+    return lats, lons
+
+
+_ZIP = r"^(\d{3,5}?)(?:[-\s]?(\d{4}))?$"
+
+
+def _normalise_zip(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Return the 5-digit ZIP and the display form (ZIP or ZIP+4) of US-shaped codes."""
+    cleaned = text.str.replace(r"\.0+$", "", regex=True)
+    parts = cleaned.str.extract(_ZIP)
+    zip5, plus4 = parts[0].str.zfill(5), parts[1]
+    display = zip5.where(plus4.isna(), zip5 + "-" + plus4.fillna(""))
+    return zip5.astype("str"), display.astype("str")
+
+
+def _haversine_km(
+    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
+) -> np.ndarray:
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dlat, dlon = p2 - p1, np.radians(lon2 - lon1)
+    a = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
+    return cast(np.ndarray, 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(a, 0, 1))))
+
+
+# --------------------------------------------------------------------------- checks
+
+
+@dataclass(frozen=True)
+class _Options:
+    fix_swapped: bool = True
+    unit_type: str = "custom"
+    scenario_id: str | None = None
+
+
+@dataclass
+class _Checked:
+    """Checked rows: the whole frame (indexed by row number) and which rows have errors."""
+
+    frame: pd.DataFrame
+    bad: pd.Series
+    problems: list[Problem]
+
+
+class _Collector:
+    """Collects problems and the rows they disqualify."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.index = index
+        self.bad = pd.Series(False, index=index)
+        self.problems: list[Problem] = []
+
+    def error(
+        self,
+        message: str,
+        mask: pd.Series | None = None,
+        *,
+        column: str | None = None,
+        fix: str,
+        rows: tuple[int, ...] | None = None,
+    ) -> None:
+        if mask is not None:
+            self.bad |= mask.reindex(self.index, fill_value=False).astype(bool)
+            rows = _rows(mask)
+        else:  # a problem of the whole file disqualifies every row
+            self.bad[:] = True
+        self.problems.append(Problem(message, rows=rows or (), column=column, fix=fix))
+
+    def warn(
+        self,
+        message: str,
+        mask: pd.Series | None = None,
+        *,
+        column: str | None = None,
+        fix: str = "",
+    ) -> None:
+        rows = _rows(mask) if mask is not None else ()
+        self.problems.append(
+            Problem(message, rows=rows, column=column, fix=fix, severity="warning")
+        )
+
+
+def _id_column(
+    table: _Table,
+    match: ColumnMatch,
+    out: _Collector,
+    *,
+    target: str,
+    what: str,
+    aliases_hint: str,
+) -> pd.Series:
+    """Check the id column (present, filled, unique) and return the ids as text."""
+    frame = table.frame
+    src = match.source_of(target)
+    if src is None:
+        cols = ", ".join(f"'{c}'" for c in frame.columns)
+        header = (table.header_row,) if table.header_row else ()
+        out.error(
+            f"no {what} id column found among the columns ({cols})",
+            rows=header,
+            fix=f"add an id column named '{target}' (or {aliases_hint}), "
+            f"or pass columns={{'<your id column>': '{target}'}}",
+        )
+        return pd.Series(np.nan, index=frame.index, dtype="str")
+    ids = _text(frame[src])
+    blank = ids.isna()
+    if blank.any():
+        out.error(
+            f"{_plural(int(blank.sum()), 'row')} {_has(blank)} no {what} id",
+            blank,
+            column=src,
+            fix=f"give every {what} an id in '{src}', or delete the rows",
+        )
+    dup = ids.duplicated(keep=False) & ~blank
+    if dup.any():
+        groups = (
+            pd.Series(ids.index[dup.to_numpy()], index=ids[dup].to_numpy())
+            .groupby(level=0, sort=False)
+            .agg(lambda r: ", ".join(map(str, r)))
+        )
+        listed = format_ids([f"{k} (rows {v})" for k, v in groups.items()], limit=5)
+        out.error(
+            f"{_plural(len(groups), what + ' id')} {'appears' if len(groups) == 1 else 'appear'} "
+            f"more than once: {listed}",
+            dup,
+            column=src,
+            fix=f"give every {what} its own id, or delete the repeated rows",
+        )
+    return ids
+
+
+def _coordinates(
+    table: _Table,
+    match: ColumnMatch,
+    out: _Collector,
+    options: _Options,
+    *,
+    lat_target: str,
+    lon_target: str,
+    zip_location: pd.DataFrame | None,
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse latitude/longitude columns; report bad, half-filled, out-of-range and swapped.
+
+    Returns latitude and longitude (NaN where unusable) and a mask of rows with
+    coordinate errors.
+    """
+    frame = table.frame
+    nan = pd.Series(np.nan, index=frame.index)
+    none = pd.Series(False, index=frame.index)
+    lat_src, lon_src = match.source_of(lat_target), match.source_of(lon_target)
+    if lat_src is None and lon_src is None:
+        return nan, nan.copy(), none
+    if lat_src is None or lon_src is None:
+        have, lack = (lat_src, "longitude") if lat_src else (lon_src, "latitude")
+        out.warn(
+            f"the file has '{have}' but no {lack} column, so '{have}' was not used",
+            column=have,
+            fix=f"add a {lack} column, or pass columns={{'<your column>': '{lack}'}}",
+        )
+        return nan, nan.copy(), none
+    lat, lat_bad, lat_text = _numbers(frame[lat_src], decimal_comma=True, grouping=False)
+    lon, lon_bad, lon_text = _numbers(frame[lon_src], decimal_comma=True, grouping=False)
+    for src, bad_mask, text, word in (
+        (lat_src, lat_bad, lat_text, "latitude"),
+        (lon_src, lon_bad, lon_text, "longitude"),
+    ):
+        if bad_mask.any():
+            out.error(
+                f"{_plural(int(bad_mask.sum()), word)} {_is(bad_mask)} "
+                f"not a number: {_examples(text[bad_mask])}",
+                bad_mask,
+                column=src,
+                fix=f"write the {word} in decimal degrees, such as "
+                f"{'33.7490' if word == 'latitude' else '-84.3880'}, or leave it blank",
+            )
+    swap_reason = _swap_evidence(lat, lon, zip_location)
+    if swap_reason:
+        both = lat.notna() & lon.notna()
+        message = (
+            f"latitude and longitude look swapped ({swap_reason}): '{lat_src}' seems to hold "
+            f"longitudes and '{lon_src}' latitudes"
+        )
+        fix = (
+            f"swap the two column names in the file, or pass "
+            f"columns={{'{lat_src}': '{lon_target}', '{lon_src}': '{lat_target}'}}"
+        )
+        if options.fix_swapped:
+            out.warn(message + "; they were swapped back", both, fix=fix)
+            lat, lon = lon, lat
+            lat_src, lon_src = lon_src, lat_src
+        else:
+            out.error(message, both, fix=fix)
+    half = lat.notna() ^ lon.notna()
+    half &= ~(lat_bad | lon_bad)
+    if half.any():
+        out.error(
+            f"{_plural(int(half.sum()), 'row')} {_has(half)} only one of latitude and longitude",
+            half,
+            column=lon_src
+            if lat.notna()[half].all()
+            else lat_src
+            if lon.notna()[half].all()
+            else None,
+            fix="fill in both latitude and longitude, or leave both blank",
+        )
+    for src, values, limit, word in (
+        (lat_src, lat, 90, "latitude"),
+        (lon_src, lon, 180, "longitude"),
+    ):
+        out_of_range = values.abs() > limit
+        if out_of_range.any():
+            out.error(
+                f"{_plural(int(out_of_range.sum()), word)} outside -{limit}..{limit}: "
+                f"{_examples(values[out_of_range].map(lambda v: f'{v:g}'))}",
+                out_of_range,
+                column=src,
+                fix=f"correct the {word} (it must be between -{limit} and {limit}); if latitude "
+                "and longitude are swapped in these rows, swap them back",
+            )
+    zero = (lat == 0) & (lon == 0)
+    if zero.any():
+        out.warn(
+            f"{_plural(int(zero.sum()), 'row')} {_has(zero)} latitude "
+            "0 and longitude 0, which usually means 'unknown'; treated as no coordinates",
+            zero,
+            column=lat_src,
+            fix="enter the real coordinates, or leave them blank to use the postal code",
+        )
+    errors = lat_bad | lon_bad | half | (lat.abs() > 90) | (lon.abs() > 180)
+    if swap_reason and not options.fix_swapped:
+        errors |= lat.notna() & lon.notna()
+    keep = ~(errors | zero)
+    return lat.where(keep), lon.where(keep), errors
+
+
+def _swap_evidence(lat: pd.Series, lon: pd.Series, zip_location: pd.DataFrame | None) -> str | None:
+    """Say why the latitude and longitude columns look swapped as a whole, or None."""
+    both = lat.notna() & lon.notna()
+    n = int(both.sum())
+    if n == 0:
+        return None
+    la, lo = lat[both], lon[both]
+    fits_swapped = (lo.abs() <= 90) & (la.abs() <= 180)
+    out_of_range = (la.abs() > 90) & fits_swapped
+    if out_of_range.sum() > n / 2:
+        return f"{int(out_of_range.sum())} of {n} latitudes are outside -90..90"
+    if (la < -60).all() and (lo.abs() <= 90).all() and (lo > -60).mean() > 0.9:
+        return "every latitude is south of 60°S, in Antarctica"
+    if zip_location is not None:
+        zl = zip_location.loc[both]
+        known = zl[s.LATITUDE].notna()
+        if known.sum() >= 1:
+            zla = zl.loc[known, s.LATITUDE].to_numpy()
+            zlo = zl.loc[known, s.LONGITUDE].to_numpy()
+            a, o = la[known].to_numpy(), lo[known].to_numpy()
+            given = _haversine_km(a, o, zla, zlo)
+            swapped = _haversine_km(o, a, zla, zlo)
+            closer = (swapped < 100) & (given > 500)
+            if closer.sum() > known.sum() / 2:
+                return (
+                    f"{int(closer.sum())} of {int(known.sum())} points lie on their ZIP code "
+                    "only when swapped"
+                )
+    return None
+
+
+def _postal(
+    table: _Table, match: ColumnMatch
+) -> tuple[str | None, pd.Series, pd.DataFrame, pd.Series]:
+    """Return the postal column's name, its text, ZIP locations and a US-country mask."""
+    frame = table.frame
+    src = match.source_of(s.POSTAL_CODE)
+    empty = pd.DataFrame(
+        {
+            s.POSTAL_CODE: pd.Series(np.nan, index=frame.index, dtype="str"),
+            s.LATITUDE: np.nan,
+            s.LONGITUDE: np.nan,
+        },
+        index=frame.index,
+    )
+    country_src = match.source_of(s.COUNTRY)
+    if country_src is not None:
+        country = _text(frame[country_src]).map(
+            lambda c: normalise_name(c) if isinstance(c, str) else None
+        )
+        us = country.isna() | country.isin(_US)
+    else:
+        us = pd.Series(True, index=frame.index)
+    if src is None:
+        return None, pd.Series(np.nan, index=frame.index, dtype="str"), empty, us
+    text = _text(frame[src])
+    located = locate_postal_codes(text.where(us))
+    _, display = _normalise_zip(text.where(us))
+    shown = display.where(display.notna() & us, text)
+    return src, shown.astype("str"), located, us
+
+
+def _place(
+    table: _Table,
+    match: ColumnMatch,
+    out: _Collector,
+    options: _Options,
+    *,
+    what: str,
+    lat_target: str,
+    lon_target: str,
+    required: bool,
+) -> tuple[gpd.GeoSeries, pd.Series, pd.Series]:
+    """Locate each row: geometry, then coordinates, then the US ZIP code.
+
+    Returns the points (EPSG:4326), the geocode precision and the postal codes.
+    """
+    frame = table.frame
+    index = frame.index
+    postal_src, postal_text, located, us = _postal(table, match)
+    lat, lon, coord_errors = _coordinates(
+        table,
+        match,
+        out,
+        options,
+        lat_target=lat_target,
+        lon_target=lon_target,
+        zip_location=located,
+    )
+    precision = np.full(len(index), None, dtype=object)
+    has_coords = lat.notna() & lon.notna()
+    precision[has_coords.to_numpy()] = "exact"
+    xs, ys = lon.to_numpy(copy=True), lat.to_numpy(copy=True)
+
+    if table.geometry is not None and not table.geometry_unusable:
+        geom = table.geometry
+        present = geom.notna() & ~geom.is_empty
+        not_point = present & (geom.geom_type != "Point")
+        if not_point.any():
+            out.warn(
+                f"{_plural(int(not_point.sum()), 'row')} {_has(not_point)} "
+                "a shape that is not a point; a point inside each shape was used",
+                not_point,
+                fix=f"export the {what}s as points to choose the location yourself",
+            )
+        pts = geom.where(~not_point, geom.representative_point())
+        use = present.to_numpy()
+        xs[use] = shapely.get_x(pts[present].to_numpy())
+        ys[use] = shapely.get_y(pts[present].to_numpy())
+        precision[use] = "exact"
+        has_coords = has_coords | present
+
+    # Rows whose coordinates were given but wrong are already errors: no fallback.
+    need = ~has_coords & ~coord_errors
+    found = located[s.LATITUDE].notna()
+    from_zip = need & found
+    if from_zip.any():
+        ys[from_zip.to_numpy()] = located.loc[from_zip, s.LATITUDE].to_numpy()
+        xs[from_zip.to_numpy()] = located.loc[from_zip, s.LONGITUDE].to_numpy()
+        precision[from_zip.to_numpy()] = "postal_code"
+    unresolved = need & ~found
+    if postal_src is not None:
+        has_code = postal_text.notna()
+        foreign = unresolved & has_code & ~us
+        unknown = unresolved & has_code & us
+        if foreign.any():
+            msg = (
+                f"{_plural(int(foreign.sum()), 'row')} outside the US "
+                f"{_has(foreign)} no coordinates, and postal codes "
+                "can only be located in the US"
+            )
+            fix = "add latitude and longitude for these rows"
+            if required:
+                out.error(msg, foreign, column=postal_src, fix=fix)
+            else:
+                out.warn(msg + "; the location was left empty", foreign, column=postal_src, fix=fix)
+        if unknown.any():
+            msg = (
+                f"{_plural(int(unknown.sum()), 'postal code')} "
+                f"{_is(unknown)} not a known US ZIP code: "
+                f"{_examples(postal_text[unknown])}"
+            )
+            fix = "correct the ZIP code (5 digits, or ZIP+4), or add latitude and longitude"
+            if required:
+                out.error(msg, unknown, column=postal_src, fix=fix)
+            else:
+                out.warn(msg + "; the location was left empty", unknown, column=postal_src, fix=fix)
+        neither = unresolved & ~has_code
+    else:
+        neither = unresolved
+    if required and neither.any():
+        out.error(
+            f"{_plural(int(neither.sum()), 'row')} {_has(neither)} "
+            "neither coordinates nor a postal code",
+            neither,
+            fix="add latitude/longitude or a US postal code",
+        )
+    located_mask = ~np.isnan(xs) & ~np.isnan(ys)
+    points = np.full(len(index), None, dtype=object)
+    points[located_mask] = shapely.points(xs[located_mask], ys[located_mask])
+    geometry = gpd.GeoSeries(points, index=index, crs=s.STORAGE_CRS)
+    precision[~located_mask] = None
+    return geometry, pd.Series(precision, index=index, dtype="str"), postal_text
+
+
+def _number_column(
+    frame: pd.DataFrame,
+    match: ColumnMatch,
+    out: _Collector,
+    target: str,
+    *,
+    decimal_comma: bool,
+    example: str,
+    positive: bool = False,
+) -> pd.Series:
+    src = match.source_of(target)
+    if src is None:
+        return pd.Series(np.nan, index=frame.index, dtype=float)
+    values, bad, text = _numbers(frame[src], decimal_comma=decimal_comma, grouping=True)
+    if bad.any():
+        out.error(
+            f"'{src}' has {_plural(int(bad.sum()), 'value')} that {_is(bad)} "
+            f"not a number: {_examples(text[bad])}",
+            bad,
+            column=src,
+            fix=f"use plain numbers such as {example}, or leave the cell blank",
+        )
+    negative = values < 0 if not positive else values <= 0
+    if negative.any():
+        out.error(
+            f"'{src}' has {_plural(int(negative.sum()), 'value')} "
+            f"{'below or equal to' if positive else 'below'} zero",
+            negative,
+            column=src,
+            fix=f"use a number {'above' if positive else 'of at least'} zero",
+        )
+    return values.where(~bad)
+
+
+def _text_column(frame: pd.DataFrame, match: ColumnMatch, target: str) -> pd.Series:
+    src = match.source_of(target)
+    if src is None:
+        return pd.Series(np.nan, index=frame.index, dtype="str")
+    return _text(frame[src])
+
+
+def _assemble(
+    table: _Table,
+    match: ColumnMatch,
+    schema_name: str,
+    values: dict[str, pd.Series],
+    geometry: gpd.GeoSeries | None,
+    *,
+    consumed: Sequence[str] = (),
+    keep_extra: bool = True,
+) -> gpd.GeoDataFrame:
+    """Build the output frame: declared columns first, then the file's other columns."""
+    frame = table.frame
+    schema = s.TABLES[schema_name]
+    data: dict[str, pd.Series] = {}
+    for spec in schema.columns:
+        if spec.name in values:
+            data[spec.name] = values[spec.name]
+    for name, col in values.items():
+        if name not in data:
+            data[name] = col
+    if keep_extra:
+        used = set(match.mapping) | set(match.ignored) | set(consumed)
+        for c in frame.columns:
+            if c in used:
+                continue
+            name = str(c)
+            while name in data or name == s.GEOMETRY:
+                name = f"{name}_original"
+            data[name] = frame[c]
+    out = pd.DataFrame(data, index=frame.index)
+    geom = (
+        geometry
+        if geometry is not None
+        else gpd.GeoSeries([None] * len(frame), index=frame.index, crs=s.STORAGE_CRS)
+    )
+    return gpd.GeoDataFrame(out, geometry=geom, crs=s.STORAGE_CRS)
+
+
+def _check_accounts(table: _Table, match: ColumnMatch, options: _Options) -> _Checked:
+    frame = table.frame
+    out = _Collector(frame.index)
+    ids = _id_column(
+        table,
+        match,
+        out,
+        target=s.ACCOUNT_ID,
+        what="account",
+        aliases_hint="'Id', 'Account ID', 'AccountId'",
+    )
+    geometry, precision, postal = _place(
+        table,
+        match,
+        out,
+        options,
+        what="account",
+        lat_target=s.LATITUDE,
+        lon_target=s.LONGITUDE,
+        required=True,
+    )
+    values: dict[str, pd.Series] = {s.ACCOUNT_ID: ids, s.NAME: _text_column(frame, match, s.NAME)}
+    for target in (s.ADDRESS, CITY, STATE):
+        if match.source_of(target) is not None:
+            values[target] = _text_column(frame, match, target)
+    values[s.POSTAL_CODE] = postal
+    for target in (s.COUNTRY, s.INDUSTRY, s.PRODUCT_LINE, s.SIZE):
+        values[target] = _text_column(frame, match, target)
+    for target, example in (
+        (s.ANNUAL_REVENUE, "1250000"),
+        (s.VISITS_PER_MONTH, "2 or 0.5"),
+        (s.VISIT_MINUTES, "45"),
+    ):
+        values[target] = _number_column(
+            frame, match, out, target, decimal_comma=table.decimal_comma, example=example
+        )
+    values[s.OPENING_HOURS] = _text_column(frame, match, s.OPENING_HOURS)
+    values[s.OWNER_ID] = _text_column(frame, match, s.OWNER_ID)
+    values[s.GEOCODE_PRECISION] = precision
+    result = _assemble(table, match, "accounts", values, geometry)
+    return _Checked(result, out.bad, out.problems)
+
+
+def _role_column(frame: pd.DataFrame, match: ColumnMatch, out: _Collector) -> pd.Series:
+    src = match.source_of(s.ROLE)
+    if src is None:
+        return pd.Series("rep", index=frame.index, dtype="str")
+    text = _text(frame[src])
+    roles = text.map(
+        lambda r: _ROLE_SYNONYMS.get(normalise_name(r), "?") if isinstance(r, str) else "rep"
+    )
+    unknown = roles == "?"
+    if unknown.any():
+        out.error(
+            f"'{src}' has unknown roles: {_examples(text[unknown])}",
+            unknown,
+            column=src,
+            fix=f"use one of {', '.join(s.USER_ROLES)} (blank means rep)",
+        )
+    return roles.where(~unknown).astype("str")
+
+
+def _check_reps(table: _Table, match: ColumnMatch, options: _Options) -> _Checked:
+    frame = table.frame
+    out = _Collector(frame.index)
+    ids = _id_column(
+        table, match, out, target=s.REP_ID, what="rep", aliases_hint="'Id', 'user_id', 'UserId'"
+    )
+    name = _text_column(frame, match, s.NAME)
+    first, last = match.source_of(FIRST_NAME), match.source_of(LAST_NAME)
+    if first is not None or last is not None:
+        parts = [_text(frame[c]).fillna("") for c in (first, last) if c is not None]
+        joined = parts[0] if len(parts) == 1 else (parts[0] + " " + parts[1])
+        joined = joined.str.strip()
+        name = name.fillna(joined.mask(joined == ""))
+    geometry, _, postal = _place(
+        table,
+        match,
+        out,
+        options,
+        what="rep",
+        lat_target=s.HOME_LATITUDE,
+        lon_target=s.HOME_LONGITUDE,
+        required=False,
+    )
+    manager = _text_column(frame, match, s.MANAGER_ID)
+    unknown_manager = manager.notna() & ~manager.isin(set(ids.dropna()))
+    if unknown_manager.any() and ids.notna().any():
+        out.warn(
+            f"{_plural(int(unknown_manager.sum()), 'row')} name a manager who is not in the file: "
+            f"{_examples(manager[unknown_manager])}",
+            unknown_manager,
+            column=match.source_of(s.MANAGER_ID),
+            fix="add the managers as rows, or correct the manager ids",
+        )
+    values: dict[str, pd.Series] = {
+        s.REP_ID: ids,
+        s.NAME: name,
+        s.ROLE: _role_column(frame, match, out),
+        s.EMAIL: _text_column(frame, match, s.EMAIL),
+        s.MANAGER_ID: manager,
+        s.CAPACITY_H_PER_WEEK: _number_column(
+            frame,
+            match,
+            out,
+            s.CAPACITY_H_PER_WEEK,
+            decimal_comma=table.decimal_comma,
+            example="40",
+            positive=True,
+        ),
+        s.PASSWORD_HASH: _text_column(frame, match, s.PASSWORD_HASH),
+    }
+    for target in (s.ADDRESS, CITY, STATE):
+        if match.source_of(target) is not None:
+            values[target] = _text_column(frame, match, target)
+    if match.source_of(s.POSTAL_CODE) is not None:
+        values[s.POSTAL_CODE] = postal
+    if match.source_of(s.COUNTRY) is not None:
+        values[s.COUNTRY] = _text_column(frame, match, s.COUNTRY)
+    result = _assemble(table, match, "reps", values, geometry)
+    return _Checked(result, out.bad, out.problems)
+
+
+def _polygons(table: _Table, out: _Collector, *, what: str, required: bool) -> gpd.GeoSeries:
+    """Check polygon geometry: present, polygonal, valid (repaired with a warning)."""
+    index = table.frame.index
+    if table.geometry is None:
+        if required:
+            out.error(
+                f"the file has no shapes, and {what}s need polygons",
+                fix="use a GeoJSON, GeoPackage or zipped Shapefile with polygons",
+            )
+        return gpd.GeoSeries([None] * len(index), index=index, crs=s.STORAGE_CRS)
+    geom = table.geometry
+    if table.geometry_unusable:
+        out.bad[:] = True
+        return geom
+    missing = geom.isna() | geom.is_empty
+    if required and missing.any():
+        out.error(
+            f"{_plural(int(missing.sum()), what)} {_has(missing)} no shape",
+            missing,
+            fix=f"draw a polygon for each {what}, or delete the rows",
+        )
+    polygonal = geom.geom_type.isin(["Polygon", "MultiPolygon"])
+    wrong = ~missing & ~polygonal
+    if wrong.any():
+        kinds = format_ids(sorted(set(geom[wrong].geom_type)))
+        out.error(
+            f"{_plural(int(wrong.sum()), what)} {_is(wrong)} not a polygon ({kinds})",
+            wrong,
+            fix=f"use polygons for {what}s (points belong in the accounts file)",
+        )
+    invalid = ~missing & polygonal & ~geom.is_valid
+    if invalid.any():
+        repaired = geom[invalid].map(_repair_polygon)
+        geom = geom.copy()
+        geom[invalid] = repaired
+        failed = invalid & (geom.isna() | geom.is_empty)
+        out.warn(
+            f"{_plural(int(invalid.sum()), what)} had an invalid shape (e.g. a self-crossing "
+            "ring) and {'was' if invalid.sum() == 1 else 'were'} repaired",
+            invalid & ~failed,
+            fix="check the shapes in a GIS if the repair looks wrong",
+        )
+        if failed.any():
+            out.error(
+                f"{_plural(int(failed.sum()), what)} had a shape that could not be repaired",
+                failed,
+                fix="fix the polygons in a GIS and export again",
+            )
+    return geom
+
+
+def _repair_polygon(g: Any) -> Any:
+    fixed = shapely.make_valid(g)
+    parts = [p for p in shapely.get_parts(fixed) if p.geom_type in ("Polygon", "MultiPolygon")]
+    if not parts:
+        return None
+    merged = shapely.union_all(parts)
+    return merged if not merged.is_empty else None
+
+
+def _check_units(table: _Table, match: ColumnMatch, options: _Options) -> _Checked:
+    frame = table.frame
+    out = _Collector(frame.index)
+    ids = _id_column(
+        table,
+        match,
+        out,
+        target=s.UNIT_ID,
+        what="unit",
+        aliases_hint="'id', 'GEOID', 'FIPS', 'ZCTA5CE20'; or pass id_column=",
+    )
+    geometry = _polygons(table, out, what="unit", required=True)
+    values = {
+        s.UNIT_ID: ids,
+        s.NAME: _text_column(frame, match, s.NAME),
+        s.UNIT_TYPE: pd.Series(options.unit_type, index=frame.index, dtype="str"),
+    }
+    result = _assemble(table, match, "units", values, geometry)
+    return _Checked(result, out.bad, out.problems)
+
+
+def _check_territories(table: _Table, match: ColumnMatch, options: _Options) -> _Checked:
+    frame = table.frame
+    out = _Collector(frame.index)
+    ids = _id_column(
+        table,
+        match,
+        out,
+        target=s.TERRITORY_ID,
+        what="territory",
+        aliases_hint="'id', 'territory', 'DeveloperName'",
+    )
+    geometry = _polygons(table, out, what="territory", required=False)
+    parent = _text_column(frame, match, s.PARENT_ID)
+    parent_src = match.source_of(s.PARENT_ID)
+    known = set(ids.dropna())
+    orphan = parent.notna() & ~parent.isin(known)
+    if orphan.any():
+        out.error(
+            f"{_plural(int(orphan.sum()), 'row')} name a parent that is not a territory in the "
+            f"file: {_examples(parent[orphan])}",
+            orphan,
+            column=parent_src,
+            fix="add the parent territories, correct the parent ids, or leave them blank for "
+            "top-level territories",
+        )
+    self_parent = parent.notna() & (parent == ids)
+    depth, cyclic = _depths(ids, parent.where(~orphan & ~self_parent))
+    cyclic |= self_parent
+    if cyclic.any():
+        out.error(
+            f"{_plural(int(cyclic.sum()), 'territory')} {_is(cyclic)} "
+            f"its own ancestor: {_examples(ids[cyclic])}",
+            cyclic,
+            column=parent_src,
+            fix="break the loop: a territory's parent must be higher in the hierarchy",
+        )
+    level_src = match.source_of(s.LEVEL)
+    level_name = _text_column(frame, match, s.LEVEL_NAME)
+    level = depth.astype(float)
+    if level_src is not None:
+        raw, bad, text = _numbers(frame[level_src], decimal_comma=False, grouping=False)
+        if bad.sum() > len(frame) / 2:  # names such as "Region": they are level names
+            level_name = level_name.fillna(text)
+        else:
+            wrong = bad | (raw.notna() & ((raw < 0) | (raw % 1 != 0)))
+            if wrong.any():
+                out.error(
+                    f"'{level_src}' has {_plural(int(wrong.sum()), 'value')} that "
+                    f"{_is(wrong)} not a whole number of 0 or more: "
+                    f"{_examples(text[wrong])}",
+                    wrong,
+                    column=level_src,
+                    fix="use 0 for top-level territories, 1 below them, and so on "
+                    "(or leave blank to count from the parents)",
+                )
+            level = raw.where(raw.notna() & ~wrong, level)
+            parent_level = parent.map(dict(zip(ids, level, strict=False)))
+            inverted = parent_level.notna() & (level <= parent_level) & ~wrong
+            if inverted.any():
+                out.error(
+                    f"{_plural(int(inverted.sum()), 'territory')} "
+                    f"{_is(inverted)} not below "
+                    "parent's level",
+                    inverted,
+                    column=level_src,
+                    fix="give each territory a higher level number than its parent",
+                )
+    type_id = _text_column(frame, match, s.TYPE_ID).fillna(DEFAULT_TYPE.type_id)
+    has_shape = geometry.notna() & ~geometry.is_empty
+    values: dict[str, pd.Series] = {}
+    if options.scenario_id is not None:
+        values[s.SCENARIO_ID] = pd.Series(options.scenario_id, index=frame.index, dtype="str")
+    values.update(
+        {
+            s.TERRITORY_ID: ids,
+            s.NAME: _text_column(frame, match, s.NAME),
+            s.PARENT_ID: parent,
+            s.LEVEL: level.fillna(0).astype("int64"),
+            s.LEVEL_NAME: level_name,
+            s.TYPE_ID: type_id.astype("str"),
+            s.SOURCE: pd.Series(
+                np.where(has_shape, "imported", "none"), index=frame.index, dtype="str"
+            ),
+            s.RULE: _text_column(frame, match, s.RULE),
+        }
+    )
+    result = _assemble(table, match, "territories", values, geometry, keep_extra=False)
+    return _Checked(result, out.bad, out.problems)
+
+
+def _depths(ids: pd.Series, parent: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Return each territory's depth below its root, and which rows are on or below a cycle."""
+    parent_of = {
+        i: p for i, p in zip(ids, parent, strict=True) if isinstance(i, str) and isinstance(p, str)
+    }
+    depth: dict[str, int] = {}
+    cyclic: set[str] = set()
+    for start in ids.dropna().unique():
+        path: list[str] = []
+        node = str(start)
+        base: int | None
+        while True:
+            if node in depth:
+                base = depth[node]
+                break
+            if node in cyclic:
+                base = None
+                break
+            if node in path:  # walked into a loop
+                cyclic.update(path[path.index(node) :])
+                base = None
+                break
+            path.append(node)
+            up = parent_of.get(node)
+            if up is None:
+                base = -1
+                break
+            node = up
+        for k, n in enumerate(reversed([n for n in path if n not in cyclic])):
+            if base is None:
+                cyclic.add(n)
+            else:
+                depth[n] = base + 1 + k
+    d = ids.map(lambda i: depth.get(i, 0) if isinstance(i, str) else 0).astype("int64")
+    c = ids.map(lambda i: isinstance(i, str) and i in cyclic).astype(bool)
+    return d, c
+
+
+_CHECKS = {
+    "accounts": _check_accounts,
+    "reps": _check_reps,
+    "units": _check_units,
+    "territories": _check_territories,
+}
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _with_scenario(frame: pd.DataFrame, kind: Kind) -> pd.DataFrame:
+    """Territories read without a scenario are checked as if they had one."""
+    if kind == "territories" and s.SCENARIO_ID not in frame.columns:
+        return frame.assign(**{s.SCENARIO_ID: "(import)"})
+    return frame
+
+
+def _empty_report(
+    name: str,
+    kind: Kind,
+    problems: Sequence[Problem],
+    *,
+    file_format: str,
+    encoding: str | None = None,
+    header_row: int | None = None,
+) -> ValidationReport:
+    return ValidationReport(
+        path=name,
+        kind=kind,
+        rows_read=0,
+        rows_valid=0,
+        columns_recognised={},
+        problems=tuple(problems),
+        frame=s.empty_frame(kind),
+        file_format=file_format,
+        encoding=encoding,
+        header_row=header_row,
+    )
+
+
+def _strict(report: ValidationReport) -> gpd.GeoDataFrame:
+    """Raise on errors, warn on warnings, else return the frame."""
+    errors = report.errors
+    if errors:
+        bad = report.rows_read - report.rows_valid
+        if report.rows_read:
+            summary = (
+                f"{_plural(len(errors), 'problem')} in the {report.kind} file: "
+                f"{bad} of {report.rows_read} rows cannot be used"
+            )
+        else:
+            summary = f"the {report.kind} file cannot be read"
+        raise InputError(summary, errors, source=report.path)
+    for problem in report.warnings:
+        category: type[PlannerWarning] = (
+            GeometryRepairWarning if "repaired" in problem.message else InputWarning
+        )
+        warnings.warn(f"{report.path}: {problem}", category, stacklevel=3)
+    return cast(gpd.GeoDataFrame, report.frame)
