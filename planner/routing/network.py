@@ -558,7 +558,9 @@ def build_network(
         cache = Path(cache_dir) / f"{path.name.split('.')[0]}-{key}.graphml.gz"
         if cache.is_file():
             logger.info("using cached network %s", cache)
-            return load_network(cache)
+            cached = load_network(cache)
+            cached.source = path.name
+            return cached
     G = read_osm(path, params=params, progress=progress)
     network = RoadNetwork(G, source=path.name)
     if cache is not None:
