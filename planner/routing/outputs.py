@@ -1,7 +1,8 @@
-"""What a route plan becomes for people: road geometry for the map, GeoJSON, GPX, directions links."""
+"""What a route plan becomes for people: road lines for the map, GeoJSON, GPX, directions links."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Any
 from urllib.parse import quote
@@ -88,7 +89,7 @@ def _edge_coords(network: RoadNetwork, u: int, v: int) -> list[tuple[float, floa
 
 def _day_legs(plan: RoutePlan, day: DayRoute) -> list[tuple[int, int]]:
     pts = day.points if day.stops else []
-    return list(zip(pts[:-1], pts[1:], strict=True))
+    return list(itertools.pairwise(pts))
 
 
 def route_geometry(plan: RoutePlan, network: RoadNetwork | None = None) -> gpd.GeoDataFrame:
@@ -124,7 +125,7 @@ def route_geometry(plan: RoutePlan, network: RoadNetwork | None = None) -> gpd.G
                 assert network is not None
                 nodes = paths[i]
                 coords.append((float(network.lon[nodes[0]]), float(network.lat[nodes[0]])))
-                for u, v in zip(nodes[:-1], nodes[1:], strict=True):
+                for u, v in itertools.pairwise(nodes):
                     coords.extend(_edge_coords(network, u, v)[1:])
             coords.append((float(plan.lon[b]), float(plan.lat[b])))
             dedup = [c for j, c in enumerate(coords) if j == 0 or c != coords[j - 1]]
