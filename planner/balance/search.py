@@ -1,0 +1,645 @@
+"""Contiguity-preserving local search over unit-to-territory assignments.
+
+The state keeps, per territory, its units, workload, area and outline length,
+so that moving one boundary unit is evaluated in time proportional to the
+unit's number of neighbours. A move never splits the territory it leaves
+(checked by a search of that territory without the unit) and only enters a
+territory the unit touches, so a contiguous plan stays contiguous.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.balance.units import BalanceUnits
+
+__all__ = ["SearchState"]
+
+logger = logging.getLogger(__name__)
+
+_FOUR_PI = 4.0 * math.pi
+
+
+@dataclass(frozen=True)
+class Move:
+    """One unit moving from territory ``source`` to ``dest``."""
+
+    unit: int
+    source: int
+    dest: int
+
+
+class SearchState:
+    """Mutable assignment with incremental workload, area and perimeter per territory.
+
+    Parameters
+    ----------
+    bu
+        Prepared units.
+    values
+        Balance value per unit.
+    labels
+        Initial territory index per unit.
+    targets
+        Target workload per territory (positive).
+    movable
+        Per unit, whether it may change territory (False for pinned units).
+    open_territories
+        Per territory, whether it may gain or lose units (False when frozen).
+    """
+
+    def __init__(
+        self,
+        bu: BalanceUnits,
+        values: np.ndarray,
+        labels: np.ndarray,
+        targets: np.ndarray,
+        movable: np.ndarray,
+        open_territories: np.ndarray,
+    ) -> None:
+        self.k = len(targets)
+        self.nb: list[list[int]] = bu.neighbours
+        self.sh: list[dict[int, float]] = bu.shared_m
+        self.w: list[float] = [float(v) for v in values]
+        self.ua: list[float] = bu.area_m2.tolist()
+        self.up: list[float] = bu.perimeter_m.tolist()
+        self.tgt: list[float] = [float(t) for t in targets]
+        self.movable: list[bool] = [bool(m) for m in movable]
+        self.open: list[bool] = [bool(o) for o in open_territories]
+        self.lab: list[int] = [int(x) for x in labels]
+        self.members: list[set[int]] = [set() for _ in range(self.k)]
+        for u, t in enumerate(self.lab):
+            self.members[t].add(u)
+        self.load = [0.0] * self.k
+        self.area = [0.0] * self.k
+        self.perim = [0.0] * self.k
+        self.recompute()
+        self.moves_done = 0
+
+    # --- bookkeeping -----------------------------------------------------------
+    def recompute(self) -> None:
+        """Recompute workload, area and perimeter of every territory from scratch."""
+        k = self.k
+        self.load = [0.0] * k
+        self.area = [0.0] * k
+        self.perim = [0.0] * k
+        for u, t in enumerate(self.lab):
+            self.load[t] += self.w[u]
+            self.area[t] += self.ua[u]
+            self.perim[t] += self.up[u]
+            for v, s in self.sh[u].items():
+                if self.lab[v] == t:
+                    self.perim[t] -= s  # each inner border is seen from both sides
+
+    def labels(self) -> np.ndarray:
+        """Return the current territory index per unit."""
+        return np.asarray(self.lab, dtype=np.int64)
+
+    def dev(self, t: int) -> float:
+        """Relative deviation of territory ``t`` from its target."""
+        return (self.load[t] - self.tgt[t]) / self.tgt[t]
+
+    def devs(self) -> list[float]:
+        """Relative deviation of every territory."""
+        return [self.dev(t) for t in range(self.k)]
+
+    def max_abs_dev(self) -> float:
+        """Largest absolute deviation over the open territories."""
+        d = [abs(self.dev(t)) for t in range(self.k) if self.open[t]]
+        return max(d) if d else 0.0
+
+    def pp(self, t: int) -> float:
+        """Polsby-Popper compactness of territory ``t``."""
+        p = self.perim[t]
+        return _FOUR_PI * self.area[t] / (p * p) if p > 0 else 0.0
+
+    def shared_with(self, u: int, t: int) -> float:
+        """Border length unit ``u`` shares with territory ``t``."""
+        lab = self.lab
+        return sum(s for v, s in self.sh[u].items() if lab[v] == t)
+
+    def can_leave(self, u: int) -> bool:
+        """Whether ``u`` may leave its territory without splitting it."""
+        t = self.lab[u]
+        if not self.movable[u] or not self.open[t]:
+            return False
+        mem = self.members[t]
+        if len(mem) <= 1:
+            return False
+        lab = self.lab
+        inside = [v for v in self.nb[u] if lab[v] == t]
+        if len(inside) <= 1:
+            return True
+        targets = set(inside)
+        start = inside[0]
+        seen = {start, u}
+        stack = [start]
+        targets.discard(start)
+        nb = self.nb
+        while stack and targets:
+            x = stack.pop()
+            for y in nb[x]:
+                if y not in seen and lab[y] == t:
+                    seen.add(y)
+                    targets.discard(y)
+                    stack.append(y)
+        return not targets
+
+    def move(self, u: int, d: int) -> None:
+        """Move unit ``u`` to territory ``d`` (no checks)."""
+        s = self.lab[u]
+        ls = self.shared_with(u, s)
+        ld = self.shared_with(u, d)
+        w = self.w[u]
+        self.load[s] -= w
+        self.load[d] += w
+        self.area[s] -= self.ua[u]
+        self.area[d] += self.ua[u]
+        self.perim[s] += -self.up[u] + 2.0 * ls
+        self.perim[d] += self.up[u] - 2.0 * ld
+        self.members[s].discard(u)
+        self.members[d].add(u)
+        self.lab[u] = d
+        self.moves_done += 1
+
+    def border_units(self, a: int, b: int) -> list[int]:
+        """Units of ``a`` touching ``b``, in index order."""
+        lab = self.lab
+        return sorted(u for u in self.members[a] if any(lab[v] == b for v in self.nb[u]))
+
+    def neighbour_territories(self, u: int) -> list[int]:
+        """Open territories other than its own that unit ``u`` touches."""
+        lab = self.lab
+        own = lab[u]
+        out = sorted({lab[v] for v in self.nb[u]} - {own})
+        return [t for t in out if self.open[t]]
+
+    def territory_graph(self) -> list[tuple[int, int]]:
+        """Pairs ``(a, b)``, ``a < b``, of open territories that touch."""
+        lab = self.lab
+        edges: set[tuple[int, int]] = set()
+        for u in range(len(lab)):
+            a = lab[u]
+            if not self.open[a]:
+                continue
+            for v in self.nb[u]:
+                b = lab[v]
+                if b > a and self.open[b]:
+                    edges.add((a, b))
+        return sorted(edges)
+
+    # --- objective helpers ------------------------------------------------------
+    def _sq_delta(self, u: int, s: int, d: int) -> float:
+        w = self.w[u]
+        ts, td = self.tgt[s], self.tgt[d]
+        ds0 = (self.load[s] - ts) / ts
+        dd0 = (self.load[d] - td) / td
+        ds1 = (self.load[s] - w - ts) / ts
+        dd1 = (self.load[d] + w - td) / td
+        return ds1 * ds1 + dd1 * dd1 - ds0 * ds0 - dd0 * dd0
+
+    def _pp_delta(self, u: int, s: int, d: int) -> float:
+        ls = self.shared_with(u, s)
+        ld = self.shared_with(u, d)
+        ps = self.perim[s] - self.up[u] + 2.0 * ls
+        pd_ = self.perim[d] + self.up[u] - 2.0 * ld
+        as_ = self.area[s] - self.ua[u]
+        ad = self.area[d] + self.ua[u]
+        new = (_FOUR_PI * as_ / (ps * ps) if ps > 0 else 0.0) + (
+            _FOUR_PI * ad / (pd_ * pd_) if pd_ > 0 else 0.0
+        )
+        return new - self.pp(s) - self.pp(d)
+
+    # --- phase 1: flow-guided transfers -------------------------------------------
+    def flow_balance(self, goal: float, *, rounds: int = 30) -> None:
+        """Move workload along the territory graph where a min-cost flow says it should go.
+
+        Parameters
+        ----------
+        goal
+            Stop once every open territory is within this relative deviation.
+        rounds
+            Most flow computations.
+        """
+        for _ in range(rounds):
+            if self.max_abs_dev() <= goal:
+                return
+            flows = self._flows()
+            before = self.moves_done
+            for a, b, amount in flows:
+                self._transfer(a, b, amount)
+            if self.moves_done == before:
+                return
+
+    def _flows(self) -> list[tuple[int, int, float]]:
+        """Transfers along territory borders that would even out the workload.
+
+        An electrical flow: potentials solve the territory graph's Laplacian
+        (conductance = number of unit pairs across a border) against each
+        territory's surplus, and the flow over a border is the potential
+        difference times its conductance. It spreads transfers over parallel
+        paths, so each border has a modest amount to realise.
+        """
+        lab = self.lab
+        k = self.k
+        cond: dict[tuple[int, int], int] = {}
+        for u in range(len(lab)):
+            a = lab[u]
+            if not self.open[a]:
+                continue
+            for v in self.nb[u]:
+                b = lab[v]
+                if b > a and self.open[b]:
+                    cond[(a, b)] = cond.get((a, b), 0) + 1
+        if not cond:
+            return []
+        lap = np.zeros((k, k))
+        for (a, b), c in cond.items():
+            lap[a, b] -= c
+            lap[b, a] -= c
+            lap[a, a] += c
+            lap[b, b] += c
+        supply = np.array(
+            [self.load[t] - self.tgt[t] if self.open[t] else 0.0 for t in range(k)]
+        )
+        phi = np.linalg.lstsq(lap, supply, rcond=None)[0]
+        out = []
+        for (a, b), c in sorted(cond.items()):
+            f = c * (phi[a] - phi[b])
+            if f > 1e-12:
+                out.append((a, b, float(f)))
+            elif f < -1e-12:
+                out.append((b, a, float(-f)))
+        out.sort(key=lambda x: (-x[2], x[0], x[1]))
+        return out
+
+    def _transfer(self, a: int, b: int, amount: float) -> None:
+        remaining = amount
+        rejected: set[int] = set()
+        while remaining > 0:
+            best: tuple[float, int] | None = None
+            for u in self.border_units(a, b):
+                if u in rejected or not self.movable[u]:
+                    continue
+                w = self.w[u]
+                if w <= 0 or w >= 2.0 * remaining:
+                    continue
+                gain = (self.shared_with(u, b) - self.shared_with(u, a)) / max(self.up[u], 1e-12)
+                miss = abs(remaining - w) / remaining
+                score = miss - 0.5 * gain
+                if best is None or score < best[0]:
+                    best = (score, u)
+            if best is None:
+                return
+            u = best[1]
+            if not self.can_leave(u):
+                rejected.add(u)
+                continue
+            self.move(u, b)
+            remaining -= self.w[u]
+
+    # --- phase 2: descent on squared deviation ------------------------------------
+    def descend(self, goal: float, *, max_moves: int = 100_000, swaps: bool = True) -> None:
+        """Apply improving single moves (and swaps) to the worst territories first.
+
+        Parameters
+        ----------
+        goal
+            Stop once every open territory is within this relative deviation.
+        max_moves
+            Cap on accepted moves.
+        swaps
+            Whether to try exchanging two units when no single move helps.
+        """
+        done = 0
+        while done < max_moves:
+            if self.max_abs_dev() <= goal:
+                return
+            order = sorted(
+                (t for t in range(self.k) if self.open[t]), key=lambda t: (-abs(self.dev(t)), t)
+            )
+            moved = False
+            for t in order:
+                if abs(self.dev(t)) <= goal * 0.5:
+                    break
+                if self._best_single(t) or (swaps and self._best_swap(t)):
+                    moved = True
+                    break
+            if not moved:
+                return
+            done += 1
+
+    def _candidate_moves(self, t: int) -> list[tuple[float, int, int]]:
+        """Improving moves touching ``t`` (out of it when heavy, into it when light)."""
+        out: list[tuple[float, int, int]] = []
+        lab = self.lab
+        if self.dev(t) > 0:
+            for u in self.members[t]:
+                if not self.movable[u] or self.w[u] <= 0:
+                    continue
+                for d in self.neighbour_territories(u):
+                    delta = self._sq_delta(u, t, d)
+                    if delta < -1e-15:
+                        out.append((delta, u, d))
+        else:
+            seen: set[int] = set()
+            for x in self.members[t]:
+                for u in self.nb[x]:
+                    s = lab[u]
+                    if s == t or u in seen or not self.open[s] or not self.movable[u]:
+                        continue
+                    seen.add(u)
+                    if self.w[u] <= 0:
+                        continue
+                    delta = self._sq_delta(u, s, t)
+                    if delta < -1e-15:
+                        out.append((delta, u, t))
+        out.sort()
+        return out
+
+    def _best_single(self, t: int) -> bool:
+        for _delta, u, d in self._candidate_moves(t):
+            if self.can_leave(u):
+                self.move(u, d)
+                return True
+        return False
+
+    def _best_swap(self, t: int, *, tries: int = 60) -> bool:
+        """Exchange a unit of ``t`` with one of a neighbouring territory to cut deviation."""
+        heavy = self.dev(t) > 0
+        lab = self.lab
+        options: list[tuple[float, int, int, int]] = []
+        for n in sorted({lab[v] for u in self.members[t] for v in self.nb[u]} - {t}):
+            if not self.open[n]:
+                continue
+            mine = [u for u in self.border_units(t, n) if self.movable[u]]
+            theirs = [v for v in self.border_units(n, t) if self.movable[v]]
+            if not mine or not theirs:
+                continue
+            cur = self.dev(t) ** 2 + self.dev(n) ** 2
+            for u in mine:
+                for v in theirs:
+                    net = self.w[u] - self.w[v]  # workload leaving t
+                    if (net <= 0) if heavy else (net >= 0):
+                        continue
+                    dt = (self.load[t] - net - self.tgt[t]) / self.tgt[t]
+                    dn = (self.load[n] + net - self.tgt[n]) / self.tgt[n]
+                    delta = dt * dt + dn * dn - cur
+                    if delta < -1e-15:
+                        options.append((delta, u, v, n))
+        options.sort()
+        return any(self._try_swap(u, v, t, n) for _delta, u, v, n in options[:tries])
+
+    def _try_swap(self, u: int, v: int, t: int, n: int) -> bool:
+        if not self.can_leave(u):
+            return False
+        self.move(u, n)
+        if self.lab[v] == n and self.can_leave(v) and any(self.lab[x] == t for x in self.nb[v]):
+            self.move(v, t)
+            return True
+        self.move(u, t)
+        self.moves_done -= 2
+        return False
+
+    # --- kicks: a forced move, then re-balancing, kept only when better ------------
+    def snapshot(self) -> list[int]:
+        """Return a copy of the labels to restore later."""
+        return list(self.lab)
+
+    def restore(self, labels: list[int]) -> None:
+        """Return to a snapshot taken with :meth:`snapshot`."""
+        self.lab = list(labels)
+        self.members = [set() for _ in range(self.k)]
+        for u, t in enumerate(self.lab):
+            self.members[t].add(u)
+        self.recompute()
+
+    def balance_score(self) -> tuple[float, float]:
+        """Largest absolute deviation, then the sum of squared deviations (smaller is better)."""
+        d = [self.dev(t) for t in range(self.k) if self.open[t]]
+        return (max((abs(x) for x in d), default=0.0), sum(x * x for x in d))
+
+    def kick(self, goal: float, *, rounds: int = 20, tries: int = 24) -> None:
+        """Escape a balance dead end by forcing one move at the worst territory.
+
+        Each try forces a boundary move at the worst territory (out of it when
+        heavy, into it when light), re-balances with flows and descent, and is
+        kept only if the largest deviation (then the squared sum) improved.
+
+        Parameters
+        ----------
+        goal
+            Relative deviation that counts as balanced.
+        rounds
+            Most kicks kept.
+        tries
+            Forced moves tried per round.
+        """
+        for _ in range(rounds):
+            score = self.balance_score()
+            if score[0] <= goal:
+                return
+            open_t = (x for x in range(self.k) if self.open[x])
+            t = max(open_t, key=lambda x: (abs(self.dev(x)), -x))
+            forced = self._forced_moves(t)[:tries]
+            start = self.snapshot()
+            best: tuple[tuple[float, float], list[int]] | None = None
+            for u, d in forced:
+                if not self.can_leave(u):
+                    continue
+                self.move(u, d)
+                self.flow_balance(goal, rounds=4)
+                self.descend(goal, max_moves=200, swaps=False)
+                trial = self.balance_score()
+                if trial < score and (best is None or trial < best[0]):
+                    best = (trial, self.snapshot())
+                self.restore(start)
+            if best is None:
+                return
+            self.restore(best[1])
+            self.descend(goal)
+
+    def _forced_moves(self, t: int) -> list[tuple[int, int]]:
+        lab = self.lab
+        moves: list[tuple[float, int, int]] = []
+        if self.dev(t) > 0:
+            for u in sorted(self.members[t]):
+                if self.movable[u] and self.w[u] > 0:
+                    for d in self.neighbour_territories(u):
+                        moves.append((self.dev(d), u, d))
+        else:
+            seen: set[int] = set()
+            for x in sorted(self.members[t]):
+                for u in self.nb[x]:
+                    s = lab[u]
+                    if s != t and u not in seen and self.open[s] and self.movable[u]:
+                        seen.add(u)
+                        if self.w[u] > 0:
+                            moves.append((-self.dev(s), u, t))
+        moves.sort()
+        return [(u, d) for _, u, d in moves]
+
+    # --- phase 3: compactness within the tolerance ---------------------------------
+    def compact(self, cap: float, *, sweeps: int = 8, min_gain: float = 1e-6) -> int:
+        """Move boundary units to raise the sum of Polsby-Popper scores, keeping balance.
+
+        Parameters
+        ----------
+        cap
+            A move may not leave either territory beyond this relative
+            deviation, unless it brings that pair closer to balance.
+        sweeps
+            Passes over all units.
+        min_gain
+            Smallest accepted gain in summed Polsby-Popper.
+
+        Returns
+        -------
+        int
+            Moves made.
+        """
+        made = 0
+        n = len(self.lab)
+        for _ in range(sweeps):
+            changed = 0
+            for u in range(n):
+                if not self.movable[u]:
+                    continue
+                s = self.lab[u]
+                if not self.open[s]:
+                    continue
+                for d in self.neighbour_territories(u):
+                    if not self._balance_ok(u, s, d, cap):
+                        continue
+                    if self._pp_delta(u, s, d) > min_gain and self.can_leave(u):
+                        self.move(u, d)
+                        changed += 1
+                        break
+            changed += self._compact_swaps(cap, min_gain)
+            made += changed
+            if changed == 0:
+                break
+        return made
+
+    def _compact_swaps(self, cap: float, min_gain: float, *, per_pair: int = 6) -> int:
+        """Exchange units across each border where that raises compactness within balance."""
+        made = 0
+        for a, b in self.territory_graph():
+            mine = [u for u in self.border_units(a, b) if self.movable[u]]
+            theirs = [v for v in self.border_units(b, a) if self.movable[v]]
+            options: list[tuple[float, int, int]] = []
+            for u in mine:
+                gu = self._pp_delta(u, a, b)
+                for v in theirs:
+                    net = self.w[u] - self.w[v]
+                    da = abs((self.load[a] - net - self.tgt[a]) / self.tgt[a])
+                    db = abs((self.load[b] + net - self.tgt[b]) / self.tgt[b])
+                    if max(da, db) > cap and max(da, db) >= max(abs(self.dev(a)), abs(self.dev(b))):
+                        continue
+                    gain = gu + self._pp_delta(v, b, a)
+                    if gain > min_gain:
+                        options.append((-gain, u, v))
+            options.sort()
+            for _gain, u, v in options[:per_pair]:
+                if self.lab[u] != a or self.lab[v] != b:
+                    continue
+                before = self.pp(a) + self.pp(b)
+                if not self._try_swap(u, v, a, b):
+                    continue
+                if self.pp(a) + self.pp(b) - before > min_gain:
+                    made += 1
+                    break
+                self.move(u, a)
+                self.move(v, b)
+                self.moves_done -= 4
+        return made
+
+    def _balance_ok(self, u: int, s: int, d: int, cap: float) -> bool:
+        w = self.w[u]
+        if w == 0:
+            return True
+        ds = abs((self.load[s] - w - self.tgt[s]) / self.tgt[s])
+        dd = abs((self.load[d] + w - self.tgt[d]) / self.tgt[d])
+        worst_new = max(ds, dd)
+        return worst_new <= cap or worst_new < max(abs(self.dev(s)), abs(self.dev(d)))
+
+    # --- rebalancing with a move budget ----------------------------------------
+    def budget_descent(
+        self,
+        baseline: Sequence[int],
+        cost: Sequence[float],
+        budget: float,
+        goal: float,
+        *,
+        on_step: Callable[[float, float], None] | None = None,
+        max_moves: int = 1_000_000,
+    ) -> float:
+        """Greedy: apply the move with the best deviation cut per account moved, within budget.
+
+        Moving a unit away from its ``baseline`` territory spends its ``cost``;
+        moving it back refunds it; moving an already moved unit again is free.
+
+        Parameters
+        ----------
+        baseline
+            Baseline territory index per unit.
+        cost
+            Accounts per unit.
+        budget
+            Accounts that may be moved in total.
+        goal
+            Stop once every open territory is within this relative deviation.
+        on_step
+            Called after each move with ``(spent, max deviation)``.
+        max_moves
+            Cap on accepted moves.
+
+        Returns
+        -------
+        float
+            Accounts moved (spent budget).
+        """
+        spent = sum(cost[u] for u in range(len(self.lab)) if self.lab[u] != baseline[u])
+        for _ in range(max_moves):
+            if self.max_abs_dev() <= goal:
+                break
+            best: tuple[float, float, int, int] | None = None
+            order = sorted(
+                (t for t in range(self.k) if self.open[t]), key=lambda t: (-abs(self.dev(t)), t)
+            )
+            options: list[tuple[float, float, int, int]] = []
+            for t in order[: max(4, self.k // 3)]:
+                for delta, u, d in self._candidate_moves(t):
+                    s = self.lab[u]
+                    c = self._move_cost(u, s, d, baseline, cost)
+                    if spent + c > budget + 1e-9:
+                        continue
+                    ratio = delta / max(c, 1e-3) if c > 0 else delta * 1e6
+                    options.append((ratio, c, u, d))
+            options.sort()
+            for ratio, c, u, d in options:
+                if self.lab[u] != d and self.can_leave(u):
+                    best = (ratio, c, u, d)
+                    break
+            if best is None:
+                break
+            _, c, u, d = best
+            self.move(u, d)
+            spent += c
+            if on_step is not None:
+                on_step(spent, self.max_abs_dev())
+        return spent
+
+    def _move_cost(
+        self, u: int, s: int, d: int, baseline: Sequence[int], cost: Sequence[float]
+    ) -> float:
+        if s == baseline[u]:
+            return cost[u]
+        if d == baseline[u]:
+            return -cost[u]
+        return 0.0
