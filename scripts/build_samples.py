@@ -23,6 +23,7 @@ random state). See ``data/README.md`` for what each table holds.
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import heapq
 import json
@@ -53,6 +54,8 @@ from planner.workspace import Workspace  # noqa: E402
 
 #: Timestamp stamped on scenarios and audit entries so rebuilds are identical.
 SAMPLE_TIMESTAMP = "2025-12-01T09:00:00+00:00"
+#: Date the active plans' associations start (in the past, so they are in force today).
+SAMPLE_DATE = SAMPLE_TIMESTAMP[:10]
 OSM_CREDIT = "© OpenStreetMap contributors, ODbL 1.0"
 STORAGE_CRS = s.STORAGE_CRS
 GEORGIA_CRS = "EPSG:32616"  # UTM zone 16N: G_utm.shp has no .prj
@@ -623,15 +626,15 @@ def build_helsinki(*, progress: Callable[[str], None] | None = None) -> Workspac
     associations = pd.DataFrame(
         [
             *[
-                {s.REP_ID: owner[t], s.TERRITORY_ID: t, s.ROLE: "owner", s.START_DATE: "2026-01-01"}
+                {s.REP_ID: owner[t], s.TERRITORY_ID: t, s.ROLE: "owner", s.START_DATE: SAMPLE_DATE}
                 for t in tid
             ],
             {s.REP_ID: "hel-mgr", s.TERRITORY_ID: "HEL", s.ROLE: "manager",
-             s.START_DATE: "2026-01-01"},
+             s.START_DATE: SAMPLE_DATE},
         ]
     )  # fmt: skip
     targets = quarterly_targets(
-        accounts, memberships, territories, associations, year=2026, growth=0.04
+        accounts, memberships, territories, associations, period_prefix="2026", growth=0.04
     )
 
     ws = Workspace(
@@ -729,7 +732,7 @@ def quarterly_targets(
     territories: pd.DataFrame,
     associations: pd.DataFrame,
     *,
-    year: int,
+    period_prefix: str,
     growth: float,
 ) -> pd.DataFrame:
     """Return revenue targets per territory and its owner (or manager) for each quarter.
@@ -766,7 +769,7 @@ def quarterly_targets(
                 {
                     s.TERRITORY_ID: t,
                     s.REP_ID: lead.get(t),
-                    s.PERIOD: f"{year}-Q{q}",
+                    s.PERIOD: f"{period_prefix}-Q{q}",
                     s.METRIC: "revenue",
                     s.VALUE: float(round(yearly * share, -3)),
                 }
@@ -1090,7 +1093,7 @@ def georgia_plan(
     neighbours: dict[int, set[int]],
     *,
     cities: Sequence[City],
-    year: int,
+    period_prefix: str,
     start_date: str,
     end_date: str | None,
 ) -> GeorgiaPlan:
@@ -1172,7 +1175,7 @@ def georgia_plan(
     associations[s.START_DATE] = start_date
     associations[s.END_DATE] = end_date
     targets = quarterly_targets(
-        accounts, memberships, territories, associations, year=year, growth=0.05
+        accounts, memberships, territories, associations, period_prefix=period_prefix, growth=0.05
     )
     return GeorgiaPlan(
         territories=territories,
@@ -1240,11 +1243,11 @@ def build_georgia(*, progress: Callable[[str], None] | None = None) -> Workspace
     old = georgia_plan(
         counties, accounts, city_points, neighbours,
         cities=[c for c in GEORGIA_CITIES if c.code != "LAW"],
-        year=2026, start_date="2025-07-01", end_date="2026-06-30",
+        period_prefix="FY2026", start_date="2024-12-01", end_date="2025-11-30",
     )  # fmt: skip
     new = georgia_plan(
         counties, accounts, city_points, neighbours,
-        cities=GEORGIA_CITIES, year=2027, start_date="2026-07-01", end_date=None,
+        cities=GEORGIA_CITIES, period_prefix="FY2027", start_date=SAMPLE_DATE, end_date=None,
     )  # fmt: skip
     accounts[s.OWNER_ID] = new.owner_of_account
     ws.set_table("accounts", accounts)
@@ -1285,7 +1288,18 @@ def build_helsinki_network(out_dir: Path) -> Path:
 
     pbf = helsinki_pbf()
     network = net.build_network(pbf)
-    return net.save_network(network, out_dir / "helsinki_roads.graphml.gz")
+    path = net.save_network(network, out_dir / "helsinki_roads.graphml.gz")
+    # Re-compress with a zero timestamp in the gzip header so rebuilds are byte-identical.
+    with gzip.open(path, "rb") as fh:
+        text = fh.read()
+    tmp = path.with_name(path.name + ".tmp")
+    with (
+        open(tmp, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz,
+    ):
+        gz.write(text)
+    tmp.replace(path)
+    return path
 
 
 # =========================================================================== #

@@ -255,3 +255,21 @@ def test_data_folder_stays_small() -> None:
     """The bundled data stays within a few MB."""
     total = sum(p.stat().st_size for p in data_dir().iterdir() if p.is_file())
     assert total < 8_000_000
+
+
+def test_helsinki_road_network_reaches_every_account(helsinki: Workspace) -> None:
+    """The bundled drivable network loads and has a node within 300 m of every account."""
+    from scipy.spatial import cKDTree
+
+    from planner.routing.network import load_network
+
+    network = load_network(data_dir() / "helsinki_roads.graphml.gz")
+    assert network.n_nodes > 1000
+    xy = [(d["x"], d["y"]) for _, d in network.graph.nodes(data=True)]
+    nodes = gpd.GeoSeries(gpd.points_from_xy(*zip(*xy, strict=True)), crs=s.STORAGE_CRS)
+    nodes = nodes.to_crs("EPSG:3067")
+    tree = cKDTree(list(zip(nodes.x, nodes.y, strict=True)))
+    for frame in (helsinki.accounts, helsinki.reps[helsinki.reps.geometry.notna()]):
+        pts = frame.geometry.to_crs("EPSG:3067")
+        dist, _ = tree.query(list(zip(pts.x, pts.y, strict=True)))
+        assert dist.max() < 300.0
