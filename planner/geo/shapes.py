@@ -408,8 +408,9 @@ def prepare_polygons(
         CRS.from_user_input(reference_crs)
     ):
         warnings.warn(
-            f"the {_plural(what)} are in {CRS.from_user_input(out.crs).to_string()} and the accounts in "
-            f"{CRS.from_user_input(reference_crs).to_string()}: the {_plural(what)} were reprojected",
+            f"the {_plural(what)} are in {CRS.from_user_input(out.crs).to_string()} and the "
+            f"accounts in {CRS.from_user_input(reference_crs).to_string()}: the "
+            f"{_plural(what)} were reprojected",
             PlannerWarning,
             stacklevel=2,
         )
