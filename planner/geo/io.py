@@ -732,7 +732,7 @@ def _empty_file_problem() -> Problem:
 
 def _header_only_problem(header_row: int) -> Problem:
     return Problem(
-        f"the file has column names (row {header_row}) but no data rows below them",
+        "the file has column names but no data rows below them",
         rows=(header_row,),
         fix="add at least one data row below the header, or choose the right file or sheet",
     )
@@ -1534,23 +1534,15 @@ def _coordinates(
                 fix=f"write the {word} in decimal degrees, such as "
                 f"{'33.7490' if word == 'latitude' else '-84.3880'}, or leave it blank",
             )
-    swap_reason = _swap_evidence(lat, lon, zip_location)
-    if swap_reason:
-        both = lat.notna() & lon.notna()
-        message = (
-            f"latitude and longitude look swapped ({swap_reason}): '{lat_src}' seems to hold "
-            f"longitudes and '{lon_src}' latitudes"
-        )
-        fix = (
-            f"swap the two column names in the file, or pass "
-            f"columns={{'{lat_src}': '{lon_target}', '{lon_src}': '{lat_target}'}}"
-        )
-        if options.fix_swapped:
-            out.warn(message + "; they were swapped back", both, fix=fix)
-            lat, lon = lon, lat
-            lat_src, lon_src = lon_src, lat_src
-        else:
-            out.error(message, both, fix=fix)
+    lat, lon, lat_src, lon_src, swap_errors = _resolve_swaps(
+        lat,
+        lon,
+        zip_location,
+        out,
+        options,
+        names=(lat_src, lon_src),
+        targets=(lat_target, lon_target),
+    )
     half = lat.notna() ^ lon.notna()
     half &= ~(lat_bad | lon_bad)
     if half.any():
@@ -1568,11 +1560,11 @@ def _coordinates(
         (lat_src, lat, 90, "latitude"),
         (lon_src, lon, 180, "longitude"),
     ):
-        out_of_range = values.abs() > limit
+        out_of_range = (values.abs() > limit) & ~swap_errors
         if out_of_range.any():
             out.error(
-                f"{_plural(int(out_of_range.sum()), word)} outside -{limit}..{limit}: "
-                f"{_examples(values[out_of_range].map(lambda v: f'{v:g}'))}",
+                f"{_plural(int(out_of_range.sum()), word)} {_is(out_of_range)} outside "
+                f"-{limit}..{limit}: {_examples(values[out_of_range].map(lambda v: f'{v:g}'))}",
                 out_of_range,
                 column=src,
                 fix=f"correct the {word} (it must be between -{limit} and {limit}); if latitude "
@@ -1587,42 +1579,98 @@ def _coordinates(
             column=lat_src,
             fix="enter the real coordinates, or leave them blank to use the postal code",
         )
-    errors = lat_bad | lon_bad | half | (lat.abs() > 90) | (lon.abs() > 180)
-    if swap_reason and not options.fix_swapped:
-        errors |= lat.notna() & lon.notna()
+    errors = lat_bad | lon_bad | half | (lat.abs() > 90) | (lon.abs() > 180) | swap_errors
     keep = ~(errors | zero)
     return lat.where(keep), lon.where(keep), errors
 
 
-def _swap_evidence(lat: pd.Series, lon: pd.Series, zip_location: pd.DataFrame | None) -> str | None:
-    """Say why the latitude and longitude columns look swapped as a whole, or None."""
+def _resolve_swaps(
+    lat: pd.Series,
+    lon: pd.Series,
+    zip_location: pd.DataFrame | None,
+    out: _Collector,
+    options: _Options,
+    *,
+    names: tuple[str, str],
+    targets: tuple[str, str],
+) -> tuple[pd.Series, pd.Series, str, str, pd.Series]:
+    """Find swapped latitude/longitude and decide: swap the columns, or report the rows.
+
+    Every row with coordinates looks swapped: the columns are swapped back with a
+    warning (an error when ``fix_swapped`` is off). Most rows look swapped: an
+    error on those rows. A few rows look swapped: a warning on those rows.
+    Returns latitude, longitude, their column names and a mask of rows in error.
+    """
+    lat_src, lon_src = names
+    none = pd.Series(False, index=lat.index)
+    looks, reason = _swap_evidence(lat, lon, zip_location)
+    n = int((lat.notna() & lon.notna()).sum())
+    k = int(looks.sum())
+    if k == 0:
+        return lat, lon, lat_src, lon_src, none
+    if k == n:
+        message = (
+            f"latitude and longitude look swapped ({reason}): '{lat_src}' seems to hold "
+            f"longitudes and '{lon_src}' latitudes"
+        )
+        fix = (
+            "swap the two column names in the file, or pass "
+            f"columns={{'{lat_src}': '{targets[1]}', '{lon_src}': '{targets[0]}'}}"
+        )
+        if options.fix_swapped:
+            out.warn(message + "; they were swapped back", looks, fix=fix)
+            return lon, lat, lon_src, lat_src, none
+        out.error(message, looks, fix=fix)
+        return lat, lon, lat_src, lon_src, looks
+    if k > n / 2:
+        out.error(
+            f"latitude and longitude look swapped in {k} of {n} rows ({reason})",
+            looks,
+            column=lat_src,
+            fix="swap the latitude and longitude values in these rows",
+        )
+        return lat, lon, lat_src, lon_src, looks
+    in_range = looks & (lat.abs() <= 90) & (lon.abs() <= 180)
+    if in_range.any():
+        out.warn(
+            f"latitude and longitude may be swapped in {_plural(int(in_range.sum()), 'row')} "
+            f"({reason})",
+            in_range,
+            column=lat_src,
+            fix="check these rows and swap their latitude and longitude if they are wrong",
+        )
+    return lat, lon, lat_src, lon_src, none
+
+
+def _swap_evidence(
+    lat: pd.Series, lon: pd.Series, zip_location: pd.DataFrame | None
+) -> tuple[pd.Series, str]:
+    """Return which rows look like swapped coordinates, and why.
+
+    A row looks swapped when, as given, its latitude is outside -90..90 or south
+    of 60°S (Antarctica, where no one has accounts), while swapped it is a valid
+    point outside Antarctica; or when it lies on its US ZIP code only once swapped.
+    """
     both = lat.notna() & lon.notna()
-    n = int(both.sum())
-    if n == 0:
-        return None
-    la, lo = lat[both], lon[both]
-    fits_swapped = (lo.abs() <= 90) & (la.abs() <= 180)
-    out_of_range = (la.abs() > 90) & fits_swapped
-    if out_of_range.sum() > n / 2:
-        return f"{int(out_of_range.sum())} of {n} latitudes are outside -90..90"
-    if (la < -60).all() and (lo.abs() <= 90).all() and (lo > -60).mean() > 0.9:
-        return "every latitude is south of 60°S, in Antarctica"
+    implausible = (lat.abs() > 90) | (lat < -60)
+    plausible_swapped = (lon.abs() <= 90) & (lat.abs() <= 180) & (lon >= -60)
+    by_range = both & implausible & plausible_swapped
+    by_zip = pd.Series(False, index=lat.index)
     if zip_location is not None:
-        zl = zip_location.loc[both]
-        known = zl[s.LATITUDE].notna()
-        if known.sum() >= 1:
-            zla = zl.loc[known, s.LATITUDE].to_numpy()
-            zlo = zl.loc[known, s.LONGITUDE].to_numpy()
-            a, o = la[known].to_numpy(), lo[known].to_numpy()
+        known = both & zip_location[s.LATITUDE].notna()
+        if known.any():
+            zla = zip_location.loc[known, s.LATITUDE].to_numpy()
+            zlo = zip_location.loc[known, s.LONGITUDE].to_numpy()
+            a, o = lat[known].to_numpy(), lon[known].to_numpy()
             given = _haversine_km(a, o, zla, zlo)
             swapped = _haversine_km(o, a, zla, zlo)
-            closer = (swapped < 100) & (given > 500)
-            if closer.sum() > known.sum() / 2:
-                return (
-                    f"{int(closer.sum())} of {int(known.sum())} points lie on their ZIP code "
-                    "only when swapped"
-                )
-    return None
+            by_zip[known] = (swapped < 100) & (given > 500)
+    reasons = []
+    if by_range.any():
+        reasons.append("latitudes outside -90..90 or in Antarctica that fit when swapped")
+    if by_zip.any():
+        reasons.append("points that lie on their ZIP code only when swapped")
+    return by_range | by_zip, "; ".join(reasons)
 
 
 def _postal(
