@@ -1,4 +1,4 @@
-"""Weekly drive time per territory: simulated day routes, or a fast estimate checked against them."""
+"""Weekly drive time per territory: simulated day routes, or a fast estimate checked on them."""
 
 from __future__ import annotations
 
@@ -198,7 +198,7 @@ def travel_workload(
         else pd.Series(np.nan, index=frame.index)
     )
     frame["_vmin"] = vmin.fillna(params.default_visit_minutes).clip(lower=0)
-    homes = dict(homes or {})
+    homes = {str(k): v for k, v in (homes or {}).items()}
     days_per_week = len(params.route.weekdays)
     out: list[dict[str, object]] = []
     groups = list(frame.groupby(S.TERRITORY_ID, sort=True))
@@ -210,7 +210,7 @@ def travel_workload(
         weights = per_week / visits if visits > 0 else np.full(len(g), 1 / len(g))
         clat, clon = float(np.sum(weights * lat)), float(np.sum(weights * lon))
         spread_km = float(np.sum(weights * haversine_m(clat, clon, lat, lon))) / 1000
-        home = homes.get(str(tid), homes.get(tid, (clat, clon)))  # type: ignore[call-overload]
+        home = homes.get(str(tid), (clat, clon))
         visit_h = float(np.sum(per_week * g["_vmin"].to_numpy(float))) / 60
         if params.method == "simulate":
             drive_s, drive_m, method = _simulate(g, home, network, params)
