@@ -58,7 +58,7 @@ def normalise_name(name: object) -> str:
 
 
 def _aliases(*names: str) -> tuple[str, ...]:
-    return tuple(normalise_name(n) for n in names)
+    return tuple(dict.fromkeys(normalise_name(n) for n in names))
 
 
 _LATITUDE = ("latitude", "lat", "y", "BillingLatitude", "ShippingLatitude", "Billing Latitude")
@@ -125,7 +125,6 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
         ),
         STATE: _aliases(
             "state",
-            "region",
             "province",
             "BillingState",
             "Billing State",
@@ -145,7 +144,7 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
         s.INDUSTRY: _aliases("industry", "sector", "vertical"),
         s.PRODUCT_LINE: _aliases("product_line", "product", "products"),
         s.SIZE: _aliases("size", "account_size", "company_size", "tier"),
-        s.ANNUAL_REVENUE: _aliases("annual_revenue", "AnnualRevenue", "revenue", "sales"),
+        s.ANNUAL_REVENUE: _aliases("annual_revenue", "AnnualRevenue", "revenue"),
         s.VISITS_PER_MONTH: _aliases(
             "visits_per_month", "visits", "visit_frequency", "visits per month"
         ),
@@ -184,7 +183,7 @@ ALIASES: dict[Kind, dict[str, tuple[str, ...]]] = {
             "Record Id",
             "Username",
         ),
-        s.NAME: _aliases("name", "rep_name", "full_name", "user", "user_name"),
+        s.NAME: _aliases("name", "rep_name", "full_name"),
         FIRST_NAME: _aliases("first_name", "FirstName", "given_name"),
         LAST_NAME: _aliases("last_name", "LastName", "surname", "family_name"),
         s.ROLE: _aliases("role", "user_role", "UserRole", "job_role"),
