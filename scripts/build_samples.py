@@ -528,7 +528,7 @@ def street_names(
     for t in tids:
         counts = frame.loc[frame["tid"] == t, "street"].value_counts()
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        pick = next((st for st, _ in ranked if st not in used), t)
+        pick = next((str(st) for st, _ in ranked if st not in used), t)
         used.add(pick)
         names.append(f"{pick} area")
     return names
@@ -752,14 +752,14 @@ def quarterly_targets(
     parent = dict(zip(territories[s.TERRITORY_ID], territories[s.PARENT_ID], strict=True))
     totals: dict[str, float] = {t: 0.0 for t in parent}
     for t, value in leaf_total.items():
-        node: str | None = t
+        node: str | None = str(t)
         while node is not None and isinstance(node, str):
             totals[node] += value
             node = parent.get(node)
-    lead = {}
+    lead: dict[str, str] = {}
     for rec in associations.to_dict("records"):
         if rec[s.ROLE] in ("owner", "manager"):
-            lead.setdefault(rec[s.TERRITORY_ID], rec[s.REP_ID])
+            lead.setdefault(str(rec[s.TERRITORY_ID]), str(rec[s.REP_ID]))
     split = (0.22, 0.24, 0.25, 0.29)
     rows = []
     for t in sorted(totals):
@@ -1145,7 +1145,7 @@ def georgia_plan(
     for row in rows:
         row.update({s.TYPE_ID: "geographic", s.SOURCE: "units", s.RULE: None})
     territories = gpd.GeoDataFrame(
-        rows, geometry=[geoms[r[s.TERRITORY_ID]] for r in rows], crs=STORAGE_CRS
+        rows, geometry=[geoms[str(r[s.TERRITORY_ID])] for r in rows], crs=STORAGE_CRS
     )
     names = dict(zip(territories[s.TERRITORY_ID], territories[s.NAME], strict=True))
     unit_assignment = pd.DataFrame(
@@ -1234,7 +1234,7 @@ def build_georgia(*, progress: Callable[[str], None] | None = None) -> Workspace
     ws = Workspace(
         name="Georgia sample",
         description=(
-            "Georgia, US: the 159 counties (libpysal example data, 1990 census attributes) as "
+            "Georgia, US: the 159 counties (libpysal example data with 1990 attributes) as "
             "units, accounts at real ZIP-code points (zipcodes package, GeoNames CC BY 4.0). "
             "Built by scripts/build_samples.py; see data/README.md."
         ),
