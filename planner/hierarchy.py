@@ -515,7 +515,8 @@ def move_subtree(
                 f"cannot move {territory_id} under {new_parent_id}",
                 [
                     Problem(
-                        f"{new_parent_id} is {where}; moving {territory_id} under it would make a cycle",
+                        f"{new_parent_id} is {where}; moving {territory_id} under it would "
+                        "make a cycle",
                         column=s.PARENT_ID,
                         fix=f"pick a parent outside the subtree of {territory_id}",
                     )
