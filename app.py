@@ -1,0 +1,36 @@
+"""Territory Planner: the Streamlit entry point (router and shared frame).
+
+Run with ``streamlit run app.py`` (``./dev app``). ``$PLANNER_WORKSPACE``
+picks the workspace opened at start (a sample name or a .gpkg path; Helsinki
+by default) and ``$PLANNER_TILES`` the basemap (``none`` or ``osm``).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.sidebar import draw_sidebar
+
+st.set_page_config(
+    page_title="Territory Planner",
+    page_icon="🗺️",  # an emoji, not a :material/ icon: those load from fonts.gstatic.com
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+# One line per page: add a page by adding its line here.
+PAGES = {
+    "Plan": [
+        st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:",
+                default=True),
+        st.Page("app_pages/map.py", title="Map", icon=":material/map:", url_path="map"),
+    ],
+    "Data": [
+        st.Page("app_pages/data.py", title="Accounts & data", icon=":material/table:",
+                url_path="data"),
+    ],
+}  # fmt: skip
+
+page = st.navigation(PAGES)
+draw_sidebar()
+page.run()

@@ -1,0 +1,54 @@
+"""Accounts & data: filterable tables of the accounts, reps and territories of the workspace."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from planner import schema as s
+from ui import state, tables
+
+ws = state.current_workspace()
+sid = state.current_scenario_id()
+
+st.title("Accounts & data")
+accounts_tab, reps_tab, territories_tab = st.tabs(["Accounts", "Reps", "Territories"])
+
+with accounts_tab:
+    accounts = tables.accounts_table(ws, sid)
+    f1, f2, f3 = st.columns([2, 2, 3])
+    territory_filter = f1.multiselect("Territory", sorted(accounts["territory"].unique()))
+    industries = sorted(str(v) for v in accounts[s.INDUSTRY].dropna().unique())
+    industry_filter = f2.multiselect("Industry", industries)
+    text = f3.text_input("Search", placeholder="id, name or address")
+    shown = tables.filter_accounts(
+        accounts, territories=territory_filter, industries=industry_filter, text=text
+    )
+    st.caption(f"{len(shown):,} of {len(accounts):,} accounts")
+    st.dataframe(
+        shown,
+        hide_index=True,
+        use_container_width=True,
+        column_config={
+            s.ANNUAL_REVENUE: st.column_config.NumberColumn("annual revenue", format="%,.0f"),
+            s.LATITUDE: st.column_config.NumberColumn(format="%.5f"),
+            s.LONGITUDE: st.column_config.NumberColumn(format="%.5f"),
+        },
+    )
+
+with reps_tab:
+    reps = tables.reps_table(ws, sid)
+    st.caption(f"{len(reps):,} reps and users")
+    st.dataframe(reps, hide_index=True, use_container_width=True)
+
+with territories_tab:
+    terr = tables.territories_table(ws, sid)
+    st.caption(f"{len(terr):,} territories in this scenario")
+    st.dataframe(
+        terr,
+        hide_index=True,
+        use_container_width=True,
+        column_config={
+            s.ANNUAL_REVENUE: st.column_config.NumberColumn("annual revenue", format="%,.0f"),
+            "area_km2": st.column_config.NumberColumn("area (km²)", format="%.1f"),
+        },
+    )

@@ -1,0 +1,54 @@
+"""Cached reading of workspace files, shared by every session of the server."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from planner.workspace import Workspace, open_workspace
+
+__all__ = ["read_workspace", "store_upload"]
+
+
+@st.cache_data(show_spinner="Opening the workspace…", max_entries=8)
+def _read(path: str, mtime_ns: int, size: int) -> Workspace:
+    """Read a workspace; the file's mtime and size make the cache key change with the file."""
+    del mtime_ns, size  # only part of the cache key
+    return open_workspace(path)
+
+
+def read_workspace(path: str | Path) -> Workspace:
+    """Return the workspace in ``path`` (a private copy: edits do not leak between sessions).
+
+    Raises
+    ------
+    planner.errors.WorkspaceError
+        If the file is missing or not a workspace.
+    """
+    file = Path(path)
+    try:
+        stat = file.stat()
+    except OSError:
+        return open_workspace(file)  # raises the library's clear error
+    return _read(str(file.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def store_upload(name: str, data: bytes) -> Path:
+    """Save an uploaded file under the temp folder, named by its content, and return the path.
+
+    The same upload maps to the same file, so re-reading it hits the cache.
+    """
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).stem)[:60] or "upload"
+    folder = Path(tempfile.gettempdir()) / "territory-planner-uploads" / digest
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{stem}.gpkg"
+    if not target.exists() or target.stat().st_size != len(data):
+        tmp = target.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    return target

@@ -1,0 +1,169 @@
+"""The shared frame of every page: workspace, scenario and basemap pickers in the sidebar."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from planner.errors import PlannerError
+from planner.samples import SAMPLES
+from ui import state
+from ui.cache import store_upload
+
+__all__ = ["draw_sidebar"]
+
+_UPLOAD = "upload"
+_CHOICE_WIDGET = "tp.widget.workspace"
+_UPLOAD_WIDGET = "tp.widget.upload"
+_SCENARIO_WIDGET = "tp.widget.scenario"
+_TILES_WIDGET = "tp.widget.tiles"
+_TILE_LABELS = {"none": "None (works offline)", "osm": "OpenStreetMap tiles (online)"}
+
+
+def _env_file() -> str | None:
+    value = os.environ.get(state.WORKSPACE_ENV, "").strip()
+    if value and value not in SAMPLES:
+        return f"file:{Path(value).resolve()}"
+    return None
+
+
+def _choices() -> list[str]:
+    options = [f"sample:{name}" for name in SAMPLES]
+    env_file = _env_file()
+    if env_file:
+        options.insert(0, env_file)
+    options.append(_UPLOAD)
+    return options
+
+
+def _label(choice: str) -> str:
+    if choice == _UPLOAD:
+        return "Upload a workspace (.gpkg)…"
+    kind, _, rest = choice.partition(":")
+    if kind == "sample":
+        return f"{rest.title()} (sample)"
+    return Path(rest).name
+
+
+def _default_choice() -> str:
+    value = os.environ.get(state.WORKSPACE_ENV, "").strip() or state.DEFAULT_SAMPLE
+    return f"sample:{value}" if value in SAMPLES else (_env_file() or _UPLOAD)
+
+
+def _source_for(choice: str) -> state.WorkspaceSource:
+    kind, _, rest = choice.partition(":")
+    if kind == "sample":
+        return state.sample_source(rest)
+    return state.file_source(rest)
+
+
+def _workspace_picker() -> None:
+    options = _choices()
+    default = _default_choice()
+    choice = st.selectbox(
+        "Workspace",
+        options,
+        index=options.index(default) if default in options else 0,
+        format_func=_label,
+        key=_CHOICE_WIDGET,
+    )
+    current = state.workspace_source()
+    if choice == _UPLOAD:
+        upload = st.file_uploader(
+            "GeoPackage saved by Territory Planner",
+            type=["gpkg"],
+            key=_UPLOAD_WIDGET,
+            help="A workspace file (.gpkg). To import CSV or GIS layers, use the data page.",
+        )
+        if upload is not None:
+            data = upload.getvalue()
+            key = f"upload:{hashlib.sha256(data).hexdigest()[:16]}"
+            if current is None or current.key != key:
+                path = store_upload(upload.name, data)
+                state.open_source(state.WorkspaceSource(key, upload.name, path))
+    elif current is None or current.key != _source_for_key(choice):
+        try:
+            source = _source_for(choice)
+        except PlannerError as exc:
+            state.set_load_error(f"Could not open {_label(choice)}: {exc}")
+        else:
+            state.open_source(source)
+    error = state.load_error()
+    if error:
+        st.error(error)
+    source = state.workspace_source()
+    ws = state.workspace_or_none()
+    if ws is not None and source is not None:
+        sample = source.key.removeprefix("sample:") if source.key.startswith("sample:") else None
+        blurb = SAMPLES[sample][1] if sample in SAMPLES else (ws.description or "")
+        st.caption(
+            f"**{ws.name}** · {len(ws.accounts):,} accounts · {len(ws.reps):,} reps · "
+            f"{len(ws.units):,} units" + (f"  \n{blurb}" if blurb else "")
+        )
+
+
+def _source_for_key(choice: str) -> str:
+    """Return the source key a choice opens (without reading anything)."""
+    kind, _, rest = choice.partition(":")
+    if kind == "sample":
+        return f"sample:{rest}"
+    return f"file:{Path(rest).resolve()}"
+
+
+def _on_scenario_change() -> None:
+    state.set_scenario_id(st.session_state[_SCENARIO_WIDGET])
+
+
+def _scenario_picker() -> None:
+    ws = state.workspace_or_none()
+    if ws is None:
+        return
+    scenarios = ws.scenario_list()
+    if not scenarios:
+        st.caption("No scenario yet.")
+        return
+    ids = [sc.scenario_id for sc in scenarios]
+    labels = {sc.scenario_id: f"{sc.name or sc.scenario_id} · {sc.state}" for sc in scenarios}
+    wanted = state.scenario_choice()
+    if wanted not in ids:
+        try:
+            wanted = ws.active_scenario_id()
+        except PlannerError:
+            wanted = ids[0]
+        state.set_scenario_id(str(wanted))
+    st.session_state[_SCENARIO_WIDGET] = wanted
+    st.selectbox(
+        "Scenario",
+        ids,
+        format_func=lambda sid: labels.get(sid, sid),
+        key=_SCENARIO_WIDGET,
+        on_change=_on_scenario_change,
+    )
+
+
+def _on_tiles_change() -> None:
+    state.set_tiles(st.session_state[_TILES_WIDGET])
+
+
+def _basemap_picker() -> None:
+    st.session_state[_TILES_WIDGET] = state.tile_source()
+    st.radio(
+        "Basemap",
+        list(_TILE_LABELS),
+        format_func=_TILE_LABELS.__getitem__,
+        key=_TILES_WIDGET,
+        on_change=_on_tiles_change,
+        help="Without a basemap, units, territories and roads give the context. "
+        "OpenStreetMap tiles need an internet connection.",
+    )
+
+
+def draw_sidebar() -> None:
+    """Draw the sidebar shared by every page and open the start-up workspace if needed."""
+    with st.sidebar:
+        _workspace_picker()
+        _scenario_picker()
+        _basemap_picker()
