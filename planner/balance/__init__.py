@@ -1,1 +1,42 @@
-"""balance subpackage of the planner."""
+"""Balance territories: workload, metrics, design from scratch, rebalance, sizing, comparison."""
+
+from __future__ import annotations
+
+from planner.balance.compare import PlanComparison, compare_plans
+from planner.balance.design import design_territories
+from planner.balance.metrics import Disruption, PlanMetrics, compute_metrics
+from planner.balance.plan import Locks, TerritoryPlan, ToleranceNotMetError
+from planner.balance.rebalance import TradeoffCurve, rebalance, tradeoff_curve
+from planner.balance.sizing import SizingRecommendation, recommend_territory_count
+from planner.balance.units import BalanceUnits, prepare_units
+from planner.balance.workload import (
+    ACCOUNT_COUNT,
+    WORKLOAD_H,
+    WorkloadSpec,
+    account_workload,
+    aggregate_to_units,
+)
+
+__all__ = [
+    "ACCOUNT_COUNT",
+    "WORKLOAD_H",
+    "BalanceUnits",
+    "Disruption",
+    "Locks",
+    "PlanComparison",
+    "PlanMetrics",
+    "SizingRecommendation",
+    "TerritoryPlan",
+    "ToleranceNotMetError",
+    "TradeoffCurve",
+    "WorkloadSpec",
+    "account_workload",
+    "aggregate_to_units",
+    "compare_plans",
+    "compute_metrics",
+    "design_territories",
+    "prepare_units",
+    "rebalance",
+    "recommend_territory_count",
+    "tradeoff_curve",
+]

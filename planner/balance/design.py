@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 #: Share of area (against workload) in a unit's pull on its territory's centre;
 #: area keeps sparsely loaded units near their centre, which keeps shapes compact.
-_AREA_MIX = float(__import__("os").environ.get("AMIX", "0.5"))
+_AREA_MIX = 0.5
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,11 @@ class SearchState:
         self.perim = [0.0] * self.k
         self.recompute()
         self.moves_done = 0
+        #: units that may not move for now (the unit a kick just forced)
+        self.tabu: set[int] = set()
+        #: exponent of the balance objective sum |deviation|**power: 2 evens out
+        #: everyone; higher values chase the worst territory first
+        self.power = 2
 
     # --- bookkeeping -----------------------------------------------------------
     def recompute(self) -> None:
@@ -195,13 +200,17 @@ class SearchState:
 
     # --- objective helpers ------------------------------------------------------
     def _sq_delta(self, u: int, s: int, d: int) -> float:
+        """Change of the balance objective (sum of deviation**power) if ``u`` goes to ``d``."""
         w = self.w[u]
         ts, td = self.tgt[s], self.tgt[d]
         ds0 = (self.load[s] - ts) / ts
         dd0 = (self.load[d] - td) / td
         ds1 = (self.load[s] - w - ts) / ts
         dd1 = (self.load[d] + w - td) / td
-        return ds1 * ds1 + dd1 * dd1 - ds0 * ds0 - dd0 * dd0
+        if self.power == 2:
+            return ds1 * ds1 + dd1 * dd1 - ds0 * ds0 - dd0 * dd0
+        p = self.power
+        return abs(ds1) ** p + abs(dd1) ** p - abs(ds0) ** p - abs(dd0) ** p
 
     def _pp_delta(self, u: int, s: int, d: int) -> float:
         ls = self.shared_with(u, s)
@@ -284,7 +293,7 @@ class SearchState:
         while remaining > 0:
             best: tuple[float, int] | None = None
             for u in self.border_units(a, b):
-                if u in rejected or not self.movable[u]:
+                if u in rejected or not self.movable[u] or u in self.tabu:
                     continue
                 w = self.w[u]
                 if w <= 0 or w >= 2.0 * remaining:
@@ -340,7 +349,7 @@ class SearchState:
         lab = self.lab
         if self.dev(t) > 0:
             for u in self.members[t]:
-                if not self.movable[u] or self.w[u] <= 0:
+                if not self.movable[u] or self.w[u] <= 0 or u in self.tabu:
                     continue
                 for d in self.neighbour_territories(u):
                     delta = self._sq_delta(u, t, d)
@@ -354,7 +363,7 @@ class SearchState:
                     if s == t or u in seen or not self.open[s] or not self.movable[u]:
                         continue
                     seen.add(u)
-                    if self.w[u] <= 0:
+                    if self.w[u] <= 0 or u in self.tabu:
                         continue
                     delta = self._sq_delta(u, s, t)
                     if delta < -1e-15:
@@ -453,8 +462,10 @@ class SearchState:
                 if not self.can_leave(u):
                     continue
                 self.move(u, d)
+                self.tabu = {u}
                 self.flow_balance(goal, rounds=4)
                 self.descend(goal, max_moves=200, swaps=False)
+                self.tabu = set()
                 trial = self.balance_score()
                 if trial < score and (best is None or trial < best[0]):
                     best = (trial, self.snapshot())
@@ -604,7 +615,7 @@ class SearchState:
         float
             Accounts moved (spent budget).
         """
-        spent = sum(cost[u] for u in range(len(self.lab)) if self.lab[u] != baseline[u])
+        spent = self.spent(baseline, cost)
         for _ in range(max_moves):
             if self.max_abs_dev() <= goal:
                 break
@@ -634,6 +645,58 @@ class SearchState:
             if on_step is not None:
                 on_step(spent, self.max_abs_dev())
         return spent
+
+    def budget_kick(
+        self,
+        baseline: Sequence[int],
+        cost: Sequence[float],
+        budget: float,
+        goal: float,
+        *,
+        rounds: int = 30,
+        tries: int = 16,
+    ) -> float:
+        """Escape a dead end of :meth:`budget_descent` by forcing one affordable move.
+
+        Each try forces a boundary move at the worst territory, continues the
+        budgeted descent, and is kept only if the largest deviation (then the
+        squared sum) improved within the budget.
+
+        Returns
+        -------
+        float
+            Accounts moved (spent budget).
+        """
+        spent = self.spent(baseline, cost)
+        for _ in range(rounds):
+            score = self.balance_score()
+            if score[0] <= goal:
+                break
+            open_t = (x for x in range(self.k) if self.open[x])
+            t = max(open_t, key=lambda x: (abs(self.dev(x)), -x))
+            start = self.snapshot()
+            best: tuple[tuple[float, float], list[int], float] | None = None
+            for u, d in self._forced_moves(t)[:tries]:
+                c = self._move_cost(u, self.lab[u], d, baseline, cost)
+                if spent + c > budget + 1e-9 or not self.can_leave(u):
+                    continue
+                self.move(u, d)
+                self.tabu = {u}
+                got = self.budget_descent(baseline, cost, budget, goal, max_moves=200)
+                self.tabu = set()
+                trial = self.balance_score()
+                if trial < score and (best is None or trial < best[0]):
+                    best = (trial, self.snapshot(), got)
+                self.restore(start)
+            if best is None:
+                break
+            self.restore(best[1])
+            spent = best[2]
+        return spent
+
+    def spent(self, baseline: Sequence[int], cost: Sequence[float]) -> float:
+        """Accounts in units that are not in their baseline territory."""
+        return sum(cost[u] for u in range(len(self.lab)) if self.lab[u] != baseline[u])
 
     def _move_cost(
         self, u: int, s: int, d: int, baseline: Sequence[int], cost: Sequence[float]

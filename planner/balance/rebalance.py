@@ -1,0 +1,457 @@
+"""Rebalance an existing plan within a budget of moved accounts, and the trade-off curve."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from planner.balance.metrics import compute_metrics, encode_assignment, territory_pieces
+from planner.balance.plan import Locks, Progress, TerritoryPlan
+from planner.balance.search import SearchState
+from planner.balance.units import BalanceUnits, UnitsLike, prepare_units
+from planner.balance.workload import ACCOUNT_COUNT, BalanceWeight, balance_values
+from planner.errors import InputError, Problem, format_ids
+from planner.geo.adjacency import Contiguity
+from planner.schema import CAPACITY_H_PER_WEEK, REP_ID, TERRITORY_ID, UNIT_ID
+
+__all__ = ["TradeoffCurve", "rebalance", "tradeoff_curve"]
+
+logger = logging.getLogger(__name__)
+
+Baseline = TerritoryPlan | pd.Series | Mapping[str, str]
+
+#: Budget shares of the trade-off curve when none are given (``None`` is unlimited).
+DEFAULT_CURVE_SHARES: tuple[float | None, ...] = (
+    0.0, 0.005, 0.01, 0.02, 0.05, 0.10, 0.20, None
+)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    bu: BalanceUnits
+    values: np.ndarray
+    labels: np.ndarray
+    territories: list[str]
+    targets: np.ndarray
+    movable: np.ndarray
+    open_: np.ndarray
+    cost: np.ndarray
+    budget_basis: str
+    locks: Locks
+    baseline: pd.Series
+
+
+def rebalance(
+    units: UnitsLike,
+    baseline: Baseline,
+    *,
+    weight: BalanceWeight,
+    tolerance: float = 0.02,
+    max_moved_accounts: int | None = None,
+    max_moved_share: float | None = None,
+    locked: Locks | Mapping[str, str] | pd.Series | None = None,
+    account_count: str = ACCOUNT_COUNT,
+    reps: gpd.GeoDataFrame | None = None,
+    capacity_column: str = CAPACITY_H_PER_WEEK,
+    contiguity: Contiguity = "rook",
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> TerritoryPlan:
+    """Even out an existing plan while moving as few accounts as the budget allows.
+
+    A greedy search from the baseline: at each step, the boundary move with
+    the largest cut in squared deviation per account moved, among those the
+    remaining budget affords (moving a unit back to its baseline territory
+    refunds it). It stops when every territory is within ``tolerance``, the
+    budget is spent, or no move helps. Territories never split: a unit only
+    leaves a territory if the piece it leaves stays connected. With no budget
+    limit, a final unbudgeted search (single moves, swaps and kicks) reaches
+    as low a deviation as it can.
+
+    Parameters
+    ----------
+    units
+        Unit polygons with the balance column(s) (and ``account_count``), or
+        prepared units.
+    baseline
+        The plan to start from: a :class:`TerritoryPlan` or unit id ->
+        territory id.
+    weight
+        Column to balance, or a mapping of column name to relative weight.
+    tolerance
+        Stop once every territory is within this relative deviation; 0 asks
+        for the least deviation the budget allows.
+    max_moved_accounts
+        Most accounts that may change territory.
+    max_moved_share
+        Most accounts that may change territory, as a share of all accounts
+        (the tighter of the two limits applies).
+    locked
+        Units kept in their baseline territory, or :class:`Locks` (see
+        :meth:`Locks.keep_territories` to keep whole territories).
+    account_count
+        Units' column of account counts; without it every unit counts as one
+        account (recorded in the parameters as ``budget_basis``).
+    reps
+        Reps whose capacity sets the targets (territory id = rep id) and whose
+        homes are measured against.
+    capacity_column
+        Reps' capacity column.
+    contiguity
+        ``"rook"`` or ``"queen"`` adjacency.
+    seed
+        Kept for a uniform interface; the search is deterministic.
+    progress
+        Called with (fraction done, message).
+
+    Returns
+    -------
+    TerritoryPlan
+        The rebalanced plan; its metrics include disruption against the
+        baseline and ``parameters["tolerance_met"]`` says whether the budget
+        allowed reaching the tolerance (not reaching it is not an error: the
+        budget is the caller's limit).
+
+    Raises
+    ------
+    InputError
+        If the baseline does not cover the units, budgets are negative, or
+        locks contradict the baseline.
+    """
+    started = time.perf_counter()
+    report = progress or (lambda fraction, message: None)
+    report(0.0, "preparing")
+    prep = _prepare(units, baseline, weight=weight, locked=locked, account_count=account_count,
+                    reps=reps, capacity_column=capacity_column, contiguity=contiguity,
+                    tolerance=tolerance)
+    budget = _budget(prep, max_moved_accounts, max_moved_share)
+    report(0.1, "rebalancing")
+    state = _run(prep, budget, tolerance)
+    report(0.9, "measuring")
+    plan = _plan(prep, state, weight=weight, tolerance=tolerance, budget=budget, reps=reps,
+                 seed=seed, contiguity=contiguity, elapsed_s=time.perf_counter() - started,
+                 max_moved_accounts=max_moved_accounts, max_moved_share=max_moved_share)
+    report(1.0, "done")
+    return plan
+
+
+def _run(prep: _Prepared, budget: float, tolerance: float) -> SearchState:
+    state = SearchState(prep.bu, prep.values, prep.labels, prep.targets, prep.movable, prep.open_)
+    base = prep.labels.tolist()
+    cost = prep.cost.tolist()
+    state.power = 4 if math.isfinite(budget) else 2
+    state.budget_descent(base, cost, budget, tolerance)
+    state.budget_kick(base, cost, budget, tolerance)
+    state.power = 2
+    if math.isinf(budget):
+        state.descend(tolerance)
+        state.kick(tolerance)
+    return state
+
+
+@dataclass(frozen=True, eq=False)
+class TradeoffCurve:
+    """Deviation reached against accounts moved, over a range of budgets.
+
+    Parameters
+    ----------
+    points
+        One row per budget: ``budget_accounts`` (inf for unlimited),
+        ``budget_share``, ``moved_accounts``, ``moved_share``, ``moved_units``,
+        ``max_abs_deviation``, ``mean_abs_deviation``.
+    baseline_max_abs_deviation, baseline_mean_abs_deviation
+        The baseline's deviation (the curve's starting point).
+    plans
+        The plan reached at each budget, in the order of ``points``.
+    """
+
+    points: pd.DataFrame
+    baseline_max_abs_deviation: float
+    baseline_mean_abs_deviation: float
+    plans: tuple[TerritoryPlan, ...]
+
+    def recovered_share(self, budget_share: float) -> float:
+        """Share of the unlimited budget's improvement reached at ``budget_share``.
+
+        Raises
+        ------
+        KeyError
+            If the curve has no such budget or no unlimited point.
+        """
+        pts = self.points
+        unlimited = pts[np.isinf(pts["budget_accounts"])]
+        at = pts[np.isclose(pts["budget_share"], budget_share)]
+        if unlimited.empty or at.empty:
+            raise KeyError(f"the curve has no point at share {budget_share} or no unlimited point")
+        full = self.baseline_max_abs_deviation - float(unlimited["max_abs_deviation"].iloc[0])
+        got = self.baseline_max_abs_deviation - float(at["max_abs_deviation"].iloc[0])
+        return got / full if full > 0 else 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the curve as a JSON-friendly dictionary."""
+        rows = []
+        for rec in self.points.to_dict(orient="records"):
+            rows.append({
+                str(k): (None if isinstance(v, float) and not math.isfinite(v) else
+                         (round(float(v), 6) if isinstance(v, float) else int(v)))
+                for k, v in rec.items()
+            })
+        return {
+            "baseline_max_abs_deviation": round(self.baseline_max_abs_deviation, 6),
+            "baseline_mean_abs_deviation": round(self.baseline_mean_abs_deviation, 6),
+            "points": rows,
+        }
+
+
+def tradeoff_curve(
+    units: UnitsLike,
+    baseline: Baseline,
+    *,
+    weight: BalanceWeight,
+    budgets: Sequence[int | None] | None = None,
+    shares: Sequence[float | None] = DEFAULT_CURVE_SHARES,
+    tolerance: float = 0.0,
+    locked: Locks | Mapping[str, str] | pd.Series | None = None,
+    account_count: str = ACCOUNT_COUNT,
+    reps: gpd.GeoDataFrame | None = None,
+    capacity_column: str = CAPACITY_H_PER_WEEK,
+    contiguity: Contiguity = "rook",
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> TradeoffCurve:
+    """Rebalance for each of a range of budgets and record deviation against accounts moved.
+
+    Each point is an independent :func:`rebalance` run from the baseline, so
+    every point is a plan the user can pick.
+
+    Parameters
+    ----------
+    units, baseline, weight, locked, account_count, reps, capacity_column, contiguity, seed
+        As for :func:`rebalance`.
+    budgets
+        Budgets in accounts (``None`` for unlimited); overrides ``shares``.
+    shares
+        Budgets as shares of all accounts (``None`` for unlimited).
+    tolerance
+        Stop each run once within this deviation (0: least deviation).
+    progress
+        Called with (fraction done, message).
+    """
+    report = progress or (lambda fraction, message: None)
+    prep = _prepare(units, baseline, weight=weight, locked=locked, account_count=account_count,
+                    reps=reps, capacity_column=capacity_column, contiguity=contiguity,
+                    tolerance=tolerance)
+    total = float(prep.cost.sum())
+    if budgets is not None:
+        pairs = [(math.inf if b is None else float(b)) for b in budgets]
+    else:
+        pairs = [(math.inf if s is None else float(s) * total) for s in shares]
+    for b in pairs:
+        if b < 0:
+            raise InputError(f"budgets must not be negative, got {b}")
+    base_dev = _devs(prep.values, prep.labels, prep.targets, prep.open_)
+    rows = []
+    plans = []
+    for i, budget in enumerate(pairs):
+        report(i / len(pairs), f"budget {budget:g}")
+        started = time.perf_counter()
+        state = _run(prep, math.floor(budget + 1e-9) if math.isfinite(budget) else budget,
+                     tolerance)
+        plan = _plan(prep, state, weight=weight, tolerance=tolerance, budget=budget, reps=reps,
+                     seed=seed, contiguity=contiguity, elapsed_s=time.perf_counter() - started,
+                     max_moved_accounts=None if math.isinf(budget) else int(budget),
+                     max_moved_share=None)
+        labels = state.labels()
+        moved = labels != prep.labels
+        dev = _devs(prep.values, labels, prep.targets, prep.open_)
+        moved_acc = float(prep.cost[moved].sum())
+        rows.append({
+            "budget_accounts": budget,
+            "budget_share": budget / total if total else 0.0,
+            "moved_accounts": moved_acc,
+            "moved_share": moved_acc / total if total else 0.0,
+            "moved_units": int(moved.sum()),
+            "max_abs_deviation": float(np.abs(dev).max()),
+            "mean_abs_deviation": float(np.abs(dev).mean()),
+        })
+        plans.append(plan)
+    report(1.0, "done")
+    return TradeoffCurve(
+        points=pd.DataFrame(rows),
+        baseline_max_abs_deviation=float(np.abs(base_dev).max()),
+        baseline_mean_abs_deviation=float(np.abs(base_dev).mean()),
+        plans=tuple(plans),
+    )
+
+
+def _devs(values: np.ndarray, labels: np.ndarray, targets: np.ndarray,
+          open_: np.ndarray) -> np.ndarray:
+    load = np.bincount(labels, weights=values, minlength=len(targets))
+    dev = (load - targets) / targets
+    return dev[open_] if open_.any() else dev
+
+
+def _prepare(
+    units: UnitsLike,
+    baseline: Baseline,
+    *,
+    weight: BalanceWeight,
+    locked: Locks | Mapping[str, str] | pd.Series | None,
+    account_count: str,
+    reps: gpd.GeoDataFrame | None,
+    capacity_column: str,
+    contiguity: Contiguity,
+    tolerance: float,
+) -> _Prepared:
+    if not 0 <= tolerance < 1:
+        raise InputError(f"tolerance must be in [0, 1), not {tolerance!r}")
+    bu = prepare_units(units, contiguity=contiguity)
+    values, _ = balance_values(bu.frame, weight)
+    base = baseline.assignment if isinstance(baseline, TerritoryPlan) else baseline
+    labels, territories = encode_assignment(bu, base)
+    base_series = pd.Series(np.asarray(territories, dtype=object)[labels],
+                            index=pd.Index(bu.ids, name=UNIT_ID), name=TERRITORY_ID)
+    locks = Locks.coerce(locked)
+    index = bu.index_of()
+    problems: list[Problem] = []
+    unknown = sorted(u for u in locks.units if u not in index)
+    if unknown:
+        problems.append(Problem(f"locked units {format_ids(unknown)} are not in the units",
+                                fix="lock units that exist"))
+    moved_locks = sorted(u for u, t in locks.units.items()
+                         if u in index and base_series[u] != t)
+    if moved_locks:
+        problems.append(Problem(
+            f"units {format_ids(moved_locks)} are locked to a territory other than the "
+            "baseline's", fix="rebalance keeps locked units where the baseline has them: lock "
+            "them to their baseline territory (Locks.keep_territories does this)"))
+    if problems:
+        raise InputError("locks do not match the baseline", problems, source="locked")
+    movable = np.ones(bu.n, dtype=bool)
+    for u in locks.units:
+        movable[index[u]] = False
+    t_index = {t: i for i, t in enumerate(territories)}
+    frozen = [t_index[t] for t in locks.territories if t in t_index]
+    open_ = np.ones(len(territories), dtype=bool)
+    open_[frozen] = False
+    # units of frozen territories never move; nothing enters them (open_ is False)
+    movable &= ~np.isin(labels, frozen)
+    shares = _rep_shares(reps, territories, capacity_column)
+    w_free = values[~np.isin(labels, frozen)].sum()
+    free = [t for t in range(len(territories)) if open_[t]]
+    s = np.array([shares[territories[t]] if shares else 1.0 for t in free])
+    targets = np.zeros(len(territories))
+    for t, share in zip(free, s, strict=True):
+        targets[t] = w_free * share / s.sum()
+    for t in frozen:
+        targets[t] = max(values[labels == t].sum(), 1e-12)
+    if account_count in bu.frame.columns:
+        cost = pd.to_numeric(bu.frame[account_count], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(cost) | (cost < 0)
+        if bad.any():
+            raise InputError(
+                f"'{account_count}' is missing or negative for units "
+                f"{format_ids(np.asarray(bu.ids)[bad])}",
+                [Problem("account counts must be 0 or more", column=account_count,
+                         fix="fill in the number of accounts per unit")], source="units")
+        basis = "accounts"
+    else:
+        cost = np.ones(bu.n)
+        basis = "units"
+        logger.info("units have no '%s' column: each unit counts as one account", account_count)
+    pieces = territory_pieces(bu, labels, len(territories))
+    if (pieces > 1).any():
+        split = [t for t, p in zip(territories, pieces, strict=True) if p > 1]
+        logger.warning("baseline territories %s are not contiguous; moves never split them "
+                       "further", format_ids(split))
+    return _Prepared(bu, values, labels, territories, targets, movable, open_, cost, basis,
+                     locks, base_series)
+
+
+def _rep_shares(
+    reps: gpd.GeoDataFrame | None, territories: list[str], capacity_column: str
+) -> dict[str, float] | None:
+    if reps is None or capacity_column not in reps.columns:
+        return None
+    cap = dict(zip(reps[REP_ID].astype(str),
+                   pd.to_numeric(reps[capacity_column], errors="coerce"), strict=True))
+    missing = [t for t in territories if not (cap.get(t, 0) > 0)]
+    if missing:
+        raise InputError(
+            "reps do not give every territory a capacity",
+            [Problem(f"territories {format_ids(missing)} have no rep with a positive capacity",
+                     column=capacity_column,
+                     fix="territory ids must be rep ids with a capacity, or leave reps out")],
+            source="reps")
+    return {t: float(cap[t]) for t in territories}
+
+
+def _budget(prep: _Prepared, max_moved_accounts: int | None,
+            max_moved_share: float | None) -> float:
+    problems = []
+    if max_moved_accounts is not None and max_moved_accounts < 0:
+        problems.append(Problem(f"max_moved_accounts is {max_moved_accounts}",
+                                fix="use 0 or more"))
+    if max_moved_share is not None and not 0 <= max_moved_share <= 1:
+        problems.append(Problem(f"max_moved_share is {max_moved_share}",
+                                fix="use a share between 0 and 1"))
+    if problems:
+        raise InputError("the move budget is invalid", problems)
+    budget = math.inf
+    if max_moved_accounts is not None:
+        budget = float(max_moved_accounts)
+    if max_moved_share is not None:
+        budget = min(budget, math.floor(max_moved_share * float(prep.cost.sum()) + 1e-9))
+    return budget
+
+
+def _plan(
+    prep: _Prepared,
+    state: SearchState,
+    *,
+    weight: BalanceWeight,
+    tolerance: float,
+    budget: float,
+    reps: gpd.GeoDataFrame | None,
+    seed: int,
+    contiguity: Contiguity,
+    elapsed_s: float,
+    max_moved_accounts: int | None,
+    max_moved_share: float | None,
+) -> TerritoryPlan:
+    labels = state.labels()
+    assignment = pd.Series(np.asarray(prep.territories, dtype=object)[labels],
+                           index=pd.Index(prep.bu.ids, name=UNIT_ID), name=TERRITORY_ID)
+    targets = {t: float(v) for t, v in zip(prep.territories, prep.targets, strict=True)}
+    metrics = compute_metrics(prep.bu, assignment, weight=weight, targets=targets,
+                              locked_territories=prep.locks.territories,
+                              baseline=prep.baseline, reps=reps)
+    moved = labels != prep.labels
+    parameters = {
+        "method": "rebalance",
+        "weight": weight if isinstance(weight, str) else dict(weight),
+        "k": len(prep.territories),
+        "tolerance": tolerance,
+        "tolerance_met": bool(state.max_abs_dev() <= tolerance + 1e-12),
+        "max_moved_accounts": max_moved_accounts,
+        "max_moved_share": max_moved_share,
+        "budget": None if math.isinf(budget) else budget,
+        "budget_basis": prep.budget_basis,
+        "moved_accounts": float(prep.cost[moved].sum()),
+        "seed": seed,
+        "contiguity": contiguity,
+        "locks": prep.locks.to_dict(),
+        "reps": None if reps is None else [str(r) for r in reps[REP_ID]],
+        "runtime_s": round(elapsed_s, 3),
+    }
+    rep_of = {t: t for t in prep.territories} if reps is not None else {}
+    return TerritoryPlan(assignment, parameters, metrics, frozenset(prep.locks.units), targets,
+                         rep_of)
