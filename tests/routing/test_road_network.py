@@ -80,7 +80,7 @@ def test_missing_empty_and_corrupt_files_fail_clearly(tmp_path):
         read_osm(empty)
     corrupt = tmp_path / "corrupt.osm.pbf"
     corrupt.write_bytes(np.random.default_rng(0).bytes(5000))
-    with pytest.raises(NetworkDataError, match="corrupt.osm.pbf"):
+    with pytest.raises(NetworkDataError, match=r"corrupt\.osm\.pbf"):
         read_osm(corrupt)
     with pytest.raises(NetworkDataError, match="unknown network file type"):
         build_network(tmp_path / "roads.shp")
