@@ -57,6 +57,7 @@ from planner.errors import (
     format_ids,
 )
 from planner.geo.columns import (
+    ALIASES,
     CITY,
     FIRST_NAME,
     KINDS,
@@ -532,15 +533,9 @@ def locate_postal_codes(codes: pd.Series | Sequence[object]) -> pd.DataFrame:
     series = codes if isinstance(codes, pd.Series) else pd.Series(list(codes), dtype=object)
     text = _text(series)
     zip5, _ = _normalise_zip(text)
-    lats, lons = _zip_table()
-    keys = zip5.astype(object)
+    lat, lon = _locate_zip5(zip5)
     return pd.DataFrame(
-        {
-            s.POSTAL_CODE: zip5,
-            s.LATITUDE: keys.map(lats).astype(float),
-            s.LONGITUDE: keys.map(lons).astype(float),
-        },
-        index=series.index,
+        {s.POSTAL_CODE: zip5, s.LATITUDE: lat, s.LONGITUDE: lon}, index=series.index
     )
 
 
@@ -873,6 +868,25 @@ def _read_delimited(
     return table
 
 
+_NUMERIC_ALIASES = frozenset(
+    alias
+    for kind in KINDS
+    for target, aliases in ALIASES[kind].items()
+    if target
+    in {
+        s.LATITUDE,
+        s.LONGITUDE,
+        s.HOME_LATITUDE,
+        s.HOME_LONGITUDE,
+        s.ANNUAL_REVENUE,
+        s.VISITS_PER_MONTH,
+        s.VISIT_MINUTES,
+        s.CAPACITY_H_PER_WEEK,
+    }
+    for alias in aliases
+)
+
+
 def _parse_csv(
     text: str, delimiter: str, names: list[str], header_row: int
 ) -> tuple[pd.DataFrame, list[Problem]]:
@@ -880,14 +894,18 @@ def _parse_csv(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
+            # Coordinate and amount columns are parsed by pandas (fast); every
+            # other column stays text so ids and ZIP codes keep their zeros.
+            numeric = [n for n in names if normalise_name(n) in _NUMERIC_ALIASES]
             frame = pd.read_csv(
                 io.StringIO(text),
                 sep=delimiter,
                 header=None,
                 names=names,
                 skiprows=header_row,
-                dtype=str,
+                dtype={n: str for n in names if n not in numeric},
                 keep_default_na=False,
+                na_values={n: [""] for n in numeric},
                 skip_blank_lines=False,
                 index_col=False,
                 engine="c",
@@ -1274,6 +1292,8 @@ def _blank(col: pd.Series) -> pd.Series:
     """Return which cells of a column are blank."""
     if isinstance(col.dtype, pd.StringDtype):
         return (col.isna() | (col.str.strip() == "")).astype(bool)
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        return col.isna().astype(bool)
     return col.map(lambda v: _cell_text(v) is None).astype(bool)
 
 
@@ -1302,8 +1322,20 @@ def _numbers(
     if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
         values = col.astype(float)
         bad = pd.Series(np.isinf(values.to_numpy()), index=col.index)
-        return values.where(~bad), bad, col.astype(str)
+        return values.where(~bad), bad, col
     text = _text(col)
+    values = pd.to_numeric(text.astype(object), errors="coerce").astype(float)
+    retry = text.notna() & values.isna()
+    if decimal_comma and grouping:  # "1.200" means 1200 where the decimal mark is a comma
+        retry |= text.str.fullmatch(_THOUSANDS_DOT).fillna(False).astype(bool)
+    if retry.any():  # only the cells that are not plain numbers go through the cleaning
+        values[retry] = _clean_numbers(text[retry], decimal_comma=decimal_comma, grouping=grouping)
+    bad_cells = (text.notna() & values.isna()) | pd.Series(np.isinf(values), index=values.index)
+    return values.where(~bad_cells), bad_cells.astype(bool), text
+
+
+def _clean_numbers(text: pd.Series, *, decimal_comma: bool, grouping: bool) -> pd.Series:
+    """Parse numbers written with currency signs, thousands separators or decimal commas."""
     cleaned = text.str.replace(_NUM_SPACE, "", regex=True)
     if grouping:
         comma = cleaned.str.fullmatch(_THOUSANDS_COMMA).fillna(False).astype(bool)
@@ -1315,9 +1347,7 @@ def _numbers(
             cleaned = cleaned.where(~comma, cleaned.str.replace(",", "", regex=False))
     dec = cleaned.str.fullmatch(_DECIMAL_COMMA).fillna(False).astype(bool)
     cleaned = cleaned.where(~dec, cleaned.str.replace(",", ".", regex=False))
-    values = pd.to_numeric(cleaned.astype(object), errors="coerce").astype(float)
-    bad_cells = (text.notna() & values.isna()) | pd.Series(np.isinf(values), index=values.index)
-    return values.where(~bad_cells), bad_cells.astype(bool), text
+    return pd.to_numeric(cleaned.astype(object), errors="coerce").astype(float)
 
 
 def _rows(mask: pd.Series) -> tuple[int, ...]:
@@ -1363,16 +1393,38 @@ def _zip_table() -> tuple[dict[str, float], dict[str, float]]:
     return lats, lons
 
 
-_ZIP = r"^(\d{3,5}?)(?:[-\s]?(\d{4}))?$"
+_ZIP = re.compile(r"(\d{3,5}?)(?:[-\s]?(\d{4}))?")
+
+
+def _zip_forms(code: str) -> tuple[str, str] | None:
+    """Return the 5-digit ZIP and its display form (ZIP or ZIP+4), or None if not US-shaped."""
+    m = _ZIP.fullmatch(re.sub(r"\.0+$", "", code))
+    if m is None:
+        return None
+    zip5 = m.group(1).zfill(5)
+    return zip5, zip5 if m.group(2) is None else f"{zip5}-{m.group(2)}"
 
 
 def _normalise_zip(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Return the 5-digit ZIP and the display form (ZIP or ZIP+4) of US-shaped codes."""
-    cleaned = text.str.replace(r"\.0+$", "", regex=True)
-    parts = cleaned.str.extract(_ZIP)
-    zip5, plus4 = parts[0].str.zfill(5), parts[1]
-    display = zip5.where(plus4.isna(), zip5 + "-" + plus4.fillna(""))
-    return zip5.astype("str"), display.astype("str")
+    codes, uniques = pd.factorize(text)
+    forms = [_zip_forms(str(u)) for u in uniques]
+    zip5 = np.array([None if f is None else f[0] for f in forms] + [None], dtype=object)
+    display = np.array([None if f is None else f[1] for f in forms] + [None], dtype=object)
+    # code -1 (missing) picks the trailing None
+    return (
+        pd.Series(zip5[codes], index=text.index, dtype="str"),
+        pd.Series(display[codes], index=text.index, dtype="str"),
+    )
+
+
+def _locate_zip5(zip5: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Return latitude and longitude of 5-digit ZIP codes (NaN when unknown)."""
+    lats, lons = _zip_table()
+    codes, uniques = pd.factorize(zip5)
+    lat = np.array([lats.get(str(u), np.nan) for u in uniques] + [np.nan], dtype=float)
+    lon = np.array([lons.get(str(u), np.nan) for u in uniques] + [np.nan], dtype=float)
+    return pd.Series(lat[codes], index=zip5.index), pd.Series(lon[codes], index=zip5.index)
 
 
 def _haversine_km(
@@ -1689,18 +1741,18 @@ def _postal(
     )
     country_src = match.source_of(s.COUNTRY)
     if country_src is not None:
-        country = _text(frame[country_src]).map(
-            lambda c: normalise_name(c) if isinstance(c, str) else None
-        )
-        us = country.isna() | country.isin(_US)
+        country = _text(frame[country_src])
+        us_values = {u for u in country.dropna().unique() if normalise_name(u) in _US}
+        us = country.isna() | country.isin(us_values)
     else:
         us = pd.Series(True, index=frame.index)
     if src is None:
         return None, pd.Series(np.nan, index=frame.index, dtype="str"), empty, us
     text = _text(frame[src])
-    located = locate_postal_codes(text.where(us))
-    _, display = _normalise_zip(text.where(us))
-    shown = display.where(display.notna() & us, text)
+    zip5, display = _normalise_zip(text.where(us))
+    lat, lon = _locate_zip5(zip5)
+    located = pd.DataFrame({s.POSTAL_CODE: zip5, s.LATITUDE: lat, s.LONGITUDE: lon})
+    shown = display.where(display.notna(), text)
     return src, shown.astype("str"), located, us
 
 
