@@ -221,7 +221,7 @@ def travel_workload(
             {
                 S.TERRITORY_ID: tid,
                 "accounts": len(g),
-                "visits_per_week": round(visits, 3),
+                "visits_per_week": visits,
                 "drive_h_per_week": drive_s / 3600,
                 "drive_km_per_week": drive_m / 1000,
                 "visit_h_per_week": visit_h,
