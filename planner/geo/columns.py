@@ -423,8 +423,8 @@ def match_columns(
         if actual is None:
             problems.append(
                 Problem(
-                    f"columns= names '{src}', which is not a column of the file "
-                    f"(columns: {', '.join(map(str, names))})",
+                    f"the column mapping names '{src}', which is not a column of the file "
+                    f"(its columns: {', '.join(map(str, names))})",
                     column=src,
                     fix="correct the name in the column mapping",
                 )
@@ -436,7 +436,7 @@ def match_columns(
         if tgt not in targets:
             problems.append(
                 Problem(
-                    f"columns= maps '{src}' to '{tgt}', which is not a column of {kind}",
+                    f"the column mapping maps '{src}' to '{tgt}', which is not a column of {kind}",
                     column=src,
                     fix=f"map it to one of {', '.join(targets)}",
                 )
@@ -445,7 +445,7 @@ def match_columns(
         if tgt in taken_targets:
             problems.append(
                 Problem(
-                    f"columns= maps more than one column to '{tgt}'",
+                    f"the column mapping maps more than one column to '{tgt}'",
                     column=src,
                     fix=f"map a single column to '{tgt}'",
                 )

@@ -782,21 +782,27 @@ def _sniff_delimiter(text: str, suffix: str) -> str:
 def _find_header(
     rows: Sequence[Sequence[object]], kinds: tuple[Kind, ...], extra: tuple[str, ...]
 ) -> int | None:
-    """Return the position of the header among the first rows (None if all are empty)."""
+    """Return the position of the header among the first rows (None if all are empty).
+
+    The header is the first row with at least half as many known column names
+    as the best row: titles above a table score low, and data values that
+    happen to look like column names (``x``, ``zip``) do not beat the header.
+    """
     extra_norm = {normalise_name(e) for e in extra}
-    best, best_score = None, 0
-    first_nonempty = None
+    scores: list[tuple[int, int]] = []
     for i, row in enumerate(rows[:_HEADER_SCAN]):
         if not any(_cell_text(v) for v in row):
             continue
-        if first_nonempty is None:
-            first_nonempty = i
         score = header_score(row, kinds) + sum(
             1 for v in row if isinstance(v, str) and normalise_name(v) in extra_norm
         )
-        if score > best_score:
-            best, best_score = i, score
-    return best if best is not None else first_nonempty
+        scores.append((i, score))
+    if not scores:
+        return None
+    best = max(score for _, score in scores)
+    if best == 0:
+        return scores[0][0]
+    return next(i for i, score in scores if 2 * score >= best)
 
 
 def _unique_names(header: Sequence[object]) -> list[str]:
@@ -1788,7 +1794,10 @@ def _place(
     precision[has_coords.to_numpy()] = "exact"
     xs, ys = lon.to_numpy(copy=True), lat.to_numpy(copy=True)
 
-    if table.geometry is not None and not table.geometry_unusable:
+    if table.geometry_unusable:  # already an error of the whole file
+        out.bad[:] = True
+        required = False
+    elif table.geometry is not None:
         geom = table.geometry
         present = geom.notna() & ~geom.is_empty
         not_point = present & (geom.geom_type != "Point")

@@ -283,6 +283,15 @@ def test_xlsx_header_on_row_3_reports_real_sheet_rows(tmp_path: Path) -> None:
     assert problem.column == "Latitude"
 
 
+def test_data_values_that_look_like_names_do_not_become_the_header(tmp_path: Path) -> None:
+    """A data row holding 'x' and 'y' does not beat the real header row."""
+    path = tmp_path / "xy.csv"
+    path.write_text("id,colour,shape,lat,lon\nA,x,y,1,2\n")
+    report = validate_file(path, kind="accounts")
+    assert report.header_row == 1
+    assert list(report.frame["colour"]) == ["x"]
+
+
 def test_xlsx_blank_rows_keep_sheet_numbering(tmp_path: Path) -> None:
     """Blank rows are skipped without shifting the row numbers of later rows."""
     path = _xlsx(
