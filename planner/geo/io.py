@@ -2036,8 +2036,9 @@ def _check_reps(table: _Table, match: ColumnMatch, options: _Options) -> _Checke
     unknown_manager = manager.notna() & ~manager.isin(set(ids.dropna()))
     if unknown_manager.any() and ids.notna().any():
         out.warn(
-            f"{_plural(int(unknown_manager.sum()), 'row')} name a manager who is not in the file: "
-            f"{_examples(manager[unknown_manager])}",
+            f"{_plural(int(unknown_manager.sum()), 'row')} "
+            f"{'names' if unknown_manager.sum() == 1 else 'name'} a manager who is not in the "
+            f"file: {_examples(manager[unknown_manager])}",
             unknown_manager,
             column=match.source_of(s.MANAGER_ID),
             fix="add the managers as rows, or correct the manager ids",
@@ -2169,8 +2170,8 @@ def _check_territories(table: _Table, match: ColumnMatch, options: _Options) -> 
     orphan = parent.notna() & ~parent.isin(known)
     if orphan.any():
         out.error(
-            f"{_plural(int(orphan.sum()), 'row')} name a parent that is not a territory in the "
-            f"file: {_examples(parent[orphan])}",
+            f"{_plural(int(orphan.sum()), 'row')} {'names' if orphan.sum() == 1 else 'name'} "
+            f"a parent that is not a territory in the file: {_examples(parent[orphan])}",
             orphan,
             column=parent_src,
             fix="add the parent territories, correct the parent ids, or leave them blank for "
@@ -2211,9 +2212,8 @@ def _check_territories(table: _Table, match: ColumnMatch, options: _Options) -> 
             inverted = parent_level.notna() & (level <= parent_level) & ~wrong
             if inverted.any():
                 out.error(
-                    f"{_plural(int(inverted.sum()), 'territory')} "
-                    f"{_is(inverted)} not below "
-                    "parent's level",
+                    f"{_plural(int(inverted.sum()), 'territory')} {_has(inverted)} a level "
+                    "that is not deeper than the parent's",
                     inverted,
                     column=level_src,
                     fix="give each territory a higher level number than its parent",
