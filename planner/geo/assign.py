@@ -336,7 +336,10 @@ def _missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and v != v) or v is pd.NA
 
 
-def _check_accounts(accounts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _check_accounts(
+    accounts: gpd.GeoDataFrame,
+) -> tuple[gpd.GeoDataFrame, NDArray[np.object_]]:
+    """Check the accounts; return them (with a CRS) and their ids as text."""
     problems: list[Problem] = []
     if not isinstance(accounts, gpd.GeoDataFrame):
         raise InputError(
@@ -354,8 +357,8 @@ def _check_accounts(accounts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                 )
             ],
         )
-    ids = accounts[s.ACCOUNT_ID]
-    missing = ids.isna().to_numpy()
+    ids = _text_array(accounts[s.ACCOUNT_ID])
+    missing = pd.isna(ids)
     if missing.any():
         problems.append(
             Problem(
@@ -365,12 +368,11 @@ def _check_accounts(accounts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                 fix="give every account an id",
             )
         )
-    dup = ids.duplicated(keep=False).to_numpy() & ~missing
-    if dup.any():
+    if len(pd.unique(ids)) != len(ids):
+        dup = pd.Series(ids, dtype=object).duplicated(keep=False).to_numpy() & ~missing
         problems.append(
             Problem(
-                f"account ids {format_ids(sorted(set(ids[dup].astype(str))))} appear more than "
-                "once",
+                f"account ids {format_ids(sorted(set(ids[dup].tolist())))} appear more than once",
                 rows=tuple(int(i) + 1 for i in np.flatnonzero(dup)[:50]),
                 column=s.ACCOUNT_ID,
                 fix="give every account its own id",
@@ -380,7 +382,7 @@ def _check_accounts(accounts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     type_ids = shapely.get_type_id(geoms)
     wrong = (type_ids > 0) & ~shapely.is_empty(geoms)
     if wrong.any():
-        bad_ids = ids.to_numpy()[wrong]
+        bad_ids = ids[wrong]
         problems.append(
             Problem(
                 f"accounts {format_ids(bad_ids)} have a {geoms[wrong][0].geom_type} where a point "
@@ -416,7 +418,7 @@ def _check_accounts(accounts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             stacklevel=3,
         )
         accounts = accounts.set_crs(s.STORAGE_CRS)
-    return accounts
+    return accounts, ids
 
 
 def _overrides_frame(overrides: pd.DataFrame | Iterable[Any] | None) -> pd.DataFrame:
@@ -611,7 +613,7 @@ def assign_accounts(
     report = progress or (lambda _f, _m: None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PlannerWarning)
-        accounts = _check_accounts(accounts)
+        accounts, account_ids = _check_accounts(accounts)
         report(0.05, "preparing territories")
         prep = _prepare_territories(territories, accounts, rules)
     notes = [str(w.message) for w in caught if issubclass(w.category, PlannerWarning)]
@@ -621,7 +623,6 @@ def assign_accounts(
     ovr = _overrides_frame(overrides)
     n = len(accounts)
     T = len(prep.tids)
-    account_ids = _text_array(accounts[s.ACCOUNT_ID]) if n else np.empty(0, dtype=object)
     ovr, more_notes = _match_overrides(ovr, account_ids, prep.tids)
     notes.extend(more_notes)
     for note in more_notes:
@@ -1064,38 +1065,40 @@ def _membership_frame(
     chain_rule: NDArray[np.bool_],
     notes: Mapping[tuple[int, int], str],
 ) -> pd.DataFrame:
-    detail_of = _base_details(prep, chains, shape_of)
-    cause_of = np.where(chain_rule, "rule", "spatial").astype(object)
-    ps: list[NDArray[np.int64]] = []
-    ts: list[NDArray[np.int64]] = []
-    for k in range(winners.shape[0]):
-        p = np.flatnonzero(winners[k] >= 0)
-        ps.append(p)
-        ts.append(winners[k, p])
+    """Assemble the memberships; text columns are categorical (cheap for a million rows)."""
+    T = len(prep.tids)
+    details: dict[str, int] = {}
+
+    def code(text: str) -> int:
+        return details.setdefault(text, len(details))
+
+    detail_code_of = np.array(
+        [code(d) for d in _base_details(prep, chains, shape_of)], dtype=np.int64
+    )
+    cause_code_of = np.where(chain_rule, 1, 0).astype(np.int64)  # spatial, rule, manual
+    ps = [np.flatnonzero(winners[k] >= 0) for k in range(winners.shape[0])]
+    ts = [winners[k, p] for k, p in enumerate(ps)]
     p_all = np.concatenate(ps) if ps else np.empty(0, dtype=np.int64)
     t_all = np.concatenate(ts) if ts else np.empty(0, dtype=np.int64)
-    cause = cause_of[t_all] if len(t_all) else np.empty(0, dtype=object)
-    detail = detail_of[t_all] if len(t_all) else np.empty(0, dtype=object)
+    cause = cause_code_of[t_all]
+    detail = detail_code_of[t_all]
     primary = np.ones(len(p_all), dtype=bool)
     if notes:
-        detail = detail.copy()
-        lookup = {key: v for key, v in notes.items()}
-        keys = p_all * len(prep.tids) + t_all
-        wanted = {p * len(prep.tids) + t: v for (p, t), v in lookup.items()}
+        wanted = {p * T + t: v for (p, t), v in notes.items()}
+        keys = p_all * T + t_all
         hit = np.flatnonzero(np.isin(keys, np.fromiter(wanted, dtype=np.int64)))
+        base = list(details)
         for i in hit:
-            detail[i] = f"{detail[i]}; {wanted[int(keys[i])]}"
+            detail[i] = code(f"{base[detail[i]]}; {wanted[int(keys[i])]}")
     if manual_rows:
-        mp = np.array([r[0] for r in manual_rows], dtype=np.int64)
-        mt = np.array([r[1] for r in manual_rows], dtype=np.int64)
-        p_all = np.concatenate([p_all, mp])
-        t_all = np.concatenate([t_all, mt])
-        cause = np.concatenate([cause, np.full(len(mp), "manual", dtype=object)])
-        detail = np.concatenate([detail, np.array([r[3] for r in manual_rows], dtype=object)])
+        p_all = np.concatenate([p_all, np.array([r[0] for r in manual_rows], dtype=np.int64)])
+        t_all = np.concatenate([t_all, np.array([r[1] for r in manual_rows], dtype=np.int64)])
+        cause = np.concatenate([cause, np.full(len(manual_rows), 2, dtype=np.int64)])
+        detail = np.concatenate([detail, np.array([code(r[3]) for r in manual_rows])])
         primary = np.concatenate([primary, np.array([r[2] for r in manual_rows], dtype=bool)])
     if winners.shape[0] > 1 or manual_rows:
-        tid_rank = np.empty(len(prep.tids), dtype=np.int64)
-        tid_rank[np.argsort(prep.tids.astype(str), kind="stable")] = np.arange(len(prep.tids))
+        tid_rank = np.empty(T, dtype=np.int64)
+        tid_rank[np.argsort(prep.tids.astype(str), kind="stable")] = np.arange(T)
         order = np.lexsort((tid_rank[t_all], p_all))
         p_all, t_all, cause, detail, primary = (
             p_all[order],
@@ -1107,12 +1110,16 @@ def _membership_frame(
     return pd.DataFrame(
         {
             s.ACCOUNT_ID: pd.Series(account_ids[p_all], dtype=object),
-            s.TERRITORY_ID: pd.Series(prep.tids[t_all], dtype=object),
-            s.CAUSE: pd.Series(cause, dtype=object),
-            s.DETAIL: pd.Series(detail, dtype=object),
+            s.TERRITORY_ID: _categorical(t_all, list(prep.tids)),
+            s.CAUSE: _categorical(cause, ["spatial", "rule", "manual"]),
+            s.DETAIL: _categorical(detail, list(details)),
             s.IS_PRIMARY: primary,
         }
     )
+
+
+def _categorical(codes: NDArray[np.int64], categories: list[Any]) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=categories)  # type: ignore[call-overload]
 
 
 def _unassigned_frame(
