@@ -163,12 +163,12 @@ def design_territories(
     reached = state.max_abs_dev()
     if reached > tolerance + 1e-12:
         lower = _granularity_bound(values, setup)
+        floor = (f" (the heaviest unit alone forces at least {lower:.2%})" if lower > 0 else "")
         raise ToleranceNotMetError(
             f"the best plan found is {reached:.2%} from target at worst, outside the "
-            f"tolerance of {tolerance:.2%} (the unit granularity alone forces at least "
-            f"{lower:.2%}). To make it feasible: raise the tolerance to {reached:.2%} or more, "
-            "use smaller units, fewer territories, or fewer locks. The best plan is attached "
-            "as .plan.",
+            f"tolerance of {tolerance:.2%}{floor}. To make it feasible: raise the tolerance to "
+            f"{reached:.2%} or more, use smaller units, fewer territories, or fewer locks. The "
+            "best plan is attached as .plan.",
             plan,
         )
     report(1.0, "done")
@@ -326,10 +326,10 @@ def _check_feasible(bu: BalanceUnits, values: np.ndarray, setup: _Setup, tol: fl
             k_max = int(np.floor(values.sum() * (1 + tol) / values[worst]))
             reasons.append(
                 f"units {format_ids(ids[heavy])} weigh more than a territory may hold "
-                f"(unit {ids[worst]} is {ratio:.2f} times the target of "
-                f"{setup.targets[free_t].max():.4g}); make it feasible by raising the tolerance "
-                f"to {ratio - 1:.2%} or more, splitting those units, or using at most "
-                f"{max(k_max, 1)} territories")
+                f"(unit {ids[worst]} alone is {ratio - 1:+.2%} from the target of "
+                f"{setup.targets[free_t].max():.6g}, beyond the tolerance of {tol:.2%}); make it "
+                f"feasible by raising the tolerance to {ratio - 1:.2%} or more, splitting those "
+                f"units, or using at most {max(k_max, 1)} territories")
     for t in free_t:
         pinned_load = values[setup.pinned == t].sum()
         cap = setup.targets[t] * (1 + tol)

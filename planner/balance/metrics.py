@@ -140,7 +140,11 @@ class PlanMetrics:
         return len(self.territories)
 
     def summary(self) -> dict[str, Any]:
-        """Return the scalar figures (no per-territory rows) as a flat dictionary."""
+        """Return the scalar figures (no per-territory rows) as a flat dictionary.
+
+        Disruption figures, when measured against a baseline, are included
+        under their own names (``moved_units``, ``moved_accounts``...).
+        """
         out: dict[str, Any] = {
             "n_territories": self.n_territories,
             "total_workload": _r(self.total_workload),
@@ -164,7 +168,6 @@ class PlanMetrics:
         out = self.summary()
         out["variables"] = {k: _r(v) for k, v in self.variables.items()}
         out["bridges"] = [b.to_dict() for b in self.bridges]
-        out["disruption"] = None if self.disruption is None else self.disruption.to_dict()
         rows = []
         for rec in self.territories.to_dict(orient="records"):
             rows.append({str(k): _jsonable(v) for k, v in rec.items()})

@@ -1,0 +1,192 @@
+"""The ``balance`` command: design or rebalance territories from a units file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from planner.cli import add_json_flag, emit
+from planner.errors import InputError, Problem
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``balance`` command."""
+    p = sub.add_parser(
+        "balance",
+        help="split units into balanced contiguous territories, or rebalance a plan",
+        description="Design K contiguous territories of even workload from a units file "
+        "(polygons with a workload column), or, with --baseline, rebalance an existing plan "
+        "moving at most --max-moved accounts. Writes unit_id -> territory_id to --out.",
+    )
+    p.add_argument("--units", required=True, help="units file (GeoPackage, GeoJSON, Shapefile)")
+    p.add_argument(
+        "--weight",
+        required=True,
+        action="append",
+        metavar="COLUMN[=W]",
+        help="column to balance; repeat as COLUMN=W to balance several with weights",
+    )
+    p.add_argument("--territories", "-k", type=int, help="number of territories")
+    p.add_argument("--tolerance", type=float, default=0.02, help="accepted deviation (0.02)")
+    p.add_argument("--reps", help="reps file: rep_id and home points (or home_latitude/"
+                   "home_longitude columns in a CSV), optional capacity_h_per_week")
+    p.add_argument("--baseline", help="plan to rebalance: CSV unit_id,territory_id or JSON map")
+    p.add_argument("--max-moved", type=int, help="most accounts that may move (rebalance)")
+    p.add_argument("--max-moved-share", type=float, help="most accounts that may move, as a share")
+    p.add_argument("--keep", action="append", default=[], metavar="TERRITORY",
+                   help="keep a baseline territory exactly as it is (repeatable)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--id-column", default="unit_id", help="units' id column (unit_id)")
+    p.add_argument("--best-effort", action="store_true",
+                   help="when the tolerance cannot be met, write the best plan and exit 1")
+    p.add_argument("--out", required=True, help="plan file to write: .csv or .json")
+    add_json_flag(p)
+    p.set_defaults(handler=_balance)
+
+
+def _weights(items: list[str]) -> str | dict[str, float]:
+    if len(items) == 1 and "=" not in items[0]:
+        return items[0]
+    out: dict[str, float] = {}
+    bad = []
+    for item in items:
+        col, _, w = item.partition("=")
+        try:
+            out[col] = float(w) if w else 1.0
+        except ValueError:
+            bad.append(item)
+    if bad:
+        raise InputError("bad --weight value", [Problem(f"'{b}' is not COLUMN=NUMBER",
+                                                        fix="write --weight workload_h=2")
+                                                for b in bad])
+    return out
+
+
+def _read_units(path: str, id_column: str) -> Any:
+    import geopandas as gpd
+
+    from planner.schema import UNIT_ID
+
+    if not Path(path).exists():
+        raise InputError(f"units file {path} does not exist")
+    units = gpd.read_file(path)
+    if id_column not in units.columns:
+        raise InputError("units have no id column",
+                         [Problem(f"column '{id_column}' is missing", column=id_column,
+                                  fix="name the id column with --id-column")], source=path)
+    if id_column != UNIT_ID:
+        units = units.rename(columns={id_column: UNIT_ID})
+    return units
+
+
+def _read_reps(path: str) -> Any:
+    import geopandas as gpd
+
+    from planner.schema import HOME_LATITUDE, HOME_LONGITUDE, STORAGE_CRS
+
+    if not Path(path).exists():
+        raise InputError(f"reps file {path} does not exist")
+    if path.lower().endswith(".csv"):
+        frame = pd.read_csv(path)
+        missing = [c for c in (HOME_LATITUDE, HOME_LONGITUDE) if c not in frame.columns]
+        if missing:
+            raise InputError("reps have no home coordinates",
+                             [Problem(f"columns {', '.join(missing)} are missing",
+                                      fix="add home_latitude and home_longitude")], source=path)
+        return gpd.GeoDataFrame(
+            frame,
+            geometry=gpd.points_from_xy(frame[HOME_LONGITUDE], frame[HOME_LATITUDE]),
+            crs=STORAGE_CRS,
+        )
+    return gpd.read_file(path)
+
+
+def _read_plan(path: str) -> pd.Series:
+    from planner.schema import TERRITORY_ID, UNIT_ID
+
+    if not Path(path).exists():
+        raise InputError(f"plan file {path} does not exist")
+    if path.lower().endswith(".json"):
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        return pd.Series({str(k): str(v) for k, v in data.items()})
+    frame = pd.read_csv(path, dtype=str)
+    missing = [c for c in (UNIT_ID, TERRITORY_ID) if c not in frame.columns]
+    if missing:
+        raise InputError("the plan file lacks columns",
+                         [Problem(f"columns {', '.join(missing)} are missing",
+                                  fix="write unit_id,territory_id rows")], source=path)
+    return pd.Series(frame[TERRITORY_ID].to_numpy(), index=frame[UNIT_ID].to_numpy())
+
+
+def _write_plan(plan: Any, path: str) -> None:
+    if path.lower().endswith(".json"):
+        data = {str(u): str(t) for u, t in plan.assignment.items()}
+        Path(path).write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+    else:
+        plan.to_frame().to_csv(path, index=False)
+
+
+def _balance(args: argparse.Namespace) -> int:
+    from planner.balance import (
+        Locks,
+        ToleranceNotMetError,
+        design_territories,
+        prepare_units,
+        rebalance,
+    )
+
+    weight = _weights(args.weight)
+    units = prepare_units(_read_units(args.units, args.id_column))
+    reps = _read_reps(args.reps) if args.reps else None
+    code = 0
+    if args.baseline:
+        baseline = _read_plan(args.baseline)
+        k_base = baseline.nunique()
+        if args.territories is not None and args.territories != k_base:
+            raise InputError(f"--territories {args.territories} but the baseline has {k_base}",
+                             [Problem("rebalancing keeps the baseline's territories",
+                                      fix="leave --territories out with --baseline")])
+        locks = Locks.keep_territories(baseline, args.keep) if args.keep else None
+        plan = rebalance(units, baseline, weight=weight, tolerance=args.tolerance,
+                         max_moved_accounts=args.max_moved, max_moved_share=args.max_moved_share,
+                         locked=locks, reps=reps, seed=args.seed)
+    else:
+        if args.max_moved is not None or args.keep:
+            raise InputError("--max-moved and --keep need --baseline")
+        try:
+            plan = design_territories(units, k=args.territories, reps=reps, weight=weight,
+                                      tolerance=args.tolerance, seed=args.seed)
+        except ToleranceNotMetError as exc:
+            if not args.best_effort:
+                raise
+            plan = exc.plan
+            code = 1
+    _write_plan(plan, args.out)
+    m = plan.metrics
+    payload = {"ok": code == 0, "out": args.out, "parameters": plan.parameters,
+               "metrics": m.to_dict()}
+    text = [
+        f"wrote {args.out}: {m.n_territories} territories, {len(plan.assignment)} units",
+        f"  max deviation {m.max_abs_deviation:.2%}, mean {m.mean_abs_deviation:.2%} "
+        f"(tolerance {args.tolerance:.2%})",
+        f"  contiguous: {'yes' if m.all_contiguous else 'no: ' + ', '.join(m.noncontiguous)}",
+        f"  Polsby-Popper mean {m.polsby_popper_mean:.3f}, min {m.polsby_popper_min:.3f}",
+    ]
+    if m.bridges:
+        text.append(f"  islands bridged: {len(m.bridges)}")
+    if m.disruption is not None:
+        d = m.disruption
+        moved = (f"{d.moved_accounts} accounts in " if d.moved_accounts is not None else "")
+        text.append(f"  moved from baseline: {moved}{d.moved_units} units, "
+                    f"{d.moved_workload_share:.1%} of workload")
+    if code:
+        text.append("  tolerance NOT met: best plan written (--best-effort)")
+    emit(args, payload, "\n".join(text))
+    return code
