@@ -27,7 +27,7 @@ with accounts_tab:
     st.dataframe(
         shown,
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         column_config={
             s.ANNUAL_REVENUE: st.column_config.NumberColumn("annual revenue", format="%,.0f"),
             s.LATITUDE: st.column_config.NumberColumn(format="%.5f"),
@@ -38,7 +38,7 @@ with accounts_tab:
 with reps_tab:
     reps = tables.reps_table(ws, sid)
     st.caption(f"{len(reps):,} reps and users")
-    st.dataframe(reps, hide_index=True, use_container_width=True)
+    st.dataframe(reps, hide_index=True, width="stretch")
 
 with territories_tab:
     terr = tables.territories_table(ws, sid)
@@ -46,7 +46,7 @@ with territories_tab:
     st.dataframe(
         terr,
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         column_config={
             s.ANNUAL_REVENUE: st.column_config.NumberColumn("annual revenue", format="%,.0f"),
             "area_km2": st.column_config.NumberColumn("area (km²)", format="%.1f"),

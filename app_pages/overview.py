@@ -43,13 +43,13 @@ with left:
             default="accounts",
         )
         chart = viz.territory_bar_chart(summary, value=metric or "accounts", colors=colors)
-        st.altair_chart(chart, use_container_width=True)
+        st.altair_chart(chart, width="stretch")
 with right:
     st.subheader("Scenarios")
     table = pd.DataFrame(info["scenarios"]).rename(
         columns={"scenario_id": "id", "hierarchy_levels": "levels"}
     )
-    st.dataframe(table, hide_index=True, use_container_width=True)
+    st.dataframe(table, hide_index=True, width="stretch")
     st.caption(
         f"Active scenario: **{info['active_scenario'] or 'none'}** · "
         f"{info['audit_entries']:,} audit entries · workspace schema v{info['schema_version']}"

@@ -1245,9 +1245,9 @@ def territory_bar_chart(
         .mark_bar()
         .encode(
             x=alt.X(f"{value}:Q", title=title),
-            y=alt.Y("territory:N", sort="-x", title=None),
+            y=alt.Y("territory:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
             color=color,
             tooltip=["territory", "territory_id", alt.Tooltip(f"{value}:Q", format=",.0f")],
         )
-        .properties(height=max(120, 22 * len(data)))
+        .properties(height=max(160, 30 * len(data)))
     )

@@ -1,0 +1,233 @@
+"""Maps and charts of planner.viz: offline assets, escaping, colours, legends, summaries."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import pytest
+from folium.plugins import Draw, Fullscreen
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import box
+
+from planner import schema as s
+from planner import viz
+from planner.errors import InputError
+from planner.workspace import Workspace
+from tests.app.conftest import HOSTILE_NAME, build_small_workspace
+
+_LOADED = re.compile(r"<(?:script|link)\b[^>]*?(?:src|href)=\"([^\"]+)\"", re.IGNORECASE)
+_ANY_URL = re.compile(r"(?:https?:)?//[A-Za-z0-9.-]+\.[a-z]{2,}[^\"'\s)\\]*")
+#: The one remote address in an offline map: a link in the attribution, never loaded.
+_COPYRIGHT = "https://www.openstreetmap.org/copyright"
+
+
+def _loaded_urls(html: str) -> list[str]:
+    return _LOADED.findall(html)
+
+
+def test_offline_map_loads_nothing_remote(small_workspace: Workspace) -> None:
+    """With no basemap, every script and stylesheet is local and no other remote URL appears."""
+    html = viz.map_html(viz.workspace_map(small_workspace, options=viz.MapOptions(tiles="none")))
+    loaded = _loaded_urls(html)
+    assert loaded, "the map should load Leaflet"
+    assert all(u.startswith("/app/static/vendor/") for u in loaded), loaded
+    assert "/app/static/vendor/leaflet/leaflet.js" in loaded
+    assert "/app/static/vendor/leaflet/leaflet.css" in loaded
+    assert set(_ANY_URL.findall(html)) <= {_COPYRIGHT}
+
+
+def test_online_map_adds_only_the_tile_url(small_workspace: Workspace) -> None:
+    """With OSM tiles, the tile template is the only remote resource."""
+    html = viz.map_html(viz.workspace_map(small_workspace, options=viz.MapOptions(tiles="osm")))
+    assert all(u.startswith("/app/static/vendor/") for u in _loaded_urls(html))
+    remote = set(_ANY_URL.findall(html)) - {_COPYRIGHT}
+    assert remote == {viz.OSM_TILE_URL}
+
+
+def test_asset_base_url_is_configurable(small_workspace: Workspace) -> None:
+    """Assets can be served from another prefix (e.g. an exported map beside a vendor folder)."""
+    m = viz.workspace_map(small_workspace, options=viz.MapOptions(asset_base_url="vendor/"))
+    loaded = _loaded_urls(viz.map_html(m, base_url="vendor"))
+    assert loaded and all(u.startswith("vendor/") for u in loaded)
+
+
+def test_draw_plugin_is_served_locally() -> None:
+    """Leaflet.draw, which the editing page adds, maps to the vendored copy."""
+    m = viz.base_map([[60.1, 24.9], [60.2, 25.0]])
+    Draw().add_to(m)
+    loaded = _loaded_urls(viz.map_html(m))
+    assert "/app/static/vendor/leaflet-draw/leaflet.draw.js" in loaded
+    assert "/app/static/vendor/leaflet-draw/leaflet.draw.css" in loaded
+    assert all(u.startswith("/app/static/vendor/") for u in loaded)
+
+
+def test_unvendored_plugin_is_refused() -> None:
+    """A plugin whose files are not vendored fails loudly instead of loading from a CDN."""
+    m = viz.base_map()
+    Fullscreen().add_to(m)
+    with pytest.raises(InputError, match="not served offline"):
+        viz.localize_assets(m)
+
+
+def test_every_asset_is_a_vendored_file() -> None:
+    """Each asset URL points into a file or folder the vendoring script copies."""
+    copied = set(viz.VENDOR_FILES.values())
+    for path in filter(None, viz.ASSET_URLS.values()):
+        assert path in copied or any(path.startswith(f"{d}/") for d in copied), path
+
+
+def test_folium_default_assets_are_all_known() -> None:
+    """Every asset folium's map and the plugins we use ask for has a decision in ASSET_URLS."""
+    from folium.plugins import FastMarkerCluster, MarkerCluster
+
+    for element in (folium.Map, MarkerCluster, FastMarkerCluster, Draw):
+        for name, _url in [*element.default_js, *element.default_css]:
+            assert name in viz.ASSET_URLS, name
+
+
+def test_missing_vendor_files_lists_what_is_absent(tmp_path: Path) -> None:
+    """An empty vendor folder lacks every needed file; a complete one lacks none."""
+    needed = viz.missing_vendor_files(tmp_path)
+    assert "leaflet/leaflet.js" in needed
+    for rel in needed:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    assert viz.missing_vendor_files(tmp_path) == []
+
+
+def test_names_from_data_are_escaped(small_workspace: Workspace) -> None:
+    """Account and territory names reach the page only as escaped text."""
+    html = viz.map_html(viz.workspace_map(small_workspace))
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt; Smith &amp; Sons" in html
+    assert "<b>Port</b>" not in html
+    assert "Centre &amp; &lt;b&gt;Port&lt;/b&gt;" in html
+
+
+def test_payload_cannot_close_the_script_tag() -> None:
+    """A '</script>' in the data never appears literally in the document."""
+    ws = build_small_workspace(5)
+    ws.accounts.loc[1, s.ADDRESS] = "</script><script>alert(1)</script>"
+    html = viz.map_html(viz.workspace_map(ws))
+    assert html.lower().count("</script>") == html.lower().count("<script")
+
+
+def test_accounts_cluster_above_threshold(small_workspace: Workspace) -> None:
+    """Markers are clustered only when there are more accounts than the threshold."""
+    clustered = viz.map_html(
+        viz.workspace_map(small_workspace, options=viz.MapOptions(cluster_threshold=10))
+    )
+    plain = viz.map_html(
+        viz.workspace_map(small_workspace, options=viz.MapOptions(cluster_threshold=100))
+    )
+    assert '"cluster":true' in clustered
+    assert '"cluster":false' in plain
+    assert "leaflet.markercluster.js" in clustered
+
+
+def test_legend_lists_leaves_with_counts(small_workspace: Workspace) -> None:
+    """The legend names each leaf territory with its account count, plus outline and rep rows."""
+    html = viz.map_html(viz.workspace_map(small_workspace))
+    legend = re.search(r"var d = (\{\"title\":\"Territories\".*?\});", html)
+    assert legend is not None
+    text = legend.group(1)
+    assert '"label":"West"' in text
+    assert "Region boundary" in text
+    assert "Rep home base" in text
+    assert "No territory (1 accounts)" in text
+
+
+def test_map_stays_small_for_thousands_of_accounts() -> None:
+    """2,500 accounts make a page of well under 1.5 MB."""
+    ws = build_small_workspace(2500)
+    html = viz.map_html(viz.workspace_map(ws))
+    assert len(html.encode()) < 1_500_000
+    assert '"cluster":true' in html
+
+
+def test_map_options_validate() -> None:
+    """Bad options are reported together, with a fix."""
+    with pytest.raises(InputError, match="invalid map options") as info:
+        viz.MapOptions(tiles="google", cluster_threshold=-1)  # type: ignore[arg-type]
+    assert len(info.value.problems) == 2
+
+
+def test_empty_workspace_still_draws() -> None:
+    """A workspace with a scenario but no data gives a world map, not an error."""
+    ws = Workspace(name="empty")
+    from planner.models import Scenario
+
+    ws.add_scenario(Scenario("s1"))
+    html = viz.map_html(viz.workspace_map(ws))
+    assert "L.map(" in html
+
+
+def test_territory_colors_are_stable_and_distinct() -> None:
+    """Colours depend on the set of ids, not their order, and differ while the palette lasts."""
+    ids = [f"T{i}" for i in range(12)]
+    a = viz.territory_colors(ids)
+    b = viz.territory_colors(list(reversed(ids)))
+    assert a == b
+    assert len(set(a.values())) == 12
+
+
+@settings(derandomize=True, deadline=None, max_examples=15)
+@given(rows=st.integers(1, 7), cols=st.integers(4, 8))
+def test_touching_territories_differ_beyond_the_palette(rows: int, cols: int) -> None:
+    """With more territories than colours, no two touching territories share one."""
+    ids = [f"G{r:02d}{c:02d}" for r in range(rows) for c in range(cols)]
+    shapes = gpd.GeoSeries(
+        [box(c, r, c + 1, r + 1) for r in range(rows) for c in range(cols)], index=ids
+    )
+    colors = viz.territory_colors(ids, geometries=shapes)
+    if len(ids) <= len(viz.PALETTE):
+        assert len(set(colors.values())) == len(ids)
+    for i, a in enumerate(ids):
+        for b in ids[i + 1 :]:
+            if shapes[a].intersects(shapes[b]):
+                assert colors[a] != colors[b], (a, b)
+
+
+def test_primary_territory_prefers_the_deepest_primary() -> None:
+    """An account in a region and in one of its territories shows the territory."""
+    terr = pd.DataFrame({s.TERRITORY_ID: ["R", "T1", "T2"], s.LEVEL: [0, 1, 1]})
+    members = pd.DataFrame(
+        {
+            s.ACCOUNT_ID: ["A", "A", "B", "B"],
+            s.TERRITORY_ID: ["R", "T1", "T2", "T1"],
+            s.IS_PRIMARY: [True, True, False, True],
+        }
+    )
+    own = viz.primary_territory(members, terr)
+    assert own.to_dict() == {"A": "T1", "B": "T1"}
+
+
+def test_territory_summary_rolls_counts_up(small_workspace: Workspace) -> None:
+    """A parent's accounts and revenue are the sums over its children."""
+    summary = viz.territory_summary(small_workspace).set_index(s.TERRITORY_ID)
+    leaves = summary.loc[["T1", "T2", "T3"]]
+    assert summary.loc["R", "accounts"] == leaves["accounts"].sum() == 39
+    assert summary.loc["R", s.ANNUAL_REVENUE] == pytest.approx(leaves[s.ANNUAL_REVENUE].sum())
+    assert list(summary["is_leaf"]) == [False, True, True, True]
+
+
+def test_bar_chart_uses_map_colours(small_workspace: Workspace) -> None:
+    """The chart has one bar per leaf territory in the map's colours; bad values are refused."""
+    summary = viz.territory_summary(small_workspace)
+    colors = viz.territory_colors(["T1", "T2", "T3"])
+    chart = viz.territory_bar_chart(summary, value="accounts", colors=colors)
+    data = chart.data
+    assert isinstance(data, pd.DataFrame)
+    assert sorted(data["color"]) == sorted(colors.values())
+    with pytest.raises(InputError, match="no column 'profit'"):
+        viz.territory_bar_chart(summary, value="profit")
+
+
+def test_hostile_name_constant_is_in_fixture(small_workspace: Workspace) -> None:
+    """The fixture really carries the hostile name the escaping tests rely on."""
+    assert HOSTILE_NAME in set(small_workspace.accounts[s.NAME])
