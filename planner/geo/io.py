@@ -1,10 +1,10 @@
 """Read and validate input files: accounts, reps, units and territories.
 
 Every reader follows one recipe: open the input (a path, or bytes/a file
-object with a file name), read its table (CSV, XLSX, GeoJSON, GeoPackage,
-Parquet or a zipped Shapefile), recognise its columns
-(:mod:`planner.geo.columns`), check every row, and assemble a frame in the
-shape of :data:`planner.schema.TABLES`.
+object with a file name) and read its raw table (CSV, XLSX, GeoJSON,
+GeoPackage, Parquet or a zipped Shapefile; :mod:`planner.geo.sources`),
+recognise its columns (:mod:`planner.geo.columns`), check every row, and
+assemble a frame in the shape of :data:`planner.schema.TABLES`.
 
 :func:`validate_file` returns every problem in a :class:`ValidationReport`
 and never raises for bad data; the ``read_*`` functions raise one
@@ -25,22 +25,13 @@ rows are never swapped silently: they are range errors.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
-import os
 import re
-import tempfile
 import warnings
-import zipfile
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from functools import cache
-from itertools import islice
-from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -57,7 +48,6 @@ from planner.errors import (
     format_ids,
 )
 from planner.geo.columns import (
-    ALIASES,
     CITY,
     FIRST_NAME,
     KINDS,
@@ -66,9 +56,19 @@ from planner.geo.columns import (
     ColumnMatch,
     Kind,
     guess_kind,
-    header_score,
     match_columns,
     normalise_name,
+)
+from planner.geo.sources import (
+    MAX_ROWS,
+    ColumnMap,
+    RawTable,
+    Source,
+    Unreadable,
+    column_text,
+    name_of,
+    open_input,
+    read_table,
 )
 from planner.models import DEFAULT_TYPE
 
@@ -85,20 +85,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: What the readers accept: a path, raw bytes, or a binary file object
-#: (such as an uploaded file). Bytes and nameless file objects need
-#: ``filename=`` so the format is known.
-Source = str | os.PathLike[str] | bytes | bytearray | BinaryIO
 
-ColumnMap = Mapping[str, str | None]
-
-_MAX_ROWS = 1000  # row numbers kept per problem; the message gives the full count
-_HEADER_SCAN = 20  # rows searched for the header
-_TABULAR = {".csv", ".txt", ".tsv", ".tab"}
-_EXCEL = {".xlsx", ".xlsm"}
-_PARQUET = {".parquet", ".geoparquet", ".pq"}
-_VECTOR = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml"}
-_READABLE = _TABULAR | _EXCEL | _PARQUET | _VECTOR | {".zip"}
 _US = frozenset({"us", "usa", "unitedstates", "unitedstatesofamerica", "america", "840"})
 _ROLE_SYNONYMS = {
     "rep": "rep",
@@ -280,12 +267,12 @@ def validate_file(
         )
     options = _Options(fix_swapped=fix_swapped, unit_type=unit_type, scenario_id=scenario_id)
     try:
-        inp = _open_input(source, filename)
-    except _Unreadable as exc:
-        name = filename or _name_of(source)
+        inp = open_input(source, filename)
+    except Unreadable as exc:
+        name = filename or name_of(source)
         return _empty_report(name, kind or "accounts", [exc.problem], file_format="")
     kinds: tuple[Kind, ...] = (kind,) if kind else KINDS
-    table = _read_table(
+    table = read_table(
         inp, kinds=kinds, columns=columns, sheet=sheet, layer=layer, encoding=encoding, crs=crs
     )
     if kind is None:
@@ -531,7 +518,7 @@ def locate_postal_codes(codes: pd.Series | Sequence[object]) -> pd.DataFrame:
         one), ``latitude`` and ``longitude`` (NaN when the ZIP is unknown).
     """
     series = codes if isinstance(codes, pd.Series) else pd.Series(list(codes), dtype=object)
-    text = _text(series)
+    text = column_text(series)
     zip5, _ = _normalise_zip(text)
     lat, lon = _locate_zip5(zip5)
     return pd.DataFrame(
@@ -539,776 +526,7 @@ def locate_postal_codes(codes: pd.Series | Sequence[object]) -> pd.DataFrame:
     )
 
 
-# --------------------------------------------------------------------------- inputs
-
-
-class _Unreadable(Exception):
-    """The input cannot be read at all; carries the problem to report."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
-
-
-@dataclass(frozen=True)
-class _Input:
-    """An input file, on disk or in memory."""
-
-    name: str
-    suffix: str
-    path: Path | None = None
-    data: bytes | None = None
-
-    def read_bytes(self) -> bytes:
-        if self.data is not None:
-            return self.data
-        assert self.path is not None
-        return self.path.read_bytes()
-
-    @contextmanager
-    def local_path(self) -> Iterator[Path]:
-        """Yield a path to the file, writing in-memory data to a temporary file."""
-        if self.path is not None:
-            yield self.path
-            return
-        with tempfile.TemporaryDirectory(prefix="planner-io-") as tmp:
-            path = Path(tmp) / f"input{self.suffix}"
-            path.write_bytes(self.read_bytes())
-            yield path
-
-
-def _name_of(source: object) -> str:
-    if isinstance(source, (str, os.PathLike)):
-        return os.fspath(source)
-    name = getattr(source, "name", None)
-    return str(name) if isinstance(name, str) else "<upload>"
-
-
-def _open_input(source: Source, filename: str | None) -> _Input:
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(os.fspath(source))
-        name = filename or str(path)
-        if not path.exists():
-            raise _Unreadable(
-                Problem(
-                    f"there is no file '{path}'",
-                    fix="check the path and the file name",
-                )
-            )
-        if path.is_dir():
-            raise _Unreadable(
-                Problem(f"'{path}' is a folder, not a file", fix="give the path of a file")
-            )
-        return _Input(name=name, suffix=_suffix(filename or path.name), path=path)
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-    elif hasattr(source, "read"):
-        if hasattr(source, "seek"):
-            source.seek(0)
-        raw = source.read()
-        data = raw.encode() if isinstance(raw, str) else bytes(raw)
-    else:
-        raise _Unreadable(
-            Problem(
-                f"cannot read input of type {type(source).__name__}",
-                fix="pass a path, bytes or a binary file object",
-            )
-        )
-    name = filename or _name_of(source)
-    if name == "<upload>":
-        raise _Unreadable(
-            Problem(
-                "in-memory input has no file name, so its format is unknown",
-                fix="pass filename='accounts.csv' (or .xlsx, .geojson, .gpkg, .zip, .parquet)",
-            )
-        )
-    return _Input(name=Path(name).name, suffix=_suffix(name), data=data)
-
-
-def _suffix(name: str) -> str:
-    return Path(name).suffix.lower()
-
-
-# --------------------------------------------------------------------------- tables
-
-
-@dataclass
-class _Table:
-    """A file's content before checking: raw cells indexed by the user's row numbers."""
-
-    name: str
-    file_format: str
-    frame: pd.DataFrame
-    geometry: gpd.GeoSeries | None = None  # in EPSG:4326, aligned with frame
-    geometry_unusable: bool = False  # geometry exists but could not be placed (no CRS)
-    encoding: str | None = None
-    header_row: int | None = None
-    decimal_comma: bool = False
-    problems: list[Problem] = field(default_factory=list)
-    readable: bool = True
-
-    def geometry_kind(self) -> str | None:
-        if self.geometry is None:
-            return None
-        types = self.geometry.dropna().geom_type
-        if types.empty:
-            return None
-        top = str(types.mode().iloc[0])
-        return "Polygon" if "Polygon" in top else "Point" if "Point" in top else top
-
-
-def _unreadable_table(inp: _Input, fmt: str, problem: Problem, **kw: Any) -> _Table:
-    return _Table(
-        inp.name,
-        fmt,
-        pd.DataFrame(),
-        problems=[*kw.pop("problems", []), problem],
-        readable=False,
-        **kw,
-    )
-
-
-def _read_table(
-    inp: _Input,
-    *,
-    kinds: tuple[Kind, ...],
-    columns: ColumnMap | None,
-    sheet: str | int | None,
-    layer: str | None,
-    encoding: str | None,
-    crs: Any,
-) -> _Table:
-    suffix = inp.suffix
-    extra = tuple(columns or ())
-    if suffix in _TABULAR:
-        return _read_delimited(inp, kinds=kinds, extra=extra, encoding=encoding)
-    if suffix in _EXCEL:
-        return _read_excel(inp, kinds=kinds, extra=extra, sheet=sheet)
-    if suffix == ".xls":
-        return _unreadable_table(
-            inp,
-            "xls",
-            Problem(
-                "old Excel 97-2003 (.xls) workbooks are not supported",
-                fix="open it in Excel or LibreOffice and save it as .xlsx or CSV",
-            ),
-        )
-    if suffix in _PARQUET:
-        return _read_parquet(inp, crs=crs)
-    if suffix == ".zip":
-        return _read_zip(
-            inp,
-            kinds=kinds,
-            columns=columns,
-            sheet=sheet,
-            layer=layer,
-            encoding=encoding,
-            crs=crs,
-        )
-    if suffix in _VECTOR:
-        with inp.local_path() as path:
-            return _read_vector(path, inp.name, kinds=kinds, layer=layer, crs=crs)
-    return _unreadable_table(
-        inp,
-        suffix.lstrip("."),
-        Problem(
-            f"files of type '{suffix or '(none)'}' cannot be read",
-            fix="use CSV, XLSX, GeoJSON, GeoPackage (.gpkg), Parquet or a zipped Shapefile",
-        ),
-    )
-
-
-def _empty_file_problem() -> Problem:
-    return Problem(
-        "the file is empty",
-        fix="export the file again, with a header row and at least one data row",
-    )
-
-
-def _header_only_problem(header_row: int) -> Problem:
-    return Problem(
-        "the file has column names but no data rows below them",
-        rows=(header_row,),
-        fix="add at least one data row below the header, or choose the right file or sheet",
-    )
-
-
-def _decode(data: bytes, encoding: str | None) -> tuple[str, str, list[Problem]]:
-    if encoding is not None:
-        try:
-            return data.decode(encoding), encoding, []
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise _Unreadable(
-                Problem(
-                    f"the file cannot be decoded as {encoding}: {exc}",
-                    fix="pass the right encoding= or save the file as UTF-8",
-                )
-            ) from exc
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return data.decode("utf-16"), "utf-16", []
-    try:
-        return data.decode("utf-8-sig"), "utf-8", []
-    except UnicodeDecodeError:
-        pass
-    for fallback, label in (("cp1252", "Windows-1252"), ("latin-1", "Latin-1")):
-        try:
-            text = data.decode(fallback)
-        except UnicodeDecodeError:
-            continue
-        note = Problem(
-            f"the file is not UTF-8; it was read as {label} ({fallback})",
-            fix="check that accented names look right; save the file as UTF-8 to be sure",
-            severity="warning",
-        )
-        return text, fallback, [note]
-    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
-
-
-def _sniff_delimiter(text: str, suffix: str) -> str:
-    if suffix in {".tsv", ".tab"}:
-        return "\t"
-    lines = [ln for ln in islice(io.StringIO(text), 50) if ln.strip()]
-    best, best_score = ",", 0.0
-    for delim in (",", ";", "\t", "|"):
-        counts = [len(r) for r in csv.reader(lines, delimiter=delim)]
-        if not counts:
-            continue
-        score = float(np.median(counts))
-        if score > best_score:
-            best, best_score = delim, score
-    return best
-
-
-def _find_header(
-    rows: Sequence[Sequence[object]], kinds: tuple[Kind, ...], extra: tuple[str, ...]
-) -> int | None:
-    """Return the position of the header among the first rows (None if all are empty).
-
-    The header is the first row with at least half as many known column names
-    as the best row: titles above a table score low, and data values that
-    happen to look like column names (``x``, ``zip``) do not beat the header.
-    """
-    extra_norm = {normalise_name(e) for e in extra}
-    scores: list[tuple[int, int]] = []
-    for i, row in enumerate(rows[:_HEADER_SCAN]):
-        if not any(_cell_text(v) for v in row):
-            continue
-        score = header_score(row, kinds) + sum(
-            1 for v in row if isinstance(v, str) and normalise_name(v) in extra_norm
-        )
-        scores.append((i, score))
-    if not scores:
-        return None
-    best = max(score for _, score in scores)
-    if best == 0:
-        return scores[0][0]
-    return next(i for i, score in scores if 2 * score >= best)
-
-
-def _unique_names(header: Sequence[object]) -> list[str]:
-    names: list[str] = []
-    seen: dict[str, int] = {}
-    for j, v in enumerate(header):
-        name = _cell_text(v) or f"column_{j + 1}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}_{seen[name]}"
-        seen.setdefault(name, 1)
-        names.append(name)
-    return names
-
-
-def _finish_rows(frame: pd.DataFrame, header_row: int) -> pd.DataFrame:
-    """Number rows as the user sees them and drop blank rows and blank unnamed columns."""
-    frame.index = pd.RangeIndex(header_row + 1, header_row + 1 + len(frame))
-    if frame.empty:
-        return frame
-    blank = pd.DataFrame({c: _blank(frame[c]) for c in frame.columns}, index=frame.index)
-    frame = frame.loc[~blank.all(axis=1)]
-    unnamed = [
-        c
-        for c in frame.columns
-        if re.fullmatch(r"column_\d+", str(c)) and blank[c].loc[frame.index].all()
-    ]
-    return frame.drop(columns=unnamed)
-
-
-def _read_delimited(
-    inp: _Input, *, kinds: tuple[Kind, ...], extra: tuple[str, ...], encoding: str | None
-) -> _Table:
-    data = inp.read_bytes()
-    if not data.strip():
-        return _unreadable_table(inp, "csv", _empty_file_problem())
-    try:
-        text, enc, problems = _decode(data, encoding)
-    except _Unreadable as exc:
-        return _unreadable_table(inp, "csv", exc.problem)
-    skip = 0
-    first = text[: text.find("\n")].strip() if "\n" in text[:200] else text[:200].strip()
-    if first.lower().startswith("sep=") and len(first) == 5:  # Excel's delimiter hint
-        delimiter = first[4]
-        skip = 1
-    else:
-        delimiter = _sniff_delimiter(text, inp.suffix)
-    sample = list(islice(csv.reader(io.StringIO(text), delimiter=delimiter), skip + 50))[skip:]
-    h = _find_header(sample, kinds, extra)
-    if h is None:
-        return _unreadable_table(inp, "csv", _empty_file_problem(), encoding=enc)
-    names = _unique_names(sample[h])
-    header_row = skip + h + 1
-    frame, ragged = _parse_csv(text, delimiter, names, header_row)
-    problems.extend(ragged)
-    frame = _finish_rows(frame, header_row)
-    table = _Table(
-        inp.name,
-        "csv",
-        frame,
-        encoding=enc,
-        header_row=header_row,
-        decimal_comma=delimiter == ";",
-        problems=problems,
-    )
-    if frame.empty:
-        table.problems.append(_header_only_problem(header_row))
-        table.readable = False
-    return table
-
-
-_NUMERIC_ALIASES = frozenset(
-    alias
-    for kind in KINDS
-    for target, aliases in ALIASES[kind].items()
-    if target
-    in {
-        s.LATITUDE,
-        s.LONGITUDE,
-        s.HOME_LATITUDE,
-        s.HOME_LONGITUDE,
-        s.ANNUAL_REVENUE,
-        s.VISITS_PER_MONTH,
-        s.VISIT_MINUTES,
-        s.CAPACITY_H_PER_WEEK,
-    }
-    for alias in aliases
-)
-
-
-def _parse_csv(
-    text: str, delimiter: str, names: list[str], header_row: int
-) -> tuple[pd.DataFrame, list[Problem]]:
-    """Parse the records below the header: pandas' fast parser, csv's on ragged rows."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            # Coordinate and amount columns are parsed by pandas (fast); every
-            # other column stays text so ids and ZIP codes keep their zeros.
-            numeric = [n for n in names if normalise_name(n) in _NUMERIC_ALIASES]
-            frame = pd.read_csv(
-                io.StringIO(text),
-                sep=delimiter,
-                header=None,
-                names=names,
-                skiprows=header_row,
-                dtype={n: str for n in names if n not in numeric},
-                keep_default_na=False,
-                na_values={n: [""] for n in numeric},
-                skip_blank_lines=False,
-                index_col=False,
-                engine="c",
-            )
-        return frame, []
-    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError):
-        logger.info("falling back to the csv module for ragged rows")
-    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))[header_row:]
-    width = len(names)
-    too_long = [
-        header_row + 1 + i
-        for i, r in enumerate(records)
-        if len(r) > width and any(v.strip() for v in r[width:])
-    ]
-    rows = [(r + [""] * (width - len(r)))[:width] for r in records]
-    frame = pd.DataFrame(rows, columns=names, dtype=object)
-    problems = []
-    if too_long:
-        problems.append(
-            Problem(
-                f"{len(too_long)} rows have more values than the header has column names; "
-                "the extra values were ignored",
-                rows=tuple(too_long[:_MAX_ROWS]),
-                fix=f"quote values that contain '{delimiter}', or add a name for the extra column",
-                severity="warning",
-            )
-        )
-    return frame, problems
-
-
-def _read_excel(
-    inp: _Input, *, kinds: tuple[Kind, ...], extra: tuple[str, ...], sheet: str | int | None
-) -> _Table:
-    import openpyxl
-
-    data = inp.read_bytes()
-    if not data:
-        return _unreadable_table(inp, "xlsx", _empty_file_problem())
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        return _unreadable_table(
-            inp,
-            "xlsx",
-            Problem(
-                f"the file cannot be opened as an Excel workbook ({type(exc).__name__})",
-                fix="open it in Excel or LibreOffice and save it again as .xlsx, or export CSV",
-            ),
-        )
-    try:
-        names = wb.sheetnames
-        ws_name: str | None
-        if isinstance(sheet, int):
-            ws_name = names[sheet] if -len(names) <= sheet < len(names) else None
-        elif isinstance(sheet, str):
-            ws_name = next((n for n in names if n.casefold() == sheet.casefold()), None)
-        else:
-            ws_name = next((n for n in names if normalise_name(n) in kinds), names[0])
-        if ws_name is None:
-            return _unreadable_table(
-                inp,
-                "xlsx",
-                Problem(
-                    f"the workbook has no sheet {sheet!r}; its sheets are {', '.join(names)}",
-                    fix="pass one of these sheet names",
-                ),
-            )
-        rows = [tuple(r) for r in wb[ws_name].iter_rows(min_row=1, values_only=True)]
-    finally:
-        wb.close()
-    h = _find_header(rows, kinds, extra)
-    if h is None:
-        return _unreadable_table(
-            inp,
-            "xlsx",
-            Problem(
-                f"the sheet '{ws_name}' is empty",
-                fix="choose the sheet holding the table (sheet=), or add a header and rows",
-            ),
-        )
-    names_ = _unique_names(rows[h])
-    width = len(names_)
-    body = [(list(r) + [None] * (width - len(r)))[:width] for r in rows[h + 1 :]]
-    frame = pd.DataFrame(body, columns=names_, dtype=object)
-    header_row = h + 1
-    frame = _finish_rows(frame, header_row)
-    table = _Table(inp.name, "xlsx", frame, header_row=header_row)
-    if h > 0:
-        logger.info("%s: header found on row %d of sheet %s", inp.name, header_row, ws_name)
-    if frame.empty:
-        table.problems.append(_header_only_problem(header_row))
-        table.readable = False
-    return table
-
-
-def _read_parquet(inp: _Input, *, crs: Any) -> _Table:
-    import pyarrow.parquet as pq
-
-    data = inp.read_bytes()
-    if not data:
-        return _unreadable_table(inp, "parquet", _empty_file_problem())
-    try:
-        meta = pq.read_schema(io.BytesIO(data)).metadata or {}
-        if b"geo" in meta:
-            gdf = gpd.read_parquet(io.BytesIO(data))
-            return _vector_table(gdf, inp.name, "parquet", crs=crs, prj_hint=False)
-        frame = pd.read_parquet(io.BytesIO(data))
-    except Exception as exc:  # pyarrow raises several types for damaged files
-        return _unreadable_table(
-            inp,
-            "parquet",
-            Problem(
-                f"the file cannot be read as Parquet ({exc})",
-                fix="export the file again as Parquet, or as CSV",
-            ),
-        )
-    frame = frame.reset_index(drop=True)
-    frame.index = pd.RangeIndex(1, len(frame) + 1)
-    table = _Table(inp.name, "parquet", frame)
-    if frame.empty:
-        table.problems.append(
-            Problem("the file has no rows", fix="export the file again with its rows")
-        )
-        table.readable = False
-    return table
-
-
-def _read_vector(
-    path: Path, name: str, *, kinds: tuple[Kind, ...], layer: str | None, crs: Any
-) -> _Table:
-    import pyogrio
-
-    fmt = {".gpkg": "gpkg", ".shp": "shapefile", ".json": "geojson"}.get(
-        path.suffix.lower(), path.suffix.lower().lstrip(".")
-    )
-    placeholder = _Input(name, path.suffix.lower(), path=path)
-    if path.stat().st_size == 0:
-        return _unreadable_table(placeholder, fmt, _empty_file_problem())
-    try:
-        layers = [str(row[0]) for row in pyogrio.list_layers(path)]
-    except Exception as exc:  # pyogrio.errors.DataSourceError and friends
-        return _unreadable_table(
-            placeholder,
-            fmt,
-            Problem(
-                f"the file cannot be read as {fmt} ({exc})",
-                fix="check that the file is complete; export it again from the GIS",
-            ),
-        )
-    chosen = layer
-    if chosen is None and len(layers) > 1:
-        chosen = next((n for n in layers if normalise_name(n) in kinds), None)
-        if chosen is None:
-            return _unreadable_table(
-                placeholder,
-                fmt,
-                Problem(
-                    f"the file has {len(layers)} layers ({', '.join(layers)})",
-                    fix="choose one with layer=",
-                ),
-            )
-    if chosen is not None and chosen not in layers:
-        return _unreadable_table(
-            placeholder,
-            fmt,
-            Problem(
-                f"the file has no layer '{chosen}'; its layers are {', '.join(layers)}",
-                fix="pass one of these layer names",
-            ),
-        )
-    try:
-        gdf = gpd.read_file(path, layer=chosen, engine="pyogrio")
-    except Exception as exc:
-        return _unreadable_table(
-            placeholder,
-            fmt,
-            Problem(
-                f"the file cannot be read as {fmt} ({exc})",
-                fix="check that the file is complete; export it again from the GIS",
-            ),
-        )
-    return _vector_table(gdf, name, fmt, crs=crs, prj_hint=fmt == "shapefile")
-
-
-def _vector_table(gdf: pd.DataFrame, name: str, fmt: str, *, crs: Any, prj_hint: bool) -> _Table:
-    gdf = gdf.reset_index(drop=True)
-    gdf.index = pd.RangeIndex(1, len(gdf) + 1)
-    problems: list[Problem] = []
-    geometry: gpd.GeoSeries | None = None
-    unusable = False
-    if isinstance(gdf, gpd.GeoDataFrame) and gdf.geometry.name in gdf.columns:
-        geom = gdf.geometry
-        frame = pd.DataFrame(gdf.drop(columns=[geom.name]))
-        if crs is not None:
-            geom = geom.set_crs(crs, allow_override=True)
-        if geom.crs is None:
-            bounds = geom.dropna().total_bounds if geom.notna().any() else np.zeros(4)
-            lonlat = bool(
-                np.all(np.isfinite(bounds))
-                and -180 <= bounds[0] <= bounds[2] <= 180
-                and -90 <= bounds[1] <= bounds[3] <= 90
-            )
-            missing = "the file has no coordinate reference system" + (
-                " (no .prj file)" if prj_hint else ""
-            )
-            if lonlat:
-                problems.append(
-                    Problem(
-                        f"{missing}; its coordinates look like longitude/latitude, "
-                        "so EPSG:4326 was assumed",
-                        fix="pass crs= (e.g. crs='EPSG:26916') if that is wrong",
-                        severity="warning",
-                    )
-                )
-                geom = geom.set_crs(s.STORAGE_CRS)
-            else:
-                problems.append(
-                    Problem(
-                        f"{missing} and its coordinates are not longitude/latitude, "
-                        "so the shapes cannot be placed on the map",
-                        fix="add the .prj file to the zip, or pass crs= with the file's "
-                        "coordinate system (e.g. crs='EPSG:26916')",
-                    )
-                )
-                unusable = True
-        if not unusable:
-            geometry = geom.to_crs(s.STORAGE_CRS)
-        else:
-            geometry = gpd.GeoSeries([None] * len(geom), index=geom.index, crs=s.STORAGE_CRS)
-    else:
-        frame = pd.DataFrame(gdf)
-    table = _Table(
-        name, fmt, frame, geometry=geometry, geometry_unusable=unusable, problems=problems
-    )
-    if frame.empty:
-        table.problems.append(
-            Problem("the file has no features", fix="export the layer again with its features")
-        )
-        table.readable = False
-    return table
-
-
-def _read_zip(
-    inp: _Input,
-    *,
-    kinds: tuple[Kind, ...],
-    columns: ColumnMap | None,
-    sheet: str | int | None,
-    layer: str | None,
-    encoding: str | None,
-    crs: Any,
-) -> _Table:
-    data = inp.read_bytes()
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        return _unreadable_table(
-            inp,
-            "zip",
-            Problem("the file is not a valid zip archive", fix="zip the files again"),
-        )
-    with archive:
-        members = [
-            m
-            for m in archive.infolist()
-            if not m.is_dir()
-            and "__MACOSX" not in m.filename
-            and not Path(m.filename).name.startswith(".")
-        ]
-        shps = [m for m in members if m.filename.lower().endswith(".shp")]
-        if shps:
-            return _read_zipped_shapefile(
-                inp, archive, members, shps, kinds=kinds, layer=layer, crs=crs
-            )
-        inner = [m for m in members if _suffix(m.filename) in _READABLE - {".zip"}]
-        if len(inner) != 1:
-            found = ", ".join(m.filename for m in members) or "nothing"
-            return _unreadable_table(
-                inp,
-                "zip",
-                Problem(
-                    f"the zip holds no Shapefile and not exactly one readable file ({found})",
-                    fix="zip one Shapefile (.shp, .shx, .dbf, .prj) or one CSV/GeoJSON/GPKG file",
-                ),
-            )
-        member = inner[0]
-        nested = _Input(
-            name=f"{inp.name}!{member.filename}",
-            suffix=_suffix(member.filename),
-            data=archive.read(member),
-        )
-    return _read_table(
-        nested, kinds=kinds, columns=columns, sheet=sheet, layer=layer, encoding=encoding, crs=crs
-    )
-
-
-def _read_zipped_shapefile(
-    inp: _Input,
-    archive: zipfile.ZipFile,
-    members: list[zipfile.ZipInfo],
-    shps: list[zipfile.ZipInfo],
-    *,
-    kinds: tuple[Kind, ...],
-    layer: str | None,
-    crs: Any,
-) -> _Table:
-    stems = [m.filename[:-4] for m in shps]
-    if layer is not None:
-        picked = [st for st in stems if Path(st).name.casefold() == layer.casefold()]
-    elif len(stems) == 1:
-        picked = stems
-    else:
-        picked = [st for st in stems if normalise_name(Path(st).name) in kinds]
-    if len(picked) != 1:
-        layers = ", ".join(Path(st).name for st in stems)
-        return _unreadable_table(
-            inp,
-            "shapefile",
-            Problem(
-                f"the zip holds {len(stems)} Shapefiles ({layers})"
-                if layer is None
-                else f"the zip has no Shapefile named '{layer}' (it has {layers})",
-                fix="choose one with layer=",
-            ),
-        )
-    stem = picked[0]
-    parts = {
-        m.filename[len(stem) :].lower(): m
-        for m in members
-        if m.filename.lower().startswith(stem.lower() + ".")
-    }
-    missing = [ext for ext in (".shx", ".dbf") if ext not in parts]
-    if missing:
-        base = Path(stem).name
-        return _unreadable_table(
-            inp,
-            "shapefile",
-            Problem(
-                f"the zip has {base}.shp but not {', '.join(base + e for e in missing)}",
-                fix="zip the .shp, .shx, .dbf and .prj files of the Shapefile together",
-            ),
-        )
-    with tempfile.TemporaryDirectory(prefix="planner-shp-") as tmp:
-        for ext, member in parts.items():
-            # Only the parts' bytes are written, under a fixed safe name.
-            (Path(tmp) / f"layer{ext}").write_bytes(archive.read(member))
-        table = _read_vector(Path(tmp) / "layer.shp", inp.name, kinds=kinds, layer=None, crs=crs)
-    table.file_format = "shapefile"
-    return table
-
-
-# --------------------------------------------------------------------------- cells
-
-
-def _cell_text(v: object) -> str | None:
-    """Return a cell as trimmed text, or None when it is blank."""
-    if v is None:
-        return None
-    if isinstance(v, str):
-        v = v.strip()
-        return v or None
-    if isinstance(v, (bool, np.bool_)):
-        return str(bool(v))
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        if not np.isfinite(f):
-            return None
-        if f.is_integer() and abs(f) < 1e15:
-            return str(int(f))
-        return repr(f)
-    if isinstance(v, (datetime, date)):
-        return v.isoformat()
-    try:
-        if pd.isna(v):  # type: ignore[call-overload]
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(v).strip() or None
-
-
-def _blank(col: pd.Series) -> pd.Series:
-    """Return which cells of a column are blank."""
-    if isinstance(col.dtype, pd.StringDtype):
-        return (col.isna() | (col.str.strip() == "")).astype(bool)
-    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
-        return col.isna().astype(bool)
-    return col.map(lambda v: _cell_text(v) is None).astype(bool)
-
-
-def _text(col: pd.Series) -> pd.Series:
-    """Return a column as trimmed strings, blanks missing."""
-    if isinstance(col.dtype, pd.StringDtype):
-        out = col.str.strip()
-        return out.mask(out == "")
-    return pd.Series([_cell_text(v) for v in col], index=col.index, dtype="str")
+# --------------------------------------------------------------------------- values
 
 
 _NUM_SPACE = r"[\s\u00a0$€£¥%]"
@@ -1329,7 +547,7 @@ def _numbers(
         values = col.astype(float)
         bad = pd.Series(np.isinf(values.to_numpy()), index=col.index)
         return values.where(~bad), bad, col
-    text = _text(col)
+    text = column_text(col)
     values = pd.to_numeric(text.astype(object), errors="coerce").astype(float)
     retry = text.notna() & values.isna()
     if decimal_comma and grouping:  # "1.200" means 1200 where the decimal mark is a comma
@@ -1357,7 +575,7 @@ def _clean_numbers(text: pd.Series, *, decimal_comma: bool, grouping: bool) -> p
 
 
 def _rows(mask: pd.Series) -> tuple[int, ...]:
-    return tuple(int(i) for i in mask.index[mask.to_numpy(dtype=bool)][:_MAX_ROWS])
+    return tuple(int(i) for i in mask.index[mask.to_numpy(dtype=bool)][:MAX_ROWS])
 
 
 def _examples(values: pd.Series, limit: int = 5) -> str:
@@ -1500,7 +718,7 @@ class _Collector:
 
 
 def _id_column(
-    table: _Table,
+    table: RawTable,
     match: ColumnMatch,
     out: _Collector,
     *,
@@ -1521,7 +739,7 @@ def _id_column(
             f"or pass columns={{'<your id column>': '{target}'}}",
         )
         return pd.Series(np.nan, index=frame.index, dtype="str")
-    ids = _text(frame[src])
+    ids = column_text(frame[src])
     blank = ids.isna()
     if blank.any():
         out.error(
@@ -1549,7 +767,7 @@ def _id_column(
 
 
 def _coordinates(
-    table: _Table,
+    table: RawTable,
     match: ColumnMatch,
     out: _Collector,
     options: _Options,
@@ -1732,7 +950,7 @@ def _swap_evidence(
 
 
 def _postal(
-    table: _Table, match: ColumnMatch
+    table: RawTable, match: ColumnMatch
 ) -> tuple[str | None, pd.Series, pd.DataFrame, pd.Series]:
     """Return the postal column's name, its text, ZIP locations and a US-country mask."""
     frame = table.frame
@@ -1747,14 +965,14 @@ def _postal(
     )
     country_src = match.source_of(s.COUNTRY)
     if country_src is not None:
-        country = _text(frame[country_src])
+        country = column_text(frame[country_src])
         us_values = {u for u in country.dropna().unique() if normalise_name(u) in _US}
         us = country.isna() | country.isin(us_values)
     else:
         us = pd.Series(True, index=frame.index)
     if src is None:
         return None, pd.Series(np.nan, index=frame.index, dtype="str"), empty, us
-    text = _text(frame[src])
+    text = column_text(frame[src])
     zip5, display = _normalise_zip(text.where(us))
     lat, lon = _locate_zip5(zip5)
     located = pd.DataFrame({s.POSTAL_CODE: zip5, s.LATITUDE: lat, s.LONGITUDE: lon})
@@ -1763,7 +981,7 @@ def _postal(
 
 
 def _place(
-    table: _Table,
+    table: RawTable,
     match: ColumnMatch,
     out: _Collector,
     options: _Options,
@@ -1906,11 +1124,11 @@ def _text_column(frame: pd.DataFrame, match: ColumnMatch, target: str) -> pd.Ser
     src = match.source_of(target)
     if src is None:
         return pd.Series(np.nan, index=frame.index, dtype="str")
-    return _text(frame[src])
+    return column_text(frame[src])
 
 
 def _assemble(
-    table: _Table,
+    table: RawTable,
     match: ColumnMatch,
     schema_name: str,
     values: dict[str, pd.Series],
@@ -1947,7 +1165,7 @@ def _assemble(
     return gpd.GeoDataFrame(out, geometry=geom, crs=s.STORAGE_CRS)
 
 
-def _check_accounts(table: _Table, match: ColumnMatch, options: _Options) -> _Checked:
+def _check_accounts(table: RawTable, match: ColumnMatch, options: _Options) -> _Checked:
     frame = table.frame
     out = _Collector(frame.index)
     ids = _id_column(
@@ -1994,7 +1212,7 @@ def _role_column(frame: pd.DataFrame, match: ColumnMatch, out: _Collector) -> pd
     src = match.source_of(s.ROLE)
     if src is None:
         return pd.Series("rep", index=frame.index, dtype="str")
-    text = _text(frame[src])
+    text = column_text(frame[src])
     roles = text.map(
         lambda r: _ROLE_SYNONYMS.get(normalise_name(r), "?") if isinstance(r, str) else "rep"
     )
@@ -2009,7 +1227,7 @@ def _role_column(frame: pd.DataFrame, match: ColumnMatch, out: _Collector) -> pd
     return roles.where(~unknown).astype("str")
 
 
-def _check_reps(table: _Table, match: ColumnMatch, options: _Options) -> _Checked:
+def _check_reps(table: RawTable, match: ColumnMatch, options: _Options) -> _Checked:
     frame = table.frame
     out = _Collector(frame.index)
     ids = _id_column(
@@ -2018,7 +1236,7 @@ def _check_reps(table: _Table, match: ColumnMatch, options: _Options) -> _Checke
     name = _text_column(frame, match, s.NAME)
     first, last = match.source_of(FIRST_NAME), match.source_of(LAST_NAME)
     if first is not None or last is not None:
-        parts = [_text(frame[c]).fillna("") for c in (first, last) if c is not None]
+        parts = [column_text(frame[c]).fillna("") for c in (first, last) if c is not None]
         joined = parts[0] if len(parts) == 1 else (parts[0] + " " + parts[1])
         joined = joined.str.strip()
         name = name.fillna(joined.mask(joined == ""))
@@ -2071,7 +1289,7 @@ def _check_reps(table: _Table, match: ColumnMatch, options: _Options) -> _Checke
     return _Checked(result, out.bad, out.problems)
 
 
-def _polygons(table: _Table, out: _Collector, *, what: str, required: bool) -> gpd.GeoSeries:
+def _polygons(table: RawTable, out: _Collector, *, what: str, required: bool) -> gpd.GeoSeries:
     """Check polygon geometry: present, polygonal, valid (repaired with a warning)."""
     index = table.frame.index
     if table.geometry is None:
@@ -2131,7 +1349,7 @@ def _repair_polygon(g: Any) -> Any:
     return merged if not merged.is_empty else None
 
 
-def _check_units(table: _Table, match: ColumnMatch, options: _Options) -> _Checked:
+def _check_units(table: RawTable, match: ColumnMatch, options: _Options) -> _Checked:
     frame = table.frame
     out = _Collector(frame.index)
     ids = _id_column(
@@ -2152,7 +1370,7 @@ def _check_units(table: _Table, match: ColumnMatch, options: _Options) -> _Check
     return _Checked(result, out.bad, out.problems)
 
 
-def _check_territories(table: _Table, match: ColumnMatch, options: _Options) -> _Checked:
+def _check_territories(table: RawTable, match: ColumnMatch, options: _Options) -> _Checked:
     frame = table.frame
     out = _Collector(frame.index)
     ids = _id_column(
