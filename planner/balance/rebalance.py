@@ -229,8 +229,10 @@ def tradeoff_curve(
 ) -> TradeoffCurve:
     """Rebalance for each of a range of budgets and record deviation against accounts moved.
 
-    Each point is an independent :func:`rebalance` run from the baseline, so
-    every point is a plan the user can pick.
+    Each point is a :func:`rebalance` run from the baseline (budgets are run
+    in ascending order; when a smaller budget reached a better plan, that plan
+    is kept for the larger budget too, so the curve never gets worse with
+    more budget). Every point is a plan the user can pick.
 
     Parameters
     ----------
@@ -258,18 +260,28 @@ def tradeoff_curve(
         if b < 0:
             raise InputError(f"budgets must not be negative, got {b}")
     base_dev = _devs(prep.values, prep.labels, prep.targets, prep.open_)
+    results: dict[float, tuple[np.ndarray, TerritoryPlan]] = {}
+    best: tuple[tuple[float, float], np.ndarray, TerritoryPlan] | None = None
+    # ascending budgets: a plan found for a smaller budget also fits a larger one, so each
+    # point is at least as good as every point before it
+    for i, budget in enumerate(sorted(set(pairs))):
+        report(i / len(set(pairs)), f"budget {budget:g}")
+        started = time.perf_counter()
+        run_budget = math.floor(budget + 1e-9) if math.isfinite(budget) else budget
+        state = _run(prep, run_budget, tolerance)
+        score = state.balance_score()
+        if best is None or score < best[0]:
+            plan = _plan(prep, state, weight=weight, tolerance=tolerance, budget=budget,
+                         reps=reps, seed=seed, contiguity=contiguity,
+                         elapsed_s=time.perf_counter() - started,
+                         max_moved_accounts=None if math.isinf(budget) else int(budget),
+                         max_moved_share=None)
+            best = (score, state.labels(), plan)
+        results[budget] = (best[1], best[2])
     rows = []
     plans = []
-    for i, budget in enumerate(pairs):
-        report(i / len(pairs), f"budget {budget:g}")
-        started = time.perf_counter()
-        state = _run(prep, math.floor(budget + 1e-9) if math.isfinite(budget) else budget,
-                     tolerance)
-        plan = _plan(prep, state, weight=weight, tolerance=tolerance, budget=budget, reps=reps,
-                     seed=seed, contiguity=contiguity, elapsed_s=time.perf_counter() - started,
-                     max_moved_accounts=None if math.isinf(budget) else int(budget),
-                     max_moved_share=None)
-        labels = state.labels()
+    for budget in pairs:
+        labels, plan = results[budget]
         moved = labels != prep.labels
         dev = _devs(prep.values, labels, prep.targets, prep.open_)
         moved_acc = float(prep.cost[moved].sum())

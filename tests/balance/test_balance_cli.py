@@ -1,0 +1,65 @@
+"""The ``planner balance`` command: design, rebalance, JSON metrics, clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planner.cli import main
+
+
+@pytest.fixture
+def units_file(tmp_path, grid) -> str:
+    """A 6x6 grid of random workloads saved as a GeoPackage."""
+    path = tmp_path / "units.gpkg"
+    grid(6, 6, np.random.default_rng(1).uniform(1, 5, 36)).to_file(path)
+    return str(path)
+
+
+def test_design_writes_the_plan_and_prints_metrics(units_file, tmp_path, capsys) -> None:
+    """--json prints the metrics; the CSV maps every unit to a territory."""
+    out = tmp_path / "plan.csv"
+    code = main(["balance", "--units", units_file, "--weight", "w", "--territories", "3",
+                 "--tolerance", "0.05", "--out", str(out), "--json"])
+    assert code == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["metrics"]["n_territories"] == 3
+    assert payload["metrics"]["max_abs_deviation"] <= 0.05
+    plan = pd.read_csv(out)
+    assert len(plan) == 36 and plan["territory_id"].nunique() == 3
+
+
+def test_rebalance_with_a_move_budget(units_file, tmp_path, capsys) -> None:
+    """--baseline with --max-moved moves at most that many units (no account counts)."""
+    base = tmp_path / "base.json"
+    base.write_text(json.dumps({f"u{i}": "A" if i % 6 < 2 else "B" for i in range(36)}))
+    out = tmp_path / "plan.json"
+    code = main(["balance", "--units", units_file, "--weight", "w", "--baseline", str(base),
+                 "--max-moved", "3", "--tolerance", "0", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "moved from baseline: 3 units" in text
+    plan = json.loads(out.read_text())
+    assert len(plan) == 36
+
+
+def test_an_impossible_request_is_a_clear_error(units_file, tmp_path, capsys) -> None:
+    """More territories than units exits 2 with the reason and the fix."""
+    code = main(["balance", "--units", units_file, "--weight", "w", "--territories", "40",
+                 "--out", str(tmp_path / "x.csv"), "--json"])
+    assert code == 2
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["error"] == "InputError"
+    assert "k=40 territories but only 36 units" in payload["message"]
+
+
+def test_best_effort_writes_the_plan_and_exits_1(units_file, tmp_path) -> None:
+    """With --best-effort an unreachable tolerance still writes the best plan."""
+    out = tmp_path / "plan.csv"
+    code = main(["balance", "--units", units_file, "--weight", "w", "--territories", "7",
+                 "--tolerance", "0", "--best-effort", "--out", str(out)])
+    assert code == 1
+    assert out.exists()
