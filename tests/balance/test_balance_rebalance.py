@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -87,7 +89,7 @@ def test_tradeoff_curve_improves_with_budget(grid) -> None:
                            budgets=[0, 2, 4, 8, None])
     devs = curve.points["max_abs_deviation"].tolist()
     assert devs[0] == pytest.approx(curve.baseline_max_abs_deviation)
-    assert all(b <= a + 1e-12 for a, b in zip(devs, devs[1:], strict=False))
+    assert all(b <= a + 1e-12 for a, b in itertools.pairwise(devs))
     assert (curve.points["moved_accounts"] <= [0, 2, 4, 8, np.inf]).all()
     assert 0 <= curve.recovered_share(curve.points["budget_share"][2]) <= 1
     assert len(curve.plans) == 5
