@@ -41,6 +41,7 @@ __all__ = [
     "find_overlaps",
     "geometry_from_geojson",
     "local_crs",
+    "point_xy",
     "prepare_polygons",
     "repair_polygons",
     "territory_from_units",
@@ -669,20 +670,20 @@ def drawn_territory(
     ids: tuple[str, ...] = ()
     if accounts is not None and len(accounts):
         shape = series.to_crs(accounts.crs).iloc[0] if accounts.crs is not None else geometry
-        x, y = _xy(accounts)
+        x, y = point_xy(accounts)
         located = locate_points(x, y, np.array([shape], dtype=object))
         inside = np.sort(located.point_index)
         ids = tuple(str(v) for v in accounts[s.ACCOUNT_ID].to_numpy()[inside])
     return DrawnTerritory(geometry, ids, area_km2, notes)
 
 
-def _xy(points: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
-    """Coordinates of point geometries; NaN for missing or empty ones."""
+def point_xy(points: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
+    """Return the x and y of point geometries; NaN for missing or empty ones."""
     geoms = np.asarray(points.geometry.values, dtype=object)
-    x = shapely.get_x(geoms)
-    y = shapely.get_y(geoms)
-    x = np.where(np.isnan(x.astype(float)), np.nan, x).astype(float)
-    return x, np.asarray(y, dtype=float)
+    return (
+        np.asarray(shapely.get_x(geoms), dtype=float),
+        np.asarray(shapely.get_y(geoms), dtype=float),
+    )
 
 
 # --------------------------------------------------------------------------- units -> shapes
@@ -844,7 +845,7 @@ def find_overlaps(
     counts = np.zeros(len(a), dtype=np.int64)
     if accounts is not None and len(a) and len(accounts):
         pts = accounts.to_crs(territories.crs) if accounts.crs != territories.crs else accounts
-        x, y = _xy(pts)
+        x, y = point_xy(pts)
         counts = _count_in_pairs(x, y, geoms, a, b)
     ta, tb = ids[a], ids[b]
     swap = ta > tb
@@ -960,7 +961,7 @@ def find_gaps(
     account_ids: tuple[str, ...] = ()
     if accounts is not None and len(accounts):
         pts = accounts.to_crs(crs) if crs is not None and accounts.crs != crs else accounts
-        x, y = _xy(pts)
+        x, y = point_xy(pts)
         covered = np.zeros(len(pts), dtype=bool)
         if len(geoms):
             covered[locate_points(x, y, geoms).point_index] = True

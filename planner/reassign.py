@@ -1,0 +1,328 @@
+"""Bulk reassignment: move every account of a rep, a territory or a set of units in one step.
+
+A move is written as manual overrides (an *include* into the target and an
+*exclude* from each territory the account leaves), each with who, when and
+why, so the next assignment run keeps it and :meth:`Assignment.explain`
+can say who moved the account. Moving units also moves the units
+themselves in ``unit_assignment`` and redraws the shapes of the territories
+built from units. One audit entry records the whole move.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planner import schema as s
+from planner.errors import InputError, Problem, format_ids
+from planner.geo.assign import Assignment, assign_workspace
+from planner.geo.locate import locate_points
+from planner.geo.shapes import dissolve_units, point_xy
+from planner.hierarchy import descendants
+from planner.models import now_iso
+from planner.workspace import Workspace
+
+__all__ = ["ReassignSummary", "reassign"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReassignSummary:
+    """What a bulk reassignment did.
+
+    Parameters
+    ----------
+    scenario_id
+        The scenario changed.
+    to_territory
+        Where the accounts went.
+    account_ids
+        The accounts moved (sorted).
+    from_territories
+        Territory id -> how many of the moved accounts left it.
+    overrides_written
+        Manual include and exclude rows written.
+    units_moved
+        Units whose ``unit_assignment`` now names the target.
+    assignment
+        The recomputed assignment (``None`` when not recomputed).
+    """
+
+    scenario_id: str
+    to_territory: str
+    account_ids: tuple[str, ...]
+    from_territories: dict[str, int]
+    overrides_written: int
+    units_moved: tuple[str, ...] = ()
+    assignment: Assignment | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the summary as a JSON-friendly dictionary."""
+        return {
+            "scenario_id": self.scenario_id,
+            "to_territory": self.to_territory,
+            "accounts_moved": len(self.account_ids),
+            "account_ids": list(self.account_ids),
+            "from_territories": dict(self.from_territories),
+            "overrides_written": self.overrides_written,
+            "units_moved": list(self.units_moved),
+        }
+
+
+def _problem(message: str, fix: str) -> InputError:
+    return InputError(message, [Problem(message, fix=fix)])
+
+
+def _rep_territories(workspace: Workspace, scenario_id: str, rep_id: str) -> list[str]:
+    """Territories ``rep_id`` currently owns in the scenario."""
+    assoc = workspace.rows("associations", scenario_id)
+    if assoc.empty:
+        return []
+    today = date.today().isoformat()
+    end = assoc[s.END_DATE].astype(object)
+    current = end.isna() | (end.astype(str) >= today)
+    mine = (assoc[s.REP_ID].astype(str) == rep_id) & (assoc[s.ROLE] == "owner") & current
+    return sorted(set(assoc.loc[mine, s.TERRITORY_ID].astype(str)))
+
+
+def reassign(
+    workspace: Workspace,
+    scenario_id: str | None = None,
+    *,
+    to_territory: str,
+    from_rep: str | None = None,
+    from_territory: str | None = None,
+    units: list[str] | None = None,
+    user: str | None = None,
+    reason: str = "",
+    recompute: bool = True,
+) -> ReassignSummary:
+    """Move every account of a rep, a territory or a set of units to ``to_territory``.
+
+    Exactly one of ``from_rep``, ``from_territory`` and ``units`` is given:
+
+    - ``from_rep``: the accounts of the territories the rep owns (current
+      ``owner`` associations) and the accounts whose ``owner_id`` is the rep;
+    - ``from_territory``: its member accounts, and those of every territory
+      below it;
+    - ``units``: the accounts located in those units; the units themselves
+      are moved in ``unit_assignment`` and territories built from units get
+      their shapes redrawn.
+
+    Parameters
+    ----------
+    workspace
+        The workspace; changed in memory (call ``save`` to write it).
+    scenario_id
+        The scenario (the active one by default).
+    to_territory
+        The territory receiving the accounts.
+    from_rep, from_territory, units
+        What to move (one of them).
+    user
+        Who moves them; recorded on the overrides and in the audit log.
+    reason
+        Why (e.g. ``"Ann left the company"``); recorded on the overrides.
+    recompute
+        Recompute and store the scenario's memberships afterwards.
+
+    Returns
+    -------
+    ReassignSummary
+
+    Raises
+    ------
+    InputError
+        If not exactly one source is given, a territory, rep or unit does not
+        exist, or the target is the source.
+    """
+    sid = scenario_id or workspace.active_scenario_id()
+    given = [x for x in (from_rep, from_territory, units) if x is not None]
+    if len(given) != 1:
+        raise _problem(
+            "say what to move: exactly one of from_rep, from_territory or units",
+            "pass one of them",
+        )
+    territories = workspace.territories(sid)
+    known = set(territories[s.TERRITORY_ID].astype(str))
+    if to_territory not in known:
+        raise _problem(
+            f"there is no territory '{to_territory}' in scenario '{sid}'",
+            f"move to one of {format_ids(sorted(known))}",
+        )
+    before = assign_workspace(workspace, sid)
+    mem = before.memberships
+    mem_t = mem[s.TERRITORY_ID].astype(str)
+    mem_a = mem[s.ACCOUNT_ID].astype(str)
+    moved_units: list[str] = []
+    selector: dict[str, Any]
+    if from_territory is not None:
+        if from_territory not in known:
+            raise _problem(
+                f"there is no territory '{from_territory}' in scenario '{sid}'",
+                f"move from one of {format_ids(sorted(known))}",
+            )
+        if from_territory == to_territory:
+            raise _problem("the source and target territory are the same", "pick another target")
+        sources = {from_territory, *descendants(territories, from_territory)}
+        if to_territory in sources:
+            raise _problem(
+                f"{to_territory} is below {from_territory}; its accounts would not leave",
+                "pick a target outside the source's subtree",
+            )
+        rows = mem[mem_t.isin(sources).to_numpy()]
+        selector = {"from_territory": from_territory}
+    elif from_rep is not None:
+        owned = _rep_territories(workspace, sid, from_rep)
+        reps = set(workspace.reps[s.REP_ID].astype(str)) if len(workspace.reps) else set()
+        accounts = workspace.accounts
+        owner_accounts: set[str] = set()
+        if s.OWNER_ID in accounts.columns:
+            owner_accounts = set(
+                accounts.loc[accounts[s.OWNER_ID].astype(str) == from_rep, s.ACCOUNT_ID].astype(str)
+            )
+        if not owned and not owner_accounts and from_rep not in reps:
+            raise _problem(
+                f"there is no rep '{from_rep}'",
+                "check the rep id (the reps table, or the accounts' owner_id)",
+            )
+        sources = set(owned)
+        for t in owned:
+            sources.update(descendants(territories, t))
+        if to_territory in sources:
+            raise _problem(
+                f"{to_territory} is owned by {from_rep}; the accounts would not leave",
+                "pick a territory the rep does not own",
+            )
+        pick = mem_t.isin(sources) | mem_a.isin(owner_accounts)
+        rows = mem[pick.to_numpy()]
+        missing_accounts = owner_accounts - set(rows[s.ACCOUNT_ID].astype(str))
+        if missing_accounts:  # owned accounts that sit in no territory yet
+            extra = pd.DataFrame({s.ACCOUNT_ID: sorted(missing_accounts), s.TERRITORY_ID: None})
+            rows = pd.concat([rows, extra], ignore_index=True)
+        selector = {"from_rep": from_rep, "territories": sorted(owned)}
+    else:
+        assert units is not None
+        wanted = [str(u) for u in units]
+        unit_frame = workspace.units
+        unit_ids = unit_frame[s.UNIT_ID].astype(str)
+        unknown = sorted(set(wanted) - set(unit_ids))
+        if unknown or not wanted:
+            raise _problem(
+                f"unknown units {format_ids(unknown)}" if unknown else "no units given",
+                "pick units from the workspace's units",
+            )
+        chosen = unit_frame[unit_ids.isin(wanted).to_numpy()]
+        accounts = workspace.accounts
+        x, y = point_xy(accounts.to_crs(chosen.crs) if accounts.crs != chosen.crs else accounts)
+        located = locate_points(x, y, np.asarray(chosen.geometry.values, dtype=object))
+        inside = set(accounts[s.ACCOUNT_ID].astype(str).to_numpy()[located.point_index])
+        target_type = _type_of(territories, to_territory)
+        same_type = mem_t.map(lambda t: _type_of(territories, t) == target_type)
+        rows = mem[(mem_a.isin(inside) & same_type & mem[s.IS_PRIMARY]).to_numpy()]
+        missing_accounts = inside - set(rows[s.ACCOUNT_ID].astype(str))
+        if missing_accounts:
+            extra = pd.DataFrame({s.ACCOUNT_ID: sorted(missing_accounts), s.TERRITORY_ID: None})
+            rows = pd.concat([rows, extra], ignore_index=True)
+        moved_units = sorted(set(wanted))
+        selector = {"units": moved_units}
+        _move_units(workspace, sid, moved_units, to_territory)
+    rows = rows[rows[s.TERRITORY_ID].astype(object).ne(to_territory).to_numpy()]
+    stamp = now_iso()
+    new_rows = []
+    from_counts: dict[str, int] = {}
+    for account_id in sorted(set(rows[s.ACCOUNT_ID].astype(str))):
+        new_rows.append(_override(account_id, to_territory, "include", user, stamp, reason))
+    for account_id, territory_id in zip(
+        rows[s.ACCOUNT_ID].astype(str), rows[s.TERRITORY_ID].astype(object), strict=True
+    ):
+        if territory_id is None or pd.isna(territory_id):
+            continue
+        new_rows.append(_override(account_id, str(territory_id), "exclude", user, stamp, reason))
+        from_counts[str(territory_id)] = from_counts.get(str(territory_id), 0) + 1
+    moved = tuple(sorted(set(rows[s.ACCOUNT_ID].astype(str))))
+    if new_rows:
+        old = workspace.rows("overrides", sid)
+        fresh = pd.DataFrame(new_rows)
+        keys = set(zip(fresh[s.ACCOUNT_ID], fresh[s.TERRITORY_ID], strict=True))
+        keep = [
+            (a, t) not in keys
+            for a, t in zip(
+                old[s.ACCOUNT_ID].astype(str), old[s.TERRITORY_ID].astype(str), strict=True
+            )
+        ]
+        merged = pd.concat([old[keep], fresh], ignore_index=True) if len(old) else fresh
+        workspace.set_rows("overrides", sid, merged)
+    workspace.log(
+        "reassign",
+        {
+            **selector,
+            "to_territory": to_territory,
+            "accounts": len(moved),
+            "account_ids": list(moved[:200]),
+            "from_territories": from_counts,
+            "reason": reason,
+        },
+        user=user,
+        scenario_id=sid,
+    )
+    after = assign_workspace(workspace, sid, store=True, user=user) if recompute else None
+    logger.info("moved %d accounts to %s", len(moved), to_territory)
+    return ReassignSummary(
+        sid,
+        to_territory,
+        moved,
+        dict(sorted(from_counts.items())),
+        len(new_rows),
+        tuple(moved_units),
+        after,
+    )
+
+
+def _type_of(territories: pd.DataFrame, territory_id: str) -> str:
+    row = territories[territories[s.TERRITORY_ID].astype(str) == territory_id]
+    if row.empty or s.TYPE_ID not in row.columns or pd.isna(row.iloc[0][s.TYPE_ID]):
+        return "geographic"
+    return str(row.iloc[0][s.TYPE_ID])
+
+
+def _override(
+    account_id: str, territory_id: str, action: str, user: str | None, stamp: str, reason: str
+) -> dict[str, Any]:
+    return {
+        s.ACCOUNT_ID: account_id,
+        s.TERRITORY_ID: territory_id,
+        s.ACTION: action,
+        s.SET_BY: user,
+        s.SET_AT: stamp,
+        s.REASON: reason or None,
+    }
+
+
+def _move_units(workspace: Workspace, scenario_id: str, units: list[str], target: str) -> None:
+    """Point the units at ``target`` and redraw the unit-built territories they touch."""
+    ua = workspace.rows("unit_assignment", scenario_id)
+    ids = ua[s.UNIT_ID].astype(str) if len(ua) else pd.Series([], dtype=object)
+    touched = set(ua.loc[ids.isin(units).to_numpy(), s.TERRITORY_ID].astype(str)) | {target}
+    rest = ua[~ids.isin(units).to_numpy()]
+    new = pd.DataFrame({s.UNIT_ID: units, s.TERRITORY_ID: target, s.LOCKED: False})
+    merged = pd.concat([rest, new], ignore_index=True) if len(rest) else new
+    workspace.set_rows("unit_assignment", scenario_id, merged)
+    territories = workspace.territories(scenario_id)
+    from_units = territories[s.SOURCE].astype(str) == "units"
+    redraw = from_units & territories[s.TERRITORY_ID].astype(str).isin(touched)
+    if not redraw.any():
+        return
+    shapes = dissolve_units(workspace.units, merged)
+    by_id = dict(zip(shapes[s.TERRITORY_ID].astype(str), shapes.geometry, strict=True))
+    new_terr = territories.copy()
+    for i in np.flatnonzero(redraw.to_numpy()):
+        tid = str(new_terr.iloc[i][s.TERRITORY_ID])
+        new_terr.iloc[i, new_terr.columns.get_loc(new_terr.geometry.name)] = by_id.get(tid)
+    workspace.set_rows("territories", scenario_id, new_terr)
