@@ -1199,6 +1199,7 @@ def _explain(assignment: Assignment, account_id: str, territory_id: str | None) 
                     if a == sh and sh != t:
                         what = f"the shape of {ctx.tids[a]} (inherited)"
                     why.append(f"not inside {what}")
+                    break  # the closest shape that misses is the reason
         for a in chain:
             rule = ctx.rules.get(a)
             if rule is None:

@@ -165,6 +165,7 @@ def repair_polygons(
     what: str = "territory",
     min_part_area_m2: float = DEFAULT_MIN_PART_AREA_M2,
     allow_empty: bool = True,
+    warn_orientation: bool = False,
 ) -> gpd.GeoDataFrame:
     """Return ``frame`` with every polygon valid, counter-clockwise and free of slivers.
 
@@ -172,8 +173,9 @@ def repair_polygons(
     naming the features: invalid polygons (self-intersections, bow-ties) are
     made valid keeping their polygonal parts; geometry collections keep their
     polygons; exterior rings are made counter-clockwise and holes clockwise
-    (the GeoJSON rule); parts and holes smaller than ``min_part_area_m2`` are
-    removed.
+    (the GeoJSON rule; reported only when ``warn_orientation``, since
+    Shapefiles and GEOS use the opposite convention); parts and holes smaller
+    than ``min_part_area_m2`` are removed.
 
     Parameters
     ----------
@@ -188,6 +190,9 @@ def repair_polygons(
     allow_empty
         Whether a missing or empty geometry is allowed (a territory defined
         by a rule only); otherwise it is an error.
+    warn_orientation
+        Warn about re-oriented rings (for GeoJSON, where the orientation is
+        part of the format).
 
     Returns
     -------
@@ -292,6 +297,7 @@ def repair_polygons(
         changed = ~shapely.equals_exact(oriented, geoms[idx], tolerance=0.0)
         if changed.any():
             geoms[idx] = oriented
+        if changed.any() and warn_orientation:
             _warn(
                 "rings in the wrong orientation (exterior not counter-clockwise) re-oriented",
                 [labels[i] for i in idx[changed]],
@@ -566,6 +572,7 @@ def geometry_from_geojson(
         )
     repaired = repair_polygons(
         frame,
+        warn_orientation=True,
         id_column="label",
         what="drawn shape",
         min_part_area_m2=min_part_area_m2,
