@@ -5,17 +5,22 @@ from __future__ import annotations
 import streamlit as st
 
 from planner import viz
-from ui import maps, state
+from ui import cache, maps, state
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()
 scenario = ws.scenario(sid)
+tiles = state.tile_source()
+has_roads = cache.roads_file_for(ws.path) is not None
 
-head, units_col, accounts_col, reps_col = st.columns([4, 1, 1, 1], vertical_alignment="bottom")
+head, *toggles = st.columns([4, 1, 1, 1, 1], vertical_alignment="bottom")
 head.title("Map")
-show_units = units_col.toggle("Units", value=True, help="Outlines of the building blocks")
-show_accounts = accounts_col.toggle("Accounts", value=True)
-show_reps = reps_col.toggle("Reps", value=True, help="Reps' home bases")
+show_units = toggles[0].toggle("Units", value=True, help="Outlines of the building blocks")
+show_accounts = toggles[1].toggle("Accounts", value=True)
+show_reps = toggles[2].toggle("Reps", value=True, help="Reps' home bases")
+show_roads = has_roads and toggles[3].toggle(
+    "Roads", value=tiles == "none", help="The road network saved with the workspace"
+)
 st.caption(
     f"Scenario **{scenario.name or sid}** ({scenario.state}) · "
     f"{len(ws.territories(sid)):,} territories · {len(ws.accounts):,} accounts · "
@@ -23,8 +28,9 @@ st.caption(
 )
 
 options = state.map_options(show_units=show_units, show_accounts=show_accounts, show_reps=show_reps)
-m = viz.workspace_map(ws, sid, options=options)
+roads = cache.road_lines_for(ws.path) if show_roads else None
+m = viz.workspace_map(ws, sid, options=options, roads=roads)
 maps.show_map(m, key="territory_map", height=640)
 maps.attribution_caption()
-if options.tiles == "none":
+if tiles == "none":
     st.caption("No basemap: choose OpenStreetMap tiles in the sidebar when online.")

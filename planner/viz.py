@@ -44,6 +44,7 @@ from planner.errors import InputError, Problem, format_ids
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt
 
+    from planner.routing.network import RoadNetwork
     from planner.workspace import Workspace
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "missing_vendor_files",
     "parent_outline_style",
     "primary_territory",
+    "road_lines",
     "territory_bar_chart",
     "territory_colors",
     "territory_summary",
@@ -622,9 +624,9 @@ def add_roads(
     folium.GeoJson(
         data.to_json(drop_id=True),
         style_function=lambda _f: {
-            "color": "#b9b2a6",
-            "weight": 1.2,
-            "opacity": 0.9,
+            "color": "#ffffff",
+            "weight": 2.0,
+            "opacity": 0.85,
             "interactive": False,
             "className": "tp-road",
         },
@@ -633,6 +635,28 @@ def add_roads(
     ).add_to(group)
     group.add_to(m)
     return group
+
+
+def road_lines(network: RoadNetwork) -> gpd.GeoDataFrame:
+    """Return a road network's streets as lines (one merged geometry) for drawing as context.
+
+    Each road between two nodes is kept once, whatever its directions.
+
+    Parameters
+    ----------
+    network
+        A :class:`planner.routing.network.RoadNetwork`.
+    """
+    if network.n_edges == 0:
+        return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=s.STORAGE_CRS))
+    a = np.minimum(network.edge_u, network.edge_v)
+    b = np.maximum(network.edge_u, network.edge_v)
+    pairs = np.unique(np.stack([a, b], axis=1), axis=0)
+    start = np.stack([network.lon[pairs[:, 0]], network.lat[pairs[:, 0]]], axis=1)
+    end = np.stack([network.lon[pairs[:, 1]], network.lat[pairs[:, 1]]], axis=1)
+    segments = shapely.linestrings(np.stack([start, end], axis=1))
+    merged = shapely.line_merge(shapely.union_all(segments))
+    return gpd.GeoDataFrame(geometry=[merged], crs=s.STORAGE_CRS)
 
 
 def add_territories(
@@ -1116,8 +1140,6 @@ def workspace_map(
     bounds = _bounds(accounts, terr, units if terr.empty else None)
     simplify_m = opts.simplify_m if opts.simplify_m is not None else _auto_tolerance_m(bounds)
     m = base_map(bounds, tiles=opts.tiles)
-    if roads is not None and not roads.empty:
-        add_roads(m, roads)
     if opts.show_units and not units.empty:
         add_units(m, units, simplify_m=simplify_m)
     leaves = leaf_territory_ids(terr)
@@ -1134,6 +1156,8 @@ def workspace_map(
         for t, n in zip(terr[s.TERRITORY_ID], terr[s.NAME], strict=True)
     }
     add_territories(m, terr, colors=colors, account_counts=counts, simplify_m=simplify_m)
+    if roads is not None and not roads.empty:
+        add_roads(m, roads)  # above the fills, below the markers; clicks pass through
     owner = primary_territory(workspace.memberships(sid), terr)
     n_accounts = 0
     if opts.show_accounts:

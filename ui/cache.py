@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import tempfile
 from pathlib import Path
 
+import geopandas as gpd
 import streamlit as st
 
+from planner.errors import PlannerError
+from planner.viz import road_lines
 from planner.workspace import Workspace, open_workspace
 
-__all__ = ["read_workspace", "store_upload"]
+__all__ = ["read_workspace", "road_lines_for", "roads_file_for", "store_upload"]
+
+logger = logging.getLogger(__name__)
 
 
 @st.cache_data(show_spinner="Opening the workspace…", max_entries=8)
@@ -52,3 +58,39 @@ def store_upload(name: str, data: bytes) -> Path:
         tmp.write_bytes(data)
         tmp.replace(target)
     return target
+
+
+def roads_file_for(workspace_path: str | Path | None) -> Path | None:
+    """Return the road network saved beside a workspace (``<name>_roads.graphml[.gz]``), if any."""
+    if workspace_path is None:
+        return None
+    path = Path(workspace_path)
+    for suffix in ("_roads.graphml.gz", "_roads.graphml"):
+        candidate = path.with_name(f"{path.stem}{suffix}")
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@st.cache_data(show_spinner="Loading the road network…", max_entries=4)
+def _road_lines(path: str, mtime_ns: int) -> gpd.GeoDataFrame:
+    del mtime_ns  # only part of the cache key
+    from planner.routing.network import load_network
+
+    return road_lines(load_network(path))
+
+
+def road_lines_for(workspace_path: str | Path | None) -> gpd.GeoDataFrame | None:
+    """Return the streets of the road network beside a workspace, or ``None`` if it has none.
+
+    A network that fails to load is logged and treated as absent: roads are
+    only context on the map.
+    """
+    file = roads_file_for(workspace_path)
+    if file is None:
+        return None
+    try:
+        return _road_lines(str(file.resolve()), file.stat().st_mtime_ns)
+    except PlannerError as exc:
+        logger.warning("road network %s not drawn: %s", file, exc)
+        return None

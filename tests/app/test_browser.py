@@ -258,3 +258,15 @@ def test_overview_and_data_pages_render(visit: Visit, server: Server) -> None:
     _screenshot(visit, "data.png")
     assert visit.blocked == []
     assert visit.errors == []
+
+
+def test_osm_basemap_requests_only_tiles(visit: Visit, server: Server) -> None:
+    """Choosing OpenStreetMap tiles makes tile images the only requests leaving the machine."""
+    frame = _open_map(visit, server)
+    page = visit.page
+    page.get_by_test_id("stSidebar").get_by_text("OpenStreetMap tiles (online)").click()
+    frame.locator("img.leaflet-tile").first.wait_for(state="attached", timeout=60_000)
+    page.wait_for_timeout(500)
+    assert visit.blocked, "the tile layer should have asked for tiles"
+    for kind, url in visit.blocked:
+        assert kind == "image" and url.startswith("https://tile.openstreetmap.org/"), url

@@ -231,3 +231,21 @@ def test_bar_chart_uses_map_colours(small_workspace: Workspace) -> None:
 def test_hostile_name_constant_is_in_fixture(small_workspace: Workspace) -> None:
     """The fixture really carries the hostile name the escaping tests rely on."""
     assert HOSTILE_NAME in set(small_workspace.accounts[s.NAME])
+
+
+def test_road_lines_keep_each_street_once() -> None:
+    """A two-way street is one line; the lines are drawn as non-clickable context."""
+    import networkx as nx
+
+    from planner.routing.network import RoadNetwork
+
+    g = nx.MultiDiGraph()
+    for node, (x, y) in {1: (24.94, 60.17), 2: (24.95, 60.17), 3: (24.95, 60.18)}.items():
+        g.add_node(node, x=x, y=y)
+    for u, v in [(1, 2), (2, 1), (2, 3), (3, 2)]:
+        g.add_edge(u, v, length=500.0, travel_time=60.0)
+    lines = viz.road_lines(RoadNetwork(g, source="test"))
+    assert len(lines) == 1
+    assert lines.geometry.iloc[0].length == pytest.approx(0.02)
+    html = viz.map_html(viz.workspace_map(build_small_workspace(5), roads=lines))
+    assert "tp-road" in html
