@@ -240,7 +240,7 @@ def repair_polygons(
         kept = collection & ~no_poly
         if kept.any():
             _warn(
-                "mixed polygons with points or lines; kept the polygons",
+                "points or lines mixed with the polygons were dropped",
                 [labels[i] for i in np.flatnonzero(kept)],
                 what,
             )
@@ -494,7 +494,8 @@ def _circle(center: Any, radius_m: float) -> BaseGeometry:
     lon, lat = float(center[0]), float(center[1])
     point = gpd.GeoSeries([shapely.Point(lon, lat)], crs=s.STORAGE_CRS)
     utm = local_crs(point)
-    return point.to_crs(utm).buffer(radius_m, quad_segs=16).to_crs(s.STORAGE_CRS).iloc[0]
+    circle = point.to_crs(utm).buffer(radius_m, quad_segs=16).to_crs(s.STORAGE_CRS).iloc[0]
+    return shapely.orient_polygons(circle)
 
 
 def geometry_from_geojson(
