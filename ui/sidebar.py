@@ -86,11 +86,11 @@ def _workspace_picker() -> None:
                 state.open_source(state.WorkspaceSource(key, upload.name, path))
     elif current is None or current.key != _source_for_key(choice):
         try:
-            source = _source_for(choice)
+            chosen = _source_for(choice)
         except PlannerError as exc:
             state.set_load_error(f"Could not open {_label(choice)}: {exc}")
         else:
-            state.open_source(source)
+            state.open_source(chosen)
     error = state.load_error()
     if error:
         st.error(error)

@@ -161,8 +161,9 @@ def current_workspace() -> Workspace:
         message = load_error() or "No workspace is open."
         st.error(message)
         st.info("Pick a sample or upload a workspace (.gpkg) in the sidebar.")
-        st.stop()
-    return cast(Workspace, ws)
+        st.stop()  # raises: the page ends here
+        raise AssertionError("unreachable")
+    return ws
 
 
 def _default_scenario(ws: Workspace) -> str | None:

@@ -157,3 +157,31 @@ def test_default_is_the_helsinki_sample(monkeypatch: pytest.MonkeyPatch) -> None
     _no_exceptions(at)
     assert at.sidebar.selectbox(key="tp.widget.workspace").value == "sample:helsinki"
     assert int(_metrics(at)["Accounts"].replace(",", "")) > 500
+
+
+def _progress_script() -> None:
+    from ui.progress import st_progress
+
+    progress = st_progress("Designing territories")
+    for i in range(5):
+        progress((i + 1) / 5, f"step {i + 1} of 5")
+
+
+def test_progress_callback_draws_a_bar() -> None:
+    """st_progress turns the library's (fraction, message) calls into a progress bar."""
+    at = AppTest.from_function(_progress_script, default_timeout=30).run()
+    _no_exceptions(at)
+    bar = at.get("progress")[0]
+    assert bar.value == 100
+    assert bar.proto.text == "step 5 of 5"
+
+
+def test_sessions_get_their_own_copy(small_workspace_file: Path) -> None:
+    """Two reads of one file give independent workspaces: one session's edit stays its own."""
+    from ui.cache import read_workspace
+
+    first = read_workspace(small_workspace_file)
+    second = read_workspace(small_workspace_file)
+    first.accounts.loc[0, "name"] = "edited"
+    assert first is not second
+    assert second.accounts.loc[0, "name"] != "edited"
