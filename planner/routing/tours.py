@@ -1031,26 +1031,62 @@ def plan_routes(
     if progress:
         progress(0.2, "assigning visits to days")
     _assign_days(visits, st, T, n_days, params)
-    routes: list[DayRoute] = []
     n_visits = max(len(visits), 1)
     started = time.monotonic()
-    for d, (week, weekday) in enumerate(days):
-        todays = [v for v in visits if v.day == d]
+
+    def route_day(d: int, todays: list[_Visit], budget: float) -> tuple[list[int], Any]:
+        weekday = days[d][1]
         points = [v.stop + 1 for v in todays]
         windows = [_visit_windows(st.hours[v.stop], weekday, st.visit_s[v.stop], params)
                    for v in todays]
         vs = [float(st.visit_s[v.stop]) for v in todays]
-        budget = max(0.05, params.time_limit_s * max(len(todays), 1) / n_visits)
         order = _solve_day(points, windows, vs, T, params, budget, params.seed + d)
         sched = _schedule(order, points, windows, vs, T, Dm, params)
         while sched is None and order:
             order = order[:-1]  # should not happen: the solver's schedule was feasible
             sched = _schedule(order, points, windows, vs, T, Dm, params)
+        return order, sched
+
+    per_day: list[list[_Visit]] = [[v for v in visits if v.day == d] for d in range(n_days)]
+    results: list[tuple[list[int], Any]] = []
+    for d in range(n_days):
+        budget = max(0.05, 0.8 * params.time_limit_s * max(len(per_day[d]), 1) / n_visits)
+        results.append(route_day(d, per_day[d], budget))
+        if progress:
+            progress(0.25 + 0.6 * (d + 1) / n_days, f"routed {DAY_NAMES[days[d][1]]}")
+    # Repair: a visit that did not fit its day tries the other days it may go on.
+    dropped = [
+        per_day[d][k] for d in range(n_days) for k in range(len(per_day[d]))
+        if k not in set(results[d][0])
+    ]
+    repair_deadline = time.monotonic() + 0.5 * params.time_limit_s
+    for v in dropped:
+        on_days = {w.day for w in visits if w.stop == v.stop and w is not v}
+        candidates = sorted(
+            (o for o in v.allowed if o != v.day and o not in on_days),
+            key=lambda o: sum(st.visit_s[w.stop] for w in per_day[o]),
+        )[:3]
+        for o in candidates:
+            if time.monotonic() > repair_deadline:
+                break
+            kept = set(results[o][0])
+            trial = [*[w for i, w in enumerate(per_day[o]) if i in kept], v]
+            order, sched = route_day(o, trial, 0.1)
+            if len(order) == len(trial) and sched is not None:
+                left_out = [w for i, w in enumerate(per_day[o]) if i not in kept]
+                per_day[o] = trial + left_out
+                results[o] = (order, sched)
+                v.day = o
+                break
+    routes: list[DayRoute] = []
+    for d, (week, weekday) in enumerate(days):
+        todays = per_day[d]
+        order, sched = results[d]
         scheduled, leave, back = sched if sched else ([], float(params.day_start_s),
                                                        float(params.day_start_s))
         visited = set(order)
         for k, v in enumerate(todays):
-            if k not in visited:
+            if k not in visited and v.day == d:
                 unvisited.append(
                     UnvisitedStop(st.ids[v.stop], st.names[v.stop], "no_room",
                                   f"{STATUS_TEXT['no_room']} on {DAY_NAMES[weekday]}"
@@ -1075,8 +1111,8 @@ def plan_routes(
                 wait_s=sum(s.wait_s for s in named),
             )
         )
-        if progress:
-            progress(0.25 + 0.75 * (d + 1) / n_days, f"routed {DAY_NAMES[weekday]}")
+    if progress:
+        progress(1.0, "routes planned")
     logger.info("planned %d days in %.2f s", n_days, time.monotonic() - started)
     return RoutePlan(
         days=tuple(routes),

@@ -212,3 +212,24 @@ def test_bad_input_is_reported(monaco_network, monaco_stops, monaco_home):
         pytest.raises(NetworkDataError, match="home"),
     ):
         plan_routes(monaco_stops, (43.70, 7.27), network=monaco_network)
+
+
+def test_tight_week_moves_or_reports_every_visit(monaco_network, monaco_home):
+    """A week too short for its visits still accounts for every stop: routed or 'no_room'."""
+    rng = np.random.default_rng(5)
+    stops = pd.DataFrame(
+        {
+            "account_id": [f"W{i}" for i in range(12)],
+            "latitude": rng.uniform(43.737, 43.743, 12),
+            "longitude": rng.uniform(7.419, 7.427, 12),
+            "visit_minutes": 60,
+            "opening_hours": ["Mo-We 08:00-18:00"] * 6 + ["Mo 08:00-18:00"] * 6,
+        }
+    )
+    params = RouteParams(day_start="09:00", day_end="13:00", weekdays=(0, 1, 2),
+                         time_limit_s=0.6)
+    plan = plan_routes(stops, monaco_home, network=monaco_network, params=params)
+    assert_valid_plan(plan, stops)
+    routed = sum(len(d.stops) for d in plan.days)
+    assert routed >= 6
+    assert routed + len(plan.unvisited) == 12
