@@ -274,7 +274,8 @@ def validate_hierarchy(
             )
         )
     for cycle in _cycles(parents):
-        text = " > ".join([*cycle, cycle[0]])
+        down = cycle[:1] + cycle[1:][::-1]  # parent > child order
+        text = " > ".join([*down, down[0]])
         what = "is its own parent" if len(cycle) == 1 else f"form a cycle: {text}"
         problems.append(
             Problem(
@@ -335,26 +336,37 @@ def _outside_parent(
     if not usable.any():
         return []
     ids = _ids(territories)
-    metric = territories[usable.to_numpy()]
-    if metric.crs is not None:
-        metric = metric.to_crs(local_crs(metric))
+    present = territories[usable.to_numpy()]
+    # test in the territories' own CRS: assignment places points in that CRS too
     shape = dict(
-        zip([ids[i] for i in np.flatnonzero(usable.to_numpy())], metric.geometry, strict=True)
+        zip([ids[i] for i in np.flatnonzero(usable.to_numpy())], present.geometry, strict=True)
     )
     pairs = [
         (c, p) for c, p in parents.items() if p is not None and c in shape and p in shape and c != p
     ]
     if not pairs:
         return []
+    tolerance = tolerance_m
+    crs = present.crs
+    if crs is not None and crs.is_geographic:
+        lat = float(np.clip(np.mean(present.total_bounds[[1, 3]]), -80, 80))
+        tolerance = tolerance_m / (111_320.0 * np.cos(np.radians(lat)))
     child = np.array([shape[c] for c, _ in pairs], dtype=object)
     parent = np.array([shape[p] for _, p in pairs], dtype=object)
-    grown = shapely.buffer(parent, tolerance_m) if tolerance_m > 0 else parent
+    grown = shapely.buffer(parent, tolerance) if tolerance > 0 else parent
     inside = shapely.covers(grown, child)
     out: list[Problem] = []
-    for k in np.flatnonzero(~inside):
+    bad = np.flatnonzero(~inside)
+    if not len(bad):
+        return out
+    outside = gpd.GeoSeries(shapely.difference(child[bad], parent[bad]), crs=crs)
+    whole = gpd.GeoSeries(child[bad], crs=crs)
+    if crs is not None:
+        metric = local_crs(whole)
+        outside, whole = outside.to_crs(metric), whole.to_crs(metric)
+    for k, outside_m2, total_m2 in zip(bad, outside.area, whole.area, strict=True):
         c, p = pairs[k]
-        outside_m2 = float(shapely.area(shapely.difference(child[k], parent[k])))
-        share = outside_m2 / max(float(shapely.area(child[k])), 1e-9)
+        share = float(outside_m2) / max(float(total_m2), 1e-9)
         out.append(
             Problem(
                 f"territory {c} sticks out of its parent {p} by {outside_m2 / 1e6:.3f} km² "
