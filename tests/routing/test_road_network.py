@@ -162,3 +162,25 @@ def test_parallel_edges_keep_the_fastest():
     assert net.time_csr[a, b] == pytest.approx(10.0)
     assert net.length_csr[a, b] == pytest.approx(800.0)
     assert net.time_csr[b, a] == pytest.approx(12.0)
+
+
+COLUMBUS = Path(__file__).resolve().parents[3] / "shared" / "data" / "osm" / "columbus.osm.pbf"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not COLUMBUS.is_file(), reason="shared Columbus extract not present")
+def test_columbus_extract_that_breaks_pyrosm_still_loads():
+    """The real Columbus extract, on which pyrosm fails, loads through pyosmium."""
+    G = read_osm(COLUMBUS)
+    assert G.number_of_nodes() > 50_000
+    assert nx.is_strongly_connected(G)
+
+
+def test_osmnx_is_configured_not_to_stall():
+    """configure_osmnx turns off the Overpass status poll and bounds request time."""
+    import osmnx as ox
+
+    netmod.configure_osmnx(timeout_s=7.0)
+    assert ox.settings.overpass_rate_limit is False
+    assert ox.settings.requests_timeout == 7.0
+    assert ox.settings.log_console is False
