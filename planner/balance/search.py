@@ -289,28 +289,29 @@ class SearchState:
 
     def _transfer(self, a: int, b: int, amount: float) -> None:
         remaining = amount
-        rejected: set[int] = set()
-        while remaining > 0:
+        lab = self.lab
+        candidates = set(self.border_units(a, b))
+        while remaining > 0 and candidates:
             best: tuple[float, int] | None = None
-            for u in self.border_units(a, b):
-                if u in rejected or not self.movable[u] or u in self.tabu:
+            for u in candidates:
+                if not self.movable[u] or u in self.tabu:
                     continue
                 w = self.w[u]
                 if w <= 0 or w >= 2.0 * remaining:
                     continue
                 gain = (self.shared_with(u, b) - self.shared_with(u, a)) / max(self.up[u], 1e-12)
-                miss = abs(remaining - w) / remaining
-                score = miss - 0.5 * gain
-                if best is None or score < best[0]:
+                score = abs(remaining - w) / remaining - 0.5 * gain
+                if best is None or score < best[0] or (score == best[0] and u < best[1]):
                     best = (score, u)
             if best is None:
                 return
             u = best[1]
+            candidates.discard(u)
             if not self.can_leave(u):
-                rejected.add(u)
                 continue
             self.move(u, b)
             remaining -= self.w[u]
+            candidates.update(v for v in self.nb[u] if lab[v] == a)
 
     # --- phase 2: descent on squared deviation ------------------------------------
     def descend(self, goal: float, *, max_moves: int = 100_000, swaps: bool = True) -> None:
