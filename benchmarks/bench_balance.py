@@ -134,7 +134,7 @@ def kmeans_constrained(units: gpd.GeoDataFrame, k: int, weight: str,
     return pd.Series(major.reindex(range(len(units))).to_numpy(), index=units["unit_id"])
 
 
-def _weights(units: gpd.GeoDataFrame):  # noqa: ANN202 - libpysal type
+def _weights(units: gpd.GeoDataFrame):
     from libpysal.weights import Rook
 
     return Rook.from_dataframe(units, use_index=False, silence_warnings=True)
