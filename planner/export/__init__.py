@@ -1,1 +1,28 @@
-"""export subpackage of the planner."""
+"""Exports of a plan: CSV, GeoJSON, GeoPackage, XLSX and Salesforce ETM load files."""
+
+from __future__ import annotations
+
+from planner.export.importer import ImportedPlan, import_export
+from planner.export.plan import (
+    FORMATS,
+    ExportFormat,
+    ExportResult,
+    PlanData,
+    export_plan,
+    plan_from_workspace,
+)
+from planner.export.salesforce import SalesforceOptions, check_load_order, developer_name
+
+__all__ = [
+    "FORMATS",
+    "ExportFormat",
+    "ExportResult",
+    "ImportedPlan",
+    "PlanData",
+    "SalesforceOptions",
+    "check_load_order",
+    "developer_name",
+    "export_plan",
+    "import_export",
+    "plan_from_workspace",
+]

@@ -1,0 +1,446 @@
+"""Plain exports: membership and hierarchy CSV, GeoJSON and GeoPackage with metrics, XLSX report.
+
+Every CSV and XLSX text cell goes through :func:`planner.export.safety.neutralise`;
+CSV files are UTF-8 with a header row, CRLF line ends (RFC 4180) and
+``true``/``false`` booleans; GIS files are in EPSG:4326. Writes go to a
+temporary file first and are moved into place, so an interrupted export leaves
+no half-written file.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from planner import schema as s
+from planner.access import _Tree
+from planner.export.plan import (
+    ExportResult,
+    PlanData,
+    as_geodataframe,
+    base_manifest,
+    prepare_out_dir,
+    write_manifest,
+)
+from planner.export.safety import neutralise, neutralise_frame
+
+__all__ = [
+    "CSV_FILES",
+    "PATH_SEPARATOR",
+    "accounts_layer",
+    "associations_table",
+    "csv_bytes",
+    "export_csv",
+    "export_geojson",
+    "export_gpkg",
+    "export_xlsx",
+    "hierarchy_table",
+    "membership_table",
+    "report_sheets",
+    "territory_layer",
+    "territory_paths",
+    "users_table",
+    "write_csv",
+    "write_xlsx",
+    "xlsx_bytes",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Separator of the names in a territory path ("North > Atlanta > Midtown").
+PATH_SEPARATOR = " > "
+#: Files of the CSV export.
+CSV_FILES = {
+    "hierarchy": "hierarchy.csv",
+    "membership": "membership.csv",
+    "associations": "associations.csv",
+    "targets": "targets.csv",
+    "users": "users.csv",
+}
+#: Rows per sheet Excel can hold (one is the header).
+_XLSX_MAX_ROWS = 1_048_575
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+# -- tables ------------------------------------------------------------------------------
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """Text values with ``None`` for missing ones, as an object Series on the same index."""
+    values = [None if pd.isna(v) else str(v) for v in series.astype(object)]
+    return pd.Series(values, index=series.index, dtype=object)
+
+
+def _names(territories: pd.DataFrame) -> dict[str, str]:
+    ids = territories[s.TERRITORY_ID].astype(str)
+    if s.NAME not in territories.columns:
+        return dict(zip(ids, ids, strict=True))
+    names = _text(territories[s.NAME])
+    return {t: (n if n else t) for t, n in zip(ids, names, strict=True)}
+
+
+def territory_paths(territories: pd.DataFrame, *, sep: str = PATH_SEPARATOR) -> pd.Series:
+    """Return each territory's path of names from its root, indexed by ``territory_id``."""
+    tree = _Tree(territories)
+    names = _names(territories)
+    return pd.Series({t: tree.path(t, names, sep=sep) for t in tree.ids}, dtype=object)
+
+
+def hierarchy_table(territories: pd.DataFrame) -> pd.DataFrame:
+    """The hierarchy, parents before children.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``territory_id``, ``name``, ``parent_id``, ``level``, ``level_name``,
+        ``type_id``, ``source``, ``rule``, ``path``.
+    """
+    tree = _Tree(territories)
+    order = tree.topological()
+    frame = territories.drop(columns=[s.GEOMETRY], errors="ignore").copy()
+    frame[s.TERRITORY_ID] = frame[s.TERRITORY_ID].astype(str)
+    frame = frame.set_index(s.TERRITORY_ID).loc[order].reset_index()
+    paths = territory_paths(territories)
+    out = pd.DataFrame({s.TERRITORY_ID: frame[s.TERRITORY_ID]})
+    for col in (s.NAME, s.PARENT_ID):
+        out[col] = _text(frame[col]) if col in frame.columns else None
+    out[s.LEVEL] = (
+        pd.to_numeric(frame[s.LEVEL], errors="coerce").fillna(0).astype(int)
+        if s.LEVEL in frame.columns
+        else [tree.depth(t) for t in order]
+    )
+    for col in (s.LEVEL_NAME, s.TYPE_ID, s.SOURCE, s.RULE):
+        out[col] = _text(frame[col]) if col in frame.columns else None
+    out["path"] = out[s.TERRITORY_ID].map(paths)
+    return out
+
+
+def membership_table(
+    memberships: pd.DataFrame,
+    territories: pd.DataFrame,
+    accounts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Account memberships with each territory's name and path.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``account_id``, ``account_name``, ``territory_id``, ``territory_name``,
+        ``territory_path``, ``cause``, ``detail``, ``is_primary``; sorted by
+        account, then territory.
+    """
+    names = _names(territories)
+    paths = territory_paths(territories)
+    out = pd.DataFrame(
+        {
+            s.ACCOUNT_ID: _text(memberships[s.ACCOUNT_ID]),
+            "account_name": None,
+            s.TERRITORY_ID: _text(memberships[s.TERRITORY_ID]),
+        }
+    )
+    if accounts is not None and s.NAME in accounts.columns and len(accounts):
+        lookup = dict(zip(_text(accounts[s.ACCOUNT_ID]), _text(accounts[s.NAME]), strict=True))
+        out["account_name"] = out[s.ACCOUNT_ID].map(lookup)
+    out["territory_name"] = out[s.TERRITORY_ID].map(names)
+    out["territory_path"] = out[s.TERRITORY_ID].map(paths)
+    out[s.CAUSE] = _text(memberships[s.CAUSE]) if s.CAUSE in memberships.columns else None
+    out[s.DETAIL] = _text(memberships[s.DETAIL]) if s.DETAIL in memberships.columns else None
+    out[s.IS_PRIMARY] = (
+        memberships[s.IS_PRIMARY].fillna(False).astype(bool).to_numpy()
+        if s.IS_PRIMARY in memberships.columns
+        else True
+    )
+    return out.sort_values([s.ACCOUNT_ID, s.TERRITORY_ID], kind="stable").reset_index(drop=True)
+
+
+def users_table(reps: pd.DataFrame) -> pd.DataFrame:
+    """Users without password hashes or geometry: id, name, role, email, manager, capacity."""
+    cols = [s.REP_ID, s.NAME, s.ROLE, s.EMAIL, s.MANAGER_ID, s.CAPACITY_H_PER_WEEK]
+    return pd.DataFrame({c: reps[c] if c in reps.columns else None for c in cols})
+
+
+def associations_table(associations: pd.DataFrame, territories: pd.DataFrame) -> pd.DataFrame:
+    """User-territory associations with the territory's path."""
+    cols = [s.REP_ID, s.TERRITORY_ID, s.ROLE, s.START_DATE, s.END_DATE]
+    out = pd.DataFrame({c: associations[c] if c in associations.columns else None for c in cols})
+    out.insert(2, "territory_path", _text(out[s.TERRITORY_ID]).map(territory_paths(territories)))
+    return out
+
+
+# -- writers -----------------------------------------------------------------------------
+
+
+def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    out = neutralise_frame(frame.drop(columns=[s.GEOMETRY], errors="ignore"))
+    for col in out.columns:
+        if pd.api.types.is_bool_dtype(out[col]):
+            out[col] = out[col].map({True: "true", False: "false"})
+    return out
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """Return ``frame`` as safe CSV bytes (for download buttons)."""
+    buffer = io.StringIO()
+    _csv_ready(frame).to_csv(buffer, index=False, lineterminator="\r\n")
+    return buffer.getvalue().encode("utf-8")
+
+
+def _atomic(path: Path, write: Callable[[Path], object]) -> Path:
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``frame`` as a safe UTF-8 CSV file, atomically; return the path."""
+    target = Path(path)
+    data = csv_bytes(frame)
+    return _atomic(target, lambda p: p.write_bytes(data))
+
+
+def _sheet_name(name: str, taken: set[str]) -> str:
+    clean = re.sub(r"[\[\]:*?/\\]", " ", name).strip()[:31] or "Sheet"
+    candidate, n = clean, 2
+    while candidate.lower() in taken:
+        suffix = f" ({n})"
+        candidate, n = clean[: 31 - len(suffix)] + suffix, n + 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.to_pydatetime()
+    if hasattr(value, "item") and not isinstance(value, str):
+        try:
+            return value.item()
+        except (ValueError, AttributeError):
+            return str(value)
+    if isinstance(value, (int, float, bool)):
+        return value
+    text = _XLSX_ILLEGAL.sub("\ufffd", str(value))
+    return neutralise(text)
+
+
+def _write_workbook(sheets: Mapping[str, pd.DataFrame], target: Any) -> None:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)
+    taken: set[str] = set()
+    bold = Font(bold=True)
+    for name, frame in sheets.items():
+        frame = frame.drop(columns=[s.GEOMETRY], errors="ignore")
+        chunks = max(1, -(-len(frame) // _XLSX_MAX_ROWS))
+        for part in range(chunks):
+            piece = frame.iloc[part * _XLSX_MAX_ROWS : (part + 1) * _XLSX_MAX_ROWS]
+            sheet = book.create_sheet(_sheet_name(name, taken))
+            header = []
+            for col in piece.columns:
+                cell = WriteOnlyCell(sheet, value=_cell(str(col)))
+                cell.font = bold
+                header.append(cell)
+            sheet.append(header)
+            for row in piece.itertuples(index=False, name=None):
+                cells = []
+                for value in row:
+                    v = _cell(value)
+                    if isinstance(v, str):
+                        cell = WriteOnlyCell(sheet, value=v)
+                        cell.data_type = "s"
+                        cells.append(cell)
+                    else:
+                        cells.append(v)
+                sheet.append(cells)
+    if not sheets:
+        book.create_sheet("Empty")
+    book.save(target)
+
+
+def xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
+    """Return an XLSX workbook of ``sheets`` (name -> frame) as bytes, every text cell safe."""
+    buffer = io.BytesIO()
+    _write_workbook(sheets, buffer)
+    return buffer.getvalue()
+
+
+def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike[str]) -> Path:
+    """Write an XLSX workbook of ``sheets`` atomically; a sheet too long for Excel is split."""
+    target = Path(path)
+    return _atomic(target, lambda p: _write_workbook(sheets, str(p)))
+
+
+# -- GIS layers --------------------------------------------------------------------------
+
+
+def territory_layer(plan: PlanData) -> gpd.GeoDataFrame:
+    """Territories with their report metrics (accounts, revenue, workload, target, actual)."""
+    from planner.reports import territory_report
+
+    report = territory_report(
+        plan.territories,
+        plan.memberships,
+        plan.accounts,
+        targets=plan.targets if len(plan.targets) else None,
+        opportunities=plan.opportunities,
+        associations=plan.associations,
+        reps=plan.reps,
+        period=plan.report_period,
+        as_of=plan.as_of,
+    )
+    geo = as_geodataframe(plan.territories)
+    geo = geo.assign(**{s.TERRITORY_ID: geo[s.TERRITORY_ID].astype(str)})
+    keep = [c for c in (s.TERRITORY_ID, s.LEVEL_NAME, s.TYPE_ID) if c in geo.columns]
+    merged = report.merge(
+        pd.DataFrame(geo[keep]).assign(geometry=geo.geometry.to_numpy()), on=s.TERRITORY_ID
+    )
+    return gpd.GeoDataFrame(merged, geometry="geometry", crs=s.STORAGE_CRS)
+
+
+def accounts_layer(plan: PlanData) -> gpd.GeoDataFrame:
+    """Account points with their primary territory (the first by id when several)."""
+    members = membership_table(plan.memberships, plan.territories)
+    primary = members[members[s.IS_PRIMARY]].drop_duplicates(s.ACCOUNT_ID)
+    geo = as_geodataframe(plan.accounts)
+    cols = [c for c in (s.ACCOUNT_ID, s.NAME, s.OWNER_ID, s.ANNUAL_REVENUE) if c in geo.columns]
+    out = pd.DataFrame(geo[cols]).assign(**{s.ACCOUNT_ID: _text(geo[s.ACCOUNT_ID])})
+    out = out.merge(
+        primary[[s.ACCOUNT_ID, s.TERRITORY_ID, "territory_path"]], on=s.ACCOUNT_ID, how="left"
+    )
+    return gpd.GeoDataFrame(out, geometry=geo.geometry.to_numpy(), crs=s.STORAGE_CRS)
+
+
+def _write_layer(frame: gpd.GeoDataFrame, path: Path, *, driver: str, layer: str) -> None:
+    frame = frame.copy()
+    for col in frame.columns:
+        if col != frame.geometry.name and pd.api.types.is_object_dtype(frame[col]):
+            frame[col] = _text(frame[col])
+    kwargs: dict[str, Any] = {"driver": driver, "layer": layer}
+    if driver == "GPKG":
+        kwargs["promote_to_multi"] = True
+        kwargs["append"] = path.exists()
+    pyogrio.write_dataframe(frame, path, **kwargs)
+
+
+# -- whole exports -----------------------------------------------------------------------
+
+
+def _entry(path: Path, rows: int, **more: Any) -> dict[str, Any]:
+    return {"file": path.name, "rows": rows, **more}
+
+
+def export_csv(plan: PlanData, out_dir: str | os.PathLike[str]) -> ExportResult:
+    """Write the CSV export: hierarchy, membership, associations, targets, users, manifest."""
+    folder = prepare_out_dir(out_dir)
+    tables = {
+        "hierarchy": hierarchy_table(plan.territories),
+        "membership": membership_table(plan.memberships, plan.territories, plan.accounts),
+        "associations": associations_table(plan.associations, plan.territories),
+        "targets": plan.targets.drop(columns=[s.SCENARIO_ID], errors="ignore"),
+        "users": users_table(plan.reps),
+    }
+    written, entries = [], []
+    for key, frame in tables.items():
+        path = write_csv(frame, folder / CSV_FILES[key])
+        written.append(path)
+        entries.append(_entry(path, len(frame), table=key))
+    manifest = base_manifest(plan, "csv") | {"files": entries}
+    write_manifest(folder, manifest)
+    logger.info("wrote CSV export of scenario %s to %s", plan.scenario_id, folder)
+    return ExportResult("csv", folder, tuple(written), manifest)
+
+
+def export_geojson(plan: PlanData, out_dir: str | os.PathLike[str]) -> ExportResult:
+    """Write ``territories.geojson`` (with metrics) and ``accounts.geojson`` (RFC 7946, WGS 84)."""
+    folder = prepare_out_dir(out_dir)
+    written, entries = [], []
+    for name, layer in (("territories", territory_layer(plan)), ("accounts", accounts_layer(plan))):
+        path = folder / f"{name}.geojson"
+
+        def write(p: Path, layer: gpd.GeoDataFrame = layer, name: str = name) -> None:
+            _write_layer(layer, p, driver="GeoJSON", layer=name)
+
+        _atomic(path, write)
+        written.append(path)
+        entries.append(_entry(path, len(layer), layer=name))
+    manifest = base_manifest(plan, "geojson") | {"files": entries}
+    write_manifest(folder, manifest)
+    return ExportResult("geojson", folder, tuple(written), manifest)
+
+
+def export_gpkg(plan: PlanData, out_dir: str | os.PathLike[str]) -> ExportResult:
+    """Write ``territories.gpkg`` with layers ``territories`` (with metrics) and ``accounts``."""
+    folder = prepare_out_dir(out_dir)
+    path = folder / "territories.gpkg"
+    layers = {"territories": territory_layer(plan), "accounts": accounts_layer(plan)}
+
+    def write(p: Path) -> None:
+        for name, layer in layers.items():
+            _write_layer(layer, p, driver="GPKG", layer=name)
+
+    _atomic(path, write)
+    entries = [_entry(path, len(layer), layer=name) for name, layer in layers.items()]
+    manifest = base_manifest(plan, "gpkg") | {"files": entries}
+    write_manifest(folder, manifest)
+    return ExportResult("gpkg", folder, (path,), manifest)
+
+
+def report_sheets(plan: PlanData) -> dict[str, pd.DataFrame]:
+    """The sheets of the XLSX report: territories, targets, hierarchy, membership, users..."""
+    from planner.reports import sales_cycle, star_performers, target_rollup
+
+    period = plan.report_period
+    layer = territory_layer(plan)
+    sheets: dict[str, pd.DataFrame] = {
+        "Territories": pd.DataFrame(layer.drop(columns=["geometry"])),
+    }
+    if len(plan.targets):
+        sheets["Targets"] = target_rollup(plan.territories, plan.targets, period=period)
+    if plan.opportunities is not None:
+        sheets["Star performers"] = star_performers(
+            plan.reps,
+            plan.targets,
+            plan.opportunities,
+            associations=plan.associations,
+            territories=plan.territories,
+            period=period,
+            as_of=plan.as_of,
+        )
+        sheets["Sales cycle"] = sales_cycle(
+            plan.territories, plan.memberships, plan.opportunities, period=period
+        )
+    sheets["Hierarchy"] = hierarchy_table(plan.territories)
+    sheets["Membership"] = membership_table(plan.memberships, plan.territories, plan.accounts)
+    sheets["Users in territories"] = associations_table(plan.associations, plan.territories)
+    sheets["Users"] = users_table(plan.reps)
+    return sheets
+
+
+def export_xlsx(plan: PlanData, out_dir: str | os.PathLike[str]) -> ExportResult:
+    """Write ``report.xlsx``: one sheet per report and table of the plan."""
+    folder = prepare_out_dir(out_dir)
+    sheets = report_sheets(plan)
+    path = write_xlsx(sheets, folder / "report.xlsx")
+    entries = [_entry(path, sum(len(f) for f in sheets.values()), sheets=list(sheets))]
+    manifest = base_manifest(plan, "xlsx") | {"files": entries, "period": plan.report_period}
+    write_manifest(folder, manifest)
+    return ExportResult("xlsx", folder, (path,), manifest)
