@@ -162,7 +162,9 @@ def parse_opening_hours(text: str | None) -> WeeklyHours:
             known=False, note=f"opening hours {raw!r} not understood ({why}); assumed open"
         )
 
-    for rule in re.split(r";|\|\|", raw):
+    # Rules end at ';' or '||'; a comma before a weekday also starts a new rule
+    # ("Mo-Fr 09:00-18:00, Sa 10:00-14:00", a common way of writing it).
+    for rule in re.split(r";|\|\||,\s*(?=(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH)\b)", raw):
         rule = rule.strip()
         if not rule:
             continue

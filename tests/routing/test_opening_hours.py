@@ -29,6 +29,8 @@ def test_lists_split_hours_off_and_always():
     assert h.on(0) == ((8 * H, 12 * H), (13 * H, 17 * H))
     assert h.on(2) == () and h.on(1) == ()
     assert parse_opening_hours("24/7").on(3) == ((0, 24 * H),)
+    comma = parse_opening_hours("Mo-Fr 09:00-18:00, Sa 10:00-14:00")
+    assert comma.known and comma.on(5) == ((10 * H, 14 * H),) and comma.on(0) == ((9 * H, 18 * H),)
 
 
 def test_past_midnight_spills_into_next_day():
