@@ -164,7 +164,7 @@ def parse_opening_hours(text: str | None) -> WeeklyHours:
 
     # Rules end at ';' or '||'; a comma before a weekday also starts a new rule
     # ("Mo-Fr 09:00-18:00, Sa 10:00-14:00", a common way of writing it).
-    for rule in re.split(r";|\|\||,\s*(?=(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH)\b)", raw):
+    for rule in re.split(r";|\|\||(?<=\d),\s*(?=(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH)\b)", raw):
         rule = rule.strip()
         if not rule:
             continue
