@@ -66,6 +66,9 @@ _HINTS = {
     "|": "or",
     "!": "not",
     "===": "==",
+    "≥": ">=",
+    "≤": "<=",
+    "≠": "!=",
 }
 
 Value: TypeAlias = str | int | float | bool | None
@@ -120,7 +123,7 @@ class _Token:
 
 _NUMBER = re.compile(r"(?:\d(?:_?\d)*)?(?:\.\d(?:_?\d)*)?(?:[eE][+-]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-_OPCHARS = set("=!<>~&|^%*/+")
+_OPCHARS = set("=!<>~&|^%*/+≥≤≠")
 
 
 def _tokenize(text: str, label: str | None) -> list[_Token]:
