@@ -291,6 +291,9 @@ def _setup(
     open_ = np.array([t not in locks.territories for t in territories])
     frozen_units = np.isin(pinned, np.flatnonzero(~open_))
     w_free = values[~frozen_units].sum()
+    if centres is not None:
+        _pin_homes(bu, values, pinned, centres, open_, w_free / max(int(open_.sum()), 1),
+                   tolerance)
     free_ids = [t for t in territories if t not in locks.territories]
     s = np.array([shares[t] if shares else 1.0 for t in free_ids], dtype=float)
     targets = np.zeros(k)
@@ -303,6 +306,33 @@ def _setup(
         raise InfeasibleError("the units outside locked territories carry no workload: "
                               "unlock a territory or balance another column")
     return _Setup(territories, targets, open_, pinned, centres, shares)
+
+
+def _pin_homes(
+    bu: BalanceUnits,
+    values: np.ndarray,
+    pinned: np.ndarray,
+    centres: np.ndarray,
+    open_: np.ndarray,
+    mean_target: float,
+    tolerance: float,
+) -> None:
+    """Keep the unit holding each rep's home (or the nearest unit) in that rep's territory.
+
+    Skipped for territories with locked units, for a unit already locked (two
+    reps at one home), and for a home unit too heavy to be balanced anyway.
+    """
+    import shapely
+
+    tree = shapely.STRtree(np.asarray(bu.geometry.values))
+    points = shapely.points(centres)
+    nearest = tree.query_nearest(points, all_matches=False)
+    for t, u in zip(nearest[0].tolist(), nearest[1].tolist(), strict=True):
+        if not open_[t] or (pinned == t).any() or pinned[u] >= 0:
+            continue
+        if values[u] > mean_target * (1 + tolerance):
+            continue
+        pinned[u] = t
 
 
 def _granularity_bound(values: np.ndarray, setup: _Setup) -> float:

@@ -127,8 +127,25 @@ def test_reps_homes_become_centres_and_capacity_sets_targets(grid) -> None:
     assert plan.targets == pytest.approx({"west": 12.0, "east": 24.0})
     assert plan.assignment["u0"] == "west"
     assert plan.assignment["u5"] == "east"
+    assert plan.assignment["u18"] == "west"  # the units holding the homes stay with their rep
+    assert plan.assignment["u23"] == "east"
     assert plan.rep_of == {"west": "west", "east": "east"}
     assert plan.metrics.home_distance_mean_km is not None
+
+
+def test_a_rep_living_off_centre_keeps_the_home_unit(grid) -> None:
+    """Two reps living in the same corner region each keep the unit of their home."""
+    units = grid(8, 4)
+    reps = gpd.GeoDataFrame(
+        {"rep_id": ["a", "b"]},
+        geometry=gpd.points_from_xy([500_500.0, 501_500.0], [3_700_500.0, 3_700_500.0]),
+        crs=units.crs,
+    )
+    plan = design_territories(units, reps=reps, weight="w", tolerance=0.0)
+    assert (plan.assignment["u0"], plan.assignment["u1"]) == ("a", "b")
+    assert plan.metrics.all_contiguous
+    assert plan.metrics.max_abs_deviation == 0.0
+    assert plan.locked_units == frozenset()
 
 
 def test_a_unit_heavier_than_the_target_is_infeasible(grid) -> None:
