@@ -76,8 +76,12 @@ _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 def _text(series: pd.Series) -> pd.Series:
     """Text values with ``None`` for missing ones, as an object Series on the same index."""
-    values = [None if pd.isna(v) else str(v) for v in series.astype(object)]
-    return pd.Series(values, index=series.index, dtype=object)
+    obj = series.astype(object)
+    present = obj.notna().to_numpy()
+    out = pd.Series([None] * len(series), index=series.index, dtype=object)
+    if present.any():
+        out[present] = obj[present].astype(str).astype(object)
+    return out
 
 
 def _names(territories: pd.DataFrame) -> dict[str, str]:

@@ -71,8 +71,10 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
         series = out[col]
         if series.empty:
             continue
-        is_text = series.map(lambda v: isinstance(v, str)).astype(bool)
-        mask = series.where(is_text, "").astype(str).str.match(_NEEDS_QUOTE.pattern) & is_text
+        try:
+            mask = series.str.match(_NEEDS_QUOTE.pattern).fillna(False).astype(bool)
+        except AttributeError:  # no text at all in this column
+            continue
         if mask.any():
             series = series.astype(object)
             series[mask] = _QUOTE + series[mask].astype(str)
