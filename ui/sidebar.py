@@ -161,9 +161,24 @@ def _basemap_picker() -> None:
     )
 
 
+def _save_controls() -> None:
+    ws = state.workspace_or_none()
+    if ws is None:
+        return
+    target = state.save_target()
+    if st.button("Save workspace", key="tp.widget.save", help=f"Saves to {target}"):
+        try:
+            path = state.save_workspace()
+        except PlannerError as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"Saved to {path}")
+
+
 def draw_sidebar() -> None:
     """Draw the sidebar shared by every page and open the start-up workspace if needed."""
     with st.sidebar:
         _workspace_picker()
         _scenario_picker()
+        _save_controls()
         _basemap_picker()

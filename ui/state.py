@@ -39,6 +39,8 @@ __all__ = [
     "map_options",
     "mark_changed",
     "open_source",
+    "save_target",
+    "save_workspace",
     "scenario_choice",
     "set_scenario_id",
     "set_tiles",
@@ -50,6 +52,8 @@ __all__ = [
 
 #: A sample name (``helsinki``, ``georgia``) or a path to a ``.gpkg`` to open at start.
 WORKSPACE_ENV = "PLANNER_WORKSPACE"
+#: Folder where workspaces opened from a sample or an upload are saved.
+SAVE_DIR_ENV = "PLANNER_SAVE_DIR"
 #: ``none`` (default: works offline) or ``osm`` (OpenStreetMap tiles; needs internet).
 TILES_ENV = "PLANNER_TILES"
 DEFAULT_SAMPLE = "helsinki"
@@ -60,6 +64,7 @@ _SCENARIO = "tp.scenario_id"
 _VERSION = "tp.version"
 _ERROR = "tp.load_error"
 _TILES = "tp.tiles"
+_SAVED_PATH = "tp.saved_path"
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,7 @@ def open_source(source: WorkspaceSource) -> Workspace | None:
     st.session_state[_SOURCE] = source
     st.session_state[_ERROR] = None
     st.session_state[_SCENARIO] = _default_scenario(ws)
+    st.session_state[_SAVED_PATH] = None
     mark_changed()
     return ws
 
@@ -232,3 +238,41 @@ def map_options(**overrides: object) -> MapOptions:
     params: dict[str, object] = {"tiles": tile_source()}
     params.update(overrides)
     return MapOptions(**params)  # type: ignore[arg-type]
+
+
+def save_target() -> Path:
+    """Return the file that :func:`save_workspace` writes.
+
+    A workspace opened from a file is saved back to that file. One opened from
+    a bundled sample or an upload is saved under ``$PLANNER_SAVE_DIR``
+    (``./workspaces`` by default), so the bundled samples are never
+    overwritten.
+    """
+    ws = current_workspace()
+    saved = st.session_state.get(_SAVED_PATH)
+    if saved is not None:
+        return Path(saved)
+    source = workspace_source()
+    if source is not None and source.key.startswith("file:"):
+        return source.path
+    folder = Path(os.environ.get(SAVE_DIR_ENV, "workspaces"))
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in ws.name) or "workspace"
+    return folder / f"{stem}.gpkg"
+
+
+def save_workspace() -> Path:
+    """Save the session's workspace atomically to :func:`save_target` and return the path.
+
+    After the first save of a sample, later saves go to the same file.
+
+    Raises
+    ------
+    planner.errors.WorkspaceError
+        If writing fails; the previous file is then unchanged.
+    """
+    ws = current_workspace()
+    target = save_target()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    path = ws.save(target)
+    st.session_state[_SAVED_PATH] = str(path)
+    return path

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest  # noqa: TID251 (page tests drive Streamlit)
+from streamlit.testing.v1 import AppTest
 
 from planner.samples import SAMPLES, data_dir
 
@@ -185,3 +185,21 @@ def test_sessions_get_their_own_copy(small_workspace_file: Path) -> None:
     first.accounts.loc[0, "name"] = "edited"
     assert first is not second
     assert second.accounts.loc[0, "name"] != "edited"
+
+
+def test_save_never_overwrites_the_bundled_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saving a workspace opened from a sample writes under $PLANNER_SAVE_DIR, not data/."""
+    from planner.samples import sample_path
+
+    monkeypatch.setenv("PLANNER_SAVE_DIR", str(tmp_path))
+    monkeypatch.setenv("PLANNER_WORKSPACE", "helsinki")
+    before = sample_path("helsinki").read_bytes()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    save = next(b for b in at.button if b.key == "tp.widget.save")
+    save.click().run()
+    assert not at.exception
+    assert (tmp_path / "helsinki.gpkg").is_file() or any(tmp_path.glob("*.gpkg"))
+    assert sample_path("helsinki").read_bytes() == before
