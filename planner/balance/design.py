@@ -159,7 +159,7 @@ def design_territories(
     state = best[1]
     report(0.95, "measuring")
     plan = _make_plan(bu, state.labels(), setup, locks, values, weight, tolerance, seed, k,
-                      reps, contiguity, time.perf_counter() - started)
+                      reps, time.perf_counter() - started)
     reached = state.max_abs_dev()
     if reached > tolerance + 1e-12:
         lower = _granularity_bound(values, setup)
@@ -767,7 +767,6 @@ def _make_plan(
     seed: int,
     k: int | None,
     reps: gpd.GeoDataFrame | None,
-    contiguity: Contiguity,
     elapsed_s: float,
 ) -> TerritoryPlan:
     terr = np.asarray(setup.territories, dtype=object)[labels]
@@ -781,7 +780,8 @@ def _make_plan(
         "k": len(setup.territories),
         "tolerance": tolerance,
         "seed": seed,
-        "contiguity": contiguity,
+        "contiguity": bu.adjacency.contiguity,
+        "bridges": [b.to_dict() for b in bu.adjacency.bridges],
         "reps": None if reps is None else [str(r) for r in reps[REP_ID]],
         "locks": locks.to_dict(),
         "runtime_s": round(elapsed_s, 3),

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
-from planner.errors import InputError, Problem
+from planner.errors import GeometryRepairWarning, InputError, Problem, format_ids
 from planner.geo.adjacency import Contiguity, UnitAdjacency, build_adjacency
 from planner.schema import UNIT_ID
 
@@ -117,6 +119,17 @@ def prepare_units(
     if id_column in frame.columns:
         frame[UNIT_ID] = frame[id_column].astype(str)
     _check_polygons(frame)
+    invalid = ~frame.geometry.is_valid.to_numpy() & frame.geometry.notna().to_numpy()
+    if invalid.any():
+        warnings.warn(
+            f"{int(invalid.sum())} unit polygons were invalid and have been repaired "
+            f"(units {format_ids(frame.loc[invalid, UNIT_ID])})",
+            GeometryRepairWarning,
+            stacklevel=2,
+        )
+        frame.loc[invalid, frame.geometry.name] = shapely.make_valid(
+            frame.geometry.to_numpy()[invalid]
+        )
     if frame.crs is not None and frame.crs.is_geographic:
         frame = frame.to_crs(frame.estimate_utm_crs())
     geometry = frame.geometry

@@ -176,9 +176,7 @@ def _numeric(
 
 
 def _rows(frame: pd.DataFrame, mask: np.ndarray) -> tuple[int, ...]:
-    if ACCOUNT_ID in frame.columns:
-        # positions as the user sees them in a file: header is row 1
-        return tuple(int(p) + 2 for p in np.flatnonzero(mask)[:50])
+    """Row numbers as a user sees them in a file (the header is row 1), at most 50."""
     return tuple(int(p) + 2 for p in np.flatnonzero(mask)[:50])
 
 

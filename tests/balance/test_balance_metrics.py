@@ -94,3 +94,18 @@ def test_metrics_to_dict_is_json_ready(grid_4x4_units) -> None:
     data = json.loads(json.dumps(m.to_dict()))
     assert data["n_territories"] == 4
     assert data["territories"][0]["territory_id"] == "A"
+
+
+def test_invalid_polygons_are_repaired_with_a_warning(grid_4x4_units) -> None:
+    """A self-crossing unit polygon is repaired (and said so) before measuring."""
+    import shapely
+
+    from planner.errors import GeometryRepairWarning
+
+    units = grid_4x4_units.copy()
+    x0, y0 = 500_000.0, 3_700_000.0
+    units.loc[0, "geometry"] = shapely.Polygon(
+        [(x0, y0), (x0 + 1000, y0 + 1000), (x0 + 1000, y0), (x0, y0 + 1000)])
+    with pytest.warns(GeometryRepairWarning, match="units u0"):
+        m = compute_metrics(units, _quadrants(), weight="w")
+    assert m.territories["area_km2"][0] == pytest.approx(3.5)
