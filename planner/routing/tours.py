@@ -687,7 +687,8 @@ def _read_stops(stops: pd.DataFrame, params: RouteParams) -> _Stops:
 class _Visit:
     stop: int  # row in _Stops
     number: int  # which visit of this stop (0-based)
-    allowed: list[int]  # plan days allowed
+    allowed: list[int]  # plan days preferred (this visit's part of the plan)
+    possible: list[int]  # every plan day the stop can be visited on
     day: int = -1
 
 
@@ -785,7 +786,8 @@ def _assign_days(
             if cost < best_cost:
                 best_day, best_cost = d, cost
         if best_day < 0:
-            best_day = v.allowed[0]
+            free = [d for d in v.possible if d not in used]
+            best_day = min(free, key=lambda d: load[d])
         v.day = best_day
         used.add(best_day)
         members[best_day].append(p)
@@ -1020,14 +1022,19 @@ def plan_routes(
             )
             continue
         if k > len(allowed):
-            notes.append(
-                f"{st.ids[i]}: {k} visits asked but it can be visited on only "
-                f"{len(allowed)} days of the plan"
-            )
+            for _ in range(k - len(allowed)):
+                unvisited.append(
+                    UnvisitedStop(
+                        st.ids[i], st.names[i], "closed",
+                        f"{k} visits asked, but it can be visited on only {len(allowed)} "
+                        f"day{'s' if len(allowed) != 1 else ''} of the plan",
+                    )
+                )
+            k = len(allowed)
         for j in range(k):
             lo, hi = (j * n_days) // k, ((j + 1) * n_days) // k
             seg = [d for d in allowed if lo <= d < hi]
-            visits.append(_Visit(i, j, seg or list(allowed)))
+            visits.append(_Visit(i, j, seg or list(allowed), list(allowed)))
     if progress:
         progress(0.2, "assigning visits to days")
     _assign_days(visits, st, T, n_days, params)
@@ -1063,7 +1070,7 @@ def plan_routes(
     for v in dropped:
         on_days = {w.day for w in visits if w.stop == v.stop and w is not v}
         candidates = sorted(
-            (o for o in v.allowed if o != v.day and o not in on_days),
+            (o for o in v.possible if o != v.day and o not in on_days),
             key=lambda o: sum(st.visit_s[w.stop] for w in per_day[o]),
         )[:3]
         for o in candidates:

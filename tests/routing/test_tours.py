@@ -233,3 +233,23 @@ def test_tight_week_moves_or_reports_every_visit(monaco_network, monaco_home):
     routed = sum(len(d.stops) for d in plan.days)
     assert routed >= 6
     assert routed + len(plan.unvisited) == 12
+
+
+def test_more_visits_than_open_days_are_reported(monaco_network, monaco_home):
+    """Twice a week at a place open only on Mondays: one visit, the other reported."""
+    stops = pd.DataFrame(
+        {
+            "account_id": ["MON", "ANY"],
+            "latitude": [43.7393, 43.7365],
+            "longitude": [7.4285, 7.4210],
+            "opening_hours": ["Mo 09:00-17:00", None],
+            "visits_per_month": [52 / 12 * 2, 52 / 12 * 2],
+        }
+    )
+    params = RouteParams(weekdays=(0, 1, 2, 3, 4), use_frequencies=True, time_limit_s=0.3)
+    plan = plan_routes(stops, monaco_home, network=monaco_network, params=params)
+    assert_valid_plan(plan, stops)
+    visits = [s.stop_id for d in plan.days for s in d.stops]
+    assert visits.count("MON") == 1 and visits.count("ANY") == 2
+    (missed,) = plan.unvisited
+    assert missed.stop_id == "MON" and missed.status == "closed" and "only 1 day of" in missed.reason
