@@ -15,6 +15,7 @@ from planner.balance.workload import (
     WorkloadSpec,
     account_workload,
     aggregate_to_units,
+    units_with_workload,
 )
 
 __all__ = [
@@ -39,4 +40,5 @@ __all__ = [
     "rebalance",
     "recommend_territory_count",
     "tradeoff_curve",
+    "units_with_workload",
 ]

@@ -28,6 +28,7 @@ __all__ = [
     "account_workload",
     "aggregate_to_units",
     "balance_values",
+    "units_with_workload",
 ]
 
 logger = logging.getLogger(__name__)
@@ -275,6 +276,34 @@ def aggregate_to_units(
         sums.index.name = UNIT_ID
     sums[ACCOUNT_COUNT] = sums[ACCOUNT_COUNT].astype(int)
     return sums
+
+
+def units_with_workload(
+    units: gpd.GeoDataFrame,
+    accounts: pd.DataFrame,
+    *,
+    spec: WorkloadSpec | None = None,
+    columns: Sequence[str] = (ANNUAL_REVENUE,),
+    outside: Literal["raise", "drop"] = "raise",
+) -> gpd.GeoDataFrame:
+    """Return ``units`` with the accounts' aggregated columns joined on (ready to balance).
+
+    Columns the units already have under the same names are replaced.
+
+    Parameters
+    ----------
+    units
+        Unit polygons with ``unit_id``.
+    accounts, spec, columns, outside
+        As for :func:`aggregate_to_units`.
+    """
+    sums = aggregate_to_units(accounts, units, spec=spec, columns=columns, outside=outside)
+    base = units.drop(columns=[c for c in sums.columns if c in units.columns])
+    keys = base[UNIT_ID].astype(str)
+    joined = sums.reindex(keys.to_numpy())
+    for col in sums.columns:
+        base[col] = joined[col].to_numpy()
+    return base
 
 
 def _unit_of_accounts(

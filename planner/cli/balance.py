@@ -179,6 +179,9 @@ def _balance(args: argparse.Namespace) -> int:
         f"  contiguous: {'yes' if m.all_contiguous else 'no: ' + ', '.join(m.noncontiguous)}",
         f"  Polsby-Popper mean {m.polsby_popper_mean:.3f}, min {m.polsby_popper_min:.3f}",
     ]
+    if m.home_distance_mean_km is not None:
+        text.append(f"  distance to rep home: mean {m.home_distance_mean_km:.1f} km, "
+                    f"max {m.home_distance_max_km:.1f} km")
     if m.bridges:
         text.append(f"  islands bridged: {len(m.bridges)}")
     if m.disruption is not None:

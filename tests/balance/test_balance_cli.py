@@ -63,3 +63,15 @@ def test_best_effort_writes_the_plan_and_exits_1(units_file, tmp_path) -> None:
                  "--tolerance", "0", "--best-effort", "--out", str(out)])
     assert code == 1
     assert out.exists()
+
+
+def test_reps_from_a_csv_name_the_territories(units_file, tmp_path, capsys) -> None:
+    """--reps with home coordinates gives one territory per rep, named by rep id."""
+    reps = tmp_path / "reps.csv"
+    reps.write_text("rep_id,home_latitude,home_longitude\nann,33.44,-87.0\nbob,33.44,-86.95\n")
+    out = tmp_path / "plan.csv"
+    code = main(["balance", "--units", units_file, "--weight", "w", "--reps", str(reps),
+                 "--tolerance", "0.1", "--out", str(out)])
+    assert code == 0
+    assert "distance to rep home" in capsys.readouterr().out
+    assert set(pd.read_csv(out)["territory_id"]) == {"ann", "bob"}

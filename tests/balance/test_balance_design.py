@@ -79,6 +79,17 @@ def test_a_random_grid_meets_a_one_percent_tolerance(grid) -> None:
     assert plan.metrics.all_contiguous
 
 
+def test_several_balance_variables_are_balanced_together(grid) -> None:
+    """Hours and revenue weighted 1:1 are balanced as one index; each is reported."""
+    rng = np.random.default_rng(5)
+    units = grid(8, 8).assign(hours=rng.uniform(1, 10, 64), revenue=rng.uniform(0, 1000, 64))
+    plan = design_territories(units, k=4, weight={"hours": 1.0, "revenue": 1.0}, tolerance=0.02)
+    m = plan.metrics
+    assert m.max_abs_deviation <= 0.02
+    assert set(m.variables) == {"hours", "revenue"}
+    assert plan.parameters["weight"] == {"hours": 1.0, "revenue": 1.0}
+
+
 def test_islands_are_served_through_their_bridges(two_islands_units) -> None:
     """Islands join a neighbouring territory through a recorded bridge; plans stay connected."""
     units = two_islands_units.assign(w=1.0)

@@ -7,7 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.balance import WorkloadSpec, account_workload, aggregate_to_units
+from planner.balance import (
+    WorkloadSpec,
+    account_workload,
+    aggregate_to_units,
+    units_with_workload,
+)
 from planner.balance.workload import balance_values
 from planner.errors import InputError
 
@@ -107,3 +112,11 @@ def test_negative_missing_and_absent_weights_are_reported() -> None:
         balance_values(frame, "w")
     with pytest.raises(InputError, match="column 'nope' is missing"):
         balance_values(frame, "nope")
+
+
+def test_units_with_workload_joins_the_sums_onto_the_polygons(three_accounts, grid) -> None:
+    """The units keep their geometry and gain account_count, workload_h and revenue."""
+    units = units_with_workload(grid(2, 2), three_accounts)
+    assert isinstance(units, gpd.GeoDataFrame)
+    assert units["workload_h"].tolist() == pytest.approx([4.0, 1.0, 0.0, 0.0])
+    assert units["account_count"].tolist() == [2, 1, 0, 0]
