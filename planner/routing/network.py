@@ -28,6 +28,8 @@ __all__ = [
     "build_network",
     "configure_osmnx",
     "download_network",
+    "graph_bbox",
+    "haversine_m",
     "load_network",
     "read_osm",
     "save_network",

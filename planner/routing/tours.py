@@ -29,6 +29,7 @@ __all__ = [
     "plan_routes",
     "solve_tour",
     "to_solver_units",
+    "tour_length",
 ]
 
 logger = logging.getLogger(__name__)
