@@ -244,6 +244,17 @@ def _cell(value: Any) -> Any:
     return neutralise(text)
 
 
+def _xlsx_values(series: pd.Series) -> list[Any]:
+    """Cell values of one column: numbers and booleans as such, text neutralised, gaps empty."""
+    if pd.api.types.is_bool_dtype(series):
+        return [bool(v) for v in series.tolist()]
+    if pd.api.types.is_numeric_dtype(series):
+        return [None if v != v else v for v in series.tolist()]
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return [None if pd.isna(v) else v.to_pydatetime() for v in series]
+    return [_cell(v) for v in series.tolist()]
+
+
 def _write_workbook(sheets: Mapping[str, pd.DataFrame], target: Any) -> None:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -264,17 +275,10 @@ def _write_workbook(sheets: Mapping[str, pd.DataFrame], target: Any) -> None:
                 cell.font = bold
                 header.append(cell)
             sheet.append(header)
-            for row in piece.itertuples(index=False, name=None):
-                cells = []
-                for value in row:
-                    v = _cell(value)
-                    if isinstance(v, str):
-                        cell = WriteOnlyCell(sheet, value=v)
-                        cell.data_type = "s"
-                        cells.append(cell)
-                    else:
-                        cells.append(v)
-                sheet.append(cells)
+            # neutralised text never starts with "=", so openpyxl stores it as text
+            columns = [_xlsx_values(piece[col]) for col in piece.columns]
+            for row in zip(*columns, strict=True):
+                sheet.append(row)
     if not sheets:
         book.create_sheet("Empty")
     book.save(target)
