@@ -293,9 +293,8 @@ def _in_period(when: pd.Series, period: str | None) -> pd.Series:
 
 
 def _str_ids(series: pd.Series) -> pd.Series:
-    return series.astype(object).where(series.notna(), None).map(
-        lambda v: None if v is None else str(v)
-    )
+    values = [None if pd.isna(v) else str(v) for v in series.astype(object)]
+    return pd.Series(values, index=series.index, dtype=object)
 
 
 def _skeleton(territories: pd.DataFrame, tree: _Tree) -> pd.DataFrame:
