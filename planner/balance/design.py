@@ -159,7 +159,7 @@ def design_territories(
     state = best[1]
     report(0.95, "measuring")
     plan = _make_plan(bu, state.labels(), setup, locks, values, weight, tolerance, seed, k,
-                      reps, time.perf_counter() - started)
+                      reps, time.perf_counter() - started, restarts=n_runs)
     reached = state.max_abs_dev()
     if reached > tolerance + 1e-12:
         lower = _granularity_bound(values, setup)
@@ -741,7 +741,7 @@ def _flood(nb: list[list[int]], labels: np.ndarray, values: np.ndarray, setup: _
 
 
 def _fill_empty(state: SearchState, bu: BalanceUnits, setup: _Setup) -> None:
-    """Give every empty territory one unit (the one nearest the map's centre of its part)."""
+    """Give every empty territory one unit, taken from the heaviest territory."""
     for t in range(state.k):
         if state.members[t] or not setup.open_[t]:
             continue
@@ -768,6 +768,8 @@ def _make_plan(
     k: int | None,
     reps: gpd.GeoDataFrame | None,
     elapsed_s: float,
+    *,
+    restarts: int,
 ) -> TerritoryPlan:
     terr = np.asarray(setup.territories, dtype=object)[labels]
     assignment = pd.Series(terr, index=pd.Index(bu.ids, name=UNIT_ID), name=TERRITORY_ID)
@@ -780,6 +782,7 @@ def _make_plan(
         "k": len(setup.territories),
         "tolerance": tolerance,
         "seed": seed,
+        "restarts": restarts,
         "contiguity": bu.adjacency.contiguity,
         "bridges": [b.to_dict() for b in bu.adjacency.bridges],
         "reps": None if reps is None else [str(r) for r in reps[REP_ID]],

@@ -14,7 +14,12 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from planner.balance.units import BalanceUnits, UnitsLike, prepare_units
-from planner.balance.workload import ACCOUNT_COUNT, BalanceWeight, balance_values
+from planner.balance.workload import (
+    ACCOUNT_COUNT,
+    BalanceWeight,
+    _unit_of_accounts,
+    balance_values,
+)
 from planner.errors import InputError, Problem, format_ids
 from planner.geo.adjacency import Bridge
 from planner.schema import ANNUAL_REVENUE, REP_ID, TERRITORY_ID, UNIT_ID
@@ -441,8 +446,21 @@ def _home_distances(
     if accounts is not None and len(accounts):
         acc = accounts.to_crs(bu.geometry.crs) if bu.geometry.crs is not None else accounts
         index = bu.index_of()
-        unit_pos = np.array([index[str(u)] for u in acc[UNIT_ID]])
-        lab = labels[unit_pos]
+        if UNIT_ID in acc.columns:
+            unit_of = acc[UNIT_ID].astype(str)
+        else:  # place the points in the units
+            frame = gpd.GeoDataFrame({UNIT_ID: list(bu.ids)}, geometry=bu.geometry.to_numpy(),
+                                     crs=bu.geometry.crs)
+            unit_of = _unit_of_accounts(acc, frame, UNIT_ID)
+        known = unit_of.isin(index).to_numpy()
+        if not known.all():
+            raise InputError(
+                "accounts cannot all be placed in units",
+                [Problem(f"{int((~known).sum())} accounts have no unit of this plan",
+                         fix="give every account a unit id of these units")],
+                source="accounts",
+            )
+        lab = labels[np.array([index[u] for u in unit_of])]
         d = np.hypot(acc.geometry.x.to_numpy() - hx[lab], acc.geometry.y.to_numpy() - hy[lab])
         counts = np.bincount(lab, minlength=k)
         per_t = np.bincount(lab, weights=d, minlength=k) / np.maximum(counts, 1) / 1000.0

@@ -78,6 +78,23 @@ def test_home_distance_from_unit_centroids(grid_4x4_units) -> None:
     assert m.territories["home_distance_km"].tolist() == pytest.approx([math.sqrt(0.5)] * 4)
 
 
+def test_home_distance_from_account_points(grid_4x4_units) -> None:
+    """Account points are placed in units and measured to their territory's rep home."""
+    reps = gpd.GeoDataFrame(
+        {"rep_id": ["A", "B", "C", "D"]},
+        geometry=gpd.points_from_xy([500_000.0] * 4, [3_700_000.0] * 4),
+        crs=grid_4x4_units.crs,
+    )
+    accounts = gpd.GeoDataFrame(
+        {"account_id": ["x", "y"]},
+        geometry=gpd.points_from_xy([503_000.0, 500_300.0], [3_704_000.0 - 1.0, 3_700_400.0]),
+        crs=grid_4x4_units.crs,
+    ).to_crs("EPSG:4326")
+    m = compute_metrics(grid_4x4_units, _quadrants(), weight="w", reps=reps, accounts=accounts)
+    assert m.home_distance_max_km == pytest.approx(5.0, abs=1e-3)
+    assert m.home_distance_mean_km == pytest.approx((5.0 + 0.5) / 2, abs=1e-3)
+
+
 def test_unassigned_and_unknown_units_are_named(grid_4x4_units) -> None:
     """A plan missing a unit, or naming a unit that does not exist, is rejected."""
     plan = _quadrants().drop("u5")
