@@ -115,3 +115,14 @@ def test_rebalance_keeps_units_assigned_contiguous_and_within_budget(
         assert connected(set(a.index[a == t]), 6, 5)
     assert int((a != base.reindex(a.index)).sum()) <= budget
     assert plan.metrics.territories["workload"].sum() == pytest.approx(sum(weights))
+
+
+def test_a_baseline_in_pieces_is_not_split_further(grid) -> None:
+    """A territory already in two pieces stays in at most two; the others stay whole."""
+    base = _columns(6, 4, 3)
+    base["u5"] = "L"  # a stray unit of L on R's side
+    plan = rebalance(grid(6, 4), base, weight="w", tolerance=0.0)
+    pieces = plan.metrics.territories.set_index("territory_id")["pieces"]
+    assert pieces["L"] <= 2
+    assert pieces["R"] == 1
+    assert plan.metrics.max_abs_deviation == 0.0
