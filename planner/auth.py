@@ -174,7 +174,9 @@ def _derive(password: str, salt: bytes, params: ScryptParams) -> bytes:
     )
 
 
-def hash_password(password: str, *, params: ScryptParams = DEFAULT_PARAMS) -> str:
+def hash_password(
+    password: str, *, params: ScryptParams = DEFAULT_PARAMS, salt: bytes | None = None
+) -> str:
     """Return a salted scrypt hash of ``password`` for storage.
 
     The result reads ``$scrypt$ln=15,r=8,p=3$<salt>$<key>`` (base64 without
@@ -187,8 +189,22 @@ def hash_password(password: str, *, params: ScryptParams = DEFAULT_PARAMS) -> st
         The plain-text password; never stored or logged.
     params
         scrypt cost; keep the default outside tests.
+    salt
+        A fixed salt of at least 8 bytes, only for reproducible files such as
+        the bundled samples' demo users; a fresh random salt by default.
+
+    Raises
+    ------
+    InputError
+        If ``salt`` is shorter than 8 bytes.
     """
-    salt = secrets.token_bytes(_SALT_BYTES)
+    if salt is None:
+        salt = secrets.token_bytes(_SALT_BYTES)
+    elif len(salt) < 8:
+        raise InputError(
+            "the salt is too short",
+            [Problem(f"the salt has {len(salt)} bytes", fix="use at least 8 (16 is the default)")],
+        )
     key = _derive(password, salt, params)
     return f"${_SCHEME}${params.encode()}${_b64(salt)}${_b64(key)}"
 
