@@ -74,9 +74,16 @@ def _conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     ordered = declared + extra
     if spec.geometry is None:
         return pd.DataFrame(out[ordered]).reset_index(drop=True)
-    if not isinstance(out, gpd.GeoDataFrame) or out.geometry.name != s.GEOMETRY:
-        geom = out[s.GEOMETRY] if s.GEOMETRY in out.columns else None
-        out = gpd.GeoDataFrame(out.drop(columns=[s.GEOMETRY], errors="ignore"), geometry=geom)
+    active = (
+        getattr(out, "_geometry_column_name", None) if isinstance(out, gpd.GeoDataFrame) else None
+    )
+    if active != s.GEOMETRY or active not in out.columns:
+        if s.GEOMETRY in out.columns:
+            geom = gpd.GeoSeries(out[s.GEOMETRY], index=out.index)
+        else:
+            geom = gpd.GeoSeries([None] * len(out), index=out.index, crs=s.STORAGE_CRS)
+        plain = pd.DataFrame(out.drop(columns=[s.GEOMETRY], errors="ignore"))
+        out = gpd.GeoDataFrame(plain, geometry=geom)
     if out.crs is None:
         out = out.set_crs(s.STORAGE_CRS, allow_override=True)
     elif not out.crs.equals(s.STORAGE_CRS):

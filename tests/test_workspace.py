@@ -201,3 +201,20 @@ def test_territory_types_default_and_replace() -> None:
     types = ws.territory_types.set_index("type_id")
     assert types.loc["overlay", "priority"] == 5
     assert len(types) == 2
+
+
+def test_plain_frames_for_spatial_tables_are_accepted() -> None:
+    """A plain DataFrame (no geometry) for a spatial table gets an empty geometry column."""
+    reps = pd.DataFrame({"rep_id": ["r1"], "name": ["Anna"], "role": ["rep"]})
+    ws = Workspace(tables={"reps": reps})
+    assert ws.reps.geometry.iloc[0] is None
+    assert ws.reps.crs.to_epsg() == 4326
+    ws.add_scenario(Scenario("s"))
+    ws.set_rows(
+        "territories",
+        "s",
+        pd.DataFrame(
+            {"territory_id": ["T"], "level": [0], "type_id": ["geographic"], "source": ["none"]}
+        ),
+    )
+    assert ws.territories("s").geometry.iloc[0] is None
