@@ -15,7 +15,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import pandas as pd
@@ -84,11 +84,12 @@ def _conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
             geom = gpd.GeoSeries([None] * len(out), index=out.index, crs=s.STORAGE_CRS)
         plain = pd.DataFrame(out.drop(columns=[s.GEOMETRY], errors="ignore"))
         out = gpd.GeoDataFrame(plain, geometry=geom)
-    if out.crs is None:
-        out = out.set_crs(s.STORAGE_CRS, allow_override=True)
-    elif not out.crs.equals(s.STORAGE_CRS):
-        out = out.to_crs(s.STORAGE_CRS)
-    result = gpd.GeoDataFrame(out[[*ordered, s.GEOMETRY]], geometry=s.GEOMETRY)
+    gdf = cast(gpd.GeoDataFrame, out)
+    if gdf.crs is None:
+        gdf = gdf.set_crs(s.STORAGE_CRS, allow_override=True)
+    elif not gdf.crs.equals(s.STORAGE_CRS):
+        gdf = gdf.to_crs(s.STORAGE_CRS)
+    result = gpd.GeoDataFrame(gdf[[*ordered, s.GEOMETRY]], geometry=s.GEOMETRY)
     return result.reset_index(drop=True)
 
 
