@@ -49,6 +49,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from planner import schema as s  # noqa: E402  (after the sys.path fix above)
+from planner.auth import ScryptParams, hash_password  # noqa: E402
 from planner.models import Scenario, ScenarioState  # noqa: E402
 from planner.workspace import Workspace  # noqa: E402
 
@@ -62,6 +63,11 @@ GEORGIA_CRS = "EPSG:32616"  # UTM zone 16N: G_utm.shp has no .prj
 HELSINKI_CRS = "EPSG:3067"  # ETRS-TM35FIN: metres for Finland
 HELSINKI_H3_RESOLUTION = 10
 GEORGIA_ACCOUNTS = 2500
+#: Password of every sample user. Demo only: anyone can read it here and in data/README.md.
+DEMO_PASSWORD = "demo"
+#: scrypt cost of the demo hashes: 16 MiB, lighter than planner.auth.DEFAULT_PARAMS so that a
+#: build (and the rebuild test) stays quick; the password is public anyway.
+DEMO_HASH_PARAMS = ScryptParams(log2_n=14, r=8, p=1)
 
 _NORMAL = NormalDist()
 
@@ -235,6 +241,16 @@ def fix_audit(ws: Workspace) -> None:
     audit = ws.tables["audit"].copy()
     audit[s.TIMESTAMP] = SAMPLE_TIMESTAMP
     ws.tables["audit"] = audit
+
+
+def demo_password_hash(user_id: str) -> str:
+    """Return the stored hash of :data:`DEMO_PASSWORD` for one sample user.
+
+    The salt is derived from the user id (a keyed BLAKE2b hash), so rebuilds
+    give the same tables; each user still has a salt of their own.
+    """
+    salt = hashlib.blake2b(f"sample-demo-salt|{user_id}".encode(), digest_size=16).digest()
+    return hash_password(DEMO_PASSWORD, params=DEMO_HASH_PARAMS, salt=salt)
 
 
 def email(name: str) -> str:
@@ -719,6 +735,7 @@ def helsinki_reps(
             }
         )
     frame = gpd.GeoDataFrame(rows, geometry=s.GEOMETRY, crs=HELSINKI_CRS).to_crs(STORAGE_CRS)
+    frame[s.PASSWORD_HASH] = frame[s.REP_ID].map(demo_password_hash)
     frame[s.GEOMETRY] = [
         None if g is None or g.is_empty else Point(round(g.x, 7), round(g.y, 7))
         for g in frame.geometry
@@ -1217,6 +1234,7 @@ def georgia_reps(city_points: dict[str, Point]) -> gpd.GeoDataFrame:
     rows.append({s.REP_ID: "ga-admin", s.NAME: "Chris Dunn", s.ROLE: "admin"})
     frame = pd.DataFrame(rows)
     frame[s.EMAIL] = frame[s.NAME].map(email)
+    frame[s.PASSWORD_HASH] = frame[s.REP_ID].map(demo_password_hash)
     return gpd.GeoDataFrame(frame, geometry=s.GEOMETRY, crs=STORAGE_CRS)
 
 

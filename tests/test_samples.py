@@ -140,6 +140,19 @@ def test_targets_cover_every_territory_each_quarter(sample: Workspace) -> None:
     assert (targets[s.VALUE] > 0).all()
 
 
+def test_every_user_signs_in_with_the_demo_password(sample: Workspace) -> None:
+    """Every sample user has a salted scrypt hash of "demo", each with a salt of its own."""
+    from planner.auth import authenticate
+
+    hashes = sample.reps[s.PASSWORD_HASH]
+    assert hashes.str.startswith("$scrypt$").all()
+    assert hashes.is_unique  # a salt per user
+    for login in sample.reps[s.REP_ID]:
+        user = authenticate(sample.reps, login, "demo")
+        assert user is not None and user.user_id == login
+    assert authenticate(sample.reps, sample.reps[s.REP_ID].iloc[0], "Demo") is None
+
+
 def test_account_attributes_are_filled(sample: Workspace) -> None:
     """Industry, revenue, visits, visit minutes, size and product line are set on every account."""
     acc = sample.accounts
