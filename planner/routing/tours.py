@@ -1058,7 +1058,9 @@ def plan_routes(
     per_day: list[list[_Visit]] = [[v for v in visits if v.day == d] for d in range(n_days)]
     results: list[tuple[list[int], Any]] = []
     for d in range(n_days):
-        budget = max(0.05, 0.8 * params.time_limit_s * max(len(per_day[d]), 1) / n_visits)
+        # Keep a fifth of the time to move visits between days, when there are several.
+        share = 0.95 if n_days == 1 else 0.8
+        budget = max(0.05, share * params.time_limit_s * max(len(per_day[d]), 1) / n_visits)
         results.append(route_day(d, per_day[d], budget))
         if progress:
             progress(0.25 + 0.6 * (d + 1) / n_days, f"routed {DAY_NAMES[days[d][1]]}")
