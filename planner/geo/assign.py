@@ -336,9 +336,40 @@ def _missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and v != v) or v is pd.NA
 
 
+def _id_series(column: pd.Series) -> pd.Series:
+    """The ids as a Series of text (kept in its string dtype: no copy for a million rows)."""
+    ids = column.reset_index(drop=True)
+    if pd.api.types.is_string_dtype(ids.dtype) and not pd.api.types.is_object_dtype(ids.dtype):
+        return ids
+    if pd.api.types.infer_dtype(ids, skipna=True) in ("string", "empty"):
+        return ids
+    return pd.Series(_text_array(ids), dtype=object)
+
+
+def _all_unique(ids: pd.Series) -> bool:
+    """Whether the (non-missing) ids are unique; sorted ids skip the hashing."""
+    if len(ids) > 1 and not ids.hasnans:
+        if getattr(ids.dtype, "storage", None) == "pyarrow":
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            arr = pa.array(ids.array)
+            if pc.all(pc.less(arr[:-1], arr[1:])).as_py():
+                return True
+        elif pd.api.types.is_object_dtype(ids.dtype):
+            values = ids.to_numpy()
+            try:
+                if bool(np.all(values[1:] > values[:-1])):
+                    return True
+            except TypeError:
+                pass
+    codes, uniques = pd.factorize(ids)
+    return len(uniques) == int((codes >= 0).sum())
+
+
 def _check_accounts(
     accounts: gpd.GeoDataFrame,
-) -> tuple[gpd.GeoDataFrame, NDArray[np.object_]]:
+) -> tuple[gpd.GeoDataFrame, pd.Series]:
     """Check the accounts; return them (with a CRS) and their ids as text."""
     problems: list[Problem] = []
     if not isinstance(accounts, gpd.GeoDataFrame):
@@ -357,8 +388,8 @@ def _check_accounts(
                 )
             ],
         )
-    ids = _text_array(accounts[s.ACCOUNT_ID])
-    missing = pd.isna(ids)
+    ids = _id_series(accounts[s.ACCOUNT_ID])
+    missing = ids.isna().to_numpy()
     if missing.any():
         problems.append(
             Problem(
@@ -368,8 +399,8 @@ def _check_accounts(
                 fix="give every account an id",
             )
         )
-    if len(pd.unique(ids)) != len(ids):
-        dup = pd.Series(ids, dtype=object).duplicated(keep=False).to_numpy() & ~missing
+    if not _all_unique(ids):
+        dup = ids.duplicated(keep=False).to_numpy() & ~missing
         problems.append(
             Problem(
                 f"account ids {format_ids(sorted(set(ids[dup].tolist())))} appear more than once",
@@ -382,7 +413,7 @@ def _check_accounts(
     type_ids = shapely.get_type_id(geoms)
     wrong = (type_ids > 0) & ~shapely.is_empty(geoms)
     if wrong.any():
-        bad_ids = ids[wrong]
+        bad_ids = ids[wrong].tolist()
         problems.append(
             Problem(
                 f"accounts {format_ids(bad_ids)} have a {geoms[wrong][0].geom_type} where a point "
@@ -503,7 +534,9 @@ def _prepare_territories(
         raise InputError(f"the territory hierarchy has {len(problems)} problem(s)", problems)
     if frame.crs is None and not frame.geometry.notna().any():
         frame = frame.set_crs(accounts.crs)
-    frame = prepare_polygons(frame, crs=accounts.crs, reference_crs=accounts.crs, allow_empty=True)
+    frame = prepare_polygons(
+        frame, crs=accounts.crs, reference_crs=accounts.crs, allow_empty=True, orient=False
+    )
     tids = frame[s.TERRITORY_ID].to_numpy(dtype=object)
     pos = {t: i for i, t in enumerate(tids)}
     parent_col = (
@@ -1003,7 +1036,7 @@ def _manual_detail(row: Any) -> str:
 
 
 def _match_overrides(
-    ovr: pd.DataFrame, account_ids: NDArray[np.object_], tids: NDArray[np.object_]
+    ovr: pd.DataFrame, account_ids: pd.Series, tids: NDArray[np.object_]
 ) -> tuple[pd.DataFrame, list[str]]:
     """Drop overrides of accounts or territories that do not exist, with a note."""
     notes: list[str] = []
@@ -1058,7 +1091,7 @@ def _base_details(
 def _membership_frame(
     winners: NDArray[np.int64],
     manual_rows: list[tuple[int, int, bool, str]],
-    account_ids: NDArray[np.object_],
+    account_ids: pd.Series,
     prep: _Prepared,
     chains: list[list[int]],
     shape_of: NDArray[np.int64],
@@ -1109,7 +1142,7 @@ def _membership_frame(
         )
     return pd.DataFrame(
         {
-            s.ACCOUNT_ID: pd.Series(account_ids[p_all], dtype=object),
+            s.ACCOUNT_ID: account_ids.take(p_all).reset_index(drop=True),
             s.TERRITORY_ID: _categorical(t_all, list(prep.tids)),
             s.CAUSE: _categorical(cause, ["spatial", "rule", "manual"]),
             s.DETAIL: _categorical(detail, list(details)),
@@ -1123,7 +1156,7 @@ def _categorical(codes: NDArray[np.int64], categories: list[Any]) -> pd.Categori
 
 
 def _unassigned_frame(
-    account_ids: NDArray[np.object_],
+    account_ids: pd.Series,
     assigned: NDArray[np.bool_],
     located: NDArray[np.bool_],
     in_shape: NDArray[np.bool_],
@@ -1142,7 +1175,7 @@ def _unassigned_frame(
     reason[~loc] = "no location, and no rule-only territory matches it"
     return pd.DataFrame(
         {
-            s.ACCOUNT_ID: pd.Series(account_ids[idx], dtype=object),
+            s.ACCOUNT_ID: account_ids.take(idx).reset_index(drop=True),
             s.REASON: pd.Series(reason, dtype=object),
         }
     )

@@ -171,9 +171,7 @@ def _mark_boundary_cells(
 ) -> NDArray[np.bool_]:
     """Return a grid flagging every cell that a polygon boundary touches."""
     ny, nx = shape
-    rings = shapely.get_rings(shapely.get_parts(polys))
-    dense = shapely.segmentize(rings, 0.49 * cell)
-    coords, ring_of = shapely.get_coordinates(dense, return_index=True)
+    coords, ring_of = _densified_rings(polys, 0.49 * cell)
     fx = (coords[:, 0] - origin[0]) / cell
     fy = (coords[:, 1] - origin[1]) / cell
     ix = np.clip(np.floor(fx).astype(np.int64), 0, nx - 1)
@@ -204,6 +202,33 @@ def _mark_boundary_cells(
             jy = np.clip(iy[edge] + dy, 0, ny - 1)
             marked[jy * nx + jx] = True
     return marked.reshape(ny, nx)
+
+
+def _densified_rings(
+    polys: NDArray[np.object_], step: float
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Ring vertices with extra points so no two consecutive ones are ``step`` apart or more.
+
+    Returns the coordinates and, per coordinate, the ring it belongs to (the
+    same as ``shapely.segmentize`` then ``get_coordinates``, without making
+    geometries).
+    """
+    rings = shapely.get_rings(shapely.get_parts(polys))
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    if len(coords) < 2:
+        return coords, ring_of
+    same = ring_of[1:] == ring_of[:-1]
+    delta = coords[1:] - coords[:-1]
+    length = np.hypot(delta[:, 0], delta[:, 1])
+    pieces = np.where(same, np.maximum(1, np.ceil(length / step)), 1).astype(np.int64)
+    # each segment start is repeated once per piece and moved along the segment
+    start = np.repeat(np.arange(len(coords) - 1), pieces)
+    offset = np.arange(len(start)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    frac = np.where(same[start], offset / pieces[start], 0.0)
+    dense = coords[start] + frac[:, None] * delta[start]
+    dense = np.vstack([dense, coords[-1:]])
+    owner = np.concatenate([ring_of[start], ring_of[-1:]])
+    return dense, owner
 
 
 def locate_points(

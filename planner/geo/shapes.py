@@ -165,6 +165,7 @@ def repair_polygons(
     what: str = "territory",
     min_part_area_m2: float = DEFAULT_MIN_PART_AREA_M2,
     allow_empty: bool = True,
+    orient: bool = True,
     warn_orientation: bool = False,
 ) -> gpd.GeoDataFrame:
     """Return ``frame`` with every polygon valid, counter-clockwise and free of slivers.
@@ -190,6 +191,9 @@ def repair_polygons(
     allow_empty
         Whether a missing or empty geometry is allowed (a territory defined
         by a rule only); otherwise it is an error.
+    orient
+        Re-orient rings (not needed to locate points; the assignment skips it
+        for speed).
     warn_orientation
         Warn about re-oriented rings (for GeoJSON, where the orientation is
         part of the format).
@@ -272,13 +276,14 @@ def repair_polygons(
     idx = np.flatnonzero(present)
     if len(idx) and min_part_area_m2 > 0:
         scale = _area_scale(gpd.GeoSeries(geoms[idx], crs=out.crs))
+        parts, owner = shapely.get_parts(geoms[idx], return_index=True)
+        suspect = np.zeros(len(idx), dtype=bool)
+        suspect[owner[shapely.area(parts) * scale[owner] < min_part_area_m2]] = True
+        suspect[owner[shapely.get_num_interior_rings(parts) > 0]] = True
         slivered = []
-        for k, i in enumerate(idx):
+        for k in np.flatnonzero(suspect):
+            i = idx[k]
             g = geoms[i]
-            parts = shapely.get_parts(g)
-            holes = sum(len(p.interiors) for p in parts)
-            if (shapely.area(parts) * scale[k]).min() >= min_part_area_m2 and not holes:
-                continue
             cleaned = _drop_slivers(g, float(scale[k]), min_part_area_m2)
             if not cleaned.equals_exact(g, 0.0):
                 slivered.append(i)
@@ -292,7 +297,7 @@ def repair_polygons(
     # orientation: exterior counter-clockwise, holes clockwise
     present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     idx = np.flatnonzero(present)
-    if len(idx):
+    if len(idx) and orient:
         oriented = shapely.orient_polygons(geoms[idx], exterior_cw=False)
         changed = ~shapely.equals_exact(oriented, geoms[idx], tolerance=0.0)
         if changed.any():
@@ -352,6 +357,7 @@ def prepare_polygons(
     reference_crs: Any = None,
     allow_empty: bool = True,
     min_part_area_m2: float = DEFAULT_MIN_PART_AREA_M2,
+    orient: bool = True,
 ) -> gpd.GeoDataFrame:
     """Check, repair and reproject imported or drawn polygons.
 
@@ -363,7 +369,7 @@ def prepare_polygons(
     ----------
     frame
         Polygon features.
-    id_column, what, allow_empty, min_part_area_m2
+    id_column, what, allow_empty, min_part_area_m2, orient
         See :func:`repair_polygons`.
     crs
         Target CRS (the workspace stores EPSG:4326).
@@ -427,6 +433,7 @@ def prepare_polygons(
         what=what,
         min_part_area_m2=min_part_area_m2,
         allow_empty=allow_empty,
+        orient=orient,
     )
     if crs is not None and not CRS.from_user_input(repaired.crs).equals(CRS.from_user_input(crs)):
         repaired = repaired.to_crs(crs)
