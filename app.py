@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.auth import navigation
 from ui.sidebar import draw_sidebar
 
 st.set_page_config(
@@ -24,13 +25,25 @@ PAGES = {
         st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:",
                 default=True),
         st.Page("app_pages/map.py", title="Map", icon=":material/map:", url_path="map"),
+        st.Page("app_pages/balance.py", title="Balance", icon=":material/balance:",
+                url_path="balance"),
+        st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:",
+                url_path="compare"),
     ],
     "Data": [
         st.Page("app_pages/data.py", title="Accounts & data", icon=":material/table:",
                 url_path="data"),
     ],
+    "Targets & reports": [
+        st.Page("app_pages/targets.py", title="Targets", icon=":material/flag:",
+                url_path="targets"),
+        st.Page("app_pages/reports.py", title="Reports", icon=":material/monitoring:",
+                url_path="reports"),
+        st.Page("app_pages/export.py", title="Export", icon=":material/download:",
+                url_path="export"),
+    ],
 }  # fmt: skip
 
-page = st.navigation(PAGES)
-draw_sidebar()
+draw_sidebar()  # opens the workspace and checks the sign-in before the menu is built
+page = navigation(PAGES)  # st.navigation with the pages the user's role may open
 page.run()
