@@ -1,4 +1,4 @@
-"""The shared frame of every page: workspace, scenario and basemap pickers in the sidebar."""
+"""The shared frame of every page: workspace picker, signed-in user, scenario and basemap."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import streamlit as st
 
 from planner.errors import PlannerError
 from planner.samples import SAMPLES
-from ui import state
+from ui import auth, state
 from ui.cache import store_upload
 
 __all__ = ["draw_sidebar"]
@@ -94,15 +94,39 @@ def _workspace_picker() -> None:
     error = state.load_error()
     if error:
         st.error(error)
+
+
+def _workspace_caption() -> None:
+    """Name and size of the open workspace, counting only what the user may see."""
     source = state.workspace_source()
-    ws = state.workspace_or_none()
-    if ws is not None and source is not None:
-        sample = source.key.removeprefix("sample:") if source.key.startswith("sample:") else None
-        blurb = SAMPLES[sample][1] if sample in SAMPLES else (ws.description or "")
+    view = auth.visible_view()
+    if view is None or source is None:
+        return
+    ws = view[1]
+    sample = source.key.removeprefix("sample:") if source.key.startswith("sample:") else None
+    blurb = SAMPLES[sample][1] if sample in SAMPLES else (ws.description or "")
+    st.caption(
+        f"**{ws.name}** · {len(ws.accounts):,} accounts · {len(ws.reps):,} reps · "
+        f"{len(ws.units):,} units" + (f"  \n{blurb}" if blurb else "")
+    )
+
+
+def _user_box() -> None:
+    """Who is signed in, with a sign-out button; or a note on local mode."""
+    if auth.is_local_mode():
         st.caption(
-            f"**{ws.name}** · {len(ws.accounts):,} accounts · {len(ws.reps):,} reps · "
-            f"{len(ws.units):,} units" + (f"  \n{blurb}" if blurb else "")
+            "🔓 **Local mode**: this workspace has no passwords, so you work as a planner "
+            "without signing in."
         )
+        return
+    user = auth.current_user()
+    if user is None:
+        return
+    who, out = st.columns([3, 2], vertical_alignment="center")
+    who.markdown(f"👤 **{user.name or user.user_id}**  \n`{user.user_id}` · {user.role}")
+    if out.button("Sign out", key="tp.widget.signout"):
+        auth.sign_out("You signed out.")
+        st.rerun()
 
 
 def _source_for_key(choice: str) -> str:
@@ -163,7 +187,8 @@ def _basemap_picker() -> None:
 
 def _save_controls() -> None:
     ws = state.workspace_or_none()
-    if ws is None:
+    scope = auth.current_scope()
+    if ws is None or scope is None or not scope.can("edit"):
         return
     target = state.save_target()
     if st.button("Save workspace", key="tp.widget.save", help=f"Saves to {target}"):
@@ -176,9 +201,18 @@ def _save_controls() -> None:
 
 
 def draw_sidebar() -> None:
-    """Draw the sidebar shared by every page and open the start-up workspace if needed."""
+    """Draw the sidebar shared by every page and open the start-up workspace if needed.
+
+    Also ends a sign-in that has been idle too long (and restarts the idle
+    clock of a live one); until someone signs in, only the workspace picker shows.
+    """
     with st.sidebar:
         _workspace_picker()
+        auth.session()
+        if auth.needs_sign_in():
+            return
+        _user_box()
+        _workspace_caption()
         _scenario_picker()
         _save_controls()
         _basemap_picker()

@@ -3,13 +3,17 @@
 Pages read state only through these accessors, never through raw
 ``st.session_state`` keys, so the keys live in one place::
 
-    ws = state.current_workspace()      # stops the page with a message if none is open
+    ws = state.current_workspace()      # what the user may see; stops the page if none
     sid = state.current_scenario_id()
-    ... edit ws in place ...
+    ws = state.workspace_for_edit()     # the whole workspace, for a page that edits it
+    ... edit ws in place (check scope.can_edit_territory for each change) ...
     state.mark_changed()                # after editing: caches keyed on the version refresh
 
-Each browser session has its own copy of the workspace, so one user's edits
-never show up in another's session.
+:func:`current_workspace` goes through :mod:`ui.auth`: a rep or a manager gets
+an in-memory copy restricted to what they may see
+(:func:`planner.access.restrict_workspace`), planners, admins and local mode
+the session's workspace itself. Each browser session has its own copy of the
+workspace, so one user's edits never show up in another's session.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+import pandas as pd
 import streamlit as st
 
 from planner.errors import PlannerError
@@ -39,12 +44,15 @@ __all__ = [
     "map_options",
     "mark_changed",
     "open_source",
+    "opportunities",
     "save_target",
     "save_workspace",
     "scenario_choice",
+    "set_opportunities",
     "set_scenario_id",
     "set_tiles",
     "tile_source",
+    "workspace_for_edit",
     "workspace_or_none",
     "workspace_source",
     "workspace_version",
@@ -65,6 +73,7 @@ _VERSION = "tp.version"
 _ERROR = "tp.load_error"
 _TILES = "tp.tiles"
 _SAVED_PATH = "tp.saved_path"
+_OPPORTUNITIES = "tp.opportunities"
 
 
 @dataclass(frozen=True)
@@ -156,12 +165,16 @@ def workspace_source() -> WorkspaceSource | None:
 
 
 def workspace_or_none() -> Workspace | None:
-    """Return the session's workspace, or ``None`` if none is open."""
+    """Return the session's whole workspace, or ``None`` if none is open.
+
+    For the shared frame (sidebar, saving) only: pages show
+    :func:`current_workspace`, which holds what the user may see.
+    """
     return cast("Workspace | None", st.session_state.get(_WS))
 
 
-def current_workspace() -> Workspace:
-    """Return the session's workspace; stop the page with an explanation if none is open."""
+def _full_workspace() -> Workspace:
+    """Return the session's whole workspace; stop the page with an explanation if none is open."""
     ws = workspace_or_none()
     if ws is None:
         message = load_error() or "No workspace is open."
@@ -169,6 +182,40 @@ def current_workspace() -> Workspace:
         st.info("Pick a sample or upload a workspace (.gpkg) in the sidebar.")
         st.stop()  # raises: the page ends here
         raise AssertionError("unreachable")
+    return ws
+
+
+def current_workspace() -> Workspace:
+    """Return what the session's user may see of the workspace.
+
+    Planners, admins and local mode get the session's workspace itself; reps
+    and managers an in-memory copy holding only the chosen scenario, their
+    territories, accounts and users (see :func:`ui.auth.visible_view`). Stops
+    the page with an explanation if no workspace is open or nobody is signed in.
+    """
+    _full_workspace()
+    from ui import auth
+
+    view = auth.visible_view()
+    if view is None:
+        st.warning("Sign in to see this workspace.")
+        st.stop()
+        raise AssertionError("unreachable")
+    return view[1]
+
+
+def workspace_for_edit() -> Workspace:
+    """Return the session's whole workspace for a page that edits it.
+
+    Stops the page with "access denied" unless the user's role may edit
+    (managers, planners, admins, local mode). A manager may still change only
+    the territories of their scope: check ``ui.auth.current_scope()``
+    (``can_edit_territory``, ``require_move_account``) before each change.
+    """
+    ws = _full_workspace()
+    from ui import auth
+
+    auth.require("edit")
     return ws
 
 
@@ -184,7 +231,8 @@ def current_scenario_id() -> str:
 
     Stops the page with an explanation if the workspace has no scenario.
     """
-    ws = current_workspace()
+    current_workspace()  # stops the page if none is open or nobody is signed in
+    ws = _full_workspace()
     sid = st.session_state.get(_SCENARIO)
     known = set(ws.scenarios["scenario_id"].astype(str))
     if sid not in known:
@@ -215,6 +263,36 @@ def mark_changed() -> None:
 def workspace_version() -> int:
     """Return a number that changes whenever the session's workspace changes."""
     return int(st.session_state.get(_VERSION, 0))
+
+
+def set_opportunities(frame: pd.DataFrame | None, *, label: str = "") -> None:
+    """Keep opportunities read by :func:`planner.reports.read_opportunities` for this workspace.
+
+    They live in the session only (the workspace has no opportunities table)
+    and are dropped when another workspace is opened. ``None`` forgets them.
+    """
+    source = workspace_source()
+    if frame is None or source is None:
+        st.session_state.pop(_OPPORTUNITIES, None)
+        return
+    st.session_state[_OPPORTUNITIES] = (source.key, label, frame)
+
+
+def opportunities() -> tuple[pd.DataFrame, str] | None:
+    """Return the session's opportunities that the user may see, with their file name, or ``None``.
+
+    Filtered through the user's scope (:meth:`planner.access.AccessScope.filter_opportunities`).
+    """
+    stored = st.session_state.get(_OPPORTUNITIES)
+    source = workspace_source()
+    if stored is None or source is None or stored[0] != source.key:
+        return None
+    from ui import auth
+
+    scope = auth.current_scope()
+    if scope is None:
+        return None
+    return scope.filter_opportunities(stored[2]).reset_index(drop=True), str(stored[1])
 
 
 def default_tiles() -> TileSource:
@@ -248,7 +326,7 @@ def save_target() -> Path:
     (``./workspaces`` by default), so the bundled samples are never
     overwritten.
     """
-    ws = current_workspace()
+    ws = _full_workspace()
     saved = st.session_state.get(_SAVED_PATH)
     if saved is not None:
         return Path(saved)
@@ -269,8 +347,16 @@ def save_workspace() -> Path:
     ------
     planner.errors.WorkspaceError
         If writing fails; the previous file is then unchanged.
+    planner.access.AccessDeniedError
+        If the user's role may not edit (reps).
     """
-    ws = current_workspace()
+    from planner.access import AccessDeniedError
+    from ui import auth
+
+    scope = auth.current_scope()
+    if scope is None or not scope.can("edit"):
+        raise AccessDeniedError("your role may not change the workspace, so it cannot save it")
+    ws = _full_workspace()
     target = save_target()
     target.parent.mkdir(parents=True, exist_ok=True)
     path = ws.save(target)

@@ -1,0 +1,105 @@
+"""Export: the plan for other CRMs (CSV), GIS tools, a spreadsheet report, or Salesforce ETM."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from planner import schema as s
+from planner.errors import PlannerError
+from planner.export import ExportFormat, SalesforceOptions
+from ui import auth, reporting, state
+
+ws = state.current_workspace()
+sid = state.current_scenario_id()
+scope = auth.require("export")
+
+FORMATS: dict[ExportFormat, tuple[str, str]] = {
+    "csv": (
+        "CSV for other CRMs",
+        "hierarchy.csv, membership.csv (account → territory, with paths), associations.csv, "
+        "targets.csv and users.csv, UTF-8 with a header row.",
+    ),
+    "geojson": (
+        "GeoJSON for GIS tools",
+        "territories.geojson (with accounts, revenue and workload) and accounts.geojson, WGS 84.",
+    ),
+    "gpkg": ("GeoPackage for GIS tools", "territories.gpkg with territory and account layers."),
+    "xlsx": (
+        "XLSX report",
+        "report.xlsx: territories, targets rolled up, hierarchy, membership, users "
+        "(and star performers and sales cycle when opportunities are loaded on the reports page).",
+    ),
+    "salesforce": (
+        "Salesforce Enterprise Territory Management",
+        "Numbered load files (Territory2Type, Territory2Model, Territory2, "
+        "UserTerritory2Association, ObjectTerritory2Association) for Data Loader, in load order.",
+    ),
+}
+
+st.title("Export")
+allowed = [f for f in FORMATS if f != "salesforce" or scope.can("export_salesforce")]
+fmt = st.radio(
+    "Format", allowed, format_func=lambda f: FORMATS[f][0], key="tp.widget.export_format",
+    horizontal=True,
+)  # fmt: skip
+st.caption(FORMATS[fmt][1])
+if not scope.can("export_salesforce"):
+    st.caption("Salesforce load files are written by admins.")
+
+options = None
+if fmt == "salesforce":
+    c1, c2, c3 = st.columns(3)
+    model = c1.text_input("Territory model (DeveloperName)", placeholder="from the scenario name")
+    user_columns = [c for c in ws.reps.columns if c not in (s.GEOMETRY, s.PASSWORD_HASH)]
+    user_column = c2.selectbox(
+        "Salesforce username column", user_columns,
+        index=user_columns.index(s.EMAIL) if s.EMAIL in user_columns else 0,
+    )  # fmt: skip
+    account_columns = [c for c in ws.accounts.columns if c != s.GEOMETRY]
+    account_column = c3.selectbox(
+        "Salesforce account Id column", account_columns,
+        index=account_columns.index(s.ACCOUNT_ID),
+    )  # fmt: skip
+    try:
+        options = SalesforceOptions(
+            model_developer_name=model.strip(),
+            user_column=user_column,
+            account_id_column=account_column,
+        )
+    except PlannerError as exc:
+        st.error(str(exc))
+        st.stop()
+
+loaded = state.opportunities() if fmt == "xlsx" else None
+if scope.unrestricted:
+    st.caption(f"The export holds the whole scenario **{sid}**.")
+else:
+    st.caption(
+        f"The export holds only what you may see: {len(ws.territories(sid)):,} territories "
+        f"and {len(ws.accounts):,} accounts of scenario **{sid}**."
+    )
+
+if st.button("Prepare the export", type="primary", key="tp.widget.export_prepare"):
+    full = state.workspace_or_none()  # the plan is filtered through the scope right below
+    assert full is not None
+    try:
+        plan = reporting.visible_plan(
+            full, sid, scope, opportunities=loaded[0] if loaded else None
+        )
+        data = reporting.export_zip(plan, fmt, options=options)
+    except PlannerError as exc:
+        st.error(str(exc))
+    else:
+        st.success(
+            f"Ready: {len(plan.territories):,} territories, {len(plan.memberships):,} "
+            f"memberships, {len(plan.accounts):,} accounts."
+        )
+        st.download_button(
+            f"Download {FORMATS[fmt][0]} (.zip)", data,
+            file_name=f"{sid}-{fmt}.zip", mime="application/zip",
+            key="tp.widget.export_download", on_click="ignore", type="primary",
+        )  # fmt: skip
+st.caption(
+    "Text cells starting with = + - @ are neutralised in CSV and XLSX files, so spreadsheets "
+    "never run them as formulas."
+)
