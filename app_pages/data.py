@@ -5,10 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from planner import schema as s
-from ui import state, tables
+from ui import auth, state, tables
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()
+ws = auth.apply_query_focus(ws, sid)  # ?territory= / ?account=, refused outside the scope
 
 st.title("Accounts & data")
 accounts_tab, reps_tab, territories_tab = st.tabs(["Accounts", "Reps", "Territories"])

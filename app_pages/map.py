@@ -5,13 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from planner import viz
-from ui import cache, maps, state
+from ui import auth, cache, maps, state
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()
+ws = auth.apply_query_focus(ws, sid)  # ?territory= / ?account=, refused outside the scope
 scenario = ws.scenario(sid)
 tiles = state.tile_source()
-has_roads = cache.roads_file_for(ws.path) is not None
+has_roads = cache.roads_file_for(state.workspace_path()) is not None
 
 head, *toggles = st.columns([4, 1, 1, 1, 1], vertical_alignment="bottom")
 head.title("Map")
@@ -28,7 +29,7 @@ st.caption(
 )
 
 options = state.map_options(show_units=show_units, show_accounts=show_accounts, show_reps=show_reps)
-roads = cache.road_lines_for(ws.path) if show_roads else None
+roads = cache.road_lines_for(state.workspace_path()) if show_roads else None
 m = viz.workspace_map(ws, sid, options=options, roads=roads)
 maps.show_map(m, key="territory_map", height=640)
 maps.attribution_caption()

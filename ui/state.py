@@ -54,6 +54,7 @@ __all__ = [
     "tile_source",
     "workspace_for_edit",
     "workspace_or_none",
+    "workspace_path",
     "workspace_source",
     "workspace_version",
 ]
@@ -202,6 +203,12 @@ def current_workspace() -> Workspace:
         st.stop()
         raise AssertionError("unreachable")
     return view[1]
+
+
+def workspace_path() -> Path | None:
+    """Return the file the session's workspace was read from (restricted copies have none)."""
+    ws = workspace_or_none()
+    return None if ws is None else ws.path
 
 
 def workspace_for_edit() -> Workspace:
