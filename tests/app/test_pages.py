@@ -156,6 +156,11 @@ def test_default_is_the_helsinki_sample(monkeypatch: pytest.MonkeyPatch) -> None
     at = AppTest.from_file(APP, default_timeout=60).run()
     _no_exceptions(at)
     assert at.sidebar.selectbox(key="tp.widget.workspace").value == "sample:helsinki"
+    # the samples' users have (demo) passwords: sign in as the planner, who sees everything
+    at.text_input(key="tp.widget.login").input("hel-planner")
+    at.text_input(key="tp.widget.password").input("demo")
+    at.button(key="FormSubmitter:tp.form.signin-Sign in").click().run()
+    _no_exceptions(at)
     assert int(_metrics(at)["Accounts"].replace(",", "")) > 500
 
 
@@ -198,6 +203,9 @@ def test_save_never_overwrites_the_bundled_sample(
     before = sample_path("helsinki").read_bytes()
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
+    at.text_input(key="tp.widget.login").input("hel-planner")  # the sample's demo planner
+    at.text_input(key="tp.widget.password").input("demo")
+    at.button(key="FormSubmitter:tp.form.signin-Sign in").click().run()
     save = next(b for b in at.button if b.key == "tp.widget.save")
     save.click().run()
     assert not at.exception
