@@ -272,6 +272,12 @@ class Assignment:
         """Each assigned account's lead territory: its primary of the highest-priority type."""
         ctx = self._context
         frame = self.memberships[self.memberships[s.IS_PRIMARY]]
+        if len(set(ctx.types.tolist())) == 1:  # one type: every primary is the lead
+            return pd.Series(
+                frame[s.TERRITORY_ID].astype(object).to_numpy(),
+                index=pd.Index(frame[s.ACCOUNT_ID].to_numpy(), name=s.ACCOUNT_ID),
+                name="lead",
+            )
         type_of = dict(zip(ctx.tids.tolist(), ctx.types.tolist(), strict=True))
         types = frame[s.TERRITORY_ID].map(type_of)
         prio = types.map(lambda t: ctx.priorities.get(t, DEFAULT_TYPE.priority))
