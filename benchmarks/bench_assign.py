@@ -111,7 +111,7 @@ def compare_with_sjoin(
 
 
 def measure_memory(layout_name: str, n: int) -> tuple[float, float]:
-    """RSS (MB) of a fresh process holding ``n`` accounts, and its peak after ``assign_accounts``."""
+    """RSS (MB) of a fresh process holding ``n`` accounts; its peak after ``assign_accounts``."""
     code = (
         "import resource, warnings, sys\n"
         f"sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n"
