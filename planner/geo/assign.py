@@ -770,13 +770,12 @@ def assign_accounts(
         keep &= ~fails
     spatial_in_shape = np.zeros(n, dtype=bool)
     spatial_in_shape[lp] = True
-    rule_failed_accounts = np.zeros(n, dtype=bool)
-    rule_failed_accounts[cand_p[dropped_rule]] = True
+    rule_failed = (cand_p[dropped_rule], cand_t[dropped_rule])
     cand_p = np.concatenate([cand_p[keep], *extra_p])
     cand_t = np.concatenate([cand_t[keep], *extra_t])
 
     # -- exclusions (a territory and everything below it)
-    excluded_accounts = np.zeros(n, dtype=bool)
+    excluded = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
     excl = ovr[ovr[s.ACTION] == "exclude"]
     if len(excl) and len(cand_p):
         assert acct_pos is not None
@@ -788,7 +787,7 @@ def assign_accounts(
                 keys.append(acct_pos[a] * T + leaf)
         pair_keys = cand_p * T + cand_t
         removed = np.isin(pair_keys, np.array(keys, dtype=np.int64))
-        excluded_accounts[cand_p[removed]] = True
+        excluded = (cand_p[removed], cand_t[removed])
         cand_p, cand_t = cand_p[~removed], cand_t[~removed]
 
     # -- one primary per (account, type)
@@ -909,8 +908,9 @@ def assign_accounts(
         assigned,
         np.isfinite(x) & np.isfinite(y),
         spatial_in_shape,
-        rule_failed_accounts,
-        excluded_accounts,
+        rule_failed,
+        excluded,
+        prep.tids,
     )
     overlaps = pd.DataFrame(
         conflicts, columns=[s.TYPE_ID, "winner", "loser", "reason", "accounts"]
@@ -1161,24 +1161,45 @@ def _categorical(codes: NDArray[np.int64], categories: list[Any]) -> pd.Categori
     return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=categories)  # type: ignore[call-overload]
 
 
+def _names_by_account(
+    pairs: tuple[NDArray[np.int64], NDArray[np.int64]],
+    wanted: NDArray[np.bool_],
+    tids: NDArray[np.object_],
+) -> dict[int, str]:
+    """For the wanted accounts among (account, territory) pairs, their territory ids as text."""
+    p, t = pairs
+    sel = wanted[p]
+    if not sel.any():
+        return {}
+    frame = pd.DataFrame({"p": p[sel], "t": tids[t[sel]].astype(object)})
+    frame = frame.drop_duplicates().sort_values(["p", "t"])
+    grouped = frame.groupby("p", sort=False)["t"].agg(lambda v: format_ids(v, limit=3))
+    keys = grouped.index.to_numpy(dtype=np.int64).tolist()
+    return dict(zip(keys, map(str, grouped.tolist()), strict=True))
+
+
 def _unassigned_frame(
     account_ids: pd.Series,
     assigned: NDArray[np.bool_],
     located: NDArray[np.bool_],
     in_shape: NDArray[np.bool_],
-    rule_failed: NDArray[np.bool_],
-    excluded: NDArray[np.bool_],
+    rule_failed: tuple[NDArray[np.int64], NDArray[np.int64]],
+    excluded: tuple[NDArray[np.int64], NDArray[np.int64]],
+    tids: NDArray[np.object_],
 ) -> pd.DataFrame:
+    """The accounts in no territory, each with the most telling reason."""
     idx = np.flatnonzero(~assigned)
     reason = np.full(len(idx), "outside every territory", dtype=object)
-    loc = located[idx]
-    shp = in_shape[idx]
-    reason[shp] = "inside a territory shape, but no territory there takes it"
-    reason[rule_failed[idx]] = (
-        "inside a territory shape, but fails the rules of the territories there"
-    )
-    reason[excluded[idx]] = "excluded manually from the territories that would take it"
-    reason[~loc] = "no location, and no rule-only territory matches it"
+    reason[in_shape[idx]] = "inside a territory shape, but no territory there takes it"
+    for pairs, template in (
+        (rule_failed, "fails the rules of {}"),
+        (excluded, "excluded manually from {}"),
+    ):
+        names = _names_by_account(pairs, ~assigned, tids)
+        if names:
+            where = np.searchsorted(idx, np.fromiter(names, dtype=np.int64, count=len(names)))
+            reason[where] = [template.format(v) for v in names.values()]
+    reason[~located[idx]] = "no location, and no rule-only territory matches it"
     return pd.DataFrame(
         {
             s.ACCOUNT_ID: account_ids.take(idx).reset_index(drop=True),
