@@ -889,26 +889,17 @@ def _count_in_pairs(
     """How many points lie in both polygons of each pair ``(a[k], b[k])``."""
     involved = np.unique(np.concatenate([a, b]))
     located = locate_points(x, y, geoms[involved])
-    order = np.argsort(located.point_index, kind="stable")
-    pts = located.point_index[order]
-    polys = involved[located.polygon_index[order]]
-    n_per = np.bincount(pts, minlength=len(x)) if len(pts) else np.zeros(len(x), dtype=np.int64)
-    multi = n_per[pts] > 1
-    pts, polys = pts[multi], polys[multi]
-    pair_count: dict[tuple[int, int], int] = {}
-    start = 0
-    while start < len(pts):
-        end = start
-        while end < len(pts) and pts[end] == pts[start]:
-            end += 1
-        members = sorted(int(p) for p in polys[start:end])
-        for i in range(len(members)):
-            for j in range(i + 1, len(members)):
-                key = (members[i], members[j])
-                pair_count[key] = pair_count.get(key, 0) + 1
-        start = end
+    hits = pd.DataFrame({"p": located.point_index, "poly": involved[located.polygon_index]})
+    per_point = hits["p"].map(hits["p"].value_counts())
+    hits = hits[(per_point > 1).to_numpy()]
+    both = hits.merge(hits, on="p", suffixes=("_a", "_b"))
+    both = both[both["poly_a"] < both["poly_b"]]
+    counts = both.groupby(["poly_a", "poly_b"]).size()
+    firsts = counts.index.get_level_values(0).to_numpy(dtype=np.int64).tolist()
+    seconds = counts.index.get_level_values(1).to_numpy(dtype=np.int64).tolist()
+    lookup = dict(zip(zip(firsts, seconds, strict=True), counts.tolist(), strict=True))
     return np.array(
-        [pair_count.get((int(min(i, j)), int(max(i, j))), 0) for i, j in zip(a, b, strict=True)],
+        [lookup.get((int(min(i, j)), int(max(i, j))), 0) for i, j in zip(a, b, strict=True)],
         dtype=np.int64,
     )
 
