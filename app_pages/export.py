@@ -83,9 +83,7 @@ if st.button("Prepare the export", type="primary", key="tp.widget.export_prepare
     full = state.workspace_or_none()  # the plan is filtered through the scope right below
     assert full is not None
     try:
-        plan = reporting.visible_plan(
-            full, sid, scope, opportunities=loaded[0] if loaded else None
-        )
+        plan = reporting.visible_plan(full, sid, scope, opportunities=loaded[0] if loaded else None)
         data = reporting.export_zip(plan, fmt, options=options)
     except PlannerError as exc:
         st.error(str(exc))

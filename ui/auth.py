@@ -397,8 +397,8 @@ def _focused(ws: Workspace, scope: AccessScope, scenario_id: str, focus: Focus) 
         inside = members[members[s.TERRITORY_ID].astype(str).isin(territories)]
         accounts = frozenset(inside[s.ACCOUNT_ID].astype(str))
     if focus.account_id is not None:
-        accounts = frozenset([focus.account_id]) if accounts is None else (
-            accounts & {focus.account_id}
+        accounts = (
+            frozenset([focus.account_id]) if accounts is None else (accounts & {focus.account_id})
         )
     narrow = replace(
         scope,
