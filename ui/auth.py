@@ -454,7 +454,7 @@ def navigation(pages: Mapping[str, Sequence[StreamlitPage]]) -> StreamlitPage:
     (and query parameters) stay, so after signing in the user lands on it.
     """
     if needs_sign_in():
-        signin = st.Page(SIGN_IN_PAGE, title="Sign in", icon="🔑", url_path=SIGN_IN_URL)
+        signin = st.Page(SIGN_IN_PAGE, title="Sign in", url_path=SIGN_IN_URL)
         page = st.navigation([*_flat(pages), signin], position="hidden")
         if page.url_path != SIGN_IN_URL:
             sign_in_form()

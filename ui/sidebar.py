@@ -115,7 +115,7 @@ def _user_box() -> None:
     """Who is signed in, with a sign-out button; or a note on local mode."""
     if auth.is_local_mode():
         st.caption(
-            "🔓 **Local mode**: this workspace has no passwords, so you work as a planner "
+            "**Local mode**: this workspace has no passwords, so you work as a planner "
             "without signing in."
         )
         return
@@ -123,7 +123,7 @@ def _user_box() -> None:
     if user is None:
         return
     who, out = st.columns([3, 2], vertical_alignment="center")
-    who.markdown(f"👤 **{user.name or user.user_id}**  \n`{user.user_id}` · {user.role}")
+    who.text(f"{user.name or user.user_id}\n{user.user_id} · {user.role}")  # plain: no markup
     if out.button("Sign out", key="tp.widget.signout"):
         auth.sign_out("You signed out.")
         st.rerun()

@@ -158,7 +158,7 @@ def test_sign_in_by_email_then_sign_out(app: AppTest) -> None:
     """The e-mail works as login; signing out brings the form back with a note."""
     _sign_in(app, "P1@example.com")
     assert app.title[0].value == "Small Helsinki"
-    assert "Pekka" in " ".join(m.value for m in app.sidebar.markdown)
+    assert "Pekka" in " ".join(x.value for x in app.sidebar.text)
     app.sidebar.button(key="tp.widget.signout").click().run()
     _no_exceptions(app)
     assert [t.value for t in app.title] == ["Sign in"]

@@ -66,6 +66,8 @@ class Server:
     url: str
     port: int
     log: Path
+    #: The user to sign in as (the samples' users have the demo password), or ``None``.
+    login: str | None = None
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +80,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             f"the map's vendored files are missing ({', '.join(missing[:3])}...): "
             "run `python scripts/vendor_assets.py` (./dev setup does it)"
         )
+    login = None
     if _sample_exists("helsinki"):
-        workspace = "helsinki"
+        workspace, login = "helsinki", "hel-planner"
     else:  # the samples are built by scripts/build_samples.py; fall back to the test workspace
         from tests.app.conftest import build_small_workspace
 
@@ -116,7 +119,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                     f"streamlit did not answer in {STARTUP_TIMEOUT_S} s:\n{log.read_text()}"
                 )
             time.sleep(0.3)
-        yield Server(url, port, log)
+        yield Server(url, port, log, login)
     finally:
         proc.terminate()
         try:
@@ -170,9 +173,21 @@ def visit(browser: Browser, server: Server) -> Iterator[Visit]:
         context.close()
 
 
+def sign_in(page: Page, login: str | None, password: str = "demo") -> None:
+    """Fill the sign-in form shown in place of the page asked for (not when ``login`` is None)."""
+    if login is None:
+        return
+    box = page.get_by_label("User id or e-mail")
+    box.wait_for(timeout=60_000)
+    box.fill(login)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
 def _open_map(visit: Visit, server: Server) -> FrameLocator:
     page = visit.page
     page.goto(f"{server.url}/map")
+    sign_in(page, server.login)
     frame = page.frame_locator(MAP_FRAME).first
     frame.locator("path.tp-territory").first.wait_for(state="attached", timeout=60_000)
     frame.locator("path.tp-account, .marker-cluster").first.wait_for(
@@ -236,6 +251,7 @@ def test_switching_to_georgia_clusters_accounts(visit: Visit, server: Server) ->
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_test_id("stSelectbox").first.click()
     page.get_by_role("option", name="Georgia (sample)").click()
+    sign_in(page, "ga-planner")  # another workspace, other users
     frame.locator("path.tp-territory-parent").first.wait_for(state="attached", timeout=60_000)
     frame.locator(".marker-cluster").first.wait_for(state="attached", timeout=60_000)
     assert frame.locator("path.tp-territory").count() > 10
@@ -251,8 +267,10 @@ def test_overview_and_data_pages_render(visit: Visit, server: Server) -> None:
     """The overview and data pages load in the browser without an exception."""
     page = visit.page
     page.goto(server.url)
+    sign_in(page, server.login)
     page.get_by_test_id("stMetric").first.wait_for(timeout=60_000)
-    page.goto(f"{server.url}/data")
+    page.goto(f"{server.url}/data")  # a new browser session: sign in again
+    sign_in(page, server.login)
     page.get_by_test_id("stDataFrame").first.wait_for(timeout=60_000)
     assert page.get_by_test_id("stException").count() == 0
     _screenshot(visit, "data.png")
