@@ -1,0 +1,264 @@
+"""The routes page (AppTest, no browser) and its glue in ui/routes.py."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from planner import schema as s
+from planner.access import scope_for
+from planner.routing import RouteParams, plan_routes
+from planner.samples import SAMPLES, data_dir
+from tests.app.conftest import HOSTILE_NAME, build_small_workspace
+from ui import routes
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+PAGE = "app_pages/routes.py"
+#: A Monday, so that every test sees the same week's visits.
+MONDAY = date(2026, 1, 5)
+
+
+def _sample(name: str) -> bool:
+    return (data_dir() / SAMPLES[name][0]).is_file()
+
+
+def _no_exceptions(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _text(at: AppTest) -> str:
+    parts = [c.value for c in at.caption] + [w.value for w in at.warning]
+    parts += [i.value for i in at.info] + [e.value for e in at.error]
+    return "\n".join(parts)
+
+
+def _open(workspace: str, monkeypatch: pytest.MonkeyPatch, user: str | None = None) -> AppTest:
+    """Run the routes page on ``workspace``, signed in as ``user`` (password "demo") if asked."""
+    monkeypatch.setenv("PLANNER_WORKSPACE", workspace)
+    monkeypatch.setenv("PLANNER_TILES", "none")
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.switch_page(PAGE).run()
+    if at.title and at.title[0].value == "Sign in":
+        assert user is not None, "this workspace needs a sign-in"
+        at.text_input(key="tp.widget.login").input(user)
+        at.text_input(key="tp.widget.password").input("demo")
+        at.button[0].click().run()
+    _no_exceptions(at)
+    at.date_input(key="tp.widget.routes.date").set_value(MONDAY).run()
+    _no_exceptions(at)
+    return at
+
+
+@pytest.fixture
+def small(small_workspace_file: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """The routes page on the small test workspace (local mode, no road network)."""
+    return _open(str(small_workspace_file), monkeypatch)
+
+
+# -- the page ---------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not _sample("helsinki"), reason="the Helsinki sample is not built")
+def test_helsinki_route_follows_the_roads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A planner sees a Helsinki rep's Monday along the roads: ETA table, totals, downloads."""
+    at = _open("helsinki", monkeypatch, user="hel-planner")
+    assert at.title[0].value == "Routes"
+    text = _text(at)
+    assert "roads of helsinki_roads.graphml.gz" in text
+    assert "Estimated drive times" not in text
+    metrics = _metrics(at)
+    assert int(metrics["Visits"]) > 0
+    assert "Drive time" in metrics and "Drive time (estimate)" not in metrics
+    eta = at.dataframe[0].value
+    assert {"arrive", "leave", "wait (min)", "drive from previous (min)"} <= set(eta.columns)
+    assert eta["account"].iloc[-1] == "back home"
+    assert list(eta["#"].iloc[:-1]) == list(range(1, len(eta)))
+    labels = [b.label for b in at.download_button]
+    assert "GPX for your phone" in labels and "ETA table (CSV)" in labels
+    assert "Directions links open Google Maps" in text  # offline basemap: no link
+
+
+@pytest.mark.skipif(not _sample("helsinki"), reason="the Helsinki sample is not built")
+def test_signed_in_rep_sees_only_their_route(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rep can choose only themself and gets no planner tab."""
+    at = _open("helsinki", monkeypatch, user="hel-rep-2")
+    rep = at.selectbox(key="tp.widget.routes.rep")
+    assert rep.options == ["Mikko Korhonen (hel-rep-2)"]
+    assert not at.tabs
+    assert "HEL-2" in _text(at)
+    assert int(_metrics(at)["Visits"]) > 0
+
+
+@pytest.mark.skipif(not _sample("georgia"), reason="the Georgia sample is not built")
+def test_georgia_route_is_labelled_as_an_estimate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a road network the page says the figures are straight-line estimates."""
+    at = _open("georgia", monkeypatch, user="ga-mgr-d-metro")
+    rep = at.selectbox(key="tp.widget.routes.rep")
+    assert rep.options == [
+        "David Nguyen (ga-rep-law)", "Emily Carter (ga-rep-mar)", "Marcus Johnson (ga-rep-atl)"
+    ]  # the metro manager's reps only
+    assert any("Estimated drive times" in w.value for w in at.warning)
+    assert "Drive time (estimate)" in _metrics(at)
+    assert len(at.dataframe[0].value) > 1
+
+
+def test_due_visits_route_shows_eta_and_week_totals(small: AppTest) -> None:
+    """On the small workspace the week's due visits make a plan with day and week totals."""
+    _no_exceptions(small)
+    assert small.selectbox(key="tp.widget.routes.rep").options == ["Aino Virtanen (R1)"]
+    assert "visits due" in _text(small)
+    labels = [m.label for m in small.metric]
+    assert labels.count("Visits") == 2  # the day's and the week's
+    assert "Not visited" in labels
+    eta = small.dataframe[0].value
+    assert eta["account"].iloc[-1] == "back home"
+
+
+def test_choosing_accounts_routes_them_on_the_date(small: AppTest) -> None:
+    """Picking three accounts plans one day visiting exactly those, in a numbered order."""
+    small.radio(key="tp.widget.routes.mode").set_value("chosen").run()
+    _no_exceptions(small)
+    assert "pick the accounts to visit" in _text(small)
+    picker = small.multiselect(key="tp.widget.routes.accounts")
+    chosen = picker.options[:3]
+    ids = [label.rsplit("(", 1)[1].rstrip(")") for label in chosen]
+    picker.set_value(ids)
+    small.button(key="tp.widget.routes.route_chosen").click().run()
+    _no_exceptions(small)
+    eta = small.dataframe[0].value
+    assert sorted(eta["account id"].iloc[:-1]) == sorted(ids)
+    assert _metrics(small)["Visits"] == "3"
+    assert "Week totals" not in " ".join(m.value for m in small.markdown)
+
+
+def test_changing_the_day_window_replans(small: AppTest) -> None:
+    """A shorter day replans: the route ends by the new end of the day."""
+    from datetime import time
+
+    small.time_input(key="tp.widget.routes.end").set_value(time(12, 0)).run()
+    _no_exceptions(small)
+    back = _metrics(small)["Back home"]
+    assert back == "—" or back <= "12:00"
+
+
+def test_workload_tab_estimates_and_simulates(small: AppTest) -> None:
+    """The travel workload tab shows weekly drive hours and spread, then simulated hours."""
+    table = small.dataframe[-1].value
+    assert {"drive h / week (estimate)", "spread (km)", "spread out?"} <= set(table.columns)
+    assert list(table["territory"]) == ["West", "Centre & <b>Port</b>", "East"]
+    assert (table["drive h / week (estimate)"] > 0).all()
+    small.slider(key="tp.widget.routes.sim_weeks").set_value(1)
+    small.slider(key="tp.widget.routes.sim_search").set_value(1)
+    small.button(key="tp.widget.routes.simulate").click().run()
+    _no_exceptions(small)
+    table = small.dataframe[-1].value
+    assert "drive h / week (simulated)" in table.columns
+    assert table["drive h / week (simulated)"].notna().all()
+
+
+# -- the glue ---------------------------------------------------------------------------------
+
+
+def test_visits_due_follow_the_frequencies() -> None:
+    """Over a year each account is due about as often as its visits per month ask, steadily."""
+    accounts = pd.DataFrame(
+        {
+            s.ACCOUNT_ID: [f"A{i}" for i in range(400)],
+            s.VISITS_PER_MONTH: np.repeat([0.25, 0.5, 1.0, 2.0, 8.0, 0.0, np.nan, 30.0], 50),
+        }
+    )
+    weeks = [routes.week_start(MONDAY) + pd.Timedelta(weeks=w).to_pytimedelta()
+             for w in range(52)]
+    counts = pd.Series(0, index=accounts[s.ACCOUNT_ID])
+    for monday in weeks:
+        due = routes.visits_due(accounts, monday)
+        counts[due[s.ACCOUNT_ID]] += due["visits_this_week"].to_numpy()
+    per_year = counts.groupby(np.repeat(np.arange(8), 50)).mean().to_numpy()
+    expected = np.array([0.25, 0.5, 1.0, 2.0, 8.0, 0.0, 1.0, 30.0]) * 12
+    expected[-1] = 5 * 52  # at most one visit a working day
+    assert np.allclose(per_year[[0, 1, 2, 3, 5, 6]], expected[[0, 1, 2, 3, 5, 6]], rtol=0.25)
+    assert per_year[4] == pytest.approx(2 * 52)  # 8 a month: twice every week
+    assert per_year[7] == expected[7]
+    again = routes.visits_due(accounts, weeks[3])
+    assert again.equals(routes.visits_due(accounts, weeks[3]))  # the same week, the same visits
+
+
+def test_next_working_day_skips_the_weekend() -> None:
+    """A Saturday becomes the next Monday; a weekday stays."""
+    assert routes.next_working_day(date(2026, 1, 10)) == date(2026, 1, 12)
+    assert routes.next_working_day(date(2026, 1, 7)) == date(2026, 1, 7)
+    assert routes.week_start(date(2026, 1, 11)) == MONDAY
+
+
+def test_routable_reps_follow_the_scope() -> None:
+    """Reps see themselves, managers their team, planners everyone who owns a territory."""
+    ws = build_small_workspace()
+    reps = ws.reps.copy()
+    reps.loc[len(reps)] = {s.REP_ID: "R3", s.NAME: "Other rep", s.ROLE: "rep",
+                           s.CAPACITY_H_PER_WEEK: 40.0, "geometry": reps.geometry.iloc[0]}
+    reps.loc[len(reps)] = {s.REP_ID: "P1", s.NAME: "Planner", s.ROLE: "planner",
+                           s.CAPACITY_H_PER_WEEK: None, "geometry": None}
+    reps.loc[len(reps)] = {s.REP_ID: "M2", s.NAME: "Team lead", s.ROLE: "manager",
+                           s.CAPACITY_H_PER_WEEK: None, "geometry": None}
+    reps[s.MANAGER_ID] = [None, None, "M2", None, None]
+    ws.set_table("reps", reps)
+    assoc = ws.rows("associations", "base").copy()
+    assoc.loc[len(assoc)] = {**assoc.iloc[0].to_dict(), s.REP_ID: "R3", s.TERRITORY_ID: "T3"}
+    ws.set_rows("associations", "base", assoc.drop(columns=[s.SCENARIO_ID], errors="ignore"))
+
+    def ids(user: str) -> list[str]:
+        scope = scope_for(ws, user, scenario_id="base")
+        return list(routes.routable_reps(ws, "base", scope, on=MONDAY)[s.REP_ID])
+
+    assert ids("R1") == ["R1"]
+    assert ids("R2") == ["R1", "R3"]  # manager of the region: every owner below it
+    assert ids("M2") == ["R3"]  # a team lead without territories: their reports
+    assert ids("R3") == ["R3"]
+    assert ids("P1") == ["R1", "R3"]
+    assert routes.routable_reps(ws, "base", None, on=MONDAY).empty
+
+
+def test_rep_accounts_are_the_owned_territory_members() -> None:
+    """A rep's stops are the members of the territories they own, with coordinates."""
+    ws = build_small_workspace()
+    stops = routes.rep_accounts(ws, "base", "R1", on=MONDAY)
+    members = ws.memberships("base")
+    expected = set(members.loc[members[s.TERRITORY_ID] == "T1", s.ACCOUNT_ID])
+    assert set(stops[s.ACCOUNT_ID]) == expected
+    assert stops[[s.LATITUDE, s.LONGITUDE]].notna().all().all()
+    assert routes.rep_accounts(ws, "base", "R2", on=MONDAY).empty  # a manager owns nothing
+    assert routes.rep_home(ws, "R1") == pytest.approx((60.17, 24.92))
+
+
+def test_route_map_draws_numbered_stops_and_escapes_names() -> None:
+    """The map has the route line, one numbered marker per stop, home, and no raw HTML names."""
+    from planner.viz import map_html
+
+    ws = build_small_workspace()
+    stops = routes.rep_accounts(ws, "base", "R1", on=MONDAY).head(4)
+    stops.loc[stops.index[0], s.NAME] = HOSTILE_NAME
+    stops.loc[stops.index[1], s.NAME] = "Bad`);alert(1);//${x}\\"
+    plan = plan_routes(stops, (60.17, 24.92), params=RouteParams(time_limit_s=0.2))
+    assert len(plan.days[0].stops) == 4
+    html = map_html(routes.route_map(plan, 0))
+    assert html.count('"className": "tp-route"') == 5  # four legs out, one home
+    assert html.count('"className": "tp-stop"') == 4
+    for n in range(1, 5):
+        assert f'"html": "\\u003cdiv\\u003e{n}\\u003c/div\\u003e"' in html
+    assert '"className": "tp-home"' in html
+    assert "<img src=x" not in html and "&lt;img src=x" in html
+    assert "Bad`" not in html and "${x}" not in html
+    assert "Bad&#96;);alert(1);//&#36;{x}&#92;" in html
+    assert "Straight-line estimate" in html  # no network: the legend says so
+    eta = routes.eta_frame(plan, 0)
+    assert list(eta["#"].iloc[:4]) == [1, 2, 3, 4] and eta["account"].iloc[-1] == "back home"
