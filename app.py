@@ -25,6 +25,7 @@ PAGES = {
         st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:",
                 default=True),
         st.Page("app_pages/map.py", title="Map", icon=":material/map:", url_path="map"),
+        st.Page("app_pages/routes.py", title="Routes", icon=":material/route:", url_path="routes"),
         st.Page("app_pages/territories.py", title="Edit territories",
                 icon=":material/edit_location_alt:", url_path="edit"),
         st.Page("app_pages/hierarchy.py", title="Hierarchy", icon=":material/account_tree:",
