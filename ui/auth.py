@@ -50,6 +50,7 @@ __all__ = [
     "requires_sign_in",
     "session",
     "sign_in",
+    "sign_in_as",
     "sign_in_form",
     "sign_out",
     "timeout_s",
@@ -158,15 +159,25 @@ def sign_in(login: str, password: str) -> User | None:
     user = authenticate(ws.reps, login, password)
     if user is None:
         return None
+    sign_in_as(user)
+    return user
+
+
+def sign_in_as(user: User) -> Session:
+    """Start a session for a user whom something else has authenticated.
+
+    For an identity provider: after ``st.login()``, look the user up with
+    ``planner.auth.find_user(ws.reps, st.user.email)``, refuse ``None``, and
+    call this (see the README's section on production sign-in).
+    """
     timeout = timeout_s()
-    st.session_state[_SESSION] = start_session(
-        user, timeout_s=timeout, max_age_s=max(DEFAULT_MAX_AGE_S, timeout)
-    )
+    started = start_session(user, timeout_s=timeout, max_age_s=max(DEFAULT_MAX_AGE_S, timeout))
+    st.session_state[_SESSION] = started
     st.session_state[_SESSION_SOURCE] = _source_key()
     st.session_state[_NOTICE] = None
     st.session_state.pop(_VIEW, None)
     logger.info("user %s signed in", user.user_id)
-    return user
+    return started
 
 
 def session() -> Session | None:

@@ -19,7 +19,6 @@ import pandas as pd
 from planner import schema as s
 from planner.access import AccessScope
 from planner.export import ExportFormat, PlanData, export_plan, plan_from_workspace
-from planner.export.files import hierarchy_table
 from planner.hierarchy import descendants
 from planner.workspace import Workspace
 
@@ -159,7 +158,3 @@ def export_zip(plan: PlanData, fmt: ExportFormat, *, options: Any = None) -> byt
                     archive.write(path, path.relative_to(out).as_posix())
         return buffer.getvalue()
 
-
-def territory_names(plan: PlanData) -> pd.DataFrame:
-    """The hierarchy of a plan (id, name, path), for showing what an export holds."""
-    return hierarchy_table(plan.territories)
