@@ -249,13 +249,22 @@ def read_opportunities(source: str | os.PathLike[str] | pd.DataFrame) -> pd.Data
 # -- periods -----------------------------------------------------------------------------
 
 
-def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+def period_bounds(
+    period: str, *, fiscal_year_start_month: int = 1
+) -> tuple[pd.Timestamp, pd.Timestamp]:
     """Return the first day of ``period`` and the first day after it.
 
     Parameters
     ----------
     period
-        ``"2025"``, ``"2025-H1"``, ``"2025-Q3"`` or ``"2025-07"``.
+        A calendar period, ``"2025"``, ``"2025-H1"``, ``"2025-Q3"`` or
+        ``"2025-07"``, or a fiscal one, ``"FY2026"``, ``"FY2026-H2"`` or
+        ``"FY2026-Q1"``.
+    fiscal_year_start_month
+        First month of the fiscal year. A fiscal year is named by the
+        calendar year it ends in, so with ``2`` (February), ``FY2026`` runs
+        from February 2025 to January 2026. With ``1`` (the default) fiscal
+        and calendar years coincide.
 
     Raises
     ------
@@ -263,22 +272,31 @@ def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
         If the period is written otherwise.
     """
     text = str(period).strip().upper()
-    m = re.fullmatch(r"(\d{4})(?:-(?:(Q)([1-4])|(H)([12])|(\d{2})))?", text)
-    if not m or (m.group(6) and not 1 <= int(m.group(6)) <= 12):
+    m = re.fullmatch(r"(FY)?(\d{4})(?:-(?:(Q)([1-4])|(H)([12])|(\d{2})))?", text)
+    bad = not m or (m.group(7) and (m.group(1) or not 1 <= int(m.group(7)) <= 12))
+    if bad or not 1 <= fiscal_year_start_month <= 12:
         raise InputError(
             f"period '{period}' is not understood",
-            [Problem(f"unknown period '{period}'", fix="write 2025, 2025-H1, 2025-Q3 or 2025-07")],
+            [
+                Problem(
+                    f"unknown period '{period}'",
+                    fix="write 2025, 2025-H1, 2025-Q3, 2025-07, FY2025 or FY2025-Q1",
+                )
+            ],
         )
-    year = int(m.group(1))
-    if m.group(2):
-        first, months = 3 * (int(m.group(3)) - 1) + 1, 3
-    elif m.group(4):
-        first, months = 6 * (int(m.group(5)) - 1) + 1, 6
-    elif m.group(6):
-        first, months = int(m.group(6)), 1
+    assert m is not None
+    year = int(m.group(2))
+    if m.group(3):
+        first, months = 3 * (int(m.group(4)) - 1) + 1, 3
+    elif m.group(5):
+        first, months = 6 * (int(m.group(6)) - 1) + 1, 6
+    elif m.group(7):
+        first, months = int(m.group(7)), 1
     else:
         first, months = 1, 12
     start = pd.Timestamp(year=year, month=first, day=1)
+    if m.group(1) and fiscal_year_start_month != 1:
+        start = start + pd.DateOffset(months=fiscal_year_start_month - 1 - 12)
     return start, start + pd.DateOffset(months=months)
 
 
@@ -301,10 +319,12 @@ def _skeleton(territories: pd.DataFrame, tree: _Tree) -> pd.DataFrame:
     """Territory columns every report starts with, in hierarchy order."""
     names = {}
     if s.NAME in territories.columns:
-        for tid, name in zip(territories[s.TERRITORY_ID].astype(str), territories[s.NAME],
-                             strict=True):
-            names[tid] = tid if name is None or (isinstance(name, float) and math.isnan(name)) \
-                else str(name)
+        for tid, name in zip(
+            territories[s.TERRITORY_ID].astype(str), territories[s.NAME], strict=True
+        ):
+            names[tid] = (
+                tid if name is None or (isinstance(name, float) and math.isnan(name)) else str(name)
+            )
     order = tree.topological()
     return pd.DataFrame(
         {
@@ -491,8 +511,12 @@ def set_targets(
     key = [s.SCENARIO_ID, s.TERRITORY_ID, s.REP_ID, s.PERIOD, s.METRIC]
 
     def keys(frame: pd.DataFrame) -> pd.Series:
-        return frame[key].astype(object).where(frame[key].notna(), "").astype(str).agg(
-            "\x1f".join, axis=1
+        return (
+            frame[key]
+            .astype(object)
+            .where(frame[key].notna(), "")
+            .astype(str)
+            .agg("\x1f".join, axis=1)
         )
 
     old = targets
@@ -685,8 +709,9 @@ def _owners(
         for rid, name in zip(reps[s.REP_ID].astype(str), reps[s.NAME], strict=True):
             names[rid] = rid if pd.isna(name) else str(name)
     by_territory: dict[str, list[str]] = {}
-    for rid, tid in zip(active[s.REP_ID].astype(str), active[s.TERRITORY_ID].astype(str),
-                        strict=True):
+    for rid, tid in zip(
+        active[s.REP_ID].astype(str), active[s.TERRITORY_ID].astype(str), strict=True
+    ):
         by_territory.setdefault(tid, []).append(names.get(rid, rid))
     return [", ".join(sorted(by_territory.get(str(t), []))) for t in territory_ids]
 
@@ -783,12 +808,14 @@ def _territories_of(
     active = associations[_active_mask(associations, as_of or date.today())]
     names: dict[str, str] = {}
     if territories is not None and s.NAME in territories.columns:
-        for tid, name in zip(territories[s.TERRITORY_ID].astype(str), territories[s.NAME],
-                             strict=True):
+        for tid, name in zip(
+            territories[s.TERRITORY_ID].astype(str), territories[s.NAME], strict=True
+        ):
             names[tid] = tid if pd.isna(name) else str(name)
     by_rep: dict[str, list[str]] = {}
-    for rid, tid in zip(active[s.REP_ID].astype(str), active[s.TERRITORY_ID].astype(str),
-                        strict=True):
+    for rid, tid in zip(
+        active[s.REP_ID].astype(str), active[s.TERRITORY_ID].astype(str), strict=True
+    ):
         by_rep.setdefault(rid, []).append(names.get(tid, tid))
     return [", ".join(sorted(set(by_rep.get(str(r), [])))) for r in rep_ids]
 
@@ -850,7 +877,7 @@ def sales_cycle(
     tid = out[s.TERRITORY_ID]
     out["closed_count"] = tid.map(counts["closed_count"]).fillna(0).astype(int)
     out["won_count"] = tid.map(counts["won_count"]).fillna(0).astype(int)
-    out["win_rate"] = (out["won_count"] / out["closed_count"].where(out["closed_count"] > 0))
+    out["win_rate"] = out["won_count"] / out["closed_count"].where(out["closed_count"] > 0)
     for col in stats.columns:
         out[col] = tid.map(stats[col]).astype(float)
     return out

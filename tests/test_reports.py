@@ -125,8 +125,17 @@ def test_read_opportunities_lists_every_bad_row(tmp_path: Path) -> None:
 def test_read_opportunities_missing_columns() -> None:
     """Missing columns are named."""
     with pytest.raises(InputError, match="required column 'stage' is missing"):
-        read_opportunities(pd.DataFrame({"account_id": ["a"], "owner_id": ["r"], "amount": [1],
-                                         "created_date": ["2025-01-01"], "closed_date": [""]}))
+        read_opportunities(
+            pd.DataFrame(
+                {
+                    "account_id": ["a"],
+                    "owner_id": ["r"],
+                    "amount": [1],
+                    "created_date": ["2025-01-01"],
+                    "closed_date": [""],
+                }
+            )
+        )
 
 
 @pytest.mark.parametrize(
@@ -185,8 +194,15 @@ def test_territory_report(
     reps = pd.DataFrame({"rep_id": ["R1", "R2"], "name": ["Ann", "Bob"]})
     extra = pd.DataFrame({"territory_id": ["T1"], "drive_time_h": [3.5]})
     out = territory_report(
-        small_tree, memberships, four_accounts, targets=targets, opportunities=opportunities,
-        associations=assoc, reps=reps, period="2025", extra=extra,
+        small_tree,
+        memberships,
+        four_accounts,
+        targets=targets,
+        opportunities=opportunities,
+        associations=assoc,
+        reps=reps,
+        period="2025",
+        extra=extra,
     ).set_index("territory_id")
     assert out.loc["T1", "owners"] == "Ann"
     assert out.loc["T1", "accounts"] == 2 and out.loc["D1", "accounts"] == 3
@@ -218,11 +234,16 @@ def test_star_performers(
     """Users ranked by attainment; user-level targets win over territory sums."""
     reps = pd.DataFrame({"rep_id": ["R1", "R2", "R3", "R4"], "name": ["Ann", "Bob", "Cy", "Di"]})
     assoc = pd.DataFrame(
-        {"rep_id": ["R1", "R2", "R2"], "territory_id": ["T1", "T2", "T1"],
-         "role": ["owner", "owner", "overlay"], "end_date": [None, None, "2020-01-01"]}
+        {
+            "rep_id": ["R1", "R2", "R2"],
+            "territory_id": ["T1", "T2", "T1"],
+            "role": ["owner", "owner", "overlay"],
+            "end_date": [None, None, "2020-01-01"],
+        }
     )
-    out = star_performers(reps, targets, opportunities, associations=assoc,
-                          territories=small_tree, period="2025")
+    out = star_performers(
+        reps, targets, opportunities, associations=assoc, territories=small_tree, period="2025"
+    )
     assert out["rep_id"].tolist() == ["R2", "R1"]
     first = out.iloc[0]
     assert (first["rank"], first["target"], first["won_amount"]) == (1, 40.0, 80.0)
@@ -259,3 +280,20 @@ def test_set_targets_upserts_and_checks_scope(targets: pd.DataFrame) -> None:
     rep = build_scope("R1", reps=reps, territories=terr, associations=assoc)
     with pytest.raises(AccessDeniedError, match="may not set the targets T1/-"):
         set_targets(targets, [Target("2025", 1.0, territory_id="T1")], scenario_id="s", scope=rep)
+
+
+def test_fiscal_periods_are_understood() -> None:
+    """FY periods match calendar years by default and shift with the fiscal start month."""
+    from planner.reports import period_bounds
+
+    assert period_bounds("FY2027-Q1") == (pd.Timestamp("2027-01-01"), pd.Timestamp("2027-04-01"))
+    assert period_bounds("fy2026", fiscal_year_start_month=2) == (
+        pd.Timestamp("2025-02-01"),
+        pd.Timestamp("2026-02-01"),
+    )
+    assert period_bounds("FY2026-Q2", fiscal_year_start_month=7) == (
+        pd.Timestamp("2025-10-01"),
+        pd.Timestamp("2026-01-01"),
+    )
+    with pytest.raises(InputError, match="FY2025-Q1"):
+        period_bounds("FY2026-07")
