@@ -169,7 +169,7 @@ with side:
         if drawn is not None:
             st.markdown(f"### {drawn.account_count:,} accounts inside")
             st.caption(f"Area {drawn.area_km2:,.2f} km²")
-            for note in drawn.warnings:
+            for note in editing.repair_notes(drawn.warnings):
                 st.warning(f"Repaired: {note}")
             types = view.territory_types[s.TYPE_ID].astype(str).tolist()
             if mode == "edit" and selected is not None:

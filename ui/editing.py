@@ -64,6 +64,7 @@ __all__ = [
     "problem_map",
     "redraw_parents",
     "rename_territory",
+    "repair_notes",
     "replace_shape",
     "require_edit",
     "run_assignment",
@@ -1171,6 +1172,21 @@ def problem_map(
 def drawing_signature(features: object) -> str:
     """Return a stable text for a map drawing (to tell a new drawing from one already handled)."""
     return json.dumps(features, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def repair_notes(notes: Iterable[str]) -> list[str]:
+    """Return the repairs of a drawn shape worth telling the user, in plain words.
+
+    Ring orientation is dropped: Leaflet draws rings in click order, so half
+    of all drawings are "clockwise" and re-orienting them changes nothing the
+    user can see.
+    """
+    out = []
+    for note in notes:
+        if "orientation" in note and ";" not in note:
+            continue
+        out.append(note.replace("drawn shape the drawn shape", "the drawn shape"))
+    return out
 
 
 # --------------------------------------------------------------------------- Streamlit glue
