@@ -11,15 +11,13 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import FrameLocator
 
-from tests.app.test_browser import (  # noqa: F401 (fixtures used by name)
-    MAP_FRAME,
-    Server,
-    Visit,
-    _screenshot,
-    browser,
-    server,
-    visit,
-)
+from tests.app import test_browser as shared
+from tests.app.test_browser import MAP_FRAME, Server, Visit, _screenshot
+
+# The fixtures of test_browser.py, used here by name (a module-scoped server of our own).
+server = shared.server
+browser = shared.browser
+visit = shared.visit
 
 pytestmark = pytest.mark.browser
 
