@@ -240,17 +240,18 @@ if run is not None:
         maps.show_map(fmap, key="balance_map", height=560)
         maps.attribution_caption()
     with tabs[1]:
-        st.altair_chart(scenarios.workload_chart(table, colors, unit=unit_label), width="stretch")
+        st.altair_chart(scenarios.workload_chart(table, colors, unit=unit_label,
+                                                  tolerance=tolerance), width="content")
         st.caption("Grey band: the tolerance around each territory's target (black tick); "
                    "red outline: outside the band.")
     with tabs[2]:
         if run.curve is not None:
-            chosen_moved = (None if d is None or d.moved_accounts is None
-                            else float(d.moved_accounts))
-            st.altair_chart(scenarios.tradeoff_chart(run.curve, chosen_moved=chosen_moved),
-                            width="stretch")
-            st.caption("Each point is a rebalance with a budget of moved accounts; the red "
-                       "diamond is the plan shown.")
+            chosen = (None if d is None or d.moved_accounts is None
+                      else (float(d.moved_accounts), m.max_abs_deviation))
+            st.altair_chart(scenarios.tradeoff_chart(run.curve, chosen=chosen), width="stretch")
+            st.caption("Each dot is the least deviation found for a budget of moved accounts "
+                       "(the line joins those no other beats); the red diamond is the plan "
+                       "shown, which stops once within the tolerance.")
         else:
             st.info("The trade-off curve is drawn for a rebalance (tick “Draw the trade-off "
                     "curve”).")
@@ -266,8 +267,9 @@ if run is not None:
 
     st.subheader("Save")
     if run.saved_as is not None:
-        st.success(f"Saved as planning scenario **{run.saved_as}**. Open it from the sidebar, or "
-                   "compare it with the active plan on the compare page.")
+        st.success(f"Saved as planning scenario **{run.saved_as}** in this session. Open it "
+                   "from the sidebar, compare it with the active plan on the compare page, "
+                   "and use **Save workspace** in the sidebar to write it to the file.")
     else:
         default_name = (f"Designed: {m.n_territories} territories" if method == DESIGN
                         else f"Rebalanced {scenario.name or sid}")

@@ -125,7 +125,8 @@ for key, label in METRICS.items():
 left, right = st.columns([2, 3])
 with left:
     st.subheader("Metrics")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 height=36 * (len(rows) + 1) + 2)
 with right:
     st.subheader("Per territory")
     per = comparison.territories.copy()
@@ -188,7 +189,7 @@ else:
                     else "No scenario is active now.")
         st.warning(f"Make **{candidate.name or b}** the active plan? {outgoing} "
                    "Archived scenarios stay readable but cannot be promoted again.")
-        yes, no = st.columns([1, 5])
+        yes, no, _ = st.columns([1, 1, 8])
         if yes.button("Confirm", type="primary", key="cmp.confirm"):
             try:
                 ws.promote(b, user=None if user is None else user.user_id)

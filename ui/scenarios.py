@@ -335,8 +335,8 @@ def plan_map(
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         p = feature["properties"]
-        return {"color": "#d62728" if p["outside"] else p["color"],
-                "weight": 3.5 if p["outside"] else 1.5, "opacity": 0.95,
+        return {"color": "#d62728" if p["outside"] else "#333333",
+                "weight": 3.5 if p["outside"] else 2.0, "opacity": 0.9,
                 "dashArray": "6 4" if p["outside"] else None,
                 "fillColor": p["color"], "fillOpacity": 0.4}
 
@@ -429,8 +429,15 @@ def changes_map(
 
 
 # --- charts ----------------------------------------------------------------------------------
-def workload_chart(table: pd.DataFrame, colors: Mapping[str, str], *, unit: str) -> alt.Chart:
-    """Return a bar chart of workload per territory over its tolerance band and target.
+def workload_chart(
+    table: pd.DataFrame, colors: Mapping[str, str], *, unit: str, tolerance: float
+) -> alt.HConcatChart:
+    """Return workload per territory (bars over the tolerance band) beside its deviation.
+
+    Left: each territory's workload as a bar, its target as a black tick and
+    the tolerance band around the target in grey. Right: the deviation from
+    target, with the band of ±``tolerance`` shaded, so small differences show.
+    Bars outside the band are outlined in red.
 
     Parameters
     ----------
@@ -440,71 +447,97 @@ def workload_chart(table: pd.DataFrame, colors: Mapping[str, str], *, unit: str)
         Bar colour per territory id (the map's).
     unit
         What the workload is measured in (axis title).
+    tolerance
+        The accepted relative deviation.
     """
     import altair as alt
 
     data = table.copy()
     data["color"] = data[s.TERRITORY_ID].map(colors).fillna(UNASSIGNED_COLOR)
     data["deviation_text"] = data["deviation"].map(_pct)
+    data["tol_low"], data["tol_high"] = -tolerance, tolerance
     order = data.sort_values("workload", ascending=False)["territory"].tolist()
     y = alt.Y("territory:N", sort=order, title=None, axis=alt.Axis(labelLimit=240))
-    band = alt.Chart(data).mark_bar(color="#9e9e9e", opacity=0.35, height=22).encode(
+    tooltip = [alt.Tooltip("territory:N"), alt.Tooltip("workload:Q", format=",.1f"),
+               alt.Tooltip("target:Q", format=",.1f"),
+               alt.Tooltip("deviation_text:N", title="deviation"),
+               alt.Tooltip("accounts:Q", format=",")]
+    outline = alt.condition("datum.within", alt.value("transparent"), alt.value("#d62728"))
+    step = alt.Step(28)
+    base = alt.Chart(data)
+    band = base.mark_bar(color="#9e9e9e", opacity=0.45).encode(
         y=y, x=alt.X("lower:Q", title=unit), x2="upper:Q")
-    bars = alt.Chart(data).mark_bar(height=12).encode(
-        y=y,
-        x="workload:Q",
-        color=alt.Color("color:N", scale=None, legend=None),
-        stroke=alt.condition("datum.within", alt.value(None), alt.value("#d62728")),
-        strokeWidth=alt.value(2),
-        tooltip=[alt.Tooltip("territory:N"), alt.Tooltip("workload:Q", format=",.1f"),
-                 alt.Tooltip("target:Q", format=",.1f"),
-                 alt.Tooltip("deviation_text:N", title="deviation"),
-                 alt.Tooltip("accounts:Q", format=",")],
-    )
-    target = alt.Chart(data).mark_tick(color="#222222", thickness=2, size=26).encode(
-        y=y, x="target:Q")
-    return (band + bars + target).properties(height=max(160, 30 * len(data)))
+    bars = base.mark_bar(size=14).encode(
+        y=y, x="workload:Q", color=alt.Color("color:N", scale=None, legend=None),
+        stroke=outline, strokeWidth=alt.value(2), tooltip=tooltip)
+    target = base.mark_tick(color="#222222", thickness=2).encode(y=y, x="target:Q")
+    workload = (band + bars + target).properties(height=step, width=420,
+                                                 title="Workload and tolerance band")
+    span = max(float(data["deviation"].abs().max()), tolerance) * 1.15
+    scale = alt.Scale(domain=[-span, span])
+    dev_band = base.mark_bar(color="#9e9e9e", opacity=0.45).encode(
+        y=alt.Y("territory:N", sort=order, axis=None),
+        x=alt.X("tol_low:Q", scale=scale, title="Deviation from target",
+                axis=alt.Axis(format="%")), x2="tol_high:Q")
+    dev_bars = base.mark_bar(size=14).encode(
+        y=alt.Y("territory:N", sort=order, axis=None), x=alt.X("deviation:Q", scale=scale),
+        color=alt.Color("color:N", scale=None, legend=None), stroke=outline,
+        strokeWidth=alt.value(2), tooltip=tooltip)
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#222222").encode(
+        x=alt.X("x:Q", scale=scale))
+    deviation = (dev_band + dev_bars + zero).properties(height=step, width=260,
+                                                        title=f"Deviation (band ±{tolerance:.1%})")
+    return alt.hconcat(workload, deviation, spacing=12)
 
 
-def tradeoff_chart(curve: TradeoffCurve, *, chosen_moved: float | None = None) -> alt.Chart:
+def tradeoff_chart(
+    curve: TradeoffCurve, *, chosen: tuple[float, float] | None = None
+) -> alt.LayerChart:
     """Return the trade-off curve: worst deviation against accounts moved.
+
+    Every budget's plan is a dot; the line joins the plans no other plan
+    beats on both counts (the efficient frontier), from the current plan on.
 
     Parameters
     ----------
     curve
         From :func:`planner.balance.tradeoff_curve`.
-    chosen_moved
-        Accounts moved by the plan shown, marked on the curve.
+    chosen
+        ``(accounts moved, worst deviation)`` of the plan shown, marked in red.
     """
     import altair as alt
 
     pts = curve.points.copy()
-    pts["budget"] = [("no limit" if not np.isfinite(b) else f"{b:,.0f}")
+    pts["budget"] = [("no limit" if not np.isfinite(b) else f"{b:,.0f} accounts")
                      for b in pts["budget_accounts"]]
     start = pd.DataFrame([{"moved_accounts": 0.0, "max_abs_deviation":
                            curve.baseline_max_abs_deviation, "budget": "current plan",
                            "moved_units": 0}])
     data = pd.concat([start, pts[["moved_accounts", "max_abs_deviation", "budget",
                                   "moved_units"]]], ignore_index=True)
-    data = data.sort_values(["moved_accounts", "max_abs_deviation"],
-                            ascending=[True, False]).drop_duplicates(
-        ["moved_accounts", "max_abs_deviation"])
-    base = alt.Chart(data).encode(
-        x=alt.X("moved_accounts:Q", title="Accounts moved"),
-        y=alt.Y("max_abs_deviation:Q", title="Worst deviation from target",
-                axis=alt.Axis(format="%")),
-        tooltip=[alt.Tooltip("budget:N", title="budget"),
-                 alt.Tooltip("moved_accounts:Q", format=",.0f", title="accounts moved"),
-                 alt.Tooltip("moved_units:Q", title="units moved"),
-                 alt.Tooltip("max_abs_deviation:Q", format=".1%", title="worst deviation")],
-    )
-    chart = base.mark_line(interpolate="step-after", color="#4e79a7") + base.mark_point(
-        filled=True, size=60, color="#4e79a7")
-    if chosen_moved is not None:
-        near = data.iloc[(data["moved_accounts"] - chosen_moved).abs().argsort()[:1]]
-        chart = chart + alt.Chart(near).mark_point(size=220, color="#d62728", shape="diamond",
-                                                   filled=True).encode(
-            x="moved_accounts:Q", y="max_abs_deviation:Q")
+    data = data.sort_values(["moved_accounts", "max_abs_deviation"]).drop_duplicates(
+        ["moved_accounts", "max_abs_deviation"]).reset_index(drop=True)
+    best = data["max_abs_deviation"].cummin()
+    frontier = data[data["max_abs_deviation"] <= best + 1e-12].drop_duplicates(
+        "max_abs_deviation")
+    x = alt.X("moved_accounts:Q", title="Accounts moved")
+    y = alt.Y("max_abs_deviation:Q", title="Worst deviation from target",
+              axis=alt.Axis(format="%"))
+    tooltip = [alt.Tooltip("budget:N", title="budget"),
+               alt.Tooltip("moved_accounts:Q", format=",.0f", title="accounts moved"),
+               alt.Tooltip("moved_units:Q", title="units moved"),
+               alt.Tooltip("max_abs_deviation:Q", format=".2%", title="worst deviation")]
+    line = alt.Chart(frontier).mark_line(interpolate="step-after", color="#4e79a7").encode(
+        x=x, y=y)
+    dots = alt.Chart(data).mark_point(filled=True, size=70, color="#4e79a7").encode(
+        x=x, y=y, tooltip=tooltip)
+    chart = line + dots
+    if chosen is not None:
+        mark = pd.DataFrame([{"moved_accounts": chosen[0], "max_abs_deviation": chosen[1],
+                              "budget": "the plan shown", "moved_units": None}])
+        chart = chart + alt.Chart(mark).mark_point(
+            size=240, color="#d62728", shape="diamond", filled=True).encode(
+            x=x, y=y, tooltip=tooltip[:2] + tooltip[3:])
     return chart.properties(height=300)
 
 
