@@ -273,7 +273,9 @@ if run is not None:
     else:
         default_name = (f"Designed: {m.n_territories} territories" if method == DESIGN
                         else f"Rebalanced {scenario.name or sid}")
-        name = st.text_input("Scenario name", value=default_name, key="bal.save_name")
+        # one name field per run, so a new run proposes its own name
+        name = st.text_input("Scenario name", value=default_name,
+                             key=f"bal.save_name.{id(run)}")
         if st.button("Save as scenario", key="bal.save"):
             new_id = unique_scenario_id(ws, name or default_name)
             try:

@@ -107,7 +107,7 @@ def test_design_run_shows_metrics_and_saves_a_planning_scenario(
     assert float(metrics["Worst deviation"].rstrip("%")) <= 2.0
     assert metrics["Contiguous"] == "Yes"
     assert any("within ±2.0%" in x.value for x in at.success)
-    at.text_input(key="bal.save_name").input("Even four")
+    next(t for t in at.text_input if t.label == "Scenario name").input("Even four")
     at.button(key="bal.save").click().run()
     _ok(at)
     assert any("Saved as planning scenario **even-four**" in x.value for x in at.success)
@@ -228,3 +228,22 @@ def test_compare_page_on_a_workspace_with_drawn_territories(
     assert at.selectbox(key="cmp.b").value == "draft"
     assert any("change territory" in c.value for c in at.caption)
     assert at.get("arrow_data_frame") or at.dataframe
+
+
+def test_rebalance_of_drawn_territories_places_units_by_shape(
+    small_workspace_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Territories drawn without unit rows are rebalanced from the units their shapes cover."""
+    at = _open(small_workspace_file, monkeypatch, BALANCE)
+    at.radio(key="bal.mode").set_value("rebalance").run()
+    at.slider(key="bal.tolerance").set_value(20.0)
+    at.button(key="bal.run").click().run()
+    _ok(at)
+    assert _metrics(at)["Contiguous"] == "Yes"
+    at.button(key="bal.save").click().run()
+    _ok(at)
+    assert any("Saved as planning scenario" in x.value for x in at.success)
+    ws = _workspace(at)
+    saved = ws.scenario_list()[-1]
+    assert saved.parameters["method"] == "rebalance"
+    assert len(ws.rows("unit_assignment", saved.scenario_id)) == len(ws.units)
