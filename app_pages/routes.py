@@ -65,7 +65,7 @@ def estimate_banner(plan: RoutePlan) -> None:
             f"**Estimated drive times.** This workspace has no road network, so drive "
             f"times and distances are estimates ({plan.method}). The map joins the stops "
             "with straight dashed lines, not roads.",
-            icon="📏",
+            icon=":material/straighten:",
         )
 
 
@@ -259,7 +259,7 @@ def show_plan(
         st.info("No visit on this day.")
     for note in plan.notes:
         if not note.startswith("drive times are estimates"):
-            st.caption(f"ℹ️ {note}")
+            st.caption(f"Note: {note}")
 
     totals = plan.totals()
     if len(plan.days) > 1:
@@ -289,7 +289,7 @@ def downloads(plan: RoutePlan, day: int, rep_id: str, when: date,
     cols[0].download_button(
         "GPX for your phone", to_gpx(plan, network, day=day), file_name=f"{stem}.gpx",
         mime="application/gpx+xml", key="tp.widget.routes.gpx", on_click="ignore",
-        disabled=not plan.days[day].stops, icon="📱",
+        disabled=not plan.days[day].stops, icon=":material/smartphone:",
     )
     cols[1].download_button(
         "GeoJSON (whole plan)", json.dumps(to_geojson(plan, network)),
@@ -308,7 +308,7 @@ def directions(plan: RoutePlan, day: int) -> None:
         return
     if state.tile_source() != "osm":
         st.caption(
-            "🧭 Directions links open Google Maps, which needs internet: choose "
+            "Directions links open Google Maps, which needs internet: choose "
             "*OpenStreetMap tiles (online)* as the basemap in the sidebar to show them. "
             "Offline, take the GPX file to your phone."
         )
@@ -318,7 +318,7 @@ def directions(plan: RoutePlan, day: int) -> None:
     for n, url in enumerate(urls, start=1):
         label = "Directions in Google Maps" + (f" (part {n} of {len(urls)})" if len(urls) > 1
                                                else "")
-        cols[n - 1].link_button(label, url, icon="🧭")
+        cols[n - 1].link_button(label, url, icon=":material/directions:")
 
 
 # -- travel workload -------------------------------------------------------------------------
@@ -348,8 +348,12 @@ def travel_workload_section(ws: Workspace, sid: str, network: RoadNetwork | None
         show_error(exc)
         return
     if network is None:
-        st.warning(f"**Estimated**: no road network, so drive times use {estimate.describe()}.",
-                   icon="📏")
+        st.warning(
+            f"**Estimated**: no road network, so drive times use {estimate.describe()}. "
+            "Change the speed and the road factor under *Estimate settings* on the Day "
+            "route tab.",
+            icon=":material/straighten:",
+        )
 
     controls = st.columns([1, 1, 2], vertical_alignment="bottom")
     weeks = controls[0].slider("Weeks simulated", 1, 8, 4, key="tp.widget.routes.sim_weeks")
@@ -401,9 +405,12 @@ def travel_workload_section(ws: Workspace, sid: str, network: RoadNetwork | None
         shown["simulation"] = shown[s.TERRITORY_ID].map(by_id["method"])
         value = "drive h / week (simulated)"
         st.caption(f"Simulated {weeks} weeks per territory in {took:.1f} s.")
+    drive = shown[value].astype(float)
+    work = drive + shown["visit h / week"].astype(float)
+    shown["drive share of work"] = (drive / work.where(work > 0)).round(2)
     median = float(shown["spread (km)"].median())
     shown["spread out?"] = [
-        "⚠️ spread out" if median > 0 and v > 1.5 * median else "" for v in shown["spread (km)"]
+        "spread out" if median > 0 and v > 1.5 * median else "" for v in shown["spread (km)"]
     ]
     leaves = viz.leaf_territory_ids(terr)
     shapes = terr.set_index(terr[s.TERRITORY_ID].astype(str)).geometry
@@ -435,7 +442,7 @@ st.title("Routes")
 if network is None:
     problem = routes.network_error(ws_file)
     st.caption(
-        ("⚠️ The road network beside this workspace could not be read "
+        ("The road network beside this workspace could not be read "
          f"({problem}): " if problem else "No road network saved with this workspace: ")
         + "drive times are straight-line **estimates**."
     )

@@ -501,7 +501,7 @@ class _RouteCss(MacroElement):
 def _bounds(lat: Sequence[float], lon: Sequence[float]) -> list[list[float]] | None:
     if not len(lat):
         return None
-    pad = 0.0005
+    pad = max(0.08 * max(max(lat) - min(lat), max(lon) - min(lon)), 0.0005)
     return [[min(lat) - pad, min(lon) - pad], [max(lat) + pad, max(lon) + pad]]
 
 
