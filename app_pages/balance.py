@@ -246,9 +246,10 @@ if run is not None:
                    "red outline: outside the band.")
     with tabs[2]:
         if run.curve is not None:
-            chosen = (None if d is None or d.moved_accounts is None
-                      else (float(d.moved_accounts), m.max_abs_deviation))
-            st.altair_chart(scenarios.tradeoff_chart(run.curve, chosen=chosen), width="stretch")
+            shown_point = (None if d is None or d.moved_accounts is None
+                           else (float(d.moved_accounts), m.max_abs_deviation))
+            st.altair_chart(scenarios.tradeoff_chart(run.curve, chosen=shown_point),
+                            width="stretch")
             st.caption("Each dot is the least deviation found for a budget of moved accounts "
                        "(the line joins those no other beats); the red diamond is the plan "
                        "shown, which stops once within the tolerance.")
