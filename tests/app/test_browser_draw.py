@@ -165,3 +165,80 @@ def test_a_self_crossing_drawing_is_repaired_with_a_warning(visit: Visit, server
     warning = page.get_by_text(re.compile(r"Repaired: .*drawn shape"))
     warning.first.wait_for(timeout=30_000)
     assert visit.errors == []
+
+
+def _px(frame: Frame, lon: float, lat: float) -> tuple[float, float]:
+    x, y = frame.evaluate(
+        "([lat, lon]) => { const p = window.map.latLngToContainerPoint([lat, lon]);"
+        " return [p.x, p.y]; }",
+        [lat, lon],
+    )
+    return float(x), float(y)
+
+
+def _switch_mode(page: Page, label: str, ready: str) -> Frame:
+    """Pick a map mode and wait for its map (``ready``: a selector inside the new map)."""
+    page.get_by_text(label, exact=True).first.click()
+    page.wait_for_function(
+        "(sel) => [...document.querySelectorAll('iframe')].some(f => f.contentDocument && "
+        "f.contentDocument.querySelector(sel))",
+        arg=ready,
+        timeout=60_000,
+    )
+    frame = _map_frame(page)
+    frame.wait_for_function("() => window.map && window.map.getSize().x > 0", timeout=30_000)
+    return frame
+
+
+def test_clicking_a_unit_moves_it_into_the_selected_territory(visit: Visit, server: Server) -> None:
+    """In unit mode a click on another territory's unit adds it to the selected one (HEL-1)."""
+    if server.login is None:
+        pytest.skip("the fallback workspace has no unit assignment")
+    page = visit.page
+    _open_editor(page, server)
+    frame = _switch_mode(page, "Add or remove units", "path.tp-edit-unit")
+    ws = open_workspace(sample_path("helsinki"))
+    sid = ws.active_scenario_id()
+    ua = ws.rows("unit_assignment", sid)
+    other = ua[ua["territory_id"] != "HEL-1"]["unit_id"].astype(str).tolist()
+    units = ws.units.set_index("unit_id")
+    target = other[len(other) // 2]
+    spot = units.loc[target].geometry.representative_point()
+    x, y = _px(frame, spot.x, spot.y)
+    box = frame.locator(".leaflet-container").first.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    done = page.get_by_text(re.compile(rf"Added unit {target} to HEL-1"))
+    done.first.wait_for(timeout=60_000)
+    mine = page.frame_locator(MAP_FRAME).first.locator("path.tp-edit-unit-mine")
+    mine.first.wait_for(state="attached", timeout=60_000)
+    page.locator(MAP_FRAME).first.wait_for(state="visible", timeout=30_000)
+    box = page.locator(MAP_FRAME).first.bounding_box()
+    assert box is not None and box["height"] > 400, "the redrawn map is collapsed"
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "edit-units.png"))
+    assert visit.blocked == []
+    assert visit.errors == []
+
+
+def test_reshaping_the_selected_territory(visit: Visit, server: Server) -> None:
+    """Leaflet.draw's edit tool drags a corner of the selected shape; saving it replaces it."""
+    page = visit.page
+    _open_editor(page, server)
+    frame = _switch_mode(page, "Reshape the selected", "path.tp-edit-shape")
+    frame.locator(".leaflet-draw-edit-edit").click()
+    handle = frame.locator(".leaflet-editing-icon").first
+    handle.wait_for(timeout=30_000)
+    hb = handle.bounding_box()
+    assert hb is not None
+    cx, cy = hb["x"] + hb["width"] / 2, hb["y"] + hb["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    page.mouse.move(cx - 25, cy - 25, steps=8)
+    page.mouse.up()
+    frame.get_by_role("link", name="Save").click()
+    page.get_by_text(COUNT_TEXT).first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Save the new shape").click()
+    page.get_by_text(re.compile(r"Replaced the shape of")).first.wait_for(timeout=60_000)
+    assert visit.blocked == []
+    assert visit.errors == []
