@@ -36,7 +36,13 @@ from planner import schema as s
 from planner import viz
 from planner.access import AccessScope
 from planner.errors import PlannerError
-from planner.routing import RoadNetwork, RoutePlan, load_network, route_geometry
+from planner.routing import (
+    EstimateParams,
+    RoadNetwork,
+    RoutePlan,
+    load_network,
+    route_geometry,
+)
 from planner.routing.hours import DAY_NAMES
 from planner.workspace import Workspace
 from ui.cache import roads_file_for
@@ -45,6 +51,7 @@ __all__ = [
     "ROUTE_COLOR",
     "WEEKS_PER_MONTH",
     "PlanKey",
+    "account_drive_hours",
     "clock_text",
     "day_date",
     "escape",
@@ -407,6 +414,66 @@ def territory_homes(
         if home is not None:
             homes[tid] = home
     return homes
+
+
+def account_drive_hours(
+    ws: Workspace,
+    scenario_id: str,
+    *,
+    network: RoadNetwork | None = None,
+    on: date | None = None,
+    estimate: EstimateParams | None = None,
+) -> pd.Series:
+    """Return each account's share of its territory's weekly drive hours (a balance variable).
+
+    Each territory's weekly drive time (:func:`planner.routing.travel_workload`,
+    the fast estimate) is split over its accounts in proportion to
+    ``visits per week x (distance from the rep's home + the territory's
+    spread)``: far-out accounts cost more driving, and every visit carries
+    part of the tour. Summed per unit, it is a column the balance page can
+    even out (an approximation: a territory's drive time is not quite the sum
+    of its parts once units move).
+
+    Returns
+    -------
+    pandas.Series
+        ``drive_h_per_week`` on the index of ``ws.accounts``; 0 for accounts
+        in no territory or without a location.
+    """
+    from planner.routing import WorkloadParams, travel_workload
+    from planner.routing.network import haversine_m
+
+    out = pd.Series(0.0, index=ws.accounts.index, name="drive_h_per_week")
+    accounts = territory_accounts(ws, scenario_id)
+    if accounts.empty:
+        return out
+    homes = territory_homes(ws, scenario_id, on=on or date.today())
+    table = travel_workload(accounts, homes=homes, network=network,
+                            params=WorkloadParams(estimate=estimate or EstimateParams()))
+    ids_t = table[s.TERRITORY_ID].astype(str)
+    drive_h = dict(zip(ids_t, table["drive_h_per_week"].astype(float), strict=True))
+    spread = dict(zip(ids_t, table["spread_km"].astype(float), strict=True))
+    per_week = (
+        pd.to_numeric(accounts[s.VISITS_PER_MONTH], errors="coerce")
+        if s.VISITS_PER_MONTH in accounts.columns
+        else pd.Series(np.nan, index=accounts.index)
+    ).fillna(1.0).clip(lower=0) / WEEKS_PER_MONTH
+    tids = accounts[s.TERRITORY_ID].astype(str)
+    lat = accounts[s.LATITUDE].to_numpy(float)
+    lon = accounts[s.LONGITUDE].to_numpy(float)
+    share = np.zeros(len(accounts))
+    for tid, rows in accounts.groupby(tids).indices.items():
+        centre = homes.get(str(tid), (float(lat[rows].mean()), float(lon[rows].mean())))
+        away_km = haversine_m(centre[0], centre[1], lat[rows], lon[rows]) / 1000
+        weight = per_week.to_numpy(float)[rows] * (away_km + spread[str(tid)])
+        total = float(weight.sum())
+        if total <= 0:
+            weight, total = np.ones(len(rows)), float(len(rows))
+        share[rows] = drive_h[str(tid)] * weight / total
+    by_id = pd.Series(share, index=accounts[s.ACCOUNT_ID].astype(str).to_numpy())
+    ids = ws.accounts[s.ACCOUNT_ID].astype(str)
+    out[:] = ids.map(by_id).fillna(0.0).to_numpy(float)
+    return out
 
 
 # -- tables ----------------------------------------------------------------------------------

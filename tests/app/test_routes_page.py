@@ -262,3 +262,22 @@ def test_route_map_draws_numbered_stops_and_escapes_names() -> None:
     assert "Straight-line estimate" in html  # no network: the legend says so
     eta = routes.eta_frame(plan, 0)
     assert list(eta["#"].iloc[:4]) == [1, 2, 3, 4] and eta["account"].iloc[-1] == "back home"
+
+
+def test_account_drive_hours_split_each_territory_total() -> None:
+    """Accounts share their territory's weekly drive hours; far-out accounts carry more."""
+    from planner.routing import travel_workload
+
+    ws = build_small_workspace()
+    hours = routes.account_drive_hours(ws, "base", on=MONDAY)
+    assert hours.index.equals(ws.accounts.index) and (hours >= 0).all()
+    assert hours.iloc[-1] == 0.0  # the last account is in no territory
+    table = travel_workload(routes.territory_accounts(ws, "base"),
+                            homes=routes.territory_homes(ws, "base", on=MONDAY))
+    members = ws.memberships("base").set_index(s.ACCOUNT_ID)[s.TERRITORY_ID]
+    by_territory = hours.groupby(ws.accounts[s.ACCOUNT_ID].map(members)).sum()
+    expected = table.set_index(s.TERRITORY_ID)["drive_h_per_week"]
+    assert by_territory.reindex(expected.index).to_numpy() == pytest.approx(expected.to_numpy())
+    t1 = ws.accounts[ws.accounts[s.ACCOUNT_ID].map(members) == "T1"]
+    away = np.hypot(t1.geometry.x - 24.92, (t1.geometry.y - 60.17) * 2)  # R1's home
+    assert hours[away.idxmax()] > hours[away.idxmin()]
