@@ -281,3 +281,15 @@ def test_account_drive_hours_split_each_territory_total() -> None:
     t1 = ws.accounts[ws.accounts[s.ACCOUNT_ID].map(members) == "T1"]
     away = np.hypot(t1.geometry.x - 24.92, (t1.geometry.y - 60.17) * 2)  # R1's home
     assert hours[away.idxmax()] > hours[away.idxmin()]
+
+
+def test_directions_links_only_with_the_online_basemap(small: AppTest) -> None:
+    """Offline a note explains the missing link; with OpenStreetMap tiles the links appear."""
+    assert not small.get("link_button")
+    assert "Directions links open Google Maps" in _text(small)
+    small.sidebar.radio(key="tp.widget.tiles").set_value("osm").run()
+    _no_exceptions(small)
+    links = small.get("link_button")
+    assert links and all(
+        link.proto.url.startswith("https://www.google.com/maps/dir/") for link in links
+    )
