@@ -19,7 +19,6 @@ it (``map_html`` does), so plugins added by other code are served locally too.
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import math
@@ -40,6 +39,7 @@ from folium.template import Template
 
 from planner import schema as s
 from planner.errors import InputError, Problem, format_ids
+from planner.export.safety import escape_html
 
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt
@@ -703,11 +703,11 @@ def add_territories(
     for tid, tname, level_name in zip(
         props["tid"], terr[s.NAME].to_numpy(), terr[s.LEVEL_NAME].to_numpy(), strict=True
     ):
-        title = html.escape(str(tname) if _present(tname) else tid)
-        kind = html.escape(str(level_name)) if _present(level_name) else "territory"
+        title = escape_html(str(tname) if _present(tname) else tid)
+        kind = escape_html(str(level_name)) if _present(level_name) else "territory"
         n = counts.get(tid)
         extra = f" · {n:,} accounts" if n is not None else ""
-        labels.append(f"<b>{title}</b><br>{kind} {html.escape(tid)}{extra}")
+        labels.append(f"<b>{title}</b><br>{kind} {escape_html(tid)}{extra}")
     props["label"] = labels
     shapes = _display_geometries(terr, simplify_m)
     data = gpd.GeoDataFrame(props, geometry=shapes.to_numpy(), crs=s.STORAGE_CRS)
@@ -921,7 +921,7 @@ def add_accounts(
     tids = ids.map(owner)
     keys = sorted({str(t) for t in tids.dropna()})
     index = {t: i for i, t in enumerate(keys)}
-    terr_labels = [html.escape(str(names.get(t) or t)) for t in keys] + ["(none)"]
+    terr_labels = [escape_html(str(names.get(t) or t)) for t in keys] + ["(none)"]
     terr_colors = [colors.get(t, UNASSIGNED_COLOR) for t in keys] + [UNASSIGNED_COLOR]
     none_index = len(keys)
     xs = np.round(acc.geometry.x.to_numpy(), 6)
@@ -939,9 +939,9 @@ def add_accounts(
         elif col == s.ANNUAL_REVENUE:
             columns[label] = [_fmt_number(v) for v in acc[col].to_numpy()]
         else:
-            columns[label] = [html.escape(str(v)) if _present(v) else "" for v in acc[col]]
+            columns[label] = [escape_html(str(v)) if _present(v) else "" for v in acc[col]]
     title = [
-        html.escape(str(n)) if _present(n) else html.escape(str(i))
+        escape_html(str(n)) if _present(n) else escape_html(str(i))
         for n, i in zip(acc[s.NAME].to_numpy(), ids.to_numpy(), strict=True)
     ]
     rows = []
@@ -980,8 +980,8 @@ def add_reps(m: folium.Map, reps: gpd.GeoDataFrame, *, name: str = "Reps") -> in
         r.geometry,
         strict=True,
     ):
-        label = html.escape(str(rname) if _present(rname) else rid)
-        detail = f"{html.escape(str(role))} {html.escape(rid)}"
+        label = escape_html(str(rname) if _present(rname) else rid)
+        detail = f"{escape_html(str(role))} {escape_html(rid)}"
         if _present(cap):
             detail += f" · {float(cap):g} h/week"
         folium.Marker(
@@ -1087,7 +1087,7 @@ def add_legend(
     rows: list[dict[str, Any]] = [
         {
             "kind": "swatch",
-            "label": html.escape(label),
+            "label": escape_html(label),
             "color": color,
             "count": "" if count is None else f"{count:,}",
         }
@@ -1097,14 +1097,14 @@ def add_legend(
         rows.append(
             {
                 "kind": row.kind,
-                "label": html.escape(row.label),
+                "label": escape_html(row.label),
                 "color": row.color,
                 "weight": row.weight,
                 "dashed": row.dashed,
                 "count": "",
             }
         )
-    m.add_child(_Legend({"title": html.escape(title), "items": rows, "position": position}))
+    m.add_child(_Legend({"title": escape_html(title), "items": rows, "position": position}))
 
 
 def workspace_map(

@@ -20,7 +20,6 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from html import escape as _html_escape
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from planner import schema as s
 from planner import viz
 from planner.access import AccessScope
 from planner.errors import PlannerError
+from planner.export.safety import escape_html
 from planner.routing import (
     EstimateParams,
     RoadNetwork,
@@ -236,15 +236,17 @@ def routable_reps(
         return pd.DataFrame(columns=columns)
     owners = _active(ws.associations(scenario_id), on)
     by_rep: dict[str, list[str]] = {}
-    for rep, tid in zip(owners[s.REP_ID].astype(str), owners[s.TERRITORY_ID].astype(str),
-                        strict=True):
+    for rep, tid in zip(
+        owners[s.REP_ID].astype(str), owners[s.TERRITORY_ID].astype(str), strict=True
+    ):
         by_rep.setdefault(rep, []).append(tid)
     reps = ws.reps
     rows = []
     for rid, name in zip(reps[s.REP_ID].astype(str), reps[s.NAME], strict=True):
         if rid in by_rep and scope.can_view_rep(rid):
-            rows.append({s.REP_ID: rid, s.NAME: _text(name) or rid,
-                         "territories": sorted(set(by_rep[rid]))})
+            rows.append(
+                {s.REP_ID: rid, s.NAME: _text(name) or rid, "territories": sorted(set(by_rep[rid]))}
+            )
     out = pd.DataFrame(rows, columns=columns)
     return out.sort_values([s.NAME, s.REP_ID], kind="stable").reset_index(drop=True)
 
@@ -398,16 +400,15 @@ def territory_accounts(ws: Workspace, scenario_id: str) -> pd.DataFrame:
     return out[out[s.LATITUDE].notna() & out[s.LONGITUDE].notna()].reset_index(drop=True)
 
 
-def territory_homes(
-    ws: Workspace, scenario_id: str, *, on: date
-) -> dict[str, tuple[float, float]]:
+def territory_homes(ws: Workspace, scenario_id: str, *, on: date) -> dict[str, tuple[float, float]]:
     """Return each territory's owner's home ``(latitude, longitude)`` (first owner by rep id)."""
     owners = _active(ws.associations(scenario_id), on).sort_values(
         [s.TERRITORY_ID, s.REP_ID], kind="stable"
     )
     homes: dict[str, tuple[float, float]] = {}
-    for tid, rid in zip(owners[s.TERRITORY_ID].astype(str), owners[s.REP_ID].astype(str),
-                        strict=True):
+    for tid, rid in zip(
+        owners[s.TERRITORY_ID].astype(str), owners[s.REP_ID].astype(str), strict=True
+    ):
         if tid in homes:
             continue
         home = rep_home(ws, rid)
@@ -448,8 +449,12 @@ def account_drive_hours(
     if accounts.empty:
         return out
     homes = territory_homes(ws, scenario_id, on=on or date.today())
-    table = travel_workload(accounts, homes=homes, network=network,
-                            params=WorkloadParams(estimate=estimate or EstimateParams()))
+    table = travel_workload(
+        accounts,
+        homes=homes,
+        network=network,
+        params=WorkloadParams(estimate=estimate or EstimateParams()),
+    )
     ids_t = table[s.TERRITORY_ID].astype(str)
     drive_h = dict(zip(ids_t, table["drive_h_per_week"].astype(float), strict=True))
     spread = dict(zip(ids_t, table["spread_km"].astype(float), strict=True))
@@ -526,14 +531,8 @@ def clock_text(seconds: float) -> str:
 
 
 def escape(value: object) -> str:
-    """Return text safe inside a folium tooltip.
-
-    Folium writes tooltips into a JavaScript template literal, so besides
-    HTML, a backtick, ``${`` or a backslash in a name could end the literal
-    or run code: they become character references too.
-    """
-    text = _html_escape(str(value), quote=True)
-    return text.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+    """Return text safe inside a folium tooltip (see :func:`planner.export.safety.escape_html`)."""
+    return escape_html(value)
 
 
 _ROUTE_CSS = f"""
@@ -609,8 +608,13 @@ def route_map(
         shapes = territories[territories.geometry.notna() & ~territories.geometry.is_empty]
         folium.GeoJson(
             gpd.GeoDataFrame(geometry=shapes.geometry.to_numpy(), crs=shapes.crs).to_json(),
-            style_function=lambda _f: {"color": "#6c757d", "weight": 1.5, "fillOpacity": 0.04,
-                                       "dashArray": "4 4", "className": "tp-route-territory"},
+            style_function=lambda _f: {
+                "color": "#6c757d",
+                "weight": 1.5,
+                "fillOpacity": 0.04,
+                "dashArray": "4 4",
+                "className": "tp-route-territory",
+            },
             interactive=False,
             control=False,
         ).add_to(m)
@@ -639,17 +643,28 @@ def route_map(
         label = escape(stop.name or stop.stop_id)
         folium.Marker(
             [float(plan.lat[stop.point]), float(plan.lon[stop.point])],
-            icon=folium.DivIcon(html=f"<div>{stop.sequence}</div>", icon_size=(24, 24),
-                                icon_anchor=(12, 12), class_name="tp-stop"),
-            tooltip=(f"<b>{stop.sequence}. {label}</b><br>arrive {clock_text(stop.arrival_s)}"
-                     f" · leave {clock_text(stop.departure_s)}<br>{escape(stop.stop_id)}"),
+            icon=folium.DivIcon(
+                html=f"<div>{stop.sequence}</div>",
+                icon_size=(24, 24),
+                icon_anchor=(12, 12),
+                class_name="tp-stop",
+            ),
+            tooltip=(
+                f"<b>{stop.sequence}. {label}</b><br>arrive {clock_text(stop.arrival_s)}"
+                f" · leave {clock_text(stop.departure_s)}<br>{escape(stop.stop_id)}"
+            ),
         ).add_to(m)
     folium.Marker(
         [float(plan.lat[0]), float(plan.lon[0])],
-        icon=folium.DivIcon(html="<div>⌂</div>", icon_size=(26, 26), icon_anchor=(13, 13),
-                            class_name="tp-home"),
-        tooltip=(f"<b>Home</b><br>leave {clock_text(route.leave_home_s)} · back "
-                 f"{clock_text(route.return_home_s)}") if route.stops else "<b>Home</b>",
+        icon=folium.DivIcon(
+            html="<div>⌂</div>", icon_size=(26, 26), icon_anchor=(13, 13), class_name="tp-home"
+        ),
+        tooltip=(
+            f"<b>Home</b><br>leave {clock_text(route.leave_home_s)} · back "
+            f"{clock_text(route.return_home_s)}"
+        )
+        if route.stops
+        else "<b>Home</b>",
     ).add_to(m)
     index = {pid: i for i, pid in enumerate(plan.point_ids)}
     left_out: dict[str, list[str]] = {}
@@ -672,8 +687,13 @@ def route_map(
             tooltip=f"<b>{name}</b><br>not visited: {escape('; '.join(sorted(set(reasons))))}",
         ).add_to(m)
     extra = [
-        viz.LegendRow("line", "Straight-line estimate" if estimated else "Route along roads",
-                      color=ROUTE_COLOR, weight=4, dashed=estimated),
+        viz.LegendRow(
+            "line",
+            "Straight-line estimate" if estimated else "Route along roads",
+            color=ROUTE_COLOR,
+            weight=4,
+            dashed=estimated,
+        ),
         viz.LegendRow("dot", "Visit, numbered in order", color=ROUTE_COLOR),
         viz.LegendRow("rep", "Home"),
     ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from planner.balance import (
     units_with_workload,
 )
 from planner.balance.scenario import territory_owners
+from planner.export.safety import escape_html
 from planner.geo.shapes import dissolve_units
 from planner.viz import (
     UNASSIGNED_COLOR,
@@ -70,8 +70,18 @@ _PROMOTE = "tp.compare.promote"
 _FLASH = "tp.compare.flash"
 
 #: Columns that are never offered as balance variables.
-_NOT_VARIABLES = {"h3_resolution", "AREA", "PERIMETER", "G_UTM_", "G_UTM_ID", "X", "Y",
-                  "Latitude", "Longitud", "AreaKey"}
+_NOT_VARIABLES = {
+    "h3_resolution",
+    "AREA",
+    "PERIMETER",
+    "G_UTM_",
+    "G_UTM_ID",
+    "X",
+    "Y",
+    "Latitude",
+    "Longitud",
+    "AreaKey",
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -214,10 +224,16 @@ def pop_flash() -> str | None:
 def territory_labels(ws: Workspace, scenario_id: str, territory_ids: list[str]) -> dict[str, str]:
     """Return a label per territory: its name in the scenario, else its rep's name, else its id."""
     terr = ws.territories(scenario_id)
-    names = {str(t): str(n) for t, n in zip(terr[s.TERRITORY_ID], terr[s.NAME], strict=True)
-             if isinstance(n, str) and n}
-    reps = {str(r): str(n) for r, n in zip(ws.reps[s.REP_ID], ws.reps[s.NAME], strict=True)
-            if isinstance(n, str) and n}
+    names = {
+        str(t): str(n)
+        for t, n in zip(terr[s.TERRITORY_ID], terr[s.NAME], strict=True)
+        if isinstance(n, str) and n
+    }
+    reps = {
+        str(r): str(n)
+        for r, n in zip(ws.reps[s.REP_ID], ws.reps[s.NAME], strict=True)
+        if isinstance(n, str) and n
+    }
     return {t: names.get(t) or reps.get(t) or t for t in territory_ids}
 
 
@@ -227,25 +243,30 @@ def plan_table(
     """Return one row per territory: label, workload, target, deviation, band, accounts, shape."""
     rows = plan.metrics.territories.copy()
     rows[s.TERRITORY_ID] = rows[s.TERRITORY_ID].astype(str)
-    counts = pd.Series(pd.to_numeric(units[ACCOUNT_COUNT]).to_numpy(),
-                       index=units[s.UNIT_ID].astype(str).to_numpy())
+    counts = pd.Series(
+        pd.to_numeric(units[ACCOUNT_COUNT]).to_numpy(),
+        index=units[s.UNIT_ID].astype(str).to_numpy(),
+    )
     assignment = plan.assignment.astype(str)
-    per = (counts.reindex(assignment.index.astype(str)).fillna(0)
-           .groupby(assignment.to_numpy()).sum())
-    out = pd.DataFrame({
-        s.TERRITORY_ID: rows[s.TERRITORY_ID],
-        "territory": rows[s.TERRITORY_ID].map(lambda t: labels.get(t, t)),
-        "workload": rows["workload"].astype(float),
-        "target": rows["target"].astype(float),
-        "deviation": rows["deviation"].astype(float),
-        "lower": rows["target"].astype(float) * (1 - tolerance),
-        "upper": rows["target"].astype(float) * (1 + tolerance),
-        "accounts": rows[s.TERRITORY_ID].map(per).fillna(0).astype(int),
-        "units": rows["units"].astype(int),
-        "locked": rows["locked"].astype(bool),
-        "contiguous": rows["contiguous"].astype(bool),
-        "polsby_popper": rows["polsby_popper"].astype(float),
-    })
+    per = (
+        counts.reindex(assignment.index.astype(str)).fillna(0).groupby(assignment.to_numpy()).sum()
+    )
+    out = pd.DataFrame(
+        {
+            s.TERRITORY_ID: rows[s.TERRITORY_ID],
+            "territory": rows[s.TERRITORY_ID].map(lambda t: labels.get(t, t)),
+            "workload": rows["workload"].astype(float),
+            "target": rows["target"].astype(float),
+            "deviation": rows["deviation"].astype(float),
+            "lower": rows["target"].astype(float) * (1 - tolerance),
+            "upper": rows["target"].astype(float) * (1 + tolerance),
+            "accounts": rows[s.TERRITORY_ID].map(per).fillna(0).astype(int),
+            "units": rows["units"].astype(int),
+            "locked": rows["locked"].astype(bool),
+            "contiguous": rows["contiguous"].astype(bool),
+            "polsby_popper": rows["polsby_popper"].astype(float),
+        }
+    )
     if "home_distance_km" in rows.columns:
         out["home_distance_km"] = rows["home_distance_km"].astype(float)
     out["within"] = out["locked"] | (out["deviation"].abs() <= tolerance + 1e-9)
@@ -261,7 +282,8 @@ def _simplified(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         diag = math.hypot(east - west, north - south)
         out = out.copy()
         out.geometry = shapely.set_precision(
-            shapely.simplify(out.geometry.to_numpy(), diag / 4000.0, preserve_topology=True), 1e-5)
+            shapely.simplify(out.geometry.to_numpy(), diag / 4000.0, preserve_topology=True), 1e-5
+        )
     return out
 
 
@@ -312,21 +334,26 @@ def plan_map(
     """
     shapes = dissolve_units(ws_units, plan.assignment.astype(str))
     shapes[s.TERRITORY_ID] = shapes[s.TERRITORY_ID].astype(str)
-    colors = territory_colors(shapes[s.TERRITORY_ID],
-                              geometries=gpd.GeoSeries(shapes.geometry.to_numpy(),
-                                                       index=shapes[s.TERRITORY_ID]))
+    colors = territory_colors(
+        shapes[s.TERRITORY_ID],
+        geometries=gpd.GeoSeries(shapes.geometry.to_numpy(), index=shapes[s.TERRITORY_ID]),
+    )
     info = table.set_index(s.TERRITORY_ID)
     frame = _simplified(shapes)
     labels = []
     for tid in frame[s.TERRITORY_ID]:
         row = info.loc[tid]
-        status = "locked" if row["locked"] else ("within tolerance" if row["within"]
-                                                 else "outside tolerance")
+        status = (
+            "locked"
+            if row["locked"]
+            else ("within tolerance" if row["within"] else "outside tolerance")
+        )
         labels.append(
-            f"<b>{html.escape(str(row['territory']))}</b> ({html.escape(tid)})<br>"
+            f"<b>{escape_html(str(row['territory']))}</b> ({escape_html(tid)})<br>"
             f"workload {row['workload']:,.1f} · target {row['target']:,.1f}<br>"
             f"deviation <b>{_pct(float(row['deviation']))}</b> ({status})<br>"
-            f"{int(row['accounts']):,} accounts · {int(row['units']):,} units")
+            f"{int(row['accounts']):,} accounts · {int(row['units']):,} units"
+        )
     frame["label"] = labels
     frame["color"] = frame[s.TERRITORY_ID].map(colors).fillna(UNASSIGNED_COLOR)
     frame["outside"] = ~frame[s.TERRITORY_ID].map(info["within"]).fillna(True).astype(bool)
@@ -335,10 +362,14 @@ def plan_map(
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         p = feature["properties"]
-        return {"color": "#d62728" if p["outside"] else "#333333",
-                "weight": 3.5 if p["outside"] else 2.0, "opacity": 0.9,
-                "dashArray": "6 4" if p["outside"] else None,
-                "fillColor": p["color"], "fillOpacity": 0.4}
+        return {
+            "color": "#d62728" if p["outside"] else "#333333",
+            "weight": 3.5 if p["outside"] else 2.0,
+            "opacity": 0.9,
+            "dashArray": "6 4" if p["outside"] else None,
+            "fillColor": p["color"],
+            "fillOpacity": 0.4,
+        }
 
     folium.GeoJson(
         frame[[s.TERRITORY_ID, "label", "color", "outside", "geometry"]].to_json(drop_id=True),
@@ -350,13 +381,23 @@ def plan_map(
     ).add_to(m)
     extra: list[LegendRow] = []
     if frame["outside"].any():
-        extra.append(LegendRow("line", f"Outside ±{tolerance:.1%} of target", color="#d62728",
-                               weight=3.5, dashed=True))
+        extra.append(
+            LegendRow(
+                "line",
+                f"Outside ±{tolerance:.1%} of target",
+                color="#d62728",
+                weight=3.5,
+                dashed=True,
+            )
+        )
     if reps is not None and add_reps(m, reps):
         extra.append(LegendRow("rep", "Rep home base"))
     deviation = info["deviation"].astype(float).to_dict()
-    items = [(str(info.loc[t, "territory"]) + f" ({_pct(deviation[t])})", colors[t], None)
-             for t in sorted(colors) if t in deviation]
+    items = [
+        (str(info.loc[t, "territory"]) + f" ({_pct(deviation[t])})", colors[t], None)
+        for t in sorted(colors)
+        if t in deviation
+    ]
     add_legend(m, items, title="Territories (deviation)", extra=extra)
     return m, colors
 
@@ -387,19 +428,25 @@ def changes_map(
     """
     shapes = dissolve_units(ws_units, assignment_b.astype(str))
     shapes[s.TERRITORY_ID] = shapes[s.TERRITORY_ID].astype(str)
-    colors = territory_colors(shapes[s.TERRITORY_ID],
-                              geometries=gpd.GeoSeries(shapes.geometry.to_numpy(),
-                                                       index=shapes[s.TERRITORY_ID]))
+    colors = territory_colors(
+        shapes[s.TERRITORY_ID],
+        geometries=gpd.GeoSeries(shapes.geometry.to_numpy(), index=shapes[s.TERRITORY_ID]),
+    )
     frame = _simplified(shapes)
-    frame["label"] = [f"<b>{html.escape(labels.get(t, t))}</b> ({html.escape(t)})"
-                      for t in frame[s.TERRITORY_ID]]
+    frame["label"] = [
+        f"<b>{escape_html(labels.get(t, t))}</b> ({escape_html(t)})" for t in frame[s.TERRITORY_ID]
+    ]
     frame["color"] = frame[s.TERRITORY_ID].map(colors)
     m = base_map(_bounds(frame), tiles=tiles)
     add_units(m, ws_units, simplify_m=0.0, name="Units")
     folium.GeoJson(
         frame[[s.TERRITORY_ID, "label", "color", "geometry"]].to_json(drop_id=True),
-        style_function=lambda f: {"color": f["properties"]["color"], "weight": 1.5,
-                                  "fillColor": f["properties"]["color"], "fillOpacity": 0.15},
+        style_function=lambda f: {
+            "color": f["properties"]["color"],
+            "weight": 1.5,
+            "fillColor": f["properties"]["color"],
+            "fillOpacity": 0.15,
+        },
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
         name="Territories (B)",
         control=False,
@@ -407,24 +454,33 @@ def changes_map(
     if len(changes):
         moved = _simplified(changes)
         moved["label"] = [
-            f"unit <b>{html.escape(str(u))}</b><br>{html.escape(labels.get(str(a), str(a)))} → "
-            f"<b>{html.escape(labels.get(str(b), str(b)))}</b>"
-            for u, a, b in zip(moved[s.UNIT_ID], moved["from_territory"], moved["to_territory"],
-                               strict=True)]
+            f"unit <b>{escape_html(str(u))}</b><br>{escape_html(labels.get(str(a), str(a)))} → "
+            f"<b>{escape_html(labels.get(str(b), str(b)))}</b>"
+            for u, a, b in zip(
+                moved[s.UNIT_ID], moved["from_territory"], moved["to_territory"], strict=True
+            )
+        ]
         moved["color"] = moved["to_territory"].astype(str).map(colors).fillna(UNASSIGNED_COLOR)
         folium.GeoJson(
             moved[[s.UNIT_ID, "label", "color", "geometry"]].to_json(drop_id=True),
-            style_function=lambda f: {"color": "#111111", "weight": 2.5,
-                                      "fillColor": f["properties"]["color"], "fillOpacity": 0.75},
+            style_function=lambda f: {
+                "color": "#111111",
+                "weight": 2.5,
+                "fillColor": f["properties"]["color"],
+                "fillOpacity": 0.75,
+            },
             highlight_function=lambda _f: {"weight": 4},
             tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
             name="Moved units",
             control=False,
         ).add_to(m)
     items = [(labels.get(t, t), colors[t], None) for t in sorted(colors)]
-    add_legend(m, items, title="Territories in B",
-               extra=[LegendRow("line", f"Moved unit ({len(changes):,})", color="#111111",
-                                weight=2.5)])
+    add_legend(
+        m,
+        items,
+        title="Territories in B",
+        extra=[LegendRow("line", f"Moved unit ({len(changes):,})", color="#111111", weight=2.5)],
+    )
     return m
 
 
@@ -458,35 +514,54 @@ def workload_chart(
     data["tol_low"], data["tol_high"] = -tolerance, tolerance
     order = data.sort_values("workload", ascending=False)["territory"].tolist()
     y = alt.Y("territory:N", sort=order, title=None, axis=alt.Axis(labelLimit=240))
-    tooltip = [alt.Tooltip("territory:N"), alt.Tooltip("workload:Q", format=",.1f"),
-               alt.Tooltip("target:Q", format=",.1f"),
-               alt.Tooltip("deviation_text:N", title="deviation"),
-               alt.Tooltip("accounts:Q", format=",")]
+    tooltip = [
+        alt.Tooltip("territory:N"),
+        alt.Tooltip("workload:Q", format=",.1f"),
+        alt.Tooltip("target:Q", format=",.1f"),
+        alt.Tooltip("deviation_text:N", title="deviation"),
+        alt.Tooltip("accounts:Q", format=","),
+    ]
     outline = alt.condition("datum.within", alt.value("transparent"), alt.value("#d62728"))
     step = alt.Step(28)
     base = alt.Chart(data)
     band = base.mark_bar(color="#9e9e9e", opacity=0.45).encode(
-        y=y, x=alt.X("lower:Q", title=unit), x2="upper:Q")
+        y=y, x=alt.X("lower:Q", title=unit), x2="upper:Q"
+    )
     bars = base.mark_bar(size=14).encode(
-        y=y, x="workload:Q", color=alt.Color("color:N", scale=None, legend=None),
-        stroke=outline, strokeWidth=alt.value(2), tooltip=tooltip)
+        y=y,
+        x="workload:Q",
+        color=alt.Color("color:N", scale=None, legend=None),
+        stroke=outline,
+        strokeWidth=alt.value(2),
+        tooltip=tooltip,
+    )
     target = base.mark_tick(color="#222222", thickness=2).encode(y=y, x="target:Q")
-    workload = (band + bars + target).properties(height=step, width=420,
-                                                 title="Workload and tolerance band")
+    workload = (band + bars + target).properties(
+        height=step, width=420, title="Workload and tolerance band"
+    )
     span = max(float(data["deviation"].abs().max()), tolerance) * 1.15
     scale = alt.Scale(domain=[-span, span])
     dev_band = base.mark_bar(color="#9e9e9e", opacity=0.45).encode(
         y=alt.Y("territory:N", sort=order, axis=None),
-        x=alt.X("tol_low:Q", scale=scale, title="Deviation from target",
-                axis=alt.Axis(format="%")), x2="tol_high:Q")
+        x=alt.X("tol_low:Q", scale=scale, title="Deviation from target", axis=alt.Axis(format="%")),
+        x2="tol_high:Q",
+    )
     dev_bars = base.mark_bar(size=14).encode(
-        y=alt.Y("territory:N", sort=order, axis=None), x=alt.X("deviation:Q", scale=scale),
-        color=alt.Color("color:N", scale=None, legend=None), stroke=outline,
-        strokeWidth=alt.value(2), tooltip=tooltip)
-    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="#222222").encode(
-        x=alt.X("x:Q", scale=scale))
-    deviation = (dev_band + dev_bars + zero).properties(height=step, width=260,
-                                                        title=f"Deviation (band ±{tolerance:.1%})")
+        y=alt.Y("territory:N", sort=order, axis=None),
+        x=alt.X("deviation:Q", scale=scale),
+        color=alt.Color("color:N", scale=None, legend=None),
+        stroke=outline,
+        strokeWidth=alt.value(2),
+        tooltip=tooltip,
+    )
+    zero = (
+        alt.Chart(pd.DataFrame({"x": [0.0]}))
+        .mark_rule(color="#222222")
+        .encode(x=alt.X("x:Q", scale=scale))
+    )
+    deviation = (dev_band + dev_bars + zero).properties(
+        height=step, width=260, title=f"Deviation (band ±{tolerance:.1%})"
+    )
     return alt.hconcat(workload, deviation, spacing=12)
 
 
@@ -508,36 +583,59 @@ def tradeoff_chart(
     import altair as alt
 
     pts = curve.points.copy()
-    pts["budget"] = [("no limit" if not np.isfinite(b) else f"{b:,.0f} accounts")
-                     for b in pts["budget_accounts"]]
-    start = pd.DataFrame([{"moved_accounts": 0.0, "max_abs_deviation":
-                           curve.baseline_max_abs_deviation, "budget": "current plan",
-                           "moved_units": 0}])
-    data = pd.concat([start, pts[["moved_accounts", "max_abs_deviation", "budget",
-                                  "moved_units"]]], ignore_index=True)
-    data = data.sort_values(["moved_accounts", "max_abs_deviation"]).drop_duplicates(
-        ["moved_accounts", "max_abs_deviation"]).reset_index(drop=True)
+    pts["budget"] = [
+        ("no limit" if not np.isfinite(b) else f"{b:,.0f} accounts") for b in pts["budget_accounts"]
+    ]
+    start = pd.DataFrame(
+        [
+            {
+                "moved_accounts": 0.0,
+                "max_abs_deviation": curve.baseline_max_abs_deviation,
+                "budget": "current plan",
+                "moved_units": 0,
+            }
+        ]
+    )
+    data = pd.concat(
+        [start, pts[["moved_accounts", "max_abs_deviation", "budget", "moved_units"]]],
+        ignore_index=True,
+    )
+    data = (
+        data.sort_values(["moved_accounts", "max_abs_deviation"])
+        .drop_duplicates(["moved_accounts", "max_abs_deviation"])
+        .reset_index(drop=True)
+    )
     best = data["max_abs_deviation"].cummin()
-    frontier = data[data["max_abs_deviation"] <= best + 1e-12].drop_duplicates(
-        "max_abs_deviation")
+    frontier = data[data["max_abs_deviation"] <= best + 1e-12].drop_duplicates("max_abs_deviation")
     x = alt.X("moved_accounts:Q", title="Accounts moved")
-    y = alt.Y("max_abs_deviation:Q", title="Worst deviation from target",
-              axis=alt.Axis(format="%"))
-    tooltip = [alt.Tooltip("budget:N", title="budget"),
-               alt.Tooltip("moved_accounts:Q", format=",.0f", title="accounts moved"),
-               alt.Tooltip("moved_units:Q", title="units moved"),
-               alt.Tooltip("max_abs_deviation:Q", format=".2%", title="worst deviation")]
-    line = alt.Chart(frontier).mark_line(interpolate="step-after", color="#4e79a7").encode(
-        x=x, y=y)
-    dots = alt.Chart(data).mark_point(filled=True, size=70, color="#4e79a7").encode(
-        x=x, y=y, tooltip=tooltip)
+    y = alt.Y("max_abs_deviation:Q", title="Worst deviation from target", axis=alt.Axis(format="%"))
+    tooltip = [
+        alt.Tooltip("budget:N", title="budget"),
+        alt.Tooltip("moved_accounts:Q", format=",.0f", title="accounts moved"),
+        alt.Tooltip("moved_units:Q", title="units moved"),
+        alt.Tooltip("max_abs_deviation:Q", format=".2%", title="worst deviation"),
+    ]
+    line = alt.Chart(frontier).mark_line(interpolate="step-after", color="#4e79a7").encode(x=x, y=y)
+    dots = (
+        alt.Chart(data)
+        .mark_point(filled=True, size=70, color="#4e79a7")
+        .encode(x=x, y=y, tooltip=tooltip)
+    )
     chart = line + dots
     if chosen is not None:
-        mark = pd.DataFrame([{"moved_accounts": chosen[0], "max_abs_deviation": chosen[1],
-                              "budget": "the plan shown", "moved_units": None}])
+        mark = pd.DataFrame(
+            [
+                {
+                    "moved_accounts": chosen[0],
+                    "max_abs_deviation": chosen[1],
+                    "budget": "the plan shown",
+                    "moved_units": None,
+                }
+            ]
+        )
         chart = chart + alt.Chart(mark).mark_point(
-            size=240, color="#d62728", shape="diamond", filled=True).encode(
-            x=x, y=y, tooltip=tooltip[:2] + tooltip[3:])
+            size=240, color="#d62728", shape="diamond", filled=True
+        ).encode(x=x, y=y, tooltip=tooltip[:2] + tooltip[3:])
     return chart.properties(height=300)
 
 
@@ -545,8 +643,11 @@ def owner_labels(ws: Workspace, scenario_id: str) -> dict[str, str]:
     """Return "territory name (owner name)" per territory of a scenario, for pickers."""
     terr = ws.territories(scenario_id)
     owners = territory_owners(ws, scenario_id)
-    reps = {str(r): str(n) for r, n in zip(ws.reps[s.REP_ID], ws.reps[s.NAME], strict=True)
-            if isinstance(n, str) and n}
+    reps = {
+        str(r): str(n)
+        for r, n in zip(ws.reps[s.REP_ID], ws.reps[s.NAME], strict=True)
+        if isinstance(n, str) and n
+    }
     out = {}
     for t, n in zip(terr[s.TERRITORY_ID].astype(str), terr[s.NAME], strict=True):
         name = n if isinstance(n, str) and n else t

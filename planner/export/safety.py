@@ -90,8 +90,17 @@ def restore_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+_SCRIPT_SAFE = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
+
+
 def escape_html(value: Any) -> str:
-    """Return ``value`` as text safe to put inside HTML (map popups, tooltips, tables)."""
+    """Return ``value`` as text safe to put inside HTML (map popups, tooltips, tables).
+
+    Besides ``& < > " '``, the backtick, ``$`` and the backslash become
+    character references too: folium writes tooltips into JavaScript template
+    strings, where `` ` `` would end the string and ``${...}`` would run code.
+    Browsers render the references as the original characters.
+    """
     if value is None or (isinstance(value, float) and value != value):
         return ""
-    return html.escape(str(value), quote=True)
+    return html.escape(str(value), quote=True).translate(_SCRIPT_SAFE)

@@ -88,3 +88,12 @@ def test_escape_html() -> None:
         "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; co"
     )
     assert escape_html(None) == ""
+
+
+def test_escape_html_is_safe_inside_javascript_template_strings() -> None:
+    """Backticks, ${ and backslashes cannot end a folium tooltip's template string or run code."""
+    from planner.export.safety import escape_html
+
+    text = escape_html("Café `${alert(1)}` \\ <b>&")
+    assert "`" not in text and "${" not in text and "\\" not in text and "<b>" not in text
+    assert text == "Café &#96;&#36;{alert(1)}&#96; &#92; &lt;b&gt;&amp;"
