@@ -106,7 +106,7 @@ with why_tab:
     other = t_col.selectbox(
         "And why not in… (optional)",
         [None, *sorted(labels)],
-        format_func=lambda t: "(no territory)" if t is None else labels.get(t, t),
+        format_func=lambda t: "(none)" if t is None else labels.get(t, t),
         key="tp.assign.why_not",
     )
     if account is not None:
@@ -166,7 +166,7 @@ with problems_tab:
                 continue
             st.markdown(f"**{title}** ({len(items):,})")
             for item in items[:limit]:
-                text_col, zoom_col = st.columns([5, 1], vertical_alignment="center")
+                text_col, zoom_col = st.columns([3, 1], vertical_alignment="center")
                 text_col.write(item.label)
                 if zoom_col.button("Zoom", key=f"tp.assign.zoom.{item.key}", help="Zoom the map"):
                     st.session_state[_FOCUS] = item.key

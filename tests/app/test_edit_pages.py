@@ -480,3 +480,47 @@ def test_bulk_reassignment_to_itself_is_refused(small_app: AppTest, fake_map: Fa
             sb.set_value("T2")
     _button(small_app, "Move the accounts").click().run()
     assert small_app.error and "same" in small_app.error[0].value
+
+
+# --------------------------------------------------------------------------- access
+
+
+def test_a_manager_edits_only_their_own_territories(
+    fake_map: FakeMap, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Metro Atlanta's manager may move units between their territories, not take Savannah's."""
+    at = _app_on(_sample("georgia"), monkeypatch)
+    at.run()
+    _sign_in(at, "ga-mgr-d-metro")
+    _open(at, "app_pages/territories.py")
+    _no_exceptions(at)
+    assert set(_counts(at)) == {"D-METRO", "T-ATL", "T-LAW", "T-MAR"}
+    at.selectbox(key="tp.edit.selected").set_value("T-ATL").run()
+    at.segmented_control(key="tp.edit.mode").set_value("units").run()
+    full = at.session_state["tp.workspace"]
+    ua = full.rows("unit_assignment", "fy2027")
+    savannah = str(ua[ua[s.TERRITORY_ID] == "T-SAV"][s.UNIT_ID].iloc[0])
+    marietta = str(ua[ua[s.TERRITORY_ID] == "T-MAR"][s.UNIT_ID].iloc[0])
+    at.selectbox(key="tp.edit.unit_pick").set_value(savannah)
+    _button(at, "Add or remove it").click().run()
+    assert at.error and "Access denied" in at.error[0].value and "T-SAV" in at.error[0].value
+    assert str(full.rows("unit_assignment", "fy2027").set_index(s.UNIT_ID).loc[savannah,
+               s.TERRITORY_ID]) == "T-SAV"  # fmt: skip
+    at.selectbox(key="tp.edit.unit_pick").set_value(marietta)
+    _button(at, "Add or remove it").click().run()
+    _no_exceptions(at)
+    assert not at.error, [e.value for e in at.error]
+    assert any(f"Added unit {marietta} to T-ATL" in m.value for m in at.success)
+    assert set(full.audit["user"].iloc[-2:]) == {"ga-mgr-d-metro"}
+
+
+def test_a_rep_cannot_open_the_editor(fake_map: FakeMap, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reps get no edit page at all, and the hierarchy page without its edit forms."""
+    at = _app_on(_sample("helsinki"), monkeypatch)
+    at.run()
+    _sign_in(at, "hel-rep-1")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("app_pages/territories.py")  # not in a rep's navigation at all
+    _open(at, "app_pages/hierarchy.py")
+    _no_exceptions(at)
+    assert not at.error and any("may look at the hierarchy" in i.value for i in at.info)
