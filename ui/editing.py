@@ -997,6 +997,15 @@ def _outline(
     ).add_to(m)
 
 
+def _for_display(geoms: np.ndarray) -> np.ndarray:
+    """Simplify shapes for drawing (1/4000 of the area's diagonal) and round them to ~1 m."""
+    west, south, east, north = shapely.total_bounds(geoms)
+    tolerance = float(np.hypot(east - west, north - south)) / 4000.0
+    if np.isfinite(tolerance) and tolerance > 0:
+        geoms = shapely.simplify(geoms, tolerance, preserve_topology=True)
+    return np.asarray(shapely.set_precision(geoms, 1e-5), dtype=object)
+
+
 def _clickable_units(
     m: folium.Map,
     units: gpd.GeoDataFrame,
@@ -1018,7 +1027,7 @@ def _clickable_units(
         )
     data = gpd.GeoDataFrame(
         {"uid": ids.to_numpy(), "mine": [owner.get(u) == selected for u in ids], "label": labels},
-        geometry=shapely.set_precision(np.asarray(shapes.geometry.values, dtype=object), 1e-6),
+        geometry=_for_display(np.asarray(shapes.geometry.values, dtype=object)),
         crs=s.STORAGE_CRS,
     )
 
