@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -43,24 +44,41 @@ def test_membership_table(two_region_plan: PlanData) -> None:
     assert row["account_name"] == "@Gamma"
     assert row["territory_path"] == "North > District 1 > <b>T2</b>"
     assert (row["cause"], row["detail"], bool(row["is_primary"])) == (
-        "manual", "moved by M1", True,
+        "manual",
+        "moved by M1",
+        True,
     )
 
 
 def test_csv_export(two_region_plan: PlanData, tmp_path: Path) -> None:
     """The CSV export writes its five tables and a manifest; no password column anywhere."""
     result = export_plan(
-        PlanData(**{**two_region_plan.__dict__,
-                    "reps": two_region_plan.reps.assign(password_hash="$scrypt$x")}),
-        tmp_path / "csv", "csv",
+        PlanData(
+            **{
+                **two_region_plan.__dict__,
+                "reps": two_region_plan.reps.assign(password_hash="$scrypt$x"),
+            }
+        ),
+        tmp_path / "csv",
+        "csv",
     )
     assert [p.name for p in result.files] == [
-        "hierarchy.csv", "membership.csv", "associations.csv", "targets.csv", "users.csv",
+        "hierarchy.csv",
+        "membership.csv",
+        "associations.csv",
+        "targets.csv",
+        "users.csv",
     ]
     membership = pd.read_csv(tmp_path / "csv" / "membership.csv", dtype=str)
     assert membership.columns.tolist() == [
-        "account_id", "account_name", "territory_id", "territory_name", "territory_path",
-        "cause", "detail", "is_primary",
+        "account_id",
+        "account_name",
+        "territory_id",
+        "territory_name",
+        "territory_path",
+        "cause",
+        "detail",
+        "is_primary",
     ]
     assert len(membership) == 6
     for path in (tmp_path / "csv").glob("*.csv"):
@@ -77,7 +95,10 @@ def test_geojson_export(two_region_plan: PlanData, tmp_path: Path) -> None:
     assert len(terr) == 7
     t1 = terr.set_index("territory_id").loc["T1"]
     assert (t1["accounts"], t1["annual_revenue"], t1["target"], t1["won_amount"]) == (
-        2, 300.0, 100.0, 60.0,
+        2,
+        300.0,
+        100.0,
+        60.0,
     )
     assert t1["name"] == '=HYPERLINK("x")'  # GIS files keep names as they are
     accounts = gpd.read_file(tmp_path / "gj" / "accounts.geojson")
@@ -100,8 +121,14 @@ def test_xlsx_export(two_region_plan: PlanData, tmp_path: Path) -> None:
     export_plan(two_region_plan, tmp_path / "x", "xlsx")
     book = load_workbook(tmp_path / "x" / "report.xlsx", read_only=True)
     assert book.sheetnames == [
-        "Territories", "Targets", "Star performers", "Sales cycle", "Hierarchy", "Membership",
-        "Users in territories", "Users",
+        "Territories",
+        "Targets",
+        "Star performers",
+        "Sales cycle",
+        "Hierarchy",
+        "Membership",
+        "Users in territories",
+        "Users",
     ]
     stars = list(book["Star performers"].iter_rows(values_only=True))
     assert stars[1][:2] == (1, "R2")
@@ -111,8 +138,13 @@ def test_export_as_a_rep_writes_only_their_area(two_region_plan: PlanData, tmp_p
     """Filtered for R1 (owner of T1), no other territory's account reaches any file."""
     plan = two_region_plan
     scope = build_scope(
-        "R1", reps=plan.reps, territories=plan.territories, associations=plan.associations,
-        accounts=plan.accounts, memberships=plan.memberships, as_of=plan.as_of,
+        "R1",
+        reps=plan.reps,
+        territories=plan.territories,
+        associations=plan.associations,
+        accounts=plan.accounts,
+        memberships=plan.memberships,
+        as_of=plan.as_of,
     )
     mine = plan.restricted(scope)
     for fmt in ("csv", "geojson", "gpkg", "xlsx", "salesforce"):
@@ -125,11 +157,13 @@ def test_export_as_a_rep_writes_only_their_area(two_region_plan: PlanData, tmp_p
     users = pd.read_csv(tmp_path / "csv" / "users.csv", dtype=str)
     assert users["rep_id"].tolist() == ["R1"]
     everything = "".join(
-        p.read_text(errors="ignore") for p in tmp_path.rglob("*")
+        p.read_text(errors="ignore")
+        for p in tmp_path.rglob("*")
         if p.is_file() and p.suffix in (".csv", ".geojson", ".json")
     )
     for other in ("a3", "a4", "T2", "T3", "Gamma", "Delta", "r3@x.org"):
-        assert other not in everything, other
+        # whole words only: an ISO timestamp such as 2026-11-22T20:11 contains "T2"
+        assert not re.search(rf"(?<![\w-]){re.escape(other)}(?![\w-])", everything), other
     terr = gpd.read_file(tmp_path / "gpkg" / "territories.gpkg", layer="territories")
     assert terr["territory_id"].tolist() == ["T1"]
     accounts = gpd.read_file(tmp_path / "gpkg" / "territories.gpkg", layer="accounts")
