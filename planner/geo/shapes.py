@@ -118,7 +118,8 @@ def _warn(message: str, labels: Iterable[str], what: str) -> str:
     """Warn once about one kind of repair, naming every feature it touched."""
     names = list(labels)
     noun = what if len(names) == 1 else _plural(what)
-    text = f"{noun} {format_ids(names)}: {message}"
+    prefix = "" if all(what in n for n in names) else f"{noun} "  # not "drawn shape drawn shape"
+    text = f"{prefix}{format_ids(names)}: {message}"
     warnings.warn(text, GeometryRepairWarning, stacklevel=3)
     logger.info(text)
     return text

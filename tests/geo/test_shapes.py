@@ -168,6 +168,15 @@ def test_drawn_unclosed_clockwise_ring_is_closed_and_reoriented() -> None:
     assert shape.exterior.is_ccw
 
 
+def test_drawn_shape_repair_names_the_shape_once() -> None:
+    """A repaired drawing is named once ("the drawn shape"), or by its noun and its own label."""
+    bow_tie = [[X0, Y0], [X0 + 0.1, Y0 + 0.1], [X0 + 0.1, Y0], [X0, Y0 + 0.1], [X0, Y0]]
+    with pytest.warns(GeometryRepairWarning, match=r"^the drawn shape \(Self-intersection\)"):
+        drawn_territory(_feature(bow_tie), label="the drawn shape")
+    with pytest.warns(GeometryRepairWarning, match=r"^drawn shape T9 \(Self-intersection\)"):
+        drawn_territory(_feature(bow_tie), label="T9")
+
+
 def test_drawn_circle_becomes_a_polygon() -> None:
     """A Leaflet circle (a point with a radius in metres) becomes a round polygon."""
     circle = {
