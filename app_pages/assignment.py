@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from planner import edit
 from planner import schema as s
 from planner.errors import PlannerError
 from planner.reassign import reassign
@@ -16,7 +17,7 @@ ws = state.current_workspace()  # what the user may see (all of it for planners)
 sid = state.current_scenario_id()
 terr = ws.territories(sid)
 user = editing.current_user()
-labels = editing.territory_label(terr)
+labels = edit.territory_label(terr)
 _FOCUS = "tp.assign.focus"
 
 st.title("Assignment")
@@ -28,8 +29,8 @@ except PlannerError as exc:
     editing.show_error(exc)
     st.stop()
 
-stored = editing.membership_table(ws, sid)
-stale = editing.stale_accounts(ws.memberships(sid), result)
+stored = edit.membership_table(ws, sid)
+stale = edit.stale_accounts(ws.memberships(sid), result)
 if stale:
     head, button = st.columns([4, 1], vertical_alignment="center")
     head.warning(
@@ -39,12 +40,12 @@ if stale:
     if button.button("Re-assign now", type="primary", key="tp.assign.rerun"):
         try:
             editing.require_edit(everything=True)
-            editing.run_assignment(state.workspace_for_edit(), sid, user=user)
+            edit.run_assignment(state.workspace_for_edit(), sid, user=user)
         except PlannerError as exc:
             editing.show_error(exc)
         else:
             state.mark_changed()
-            editing.remember(editing.EditOutcome(f"Re-assigned {len(ws.accounts):,} accounts."))
+            editing.remember(edit.EditOutcome(f"Re-assigned {len(ws.accounts):,} accounts."))
             st.rerun()
 
 summary = result.summary()
@@ -69,7 +70,7 @@ with table_tab:
     cause_filter = f2.multiselect("Cause", ["spatial", "rule", "manual"], key="tp.assign.cause")
     text = f3.text_input("Search", placeholder="account id, name or detail", key="tp.assign.q")
     primary_only = f4.toggle("Primary only", key="tp.assign.primary")
-    shown = editing.filter_memberships(
+    shown = edit.filter_memberships(
         stored,
         territories=territory_filter,
         causes=cause_filter,
@@ -143,7 +144,7 @@ with why_tab:
                 st.code(explanation.text, language=None)
 
 with problems_tab:
-    troubles = editing.trouble_list(ws, sid, result)
+    troubles = edit.trouble_list(ws, sid, result)
     if not troubles:
         st.success(
             "Every account is in a territory, no two territories of one type overlap, "
@@ -237,7 +238,7 @@ with bulk_tab:
                 state.mark_changed()
                 moved_from = ", ".join(f"{t}: {n}" for t, n in done.from_territories.items())
                 editing.remember(
-                    editing.EditOutcome(
+                    edit.EditOutcome(
                         f"Moved {len(done.account_ids):,} accounts to {done.to_territory}"
                         + (f" (from {moved_from})" if moved_from else "")
                         + f"; {done.overrides_written:,} manual overrides written."

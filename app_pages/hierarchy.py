@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from planner import hierarchy
+from planner import edit, hierarchy
 from planner import schema as s
 from planner.errors import PlannerError
 from ui import auth, editing, state
@@ -20,8 +20,8 @@ user = editing.current_user()
 st.title("Hierarchy")
 editing.show_flash()
 
-tree = editing.hierarchy_table(view, sid)
-labels = editing.territory_label(terr)
+tree = edit.hierarchy_table(view, sid)
+labels = edit.territory_label(terr)
 ids = tree[s.TERRITORY_ID].tolist() if len(tree) else []
 scope = auth.current_scope()
 problems = []
@@ -52,12 +52,12 @@ st.dataframe(
 
 
 def _apply(
-    edit: Any, touched: Sequence[str | None], *, everything: bool = False, **kwargs: Any
+    change: Any, touched: Sequence[str | None], *, everything: bool = False, **kwargs: Any
 ) -> None:
     """Run an edit the user may make; show the library's error, or remember it and rerun."""
     try:
         editing.require_edit(*touched, everything=everything)
-        outcome = edit(state.workspace_for_edit(), sid, user=user, **kwargs)
+        outcome = change(state.workspace_for_edit(), sid, user=user, **kwargs)
     except PlannerError as exc:
         editing.show_error(exc)
         return
@@ -93,7 +93,7 @@ with rename_col:
             )
             if st.form_submit_button("Save", type="primary"):
                 _apply(
-                    editing.rename_territory,
+                    edit.rename_territory,
                     [target],
                     territory_id=target,
                     name=name,
@@ -119,7 +119,7 @@ with move_col:
         if st.form_submit_button("Move", type="primary") and moving is not None:
             old_parent = hierarchy.parent_map(terr).get(moving)
             _apply(
-                editing.move_territory,
+                edit.move_territory,
                 [moving, old_parent, new_parent],
                 everything=new_parent is None or old_parent is None,
                 territory_id=moving,
@@ -146,7 +146,7 @@ edited = st.data_editor(
 if st.button("Save the types", key="tp.hierarchy.save_types"):
     try:
         editing.require_edit(everything=True)
-        outcome = editing.save_territory_types(state.workspace_for_edit(), edited, user=user)
+        outcome = edit.save_territory_types(state.workspace_for_edit(), edited, user=user)
     except PlannerError as exc:
         editing.show_error(exc)
     else:

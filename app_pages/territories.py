@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from planner import hierarchy, viz
+from planner import edit, hierarchy, viz
 from planner import schema as s
 from planner.errors import PlannerError
 from planner.geo.shapes import DrawnTerritory, drawn_territory
@@ -33,8 +33,8 @@ MODES: dict[editing.MapMode, str] = {
 st.title("Edit territories")
 before = editing.show_flash()
 
-labels = editing.territory_label(terr)
-counts = editing.counts_table(view, sid, before)
+labels = edit.territory_label(terr)
+counts = edit.counts_table(view, sid, before)
 ids = counts[s.TERRITORY_ID].tolist()
 leaves = set(viz.leaf_territory_ids(terr))
 if not ids:
@@ -87,13 +87,13 @@ st.session_state[_PENDING] = pending
 
 
 def _apply(
-    edit: Any, touched: Sequence[str | None], *, everything: bool = False, **kwargs: Any
+    change: Any, touched: Sequence[str | None], *, everything: bool = False, **kwargs: Any
 ) -> None:
     """Run an edit the user may make; on success remember its message and rerun."""
     previous = dict(zip(counts[s.TERRITORY_ID], counts["accounts"], strict=True))
     try:
         editing.require_edit(*touched, everything=everything)
-        outcome = edit(ws, sid, user=user, **kwargs)
+        outcome = change(ws, sid, user=user, **kwargs)
     except PlannerError as exc:
         editing.show_error(exc)
         return
@@ -109,7 +109,7 @@ with side:
         if selected is None:
             st.info("Pick a territory first.")
         else:
-            mine = editing.units_of(view, sid, selected)
+            mine = edit.units_of(view, sid, selected)
             st.markdown(
                 f"Click a unit on the map to add it to **{labels.get(selected, selected)}**; "
                 "click one of its (filled) units to remove it."
@@ -117,13 +117,13 @@ with side:
             st.caption(f"{len(mine):,} units in this territory now.")
             click = result.get("last_object_clicked")
             if click and editing.first_time("click", f"{map_key}:{click['lat']}:{click['lng']}"):
-                unit = editing.unit_at(view.units, float(click["lng"]), float(click["lat"]))
+                unit = edit.unit_at(view.units, float(click["lng"]), float(click["lat"]))
                 if unit is None:
                     st.warning("No unit there: click inside a unit's outline.")
                 else:
-                    holder = editing.unit_holder(ws, sid, unit)
+                    holder = edit.unit_holder(ws, sid, unit)
                     _apply(
-                        editing.toggle_unit, [selected, holder], territory_id=selected, unit_id=unit
+                        edit.toggle_unit, [selected, holder], territory_id=selected, unit_id=unit
                     )
             unit_ids = view.units[s.UNIT_ID].astype(str).tolist()
             in_it = set(mine)
@@ -135,9 +135,9 @@ with side:
                     key="tp.edit.unit_pick",
                 )
                 if st.form_submit_button("Add or remove it"):
-                    holder = editing.unit_holder(ws, sid, unit_pick)
+                    holder = edit.unit_holder(ws, sid, unit_pick)
                     _apply(
-                        editing.toggle_unit,
+                        edit.toggle_unit,
                         [selected, holder],
                         territory_id=selected,
                         unit_id=unit_pick,
@@ -169,7 +169,7 @@ with side:
         if drawn is not None:
             st.markdown(f"### {drawn.account_count:,} accounts inside")
             st.caption(f"Area {drawn.area_km2:,.2f} km²")
-            for note in editing.repair_notes(drawn.warnings):
+            for note in edit.repair_notes(drawn.warnings):
                 st.warning(f"Repaired: {note}")
             types = view.territory_types[s.TYPE_ID].astype(str).tolist()
             if mode == "edit" and selected is not None:
@@ -178,7 +178,7 @@ with side:
                     clip = st.checkbox("Clip it to its parent's shape", value=True)
                     if st.form_submit_button("Save the new shape", type="primary"):
                         _apply(
-                            editing.replace_shape,
+                            edit.replace_shape,
                             [selected],
                             territory_id=selected,
                             geometry=drawn.geometry,
@@ -205,7 +205,7 @@ with side:
                 with st.form("tp.edit.drawn_form"):
                     if choice == "new":
                         c1, c2 = st.columns(2)
-                        new_id = c1.text_input("Id", value=editing.new_territory_id(terr))
+                        new_id = c1.text_input("Id", value=edit.new_territory_id(terr))
                         new_name = c2.text_input("Name", placeholder="e.g. Harbour district")
                         parent = st.selectbox(
                             "Parent",
@@ -222,7 +222,7 @@ with side:
                         if choice == "new":
                             st.session_state[_NEXT] = new_id.strip()
                             _apply(
-                                editing.add_drawn_territory,
+                                edit.add_drawn_territory,
                                 [parent],
                                 everything=parent is None,
                                 geometry=drawn.geometry,
@@ -234,7 +234,7 @@ with side:
                             )
                         elif selected is not None:
                             _apply(
-                                editing.replace_shape,
+                                edit.replace_shape,
                                 [selected],
                                 territory_id=selected,
                                 geometry=drawn.geometry,

@@ -351,12 +351,12 @@ def test_missing_parent_is_rejected_and_saves_nothing(small_workspace: Workspace
 
     (AppTest cannot type a new option into a select box, so this calls the page's edit.)
     """
+    from planner import edit
     from planner.errors import InputError
-    from ui import editing
 
     before = {k: v.copy() for k, v in small_workspace.tables.items()}
     with pytest.raises(InputError, match="no territory 'NOPE'"):
-        editing.move_territory(small_workspace, "base", "T1", "NOPE")
+        edit.move_territory(small_workspace, "base", "T1", "NOPE")
     for name, frame in before.items():
         pd.testing.assert_frame_equal(small_workspace.tables[name], frame)
 
@@ -378,9 +378,9 @@ def test_territory_types_are_editable(small_app: AppTest, fake_map: FakeMap) -> 
     _open(small_app, "app_pages/hierarchy.py")
     ws = _ws(small_app)
     assert list(ws.territory_types[s.TYPE_ID]) == ["geographic"]
-    from ui import editing
+    from planner import edit
 
-    editing.save_territory_types(
+    edit.save_territory_types(
         ws,
         pd.DataFrame(
             {
@@ -400,7 +400,7 @@ def test_territory_types_are_editable(small_app: AppTest, fake_map: FakeMap) -> 
         "overlay": 5,
     }
     with pytest.raises(Exception, match="priorities must be whole numbers"):
-        editing.save_territory_types(
+        edit.save_territory_types(
             ws,
             pd.DataFrame({s.TYPE_ID: ["x"], s.NAME: ["X"], s.PRIORITY: [1.5], s.DESCRIPTION: [""]}),
         )
