@@ -40,6 +40,8 @@ PAGES = {
     "Data": [
         st.Page("app_pages/data.py", title="Accounts & data", icon=":material/table:",
                 url_path="data"),
+        st.Page("app_pages/import_data.py", title="Import data", icon=":material/upload_file:",
+                url_path="import"),
     ],
     "Targets & reports": [
         st.Page("app_pages/targets.py", title="Targets", icon=":material/flag:",
