@@ -102,6 +102,7 @@ st.download_button(
     help="The columns the planner reads. Rows without coordinates may give a US ZIP code "
     "instead; extra columns are kept.",
     key="tp.import.template",
+    on_click="ignore",
 )
 
 # --------------------------------------------------------------------------- 1. the file

@@ -21,10 +21,10 @@ import io
 import logging
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 import geopandas as gpd
 import pandas as pd
@@ -122,7 +122,8 @@ ACCOUNT_TEMPLATE_COLUMNS = (
 _FLASH = "tp.import.flash"
 _UPLOADS = "tp.import.uploads"
 _MEMO = "tp.import.memo"
-_MEMO_SIZE = 6
+_MEMO_SIZE = 8
+_T = TypeVar("_T")
 #: The sidebar's workspace picker (ui/sidebar.py); see :func:`_keep_new_workspace_open`.
 _SIDEBAR_CHOICE = "tp.widget.workspace"
 _SIDEBAR_KEEP = "upload"
@@ -180,8 +181,16 @@ def parse_crs(text: str | int | None) -> str | None:
     return value
 
 
-def _memo() -> dict[tuple[Any, ...], ValidationReport]:
-    return cast("dict[tuple[Any, ...], ValidationReport]", st.session_state.setdefault(_MEMO, {}))
+def _remembered(key: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
+    """Return ``compute()``, remembered in the session for the last few keys."""
+    memo = cast("dict[tuple[Any, ...], Any]", st.session_state.setdefault(_MEMO, {}))
+    if key in memo:
+        return cast(_T, memo[key])
+    value = compute()
+    memo[key] = value
+    while len(memo) > _MEMO_SIZE:
+        memo.pop(next(iter(memo)))
+    return value
 
 
 def check_upload(
@@ -217,6 +226,7 @@ def check_upload(
         Every problem; a CRS that cannot be understood is one of them.
     """
     key = (
+        "report",
         hashlib.sha256(data).hexdigest(),
         filename,
         kind,
@@ -225,16 +235,12 @@ def check_upload(
         layer,
         sheet,
     )
-    memo = _memo()
-    if key in memo:
-        return memo[key]
-    report = validate_upload(
-        filename, data, kind=kind, columns=columns, crs=crs, layer=layer, sheet=sheet
+    return _remembered(
+        key,
+        lambda: validate_upload(
+            filename, data, kind=kind, columns=columns, crs=crs, layer=layer, sheet=sheet
+        ),
     )
-    memo[key] = report
-    while len(memo) > _MEMO_SIZE:
-        memo.pop(next(iter(memo)))
-    return report
 
 
 def validate_upload(
@@ -278,16 +284,21 @@ def file_columns(
 ) -> list[str]:
     """Return the column names of an uploaded file (without the geometry), as the reader sees them.
 
-    An unreadable file has none.
+    An unreadable file has none. Remembered for the session like :func:`check_upload`.
     """
-    try:
-        inp = open_input(data, filename)
-    except Unreadable:
-        return []
-    table = read_table(
-        inp, kinds=(kind,), columns=None, sheet=sheet, layer=layer, encoding=None, crs=None
-    )
-    return [str(c) for c in table.frame.columns]
+
+    def read() -> list[str]:
+        try:
+            inp = open_input(data, filename)
+        except Unreadable:
+            return []
+        table = read_table(
+            inp, kinds=(kind,), columns=None, sheet=sheet, layer=layer, encoding=None, crs=None
+        )
+        return [str(c) for c in table.frame.columns]
+
+    digest = hashlib.sha256(data).hexdigest()
+    return _remembered(("columns", digest, filename, kind, sheet, layer), read)
 
 
 def is_gis_file(filename: str) -> bool:
@@ -1127,6 +1138,7 @@ def run_import(
     if result.scenario_id is not None:
         state.set_scenario_id(result.scenario_id)
     st.session_state[_UPLOADS] = int(st.session_state.get(_UPLOADS, 0)) + 1
+    st.session_state.pop(_MEMO, None)
     _flash("success", f"Imported {report.path}.", result=result)
 
 

@@ -19,6 +19,7 @@ from planner.auth import ScryptParams, hash_password
 from planner.errors import InputError
 from planner.samples import SAMPLES, data_dir
 from planner.workspace import Workspace
+from tests.app.conftest import build_small_workspace
 from ui import importing
 from ui.importing import ImportOptions, plan_import, validate_upload
 
@@ -174,7 +175,7 @@ def test_territories_geojson_into_the_open_workspace_recomputes_memberships(app:
     assert "holds **territories**" in " ".join(c.value for c in app.caption)
     app.radio(key="tp.import.into").set_value("open").run()
     app.selectbox(key="tp.import.scenario").set_value("base").run()
-    app.radio(key="tp.import.terr_mode").set_value("replace").run()
+    app.radio(key="tp.import.terr_mode").set_value(True).run()
     app.button(key="tp.import.go").click().run()
     _no_exceptions(app)
     assert not app.error, [e.value for e in app.error]
@@ -241,6 +242,53 @@ def test_shapefile_without_prj_takes_an_epsg_code(app: AppTest, tmp_path: Path) 
     assert set(units[s.UNIT_TYPE]) == {"county"}
     minx, miny, maxx, maxy = units.total_bounds
     assert 24.89 < minx < maxx < 24.99 and 60.14 < miny < maxy < 60.20
+
+
+def _tree_geojson() -> bytes:
+    """Parent P and a child C that sticks far out of it."""
+    frame = gpd.GeoDataFrame(
+        {"territory_id": ["P", "C"], "parent_id": [None, "P"]},
+        geometry=[box(24.90, 60.15, 24.92, 60.17), box(24.91, 60.16, 24.98, 60.19)],
+        crs="EPSG:4326",
+    )
+    return frame.to_json().encode("utf-8")
+
+
+def test_refused_import_shows_its_problems_and_changes_nothing(app: AppTest) -> None:
+    """A hierarchy the library rejects is listed on the page; the scenario keeps its territories."""
+    _upload(_open_page(app), "tree.geojson", _tree_geojson(), kind="territories")
+    version = app.session_state["tp.version"]
+    app.radio(key="tp.import.into").set_value("open").run()
+    app.selectbox(key="tp.import.scenario").set_value("base").run()
+    app.radio(key="tp.import.terr_mode").set_value(True).run()
+    app.button(key="tp.import.go").click().run()
+    _no_exceptions(app)
+    assert any("Nothing was imported from tree.geojson" in e.value for e in app.error)
+    refused = _frame(app, "severity", "rows", "message", "fix")
+    assert set(refused["severity"]) == {"error"} and len(refused) >= 1
+    assert set(_ws(app).territories("base")[s.TERRITORY_ID]) == {"R", "T1", "T2", "T3"}
+    assert app.session_state["tp.version"] == version
+
+
+def test_h3_units_for_a_workspace_without_units(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A workspace with accounts but no units is offered H3 units, made in one click."""
+    ws = build_small_workspace()
+    ws.set_table("units", ws.units.iloc[0:0])
+    path = tmp_path / "no_units.gpkg"
+    ws.save(path)
+    monkeypatch.setenv("PLANNER_WORKSPACE", str(path))
+    monkeypatch.setenv("PLANNER_TILES", "none")
+    at = _open_page(AppTest.from_file(APP, default_timeout=60))
+    assert any("no units" in i.value for i in at.info)
+    at.button(key="tp.import.make_h3").click().run()
+    _no_exceptions(at)
+    units = _ws(at).units
+    assert len(units) >= 1 and set(units[s.UNIT_TYPE]) == {"h3"}
+    assert int(units["account_count"].sum()) == 40
+    assert _ws(at).audit.iloc[-1]["action"] == "units.h3"
+    assert not [b for b in at.button if b.key == "tp.import.make_h3"]
 
 
 def test_template_is_offered_and_reads_cleanly(app: AppTest) -> None:
@@ -355,12 +403,7 @@ def test_nobody_removes_themselves_or_the_last_password(small_workspace: Workspa
 
 def test_broken_hierarchy_is_refused_with_its_problems(small_workspace: Workspace) -> None:
     """A child sticking out of its parent is listed and the workspace is left as it was."""
-    frame = gpd.GeoDataFrame(
-        {"territory_id": ["P", "C"], "parent_id": [None, "P"]},
-        geometry=[box(24.90, 60.15, 24.92, 60.17), box(24.91, 60.16, 24.98, 60.19)],
-        crs="EPSG:4326",
-    )
-    report = validate_upload("tree.geojson", frame.to_json().encode(), kind="territories")
+    report = validate_upload("tree.geojson", _tree_geojson(), kind="territories")
     assert report.ok, report.problems
     options = ImportOptions(into="open", scenario_id="base", replace_territories=True)
     with pytest.raises(InputError, match="sound hierarchy") as caught:
