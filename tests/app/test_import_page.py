@@ -39,9 +39,7 @@ BAD_ACCOUNTS = b"account_id,name,latitude,longitude\nA1,Alpha,95,24.94\nA1,Beta,
 
 
 @pytest.fixture
-def app(
-    small_workspace_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AppTest:
+def app(small_workspace_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     """The app on the small workspace (local mode), saving new workspaces under tmp_path."""
     monkeypatch.setenv("PLANNER_WORKSPACE", str(small_workspace_file))
     monkeypatch.setenv("PLANNER_TILES", "none")
