@@ -37,8 +37,10 @@ if notice:
     st.success(notice)
 all_scenarios = ws.scenario_list()
 if len(all_scenarios) < 2:
-    st.info("This workspace has one scenario. Make another on the balance page (or copy this "
-            "one), then compare them here.")
+    st.info(
+        "This workspace has one scenario. Make another on the balance page (or copy this "
+        "one), then compare them here."
+    )
     st.stop()
 by_id = {sc.scenario_id: sc for sc in all_scenarios}
 ids = list(by_id)
@@ -59,13 +61,26 @@ default_b = (planning or others)[-1]
 
 with st.expander("Scenarios and their states", expanded=False):
     st.dataframe(
-        pd.DataFrame([{"scenario": sc.name or sc.scenario_id, "id": sc.scenario_id,
-                       "state": str(sc.state), "created": sc.created_at,
-                       "made from": sc.created_from or "", "description": sc.description}
-                      for sc in all_scenarios]),
-        hide_index=True, width="stretch")
-    st.caption("Lifecycle: planning → active → archived. Promoting a scenario archives the "
-               "active one; an archived scenario cannot be promoted again.")
+        pd.DataFrame(
+            [
+                {
+                    "scenario": sc.name or sc.scenario_id,
+                    "id": sc.scenario_id,
+                    "state": str(sc.state),
+                    "created": sc.created_at,
+                    "made from": sc.created_from or "",
+                    "description": sc.description,
+                }
+                for sc in all_scenarios
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(
+        "Lifecycle: planning → active → archived. Promoting a scenario archives the "
+        "active one; an archived scenario cannot be promoted again."
+    )
 
 pick_a, pick_b = st.columns(2)
 a = pick_a.selectbox("From (A)", ids, index=ids.index(active), format_func=_label, key="cmp.a")
@@ -83,21 +98,27 @@ variables = scenarios.variable_options(inputs.units)
 recorded = recorded_weight(ws, b) or recorded_weight(ws, a)
 default_weight = recorded if isinstance(recorded, str) and recorded in variables else None
 weight = st.selectbox(
-    "Measure workload by", list(variables),
+    "Measure workload by",
+    list(variables),
     index=list(variables).index(default_weight) if default_weight else 0,
-    format_func=variables.__getitem__, key="cmp.weight",
-    help="The variable deviations are measured in (by default the one B was balanced on).")
+    format_func=variables.__getitem__,
+    key="cmp.weight",
+    help="The variable deviations are measured in (by default the one B was balanced on).",
+)
 try:
     comparison = compare_scenarios(ws, a, b, inputs.prepared, weight=weight)
 except PlannerError as exc:
     st.error(str(exc))
     st.stop()
 
-labels = {**scenarios.territory_labels(ws, a, list(map(str, ws.territories(a)[s.TERRITORY_ID]))),
-          **scenarios.territory_labels(ws, b, list(map(str, ws.territories(b)[s.TERRITORY_ID])))}
+labels = {
+    **scenarios.territory_labels(ws, a, list(map(str, ws.territories(a)[s.TERRITORY_ID]))),
+    **scenarios.territory_labels(ws, b, list(map(str, ws.territories(b)[s.TERRITORY_ID]))),
+}
 moved_units = comparison.moved_units
-moved_accounts = comparison.moved_accounts if comparison.moved_accounts is not None else (
-    pd.DataFrame())
+moved_accounts = (
+    comparison.moved_accounts if comparison.moved_accounts is not None else (pd.DataFrame())
+)
 st.caption(
     f"**{_label(a)}** → **{_label(b)}**: {len(moved_units):,} units and "
     f"{len(moved_accounts):,} accounts change territory."
@@ -125,46 +146,61 @@ for key, label in METRICS.items():
 left, right = st.columns([2, 3])
 with left:
     st.subheader("Metrics")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 height=36 * (len(rows) + 1) + 2)
+    st.dataframe(
+        pd.DataFrame(rows), hide_index=True, width="stretch", height=36 * (len(rows) + 1) + 2
+    )
 with right:
     st.subheader("Per territory")
     per = comparison.territories.copy()
     per.insert(1, "territory", per[s.TERRITORY_ID].astype(str).map(labels))
-    st.dataframe(per, hide_index=True, width="stretch", column_config={
-        "deviation_a": st.column_config.NumberColumn("deviation A", format="percent"),
-        "deviation_b": st.column_config.NumberColumn("deviation B", format="percent"),
-        "workload_a": st.column_config.NumberColumn("workload A", format="%.1f"),
-        "workload_b": st.column_config.NumberColumn("workload B", format="%.1f"),
-        "polsby_popper_a": st.column_config.NumberColumn("Polsby-Popper A", format="%.2f"),
-        "polsby_popper_b": st.column_config.NumberColumn("Polsby-Popper B", format="%.2f"),
-    })
+    st.dataframe(
+        per,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "deviation_a": st.column_config.NumberColumn("deviation A", format="percent"),
+            "deviation_b": st.column_config.NumberColumn("deviation B", format="percent"),
+            "workload_a": st.column_config.NumberColumn("workload A", format="%.1f"),
+            "workload_b": st.column_config.NumberColumn("workload B", format="%.1f"),
+            "polsby_popper_a": st.column_config.NumberColumn("Polsby-Popper A", format="%.2f"),
+            "polsby_popper_b": st.column_config.NumberColumn("Polsby-Popper B", format="%.2f"),
+        },
+    )
 
 # --- what moves -------------------------------------------------------------------------------
 st.subheader("What moves")
-tab_map, tab_units, tab_accounts = st.tabs([
-    "Map of the changes", f"Units ({len(moved_units):,})", f"Accounts ({len(moved_accounts):,})"])
+tab_map, tab_units, tab_accounts = st.tabs(
+    ["Map of the changes", f"Units ({len(moved_units):,})", f"Accounts ({len(moved_accounts):,})"]
+)
 with tab_map:
-    fmap = scenarios.changes_map(ws.units, scenario_assignment(ws, b), comparison.changes, labels,
-                                 tiles=state.tile_source())
+    fmap = scenarios.changes_map(
+        ws.units, scenario_assignment(ws, b), comparison.changes, labels, tiles=state.tile_source()
+    )
     maps.show_map(fmap, key="compare_map", height=520)
     maps.attribution_caption()
 with tab_units:
     shown = moved_units.copy()
     shown["from"] = shown["from_territory"].astype(str).map(labels)
     shown["to"] = shown["to_territory"].astype(str).map(labels)
-    st.dataframe(shown, hide_index=True, width="stretch",
-                 column_config={"workload": st.column_config.NumberColumn(format="%.2f")})
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        column_config={"workload": st.column_config.NumberColumn(format="%.2f")},
+    )
 with tab_accounts:
     if len(moved_accounts):
         shown = moved_accounts.copy()
         shown["from"] = shown["from_territory"].map(lambda t: labels.get(str(t), t) if t else "")
         shown["to"] = shown["to_territory"].map(lambda t: labels.get(str(t), t) if t else "")
         st.dataframe(shown, hide_index=True, width="stretch")
-        st.download_button("Download moved accounts (CSV)",
-                           shown.to_csv(index=False).encode("utf-8"),
-                           file_name=f"moved_accounts_{a}_to_{b}.csv", mime="text/csv",
-                           key="cmp.download")
+        st.download_button(
+            "Download moved accounts (CSV)",
+            shown.to_csv(index=False).encode("utf-8"),
+            file_name=f"moved_accounts_{a}_to_{b}.csv",
+            mime="text/csv",
+            key="cmp.download",
+        )
     else:
         st.info("No account changes territory.")
 
@@ -174,8 +210,10 @@ candidate = by_id[b]
 if candidate.state == ScenarioState.ACTIVE:
     st.info(f"**{candidate.name or b}** is the active scenario.")
 elif candidate.state == ScenarioState.ARCHIVED:
-    st.info(f"**{candidate.name or b}** is archived and cannot become active again: copy it "
-            "first (balance it, or copy it on the data page).")
+    st.info(
+        f"**{candidate.name or b}** is archived and cannot become active again: copy it "
+        "first (balance it, or copy it on the data page)."
+    )
 else:
     current = by_id.get(active)
     pending = scenarios.promote_request()
@@ -184,11 +222,15 @@ else:
             scenarios.request_promote(b)
             st.rerun()
     else:
-        outgoing = (f"**{current.name or current.scenario_id}** will be archived."
-                    if current is not None and current.state == ScenarioState.ACTIVE
-                    else "No scenario is active now.")
-        st.warning(f"Make **{candidate.name or b}** the active plan? {outgoing} "
-                   "Archived scenarios stay readable but cannot be promoted again.")
+        outgoing = (
+            f"**{current.name or current.scenario_id}** will be archived."
+            if current is not None and current.state == ScenarioState.ACTIVE
+            else "No scenario is active now."
+        )
+        st.warning(
+            f"Make **{candidate.name or b}** the active plan? {outgoing} "
+            "Archived scenarios stay readable but cannot be promoted again."
+        )
         yes, no, _ = st.columns([1, 1, 8])
         if yes.button("Confirm", type="primary", key="cmp.confirm"):
             try:
@@ -199,9 +241,14 @@ else:
                 scenarios.clear_promote_request()
                 state.mark_changed()
                 state.set_scenario_id(b)
-                scenarios.flash(f"**{candidate.name or b}** is now the active scenario"
-                                + (f"; **{current.name or current.scenario_id}** is archived."
-                                   if current is not None and current.scenario_id != b else "."))
+                scenarios.flash(
+                    f"**{candidate.name or b}** is now the active scenario"
+                    + (
+                        f"; **{current.name or current.scenario_id}** is archived."
+                        if current is not None and current.scenario_id != b
+                        else "."
+                    )
+                )
                 st.rerun()
         if no.button("Cancel", key="cmp.cancel"):
             scenarios.clear_promote_request()

@@ -48,10 +48,15 @@ def estimate_settings(network: RoadNetwork | None) -> EstimateParams:
         return EstimateParams()
     with st.expander("Estimate settings (no road network)"):
         left, right = st.columns(2)
-        speed = left.number_input("Average speed (km/h)", 10.0, 130.0, 40.0, 5.0,
-                                  key="tp.widget.routes.speed")
+        speed = left.number_input(
+            "Average speed (km/h)", 10.0, 130.0, 40.0, 5.0, key="tp.widget.routes.speed"
+        )
         circuity = right.number_input(
-            "Road distance ÷ straight distance", 1.0, 3.0, 1.3, 0.05,
+            "Road distance ÷ straight distance",
+            1.0,
+            3.0,
+            1.3,
+            0.05,
             key="tp.widget.routes.circuity",
             help="How much longer roads are than straight lines (1.2 to 1.4 in most places).",
         )
@@ -78,47 +83,73 @@ def day_route(ws: Workspace, sid: str, network: RoadNetwork | None, ws_file: Pat
     today = date.today()
     top = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
     day = top[1].date_input(
-        "Date", value=routes.next_working_day(today), key="tp.widget.routes.date",
-        format="YYYY-MM-DD", help="Today, or the next weekday at weekends.",
+        "Date",
+        value=routes.next_working_day(today),
+        key="tp.widget.routes.date",
+        format="YYYY-MM-DD",
+        help="Today, or the next weekday at weekends.",
     )
     reps = routes.routable_reps(ws, sid, scope, on=day)
     if reps.empty:
         top[0].selectbox("Rep", ["—"], disabled=True, key="tp.widget.routes.rep_none")
-        st.info("No rep whose routes you may see owns a territory in this scenario on "
-                f"{day:%Y-%m-%d}. Assign an owner to a territory first.")
+        st.info(
+            "No rep whose routes you may see owns a territory in this scenario on "
+            f"{day:%Y-%m-%d}. Assign an owner to a territory first."
+        )
         return
     names = dict(zip(reps[s.REP_ID], reps[s.NAME], strict=True))
     own = scope.user_id if scope is not None and scope.user_id in names else None
     ids = list(names)
     rep_id = top[0].selectbox(
-        "Rep", ids, index=ids.index(own) if own else 0,
-        format_func=lambda r: f"{names[r]} ({r})", key="tp.widget.routes.rep",
+        "Rep",
+        ids,
+        index=ids.index(own) if own else 0,
+        format_func=lambda r: f"{names[r]} ({r})",
+        key="tp.widget.routes.rep",
         disabled=len(ids) == 1,
     )
     start = top[2].time_input("Day starts", clock(8, 0), key="tp.widget.routes.start")
     end = top[3].time_input("Day ends", clock(17, 0), key="tp.widget.routes.end")
 
     opts = st.columns([3, 2, 2], vertical_alignment="bottom")
-    weekdays = opts[0].pills(
-        "Working days", list(range(7)), selection_mode="multi", default=[0, 1, 2, 3, 4],
-        format_func=lambda d: DAY_NAMES[d], key="tp.widget.routes.weekdays",
-    ) or []
+    weekdays = (
+        opts[0].pills(
+            "Working days",
+            list(range(7)),
+            selection_mode="multi",
+            default=[0, 1, 2, 3, 4],
+            format_func=lambda d: DAY_NAMES[d],
+            key="tp.widget.routes.weekdays",
+        )
+        or []
+    )
     mode = opts[1].radio(
-        "Accounts", [DUE, CHOSEN], horizontal=True, key="tp.widget.routes.mode",
+        "Accounts",
+        [DUE, CHOSEN],
+        horizontal=True,
+        key="tp.widget.routes.mode",
         format_func=lambda m: "Due this week" if m == DUE else "Choose accounts",
         help="Due this week: visit frequencies decide which accounts are due, and the "
         "week's visits are spread over the working days. Choose accounts: route the "
         "accounts you pick on the chosen date only.",
     )
-    search_s = opts[2].slider("Search time (s)", 1, 10, 1, key="tp.widget.routes.search",
-                              help="Longer searches find slightly shorter routes.")
+    search_s = opts[2].slider(
+        "Search time (s)",
+        1,
+        10,
+        1,
+        key="tp.widget.routes.search",
+        help="Longer searches find slightly shorter routes.",
+    )
     estimate = estimate_settings(network)
 
     accounts = routes.rep_accounts(ws, sid, rep_id, on=day)
     territories = routes.rep_territories(ws, sid, rep_id, on=day)
     if accounts.empty:
-        st.info(f"{names[rep_id]}'s territories ({', '.join(territories)}) have no located "
-                "accounts to visit.")
+        st.info(
+            f"{names[rep_id]}'s territories ({', '.join(territories)}) have no located "
+            "accounts to visit."
+        )
         return
     monday = routes.week_start(day)
     if mode == DUE:
@@ -144,27 +175,38 @@ def day_route(ws: Workspace, sid: str, network: RoadNetwork | None, ws_file: Pat
         }
         with st.form("tp.form.routes.accounts", border=False):
             picked = st.multiselect(
-                "Accounts to visit", list(labels), format_func=labels.__getitem__,
-                key="tp.widget.routes.accounts", placeholder="Pick the accounts to visit",
+                "Accounts to visit",
+                list(labels),
+                format_func=labels.__getitem__,
+                key="tp.widget.routes.accounts",
+                placeholder="Pick the accounts to visit",
             )
-            st.form_submit_button("Route these accounts", type="primary",
-                                  key="tp.widget.routes.route_chosen")
+            st.form_submit_button(
+                "Route these accounts", type="primary", key="tp.widget.routes.route_chosen"
+            )
         stops = accounts[accounts[s.ACCOUNT_ID].astype(str).isin(picked)]
         visits = tuple(1 for _ in range(len(stops)))
     if stops.empty:
-        st.info("No visits to route: " + ("no account is due this week." if mode == DUE
-                                          else "pick the accounts to visit."))
+        st.info(
+            "No visits to route: "
+            + ("no account is due this week." if mode == DUE else "pick the accounts to visit.")
+        )
         return
 
     home = routes.rep_home(ws, rep_id)
     if home is None:
         home = (float(stops[s.LATITUDE].mean()), float(stops[s.LONGITUDE].mean()))
-        st.warning(f"{names[rep_id]} has no home location: the route starts and ends at the "
-                   "centre of the stops. Add the rep's home address on the data page.")
+        st.warning(
+            f"{names[rep_id]} has no home location: the route starts and ends at the "
+            "centre of the stops. Add the rep's home address on the data page."
+        )
     try:
         params = RouteParams(
-            day_start=f"{start:%H:%M}", day_end=f"{end:%H:%M}" if end != clock(0, 0) else "24:00",
-            weekdays=plan_days, use_frequencies=mode == DUE, time_limit_s=float(search_s),
+            day_start=f"{start:%H:%M}",
+            day_end=f"{end:%H:%M}" if end != clock(0, 0) else "24:00",
+            weekdays=plan_days,
+            use_frequencies=mode == DUE,
+            time_limit_s=float(search_s),
             estimate=estimate,
         )
     except InputError as exc:
@@ -172,13 +214,20 @@ def day_route(ws: Workspace, sid: str, network: RoadNetwork | None, ws_file: Pat
         return
     source = state.workspace_source()
     key = routes.PlanKey(
-        workspace=source.key if source else "", version=state.workspace_version(),
-        scenario_id=sid, rep_id=rep_id, first_day=monday if mode == DUE else day,
-        weekdays=plan_days, day_start=params.day_start, day_end=params.day_end,
-        account_ids=tuple(stops[s.ACCOUNT_ID].astype(str)), visits=visits,
+        workspace=source.key if source else "",
+        version=state.workspace_version(),
+        scenario_id=sid,
+        rep_id=rep_id,
+        first_day=monday if mode == DUE else day,
+        weekdays=plan_days,
+        day_start=params.day_start,
+        day_end=params.day_end,
+        account_ids=tuple(stops[s.ACCOUNT_ID].astype(str)),
+        visits=visits,
         time_limit_s=params.time_limit_s,
         network=None if network is None else network.source,
-        speed_kph=estimate.speed_kph, circuity=estimate.circuity,
+        speed_kph=estimate.speed_kph,
+        circuity=estimate.circuity,
     )
     plan = routes.recall("plan", key)
     if plan is None:
@@ -203,8 +252,10 @@ def day_choice(plan: RoutePlan, key: routes.PlanKey, wanted: date) -> int:
     weekdays = [d.weekday for d in plan.days]
     first = weekdays.index(wanted.weekday()) if wanted.weekday() in weekdays else 0
     if wanted.weekday() not in weekdays:
-        st.info(f"{WEEKDAY_NAMES[wanted.weekday()]} is not a working day: showing "
-                f"{WEEKDAY_NAMES[weekdays[0]]}.")
+        st.info(
+            f"{WEEKDAY_NAMES[wanted.weekday()]} is not a working day: showing "
+            f"{WEEKDAY_NAMES[weekdays[0]]}."
+        )
 
     def label(i: int) -> str:
         d = plan.days[i]
@@ -212,7 +263,10 @@ def day_choice(plan: RoutePlan, key: routes.PlanKey, wanted: date) -> int:
         return f"{DAY_NAMES[d.weekday]} {when:%d %b} · {len(d.stops)} visits"
 
     chosen = st.segmented_control(
-        "Day", list(range(len(plan.days))), default=first, format_func=label,
+        "Day",
+        list(range(len(plan.days))),
+        default=first,
+        format_func=label,
         key=f"tp.widget.routes.day.{key.first_day}.{key.weekdays}",
     )
     return first if chosen is None else int(chosen)
@@ -280,25 +334,38 @@ def show_plan(
     directions(plan, i)
 
 
-def downloads(plan: RoutePlan, day: int, rep_id: str, when: date,
-              network: RoadNetwork | None) -> None:
+def downloads(
+    plan: RoutePlan, day: int, rep_id: str, when: date, network: RoadNetwork | None
+) -> None:
     """GPX of the day for a phone, the plan as GeoJSON, and the ETA table as CSV."""
     stem = f"route-{rep_id}-{when:%Y-%m-%d}"
     eta = plan.eta_table()
     cols = st.columns(3)
     cols[0].download_button(
-        "GPX for your phone", to_gpx(plan, network, day=day), file_name=f"{stem}.gpx",
-        mime="application/gpx+xml", key="tp.widget.routes.gpx", on_click="ignore",
-        disabled=not plan.days[day].stops, icon=":material/smartphone:",
+        "GPX for your phone",
+        to_gpx(plan, network, day=day),
+        file_name=f"{stem}.gpx",
+        mime="application/gpx+xml",
+        key="tp.widget.routes.gpx",
+        on_click="ignore",
+        disabled=not plan.days[day].stops,
+        icon=":material/smartphone:",
     )
     cols[1].download_button(
-        "GeoJSON (whole plan)", json.dumps(to_geojson(plan, network)),
-        file_name=f"{stem}.geojson", mime="application/geo+json",
-        key="tp.widget.routes.geojson", on_click="ignore",
+        "GeoJSON (whole plan)",
+        json.dumps(to_geojson(plan, network)),
+        file_name=f"{stem}.geojson",
+        mime="application/geo+json",
+        key="tp.widget.routes.geojson",
+        on_click="ignore",
     )
     cols[2].download_button(
-        "ETA table (CSV)", neutralise_frame(eta).to_csv(index=False).encode("utf-8"),
-        file_name=f"{stem}.csv", mime="text/csv", key="tp.widget.routes.csv", on_click="ignore",
+        "ETA table (CSV)",
+        neutralise_frame(eta).to_csv(index=False).encode("utf-8"),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        key="tp.widget.routes.csv",
+        on_click="ignore",
     )
 
 
@@ -316,8 +383,9 @@ def directions(plan: RoutePlan, day: int) -> None:
     urls = directions_urls(plan, day)
     cols = st.columns(max(len(urls), 1))
     for n, url in enumerate(urls, start=1):
-        label = "Directions in Google Maps" + (f" (part {n} of {len(urls)})" if len(urls) > 1
-                                               else "")
+        label = "Directions in Google Maps" + (
+            f" (part {n} of {len(urls)})" if len(urls) > 1 else ""
+        )
         cols[n - 1].link_button(label, url, icon=":material/directions:")
 
 
@@ -332,9 +400,13 @@ def travel_workload_section(ws: Workspace, sid: str, network: RoadNetwork | None
         "territory's routes and takes a few seconds per territory. A territory whose "
         "accounts lie far from their centre (high spread) is costly to drive."
     )
-    estimate = EstimateParams() if network is not None else EstimateParams(
-        speed_kph=float(st.session_state.get("tp.widget.routes.speed", 40.0)),
-        circuity=float(st.session_state.get("tp.widget.routes.circuity", 1.3)),
+    estimate = (
+        EstimateParams()
+        if network is not None
+        else EstimateParams(
+            speed_kph=float(st.session_state.get("tp.widget.routes.speed", 40.0)),
+            circuity=float(st.session_state.get("tp.widget.routes.circuity", 1.3)),
+        )
     )
     accounts = routes.territory_accounts(ws, sid)
     if accounts.empty:
@@ -342,8 +414,9 @@ def travel_workload_section(ws: Workspace, sid: str, network: RoadNetwork | None
         return
     homes = routes.territory_homes(ws, sid, on=date.today())
     try:
-        table = travel_workload(accounts, homes=homes, network=network,
-                                params=WorkloadParams(estimate=estimate))
+        table = travel_workload(
+            accounts, homes=homes, network=network, params=WorkloadParams(estimate=estimate)
+        )
     except PlannerError as exc:
         show_error(exc)
         return
@@ -357,24 +430,42 @@ def travel_workload_section(ws: Workspace, sid: str, network: RoadNetwork | None
 
     controls = st.columns([1, 1, 2], vertical_alignment="bottom")
     weeks = controls[0].slider("Weeks simulated", 1, 8, 4, key="tp.widget.routes.sim_weeks")
-    per_territory = controls[1].slider("Search time per territory (s)", 1, 8, 2,
-                                       key="tp.widget.routes.sim_search")
+    per_territory = controls[1].slider(
+        "Search time per territory (s)", 1, 8, 2, key="tp.widget.routes.sim_search"
+    )
     source = state.workspace_source()
-    sim_key = (source.key if source else "", state.workspace_version(), sid, weeks,
-               per_territory, network is None, estimate)
-    if controls[2].button("Simulate routes", key="tp.widget.routes.simulate",
-                          help="Plans each territory's routes for the weeks chosen and "
-                          "averages their drive time (slower, closer to reality)."):
+    sim_key = (
+        source.key if source else "",
+        state.workspace_version(),
+        sid,
+        weeks,
+        per_territory,
+        network is None,
+        estimate,
+    )
+    if controls[2].button(
+        "Simulate routes",
+        key="tp.widget.routes.simulate",
+        help="Plans each territory's routes for the weeks chosen and "
+        "averages their drive time (slower, closer to reality).",
+    ):
         bar = ProgressBar("Simulating each territory's routes…")
         params = WorkloadParams(
-            method="simulate", estimate=estimate,
-            route=RouteParams(weekdays=(0, 1, 2, 3, 4), weeks=weeks, use_frequencies=True,
-                              time_limit_s=float(per_territory), estimate=estimate),
+            method="simulate",
+            estimate=estimate,
+            route=RouteParams(
+                weekdays=(0, 1, 2, 3, 4),
+                weeks=weeks,
+                use_frequencies=True,
+                time_limit_s=float(per_territory),
+                estimate=estimate,
+            ),
         )
         began = time.monotonic()
         try:
-            simulated = travel_workload(accounts, homes=homes, network=network, params=params,
-                                        progress=bar)
+            simulated = travel_workload(
+                accounts, homes=homes, network=network, params=params, progress=bar
+            )
         except PlannerError as exc:
             bar.clear()
             show_error(exc)
@@ -384,24 +475,29 @@ def travel_workload_section(ws: Workspace, sid: str, network: RoadNetwork | None
     stored = routes.recall("workload", sim_key)
 
     terr = ws.territories(sid)
-    names = {str(t): (str(n) if isinstance(n, str) and n else str(t))
-             for t, n in zip(terr[s.TERRITORY_ID], terr[s.NAME], strict=True)}
-    shown = pd.DataFrame({
-        "territory": table[s.TERRITORY_ID].astype(str).map(names),
-        s.TERRITORY_ID: table[s.TERRITORY_ID].astype(str),
-        "accounts": table["accounts"],
-        "visits / week": table["visits_per_week"].round(1),
-        "visit h / week": table["visit_h_per_week"].round(1),
-        "drive h / week (estimate)": table["drive_h_per_week"].round(2),
-        "drive km / week (estimate)": table["drive_km_per_week"].round(1),
-        "spread (km)": table["spread_km"].round(2),
-    })
+    names = {
+        str(t): (str(n) if isinstance(n, str) and n else str(t))
+        for t, n in zip(terr[s.TERRITORY_ID], terr[s.NAME], strict=True)
+    }
+    shown = pd.DataFrame(
+        {
+            "territory": table[s.TERRITORY_ID].astype(str).map(names),
+            s.TERRITORY_ID: table[s.TERRITORY_ID].astype(str),
+            "accounts": table["accounts"],
+            "visits / week": table["visits_per_week"].round(1),
+            "visit h / week": table["visit_h_per_week"].round(1),
+            "drive h / week (estimate)": table["drive_h_per_week"].round(2),
+            "drive km / week (estimate)": table["drive_km_per_week"].round(1),
+            "spread (km)": table["spread_km"].round(2),
+        }
+    )
     value = "drive h / week (estimate)"
     if stored is not None:
         simulated, took = stored
         by_id = simulated.set_index(simulated[s.TERRITORY_ID].astype(str))
-        shown["drive h / week (simulated)"] = shown[s.TERRITORY_ID].map(
-            by_id["drive_h_per_week"]).round(2)
+        shown["drive h / week (simulated)"] = (
+            shown[s.TERRITORY_ID].map(by_id["drive_h_per_week"]).round(2)
+        )
         shown["simulation"] = shown[s.TERRITORY_ID].map(by_id["method"])
         value = "drive h / week (simulated)"
         st.caption(f"Simulated {weeks} weeks per territory in {took:.1f} s.")
@@ -415,18 +511,25 @@ def travel_workload_section(ws: Workspace, sid: str, network: RoadNetwork | None
     leaves = viz.leaf_territory_ids(terr)
     shapes = terr.set_index(terr[s.TERRITORY_ID].astype(str)).geometry
     colors = viz.territory_colors(leaves, geometries=shapes)
-    chart_data = pd.DataFrame({
-        s.TERRITORY_ID: shown[s.TERRITORY_ID], s.NAME: shown["territory"], "is_leaf": True,
-        value: shown[value],
-    })
-    st.altair_chart(viz.territory_bar_chart(chart_data, value=value, colors=colors),
-                    width="stretch")
+    chart_data = pd.DataFrame(
+        {
+            s.TERRITORY_ID: shown[s.TERRITORY_ID],
+            s.NAME: shown["territory"],
+            "is_leaf": True,
+            value: shown[value],
+        }
+    )
+    st.altair_chart(
+        viz.territory_bar_chart(chart_data, value=value, colors=colors), width="stretch"
+    )
     st.dataframe(shown.drop(columns=[s.TERRITORY_ID]), hide_index=True, width="stretch")
     st.download_button(
         "Travel workload (CSV)",
         neutralise_frame(shown).to_csv(index=False).encode("utf-8"),
-        file_name=f"travel-workload-{sid}-{datetime.now():%Y%m%d}.csv", mime="text/csv",
-        key="tp.widget.routes.workload_csv", on_click="ignore",
+        file_name=f"travel-workload-{sid}-{datetime.now():%Y%m%d}.csv",
+        mime="text/csv",
+        key="tp.widget.routes.workload_csv",
+        on_click="ignore",
     )
 
 
@@ -442,13 +545,15 @@ st.title("Routes")
 if network is None:
     problem = routes.network_error(ws_file)
     st.caption(
-        ("The road network beside this workspace could not be read "
-         f"({problem}): " if problem else "No road network saved with this workspace: ")
+        (
+            f"The road network beside this workspace could not be read ({problem}): "
+            if problem
+            else "No road network saved with this workspace: "
+        )
         + "drive times are straight-line **estimates**."
     )
 else:
-    st.caption(f"Drive times along the roads of {network.source} "
-               f"({network.n_nodes:,} junctions).")
+    st.caption(f"Drive times along the roads of {network.source} ({network.n_nodes:,} junctions).")
 
 if scope is not None and scope.role == UserRole.REP:
     day_route(ws, sid, network, ws_file)
