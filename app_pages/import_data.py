@@ -136,9 +136,19 @@ crs_text = ""
 if len(sheets) > 1 or len(layers) > 1 or importing.is_gis_file(name):
     o1, o2 = st.columns(2)
     if len(sheets) > 1:
-        sheet = o1.selectbox("Sheet", sheets, key=f"tp.import.sheet.{sig}")
+        sheet = o1.selectbox(
+            "Sheet",
+            [None, *sheets],
+            format_func=lambda v: "Automatic (the one named like the data)" if v is None else v,
+            key=f"tp.import.sheet.{sig}",
+        )
     if len(layers) > 1:
-        layer = o1.selectbox("Layer", layers, key=f"tp.import.layer.{sig}")
+        layer = o1.selectbox(
+            "Layer",
+            [None, *layers],
+            format_func=lambda v: "Automatic (the one named like the data)" if v is None else v,
+            key=f"tp.import.layer.{sig}",
+        )
     if importing.is_gis_file(name):
         crs_text = o2.text_input(
             "CRS of the coordinates (EPSG code)",
