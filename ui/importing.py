@@ -126,7 +126,6 @@ _MEMO_SIZE = 8
 _T = TypeVar("_T")
 #: The sidebar's workspace picker (ui/sidebar.py); see :func:`_keep_new_workspace_open`.
 _SIDEBAR_CHOICE = "tp.widget.workspace"
-_SIDEBAR_KEEP = "upload"
 _PRIVILEGED_ROLES = ("planner", "admin")
 
 
@@ -1054,13 +1053,15 @@ def pop_flash() -> dict[str, Any] | None:
 
 
 def _keep_new_workspace_open() -> None:
-    """Point the sidebar's picker at an entry that does not reopen anything.
+    """Select the newly opened workspace in the sidebar's picker.
 
-    The picker reopens its chosen sample or file whenever the open workspace
-    is another one; its "upload" entry does nothing until a file is uploaded.
-    Runs in a button callback, before the sidebar is drawn.
+    The picker lists the open workspace file as an entry of its own, so
+    choosing it keeps the new workspace open. Runs in a button callback,
+    before the sidebar is drawn.
     """
-    st.session_state[_SIDEBAR_CHOICE] = _SIDEBAR_KEEP
+    source = state.workspace_source()
+    if source is not None:
+        st.session_state[_SIDEBAR_CHOICE] = source.key
 
 
 def options_from_widgets(widgets: Mapping[str, str], fixed: Mapping[str, Any]) -> ImportOptions:

@@ -35,6 +35,9 @@ def _choices() -> list[str]:
     env_file = _env_file()
     if env_file:
         options.insert(0, env_file)
+    current = state.workspace_source()
+    if current is not None and current.key.startswith("file:") and current.key not in options:
+        options.insert(0, current.key)  # a workspace made or saved in this session
     options.append(_UPLOAD)
     return options
 

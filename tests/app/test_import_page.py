@@ -147,6 +147,8 @@ def test_good_accounts_make_a_new_workspace_with_h3_units(app: AppTest) -> None:
     _no_exceptions(app)
     assert _ws(app).name == "Field sales"
     assert "Field sales" in " ".join(c.value for c in app.sidebar.caption)
+    picker = app.selectbox(key="tp.widget.workspace")
+    assert picker.value == f"file:{ws.path.resolve()}"  # listed and selected, not "upload"
 
 
 def test_bad_accounts_list_rows_and_change_nothing(app: AppTest) -> None:
