@@ -42,7 +42,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--keep", action="append", default=[], metavar="TERRITORY",
                    help="keep a baseline territory exactly as it is (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    p.add_argument("--id-column", default="unit_id", help="units' id column (unit_id)")
+    p.add_argument("--id-column", help="units' id column (guessed: unit_id, id, GEOID, FIPS...)")
+    p.add_argument("--layer", help="layer of a GeoPackage (a workspace file: its units)")
     p.add_argument("--best-effort", action="store_true",
                    help="when the tolerance cannot be met, write the best plan and exit 1")
     p.add_argument("--out", required=True, help="plan file to write: .csv or .json")
@@ -68,21 +69,22 @@ def _weights(items: list[str]) -> str | dict[str, float]:
     return out
 
 
-def _read_units(path: str, id_column: str) -> Any:
-    import geopandas as gpd
+def _read_units(path: str, id_column: str | None, layer: str | None) -> Any:
+    """Read units with the validating reader; a workspace file gives its ``units`` layer."""
+    import pyogrio
 
-    from planner.schema import UNIT_ID
+    from planner.geo.io import read_units
 
     if not Path(path).exists():
-        raise InputError(f"units file {path} does not exist")
-    units = gpd.read_file(path)
-    if id_column not in units.columns:
-        raise InputError("units have no id column",
-                         [Problem(f"column '{id_column}' is missing", column=id_column,
-                                  fix="name the id column with --id-column")], source=path)
-    if id_column != UNIT_ID:
-        units = units.rename(columns={id_column: UNIT_ID})
-    return units
+        raise InputError(
+            f"units file {path} does not exist",
+            [Problem(f"no file {path}", fix="give the path of a units file or a workspace .gpkg")],
+        )
+    if layer is None and path.lower().endswith(".gpkg"):
+        layers = {str(name) for name, _ in pyogrio.list_layers(path)}
+        if "units" in layers:
+            layer = "units"
+    return read_units(path, id_column=id_column, layer=layer)
 
 
 def _read_reps(path: str) -> Any:
@@ -143,7 +145,7 @@ def _balance(args: argparse.Namespace) -> int:
     )
 
     weight = _weights(args.weight)
-    units = prepare_units(_read_units(args.units, args.id_column))
+    units = prepare_units(_read_units(args.units, args.id_column, args.layer))
     reps = _read_reps(args.reps) if args.reps else None
     code = 0
     if args.baseline:

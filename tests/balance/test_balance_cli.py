@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -75,3 +76,19 @@ def test_reps_from_a_csv_name_the_territories(units_file, tmp_path, capsys) -> N
     assert code == 0
     assert "distance to rep home" in capsys.readouterr().out
     assert set(pd.read_csv(out)["territory_id"]) == {"ann", "bob"}
+
+
+def test_balance_reads_the_units_of_a_workspace_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`planner balance --units <workspace.gpkg>` balances the workspace's units layer."""
+    ws = tmp_path / "g.gpkg"
+    assert main(["sample", "georgia", str(ws)]) == 0
+    out = tmp_path / "plan.csv"
+    code = main(
+        ["balance", "--units", str(ws), "--weight", "TotPop90", "-k", "10", "--out", str(out)]
+    )
+    assert code == 0, capsys.readouterr()
+    plan = pd.read_csv(out, dtype=str)
+    assert len(plan) == 159
+    assert plan["territory_id"].nunique() == 10
