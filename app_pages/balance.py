@@ -38,7 +38,7 @@ sid = state.current_scenario_id()
 scenario = ws.scenario(sid)
 st.title("Balance territories")
 try:
-    inputs = scenarios.balance_inputs(ws)
+    inputs = scenarios.balance_inputs(ws, sid)
 except PlannerError as exc:
     st.error(f"The units of this workspace cannot be balanced: {exc}")
     st.stop()
@@ -134,6 +134,10 @@ chosen = left.multiselect(
     key="bal.variables",
     help="Several variables are balanced together, each by its weight.",
 )
+if scenarios.DRIVE_H_PER_WEEK in chosen and inputs.drive_note:
+    left.caption(inputs.drive_note)
+if inputs.drive_error:
+    left.caption(inputs.drive_error)  # why drive hours are not offered
 weights: dict[str, float] = {}
 if len(chosen) > 1:
     cols = left.columns(len(chosen))

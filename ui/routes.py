@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import math
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -40,10 +39,15 @@ from planner.routing import (
     EstimateParams,
     RoadNetwork,
     RoutePlan,
+    WorkloadParams,
     load_network,
     route_geometry,
+    visits_due,
 )
+from planner.routing import account_drive_hours as routing_account_drive_hours
 from planner.routing.hours import DAY_NAMES
+from planner.routing.visits import DRIVE_H_PER_WEEK
+from planner.routing.workload import WEEKS_PER_MONTH
 from planner.workspace import Workspace
 from ui.cache import roads_file_for
 
@@ -76,8 +80,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Weeks per month used to turn visits per month into visits per week.
-WEEKS_PER_MONTH = 52.0 / 12.0
 #: Colour of the route line and the numbered stops.
 ROUTE_COLOR = "#1f6feb"
 _UNVISITED_COLOR = "#d9480f"
@@ -324,64 +326,6 @@ def day_date(first_day: date, weekday: int) -> date:
     return first_day + timedelta(days=weekday)
 
 
-def visits_due(
-    accounts: pd.DataFrame,
-    monday: date,
-    *,
-    working_days: int = 5,
-    default_visits_per_month: float = 1.0,
-) -> pd.DataFrame:
-    """Return the accounts due for a visit in the week starting on ``monday``, with how often.
-
-    An account visited ``v`` times a month is due every ``round(52 / 12 / v)``
-    weeks, in the weeks picked by a fixed hash of its id, so its visits come
-    at a steady rhythm and a territory's visits spread evenly over the weeks;
-    an account due more than once a week gets ``round(v * 12 / 52)`` visits
-    (at most one per working day). The same week always gives the same
-    accounts.
-
-    Parameters
-    ----------
-    accounts
-        Rows with ``account_id`` and optionally ``visits_per_month``.
-    monday
-        First day of the week.
-    working_days
-        Days worked in the week (the most visits an account can get).
-    default_visits_per_month
-        Frequency of accounts without one.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The due rows with a ``visits_this_week`` column (1 or more).
-    """
-    if accounts.empty:
-        return accounts.assign(visits_this_week=pd.Series(dtype=int))
-    per_month = (
-        pd.to_numeric(accounts[s.VISITS_PER_MONTH], errors="coerce")
-        if s.VISITS_PER_MONTH in accounts.columns
-        else pd.Series(np.nan, index=accounts.index)
-    )
-    per_week = per_month.fillna(default_visits_per_month).clip(lower=0).to_numpy(float)
-    per_week = per_week / WEEKS_PER_MONTH
-    week = (monday.toordinal() - 1) // 7  # day 1 (1 January of year 1) is a Monday
-    ids = accounts[s.ACCOUNT_ID].astype(str).to_numpy()
-    count = np.zeros(len(accounts), dtype=int)
-    for i, (aid, rate) in enumerate(zip(ids, per_week, strict=True)):
-        if rate <= 0:
-            continue
-        if rate >= 0.75:
-            count[i] = max(1, min(round(rate), max(working_days, 1)))
-            continue
-        period = max(1, round(1.0 / rate))
-        offset = zlib.crc32(aid.encode("utf-8")) % period
-        count[i] = 1 if (week + offset) % period == 0 else 0
-    due = accounts[count > 0].copy()
-    due["visits_this_week"] = count[count > 0]
-    return due
-
-
 def territory_accounts(ws: Workspace, scenario_id: str) -> pd.DataFrame:
     """Return every located account with its primary leaf territory (for travel workload)."""
     members = ws.memberships(scenario_id)
@@ -425,15 +369,11 @@ def account_drive_hours(
     on: date | None = None,
     estimate: EstimateParams | None = None,
 ) -> pd.Series:
-    """Return each account's share of its territory's weekly drive hours (a balance variable).
+    """Return each account of ``ws`` with its share of its territory's weekly drive hours.
 
-    Each territory's weekly drive time (:func:`planner.routing.travel_workload`,
-    the fast estimate) is split over its accounts in proportion to
-    ``visits per week x (distance from the rep's home + the territory's
-    spread)``: far-out accounts cost more driving, and every visit carries
-    part of the tour. Summed per unit, it is a column the balance page can
-    even out (an approximation: a territory's drive time is not quite the sum
-    of its parts once units move).
+    The workspace form of :func:`planner.routing.account_drive_hours`:
+    accounts in their primary leaf territory, starting from the owner's
+    home on ``on`` (today by default).
 
     Returns
     -------
@@ -441,43 +381,18 @@ def account_drive_hours(
         ``drive_h_per_week`` on the index of ``ws.accounts``; 0 for accounts
         in no territory or without a location.
     """
-    from planner.routing import WorkloadParams, travel_workload
-    from planner.routing.network import haversine_m
-
-    out = pd.Series(0.0, index=ws.accounts.index, name="drive_h_per_week")
+    out = pd.Series(0.0, index=ws.accounts.index, name=DRIVE_H_PER_WEEK)
     accounts = territory_accounts(ws, scenario_id)
     if accounts.empty:
         return out
-    homes = territory_homes(ws, scenario_id, on=on or date.today())
-    table = travel_workload(
+    hours = routing_account_drive_hours(
         accounts,
-        homes=homes,
+        territory_homes(ws, scenario_id, on=on or date.today()),
         network=network,
         params=WorkloadParams(estimate=estimate or EstimateParams()),
     )
-    ids_t = table[s.TERRITORY_ID].astype(str)
-    drive_h = dict(zip(ids_t, table["drive_h_per_week"].astype(float), strict=True))
-    spread = dict(zip(ids_t, table["spread_km"].astype(float), strict=True))
-    per_week = (
-        pd.to_numeric(accounts[s.VISITS_PER_MONTH], errors="coerce")
-        if s.VISITS_PER_MONTH in accounts.columns
-        else pd.Series(np.nan, index=accounts.index)
-    ).fillna(1.0).clip(lower=0) / WEEKS_PER_MONTH
-    tids = accounts[s.TERRITORY_ID].astype(str)
-    lat = accounts[s.LATITUDE].to_numpy(float)
-    lon = accounts[s.LONGITUDE].to_numpy(float)
-    share = np.zeros(len(accounts))
-    for tid, rows in accounts.groupby(tids).indices.items():
-        centre = homes.get(str(tid), (float(lat[rows].mean()), float(lon[rows].mean())))
-        away_km = haversine_m(centre[0], centre[1], lat[rows], lon[rows]) / 1000
-        weight = per_week.to_numpy(float)[rows] * (away_km + spread[str(tid)])
-        total = float(weight.sum())
-        if total <= 0:
-            weight, total = np.ones(len(rows)), float(len(rows))
-        share[rows] = drive_h[str(tid)] * weight / total
-    by_id = pd.Series(share, index=accounts[s.ACCOUNT_ID].astype(str).to_numpy())
-    ids = ws.accounts[s.ACCOUNT_ID].astype(str)
-    out[:] = ids.map(by_id).fillna(0.0).to_numpy(float)
+    by_id = pd.Series(hours.to_numpy(float), index=accounts[s.ACCOUNT_ID].astype(str).to_numpy())
+    out[:] = ws.accounts[s.ACCOUNT_ID].astype(str).map(by_id).fillna(0.0).to_numpy(float)
     return out
 
 

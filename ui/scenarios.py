@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import folium
@@ -25,8 +27,10 @@ from planner.balance import (
     units_with_workload,
 )
 from planner.balance.scenario import territory_owners
+from planner.errors import PlannerError
 from planner.export.safety import escape_html
 from planner.geo.shapes import dissolve_units
+from planner.routing.visits import DRIVE_H_PER_WEEK
 from planner.viz import (
     UNASSIGNED_COLOR,
     LegendRow,
@@ -38,12 +42,15 @@ from planner.viz import (
     territory_colors,
 )
 from planner.workspace import Workspace
-from ui import state
+from ui import routes, state
+from ui.cache import roads_file_for
 
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt
 
 __all__ = [
+    "DRIVE_H_PER_WEEK",
+    "DRIVE_LABEL",
     "BalanceInputs",
     "BalanceRun",
     "balance_inputs",
@@ -63,6 +70,11 @@ __all__ = [
     "variable_options",
     "workload_chart",
 ]
+
+logger = logging.getLogger(__name__)
+
+#: What the user reads for the per-unit weekly drive hours.
+DRIVE_LABEL = "Drive hours per week (estimate)"
 
 _INPUTS = "tp.balance.inputs"
 _RUN = "tp.balance.run"
@@ -97,31 +109,83 @@ class BalanceInputs:
         The same units measured, with their adjacency graph.
     outside
         Accounts that lie in no unit (left out of every figure).
+    drive_note
+        How ``drive_h_per_week`` was estimated (``None`` when it was not).
+    drive_error
+        Why it could not be estimated, if it failed.
     """
 
     units: gpd.GeoDataFrame
     prepared: BalanceUnits
     outside: int
+    drive_note: str | None = None
+    drive_error: str | None = None
 
 
-def balance_inputs(ws: Workspace) -> BalanceInputs:
+def balance_inputs(ws: Workspace, scenario_id: str | None = None) -> BalanceInputs:
     """Return the session workspace's units with workload, prepared once per workspace version.
+
+    With ``scenario_id``, the units also get ``drive_h_per_week``: the
+    weekly drive hours of that scenario's territories (the fast estimate
+    of :func:`planner.routing.travel_workload`, on the road network saved
+    beside the workspace when there is one, else on straight lines), split
+    over the accounts and summed per unit.
 
     Raises
     ------
     planner.errors.PlannerError
         If the units cannot be balanced (none, or invalid polygons).
     """
-    key = (id(ws), state.workspace_version())
+    path = routes.workspace_file(ws)  # the routes glue owns the cached road networks
+    roads = roads_file_for(path)
+    roads_key = None if roads is None else (str(roads), roads.stat().st_mtime_ns)
+    version = (id(ws), state.workspace_version(), roads_key)
     cached = st.session_state.get(_INPUTS)
-    if cached is not None and cached[0] == key:
-        return cast(BalanceInputs, cached[1])
-    units = units_with_workload(ws.units, ws.accounts, outside="drop")
+    store: dict[str | None, BalanceInputs] = (
+        cached[1] if cached is not None and cached[0] == version else {}
+    )
+    if scenario_id in store:  # one entry per scenario (and one without drive hours)
+        return store[scenario_id]
+    accounts = ws.accounts
+    note = error = None
+    if scenario_id is not None:
+        hours, text = _drive_hours(ws, scenario_id, path)
+        if hours is not None:
+            accounts = accounts.assign(**{DRIVE_H_PER_WEEK: hours})
+            note = text
+        else:
+            error = text
+    units = units_with_workload(
+        ws.units, accounts, columns=(s.ANNUAL_REVENUE, DRIVE_H_PER_WEEK), outside="drop"
+    )
     prepared = prepare_units(units)
     outside = len(ws.accounts) - int(units[ACCOUNT_COUNT].sum())
-    inputs = BalanceInputs(units, prepared, outside)
-    st.session_state[_INPUTS] = (key, inputs)
+    inputs = BalanceInputs(units, prepared, outside, drive_note=note, drive_error=error)
+    store[scenario_id] = inputs
+    st.session_state[_INPUTS] = (version, store)
     return inputs
+
+
+def _drive_hours(
+    ws: Workspace, scenario_id: str, path: Path | None
+) -> tuple[pd.Series | None, str]:
+    """Each account's weekly drive hours in the scenario, and how they were estimated."""
+    network = routes.network_for(path)
+    try:
+        hours = routes.account_drive_hours(ws, scenario_id, network=network)
+    except PlannerError as exc:
+        logger.warning("drive hours not estimated: %s", exc)
+        return None, f"Drive hours could not be estimated: {exc}"
+    how = (
+        "calibrated on the road network saved beside the workspace"
+        if network is not None
+        else "from straight-line distances (no road network beside the workspace)"
+    )
+    return hours, (
+        f"{DRIVE_LABEL}: each territory's weekly driving in scenario {scenario_id}, "
+        f"{how}, shared out over its accounts by visits and distance from the rep's home. "
+        "An approximation: a territory's drive time is not quite the sum of its units'."
+    )
 
 
 def variable_options(units: pd.DataFrame) -> dict[str, str]:
@@ -132,7 +196,13 @@ def variable_options(units: pd.DataFrame) -> dict[str, str]:
     if s.ANNUAL_REVENUE in units.columns and float(units[s.ANNUAL_REVENUE].sum()) > 0:
         out[s.ANNUAL_REVENUE] = "Annual revenue"
     out[ACCOUNT_COUNT] = "Account count"
+    if DRIVE_H_PER_WEEK in units.columns:
+        drive = pd.to_numeric(units[DRIVE_H_PER_WEEK], errors="coerce").fillna(0.0)
+        if float(drive.sum()) > 0:
+            out[DRIVE_H_PER_WEEK] = DRIVE_LABEL
     for col in units.columns:
+        if col == DRIVE_H_PER_WEEK:
+            continue
         if col in out or col in _NOT_VARIABLES or col in (s.UNIT_ID, s.GEOMETRY):
             continue
         values = pd.to_numeric(units[col], errors="coerce")

@@ -30,6 +30,7 @@ from planner.routing.tours import (
     plan_routes,
     solve_tour,
 )
+from planner.routing.visits import account_drive_hours, visit_counts, visits_due
 from planner.routing.workload import WorkloadParams, travel_workload
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "UnvisitedStop",
     "WeeklyHours",
     "WorkloadParams",
+    "account_drive_hours",
     "build_network",
     "directions_urls",
     "download_network",
@@ -63,4 +65,6 @@ __all__ = [
     "to_gpx",
     "travel_matrix",
     "travel_workload",
+    "visit_counts",
+    "visits_due",
 ]

@@ -54,7 +54,9 @@ class WorkloadParams:
         territory) scaled by drive times measured from home on the network;
         ``"simulate"``: plan the routes of ``route.weeks`` weeks with
         :func:`~planner.routing.tours.plan_routes` and average them (seconds
-        per territory).
+        per territory); each account's visits in the period follow
+        :func:`~planner.routing.visits.visit_counts` (fair on average, so
+        rare visits are simulated too).
     route
         Shift, working days, weeks and solver time used by simulations
         (``use_frequencies`` is forced on).
@@ -276,6 +278,8 @@ def _simulate(
     network: RoadNetwork | None,
     params: WorkloadParams,
 ) -> tuple[float, float, str]:
+    from planner.routing.visits import visit_counts  # visits.py builds on this module
+
     stops = pd.DataFrame(
         {
             S.ACCOUNT_ID: (
@@ -292,6 +296,11 @@ def _simulate(
     if S.OPENING_HOURS in g.columns:
         stops[S.OPENING_HOURS] = g[S.OPENING_HOURS].to_numpy()
     route = replace(params.route, use_frequencies=True, estimate=params.estimate)
+    # Visits over the simulated weeks, fair on average: rounding each account's
+    # expected count would give none to an account seen every other month. The
+    # frequency is restated so that plan_routes' rounding lands on exactly that count.
+    counts = visit_counts(stops, weeks=route.weeks, working_days=len(route.weekdays))
+    stops[S.VISITS_PER_MONTH] = counts * WEEKS_PER_MONTH / route.weeks
     plan = plan_routes(stops, home, network=network, params=route)
     weeks = route.weeks
     drive_s = sum(d.drive_s for d in plan.days) / weeks

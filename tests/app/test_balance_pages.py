@@ -119,6 +119,26 @@ def test_design_run_shows_metrics_and_saves_a_planning_scenario(
     assert "Even four · planning" in at.sidebar.selectbox(key="tp.widget.scenario").options
 
 
+def test_drive_hours_are_offered_and_a_design_balances_them(
+    sample_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The "Drive hours per week (estimate)" variable is offered; k=4 on it runs, explained."""
+    at = _open(sample_files["helsinki"], monkeypatch, BALANCE)
+    variables = at.multiselect(key="bal.variables")
+    assert "Drive hours per week (estimate)" in variables.options
+    variables.set_value(["drive_h_per_week"]).run()
+    _ok(at)
+    assert any("from straight-line distances" in c.value for c in at.caption)  # no roads file
+    at.number_input(key="bal.k").set_value(4)
+    at.slider(key="bal.tolerance").set_value(10.0)
+    at.button(key="bal.run").click().run()
+    _ok(at)
+    run = at.session_state["tp.balance.run"]
+    assert run.plan.parameters["weight"] == "drive_h_per_week"
+    assert run.plan.metrics.n_territories == 4 and run.plan.metrics.all_contiguous
+    assert "Worst deviation" in _metrics(at)
+
+
 def test_keeping_a_territory_leaves_its_units_in_place(
     sample_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

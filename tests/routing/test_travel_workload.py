@@ -66,3 +66,26 @@ def test_missing_columns_are_reported():
         travel_workload(
             pd.DataFrame({"territory_id": ["t"], "latitude": [None], "longitude": [24.0]})
         )
+
+
+def test_rare_visits_are_simulated_too(helsinki_network, two_territories):
+    """Visits every other month still happen in a 4-week simulation, near the estimate.
+
+    Rounding each account's expected 0.46 visits gave none at all (0 simulated
+    hours against an estimated 0.1 h a week); the visits now follow the fair
+    rule of :func:`~planner.routing.visits.visit_counts`.
+    """
+    rare = two_territories.assign(visits_per_month=np.tile([0.25, 0.5, 0.5, 1.0], 10))
+    homes = {"west": (60.1675, 24.9310), "east": (60.1700, 24.9480)}
+    est = travel_workload(rare, homes=homes, network=helsinki_network)
+    sim = travel_workload(
+        rare, homes=homes, network=helsinki_network,
+        params=WorkloadParams(
+            method="simulate",
+            route=RouteParams(weekdays=(0, 1, 2, 3, 4), weeks=4, use_frequencies=True,
+                              time_limit_s=0.6),
+        ),
+    )
+    assert (sim["drive_h_per_week"] > 0).all()
+    ratio = est["drive_h_per_week"].to_numpy() / sim["drive_h_per_week"].to_numpy()
+    assert np.all(ratio < 3.0), ratio

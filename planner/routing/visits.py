@@ -1,0 +1,211 @@
+"""Visit rhythm and per-account drive time: which accounts are due when, and their drive hours."""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Mapping
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from planner import schema as S
+from planner.routing.network import RoadNetwork, haversine_m
+from planner.routing.workload import WEEKS_PER_MONTH, WorkloadParams, travel_workload
+
+__all__ = ["DRIVE_H_PER_WEEK", "account_drive_hours", "visit_counts", "visits_due"]
+
+logger = logging.getLogger(__name__)
+
+#: Name of the per-account weekly drive hours (:func:`account_drive_hours`).
+DRIVE_H_PER_WEEK = "drive_h_per_week"
+
+
+def _per_week(accounts: pd.DataFrame, default_visits_per_month: float) -> np.ndarray:
+    """Visits per week of each account (missing frequencies take the default, never negative)."""
+    per_month = (
+        pd.to_numeric(accounts[S.VISITS_PER_MONTH], errors="coerce")
+        if S.VISITS_PER_MONTH in accounts.columns
+        else pd.Series(np.nan, index=accounts.index)
+    )
+    filled = per_month.fillna(default_visits_per_month).clip(lower=0)
+    return filled.to_numpy(float) / WEEKS_PER_MONTH
+
+
+def _id_hash(account_id: str) -> int:
+    """A fixed hash of an account id (the same in every process, unlike ``hash``)."""
+    return zlib.crc32(account_id.encode("utf-8"))
+
+
+def visits_due(
+    accounts: pd.DataFrame,
+    monday: date,
+    *,
+    working_days: int = 5,
+    default_visits_per_month: float = 1.0,
+) -> pd.DataFrame:
+    """Return the accounts due for a visit in the week starting on ``monday``, with how often.
+
+    An account visited ``v`` times a month is due every ``round(52 / 12 / v)``
+    weeks, in the weeks picked by a fixed hash of its id, so its visits come
+    at a steady rhythm and a territory's visits spread evenly over the weeks;
+    an account due more than once a week gets ``round(v * 12 / 52)`` visits
+    (at most one per working day). The same week always gives the same
+    accounts.
+
+    Parameters
+    ----------
+    accounts
+        Rows with ``account_id`` and optionally ``visits_per_month``.
+    monday
+        First day of the week.
+    working_days
+        Days worked in the week (the most visits an account can get).
+    default_visits_per_month
+        Frequency of accounts without one.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The due rows with a ``visits_this_week`` column (1 or more).
+    """
+    if accounts.empty:
+        return accounts.assign(visits_this_week=pd.Series(dtype=int))
+    per_week = _per_week(accounts, default_visits_per_month)
+    week = (monday.toordinal() - 1) // 7  # day 1 (1 January of year 1) is a Monday
+    ids = accounts[S.ACCOUNT_ID].astype(str).to_numpy()
+    count = np.zeros(len(accounts), dtype=int)
+    for i, (aid, rate) in enumerate(zip(ids, per_week, strict=True)):
+        if rate <= 0:
+            continue
+        if rate >= 0.75:
+            count[i] = max(1, min(round(rate), max(working_days, 1)))
+            continue
+        period = max(1, round(1.0 / rate))
+        offset = _id_hash(aid) % period
+        count[i] = 1 if (week + offset) % period == 0 else 0
+    due = accounts[count > 0].copy()
+    due["visits_this_week"] = count[count > 0]
+    return due
+
+
+def visit_counts(
+    accounts: pd.DataFrame,
+    *,
+    weeks: int,
+    working_days: int = 5,
+    default_visits_per_month: float = 1.0,
+) -> np.ndarray:
+    """Return how many visits each account gets over ``weeks`` weeks, fair on average.
+
+    An account expecting ``e = visits per week x weeks`` visits gets
+    ``floor(e + u)``, where ``u`` in ``[0, 1)`` comes from a fixed hash of
+    its id: always ``floor(e)`` or one more, and ``e`` on average over
+    accounts. An account visited every other month thus still gets its
+    share of visits in a 4-week period (about half of such accounts get
+    one) instead of none, so a territory's visits add up to what its
+    frequencies ask. The same ids always give the same counts.
+
+    Parameters
+    ----------
+    accounts
+        Rows with ``account_id`` and optionally ``visits_per_month``.
+    weeks
+        Length of the period.
+    working_days
+        Days worked per week (an account gets at most one visit a day).
+    default_visits_per_month
+        Frequency of accounts without one.
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer visits per row of ``accounts``.
+    """
+    if weeks < 1:
+        raise ValueError(f"weeks must be at least 1, got {weeks}")
+    if accounts.empty:
+        return np.zeros(0, dtype=int)
+    expected = _per_week(accounts, default_visits_per_month) * weeks
+    ids = accounts[S.ACCOUNT_ID].astype(str).to_numpy()
+    phase = np.array([_id_hash(a) for a in ids], dtype=float) / 2.0**32
+    counts = np.floor(expected + phase).astype(int)
+    return np.minimum(counts, max(working_days, 0) * weeks)
+
+
+def account_drive_hours(
+    accounts: pd.DataFrame,
+    homes: Mapping[str, tuple[float, float]] | None = None,
+    *,
+    network: RoadNetwork | None = None,
+    params: WorkloadParams | None = None,
+) -> pd.Series:
+    """Return each account's share of its territory's weekly drive hours (a balance variable).
+
+    The recipe: measure each territory's weekly drive time with
+    :func:`~planner.routing.workload.travel_workload`, then split it over
+    the territory's accounts in proportion to ``visits per week x (distance
+    from the rep's home + the territory's spread)``: far-out accounts cost
+    more driving, and every visit carries part of the day's tour. Each
+    territory's total is kept exactly. Summed per unit it is a column that
+    territories can be balanced on; an approximation, since a territory's
+    drive time is not quite the sum of its parts once units move.
+
+    Parameters
+    ----------
+    accounts
+        One row per account with ``territory_id``, ``latitude`` and
+        ``longitude``, and optionally ``visits_per_month``; rows without a
+        territory or a location get 0.
+    homes
+        Territory id -> rep home ``(latitude, longitude)``; territories
+        without one use the mean of their accounts.
+    network
+        Road network; ``None`` uses the straight-line estimate.
+    params
+        Method and settings of :func:`travel_workload` (the fast estimate
+        by default).
+
+    Returns
+    -------
+    pandas.Series
+        ``drive_h_per_week`` on the index of ``accounts``.
+
+    Raises
+    ------
+    planner.errors.InputError
+        If ``territory_id``, ``latitude`` or ``longitude`` is missing.
+    """
+    params = params or WorkloadParams()
+    out = pd.Series(0.0, index=accounts.index, name=DRIVE_H_PER_WEEK)
+    frame = accounts.reset_index(drop=True)
+    if {S.TERRITORY_ID, S.LATITUDE, S.LONGITUDE} <= set(frame.columns):
+        lat_all = pd.to_numeric(frame[S.LATITUDE], errors="coerce")
+        lon_all = pd.to_numeric(frame[S.LONGITUDE], errors="coerce")
+        located = frame[S.TERRITORY_ID].notna() & lat_all.notna() & lon_all.notna()
+        if not bool(located.any()):
+            return out
+        frame = frame[located.to_numpy()]
+    table = travel_workload(frame, homes=homes, network=network, params=params)
+    tids_t = table[S.TERRITORY_ID].astype(str)
+    drive_h = dict(zip(tids_t, table["drive_h_per_week"].astype(float), strict=True))
+    spread_km = dict(zip(tids_t, table["spread_km"].astype(float), strict=True))
+    homes_s = {str(k): v for k, v in (homes or {}).items()}
+    per_week = _per_week(frame, params.default_visits_per_month)
+    lat = pd.to_numeric(frame[S.LATITUDE], errors="coerce").to_numpy(float)
+    lon = pd.to_numeric(frame[S.LONGITUDE], errors="coerce").to_numpy(float)
+    share = np.zeros(len(frame))
+    for tid, rows in frame.groupby(frame[S.TERRITORY_ID].astype(str)).indices.items():
+        key = str(tid)
+        home = homes_s.get(key, (float(lat[rows].mean()), float(lon[rows].mean())))
+        away_km = haversine_m(home[0], home[1], lat[rows], lon[rows]) / 1000
+        weight = per_week[rows] * (away_km + spread_km[key])
+        total = float(weight.sum())
+        if total <= 0:
+            weight, total = np.ones(len(rows)), float(len(rows))
+        share[rows] = drive_h[key] * weight / total
+    values = np.zeros(len(accounts))
+    values[frame.index.to_numpy()] = share  # frame's index: positions in ``accounts``
+    out[:] = values
+    return out
