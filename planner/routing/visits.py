@@ -47,12 +47,14 @@ def visits_due(
 ) -> pd.DataFrame:
     """Return the accounts due for a visit in the week starting on ``monday``, with how often.
 
-    An account visited ``v`` times a month is due every ``round(52 / 12 / v)``
-    weeks, in the weeks picked by a fixed hash of its id, so its visits come
-    at a steady rhythm and a territory's visits spread evenly over the weeks;
-    an account due more than once a week gets ``round(v * 12 / 52)`` visits
-    (at most one per working day). The same week always gives the same
-    accounts.
+    An account visited ``r`` times a week on average (``visits_per_month x
+    12 / 52``) gets ``floor(r (w + 1) + u) - floor(r w + u)`` visits in week
+    ``w``, where ``u`` in ``[0, 1)`` comes from a fixed hash of its id. The
+    visits come at a steady rhythm (every other week for ``r = 0.5``; one
+    or two a week for ``r = 1.4``), the long-run average is exactly ``r``
+    for any frequency, the hash spreads a territory's accounts evenly over
+    the weeks, and the same week always gives the same accounts. Over the
+    first ``n`` weeks this matches :func:`visit_counts`.
 
     Parameters
     ----------
@@ -61,7 +63,7 @@ def visits_due(
     monday
         First day of the week.
     working_days
-        Days worked in the week (the most visits an account can get).
+        Days worked in the week (an account gets at most one visit a day).
     default_visits_per_month
         Frequency of accounts without one.
 
@@ -72,19 +74,12 @@ def visits_due(
     """
     if accounts.empty:
         return accounts.assign(visits_this_week=pd.Series(dtype=int))
-    per_week = _per_week(accounts, default_visits_per_month)
+    rate = np.clip(_per_week(accounts, default_visits_per_month), 0.0, None)
     week = (monday.toordinal() - 1) // 7  # day 1 (1 January of year 1) is a Monday
     ids = accounts[S.ACCOUNT_ID].astype(str).to_numpy()
-    count = np.zeros(len(accounts), dtype=int)
-    for i, (aid, rate) in enumerate(zip(ids, per_week, strict=True)):
-        if rate <= 0:
-            continue
-        if rate >= 0.75:
-            count[i] = max(1, min(round(rate), max(working_days, 1)))
-            continue
-        period = max(1, round(1.0 / rate))
-        offset = _id_hash(aid) % period
-        count[i] = 1 if (week + offset) % period == 0 else 0
+    phase = np.array([_id_hash(a) for a in ids], dtype=float) / 2.0**32
+    count = np.floor(rate * (week + 1) + phase) - np.floor(rate * week + phase)
+    count = np.clip(count, 0, max(working_days, 1)).astype(int)
     due = accounts[count > 0].copy()
     due["visits_this_week"] = count[count > 0]
     return due

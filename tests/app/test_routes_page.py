@@ -186,8 +186,7 @@ def test_visits_due_follow_the_frequencies() -> None:
     per_year = counts.groupby(np.repeat(np.arange(8), 50)).mean().to_numpy()
     expected = np.array([0.25, 0.5, 1.0, 2.0, 8.0, 0.0, 1.0, 30.0]) * 12
     expected[-1] = 5 * 52  # at most one visit a working day
-    assert np.allclose(per_year[[0, 1, 2, 3, 5, 6]], expected[[0, 1, 2, 3, 5, 6]], rtol=0.25)
-    assert per_year[4] == pytest.approx(2 * 52)  # 8 a month: twice every week
+    assert np.allclose(per_year[:7], expected[:7], atol=1.0)  # each frequency met, give or take one
     assert per_year[7] == expected[7]
     again = routes.visits_due(accounts, weeks[3])
     assert again.equals(routes.visits_due(accounts, weeks[3]))  # the same week, the same visits
