@@ -590,46 +590,37 @@ def add_units(
     m: folium.Map, units: gpd.GeoDataFrame, *, simplify_m: float = 15.0, name: str = "Units"
 ) -> folium.FeatureGroup | None:
     """Draw unit outlines (thin grey lines, not clickable) and return their layer."""
-    if units.empty:
-        return None
-    shapes = _display_geometries(units, simplify_m)
-    data = gpd.GeoDataFrame(geometry=shapes[shapes.notna() & ~shapes.is_empty])
-    group = folium.FeatureGroup(name=name, show=True)
-    folium.GeoJson(
-        data.to_json(drop_id=True),
-        style_function=lambda _f: {
-            "color": "#8a8a8a",
-            "weight": 0.6,
-            "opacity": 0.8,
-            "fill": False,
-            "interactive": False,
-            "className": "tp-unit",
-        },
-        interactive=False,
-        control=False,
-    ).add_to(group)
-    group.add_to(m)
-    return group
+    style = {"color": "#8a8a8a", "weight": 0.6, "opacity": 0.8, "fill": False}
+    return _context_layer(m, units, simplify_m=simplify_m, name=name, style=style, css="tp-unit")
 
 
 def add_roads(
     m: folium.Map, roads: gpd.GeoDataFrame, *, name: str = "Roads"
 ) -> folium.FeatureGroup | None:
     """Draw road lines (context when there is no basemap) and return their layer."""
-    if roads.empty:
+    style = {"color": "#ffffff", "weight": 2.0, "opacity": 0.85}
+    return _context_layer(m, roads, simplify_m=5.0, name=name, style=style, css="tp-road")
+
+
+def _context_layer(
+    m: folium.Map,
+    frame: gpd.GeoDataFrame,
+    *,
+    simplify_m: float,
+    name: str,
+    style: dict[str, Any],
+    css: str,
+) -> folium.FeatureGroup | None:
+    """Draw ``frame``'s shapes as a non-interactive context layer; ``None`` when empty."""
+    if frame.empty:
         return None
-    shapes = _display_geometries(roads, 5.0)
+    shapes = _display_geometries(frame, simplify_m)
     data = gpd.GeoDataFrame(geometry=shapes[shapes.notna() & ~shapes.is_empty])
     group = folium.FeatureGroup(name=name, show=True)
+    full_style = {**style, "interactive": False, "className": css}
     folium.GeoJson(
         data.to_json(drop_id=True),
-        style_function=lambda _f: {
-            "color": "#ffffff",
-            "weight": 2.0,
-            "opacity": 0.85,
-            "interactive": False,
-            "className": "tp-road",
-        },
+        style_function=lambda _f: full_style,
         interactive=False,
         control=False,
     ).add_to(group)
