@@ -41,7 +41,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import pandas as pd
 
@@ -79,16 +79,7 @@ Action = Literal[
 ]
 
 #: Every action, in increasing order of privilege.
-ACTIONS: tuple[Action, ...] = (
-    "view",
-    "export",
-    "edit",
-    "set_target",
-    "manage_scenarios",
-    "import_data",
-    "export_salesforce",
-    "manage_users",
-)
+ACTIONS: tuple[Action, ...] = get_args(Action)
 
 _ROLE_ACTIONS: dict[UserRole, frozenset[str]] = {
     UserRole.REP: frozenset({"view", "export"}),

@@ -51,10 +51,6 @@ DEFAULT_TOLERANCE_M = 50.0
 Aggregation = Literal["sum", "mean", "min", "max", "count", "median"]
 
 
-def _isna(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and v != v) or v is pd.NA
-
-
 def _ids(territories: pd.DataFrame) -> list[str]:
     return [str(v) for v in territories[s.TERRITORY_ID].tolist()]
 
@@ -68,7 +64,7 @@ def parent_map(territories: pd.DataFrame) -> dict[str, str | None]:
     )
     out: dict[str, str | None] = {}
     for tid, parent in zip(_ids(territories), parents, strict=True):
-        out[tid] = None if _isna(parent) or str(parent) == "" else str(parent)
+        out[tid] = None if s.is_missing(parent) or str(parent) == "" else str(parent)
     return out
 
 
@@ -288,13 +284,15 @@ def validate_hierarchy(
     if territory_types is not None and s.TYPE_ID in territories.columns:
         known = type_priorities(territory_types)
         types = territories[s.TYPE_ID].tolist()
-        unknown = sorted({str(v) for v in types if not _isna(v) and str(v) not in known})
+        unknown = sorted({str(v) for v in types if not s.is_missing(v) and str(v) not in known})
         if unknown:
             problems.append(
                 Problem(
                     f"unknown territory types {format_ids(unknown)}",
                     rows=tuple(
-                        i + 1 for i, v in enumerate(types) if not _isna(v) and str(v) in unknown
+                        i + 1
+                        for i, v in enumerate(types)
+                        if not s.is_missing(v) and str(v) in unknown
                     ),
                     column=s.TYPE_ID,
                     fix=f"use one of {format_ids(sorted(known))}, or add the type first",
@@ -306,7 +304,7 @@ def validate_hierarchy(
         wrong = [
             t
             for t, lv in zip(ids, levels, strict=True)
-            if t in depth.index and not _isna(lv) and int(lv) != int(depth[t])
+            if t in depth.index and not s.is_missing(lv) and int(lv) != int(depth[t])
         ]
         if wrong:
             problems.append(
@@ -551,7 +549,7 @@ def _relevel(territories: pd.DataFrame, *, moved: list[str]) -> pd.DataFrame:
     if s.LEVEL_NAME in out.columns:
         names: dict[int, set[str]] = {}
         for t, lv, nm in zip(ids, old_levels, out[s.LEVEL_NAME].tolist(), strict=True):
-            if t in moved or _isna(lv) or _isna(nm):
+            if t in moved or s.is_missing(lv) or s.is_missing(nm):
                 continue
             names.setdefault(int(lv), set()).add(str(nm))
         moved_set = set(moved)

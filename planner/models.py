@@ -175,15 +175,11 @@ class Scenario:
             name=str(row.get(s.NAME) or ""),
             state=ScenarioState(row[s.STATE]),
             created_at=str(row[s.CREATED_AT]),
-            created_from=None if _isna(created_from) else str(created_from),
-            description="" if _isna(row.get(s.DESCRIPTION)) else str(row[s.DESCRIPTION]),
+            created_from=None if s.is_missing(created_from) else str(created_from),
+            description="" if s.is_missing(row.get(s.DESCRIPTION)) else str(row[s.DESCRIPTION]),
             parameters=_json(row.get(s.PARAMETERS)),
             metrics=_json(row.get(s.METRICS)),
         )
-
-
-def _isna(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and v != v)
 
 
 @dataclass(frozen=True)

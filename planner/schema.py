@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from planner.errors import InputError, Problem, format_ids
@@ -21,6 +22,7 @@ __all__ = [
     "ColumnSpec",
     "TableSchema",
     "empty_frame",
+    "is_missing",
     "validate_frame",
 ]
 
@@ -333,6 +335,19 @@ TABLES: dict[str, TableSchema] = {
         ),
     ),
 }
+
+
+def is_missing(value: object) -> bool:
+    """Tell whether one cell holds no value: ``None``, NaN, ``pd.NA`` or NaT.
+
+    Identity and type checks only, so it is cheap enough to call per row on
+    large tables.
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float):
+        return value != value
+    return isinstance(value, np.datetime64) and bool(np.isnat(value))
 
 
 def empty_frame(table: str) -> pd.DataFrame:

@@ -59,7 +59,7 @@ def _conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
             out[c.name] = None
         col = out[c.name]
         if c.kind == "str":
-            values = [None if _missing(v) else str(v) for v in col.tolist()]
+            values = [None if s.is_missing(v) else str(v) for v in col.tolist()]
             out[c.name] = pd.Series(values, index=out.index, dtype=object)
         elif c.kind == "float":
             out[c.name] = pd.to_numeric(col, errors="coerce").astype("float64")
@@ -91,16 +91,6 @@ def _conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
         gdf = gdf.to_crs(s.STORAGE_CRS)
     result = gpd.GeoDataFrame(gdf[[*ordered, s.GEOMETRY]], geometry=s.GEOMETRY)
     return result.reset_index(drop=True)
-
-
-def _missing(value: Any) -> bool:
-    """Whether a cell holds no value (None, NaN, NA or NaT)."""
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def _from_storage(frame: pd.DataFrame, table: str) -> pd.DataFrame:

@@ -335,11 +335,7 @@ def _text_array(values: pd.Series) -> NDArray[np.object_]:
     arr[pd.isna(arr)] = None
     if pd.api.types.infer_dtype(arr, skipna=True) in ("string", "empty"):
         return arr
-    return np.array([None if _missing(v) else str(v) for v in arr], dtype=object)
-
-
-def _missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and v != v) or v is pd.NA
+    return np.array([None if s.is_missing(v) else str(v) for v in arr], dtype=object)
 
 
 def _id_series(column: pd.Series) -> pd.Series:
@@ -1031,7 +1027,7 @@ def _km2(a: float) -> str:
 def _opt(row: Any, name: str) -> str | None:
     """A text field of an override row, ``None`` when missing or blank."""
     v = getattr(row, name, None)
-    return None if _missing(v) or str(v) == "" else str(v)
+    return None if s.is_missing(v) or str(v) == "" else str(v)
 
 
 def _manual_detail(row: Any) -> str:
