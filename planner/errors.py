@@ -6,6 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ConflictError",
+    "StoreUnavailableError",
     "GeometryRepairWarning",
     "InfeasibleError",
     "InputError",
@@ -138,6 +140,35 @@ class WorkspaceError(PlannerError):
 
 class SchemaVersionError(WorkspaceError):
     """A workspace was written by a newer version of the planner."""
+
+
+class StoreUnavailableError(WorkspaceError):
+    """The workspace's storage (file or database server) cannot be reached or written."""
+
+
+class ConflictError(WorkspaceError):
+    """A change was made on an outdated version of the workspace and touches rows changed since.
+
+    Nothing of the refused change is written. ``changes`` lists the newer
+    changes it collides with (version, user, time, action) and ``rows`` the
+    colliding rows as ``(table, key)`` pairs, so the user can reload and
+    reapply, or keep their work as a new scenario.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        base_version: int,
+        head_version: int,
+        changes: Sequence[dict[str, object]] = (),
+        rows: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.base_version = base_version
+        self.head_version = head_version
+        self.changes = list(changes)
+        self.rows = list(rows)
 
 
 class PlannerWarning(UserWarning):
