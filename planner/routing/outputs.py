@@ -15,7 +15,7 @@ from shapely.geometry import LineString, Point
 
 from planner.errors import InputError
 from planner.routing.network import RoadNetwork
-from planner.routing.tours import DayRoute, RoutePlan, _clock
+from planner.routing.plans import DayRoute, RoutePlan, clock
 
 __all__ = [
     "directions_urls",
@@ -170,8 +170,8 @@ def stops_frame(plan: RoutePlan) -> gpd.GeoDataFrame:
                     "sequence": s.sequence,
                     "stop_id": s.stop_id,
                     "name": s.name,
-                    "arrival": _clock(s.arrival_s),
-                    "departure": _clock(s.departure_s),
+                    "arrival": clock(s.arrival_s),
+                    "departure": clock(s.departure_s),
                     "geometry": Point(float(plan.lon[s.point]), float(plan.lat[s.point])),
                 }
             )
@@ -252,7 +252,7 @@ def to_gpx(
             lines.append(
                 f'  <wpt lat="{plan.lat[s.point]:.7f}" lon="{plan.lon[s.point]:.7f}">'
                 f"<name>{escape(label)}</name><desc>{escape(s.stop_id)}: arrive "
-                f"{_clock(s.arrival_s)}, leave {_clock(s.departure_s)}</desc></wpt>"
+                f"{clock(s.arrival_s)}, leave {clock(s.departure_s)}</desc></wpt>"
             )
     for d in days:
         if not d.stops:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import zlib
 from collections.abc import Mapping
 from datetime import date
 
@@ -11,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from planner import schema as S
+from planner.routing.frequency import id_phase, visits_in_weeks
 from planner.routing.network import RoadNetwork, haversine_m
 from planner.routing.workload import WEEKS_PER_MONTH, WorkloadParams, travel_workload
 
@@ -31,11 +31,6 @@ def _per_week(accounts: pd.DataFrame, default_visits_per_month: float) -> np.nda
     )
     filled = per_month.fillna(default_visits_per_month).clip(lower=0)
     return filled.to_numpy(float) / WEEKS_PER_MONTH
-
-
-def _id_hash(account_id: str) -> int:
-    """A fixed hash of an account id (the same in every process, unlike ``hash``)."""
-    return zlib.crc32(account_id.encode("utf-8"))
 
 
 def visits_due(
@@ -76,9 +71,8 @@ def visits_due(
         return accounts.assign(visits_this_week=pd.Series(dtype=int))
     rate = np.clip(_per_week(accounts, default_visits_per_month), 0.0, None)
     week = (monday.toordinal() - 1) // 7  # day 1 (1 January of year 1) is a Monday
-    ids = accounts[S.ACCOUNT_ID].astype(str).to_numpy()
-    phase = np.array([_id_hash(a) for a in ids], dtype=float) / 2.0**32
-    count = np.floor(rate * (week + 1) + phase) - np.floor(rate * week + phase)
+    phase = id_phase(accounts[S.ACCOUNT_ID].astype(str))
+    count = visits_in_weeks(rate, phase, first_week=week, weeks=1)
     count = np.clip(count, 0, max(working_days, 1)).astype(int)
     due = accounts[count > 0].copy()
     due["visits_this_week"] = count[count > 0]
@@ -122,10 +116,9 @@ def visit_counts(
         raise ValueError(f"weeks must be at least 1, got {weeks}")
     if accounts.empty:
         return np.zeros(0, dtype=int)
-    expected = _per_week(accounts, default_visits_per_month) * weeks
-    ids = accounts[S.ACCOUNT_ID].astype(str).to_numpy()
-    phase = np.array([_id_hash(a) for a in ids], dtype=float) / 2.0**32
-    counts = np.floor(expected + phase).astype(int)
+    rate = _per_week(accounts, default_visits_per_month)
+    phase = id_phase(accounts[S.ACCOUNT_ID].astype(str))
+    counts = visits_in_weeks(rate, phase, first_week=0, weeks=weeks)
     return np.minimum(counts, max(working_days, 0) * weeks)
 
 

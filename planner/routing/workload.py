@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -13,19 +13,18 @@ import pandas as pd
 
 from planner import schema as S
 from planner.errors import InputError, Problem
+from planner.progress import Progress
+from planner.routing.frequency import WEEKS_PER_MONTH
 from planner.routing.matrix import EstimateParams
 from planner.routing.network import RoadNetwork, haversine_m
+from planner.routing.params import RouteParams
+from planner.routing.planning import plan_routes
 from planner.routing.snapping import snap_points
-from planner.routing.tours import RouteParams, plan_routes
 
-__all__ = ["WORKLOAD_COLUMNS", "WorkloadParams", "travel_workload"]
+__all__ = ["WEEKS_PER_MONTH", "WORKLOAD_COLUMNS", "WorkloadParams", "travel_workload"]
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
-
-#: Weeks per month used to turn visits per month into visits per week.
-WEEKS_PER_MONTH = 52.0 / 12.0
 #: Beardwood-Halton-Hammersley constant for a tour through n random points.
 BHH_CONSTANT = 0.7124
 
