@@ -26,9 +26,11 @@ __all__ = [
     "validate_frame",
 ]
 
-#: Version of the workspace file layout. Bump when a table changes shape and
-#: teach :mod:`planner.workspace` to migrate older files.
-SCHEMA_VERSION = 1
+#: Version of the stored workspace layout. 1: whole-file GeoPackage saves;
+#: 2: row-level store with change log and history (:mod:`planner.store`).
+#: Bump when a table changes shape and teach :mod:`planner.store.connect` to
+#: migrate older workspaces.
+SCHEMA_VERSION = 2
 
 #: CRS of every stored geometry. Distances and areas are computed in a
 #: projected local CRS (see :func:`planner.geo.shapes.local_crs`).

@@ -1,36 +1,34 @@
-"""Load and save a workspace (one GeoPackage file), its scenarios and its audit log.
+"""A workspace in memory: its tables, scenarios and audit log, backed by a store.
 
-A workspace holds every table of :data:`planner.schema.TABLES` plus a small
-``meta`` table with the schema version. Saving is atomic: the tables are
-written to a temporary file beside the target, which is flushed, fsynced and
-then moved over the target with :func:`os.replace`, so a failure at any point
-leaves the previous file intact.
+A workspace holds every table of :data:`planner.schema.TABLES`. It is read
+from and committed to a :mod:`planner.store` (a GeoPackage file or a
+PostGIS server): each commit writes only the rows that changed, in one
+transaction, with a version check and a history entry per row.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-import pyogrio
 
 from planner import schema as s
-from planner.errors import InputError, PlannerError, Problem, SchemaVersionError, WorkspaceError
+from planner.conform import conform
+from planner.errors import InputError, Problem, WorkspaceError
 from planner.models import (
     DEFAULT_TYPE,
     AuditEntry,
     Scenario,
     ScenarioState,
     TerritoryType,
-    now_iso,
 )
+from planner.store import Change, Store, create_store, open_store, redo, undo
 
 __all__ = ["Workspace", "open_workspace"]
 
@@ -50,53 +48,31 @@ SCENARIO_TABLES = (
 )
 
 
-def _conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Return ``frame`` with every declared column of ``table``, typed for storage."""
-    spec = s.TABLES[table]
-    out = frame.copy()
-    for c in spec.columns:
-        if c.name not in out.columns:
-            out[c.name] = None
-        col = out[c.name]
-        if c.kind == "str":
-            values = [None if s.is_missing(v) else str(v) for v in col.tolist()]
-            out[c.name] = pd.Series(values, index=out.index, dtype=object)
-        elif c.kind == "float":
-            out[c.name] = pd.to_numeric(col, errors="coerce").astype("float64")
-        elif c.kind == "int":
-            out[c.name] = pd.to_numeric(col, errors="coerce").fillna(0).astype("int64")
-        elif c.kind == "bool":
-            out[c.name] = col.fillna(False).astype(bool)
-    declared = spec.column_names
-    extra = [c for c in out.columns if c not in declared and c != s.GEOMETRY]
-    if not spec.extra_columns:
-        extra = []
-    ordered = declared + extra
-    if spec.geometry is None:
-        return pd.DataFrame(out[ordered]).reset_index(drop=True)
-    active = (
-        getattr(out, "_geometry_column_name", None) if isinstance(out, gpd.GeoDataFrame) else None
-    )
-    if active != s.GEOMETRY or active not in out.columns:
-        if s.GEOMETRY in out.columns:
-            geom = gpd.GeoSeries(out[s.GEOMETRY], index=out.index)
+_conform = conform
+
+
+class _Tables(dict[str, pd.DataFrame]):
+    """The workspace's tables; remembers which were replaced since the last commit.
+
+    ``scoped`` is set by :meth:`Workspace.set_rows` so a replacement of one
+    scenario's rows is compared only on that scenario.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.touched: dict[str, set[str] | None] = {}
+        self.scope: str | None = None
+
+    def __setitem__(self, key: str, value: pd.DataFrame) -> None:
+        super().__setitem__(key, value)
+        if self.scope is None:
+            self.touched[key] = None
+        elif key not in self.touched:
+            self.touched[key] = {self.scope}
         else:
-            geom = gpd.GeoSeries([None] * len(out), index=out.index, crs=s.STORAGE_CRS)
-        plain = pd.DataFrame(out.drop(columns=[s.GEOMETRY], errors="ignore"))
-        out = gpd.GeoDataFrame(plain, geometry=geom)
-    gdf = cast(gpd.GeoDataFrame, out)
-    if gdf.crs is None:
-        gdf = gdf.set_crs(s.STORAGE_CRS, allow_override=True)
-    elif not gdf.crs.equals(s.STORAGE_CRS):
-        gdf = gdf.to_crs(s.STORAGE_CRS)
-    result = gpd.GeoDataFrame(gdf[[*ordered, s.GEOMETRY]], geometry=s.GEOMETRY)
-    return result.reset_index(drop=True)
-
-
-def _from_storage(frame: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Undo storage typing: strings back to objects with ``None`` for missing."""
-    out = frame
-    return _conform(out, table)
+            scopes = self.touched[key]
+            if scopes is not None:
+                scopes.add(self.scope)
 
 
 @dataclass
@@ -105,8 +81,16 @@ class Workspace:
 
     Tables are (Geo)DataFrames shaped by :data:`planner.schema.TABLES`;
     scenario-scoped tables hold the rows of every scenario, keyed by
-    ``scenario_id``. Use :func:`open_workspace` to read one from disk and
-    :meth:`save` to write it back atomically.
+    ``scenario_id``.
+
+    A workspace opened with :func:`open_workspace` is backed by a store (a
+    GeoPackage file or a PostGIS server) and remembers the version it was
+    read at. Edit it with the library's functions, then :meth:`commit` the
+    change: only the changed rows are written, in one transaction, and a
+    change on an outdated version that touches rows changed since is
+    refused with :class:`~planner.errors.ConflictError`. :meth:`undo` and
+    :meth:`redo` step through the user's own changes; :meth:`save` writes a
+    copy to a new file.
 
     Parameters
     ----------
@@ -122,13 +106,26 @@ class Workspace:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     path: Path | None = None
     description: str = ""
+    store: Store | None = field(default=None, repr=False, compare=False)
+    version: int = 0
 
     def __post_init__(self) -> None:
+        given = self.tables
+        self.tables = _Tables()
         for table in TABLE_NAMES:
-            frame = self.tables.get(table)
+            frame = given.get(table)
             self.tables[table] = s.empty_frame(table) if frame is None else _conform(frame, table)
         if self.territory_types.empty:
             self.add_territory_type(DEFAULT_TYPE)
+        self._baseline: dict[str, pd.DataFrame] = dict(self.tables)
+        self._tracked().touched.clear()
+
+    def _tracked(self) -> _Tables:
+        if not isinstance(self.tables, _Tables):  # someone assigned a plain dict
+            tracked = _Tables(self.tables)
+            tracked.touched = {t: None for t in TABLE_NAMES}
+            self.tables = tracked
+        return self.tables
 
     # -- table access ---------------------------------------------------------
     @property
@@ -228,7 +225,12 @@ class Workspace:
         combined = pd.concat([keep, new], ignore_index=True) if len(keep) else new
         if isinstance(new, gpd.GeoDataFrame):
             combined = gpd.GeoDataFrame(combined, geometry=s.GEOMETRY, crs=s.STORAGE_CRS)
-        self.tables[table] = _conform(combined, table)
+        tracked = self._tracked()
+        tracked.scope = scenario_id
+        try:
+            tracked[table] = _conform(combined, table)
+        finally:
+            tracked.scope = None
 
     def territories(self, scenario_id: str | None = None) -> gpd.GeoDataFrame:
         """Territories of a scenario (the active one by default)."""
@@ -479,102 +481,217 @@ class Workspace:
         }
 
     # -- persistence ----------------------------------------------------------
-    def save(self, path: str | os.PathLike[str] | None = None) -> Path:
-        """Write the workspace to a GeoPackage file atomically.
+    def has_changes(self) -> bool:
+        """Tell whether the workspace holds edits not committed yet."""
+        return bool(self._pending())
+
+    def _pending(self) -> dict[str, frozenset[str] | None]:
+        tracked = self._tracked()
+        scopes: dict[str, frozenset[str] | None] = {}
+        for table, scope in tracked.touched.items():
+            if self.tables[table] is self._baseline.get(table):
+                continue
+            scopes[table] = None if scope is None else frozenset(scope)
+        return scopes
+
+    def commit(
+        self,
+        action: str,
+        *,
+        user: str | None = None,
+        effective_date: str | date | None = None,
+        cause: str | None = None,
+        scenario_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> Change | None:
+        """Write the edits made since the last read or commit as one change.
+
+        Parameters
+        ----------
+        action
+            A short label of the change for the history ("move unit 00120").
+        user
+            Who made it.
+        effective_date
+            From when it applies (``YYYY-MM-DD``; today by default).
+        cause
+            Why (free text, e.g. "rep left", "rebalance").
+        scenario_id
+            The scenario it concerns, if one.
+        detail
+            Anything else worth keeping, JSON-friendly.
+
+        Returns
+        -------
+        Change or None
+            The recorded change, or ``None`` if nothing changed.
+
+        Raises
+        ------
+        ConflictError
+            If somebody changed any of the same rows since this workspace
+            was read; nothing is written and the edits stay in memory.
+        WorkspaceError
+            If the workspace has no store (see :meth:`save`), or the store
+            cannot be written.
+        """
+        if self.store is None:
+            raise WorkspaceError(
+                "this workspace is not stored yet: save it to a file first with save(path)"
+            )
+        scopes = self._pending()
+        if not scopes:
+            return None
+        diffs, extras = self.store.diff(self.tables, self._baseline, scopes)
+        if not diffs and not extras:
+            self._mark_clean()
+            return None
+        change = self.store.commit(
+            diffs,
+            base_version=self.version,
+            action=action,
+            user=user,
+            effective_date=effective_date,
+            cause=cause,
+            scenario_id=scenario_id,
+            detail=detail,
+            extras=extras,
+        )
+        self._after_commit(change)
+        return change
+
+    def _after_commit(self, change: Change) -> None:
+        if change.base_version == self.version and change.version == self.version + 1:
+            self.version = change.version
+            self._mark_clean()
+        else:  # others committed in between (other rows): take their rows too
+            self.reload()
+
+    def _mark_clean(self) -> None:
+        self._baseline = dict(self.tables)
+        self._tracked().touched.clear()
+
+    def reload(self) -> Workspace:
+        """Read the newest version from the store, dropping uncommitted edits; return self."""
+        if self.store is None:
+            raise WorkspaceError("this workspace is not stored: there is nothing to reload")
+        fresh = _from_store(self.store)
+        self.tables = fresh.tables
+        self.name, self.description, self.version = fresh.name, fresh.description, fresh.version
+        self._mark_clean()
+        return self
+
+    def undo(self, user: str | None = None) -> Change:
+        """Undo ``user``'s newest change (a new recorded change) and reload.
+
+        Raises
+        ------
+        ConflictError
+            If somebody changed the same rows since; nothing is changed.
+        WorkspaceError
+            If there is nothing to undo, or edits are not committed yet.
+        """
+        store = self._store_for("undo")
+        change = undo(store, user, base_version=self.version)
+        self.reload()
+        return change
+
+    def redo(self, user: str | None = None) -> Change:
+        """Redo ``user``'s newest undo and reload (see :meth:`undo`)."""
+        store = self._store_for("redo")
+        change = redo(store, user, base_version=self.version)
+        self.reload()
+        return change
+
+    def _store_for(self, what: str) -> Store:
+        if self.store is None:
+            raise WorkspaceError(f"this workspace is not stored: there is no history to {what}")
+        if self.has_changes():
+            raise WorkspaceError(
+                f"commit or reload your edits before you {what}: they are not saved yet"
+            )
+        return self.store
+
+    def save(
+        self, path: str | os.PathLike[str] | None = None, *, user: str | None = None
+    ) -> Path:
+        """Commit pending edits, or write a copy of the workspace to a new file.
 
         Parameters
         ----------
         path
-            Target file; defaults to the file the workspace was read from.
+            ``None``: commit the pending edits to this workspace's store.
+            A ``.gpkg`` path: write the whole workspace (with any pending
+            edits) there as a new workspace and continue working on it
+            ("Save a copy as..."); an existing file there is replaced.
+        user
+            Who saves (recorded with the change).
 
         Returns
         -------
         Path
-            The file written.
+            The file written (or the store's file).
 
         Raises
         ------
         WorkspaceError
-            If writing fails; the previous file at ``path`` is then unchanged.
+            If writing fails; any previous file at ``path`` is then unchanged.
         """
-        target = Path(path) if path is not None else self.path
-        if target is None:
-            raise WorkspaceError("save() needs a path: this workspace was never saved")
-        target = target.resolve()
-        if not target.parent.is_dir():
-            raise WorkspaceError(f"cannot save to {target}: folder {target.parent} does not exist")
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp.gpkg", dir=target.parent
+        if path is None:
+            if self.store is None:
+                raise WorkspaceError("save() needs a path: this workspace was never saved")
+            self.commit("save", user=user)
+            if self.path is None:
+                raise WorkspaceError(f"{self.store.location} is on a server, not in a file")
+            return self.path
+        target = Path(path)
+        if self.store is not None and self.path is not None and target.resolve() == self.path:
+            self.commit("save", user=user)
+            return self.path
+        store = create_store(
+            target, self.tables, name=self.name, description=self.description, overwrite=True
         )
-        os.close(fd)
-        tmp = Path(tmp_name)
-        tmp.unlink()  # GDAL must create the file itself
-        try:
-            self._write(tmp)
-            with open(tmp, "rb+") as handle:
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-            _fsync_dir(target.parent)
-        except BaseException as exc:
-            for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):
-                with contextlib.suppress(FileNotFoundError):
-                    leftover.unlink()
-            if isinstance(exc, PlannerError) or not isinstance(exc, Exception):
-                raise
-            raise WorkspaceError(
-                f"could not save the workspace to {target}: {exc}. The previous file is unchanged."
-            ) from exc
-        self.path = target
-        logger.info("saved workspace %s", target)
-        return target
+        self._attach(store, store.head())
+        logger.info("saved a copy of the workspace to %s", store.location)
+        return Path(store.location)
 
-    def _write(self, path: Path) -> None:
-        meta = pd.DataFrame(
-            {
-                s.KEY: ["schema_version", "name", "description", "saved_at"],
-                s.VALUE: [str(s.SCHEMA_VERSION), self.name, self.description, now_iso()],
-            }
-        )
-        _write_layer(meta, path, META_LAYER)
-        for table in TABLE_NAMES:
-            _write_layer(_conform(self.tables[table], table), path, table)
+    def _attach(self, store: Store, version: int) -> None:
+        if self.store is not None and self.store is not store:
+            self.store.dispose()
+        self.store = store
+        self.version = version
+        self.path = Path(store.location) if store.backend == "gpkg" else None
+        self._mark_clean()
 
 
-def _write_layer(frame: pd.DataFrame, path: Path, layer: str) -> None:
-    """Write one table as a GeoPackage layer (attribute-only tables have no geometry)."""
-    kwargs: dict[str, Any] = {"driver": "GPKG", "layer": layer}
-    if isinstance(frame, gpd.GeoDataFrame):
-        kwargs["geometry_type"] = "Unknown"
-        kwargs["promote_to_multi"] = False
-    pyogrio.write_dataframe(frame, path, **kwargs)
+def _from_store(store: Store) -> Workspace:
+    snap = store.read()
+    ws = Workspace(
+        name=str(snap.meta.get("name") or store.name),
+        tables=snap.tables,
+        description=str(snap.meta.get("description") or ""),
+    )
+    ws._attach(store, snap.version)
+    return ws
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Flush a directory entry so a rename survives a crash (no-op where unsupported)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def open_workspace(path: str | os.PathLike[str]) -> Workspace:
-    """Read a workspace from a GeoPackage file.
+def open_workspace(
+    target: str | os.PathLike[str], *, name: str | None = None
+) -> Workspace:
+    """Open a workspace from a GeoPackage file or a PostGIS server.
 
     Parameters
     ----------
-    path
-        The ``.gpkg`` file.
+    target
+        A ``.gpkg`` file, or a PostgreSQL URL (then ``name`` picks the
+        workspace on that server).
+    name
+        The server workspace's name.
 
     Returns
     -------
     Workspace
+        A consistent snapshot of the newest version, backed by its store.
 
     Raises
     ------
@@ -582,55 +699,7 @@ def open_workspace(path: str | os.PathLike[str]) -> Workspace:
         If the file does not exist or is not a workspace.
     SchemaVersionError
         If it was written by a newer version of the planner.
+    StoreUnavailableError
+        If the server cannot be reached.
     """
-    file = Path(path)
-    if not file.is_file():
-        raise WorkspaceError(f"workspace file {file} does not exist")
-    try:
-        with open(file, "rb") as handle:
-            magic = handle.read(16)
-    except OSError as exc:
-        raise WorkspaceError(f"cannot read workspace file {file}: {exc}") from exc
-    if not magic.startswith(b"SQLite format 3"):
-        raise WorkspaceError(
-            f"{file} is not a workspace: it is not a GeoPackage (SQLite) file. "
-            "Open a .gpkg saved by Territory Planner, or import data files on the data page."
-        )
-    try:
-        layers = {str(name) for name, _ in pyogrio.list_layers(file)}
-    except Exception as exc:  # pyogrio raises its own DataSourceError family
-        raise WorkspaceError(f"cannot open {file} as a GeoPackage: {exc}") from exc
-    if META_LAYER not in layers:
-        raise WorkspaceError(
-            f"{file} is a GeoPackage but not a Territory Planner workspace (no '{META_LAYER}' "
-            "table). Import its layers as units or territories instead."
-        )
-    meta_frame = pyogrio.read_dataframe(file, layer=META_LAYER)
-    meta = dict(zip(meta_frame[s.KEY].astype(str), meta_frame[s.VALUE], strict=True))
-    try:
-        version = int(meta.get("schema_version", 0))
-    except (TypeError, ValueError) as exc:
-        raise WorkspaceError(
-            f"{file}: unreadable schema_version {meta.get('schema_version')!r}"
-        ) from exc
-    if version > s.SCHEMA_VERSION:
-        raise SchemaVersionError(
-            f"{file} was written with workspace schema version {version}, but this version "
-            f"of Territory Planner reads up to version {s.SCHEMA_VERSION}. "
-            "Upgrade Territory Planner (pip install -U territory-planner) to open it."
-        )
-    tables: dict[str, pd.DataFrame] = {}
-    for table in TABLE_NAMES:
-        if table not in layers:
-            continue
-        frame = pyogrio.read_dataframe(file, layer=table)
-        if isinstance(frame, gpd.GeoDataFrame) and frame.crs is None and len(frame):
-            frame = frame.set_crs(s.STORAGE_CRS)
-        tables[table] = _from_storage(frame, table)
-    ws = Workspace(
-        name=str(meta.get("name") or file.stem),
-        tables=tables,
-        path=file.resolve(),
-        description=str(meta.get("description") or ""),
-    )
-    return ws
+    return _from_store(open_store(target, name=name))

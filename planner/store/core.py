@@ -1,0 +1,539 @@
+"""The transactional store of one workspace, on a GeoPackage file or a PostGIS server.
+
+A :class:`Store` reads the whole workspace as one consistent snapshot and
+commits a change as one transaction that writes only the rows it changes::
+
+    snap = store.read()                 # tables + the version they show
+    ... compute diffs against snap ...
+    change = store.commit(diffs, base_version=snap.version, action="move unit", user="ann")
+
+Every commit states the version it was made on. If other changes landed
+since and touched any of the same rows, the commit is refused with
+:class:`planner.errors.ConflictError` naming them, and nothing is written;
+changes to other rows go through (no lost update, no needless refusal).
+Each changed row is appended to the history with its before and after
+images, the change's author, time and effective date; undo and redo replay
+those images as new changes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from planner import schema as s
+from planner.errors import ConflictError, StoreUnavailableError, WorkspaceError, format_ids
+from planner.models import now_iso
+from planner.store.codec import decode_gpkg, encode_gpkg, geometry_from_hex, image_json
+from planner.store.diff import RowChange, TableDiff, diff_table, key_values
+from planner.store.layout import HIDDEN, KEY_COL, VERSION_COL, Backend, Layout, kind_of_dtype
+
+__all__ = ["Change", "Snapshot", "Store", "iso_date"]
+
+_CHUNK = 500
+#: Row columns copied into each history row so history can be searched by them.
+_SEARCH = (s.SCENARIO_ID, s.ACCOUNT_ID, s.TERRITORY_ID, s.REP_ID)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One committed change of a workspace.
+
+    Attributes
+    ----------
+    version
+        The workspace version this change created (versions count up from 1).
+    base_version
+        The version the change was made on.
+    user, timestamp, action, effective_date, cause, scenario_id
+        Who made it, when (UTC), what (a short label), from when it applies,
+        why, and in which scenario.
+    undo_of, redo_of
+        The version this change undoes or redoes, if it is an undo or redo.
+    rows
+        How many rows it wrote.
+    tables
+        The tables it wrote.
+    detail
+        Free-form details given by the caller.
+    """
+
+    version: int
+    base_version: int
+    user: str | None
+    timestamp: str
+    action: str
+    effective_date: str
+    cause: str | None = None
+    scenario_id: str | None = None
+    undo_of: int | None = None
+    redo_of: int | None = None
+    rows: int = 0
+    tables: tuple[str, ...] = ()
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the change as a JSON-friendly dict."""
+        out = asdict(self)
+        out["tables"] = list(self.tables)
+        return out
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Change:
+        """Build a change from a ``tp_changes`` row."""
+        tables = tuple(t for t in str(row.get("tables") or "").split(",") if t)
+        detail = json.loads(row["detail"]) if row.get("detail") else {}
+        return cls(
+            version=int(row["version"]),
+            base_version=int(row["base_version"]),
+            user=row.get("user"),
+            timestamp=str(row["timestamp"]),
+            action=str(row["action"]),
+            effective_date=str(row["effective_date"]),
+            cause=row.get("cause"),
+            scenario_id=row.get("scenario_id"),
+            undo_of=None if row.get("undo_of") is None else int(row["undo_of"]),
+            redo_of=None if row.get("redo_of") is None else int(row["redo_of"]),
+            rows=int(row.get("rows") or 0),
+            tables=tables,
+            detail=detail,
+        )
+
+
+@dataclass
+class Snapshot:
+    """Every table of a workspace as of one version, read in one transaction."""
+
+    tables: dict[str, pd.DataFrame]
+    meta: dict[str, str]
+    version: int
+
+
+class Store:
+    """One stored workspace. Build it with :func:`planner.store.open_store` or ``create``.
+
+    Parameters
+    ----------
+    engine
+        The SQLAlchemy engine (see :mod:`planner.store.layout`).
+    layout
+        The workspace's tables.
+    location
+        The file path or the server URL with the workspace name, for messages.
+    name
+        The workspace name.
+    """
+
+    def __init__(self, engine: Engine, layout: Layout, *, location: str, name: str) -> None:
+        self.engine = engine
+        self.layout = layout
+        self.location = location
+        self.name = name
+
+    @property
+    def backend(self) -> Backend:
+        """``"gpkg"`` or ``"postgis"``."""
+        return self.layout.backend
+
+    def __repr__(self) -> str:
+        return f"Store({self.backend}: {self.location})"
+
+    def dispose(self) -> None:
+        """Close every pooled connection (a GeoPackage then leaves no -wal/-shm file)."""
+        self.engine.dispose()
+
+    # -- connections --------------------------------------------------------
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """Yield a connection in one read transaction (a consistent snapshot)."""
+        with self._faults("read"), self.engine.connect() as conn:
+            if self.backend == "postgis":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """Yield a connection in one write transaction that holds the writer lock."""
+        with self._faults("write"), self.engine.connect() as conn:
+            conn = conn.execution_options(tp_write=True)
+            with conn.begin():
+                if self.backend == "postgis":
+                    conn.execute(
+                        sa.text(f"LOCK TABLE {self._qualified('tp_changes')} IN EXCLUSIVE MODE")
+                    )
+                yield conn
+
+    def _qualified(self, table: str) -> str:
+        schema = self.layout.schema
+        return f'"{schema}"."{table}"' if schema else f'"{table}"'
+
+    @contextmanager
+    def _faults(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except (WorkspaceError, ConflictError):
+            raise
+        except sa.exc.OperationalError as exc:
+            raise StoreUnavailableError(_fault_message(self.location, what, exc)) from exc
+        except sa.exc.DBAPIError as exc:
+            raise StoreUnavailableError(_fault_message(self.location, what, exc)) from exc
+        except OSError as exc:
+            raise StoreUnavailableError(
+                f"cannot {what} the workspace {self.location}: {exc}. Nothing was changed."
+            ) from exc
+
+    # -- reading ------------------------------------------------------------
+    def head(self) -> int:
+        """Return the newest committed version."""
+        with self.reading() as conn:
+            return self._head(conn)
+
+    def _head(self, conn: Connection) -> int:
+        value = conn.execute(sa.select(sa.func.max(self.layout.changes.c.version))).scalar()
+        return int(value or 0)
+
+    def read(self) -> Snapshot:
+        """Read every table and the version they show, in one transaction."""
+        with self.reading() as conn:
+            version = self._head(conn)
+            meta_rows = conn.execute(
+                sa.select(self.layout.meta.c[s.KEY], self.layout.meta.c[s.VALUE])
+            )
+            meta = {str(k): str(v) for k, v in meta_rows}
+            tables = {name: self.read_table(conn, name) for name in self.layout.tables}
+        return Snapshot(tables, meta, version)
+
+    def read_table(self, conn: Connection, name: str, where: Any = None) -> pd.DataFrame:
+        table = self.layout.tables[name]
+        cols: list[Any] = []
+        for c in table.columns:
+            if c.name in HIDDEN:
+                continue
+            if c.name == s.GEOMETRY and self.backend == "postgis":
+                cols.append(sa.func.ST_AsBinary(c, type_=sa.LargeBinary).label(s.GEOMETRY))
+            else:
+                cols.append(c)
+        stmt = sa.select(*cols).order_by(table.c.fid)
+        if where is not None:
+            stmt = stmt.where(where)
+        result = conn.execute(stmt)
+        names = list(result.keys())
+        frame = pd.DataFrame(result.fetchall(), columns=names)
+        if s.GEOMETRY in names:
+            geoms = (
+                decode_gpkg(frame[s.GEOMETRY].tolist())
+                if len(frame)
+                else np.array([], dtype=object)
+            )
+            plain_part = frame.drop(columns=[s.GEOMETRY])
+            return gpd.GeoDataFrame(plain_part, geometry=gpd.GeoSeries(geoms, crs=s.STORAGE_CRS))
+        return frame
+
+    # -- diffs --------------------------------------------------------------
+    def diff(
+        self,
+        tables: Mapping[str, pd.DataFrame],
+        baseline: Mapping[str, pd.DataFrame],
+        scopes: Mapping[str, frozenset[str] | None],
+    ) -> tuple[list[TableDiff], dict[str, dict[str, s.Kind]]]:
+        """Return the row changes from ``baseline`` to ``tables`` and any new extra columns.
+
+        Parameters
+        ----------
+        tables, baseline
+            The frames now and as read.
+        scopes
+            The tables to compare; a set of scenario ids limits a
+            scenario-scoped table to those scenarios' rows, ``None`` compares
+            the whole table.
+        """
+        diffs: list[TableDiff] = []
+        extras: dict[str, dict[str, s.Kind]] = {}
+        for name, scope in scopes.items():
+            after, before = tables[name], baseline[name]
+            spec = s.TABLES[name]
+            if spec.extra_columns:
+                for col in after.columns:
+                    if col not in self.layout.columns(name) and col != s.GEOMETRY:
+                        extras.setdefault(name, {})[col] = kind_of_dtype(after[col].dtype)
+            columns = self.layout.columns(name) + list(extras.get(name, {}))
+            if scope is not None:
+                after = after[after[s.SCENARIO_ID].isin(scope)]
+                before = before[before[s.SCENARIO_ID].isin(scope)]
+            found = diff_table(name, before, after, columns, spec.key)
+            if len(found):
+                diffs.append(found)
+        return diffs, extras
+
+    # -- writing ------------------------------------------------------------
+    def commit(
+        self,
+        diffs: Sequence[TableDiff],
+        *,
+        base_version: int,
+        action: str,
+        user: str | None = None,
+        effective_date: str | date | None = None,
+        cause: str | None = None,
+        scenario_id: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+        undo_of: int | None = None,
+        redo_of: int | None = None,
+        extras: Mapping[str, Mapping[str, s.Kind]] | None = None,
+        conflict_base: int | None = None,
+    ) -> Change:
+        """Write ``diffs`` as one transaction and return the recorded change.
+
+        Raises
+        ------
+        ConflictError
+            If a change committed after ``base_version`` (or ``conflict_base``)
+            wrote any of the same rows. Nothing is written then.
+        StoreUnavailableError
+            If the file or server cannot be written; nothing is written then.
+        """
+        rows = [c for d in diffs for c in d.changes]
+        when = iso_date(effective_date)
+        with self.writing() as conn:
+            head = self._head(conn)
+            check_from = base_version if conflict_base is None else conflict_base
+            if head > check_from:
+                self._check_conflicts(conn, check_from, head, rows, base_version)
+            for table, cols in (extras or {}).items():
+                for col, kind in cols.items():
+                    if col not in self.layout.columns(table):
+                        self.layout.add_extra(conn, table, col, kind)
+            version = head + 1
+            self._apply(conn, rows, version)
+            change = Change(
+                version=version,
+                base_version=base_version,
+                user=user,
+                timestamp=now_iso(),
+                action=action,
+                effective_date=when,
+                cause=cause,
+                scenario_id=scenario_id,
+                undo_of=undo_of,
+                redo_of=redo_of,
+                rows=len(rows),
+                tables=tuple(sorted({r.table for r in rows})),
+                detail=dict(detail or {}),
+            )
+            self._record(conn, change, rows)
+        return change
+
+    def _check_conflicts(
+        self, conn: Connection, since: int, head: int, rows: Sequence[RowChange], base: int
+    ) -> None:
+        mine: dict[str, set[str]] = {}
+        for r in rows:
+            if s.TABLES[r.table].key:  # append-only tables never collide
+                mine.setdefault(r.table, set()).add(r.key)
+        if not mine:
+            return
+        h = self.layout.history
+        stmt = sa.select(h.c.version, h.c.tbl, h.c.key).where(
+            h.c.version > since, h.c.tbl.in_(list(mine))
+        )
+        clashes = [(int(v), t, k) for v, t, k in conn.execute(stmt) if k in mine.get(t, ())]
+        if not clashes:
+            return
+        versions = sorted({v for v, _, _ in clashes})
+        c = self.layout.changes
+        found = conn.execute(sa.select(c).where(c.c.version.in_(versions)).order_by(c.c.version))
+        changes = [Change.from_row(dict(r._mapping)).to_dict() for r in found]
+        who = "; ".join(
+            f"version {ch['version']} by {ch['user'] or 'someone'} at {ch['timestamp']}: {ch['action']}"
+            for ch in changes
+        )
+        keys = sorted({(t, k) for _, t, k in clashes})
+        named = format_ids(f"{t} {k.replace(chr(31), '/')}" for t, k in keys)
+        raise ConflictError(
+            f"your change was made on version {base} of '{self.name}', but {who} changed "
+            f"the same rows since ({named}). Nothing of your change was saved: reload and "
+            "reapply it, or save it as a new scenario.",
+            base_version=base,
+            head_version=head,
+            changes=changes,
+            rows=keys,
+        )
+
+    def _apply(self, conn: Connection, rows: Sequence[RowChange], version: int) -> None:
+        by_table: dict[tuple[str, str], list[RowChange]] = {}
+        for r in rows:
+            by_table.setdefault((r.table, r.op), []).append(r)
+        for (table, op), group in sorted(
+            by_table.items(), key=lambda kv: ("dui".index(kv[0][1][0]), kv[0][0])
+        ):
+            t = self.layout.tables[table]
+            if op == "delete":
+                keys = [r.key for r in group]
+                for i in range(0, len(keys), _CHUNK):
+                    conn.execute(t.delete().where(t.c[KEY_COL].in_(keys[i : i + _CHUNK])))
+            elif op == "update":
+                self._update(conn, table, group, version)
+            else:
+                self._insert(
+                    conn, table, [r.after or {} for r in group], [r.key for r in group], version
+                )
+
+    def _records(
+        self, table: str, images: Sequence[Mapping[str, Any]], keys: Sequence[str], version: int
+    ) -> list[dict[str, Any]]:
+        columns = self.layout.data_columns(table)
+        spatial = s.TABLES[table].geometry is not None
+        records = [
+            {**{c: img.get(c) for c in columns}, KEY_COL: k, VERSION_COL: version}
+            for img, k in zip(images, keys, strict=True)
+        ]
+        if spatial:
+            hexes = [img.get(s.GEOMETRY) for img in images]
+            wkb = [None if h is None else bytes.fromhex(h) for h in hexes]
+            if self.backend == "gpkg":
+                blobs = encode_gpkg(geometry_from_hex(hexes)) if hexes else []
+                for rec, blob in zip(records, blobs, strict=True):
+                    rec[s.GEOMETRY] = blob
+            else:
+                for rec, raw in zip(records, wkb, strict=True):
+                    rec["g_wkb"] = raw
+        return records
+
+    def _geometry_param(self) -> Any:
+        return sa.func.ST_GeomFromWKB(sa.bindparam("g_wkb", type_=sa.LargeBinary), 4326)
+
+    def _insert(
+        self,
+        conn: Connection,
+        table: str,
+        images: Sequence[Mapping[str, Any]],
+        keys: Sequence[str],
+        version: int,
+    ) -> None:
+        t = self.layout.tables[table]
+        records = self._records(table, images, keys, version)
+        stmt = t.insert()
+        if self.backend == "postgis" and s.TABLES[table].geometry is not None:
+            stmt = stmt.values({s.GEOMETRY: self._geometry_param()})
+        for i in range(0, len(records), 5000):
+            conn.execute(stmt, records[i : i + 5000])
+
+    def _update(
+        self, conn: Connection, table: str, group: Sequence[RowChange], version: int
+    ) -> None:
+        t = self.layout.tables[table]
+        records = self._records(
+            table, [r.after or {} for r in group], [r.key for r in group], version
+        )
+        columns = [*self.layout.data_columns(table), VERSION_COL]
+        values: dict[str, Any] = {c: sa.bindparam(f"v_{c}") for c in columns}
+        if s.TABLES[table].geometry is not None:
+            values[s.GEOMETRY] = (
+                self._geometry_param()
+                if self.backend == "postgis"
+                else sa.bindparam(f"v_{s.GEOMETRY}")
+            )
+        stmt = t.update().where(t.c[KEY_COL] == sa.bindparam("k_key")).values(values)
+        params = []
+        for rec in records:
+            p = {f"v_{c}": rec.get(c) for c in columns}
+            p["k_key"] = rec[KEY_COL]
+            if s.GEOMETRY in rec:
+                p[f"v_{s.GEOMETRY}"] = rec[s.GEOMETRY]
+            if "g_wkb" in rec:
+                p["g_wkb"] = rec["g_wkb"]
+            params.append(p)
+        for i in range(0, len(params), 5000):
+            conn.execute(stmt, params[i : i + 5000])
+
+    def _record(self, conn: Connection, change: Change, rows: Sequence[RowChange]) -> None:
+        record = change.to_dict()
+        record["tables"] = ",".join(change.tables)
+        record["detail"] = json.dumps(change.detail, sort_keys=True, default=str)
+        conn.execute(self.layout.changes.insert(), [record])
+        history = []
+        for r in rows:
+            image = r.after if r.after is not None else (r.before or {})
+            keyed = key_values(r.key, s.TABLES[r.table].key) if s.TABLES[r.table].key else {}
+            entry = {
+                "version": change.version,
+                "tbl": r.table,
+                "key": r.key,
+                "op": r.op,
+                "effective_date": change.effective_date,
+                "before": image_json(r.before),
+                "after": image_json(r.after),
+            }
+            for col in _SEARCH:
+                value = keyed.get(col, image.get(col))
+                entry[col] = None if value is None else str(value)
+            history.append(entry)
+        for i in range(0, len(history), 5000):
+            conn.execute(self.layout.history.insert(), history[i : i + 5000])
+
+    # -- the change log -----------------------------------------------------
+    def changes(
+        self, *, user: str | None = None, since: int = 0, limit: int | None = None
+    ) -> list[Change]:
+        """Return committed changes, newest first (optionally one user's, after ``since``)."""
+        c = self.layout.changes
+        stmt = sa.select(c).where(c.c.version > since).order_by(c.c.version.desc())
+        if user is not None:
+            stmt = stmt.where(c.c.user == user)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self.reading() as conn:
+            return [Change.from_row(dict(r._mapping)) for r in conn.execute(stmt)]
+
+    def row_changes(self, version: int) -> list[RowChange]:
+        """Return the row changes a committed change made, in the order they were recorded."""
+        h = self.layout.history
+        stmt = sa.select(h.c.tbl, h.c.key, h.c.op, h.c.before, h.c.after).where(
+            h.c.version == version
+        )
+        with self.reading() as conn:
+            found = conn.execute(stmt.order_by(h.c.id)).all()
+        return [
+            RowChange(t, k, op, json.loads(b) if b else None, json.loads(a) if a else None)
+            for t, k, op, b, a in found
+        ]
+
+
+def iso_date(value: str | date | None) -> str:
+    if value is None:
+        return date.today().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        return date.fromisoformat(str(value)[:10]).isoformat()
+    except ValueError as exc:
+        raise WorkspaceError(
+            f"effective date {value!r} is not a date: write it as YYYY-MM-DD"
+        ) from exc
+
+
+def _fault_message(location: str, what: str, exc: Exception) -> str:
+    text = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
+    low = text.lower()
+    if "locked" in low or "busy" in low:
+        hint = "another program holds the workspace open for writing; close it or try again"
+    elif "readonly" in low or "read-only" in low:
+        hint = "the file or its folder is read-only; save a copy elsewhere"
+    elif ("disk" in low and "full" in low) or "no space" in low:
+        hint = "the disk is full; free some space and try again"
+    elif "connect" in low or "server" in low or "timeout" in low or "terminat" in low:
+        hint = "the database server cannot be reached; check PLANNER_DATABASE_URL and that the server runs"
+    else:
+        hint = "try again; if it persists, check the file or server"
+    return f"cannot {what} the workspace {location}: {text} ({hint}). Nothing was changed."
