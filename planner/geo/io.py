@@ -59,6 +59,7 @@ from planner.geo.columns import (
     match_columns,
     normalise_name,
 )
+from planner.geo.rules import RuleError, parse_rule
 from planner.geo.sources import (
     MAX_ROWS,
     ColumnMap,
@@ -70,6 +71,9 @@ from planner.geo.sources import (
     open_input,
     read_table,
 )
+from planner.io.geometry import coordinate_trouble
+from planner.io.limits import DEFAULT_LIMITS, ReadLimits
+from planner.io.text import INVISIBLE, describe_invisible, invisible_mask, strip_invisible
 from planner.models import DEFAULT_TYPE
 
 __all__ = [
@@ -213,6 +217,7 @@ def validate_file(
     unit_type: str = "custom",
     scenario_id: str | None = None,
     fix_swapped: bool = True,
+    limits: ReadLimits | None = None,
 ) -> ValidationReport:
     """Read and check an input file, returning every problem instead of raising.
 
@@ -249,6 +254,9 @@ def validate_file(
     fix_swapped
         Swap latitude and longitude back (with a warning) when the columns as a
         whole look swapped; an error when ``False``.
+    limits
+        Largest file, unpacked size, rows, columns and cell accepted
+        (:data:`planner.io.DEFAULT_LIMITS` when ``None``).
 
     Returns
     -------
@@ -266,14 +274,22 @@ def validate_file(
             [Problem(f"unknown kind '{kind}'", fix=f"use one of {', '.join(KINDS)}")],
         )
     options = _Options(fix_swapped=fix_swapped, unit_type=unit_type, scenario_id=scenario_id)
+    limits = limits or DEFAULT_LIMITS
     try:
-        inp = open_input(source, filename)
+        inp = open_input(source, filename, limits=limits)
     except Unreadable as exc:
         name = filename or name_of(source)
         return _empty_report(name, kind or "accounts", [exc.problem], file_format="")
     kinds: tuple[Kind, ...] = (kind,) if kind else KINDS
     table = read_table(
-        inp, kinds=kinds, columns=columns, sheet=sheet, layer=layer, encoding=encoding, crs=crs
+        inp,
+        kinds=kinds,
+        columns=columns,
+        sheet=sheet,
+        layer=layer,
+        encoding=encoding,
+        crs=crs,
+        limits=limits,
     )
     if kind is None:
         kind = guess_kind([str(c) for c in table.frame.columns], geometry=table.geometry_kind())
@@ -740,6 +756,18 @@ def _id_column(
         )
         return pd.Series(np.nan, index=frame.index, dtype="str")
     ids = column_text(frame[src])
+    hidden = invisible_mask(ids)
+    if hidden.any():
+        out.error(
+            f"{_plural(int(hidden.sum()), what + ' id')} {_has(hidden)} invisible characters "
+            f"({describe_invisible(ids[hidden])}): "
+            f"{_examples(ids[hidden].head(20).map(_visible))}; "
+            "such ids look alike on screen and collide when saved",
+            hidden,
+            column=src,
+            fix="delete the invisible characters from these ids (retype them) and export again",
+        )
+        ids = ids.where(~hidden, strip_invisible(ids))
     blank = ids.isna()
     if blank.any():
         out.error(
@@ -764,6 +792,11 @@ def _id_column(
             fix=f"give every {what} its own id, or delete the repeated rows",
         )
     return ids
+
+
+def _visible(v: object) -> str:
+    """Show invisible characters of a text as ``<U+200B>``."""
+    return INVISIBLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", str(v))
 
 
 def _coordinates(
@@ -1016,7 +1049,8 @@ def _place(
         out.bad[:] = True
         required = False
     elif table.geometry is not None:
-        geom = table.geometry
+        geom = _unplaceable(table.geometry, out, what=what)
+        coord_errors = coord_errors | (table.geometry.notna() & geom.isna())
         present = geom.notna() & ~geom.is_empty
         not_point = present & (geom.geom_type != "Point")
         if not_point.any():
@@ -1261,6 +1295,7 @@ def _check_reps(table: RawTable, match: ColumnMatch, options: _Options) -> _Chec
             column=match.source_of(s.MANAGER_ID),
             fix="add the managers as rows, or correct the manager ids",
         )
+    _manager_loops(ids, manager, out, column=match.source_of(s.MANAGER_ID))
     values: dict[str, pd.Series] = {
         s.REP_ID: ids,
         s.NAME: name,
@@ -1289,6 +1324,26 @@ def _check_reps(table: RawTable, match: ColumnMatch, options: _Options) -> _Chec
     return _Checked(result, out.bad, out.problems)
 
 
+def _manager_loops(
+    ids: pd.Series, manager: pd.Series, out: _Collector, *, column: str | None
+) -> None:
+    """A loop in the manager chain would make everyone in it the others' manager: refuse it."""
+    if column is None:
+        return
+    own = manager.notna() & (manager == ids)
+    _, looped = _depths(ids, manager.where(~own))
+    looped |= own
+    if looped.any():
+        out.error(
+            f"{_plural(int(looped.sum()), 'user')} {_is(looped)} in or below a loop of the "
+            f"manager chain (someone is their own manager's manager): {_examples(ids[looped])}",
+            looped,
+            column=column,
+            fix="break the loop: give the top manager of the group no manager (or one above "
+            "the group), so the chain ends",
+        )
+
+
 def _polygons(table: RawTable, out: _Collector, *, what: str, required: bool) -> gpd.GeoSeries:
     """Check polygon geometry: present, polygonal, valid (repaired with a warning)."""
     index = table.frame.index
@@ -1303,11 +1358,14 @@ def _polygons(table: RawTable, out: _Collector, *, what: str, required: bool) ->
     if table.geometry_unusable:
         out.bad[:] = True
         return geom
+    geom = _unplaceable(geom, out, what=what)
     missing = geom.isna() | geom.is_empty
-    if required and missing.any():
+    unplaceable = missing & table.geometry.notna()  # already reported
+    if required and (missing & ~unplaceable).any():
+        lacking = missing & ~unplaceable
         out.error(
-            f"{_plural(int(missing.sum()), what)} {_has(missing)} no shape",
-            missing,
+            f"{_plural(int(lacking.sum()), what)} {_has(lacking)} no shape",
+            lacking,
             fix=f"draw a polygon for each {what}, or delete the rows",
         )
     polygonal = geom.geom_type.isin(["Polygon", "MultiPolygon"])
@@ -1340,8 +1398,33 @@ def _polygons(table: RawTable, out: _Collector, *, what: str, required: bool) ->
     return geom
 
 
+def _unplaceable(geom: gpd.GeoSeries, out: _Collector, *, what: str) -> gpd.GeoSeries:
+    """Report shapes with NaN/infinite or off-the-globe coordinates; return the others."""
+    trouble = coordinate_trouble(geom)
+    if not trouble.any:
+        return geom
+    for mask, problem in (
+        (trouble.nonfinite, "a coordinate that is not a number (NaN) or infinite"),
+        (trouble.off_globe, "points outside longitude -180..180 or latitude -90..90"),
+    ):
+        if mask.any():
+            out.error(
+                f"{_plural(int(mask.sum()), what)} {_has(mask)} {problem} "
+                f"(e.g. {_examples(trouble.example[mask], limit=3)})",
+                mask,
+                column=s.GEOMETRY,
+                fix=f"correct the coordinates of these {what}s in a GIS and export again "
+                "(if the whole file is in metres, pass crs= with its coordinate system)",
+            )
+    broken = trouble.nonfinite | trouble.off_globe
+    return geom.where(~broken, None)
+
+
 def _repair_polygon(g: Any) -> Any:
-    fixed = shapely.make_valid(g)
+    try:
+        fixed = shapely.make_valid(g)
+    except shapely.errors.GEOSException:
+        return None
     parts = [p for p in shapely.get_parts(fixed) if p.geom_type in ("Polygon", "MultiPolygon")]
     if not parts:
         return None
@@ -1452,11 +1535,29 @@ def _check_territories(table: RawTable, match: ColumnMatch, options: _Options) -
             s.SOURCE: pd.Series(
                 np.where(has_shape, "imported", "none"), index=frame.index, dtype="str"
             ),
-            s.RULE: _text_column(frame, match, s.RULE),
+            s.RULE: _rules(frame, match, out, ids),
         }
     )
     result = _assemble(table, match, "territories", values, geometry, keep_extra=False)
     return _Checked(result, out.bad, out.problems)
+
+
+def _rules(frame: pd.DataFrame, match: ColumnMatch, out: _Collector, ids: pd.Series) -> pd.Series:
+    """Return the rule column, reporting every rule that does not parse."""
+    rules = _text_column(frame, match, s.RULE)
+    src = match.source_of(s.RULE)
+    for row, rule in rules.dropna().items():
+        try:
+            parse_rule(str(rule), label=f"territory {ids.get(row, row)}")
+        except RuleError as exc:
+            problem = exc.problems[0]
+            out.error(
+                problem.message,
+                pd.Series(True, index=[row]),
+                column=src,
+                fix=problem.fix or "correct the rule (see the rule language in the README)",
+            )
+    return rules
 
 
 def _depths(ids: pd.Series, parent: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -30,8 +30,18 @@ import numpy as np
 import pandas as pd
 
 from planner import schema as s
-from planner.errors import Problem
+from planner.errors import InputError, Problem
 from planner.geo.columns import ALIASES, KINDS, Kind, header_score, normalise_name
+from planner.io.geometry import looks_projected
+from planner.io.limits import (
+    DEFAULT_LIMITS,
+    ReadLimits,
+    check_file_size,
+    describe_binary,
+    gunzip,
+    read_zip_member,
+)
+from planner.io.text import guess_utf16, quote_swallowed_mask
 
 __all__ = [
     "MAX_ROWS",
@@ -63,7 +73,7 @@ _TABULAR = {".csv", ".txt", ".tsv", ".tab"}
 _EXCEL = {".xlsx", ".xlsm"}
 _PARQUET = {".parquet", ".geoparquet", ".pq"}
 _VECTOR = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml"}
-_READABLE = _TABULAR | _EXCEL | _PARQUET | _VECTOR | {".zip"}
+_READABLE = _TABULAR | _EXCEL | _PARQUET | _VECTOR | {".zip", ".gz"}
 
 
 class Unreadable(Exception):
@@ -122,7 +132,9 @@ def name_of(source: object) -> str:
     return str(name) if isinstance(name, str) else "<upload>"
 
 
-def open_input(source: Source, filename: str | None) -> InputFile:
+def open_input(
+    source: Source, filename: str | None, *, limits: ReadLimits = DEFAULT_LIMITS
+) -> InputFile:
     """Wrap a path, bytes or a binary file object as an :class:`InputFile`.
 
     Parameters
@@ -132,12 +144,22 @@ def open_input(source: Source, filename: str | None) -> InputFile:
     filename
         The file name to use for the format and in messages; required for bytes
         and for file objects without a ``name``.
+    limits
+        ``max_file_bytes`` is checked here, before anything is read.
 
     Raises
     ------
     Unreadable
-        If the path does not exist, is a folder, or in-memory input has no name.
+        If the path does not exist, is a folder, is too large, or in-memory
+        input has no name.
     """
+    try:
+        return _open_input(source, filename, limits)
+    except InputError as exc:
+        raise Unreadable(exc.problems[0]) from exc
+
+
+def _open_input(source: Source, filename: str | None, limits: ReadLimits) -> InputFile:
     if isinstance(source, (str, os.PathLike)):
         path = Path(os.fspath(source))
         name = filename or str(path)
@@ -152,13 +174,14 @@ def open_input(source: Source, filename: str | None) -> InputFile:
             raise Unreadable(
                 Problem(f"'{path}' is a folder, not a file", fix="give the path of a file")
             )
+        check_file_size(path.stat().st_size, limits, name=name)
         return InputFile(name=name, suffix=_suffix(filename or path.name), path=path)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif hasattr(source, "read"):
         if hasattr(source, "seek"):
             source.seek(0)
-        raw = source.read()
+        raw = source.read(limits.max_file_bytes + 1)
         data = raw.encode() if isinstance(raw, str) else bytes(raw)
     else:
         raise Unreadable(
@@ -168,6 +191,7 @@ def open_input(source: Source, filename: str | None) -> InputFile:
             )
         )
     name = filename or name_of(source)
+    check_file_size(len(data), limits, name=name)
     if name == "<upload>":
         raise Unreadable(
             Problem(
@@ -257,6 +281,7 @@ def read_table(
     layer: str | None,
     encoding: str | None,
     crs: Any,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> RawTable:
     """Read a file's raw table, whatever its format; problems are collected, not raised.
 
@@ -268,15 +293,18 @@ def read_table(
         The table kinds whose column names help find the header row.
     columns
         The caller's column mapping; its source names also mark the header.
-    sheet, layer, encoding, crs
+    sheet, layer, encoding, crs, limits
         See :func:`planner.geo.io.validate_file`.
     """
     suffix = inp.suffix
     extra = tuple(columns or ())
+    options = {"columns": columns, "sheet": sheet, "layer": layer, "encoding": encoding}
+    if suffix == ".gz":
+        return _read_gzip(inp, kinds=kinds, crs=crs, limits=limits, **options)
     if suffix in _TABULAR:
-        return _read_delimited(inp, kinds=kinds, extra=extra, encoding=encoding)
+        return _read_delimited(inp, kinds=kinds, extra=extra, encoding=encoding, limits=limits)
     if suffix in _EXCEL:
-        return _read_excel(inp, kinds=kinds, extra=extra, sheet=sheet)
+        return _read_excel(inp, kinds=kinds, extra=extra, sheet=sheet, limits=limits)
     if suffix == ".xls":
         return _unreadable_table(
             inp,
@@ -289,15 +317,7 @@ def read_table(
     if suffix in _PARQUET:
         return _read_parquet(inp, crs=crs)
     if suffix == ".zip":
-        return _read_zip(
-            inp,
-            kinds=kinds,
-            columns=columns,
-            sheet=sheet,
-            layer=layer,
-            encoding=encoding,
-            crs=crs,
-        )
+        return _read_zip(inp, kinds=kinds, crs=crs, limits=limits, **options)
     if suffix in _VECTOR:
         with inp.local_path() as path:
             return _read_vector(path, inp.name, kinds=kinds, layer=layer, crs=crs)
@@ -309,6 +329,28 @@ def read_table(
             fix="use CSV, XLSX, GeoJSON, GeoPackage (.gpkg), Parquet or a zipped Shapefile",
         ),
     )
+
+
+def _read_gzip(
+    inp: InputFile, *, kinds: tuple[Kind, ...], crs: Any, limits: ReadLimits, **options: Any
+) -> RawTable:
+    """Read a gzip-compressed file (``accounts.csv.gz``) as the file inside it."""
+    inner = _suffix(Path(inp.name).stem)
+    try:
+        data = gunzip(inp.read_bytes(), limits, name=inp.name)
+    except InputError as exc:
+        return _unreadable_table(inp, "gzip", exc.problems[0])
+    if inner in {".gz", ".zip"}:
+        return _unreadable_table(
+            inp,
+            "gzip",
+            Problem(
+                f"the gzip file holds another compressed file ({inner})",
+                fix="unpack the file and give the table inside it",
+            ),
+        )
+    nested = InputFile(name=inp.name, suffix=inner or ".csv", data=data)
+    return read_table(nested, kinds=kinds, crs=crs, limits=limits, **options)
 
 
 def _empty_file_problem() -> Problem:
@@ -338,7 +380,24 @@ def _decode(data: bytes, encoding: str | None) -> tuple[str, str, list[Problem]]
                 )
             ) from exc
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return data.decode("utf-16"), "utf-16", []
+        return _decode_utf16(data, "utf-16", [])
+    utf16 = guess_utf16(data)
+    if utf16 is not None:
+        note = Problem(
+            f"the file has no byte-order mark but its bytes are {utf16.upper()}; "
+            "it was read as such",
+            fix="check that the names look right; save the file as UTF-8 to be sure",
+            severity="warning",
+        )
+        return _decode_utf16(data, utf16, [note])
+    binary = describe_binary(data[:4096])
+    if binary is not None:
+        raise Unreadable(
+            Problem(
+                f"the file is {binary}, not a table of text",
+                fix="choose the right file, or export the table as CSV or XLSX",
+            )
+        )
     try:
         return data.decode("utf-8-sig"), "utf-8", []
     except UnicodeDecodeError:
@@ -357,13 +416,31 @@ def _decode(data: bytes, encoding: str | None) -> tuple[str, str, list[Problem]]
     raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
 
 
+def _decode_utf16(
+    data: bytes, encoding: str, notes: list[Problem]
+) -> tuple[str, str, list[Problem]]:
+    try:
+        return data.decode(encoding), encoding, notes
+    except UnicodeDecodeError as exc:
+        raise Unreadable(
+            Problem(
+                f"the file looks like UTF-16 text but cannot be decoded ({exc.reason} "
+                f"at byte {exc.start})",
+                fix="save the file again as UTF-8 CSV",
+            )
+        ) from exc
+
+
 def _sniff_delimiter(text: str, suffix: str) -> str:
     if suffix in {".tsv", ".tab"}:
         return "\t"
     lines = [ln for ln in islice(io.StringIO(text), 50) if ln.strip()]
     best, best_score = ",", 0.0
     for delim in (",", ";", "\t", "|"):
-        counts = [len(r) for r in csv.reader(lines, delimiter=delim)]
+        try:
+            counts = [len(r) for r in csv.reader(lines, delimiter=delim)]
+        except csv.Error:  # a field past the csv module's limit: not this delimiter
+            continue
         if not counts:
             continue
         score = float(np.median(counts))
@@ -427,31 +504,32 @@ def _finish_rows(frame: pd.DataFrame, header_row: int) -> pd.DataFrame:
 
 
 def _read_delimited(
-    inp: InputFile, *, kinds: tuple[Kind, ...], extra: tuple[str, ...], encoding: str | None
+    inp: InputFile,
+    *,
+    kinds: tuple[Kind, ...],
+    extra: tuple[str, ...],
+    encoding: str | None,
+    limits: ReadLimits,
 ) -> RawTable:
     data = inp.read_bytes()
     if not data.strip():
         return _unreadable_table(inp, "csv", _empty_file_problem())
+    enc: str | None = None
     try:
         text, enc, problems = _decode(data, encoding)
+        delimiter, skip = _delimiter(text, inp.suffix)
+        sample = _sample_records(text, delimiter, skip, limits)
+        h = _find_header(sample, kinds, extra)
+        if h is None:
+            return _unreadable_table(inp, "csv", _empty_file_problem(), encoding=enc)
+        header_row = skip + h + 1
+        names = _header_names(sample[h], header_row, limits, problems)
+        frame, ragged = _parse_csv(text, delimiter, names, header_row, limits)
     except Unreadable as exc:
-        return _unreadable_table(inp, "csv", exc.problem)
-    skip = 0
-    first = text[: text.find("\n")].strip() if "\n" in text[:200] else text[:200].strip()
-    if first.lower().startswith("sep=") and len(first) == 5:  # Excel's delimiter hint
-        delimiter = first[4]
-        skip = 1
-    else:
-        delimiter = _sniff_delimiter(text, inp.suffix)
-    sample = list(islice(csv.reader(io.StringIO(text), delimiter=delimiter), skip + 50))[skip:]
-    h = _find_header(sample, kinds, extra)
-    if h is None:
-        return _unreadable_table(inp, "csv", _empty_file_problem(), encoding=enc)
-    names = _unique_names(sample[h])
-    header_row = skip + h + 1
-    frame, ragged = _parse_csv(text, delimiter, names, header_row)
+        return _unreadable_table(inp, "csv", exc.problem, encoding=enc)
     problems.extend(ragged)
     frame = _finish_rows(frame, header_row)
+    problems.extend(_cell_problems(frame, text, delimiter, limits))
     table = RawTable(
         inp.name,
         "csv",
@@ -465,6 +543,146 @@ def _read_delimited(
         table.problems.append(_header_only_problem(header_row))
         table.readable = False
     return table
+
+
+def _delimiter(text: str, suffix: str) -> tuple[str, int]:
+    """Return the delimiter and how many lines to skip (1 after Excel's ``sep=`` hint)."""
+    first = text[: text.find("\n")].strip() if "\n" in text[:200] else text[:200].strip()
+    if first.lower().startswith("sep=") and len(first) == 5:  # Excel's delimiter hint
+        return first[4], 1
+    return _sniff_delimiter(text, suffix), 0
+
+
+def _too_long_cell(line: int, limit: int) -> Unreadable:
+    return Unreadable(
+        Problem(
+            f"a cell is longer than the csv reader's limit of {limit:,} characters "
+            "(or a quote is never closed)",
+            rows=(line,),
+            fix='check the row for a stray quote ("), shorten the cell, or export the file again',
+        )
+    )
+
+
+def _sample_records(text: str, delimiter: str, skip: int, limits: ReadLimits) -> list[list[str]]:
+    """Read the first records (for the header), refusing cells past the csv module's limit."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        return list(islice(reader, skip + 50))[skip:]
+    except csv.Error as exc:
+        raise _too_long_cell(reader.line_num + 1, csv.field_size_limit()) from exc
+
+
+def _header_names(
+    header: Sequence[object], header_row: int, limits: ReadLimits, problems: list[Problem]
+) -> list[str]:
+    """Return unique column names; refuse too many columns, warn about repeated names."""
+    if len(header) > limits.max_columns:
+        raise Unreadable(
+            Problem(
+                f"the header has {len(header):,} columns, above the limit of "
+                f"{limits.max_columns:,}",
+                rows=(header_row,),
+                fix="keep only the columns the planner needs (ids, names, coordinates, "
+                "amounts), or raise ReadLimits(max_columns=...)",
+            )
+        )
+    names = _unique_names(header)
+    problems.extend(_repeated_names(header, names, header_row))
+    return names
+
+
+def _repeated_names(header: Sequence[object], names: list[str], header_row: int) -> list[Problem]:
+    renamed = [
+        (str(cell_text(v)), n) for v, n in zip(header, names, strict=True) if cell_text(v) != n
+    ]
+    renamed = [(old, new) for old, new in renamed if old != "None"]
+    if not renamed:
+        return []
+    listed = ", ".join(f"'{old}' (the second is now '{new}')" for old, new in renamed[:5])
+    return [
+        Problem(
+            f"the header repeats column names: {listed}; only the first of each is used",
+            rows=(header_row,),
+            column=renamed[0][0],
+            fix="give each column its own name, or delete the repeated column",
+            severity="warning",
+        )
+    ]
+
+
+def _cell_problems(
+    frame: pd.DataFrame, text: str, delimiter: str, limits: ReadLimits
+) -> list[Problem]:
+    """Report over-long cells, quotes never closed and a last row cut off."""
+    problems: list[Problem] = []
+    for col in frame.columns:
+        values = frame[col]
+        if not pd.api.types.is_object_dtype(values):
+            continue
+        long = values.map(lambda v: isinstance(v, str) and len(v) > limits.max_cell_chars)
+        if long.any():
+            problems.append(
+                Problem(
+                    f"{int(long.sum())} cells are longer than {limits.max_cell_chars:,} characters",
+                    rows=tuple(int(i) for i in frame.index[long.to_numpy(dtype=bool)][:MAX_ROWS]),
+                    column=str(col),
+                    fix="shorten these cells (a notes field?) or leave the column out; or raise "
+                    "ReadLimits(max_cell_chars=...)",
+                )
+            )
+    swallowed = quote_swallowed_mask(frame, delimiter)
+    if swallowed.any():
+        problems.append(
+            Problem(
+                'a quote (") is opened and never closed, so the following lines were read '
+                "into one cell of this row",
+                rows=tuple(int(i) for i in frame.index[swallowed.to_numpy(dtype=bool)][:MAX_ROWS]),
+                fix="remove the stray quote or close it, then save the file again",
+            )
+        )
+    cut = _cut_off_last_row(frame, text, delimiter)
+    if cut is not None:
+        problems.append(cut)
+    return problems
+
+
+def _cut_off_last_row(frame: pd.DataFrame, text: str, delimiter: str) -> Problem | None:
+    """A file that ends without a line break may have lost the end of its last row."""
+    if frame.empty or text.endswith(("\n", "\r")):
+        return None
+    last_line = text[text.rfind("\n") + 1 :]
+    try:
+        fields = next(csv.reader([last_line], delimiter=delimiter), [])
+    except csv.Error:
+        return None
+    row = int(frame.index[-1])
+    fix = (
+        "export the file again (it looks cut off); if the row is complete, "
+        "add a line break at the end of the file"
+    )
+    if 0 < len(fields) < len(frame.columns):
+        return Problem(
+            f"the file ends in the middle of its last row: it has {len(fields)} of "
+            f"{len(frame.columns)} values",
+            rows=(row,),
+            column=str(frame.columns[len(fields) - 1]),
+            fix=fix,
+        )
+    col = frame.columns[-1]
+    lengths = frame[col].map(lambda v: len(str(v)) if cell_text(v) is not None else None)
+    others = lengths.iloc[:-1].dropna()
+    last = lengths.iloc[-1]
+    if len(others) >= 5 and last is not None and last == last and last < others.min():
+        return Problem(
+            f"the file ends without a line break and its last value "
+            f"'{cell_text(frame[col].iloc[-1])}' is shorter than every other value of the "
+            "column: the row looks cut off",
+            rows=(row,),
+            column=str(col),
+            fix=fix,
+        )
+    return None
 
 
 _NUMERIC_ALIASES = frozenset(
@@ -487,7 +705,7 @@ _NUMERIC_ALIASES = frozenset(
 
 
 def _parse_csv(
-    text: str, delimiter: str, names: list[str], header_row: int
+    text: str, delimiter: str, names: list[str], header_row: int, limits: ReadLimits
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Parse the records below the header: pandas' fast parser, csv's on ragged rows."""
     try:
@@ -508,11 +726,18 @@ def _parse_csv(
                 skip_blank_lines=False,
                 index_col=False,
                 engine="c",
+                nrows=limits.max_rows + 1,
             )
+        _check_row_count(len(frame), header_row, limits)
         return frame, []
     except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError):
         logger.info("falling back to the csv module for ragged rows")
-    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))[header_row:]
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        records = list(islice(reader, header_row + limits.max_rows + 1))[header_row:]
+    except csv.Error as exc:
+        raise _too_long_cell(reader.line_num + 1, csv.field_size_limit()) from exc
+    _check_row_count(len(records), header_row, limits)
     width = len(names)
     too_long = [
         header_row + 1 + i
@@ -535,46 +760,33 @@ def _parse_csv(
     return frame, problems
 
 
-def _read_excel(
-    inp: InputFile, *, kinds: tuple[Kind, ...], extra: tuple[str, ...], sheet: str | int | None
-) -> RawTable:
-    import openpyxl
+def _check_row_count(n: int, header_row: int, limits: ReadLimits) -> None:
+    if n > limits.max_rows:
+        raise Unreadable(
+            Problem(
+                f"the file has more than {limits.max_rows:,} data rows",
+                rows=(header_row + limits.max_rows + 1,),
+                fix="split the file, or raise the limit (ReadLimits(max_rows=...))",
+            )
+        )
 
+
+def _read_excel(
+    inp: InputFile,
+    *,
+    kinds: tuple[Kind, ...],
+    extra: tuple[str, ...],
+    sheet: str | int | None,
+    limits: ReadLimits,
+) -> RawTable:
     data = inp.read_bytes()
     if not data:
         return _unreadable_table(inp, "xlsx", _empty_file_problem())
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        return _unreadable_table(
-            inp,
-            "xlsx",
-            Problem(
-                f"the file cannot be opened as an Excel workbook ({type(exc).__name__})",
-                fix="open it in Excel or LibreOffice and save it again as .xlsx, or export CSV",
-            ),
-        )
-    try:
-        names = wb.sheetnames
-        ws_name: str | None
-        if isinstance(sheet, int):
-            ws_name = names[sheet] if -len(names) <= sheet < len(names) else None
-        elif isinstance(sheet, str):
-            ws_name = next((n for n in names if n.casefold() == sheet.casefold()), None)
-        else:
-            ws_name = next((n for n in names if normalise_name(n) in kinds), names[0])
-        if ws_name is None:
-            return _unreadable_table(
-                inp,
-                "xlsx",
-                Problem(
-                    f"the workbook has no sheet {sheet!r}; its sheets are {', '.join(names)}",
-                    fix="pass one of these sheet names",
-                ),
-            )
-        rows = [tuple(r) for r in wb[ws_name].iter_rows(min_row=1, values_only=True)]
-    finally:
-        wb.close()
+        has_formulas = _xlsx_preflight(data, limits, inp.name)
+        rows, ws_name = _excel_rows(data, sheet, kinds, data_only=True)
+    except Unreadable as exc:
+        return _unreadable_table(inp, "xlsx", exc.problem)
     h = _find_header(rows, kinds, extra)
     if h is None:
         return _unreadable_table(
@@ -585,19 +797,119 @@ def _read_excel(
                 fix="choose the sheet holding the table (sheet=), or add a header and rows",
             ),
         )
-    names_ = _unique_names(rows[h])
+    header_row = h + 1
+    problems: list[Problem] = []
+    try:
+        names_ = _header_names(rows[h], header_row, limits, problems)
+        if len(rows) - h - 1 > limits.max_rows:
+            _check_row_count(len(rows) - h - 1, header_row, limits)
+    except Unreadable as exc:
+        return _unreadable_table(inp, "xlsx", exc.problem)
+    if has_formulas:
+        formulas, _ = _excel_rows(data, ws_name, kinds, data_only=False)
+        problems.extend(_formula_problems(rows, formulas, names_, h))
     width = len(names_)
     body = [(list(r) + [None] * (width - len(r)))[:width] for r in rows[h + 1 :]]
     frame = pd.DataFrame(body, columns=names_, dtype=object)
-    header_row = h + 1
     frame = _finish_rows(frame, header_row)
-    table = RawTable(inp.name, "xlsx", frame, header_row=header_row)
+    table = RawTable(inp.name, "xlsx", frame, header_row=header_row, problems=problems)
     if h > 0:
         logger.info("%s: header found on row %d of sheet %s", inp.name, header_row, ws_name)
     if frame.empty:
         table.problems.append(_header_only_problem(header_row))
         table.readable = False
     return table
+
+
+def _xlsx_preflight(data: bytes, limits: ReadLimits, name: str) -> bool:
+    """Refuse a workbook that expands past the limit; return whether it holds formulas."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+            unpacked = sum(i.file_size for i in infos)
+            if unpacked > limits.max_unpacked_bytes:
+                raise Unreadable(
+                    Problem(
+                        f"the workbook expands to {unpacked / 2**20:,.0f} MB, above the limit of "
+                        f"{limits.max_unpacked_bytes / 2**20:,.0f} MB",
+                        fix="save the table as CSV, split it, or raise "
+                        "ReadLimits(max_unpacked_bytes=...)",
+                    )
+                )
+            sheets = [i for i in infos if i.filename.startswith("xl/worksheets/")]
+            return any(
+                re.search(rb"<(?:\w+:)?f[ >/]", read_zip_member(archive, i, limits, name=name))
+                for i in sheets
+            )
+    except InputError as exc:
+        raise Unreadable(exc.problems[0]) from exc
+    except Exception as exc:  # not a zip: openpyxl would fail the same way
+        raise _not_a_workbook(exc) from exc
+
+
+def _not_a_workbook(exc: Exception) -> Unreadable:
+    return Unreadable(
+        Problem(
+            f"the file cannot be opened as an Excel workbook ({type(exc).__name__})",
+            fix="open it in Excel or LibreOffice and save it again as .xlsx, or export CSV",
+        )
+    )
+
+
+def _excel_rows(
+    data: bytes, sheet: str | int | None, kinds: tuple[Kind, ...], *, data_only: bool
+) -> tuple[list[tuple[Any, ...]], str]:
+    """Return a sheet's rows (saved values, or formulas when ``data_only`` is off) and its name."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        raise _not_a_workbook(exc) from exc
+    try:
+        names = wb.sheetnames
+        ws_name: str | None
+        if isinstance(sheet, int):
+            ws_name = names[sheet] if -len(names) <= sheet < len(names) else None
+        elif isinstance(sheet, str):
+            ws_name = next((n for n in names if n.casefold() == sheet.casefold()), None)
+        else:
+            ws_name = next((n for n in names if normalise_name(n) in kinds), names[0])
+        if ws_name is None:
+            raise Unreadable(
+                Problem(
+                    f"the workbook has no sheet {sheet!r}; its sheets are {', '.join(names)}",
+                    fix="pass one of these sheet names",
+                )
+            )
+        try:
+            rows = [tuple(r) for r in wb[ws_name].iter_rows(min_row=1, values_only=True)]
+        except Exception as exc:  # a damaged sheet inside a readable workbook
+            raise _not_a_workbook(exc) from exc
+    finally:
+        wb.close()
+    return rows, ws_name
+
+
+def _formula_problems(
+    values: list[tuple[Any, ...]], formulas: list[tuple[Any, ...]], names: list[str], h: int
+) -> list[Problem]:
+    """Formula cells without a saved result read as empty: report them by column."""
+    lost: dict[str, list[int]] = {}
+    for i in range(h + 1, min(len(values), len(formulas))):
+        for j, (v, f) in enumerate(zip(values[i], formulas[i], strict=False)):
+            if v is None and isinstance(f, str) and f.startswith("=") and j < len(names):
+                lost.setdefault(names[j], []).append(i + 1)
+    return [
+        Problem(
+            f"{len(rows)} cells hold a formula with no saved result, so they read as empty",
+            rows=tuple(rows[:MAX_ROWS]),
+            column=col,
+            fix="open the workbook in Excel or LibreOffice and save it (to store the results), "
+            "or copy the column and paste it as values",
+        )
+        for col, rows in lost.items()
+    ]
 
 
 def _read_parquet(inp: InputFile, *, crs: Any) -> RawTable:
@@ -700,7 +1012,10 @@ def _vector_table(gdf: pd.DataFrame, name: str, fmt: str, *, crs: Any, prj_hint:
         frame = pd.DataFrame(gdf.drop(columns=[geom.name]))
         if crs is not None:
             geom = geom.set_crs(crs, allow_override=True)
-        if geom.crs is None:
+        elif geom.crs is not None and geom.crs.is_geographic and looks_projected(geom):
+            problems.append(_projected_as_degrees(fmt))
+            unusable = True
+        if geom.crs is None and not unusable:
             bounds = geom.dropna().total_bounds if geom.notna().any() else np.zeros(4)
             lonlat = bool(
                 np.all(np.isfinite(bounds))
@@ -747,6 +1062,17 @@ def _vector_table(gdf: pd.DataFrame, name: str, fmt: str, *, crs: Any, prj_hint:
     return table
 
 
+def _projected_as_degrees(fmt: str) -> Problem:
+    note = " (GeoJSON is longitude/latitude by definition)" if fmt == "geojson" else ""
+    return Problem(
+        "the file says its coordinates are longitude/latitude" + note + ", but most of them "
+        "are far outside -180..180 and -90..90: they look like metres or feet of a projected "
+        "coordinate system",
+        fix="export the file again in WGS 84 (EPSG:4326), or pass crs= with the system the "
+        "coordinates are really in (e.g. crs='EPSG:26916')",
+    )
+
+
 def _read_zip(
     inp: InputFile,
     *,
@@ -756,6 +1082,7 @@ def _read_zip(
     layer: str | None,
     encoding: str | None,
     crs: Any,
+    limits: ReadLimits,
 ) -> RawTable:
     data = inp.read_bytes()
     try:
@@ -765,6 +1092,15 @@ def _read_zip(
             inp,
             "zip",
             Problem("the file is not a valid zip archive", fix="zip the files again"),
+        )
+    except Exception as exc:  # zipfile raises several types for damaged directories
+        return _unreadable_table(
+            inp,
+            "zip",
+            Problem(
+                f"the zip archive's directory is damaged ({type(exc).__name__})",
+                fix="zip the files again",
+            ),
         )
     with archive:
         members = [
@@ -776,9 +1112,12 @@ def _read_zip(
         ]
         shps = [m for m in members if m.filename.lower().endswith(".shp")]
         if shps:
-            return _read_zipped_shapefile(
-                inp, archive, members, shps, kinds=kinds, layer=layer, crs=crs
-            )
+            try:
+                return _read_zipped_shapefile(
+                    inp, archive, members, shps, kinds=kinds, layer=layer, crs=crs, limits=limits
+                )
+            except InputError as exc:
+                return _unreadable_table(inp, "shapefile", exc.problems[0])
         inner = [m for m in members if _suffix(m.filename) in _READABLE - {".zip"}]
         if len(inner) != 1:
             found = ", ".join(m.filename for m in members) or "nothing"
@@ -791,13 +1130,31 @@ def _read_zip(
                 ),
             )
         member = inner[0]
+        try:
+            data = read_zip_member(archive, member, limits, name=inp.name)
+        except InputError as exc:
+            return _unreadable_table(inp, "zip", exc.problems[0])
         nested = InputFile(
-            name=f"{inp.name}!{member.filename}",
-            suffix=_suffix(member.filename),
-            data=archive.read(member),
+            name=f"{inp.name}!{member.filename}", suffix=_suffix(member.filename), data=data
+        )
+    if nested.suffix in {".zip", ".gz"}:
+        return _unreadable_table(
+            inp,
+            "zip",
+            Problem(
+                f"the zip holds another compressed file ({member.filename})",
+                fix="unpack the inner archive and give the table inside it",
+            ),
         )
     return read_table(
-        nested, kinds=kinds, columns=columns, sheet=sheet, layer=layer, encoding=encoding, crs=crs
+        nested,
+        kinds=kinds,
+        columns=columns,
+        sheet=sheet,
+        layer=layer,
+        encoding=encoding,
+        crs=crs,
+        limits=limits,
     )
 
 
@@ -810,6 +1167,7 @@ def _read_zipped_shapefile(
     kinds: tuple[Kind, ...],
     layer: str | None,
     crs: Any,
+    limits: ReadLimits,
 ) -> RawTable:
     stems = [m.filename[:-4] for m in shps]
     if layer is not None:
@@ -847,10 +1205,13 @@ def _read_zipped_shapefile(
                 fix="zip the .shp, .shx, .dbf and .prj files of the Shapefile together",
             ),
         )
+    budget = limits.max_unpacked_bytes
     with tempfile.TemporaryDirectory(prefix="planner-shp-") as tmp:
         for ext, member in parts.items():
             # Only the parts' bytes are written, under a fixed safe name.
-            (Path(tmp) / f"layer{ext}").write_bytes(archive.read(member))
+            data = read_zip_member(archive, member, limits, name=inp.name, budget=budget)
+            budget -= len(data)
+            (Path(tmp) / f"layer{ext}").write_bytes(data)
         table = _read_vector(Path(tmp) / "layer.shp", inp.name, kinds=kinds, layer=None, crs=crs)
     table.file_format = "shapefile"
     return table
