@@ -11,7 +11,8 @@ import pytest
 import shapely
 
 from planner import schema as s
-from planner import workspace as workspace_module
+from planner.store import connect as store_connect
+from planner.store import core as store_core
 from planner.errors import InputError, SchemaVersionError, WorkspaceError
 from planner.models import Scenario, ScenarioState, TerritoryType
 from planner.workspace import Workspace, open_workspace
@@ -87,46 +88,46 @@ def test_round_trip_keeps_every_table(two_account_workspace: Workspace, tmp_path
     assert ws.audit["action"].tolist() == ["scenario.add"]
 
 
-def test_failed_save_leaves_previous_file_intact(
+def test_failed_commit_writes_nothing(
     two_account_workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A save that raises midway leaves the old file byte-for-byte unchanged and readable."""
+    """A commit that fails midway leaves the stored workspace as it was; the edit stays in memory."""
     path = two_account_workspace.save(tmp_path / "w.gpkg")
-    before = path.read_bytes()
-    two_account_workspace.log("edit", {"note": "this change must not half-land"})
+    ws = open_workspace(path)
+    ws.log("edit", {"note": "this change must not half-land"})
+    ws.copy_scenario("s1", "s2", name="copy")
 
-    calls = {"n": 0}
-    real_write = workspace_module._write_layer
+    def failing_record(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full (simulated)")
 
-    def failing_write(frame: pd.DataFrame, target: Path, layer: str) -> None:
-        calls["n"] += 1
-        if layer == "memberships":
-            raise OSError("disk full (simulated)")
-        real_write(frame, target, layer)
-
-    monkeypatch.setattr(workspace_module, "_write_layer", failing_write)
-    with pytest.raises(WorkspaceError, match="previous file is unchanged"):
-        two_account_workspace.save(path)
-    assert calls["n"] > 3, "the failure must happen midway, after some layers were written"
-    assert path.read_bytes() == before
-    assert open_workspace(path).audit["action"].tolist() == ["scenario.add"]
-    assert [p.name for p in tmp_path.iterdir()] == ["w.gpkg"], "temporary files are cleaned up"
+    monkeypatch.setattr(store_core.Store, "_record", failing_record)
+    with pytest.raises(WorkspaceError, match="Nothing was changed"):
+        ws.commit("edit", user="ann")
+    assert ws.has_changes(), "the unsaved edit stays in memory to retry"
+    monkeypatch.undo()
+    again = open_workspace(path)
+    assert again.audit["action"].tolist() == ["scenario.add"]
+    assert [sc.scenario_id for sc in again.scenario_list()] == ["s1"]
+    assert ws.commit("edit", user="ann") is not None, "a retry goes through"
+    assert len(open_workspace(path).scenario_list()) == 2
 
 
-def test_failed_replace_leaves_previous_file_intact(
+def test_failed_copy_leaves_previous_file_intact(
     two_account_workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Even a failure at the final rename keeps the old file."""
+    """Even a failure at the final rename of "save a copy" keeps the old file and no temp file."""
     path = two_account_workspace.save(tmp_path / "w.gpkg")
     before = path.read_bytes()
 
     def failing_replace(src: object, dst: object) -> None:
         raise PermissionError("simulated")
 
-    monkeypatch.setattr(workspace_module.os, "replace", failing_replace)
-    with pytest.raises(WorkspaceError, match="could not save"):
-        two_account_workspace.save(path)
+    other = Workspace(name="other", tables=dict(two_account_workspace.tables))
+    monkeypatch.setattr(store_connect.os, "replace", failing_replace)
+    with pytest.raises(WorkspaceError, match="previous file is unchanged"):
+        other.save(tmp_path / "w.gpkg")
     assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.gpkg"]
 
 
 def test_newer_schema_version_is_refused(two_account_workspace: Workspace, tmp_path: Path) -> None:
