@@ -298,7 +298,12 @@ def read_table(
     """
     suffix = inp.suffix
     extra = tuple(columns or ())
-    options = {"columns": columns, "sheet": sheet, "layer": layer, "encoding": encoding}
+    options: dict[str, Any] = {
+        "columns": columns,
+        "sheet": sheet,
+        "layer": layer,
+        "encoding": encoding,
+    }
     if suffix == ".gz":
         return _read_gzip(inp, kinds=kinds, crs=crs, limits=limits, **options)
     if suffix in _TABULAR:
@@ -618,9 +623,10 @@ def _cell_problems(
     problems: list[Problem] = []
     for col in frame.columns:
         values = frame[col]
-        if not pd.api.types.is_object_dtype(values):
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             continue
-        long = values.map(lambda v: isinstance(v, str) and len(v) > limits.max_cell_chars)
+        lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
+        long = lengths > limits.max_cell_chars
         if long.any():
             problems.append(
                 Problem(

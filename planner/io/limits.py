@@ -10,6 +10,7 @@ limit has a clear message naming the limit, the size found and how to change it.
 
 from __future__ import annotations
 
+import io
 import zipfile
 import zlib
 from dataclasses import dataclass, fields
@@ -179,18 +180,13 @@ def gunzip(source: bytes | BinaryIO, limits: ReadLimits, *, name: str) -> bytes:
     InputError
         When the data is not gzip, is cut off, or expands past the limit.
     """
-    stream_in = source if not isinstance(source, bytes | bytearray) else None
-    data = bytes(source) if stream_in is None else b""
+    stream_in = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
     inflater = zlib.decompressobj(wbits=47)  # gzip or zlib header, detected
     out: list[bytes] = []
     total = 0
-    pos = 0
     try:
         while True:
-            if stream_in is not None:
-                block = stream_in.read(_CHUNK)
-            else:
-                block, pos = data[pos : pos + _CHUNK], pos + _CHUNK
+            block = stream_in.read(_CHUNK)
             if not block:
                 break
             piece = inflater.decompress(block, limits.max_unpacked_bytes - total + 1)
@@ -209,13 +205,23 @@ def gunzip(source: bytes | BinaryIO, limits: ReadLimits, *, name: str) -> bytes:
     except zlib.error as exc:
         raise InputError(
             "the file is not valid gzip data",
-            [Problem(f"it cannot be decompressed ({exc})", fix="compress the file again")],
+            [
+                Problem(
+                    f"the file is not gzip data ({exc})",
+                    fix="compress the file again, or give it without the .gz ending",
+                )
+            ],
             source=name,
         ) from exc
     if not inflater.eof:
         raise InputError(
             "the gzip file is cut off",
-            [Problem("the compressed data ends early", fix="copy or download the file again")],
+            [
+                Problem(
+                    "the gzip data ends early: the file is cut off",
+                    fix="copy or download the file again",
+                )
+            ],
             source=name,
         )
     return b"".join(out)
