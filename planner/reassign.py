@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -102,6 +102,7 @@ def reassign(
     user: str | None = None,
     reason: str = "",
     recompute: bool = True,
+    effective_date: str | date | None = None,
 ) -> ReassignSummary:
     """Move every account of a rep, a territory or a set of units to ``to_territory``.
 
@@ -131,6 +132,14 @@ def reassign(
         Why (e.g. ``"Ann left the company"``); recorded on the overrides.
     recompute
         Recompute and store the scenario's memberships afterwards.
+    effective_date
+        From when the move applies (today by default). With ``from_rep``
+        the rep's associations in the scenario end the day before, so from
+        that day on they no longer see the accounts (unless they still own
+        the account records: those records' ``owner_id`` passes to the
+        target territory's owner, or is cleared). Commit the workspace with
+        the same effective date so the history answers "who covered
+        account X on date D" correctly.
 
     Returns
     -------
@@ -143,6 +152,7 @@ def reassign(
         exist, or the target is the source.
     """
     sid = scenario_id or workspace.active_scenario_id()
+    when = _effective(effective_date)
     given = [x for x in (from_rep, from_territory, units) if x is not None]
     if len(given) != 1:
         raise _problem(
@@ -265,13 +275,16 @@ def reassign(
             **selector,
             "to_territory": to_territory,
             "accounts": len(moved),
-            "account_ids": list(moved[:200]),
+            "account_ids": list(moved),
             "from_territories": from_counts,
             "reason": reason,
+            "effective_date": when.isoformat(),
         },
         user=user,
         scenario_id=sid,
     )
+    if from_rep is not None:
+        _end_rep(workspace, sid, from_rep, moved, to_territory, when)
     after = assign_workspace(workspace, sid, store=True, user=user) if recompute else None
     logger.info("moved %d accounts to %s", len(moved), to_territory)
     return ReassignSummary(
@@ -283,6 +296,66 @@ def reassign(
         tuple(moved_units),
         after,
     )
+
+
+def _effective(value: str | date | None) -> date:
+    if value is None:
+        return date.today()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError as exc:
+        raise _problem(f"effective date {value!r} is not a date", "write it as YYYY-MM-DD") from exc
+
+
+def _end_rep(
+    workspace: Workspace,
+    scenario_id: str,
+    rep_id: str,
+    moved: tuple[str, ...],
+    to_territory: str,
+    when: date,
+) -> None:
+    """End the departing rep's associations the day before ``when``; hand over their records."""
+    last_day = (when - timedelta(days=1)).isoformat()
+    assoc = workspace.rows("associations", scenario_id)
+    if len(assoc):
+        mine = assoc[s.REP_ID].astype(str) == rep_id
+        end = assoc[s.END_DATE].astype(object)
+        open_after = end.isna() | (end.astype(str) > last_day)
+        change = (mine & open_after).to_numpy()
+        if change.any():
+            assoc = assoc.copy()
+            assoc.loc[change, s.END_DATE] = last_day
+            workspace.set_rows("associations", scenario_id, assoc)
+    accounts = workspace.accounts
+    if s.OWNER_ID not in accounts.columns or not moved:
+        return
+    owned = (accounts[s.OWNER_ID].astype(str) == rep_id) & accounts[s.ACCOUNT_ID].astype(str).isin(
+        moved
+    )
+    if not owned.any():
+        return
+    new_owner = _territory_owner(assoc, to_territory, when)
+    frame = accounts.copy()
+    frame.loc[owned.to_numpy(), s.OWNER_ID] = new_owner
+    workspace.set_table("accounts", frame, validate=False)
+
+
+def _territory_owner(assoc: pd.DataFrame, territory_id: str, when: date) -> str | None:
+    """The one current owner of ``territory_id`` on ``when``, if there is exactly one."""
+    if assoc.empty:
+        return None
+    day = when.isoformat()
+    rows = assoc[(assoc[s.TERRITORY_ID].astype(str) == territory_id) & (assoc[s.ROLE] == "owner")]
+    owners = [
+        str(r[s.REP_ID])
+        for r in rows.to_dict("records")
+        if (s.is_missing(r[s.START_DATE]) or str(r[s.START_DATE])[:10] <= day)
+        and (s.is_missing(r[s.END_DATE]) or str(r[s.END_DATE])[:10] >= day)
+    ]
+    return owners[0] if len(owners) == 1 else None
 
 
 def _type_of(territories: pd.DataFrame, territory_id: str) -> str:

@@ -28,9 +28,18 @@ from planner.models import (
     ScenarioState,
     TerritoryType,
 )
-from planner.store import Change, Store, create_store, open_store, redo, undo
+from planner.store import (
+    DATABASE_URL_ENV,
+    Change,
+    Store,
+    create_store,
+    is_database_url,
+    open_store,
+    redo,
+    undo,
+)
 
-__all__ = ["Workspace", "open_workspace"]
+__all__ = ["Workspace", "open_workspace", "resolve_target"]
 
 logger = logging.getLogger(__name__)
 
@@ -702,4 +711,24 @@ def open_workspace(
     StoreUnavailableError
         If the server cannot be reached.
     """
-    return _from_store(open_store(target, name=name))
+    where, server_name = resolve_target(target, name)
+    return _from_store(open_store(where, name=server_name))
+
+
+def resolve_target(
+    target: str | os.PathLike[str], name: str | None = None
+) -> tuple[str | os.PathLike[str], str | None]:
+    """Return where a workspace argument points: a file, or a server URL and a name.
+
+    ``target`` is a ``.gpkg`` path, a PostgreSQL URL (with ``name``), or,
+    when ``$PLANNER_DATABASE_URL`` is set, the name of a workspace on that
+    server (anything that is not an existing file and does not end in
+    ``.gpkg``).
+    """
+    text = str(target)
+    if is_database_url(text):
+        return text, name
+    url = os.environ.get(DATABASE_URL_ENV, "").strip()
+    if url and not text.lower().endswith(".gpkg") and not Path(text).exists():
+        return url, name or text
+    return target, None

@@ -178,9 +178,10 @@ def history_frame(
         stmt = stmt.where(h.c.scenario_id == scenario)
     with store.reading() as conn:
         result = conn.execute(stmt.order_by(h.c.id))
-        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()), dtype=object)
+    frame = frame.where(frame.notna(), None)
     for col in ("before", "after"):
-        frame[col] = [json.loads(v) if v else None for v in frame[col].tolist()]
+        frame[col] = [json.loads(v) if isinstance(v, str) else None for v in frame[col].tolist()]
     return frame
 
 

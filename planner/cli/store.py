@@ -1,0 +1,272 @@
+"""Shared-workspace commands: ``history``, ``undo``, ``redo``, ``push``, ``pull``,
+``workspaces`` and ``reassign``.
+
+A ``--workspace`` argument is a ``.gpkg`` file or, with
+``$PLANNER_DATABASE_URL`` set, the name of a workspace on that server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from planner.cli import add_json_flag, emit
+from planner.errors import InputError, Problem, WorkspaceError
+from planner.reassign import reassign
+from planner.store import (
+    DATABASE_URL_ENV,
+    copy_store,
+    coverage_as_of,
+    history_frame,
+    list_workspaces,
+    open_store,
+    table_as_of,
+)
+from planner.workspace import open_workspace, resolve_target
+
+__all__ = ["register"]
+
+
+def _workspace_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--workspace",
+        "-w",
+        required=True,
+        help=f"a workspace .gpkg file, or a workspace name on ${DATABASE_URL_ENV}",
+    )
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the shared-workspace commands."""
+    p = sub.add_parser(
+        "history",
+        help="who changed what and when; who covered an account on a date",
+        description="List the recorded changes of a workspace, filtered by account, territory "
+        "or user. With --as-of DATE: the state on that date (for --account: which territories "
+        "and users covered it; for --territory: its row; for --user: their associations).",
+    )
+    _workspace_arg(p)
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--account", help="an account id")
+    who.add_argument("--territory", help="a territory id")
+    who.add_argument("--user", help="a user (rep) id: changes they made and changes to them")
+    p.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD", help="the state on this date")
+    p.add_argument("--scenario", help="the scenario (default: the one active on that date)")
+    p.add_argument("--limit", type=int, default=200, help="at most this many rows (default 200)")
+    add_json_flag(p)
+    p.set_defaults(handler=_history)
+
+    for verb in ("undo", "redo"):
+        p = sub.add_parser(verb, help=f"{verb} your newest change (recorded as a change itself)")
+        _workspace_arg(p)
+        p.add_argument("--user", required=True, help="whose change (your user id)")
+        add_json_flag(p)
+        p.set_defaults(handler=_undo if verb == "undo" else _redo)
+
+    p = sub.add_parser("push", help="copy a workspace file with its history to the team server")
+    p.add_argument("file", help="the .gpkg workspace to copy")
+    p.add_argument("--name", help="the name on the server (default: the file's workspace name)")
+    p.add_argument("--url", help=f"the server (default: ${DATABASE_URL_ENV})")
+    p.add_argument("--overwrite", action="store_true", help="replace a workspace of that name")
+    add_json_flag(p)
+    p.set_defaults(handler=_push)
+
+    p = sub.add_parser("pull", help="copy a workspace with its history from the server to a file")
+    p.add_argument("name", help="the workspace's name on the server")
+    p.add_argument("file", help="the .gpkg file to write")
+    p.add_argument("--url", help=f"the server (default: ${DATABASE_URL_ENV})")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    add_json_flag(p)
+    p.set_defaults(handler=_pull)
+
+    p = sub.add_parser("workspaces", help="list the workspaces in a folder and on the server")
+    p.add_argument("--folder", default=os.environ.get("PLANNER_SAVE_DIR", "workspaces"))
+    p.add_argument("--url", help=f"the server (default: ${DATABASE_URL_ENV})")
+    add_json_flag(p)
+    p.set_defaults(handler=_workspaces)
+
+    p = sub.add_parser(
+        "reassign",
+        help="move every account of a rep, a territory or units to a territory",
+        description="Move accounts in bulk as manual overrides, effective from a date, and save "
+        "the change. With --from-rep the rep's associations end the day before the date.",
+    )
+    _workspace_arg(p)
+    p.add_argument("--to", required=True, dest="to_territory", help="the receiving territory")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--from-rep", help="a departing rep's id")
+    src.add_argument("--from-territory", help="a territory to empty")
+    src.add_argument("--units", nargs="+", help="unit ids to move with their accounts")
+    p.add_argument("--effective-date", metavar="YYYY-MM-DD", help="from when (default today)")
+    p.add_argument("--scenario", help="the scenario (default: the active one)")
+    p.add_argument("--user", help="who moves them (recorded)")
+    p.add_argument("--reason", default="", help="why (recorded)")
+    add_json_flag(p)
+    p.set_defaults(handler=_reassign)
+
+
+def _server_url(given: str | None) -> str:
+    url = given or os.environ.get(DATABASE_URL_ENV, "").strip()
+    if not url:
+        raise InputError(
+            "no team server given",
+            [Problem("no server URL", fix=f"pass --url or set {DATABASE_URL_ENV} (see ./dev db)")],
+        )
+    return url
+
+
+def _history(args: argparse.Namespace) -> int:
+    where, name = resolve_target(args.workspace)
+    store = open_store(where, name=name)
+    if args.as_of:
+        payload = _as_of(store, args)
+        emit(args, payload, _as_of_text(payload))
+        return 0
+    frame = history_frame(store, account=args.account, territory=args.territory, user=args.user)
+    frame = frame.tail(args.limit)
+    rows = frame.drop(columns=["key"]).to_dict("records")
+    payload = {"ok": True, "workspace": store.name, "changes": rows, "count": len(rows)}
+    lines = [f"{len(rows)} recorded row changes in {store.name}:"]
+    for r in rows:
+        thing = r["account_id"] or r["territory_id"] or r["rep_id"] or ""
+        lines.append(
+            f"  v{r['version']} {r['timestamp']} {r['user'] or '-'} {r['action']}: "
+            f"{r['op']} {r['table']} {thing} (effective {r['effective_date']})"
+        )
+    emit(args, payload, "\n".join(lines))
+    return 0
+
+
+def _as_of(store: Any, args: argparse.Namespace) -> dict[str, Any]:
+    if args.account:
+        found = coverage_as_of(store, args.account, args.as_of, scenario_id=args.scenario)
+        return {"ok": True, **found}
+    where: dict[str, str] = {}
+    if args.scenario:
+        where["scenario_id"] = args.scenario
+    if args.territory:
+        rows = table_as_of(
+            store, "territories", args.as_of, where={**where, "territory_id": args.territory}
+        )
+        users = table_as_of(
+            store, "associations", args.as_of, where={**where, "territory_id": args.territory}
+        )
+        return {
+            "ok": True,
+            "as_of": args.as_of,
+            "territory": rows.drop(columns=["geometry"], errors="ignore").to_dict("records"),
+            "associations": users.to_dict("records"),
+        }
+    if args.user:
+        rows = table_as_of(store, "associations", args.as_of, where={**where, "rep_id": args.user})
+        return {"ok": True, "as_of": args.as_of, "associations": rows.to_dict("records")}
+    raise InputError(
+        "--as-of needs --account, --territory or --user",
+        [Problem("nothing to look up", fix="add --account ID, --territory ID or --user ID")],
+    )
+
+
+def _as_of_text(payload: dict[str, Any]) -> str:
+    if "territories" in payload:
+        lines = [
+            f"account {payload['account_id']} on {payload['as_of']} "
+            f"(scenario {payload['scenario_id']}):"
+        ]
+        for t in payload["territories"]:
+            lines.append(f"  in territory {t['territory_id']} ({t['name']}), by {t['cause']}")
+        for u in payload["users"]:
+            lines.append(f"  covered by {u['rep_id']} as {u['role']} of {u['territory_id']}")
+        if not payload["territories"]:
+            lines.append("  in no territory")
+        return "\n".join(lines)
+    return "\n".join(f"{k}: {v}" for k, v in payload.items() if k != "ok")
+
+
+def _undo(args: argparse.Namespace) -> int:
+    ws = open_workspace(args.workspace)
+    change = ws.undo(args.user)
+    emit(
+        args,
+        {"ok": True, **change.to_dict()},
+        f"undid version {change.undo_of}: now version {change.version}",
+    )
+    return 0
+
+
+def _redo(args: argparse.Namespace) -> int:
+    ws = open_workspace(args.workspace)
+    change = ws.redo(args.user)
+    emit(
+        args,
+        {"ok": True, **change.to_dict()},
+        f"redid version {change.redo_of}: now version {change.version}",
+    )
+    return 0
+
+
+def _push(args: argparse.Namespace) -> int:
+    url = _server_url(args.url)
+    if not Path(args.file).is_file():
+        raise WorkspaceError(f"workspace file {args.file} does not exist")
+    source = open_store(args.file)
+    copy = copy_store(source, url, name=args.name or source.name, overwrite=args.overwrite)
+    payload = {"ok": True, "name": copy.name, "version": copy.head(), "server": copy.location}
+    emit(args, payload, f"pushed {args.file} to {copy.location} (version {payload['version']})")
+    return 0
+
+
+def _pull(args: argparse.Namespace) -> int:
+    url = _server_url(args.url)
+    target = Path(args.file)
+    if target.exists() and not args.overwrite:
+        raise WorkspaceError(f"{target} exists: pass --overwrite to replace it")
+    source = open_store(url, name=args.name)
+    copy = copy_store(source, target, name=source.name, overwrite=True)
+    payload = {"ok": True, "name": copy.name, "version": copy.head(), "file": str(target)}
+    emit(args, payload, f"pulled '{args.name}' into {target} (version {payload['version']})")
+    return 0
+
+
+def _workspaces(args: argparse.Namespace) -> int:
+    url = args.url or os.environ.get(DATABASE_URL_ENV, "").strip() or None
+    found = list_workspaces(args.folder, url)
+    rows = [{"name": w.name, "location": w.location, "backend": w.backend} for w in found]
+    lines = [f"  {w.name}  ({w.backend}: {w.location})" for w in found] or ["  none"]
+    emit(args, {"ok": True, "workspaces": rows}, "\n".join(["workspaces:", *lines]))
+    return 0
+
+
+def _reassign(args: argparse.Namespace) -> int:
+    ws = open_workspace(args.workspace)
+    summary = reassign(
+        ws,
+        args.scenario,
+        to_territory=args.to_territory,
+        from_rep=args.from_rep,
+        from_territory=args.from_territory,
+        units=args.units,
+        user=args.user,
+        reason=args.reason,
+        effective_date=args.effective_date,
+    )
+    change = ws.commit(
+        "reassign",
+        user=args.user,
+        effective_date=args.effective_date,
+        cause=args.reason or "reassignment",
+        scenario_id=summary.scenario_id,
+    )
+    payload = {
+        "ok": True,
+        **summary.to_dict(),
+        "version": None if change is None else change.version,
+    }
+    emit(
+        args,
+        payload,
+        f"moved {len(summary.account_ids)} accounts to {summary.to_territory} "
+        f"(version {payload['version']})",
+    )
+    return 0
