@@ -16,6 +16,7 @@ __all__ = [
     "PlannerError",
     "PlannerWarning",
     "Problem",
+    "RuleError",
     "SchemaVersionError",
     "SnapDistanceWarning",
     "WorkspaceError",
@@ -124,6 +125,37 @@ class InputError(PlannerError, ValueError):
             return head
         lines = [head] + [f"  - {p}" for p in self.problems]
         return "\n".join(lines)
+
+
+class RuleError(InputError):
+    """A territory rule cannot be parsed, or names a field the accounts do not have.
+
+    Parameters
+    ----------
+    message
+        What is wrong, naming the position.
+    rule
+        The rule's text.
+    position
+        1-based character position of the problem.
+    fix
+        What to do.
+    label
+        What the rule belongs to (e.g. ``territory T3``), for messages.
+    """
+
+    def __init__(
+        self, message: str, *, rule: str, position: int, fix: str = "", label: str | None = None
+    ) -> None:
+        self.rule = rule
+        self.position = position
+        where = f"{label}: " if label else ""
+        start = max(0, position - 1 - 12)
+        snippet = rule[start : position - 1 + 12]
+        near = f" (near {snippet!r})" if snippet.strip() else ""
+        shown = rule if len(rule) <= 200 else rule[:200] + "..."
+        problem = Problem(f"{where}{message} in rule {shown!r}{near}", fix=fix)
+        super().__init__(f"{where}{message}", [problem], source=None)
 
 
 class InfeasibleError(PlannerError):
