@@ -23,11 +23,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="plan a day route through stops along real roads",
         description="Plan the order of a day's visits from home and back, respecting opening "
         "hours and the shift, and write the route (GeoJSON lines along the roads, stops with "
-        "ETAs). Stops that cannot be visited are listed with the reason.",
+        "ETAs). Stops that cannot be visited are listed with the reason. With --instance, "
+        "solve a standard CVRP/VRPTW instance instead and print its cost, routes and checks.",
     )
     p.add_argument("--network", help="OSM file (.osm.pbf, .osm) or saved network (.graphml.gz); "
                    "without it drive times are straight-line estimates")
-    p.add_argument("--stops", required=True, help="CSV with account_id (or id), latitude, "
+    p.add_argument("--stops", help="CSV with account_id (or id), latitude, "
                    "longitude and optionally name, visit_minutes, opening_hours")
     p.add_argument("--home", help="LAT,LON where the day starts and ends "
                    "(default: the first stop)")
@@ -41,8 +42,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--time-limit", type=float, default=2.0, help="solver seconds (default 2)")
     p.add_argument("--seed", type=int, default=0, help="solver seed (default 0)")
     p.add_argument("--cache-dir", help="folder to cache networks built from OSM files")
-    p.add_argument("--out", required=True, help="GeoJSON file to write")
+    p.add_argument("--out", help="GeoJSON file to write (required with --stops)")
     p.add_argument("--gpx", help="also write a GPX file for a phone")
+    p.add_argument("--instance", help="solve this CVRP/VRPTW instance file instead of stops")
+    p.add_argument("--format", choices=["vrplib", "solomon"], default="vrplib",
+                   help="instance format (default vrplib)")
+    p.add_argument("--round", choices=["none", "round", "trunc", "dimacs", "exact"],
+                   default="none", help="rounding of distances and times, as PyVRP's "
+                   "(dimacs: ten times, truncated; default none)")
+    p.add_argument("--vehicles", type=int, help="fleet size (default: from the file)")
     add_json_flag(p)
     p.set_defaults(handler=_route)
 
@@ -97,6 +105,50 @@ def _network(args: argparse.Namespace) -> Any:
 
 
 def _route(args: argparse.Namespace) -> int:
+    if args.instance:
+        return _route_instance(args)
+    missing = [f"--{name}" for name in ("stops", "out") if not getattr(args, name)]
+    if missing:
+        raise InputError(
+            f"planner route needs {' and '.join(missing)}",
+            [Problem("give the stops to visit and the GeoJSON file to write",
+                     fix="--stops stops.csv --out route.geojson, or --instance FILE")],
+        )
+    return _route_stops(args)
+
+
+def _route_instance(args: argparse.Namespace) -> int:
+    from planner.routing.instances import read_instance, solve_instance
+
+    instance = read_instance(args.instance, format=args.format, rounding=args.round,
+                             vehicles=args.vehicles)
+    result = solve_instance(instance, time_limit_s=args.time_limit, seed=args.seed)
+    payload = {
+        "ok": result.feasible,
+        "instance": instance.name,
+        "customers": instance.n_clients,
+        "rounding": args.round,
+        "vehicles": instance.vehicles,
+        "routes_used": sum(1 for r in result.routes if r),
+        "cost": result.cost,
+        "feasible": result.feasible,
+        "violations": list(result.violations),
+        "runtime_s": round(result.runtime_s, 3),
+        "routes": [list(r) for r in result.routes if r],
+    }
+    lines = [
+        f"{instance.name}: cost {result.cost:g} with {payload['routes_used']} of "
+        f"{instance.vehicles} vehicles, {instance.n_clients} customers, "
+        f"{result.runtime_s:.2f} s (rounding {args.round})",
+        *[f"Route #{k}: {' '.join(map(str, r))}" for k, r in enumerate(payload["routes"], 1)],
+        "every constraint holds" if result.feasible else "NOT feasible:",
+        *[f"  {v}" for v in result.violations[:20]],
+    ]
+    emit(args, payload, "\n".join(lines))
+    return 0 if result.feasible else 1
+
+
+def _route_stops(args: argparse.Namespace) -> int:
     from planner.routing.outputs import to_geojson, to_gpx
     from planner.routing.tours import RouteParams, plan_routes
 

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from pyvrp import Model, Solution
-from pyvrp import solve as pyvrp_solve
 
-from planner.routing.solver import Deadline, matrices
+from planner.routing.solver import Deadline, matrices, run_pyvrp
 
 __all__ = ["DAY_S", "HorizonSolution", "Shift", "VisitRequest", "solve_horizon"]
 
@@ -132,7 +131,7 @@ def solve_horizon(
         distance_matrices=matrices(M[np.ix_(owners.points, owners.points)]),
         duration_matrices=matrices(M[np.ix_(owners.points, owners.points)]),
     )
-    result = pyvrp_solve(data, deadline, seed=seed, collect_stats=False, display=False)
+    result = run_pyvrp(data, deadline, seed=seed)
     return _decode(result.best, owners, len(shifts))
 
 

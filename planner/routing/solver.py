@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import time
+import warnings
 from typing import Any, Literal
 
 import numpy as np
+from pyvrp import ProblemData, Result, Solution
+from pyvrp import solve as pyvrp_solve
 
 from planner.errors import InputError
 from planner.progress import Stop
 
-__all__ = ["UNREACHABLE", "Deadline", "matrices", "to_solver_units"]
+__all__ = ["UNREACHABLE", "Deadline", "matrices", "run_pyvrp", "to_solver_units"]
+
+logger = logging.getLogger(__name__)
 
 #: Integer standing for "no road between these points" in solver matrices.
 UNREACHABLE = 10**9
@@ -106,3 +112,16 @@ class Deadline:
             self.stopped = True
             return True
         return time.monotonic() >= self.deadline
+
+
+def run_pyvrp(
+    data: ProblemData, deadline: Deadline, *, seed: int = 0, initial: Solution | None = None
+) -> Result:
+    """Run PyVRP's solver quietly: its warnings (penalty bounds) go to the log, not the user."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = pyvrp_solve(data, deadline, seed=seed, collect_stats=False, display=False,
+                             initial_solution=initial)
+    for w in caught:
+        logger.info("PyVRP: %s", " ".join(str(w.message).split()))
+    return result

@@ -11,14 +11,14 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-from pyvrp import Client, Depot, Location, ProblemData, Solution, VehicleType, solve
+from pyvrp import Client, Depot, Location, ProblemData, Solution, VehicleType
 
 from planner.errors import InputError
 from planner.progress import Stop
 from planner.routing.params import RouteParams
 from planner.routing.planning import plan_routes
 from planner.routing.plans import DayRoute, RoutePlan, ScheduledStop, StopStatus, UnvisitedStop
-from planner.routing.solver import UNREACHABLE, Deadline, matrices, to_solver_units
+from planner.routing.solver import UNREACHABLE, Deadline, matrices, run_pyvrp, to_solver_units
 
 __all__ = [
     "UNREACHABLE",
@@ -195,10 +195,8 @@ def solve_tour(
         Mf, _nearest_neighbour_tour(Mf, 0), deadline=began + 0.25 * time_limit_s
     )
     initial = Solution(data, [[x - 1 for x in warm[1:]]])
-    result = solve(
-        data, Deadline(began + 0.95 * time_limit_s, stop), seed=seed, collect_stats=False,
-        display=False, initial_solution=initial,
-    )
+    result = run_pyvrp(data, Deadline(began + 0.95 * time_limit_s, stop), seed=seed,
+                       initial=initial)
     clients = data.clients()
     route = result.best.routes()[0]
     local = [0, *[clients[a.idx].location for a in route if a.is_client()]]
