@@ -569,6 +569,51 @@ class Workspace:
         self._after_commit(change)
         return change
 
+    def commit_as_new_scenario(
+        self,
+        scenario_id: str,
+        *,
+        new_id: str | None = None,
+        name: str | None = None,
+        user: str | None = None,
+    ) -> Change | None:
+        """Keep this session's version of a scenario as a new planning scenario.
+
+        The way out of a :class:`~planner.errors.ConflictError` that keeps
+        your work: your in-memory rows of ``scenario_id`` (territories, unit
+        assignment, memberships, overrides, associations, targets) become a
+        new scenario on top of the newest version, and nobody's change is
+        overwritten. Your edits to tables outside scenarios are dropped.
+
+        Returns
+        -------
+        Change or None
+            The recorded change.
+        """
+        source = self.scenario(scenario_id)
+        mine = {table: self.rows(table, scenario_id) for table in SCENARIO_TABLES}
+        self.reload()
+        taken = set(self.scenarios[s.SCENARIO_ID].astype(str))
+        base = new_id or f"{scenario_id}-{user or 'copy'}"
+        candidate, n = base, 2
+        while candidate in taken:
+            candidate, n = f"{base}-{n}", n + 1
+        label = name or f"{source.name or scenario_id} ({user or 'my'} version)"
+        self.add_scenario(
+            Scenario(
+                candidate,
+                name=label,
+                state=ScenarioState.PLANNING,
+                created_from=scenario_id,
+                parameters=dict(source.parameters),
+                metrics=dict(source.metrics),
+            ),
+            user=user,
+        )
+        for table, rows in mine.items():
+            self.set_rows(table, candidate, rows, validate=False)
+        return self.commit(f"save as scenario {candidate}", user=user, scenario_id=candidate)
+
     def _after_commit(self, change: Change) -> None:
         if change.base_version == self.version and change.version == self.version + 1:
             self.version = change.version

@@ -332,7 +332,11 @@ def _server_faults(store: Store) -> Any:
 
 # -- opening ------------------------------------------------------------------
 def open_store(
-    target: str | os.PathLike[str], *, name: str | None = None, readonly: bool = False
+    target: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    readonly: bool = False,
+    lock_timeout_s: float = 10.0,
 ) -> Store:
     """Open a stored workspace: a ``.gpkg`` file, or workspace ``name`` on a PostgreSQL URL.
 
@@ -349,6 +353,9 @@ def open_store(
         If it was written by a newer planner.
     StoreUnavailableError
         If the server cannot be reached.
+
+    ``lock_timeout_s`` is how long a change waits for another writer of a
+    file before it is refused.
     """
     if is_database_url(target):
         if not name:
@@ -357,7 +364,7 @@ def open_store(
                 f"{DATABASE_URL_ENV} set"
             )
         return _open_postgis(str(target), name)
-    return _open_gpkg(Path(target), readonly=readonly)
+    return _open_gpkg(Path(target), readonly=readonly, timeout_s=lock_timeout_s)
 
 
 def _sniff_file(file: Path) -> None:
@@ -387,7 +394,7 @@ def _file_tables(file: Path) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
-def _open_gpkg(file: Path, *, readonly: bool) -> Store:
+def _open_gpkg(file: Path, *, readonly: bool, timeout_s: float) -> Store:
     _sniff_file(file)
     file = file.resolve()
     clean_leftovers(file)
@@ -404,7 +411,7 @@ def _open_gpkg(file: Path, *, readonly: bool) -> Store:
                 "open it with write access once"
             )
         return _migrate_v1(file)
-    engine = gpkg_engine(str(file), readonly=readonly)
+    engine = gpkg_engine(str(file), readonly=readonly, timeout_s=timeout_s)
     meta = _read_meta(engine, None)
     _check_version(meta, str(file))
     layout = Layout("gpkg", extras=_reflect_extras(engine, None))
