@@ -21,26 +21,42 @@ case-sensitive. A comparison with a missing value is false, and ``not``
 flips the result, so ``not industry == "Healthcare"`` holds for accounts
 without an industry (use ``industry is not null and ...`` to exclude them).
 
-Rules are parsed by a tokenizer and a recursive-descent parser into a small
-tree and evaluated column-wise over a DataFrame; nothing is ever passed to
-``eval``. Errors name the position (1-based character), what was expected,
-and for an unknown field the known ones.
+Rules are parsed with a lark grammar (:mod:`planner.geo.rule_syntax`) into a
+small tree and evaluated column-wise over a DataFrame; nothing is ever passed
+to ``eval``. Errors name the position (1-based character), what was
+expected, and for an unknown field the known ones. Rules are at most 10,000
+characters, nest at most 50 levels and hold numbers up to 1e18 in size.
 """
 
 from __future__ import annotations
 
 import difflib
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from planner.errors import InputError, Problem, format_ids
+from planner.errors import InputError, Problem, RuleError, format_ids
+from planner.geo.rule_syntax import (
+    COMPARISONS,
+    KEYWORDS,
+    And,
+    Atom,
+    Compare,
+    InList,
+    IsNull,
+    Node,
+    Not,
+    Or,
+    Truthy,
+    Value,
+    literal_text,
+    parse_tree,
+)
 
 __all__ = [
     "COMPARISONS",
@@ -50,220 +66,6 @@ __all__ = [
     "parse_rule",
     "parse_rules",
 ]
-
-#: The comparison operators (``=`` is accepted as ``==``).
-COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
-#: The words of the language.
-KEYWORDS = ("and", "or", "not", "in", "is", "null", "true", "false")
-_KNOWN_OPERATORS = "==, !=, <, <=, >, >=, in, not in, is null, is not null, and, or, not"
-_HINTS = {
-    "=>": ">=",
-    "=<": "<=",
-    "<>": "!=",
-    "&&": "and",
-    "&": "and",
-    "||": "or",
-    "|": "or",
-    "!": "not",
-    "===": "==",
-    "≥": ">=",
-    "≤": "<=",
-    "≠": "!=",
-}
-
-Value: TypeAlias = str | int | float | bool | None
-
-
-class RuleError(InputError):
-    """A rule cannot be parsed, or names a field the accounts do not have.
-
-    Parameters
-    ----------
-    message
-        What is wrong, naming the position.
-    rule
-        The rule's text.
-    position
-        1-based character position of the problem.
-    fix
-        What to do.
-    label
-        What the rule belongs to (e.g. ``territory T3``), for messages.
-    """
-
-    def __init__(
-        self, message: str, *, rule: str, position: int, fix: str = "", label: str | None = None
-    ) -> None:
-        self.rule = rule
-        self.position = position
-        where = f"{label}: " if label else ""
-        pointer = _pointer(rule, position)
-        problem = Problem(f"{where}{message} in rule {rule!r}{pointer}", fix=fix)
-        super().__init__(f"{where}{message}", [problem], source=None)
-
-
-def _pointer(rule: str, position: int) -> str:
-    start = max(0, position - 1 - 12)
-    snippet = rule[start : position - 1 + 12]
-    return f" (near {snippet!r})" if snippet.strip() else ""
-
-
-# --------------------------------------------------------------------------- tokens
-
-TokenKind = Literal["name", "field", "string", "number", "op", "punct", "keyword", "end"]
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: TokenKind
-    text: str
-    value: Any
-    pos: int  # 0-based offset
-
-
-_NUMBER = re.compile(r"(?:\d(?:_?\d)*)?(?:\.\d(?:_?\d)*)?(?:[eE][+-]?\d+)?")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
-_OPCHARS = set("=!<>~&|^%*/+≥≤≠")
-
-
-def _tokenize(text: str, label: str | None) -> list[_Token]:
-    tokens: list[_Token] = []
-    i = 0
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-            continue
-        if ch in "\"'":
-            j = i + 1
-            buf = []
-            while j < n and text[j] != ch:
-                if text[j] == "\\" and j + 1 < n:
-                    j += 1
-                buf.append(text[j])
-                j += 1
-            if j >= n:
-                raise RuleError(
-                    f"text starting at position {i + 1} has no closing {ch}",
-                    rule=text,
-                    position=i + 1,
-                    fix=f"end the text with {ch}",
-                    label=label,
-                )
-            tokens.append(_Token("string", text[i : j + 1], "".join(buf), i))
-            i = j + 1
-            continue
-        if ch == "`":
-            j = text.find("`", i + 1)
-            if j < 0:
-                raise RuleError(
-                    f"field name starting at position {i + 1} has no closing `",
-                    rule=text,
-                    position=i + 1,
-                    fix="end the field name with `",
-                    label=label,
-                )
-            tokens.append(_Token("field", text[i : j + 1], text[i + 1 : j], i))
-            i = j + 1
-            continue
-        if ch.isdigit() or (ch == "." and i + 1 < n and text[i + 1].isdigit()):
-            m = _NUMBER.match(text, i)
-            assert m is not None
-            raw = m.group(0)
-            end = m.end()
-            if end < n and (text[end].isalpha() or text[end] == "_"):
-                tail_match = _NAME.match(text, end)
-                tail = tail_match.group(0) if tail_match else text[end]
-                raise RuleError(
-                    f"'{raw}{tail}' at position {i + 1} is not a number",
-                    rule=text,
-                    position=i + 1,
-                    fix="write numbers in full digits (1000000 or 1e6), or quote text",
-                    label=label,
-                )
-            clean = raw.replace("_", "")
-            value: int | float = int(clean) if re.fullmatch(r"\d+", clean) else float(clean)
-            tokens.append(_Token("number", raw, value, i))
-            i = end
-            continue
-        if ch.isalpha() or ch == "_":
-            m = _NAME.match(text, i)
-            assert m is not None
-            word = m.group(0)
-            low = word.lower()
-            if low in KEYWORDS:
-                tokens.append(_Token("keyword", word, low, i))
-            else:
-                tokens.append(_Token("name", word, word, i))
-            i = m.end()
-            continue
-        if ch in "()[],":
-            tokens.append(_Token("punct", ch, ch, i))
-            i += 1
-            continue
-        if ch == "-" and i + 1 < n and (text[i + 1].isdigit() or text[i + 1] == "."):
-            m = _NUMBER.match(text, i + 1)
-            assert m is not None
-            raw = m.group(0)
-            clean = raw.replace("_", "")
-            neg: int | float = -(int(clean) if re.fullmatch(r"\d+", clean) else float(clean))
-            tokens.append(_Token("number", "-" + raw, neg, i))
-            i = m.end()
-            continue
-        if ch in _OPCHARS or ch == "-":
-            j = i
-            while j < n and (text[j] in _OPCHARS or text[j] == "-"):
-                j += 1
-            op = text[i:j]
-            if op in COMPARISONS:
-                tokens.append(_Token("op", op, op, i))
-            elif op == "=":
-                tokens.append(_Token("op", op, "==", i))
-            else:
-                hint = _HINTS.get(op)
-                fix = f"write {hint!r} instead" if hint else f"use one of: {_KNOWN_OPERATORS}"
-                raise RuleError(
-                    f"unknown operator {op!r} at position {i + 1}",
-                    rule=text,
-                    position=i + 1,
-                    fix=fix,
-                    label=label,
-                )
-            i = j
-            continue
-        raise RuleError(
-            f"unexpected character {ch!r} at position {i + 1}",
-            rule=text,
-            position=i + 1,
-            fix=f"use field names, quoted text, numbers and the operators {_KNOWN_OPERATORS}",
-            label=label,
-        )
-    tokens.append(_Token("end", "", None, n))
-    return tokens
-
-
-# --------------------------------------------------------------------------- tree
-
-
-def _literal_text(v: Value) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
-        return str(int(v))
-    return str(v)
-
-
-def _field_text(name: str) -> str:
-    return (
-        name
-        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name) and name.lower() not in KEYWORDS
-        else f"`{name}`"
-    )
 
 
 def _value_text(v: Any) -> str:
@@ -281,277 +83,13 @@ def _is_missing(v: Any) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class _Compare:
-    field: str
-    op: str
-    value: Value
-    pos: int
-
-    def __str__(self) -> str:
-        return f"{_field_text(self.field)} {self.op} {_literal_text(self.value)}"
-
-
-@dataclass(frozen=True)
-class _In:
-    field: str
-    values: tuple[Value, ...]
-    negate: bool
-    pos: int
-
-    def __str__(self) -> str:
-        items = ", ".join(_literal_text(v) for v in self.values)
-        return f"{_field_text(self.field)} {'not in' if self.negate else 'in'} [{items}]"
-
-
-@dataclass(frozen=True)
-class _IsNull:
-    field: str
-    negate: bool
-    pos: int
-
-    def __str__(self) -> str:
-        return f"{_field_text(self.field)} is {'not null' if self.negate else 'null'}"
-
-
-@dataclass(frozen=True)
-class _Truthy:
-    field: str
-    pos: int
-
-    def __str__(self) -> str:
-        return _field_text(self.field)
-
-
-@dataclass(frozen=True)
-class _Not:
-    inner: _Node
-
-    def __str__(self) -> str:
-        inner = str(self.inner)
-        return f"not ({inner})" if isinstance(self.inner, (_And, _Or)) else f"not {inner}"
-
-
-@dataclass(frozen=True)
-class _And:
-    items: tuple[_Node, ...]
-
-    def __str__(self) -> str:
-        return " and ".join(f"({i})" if isinstance(i, _Or) else str(i) for i in self.items)
-
-
-@dataclass(frozen=True)
-class _Or:
-    items: tuple[_Node, ...]
-
-    def __str__(self) -> str:
-        return " or ".join(str(i) for i in self.items)
-
-
-_Node: TypeAlias = _Compare | _In | _IsNull | _Truthy | _Not | _And | _Or
-_Atom: TypeAlias = _Compare | _In | _IsNull | _Truthy
-
-
-# --------------------------------------------------------------------------- parser
-
-
-_FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
-
-
-class _Parser:
-    def __init__(self, text: str, label: str | None) -> None:
-        self.text = text
-        self.label = label
-        self.tokens = _tokenize(text, label)
-        self.i = 0
-
-    def error(self, message: str, token: _Token, fix: str) -> RuleError:
-        return RuleError(message, rule=self.text, position=token.pos + 1, fix=fix, label=self.label)
-
-    @property
-    def tok(self) -> _Token:
-        return self.tokens[self.i]
-
-    def take(self) -> _Token:
-        t = self.tokens[self.i]
-        self.i += 1
-        return t
-
-    def at_keyword(self, *words: str) -> bool:
-        return self.tok.kind == "keyword" and self.tok.value in words
-
-    def at_punct(self, ch: str) -> bool:
-        return self.tok.kind == "punct" and self.tok.value == ch
-
-    def describe(self, t: _Token) -> str:
-        return "the end of the rule" if t.kind == "end" else f"{t.text!r} at position {t.pos + 1}"
-
-    def parse(self) -> _Node:
-        if self.tok.kind == "end":
-            raise self.error(
-                "the rule is empty", self.tok, 'write a condition such as industry == "Healthcare"'
-            )
-        node = self.or_expr()
-        if self.tok.kind != "end":
-            raise self.error(
-                f"unexpected {self.describe(self.tok)}",
-                self.tok,
-                "join conditions with 'and' or 'or'",
-            )
-        return node
-
-    def or_expr(self) -> _Node:
-        items = [self.and_expr()]
-        while self.at_keyword("or"):
-            self.take()
-            items.append(self.and_expr())
-        return items[0] if len(items) == 1 else _Or(tuple(items))
-
-    def and_expr(self) -> _Node:
-        items = [self.not_expr()]
-        while self.at_keyword("and"):
-            self.take()
-            items.append(self.not_expr())
-        return items[0] if len(items) == 1 else _And(tuple(items))
-
-    def not_expr(self) -> _Node:
-        if self.at_keyword("not"):
-            self.take()
-            return _Not(self.not_expr())
-        return self.atom()
-
-    def literal(self) -> Value:
-        t = self.tok
-        if t.kind in ("string", "number"):
-            self.take()
-            value: Value = t.value
-            return value
-        if t.kind == "keyword" and t.value in ("true", "false", "null"):
-            self.take()
-            return {"true": True, "false": False, "null": None}[t.value]
-        fix = 'quote text values, e.g. "Healthcare"'
-        if t.kind == "name":
-            fix = f'put text in quotes: "{t.text}"'
-        raise self.error(f"expected a value but found {self.describe(t)}", t, fix)
-
-    def atom(self) -> _Node:
-        t = self.tok
-        if self.at_punct("("):
-            self.take()
-            node = self.or_expr()
-            if not self.at_punct(")"):
-                raise self.error(
-                    f"expected ')' to close the '(' at position {t.pos + 1} but found "
-                    f"{self.describe(self.tok)}",
-                    self.tok,
-                    "add the missing ')'",
-                )
-            self.take()
-            return node
-        if t.kind in ("string", "number") or (
-            t.kind == "keyword" and t.value in ("true", "false", "null")
-        ):
-            value = self.literal()
-            op = self.tok
-            if op.kind != "op":
-                raise self.error(
-                    f"expected a comparison after the value at position {t.pos + 1} but found "
-                    f"{self.describe(op)}",
-                    op,
-                    "write field == value",
-                )
-            self.take()
-            field_tok = self.tok
-            if field_tok.kind not in ("name", "field"):
-                raise self.error(
-                    f"expected a field name but found {self.describe(field_tok)}",
-                    field_tok,
-                    "compare a field with a value",
-                )
-            self.take()
-            return _Compare(str(field_tok.value), _FLIP[op.value], value, field_tok.pos)
-        if t.kind not in ("name", "field"):
-            raise self.error(
-                f"expected a field name, 'not' or '(' but found {self.describe(t)}",
-                t,
-                'start a condition with a field, e.g. industry == "Healthcare"',
-            )
-        self.take()
-        field = str(t.value)
-        nxt = self.tok
-        if nxt.kind == "op":
-            self.take()
-            value = self.literal()
-            return _Compare(field, nxt.value, value, t.pos)
-        if self.at_keyword("in") or (
-            self.at_keyword("not")
-            and self.tokens[self.i + 1].kind == "keyword"
-            and self.tokens[self.i + 1].value == "in"
-        ):
-            negate = self.take().value == "not"
-            if negate:
-                self.take()
-            return _In(field, self.value_list(), negate, t.pos)
-        if self.at_keyword("is"):
-            self.take()
-            negate = False
-            if self.at_keyword("not"):
-                self.take()
-                negate = True
-            if not self.at_keyword("null"):
-                raise self.error(
-                    f"expected 'null' after 'is' but found {self.describe(self.tok)}",
-                    self.tok,
-                    "write 'is null' or 'is not null'; compare values with ==",
-                )
-            self.take()
-            return _IsNull(field, negate, t.pos)
-        if (
-            nxt.kind in ("end",)
-            or (nxt.kind == "keyword" and nxt.value in ("and", "or"))
-            or (nxt.kind == "punct" and nxt.value == ")")
-        ):
-            return _Truthy(field, t.pos)
-        raise self.error(
-            f"expected an operator after {field!r} but found {self.describe(nxt)}",
-            nxt,
-            f"use one of: {_KNOWN_OPERATORS}",
-        )
-
-    def value_list(self) -> tuple[Value, ...]:
-        start = self.tok
-        if not self.at_punct("["):
-            raise self.error(
-                f"expected '[' after 'in' but found {self.describe(start)}",
-                start,
-                'list the values in brackets: product_line in ["A", "B"]',
-            )
-        self.take()
-        values: list[Value] = []
-        if self.at_punct("]"):
-            raise self.error("the list is empty", self.tok, "list at least one value")
-        while True:
-            values.append(self.literal())
-            if self.at_punct(","):
-                self.take()
-                continue
-            if self.at_punct("]"):
-                self.take()
-                return tuple(values)
-            raise self.error(
-                f"expected ',' or ']' in the list but found {self.describe(self.tok)}",
-                self.tok,
-                "separate values with commas and close the list with ]",
-            )
-
-
 # --------------------------------------------------------------------------- rule
 
 
-def _atoms(node: _Node) -> list[_Atom]:
-    if isinstance(node, (_And, _Or)):
+def _atoms(node: Node) -> list[Atom]:
+    if isinstance(node, (And, Or)):
         return [a for item in node.items for a in _atoms(item)]
-    if isinstance(node, _Not):
+    if isinstance(node, Not):
         return _atoms(node.inner)
     return [node]
 
@@ -590,7 +128,7 @@ class Rule:
     """
 
     text: str
-    tree: _Node
+    tree: Node
 
     def __str__(self) -> str:
         return str(self.tree)
@@ -642,17 +180,17 @@ class Rule:
             if isinstance(frame, pd.DataFrame):
                 self._check_type(atom, frame[atom.field], label)
 
-    def _check_type(self, atom: _Atom, column: pd.Series, label: str | None) -> None:
-        if isinstance(atom, _Compare):
+    def _check_type(self, atom: Atom, column: pd.Series, label: str | None) -> None:
+        if isinstance(atom, Compare):
             values: tuple[Value, ...] = (atom.value,)
-        elif isinstance(atom, _In):
+        elif isinstance(atom, InList):
             values = atom.values
         else:
             return
         kind = _kind_of(column)
         for v in values:
             if v is None:
-                if isinstance(atom, _Compare):
+                if isinstance(atom, Compare):
                     raise RuleError(
                         f"{atom.field} {atom.op} null at position {atom.pos + 1} compares with "
                         "a missing value",
@@ -665,7 +203,7 @@ class Rule:
             if kind == "number" and isinstance(v, str):
                 raise RuleError(
                     f"field {atom.field!r} at position {atom.pos + 1} holds numbers but is "
-                    f"compared with the text {_literal_text(v)}",
+                    f"compared with the text {literal_text(v)}",
                     rule=self.text,
                     position=atom.pos + 1,
                     fix="compare it with a number without quotes",
@@ -674,14 +212,14 @@ class Rule:
             if kind == "text" and isinstance(v, (int, float)) and not isinstance(v, bool):
                 raise RuleError(
                     f"field {atom.field!r} at position {atom.pos + 1} holds text but is "
-                    f"compared with the number {_literal_text(v)}",
+                    f"compared with the number {literal_text(v)}",
                     rule=self.text,
                     position=atom.pos + 1,
-                    fix=f'put the value in quotes: "{_literal_text(v)}"',
+                    fix=f'put the value in quotes: "{literal_text(v)}"',
                     label=label,
                 )
         if (
-            isinstance(atom, _Compare)
+            isinstance(atom, Compare)
             and atom.op in ("<", "<=", ">", ">=")
             and isinstance(atom.value, bool)
         ):
@@ -739,7 +277,7 @@ def parse_rule(
         Naming the position, what was expected and, for an unknown field,
         the known fields.
     """
-    rule = Rule(text, _Parser(text, label).parse())
+    rule = Rule(text, parse_tree(text, label))
     if fields is not None:
         rule.check_fields(fields, label=label)
     return rule
@@ -847,24 +385,24 @@ def _column(frame: pd.DataFrame, name: str, cache: dict[str, pd.Series]) -> pd.S
     return cache[name]
 
 
-def _eval(node: _Node, frame: pd.DataFrame, cache: dict[str, pd.Series]) -> NDArray[np.bool_]:
-    if isinstance(node, _And):
+def _eval(node: Node, frame: pd.DataFrame, cache: dict[str, pd.Series]) -> NDArray[np.bool_]:
+    if isinstance(node, And):
         out = _eval(node.items[0], frame, cache)
         for item in node.items[1:]:
             out = out & _eval(item, frame, cache)
         return out
-    if isinstance(node, _Or):
+    if isinstance(node, Or):
         out = _eval(node.items[0], frame, cache)
         for item in node.items[1:]:
             out = out | _eval(item, frame, cache)
         return out
-    if isinstance(node, _Not):
+    if isinstance(node, Not):
         return ~_eval(node.inner, frame, cache)
     col = _column(frame, node.field, cache)
-    if isinstance(node, _IsNull):
+    if isinstance(node, IsNull):
         missing = col.isna().to_numpy()
         return ~missing if node.negate else missing
-    if isinstance(node, _Truthy):
+    if isinstance(node, Truthy):
         missing = col.isna().to_numpy()
         vals = col.where(~col.isna(), False)
         truth = (
@@ -873,7 +411,7 @@ def _eval(node: _Node, frame: pd.DataFrame, cache: dict[str, pd.Series]) -> NDAr
             else vals.astype(bool).to_numpy()
         )
         return truth & ~missing
-    if isinstance(node, _In):
+    if isinstance(node, InList):
         present = [v for v in node.values if v is not None]
         has_null = len(present) != len(node.values)
         missing = col.isna().to_numpy()
@@ -886,9 +424,9 @@ def _eval(node: _Node, frame: pd.DataFrame, cache: dict[str, pd.Series]) -> NDAr
     return _compare_array(col, node.op, node.value)
 
 
-def _explain(node: _Node, values: Mapping[str, Any]) -> tuple[bool, list[str]]:
+def _explain(node: Node, values: Mapping[str, Any]) -> tuple[bool, list[str]]:
     """Evaluate ``node`` on one account; return the result and the reasons it failed."""
-    if isinstance(node, _And):
+    if isinstance(node, And):
         reasons: list[str] = []
         ok = True
         for item in node.items:
@@ -897,7 +435,7 @@ def _explain(node: _Node, values: Mapping[str, Any]) -> tuple[bool, list[str]]:
                 ok = False
                 reasons.extend(why)
         return ok, reasons
-    if isinstance(node, _Or):
+    if isinstance(node, Or):
         reasons = []
         for item in node.items:
             item_ok, why = _explain(item, values)
@@ -905,7 +443,7 @@ def _explain(node: _Node, values: Mapping[str, Any]) -> tuple[bool, list[str]]:
                 return True, []
             reasons.extend(why)
         return False, [f"none of: {' | '.join(reasons)}"]
-    if isinstance(node, _Not):
+    if isinstance(node, Not):
         inner_ok, _ = _explain(node.inner, values)
         if inner_ok:
             return False, [f"{node} ({_describe_values(node.inner, values)})"]
@@ -916,6 +454,6 @@ def _explain(node: _Node, values: Mapping[str, Any]) -> tuple[bool, list[str]]:
     return ok, [] if ok else [f"{node} (value {_value_text(values.get(node.field))})"]
 
 
-def _describe_values(node: _Node, values: Mapping[str, Any]) -> str:
+def _describe_values(node: Node, values: Mapping[str, Any]) -> str:
     fields = sorted({a.field for a in _atoms(node)})
     return ", ".join(f"{f} {_value_text(values.get(f))}" for f in fields)
