@@ -113,7 +113,7 @@ def test_grid_location_equals_sjoin_within_off_the_borders(layout: str) -> None:
     x = xmin + rng.random(n) * (xmax - xmin)
     y = ymin + rng.random(n) * (ymax - ymin)
     index = build_index(polys, expected_points=n, grid=True)
-    assert index.cell_owner is not None
+    assert index.cells is not None
     ours = locate_points(x, y, index)
     points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y))
     peer = gpd.sjoin(points, gpd.GeoDataFrame(geometry=np.asarray(polys)), predicate="within")
