@@ -159,7 +159,7 @@ def read_instance(
         problems.append(Problem(f"--vehicles must be at least 1, got {vehicles}"))
     if problems:
         raise InputError(f"{Path(path).name} is not a valid instance", problems, source=str(path))
-    n = int(raw["dimension"])
+    n = len(raw["demand"])
     horizon = np.array([[0.0, 1e9]]) if "time_window" not in raw else None
     windows = raw["time_window"] if horizon is None else np.repeat(horizon, n, axis=0)
     service = raw.get("service_time", 0.0)
