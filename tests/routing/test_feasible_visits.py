@@ -57,7 +57,7 @@ def test_evening_hours_stop_is_visited_with_others():
 
 
 def test_quarterly_account_is_visited_in_its_plan():
-    """0.25 visits a month: exactly one visit in one of the 4-week plans of its cycle, never lost."""
+    """0.25 visits a month: one visit in one of the 4-week plans of its cycle, never lost."""
     stops = pd.DataFrame({"account_id": ["Q"], "latitude": [60.18], "longitude": [24.95],
                           "visits_per_month": [0.25]})
     first = date(2026, 1, 5)  # a Monday

@@ -1,4 +1,4 @@
-"""Standard instances: read (VRPLIB and Solomon), solve with the engine, check, and refuse bad files."""
+"""Standard instances: read (VRPLIB, Solomon), solve with the engine, check, refuse bad files."""
 
 from __future__ import annotations
 
