@@ -1,0 +1,150 @@
+"""The tables an assignment returns: memberships and unassigned accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from planner import schema as s
+from planner.assign.layout import TerritoryLayout
+from planner.errors import format_ids
+from planner.geo.rules import Rule
+
+__all__ = ["membership_frame", "unassigned_frame"]
+
+
+def _base_details(layout: TerritoryLayout, rules: Mapping[int, Rule]) -> NDArray[np.object_]:
+    """Per territory, the detail of a computed membership."""
+    out = []
+    prep, chains, shape_of = layout, layout.chains, layout.shape_of
+    for t in range(len(prep.tids)):
+        parts = []
+        sh = shape_of[t]
+        if sh >= 0:
+            parts.append(
+                f"inside the shape of {prep.tids[sh]}"
+                if sh == t
+                else f"inside the shape of {prep.tids[sh]} (inherited)"
+            )
+        for a in chains[t]:
+            if a in rules:
+                owner = "" if a == t else f" (inherited from {prep.tids[a]})"
+                parts.append(f"matches rule {rules[a]}{owner}")
+        out.append("; ".join(parts))
+    return np.array(out, dtype=object)
+
+
+def membership_frame(
+    winners: NDArray[np.int64],
+    manual_rows: list[tuple[int, int, bool, str]],
+    account_ids: pd.Series,
+    layout: TerritoryLayout,
+    rules: Mapping[int, Rule],
+    chain_rule: NDArray[np.bool_],
+    notes: Mapping[tuple[int, int], str],
+) -> pd.DataFrame:
+    """Assemble the memberships; text columns are categorical (cheap for a million rows)."""
+    prep = layout
+    T = len(prep.tids)
+    details: dict[str, int] = {}
+
+    def code(text: str) -> int:
+        return details.setdefault(text, len(details))
+
+    detail_code_of = np.array([code(d) for d in _base_details(layout, rules)], dtype=np.int64)
+    cause_code_of = np.where(chain_rule, 1, 0).astype(np.int64)  # spatial, rule, manual
+    ps = [np.flatnonzero(winners[k] >= 0) for k in range(winners.shape[0])]
+    ts = [winners[k, p] for k, p in enumerate(ps)]
+    p_all = np.concatenate(ps) if ps else np.empty(0, dtype=np.int64)
+    t_all = np.concatenate(ts) if ts else np.empty(0, dtype=np.int64)
+    cause = cause_code_of[t_all]
+    detail = detail_code_of[t_all]
+    primary = np.ones(len(p_all), dtype=bool)
+    if notes:
+        wanted = {p * T + t: v for (p, t), v in notes.items()}
+        keys = p_all * T + t_all
+        hit = np.flatnonzero(np.isin(keys, np.fromiter(wanted, dtype=np.int64)))
+        base = list(details)
+        for i in hit:
+            detail[i] = code(f"{base[detail[i]]}; {wanted[int(keys[i])]}")
+    if manual_rows:
+        p_all = np.concatenate([p_all, np.array([r[0] for r in manual_rows], dtype=np.int64)])
+        t_all = np.concatenate([t_all, np.array([r[1] for r in manual_rows], dtype=np.int64)])
+        cause = np.concatenate([cause, np.full(len(manual_rows), 2, dtype=np.int64)])
+        detail = np.concatenate([detail, np.array([code(r[3]) for r in manual_rows])])
+        primary = np.concatenate([primary, np.array([r[2] for r in manual_rows], dtype=bool)])
+    if winners.shape[0] > 1 or manual_rows:
+        tid_rank = np.empty(T, dtype=np.int64)
+        tid_rank[np.argsort(prep.tids.astype(str), kind="stable")] = np.arange(T)
+        order = np.lexsort((tid_rank[t_all], p_all))
+        p_all, t_all, cause, detail, primary = (
+            p_all[order],
+            t_all[order],
+            cause[order],
+            detail[order],
+            primary[order],
+        )
+    return pd.DataFrame(
+        {
+            s.ACCOUNT_ID: account_ids.take(p_all).reset_index(drop=True),
+            s.TERRITORY_ID: _categorical(t_all, list(prep.tids)),
+            s.CAUSE: _categorical(cause, ["spatial", "rule", "manual"]),
+            s.DETAIL: _categorical(detail, list(details)),
+            s.IS_PRIMARY: primary,
+        }
+    )
+
+
+def _categorical(codes: NDArray[np.int64], categories: list[Any]) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=categories)  # type: ignore[call-overload]
+
+
+def _names_by_account(
+    pairs: tuple[NDArray[np.int64], NDArray[np.int64]],
+    wanted: NDArray[np.bool_],
+    tids: NDArray[np.object_],
+) -> dict[int, str]:
+    """For the wanted accounts among (account, territory) pairs, their territory ids as text."""
+    p, t = pairs
+    sel = wanted[p]
+    if not sel.any():
+        return {}
+    frame = pd.DataFrame({"p": p[sel], "t": tids[t[sel]].astype(object)})
+    frame = frame.drop_duplicates().sort_values(["p", "t"])
+    grouped = frame.groupby("p", sort=False)["t"].agg(lambda v: format_ids(v, limit=3))
+    keys = grouped.index.to_numpy(dtype=np.int64).tolist()
+    return dict(zip(keys, map(str, grouped.tolist()), strict=True))
+
+
+def unassigned_frame(
+    account_ids: pd.Series,
+    assigned: NDArray[np.bool_],
+    located: NDArray[np.bool_],
+    in_shape: NDArray[np.bool_],
+    rule_failed: tuple[NDArray[np.int64], NDArray[np.int64]],
+    excluded: tuple[NDArray[np.int64], NDArray[np.int64]],
+    tids: NDArray[np.object_],
+) -> pd.DataFrame:
+    """The accounts in no territory, each with the most telling reason."""
+    idx = np.flatnonzero(~assigned)
+    reason = np.full(len(idx), "outside every territory", dtype=object)
+    reason[in_shape[idx]] = "inside a territory shape, but no territory there takes it"
+    for pairs, template in (
+        (rule_failed, "fails the rules of {}"),
+        (excluded, "excluded manually from {}"),
+    ):
+        names = _names_by_account(pairs, ~assigned, tids)
+        if names:
+            where = np.searchsorted(idx, np.fromiter(names, dtype=np.int64, count=len(names)))
+            reason[where] = [template.format(v) for v in names.values()]
+    reason[~located[idx]] = "no location, and no rule-only territory matches it"
+    return pd.DataFrame(
+        {
+            s.ACCOUNT_ID: account_ids.take(idx).reset_index(drop=True),
+            s.REASON: pd.Series(reason, dtype=object),
+        }
+    )

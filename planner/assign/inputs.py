@@ -1,0 +1,215 @@
+"""Assignment inputs: account checks, ids as text, manual overrides."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+from numpy.typing import NDArray
+
+from planner import schema as s
+from planner.errors import InputError, PlannerWarning, Problem, format_ids
+
+__all__ = ["check_accounts", "id_series", "match_overrides", "overrides_frame", "text_array"]
+
+
+def text_array(values: pd.Series) -> NDArray[np.object_]:
+    """The values as an object array of ``str`` (``None`` for missing)."""
+    arr = np.array(values.astype(object).to_numpy(), dtype=object)
+    arr[pd.isna(arr)] = None
+    if pd.api.types.infer_dtype(arr, skipna=True) in ("string", "empty"):
+        return arr
+    return np.array([None if s.is_missing(v) else str(v) for v in arr], dtype=object)
+
+
+def id_series(column: pd.Series) -> pd.Series:
+    """The ids as a Series of text (kept in its string dtype: no copy for a million rows)."""
+    ids = column.reset_index(drop=True)
+    if pd.api.types.is_string_dtype(ids.dtype) and not pd.api.types.is_object_dtype(ids.dtype):
+        return ids
+    if pd.api.types.infer_dtype(ids, skipna=True) in ("string", "empty"):
+        return ids
+    return pd.Series(text_array(ids), dtype=object)
+
+
+def _all_unique(ids: pd.Series) -> bool:
+    """Whether the (non-missing) ids are unique; sorted ids skip the hashing."""
+    if len(ids) > 1 and not ids.hasnans:
+        if getattr(ids.dtype, "storage", None) == "pyarrow":
+            arr = pa.array(ids.array)
+            if pc.all(pc.less(arr[:-1], arr[1:])).as_py():
+                return True
+        elif pd.api.types.is_object_dtype(ids.dtype):
+            values = ids.to_numpy()
+            try:
+                if bool(np.all(values[1:] > values[:-1])):
+                    return True
+            except TypeError:
+                pass
+    codes, uniques = pd.factorize(ids)
+    return len(uniques) == int((codes >= 0).sum())
+
+
+def check_accounts(
+    accounts: gpd.GeoDataFrame,
+) -> tuple[gpd.GeoDataFrame, pd.Series]:
+    """Check the accounts; return them (with a CRS) and their ids as text."""
+    problems: list[Problem] = []
+    if not isinstance(accounts, gpd.GeoDataFrame):
+        raise InputError(
+            "accounts need locations",
+            [Problem("the accounts have no geometry column", fix="read them with read_accounts")],
+        )
+    if s.ACCOUNT_ID not in accounts.columns:
+        raise InputError(
+            "accounts need ids",
+            [
+                Problem(
+                    "the accounts have no 'account_id' column",
+                    column=s.ACCOUNT_ID,
+                    fix="add an account_id column",
+                )
+            ],
+        )
+    ids = id_series(accounts[s.ACCOUNT_ID])
+    missing = ids.isna().to_numpy()
+    if missing.any():
+        problems.append(
+            Problem(
+                f"{int(missing.sum())} accounts have no id",
+                rows=tuple(int(i) + 1 for i in np.flatnonzero(missing)[:50]),
+                column=s.ACCOUNT_ID,
+                fix="give every account an id",
+            )
+        )
+    if not _all_unique(ids):
+        dup = ids.duplicated(keep=False).to_numpy() & ~missing
+        problems.append(
+            Problem(
+                f"account ids {format_ids(sorted(set(ids[dup].tolist())))} appear more than once",
+                rows=tuple(int(i) + 1 for i in np.flatnonzero(dup)[:50]),
+                column=s.ACCOUNT_ID,
+                fix="give every account its own id",
+            )
+        )
+    geoms = np.asarray(accounts.geometry.values, dtype=object)
+    type_ids = shapely.get_type_id(geoms)
+    wrong = (type_ids > 0) & ~shapely.is_empty(geoms)
+    if wrong.any():
+        bad_ids = ids[wrong].tolist()
+        problems.append(
+            Problem(
+                f"accounts {format_ids(bad_ids)} have a {geoms[wrong][0].geom_type} where a point "
+                "was expected",
+                rows=tuple(int(i) + 1 for i in np.flatnonzero(wrong)[:50]),
+                column=s.GEOMETRY,
+                fix="give accounts point locations (latitude/longitude)",
+            )
+        )
+    if problems:
+        raise InputError(f"{len(problems)} problem(s) with the accounts", problems)
+    if accounts.crs is None:
+        usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        bounds = shapely.total_bounds(geoms[usable]) if usable.any() else np.zeros(4)
+        lonlat = -180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90
+        if not lonlat:
+            raise InputError(
+                "the accounts have no CRS",
+                [
+                    Problem(
+                        "the account points have no coordinate reference system and are not "
+                        "longitude/latitude",
+                        column=s.GEOMETRY,
+                        fix="set their CRS (e.g. accounts.set_crs(...)) or read them with "
+                        "read_accounts",
+                    )
+                ],
+            )
+        warnings.warn(
+            "the accounts have no CRS; their coordinates look like longitude/latitude, so "
+            "EPSG:4326 is assumed",
+            PlannerWarning,
+            stacklevel=3,
+        )
+        accounts = accounts.set_crs(s.STORAGE_CRS)
+    return accounts, ids
+
+
+def overrides_frame(overrides: pd.DataFrame | Iterable[Any] | None) -> pd.DataFrame:
+    columns = [s.ACCOUNT_ID, s.TERRITORY_ID, s.ACTION, s.SET_BY, s.SET_AT, s.REASON]
+    if overrides is None:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    if not isinstance(overrides, pd.DataFrame):
+        rows = []
+        for o in overrides:
+            rows.append({c: getattr(o, c, None) for c in columns})
+        overrides = pd.DataFrame(rows, columns=columns)
+    missing = [c for c in (s.ACCOUNT_ID, s.TERRITORY_ID, s.ACTION) if c not in overrides.columns]
+    if missing:
+        raise InputError(
+            "overrides are missing columns",
+            [
+                Problem(f"the overrides have no '{c}' column", column=c, fix=f"add '{c}'")
+                for c in missing
+            ],
+        )
+    out = pd.DataFrame(index=range(len(overrides)))
+    for c in columns:
+        out[c] = (
+            text_array(overrides[c].reset_index(drop=True))
+            if c in overrides.columns
+            else np.full(len(overrides), None, dtype=object)
+        )
+    bad = ~out[s.ACTION].isin(s.OVERRIDE_ACTIONS)
+    if bad.any():
+        raise InputError(
+            "unknown override actions",
+            [
+                Problem(
+                    f"override actions {format_ids(sorted(set(map(str, out[s.ACTION][bad]))))} "
+                    "are unknown",
+                    rows=tuple(int(i) + 1 for i in np.flatnonzero(bad.to_numpy())),
+                    column=s.ACTION,
+                    fix="use include or exclude",
+                )
+            ],
+        )
+    return out
+
+
+def match_overrides(
+    ovr: pd.DataFrame, account_ids: pd.Series, tids: NDArray[np.object_]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Drop overrides of accounts or territories that do not exist, with a note."""
+    notes: list[str] = []
+    if not len(ovr):
+        return ovr, notes
+    known_a = set(account_ids.tolist())
+    known_t = set(tids.tolist())
+    stale_a = ~ovr[s.ACCOUNT_ID].isin(known_a)
+    stale_t = ~ovr[s.TERRITORY_ID].isin(known_t)
+    if stale_a.any():
+        notes.append(
+            f"{int(stale_a.sum())} overrides name accounts that do not exist and were ignored: "
+            f"{format_ids(sorted(set(ovr[s.ACCOUNT_ID][stale_a].astype(str))))}"
+        )
+    if (stale_t & ~stale_a).any():
+        notes.append(
+            f"{int((stale_t & ~stale_a).sum())} overrides name territories that do not exist and "
+            f"were ignored: {format_ids(sorted(set(ovr[s.TERRITORY_ID][stale_t].astype(str))))}"
+        )
+    ovr = ovr[~stale_a & ~stale_t]
+    dup = ovr.duplicated([s.ACCOUNT_ID, s.TERRITORY_ID], keep="last")
+    if dup.any():
+        notes.append(
+            f"{int(dup.sum())} overrides repeat an account and territory; the last one counts"
+        )
+        ovr = ovr[~dup]
+    return ovr.reset_index(drop=True), notes

@@ -1,0 +1,334 @@
+"""Territories prepared once for assignment: repaired shapes, hierarchy, point index.
+
+Preparing 37,000 territories (checking the hierarchy, repairing and
+reprojecting the shapes, building the point index) costs more than locating a
+million accounts in them, and none of it depends on the accounts. So
+:func:`prepare_territories` does it once and returns a :class:`TerritoryLayout`
+that :func:`planner.assign.assign_accounts` accepts in place of the frame;
+the same layout serves every batch of accounts (a Dask worker receives it
+once). :func:`planner.assign.assign_accounts` also keeps the last few
+layouts it made, keyed by the content of the territories (ids, attributes and
+the exact shapes), so repeated runs over unchanged territories reuse them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+from pyproj import CRS
+
+from planner import schema as s
+from planner.assign.inputs import text_array
+from planner.errors import InputError, PlannerWarning, Problem
+from planner.geo.locate import PolygonIndex, build_index
+from planner.geo.shapes import local_crs, prepare_polygons
+from planner.hierarchy import validate_hierarchy
+from planner.models import DEFAULT_TYPE
+
+__all__ = ["TerritoryLayout", "cached_layout", "prepare_territories"]
+
+#: Layouts kept by :func:`cached_layout` (each holds its shapes and index).
+CACHE_SIZE = 2
+#: Accounts from which the cell grid of the point index pays for itself.
+GRID_MIN_POINTS = 20_000
+
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class TerritoryLayout:
+    """Territories ready for assignment (make it with :func:`prepare_territories`).
+
+    Parameters
+    ----------
+    frame
+        The territories, shapes repaired and in ``crs``.
+    crs
+        The CRS of the accounts the layout is for.
+    tids, types, parents, is_leaf, geoms
+        Per territory (input order): id, type, parent position (-1 for a
+        root), whether it is a leaf, shape (``None`` without one).
+    rule_texts
+        Territory id to the text of its ``rule`` column.
+    chains
+        Per territory: itself and its ancestors, nearest first.
+    shape_of
+        Per territory: the territory whose shape it uses (its own or its
+        nearest ancestor's), -1 for none.
+    shape_ids
+        The shapes accounts are located in (leaves' shapes and ancestor
+        shapes a leaf's shape does not lie within).
+    ancestor_checks
+        Ancestor shape -> the leaves whose accounts must also lie in it.
+    notes
+        Warnings raised while preparing (repairs), as (category, text).
+    """
+
+    frame: gpd.GeoDataFrame
+    crs: Any
+    tids: NDArray[np.object_]
+    types: NDArray[np.object_]
+    parents: list[int]
+    is_leaf: NDArray[np.bool_]
+    geoms: NDArray[np.object_]
+    rule_texts: dict[str, str | None]
+    chains: list[list[int]]
+    shape_of: I64
+    shape_ids: I64
+    ancestor_checks: dict[int, list[int]]
+    notes: tuple[tuple[type[Warning], str], ...]
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.tids)
+
+    @property
+    def leaves(self) -> I64:
+        """Positions of the leaf territories."""
+        return np.flatnonzero(self.is_leaf)
+
+    def area_m2(self) -> NDArray[np.float64]:
+        """Per territory, the area in m² of the shape it uses (inf without one); computed once."""
+        with self._lock:
+            if "area" not in self._memo:
+                self._memo["area"] = _effective_area(self.geoms, self.shape_of, self.crs)
+            return self._memo["area"]
+
+    def index(self, expected_points: int) -> PolygonIndex | None:
+        """The point index over :attr:`shape_ids`, with the cell grid for many points."""
+        if not len(self.shape_ids):
+            return None
+        grid = expected_points >= GRID_MIN_POINTS
+        with self._lock:
+            cached = self._memo.get("index")
+            if cached is None or (grid and cached.cells is None):
+                cached = build_index(self.geoms[self.shape_ids], grid=grid)
+                self._memo["index"] = cached
+            return cached
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "_lock"}
+        state["_memo"] = dict(self._memo)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
+        object.__setattr__(self, "_lock", threading.Lock())
+
+
+def prepare_territories(
+    territories: gpd.GeoDataFrame, crs: Any = s.STORAGE_CRS, *, expected_points: int = 0
+) -> TerritoryLayout:
+    """Check and prepare territories for assigning accounts in ``crs``.
+
+    Parameters
+    ----------
+    territories
+        ``territory_id`` and optional ``parent_id``, ``type_id``, ``rule``
+        and polygon geometry (the ``territories`` table of one scenario).
+        Shapes are repaired (with a warning naming the territory) and
+        reprojected to ``crs``.
+    crs
+        The CRS of the accounts that will be assigned.
+    expected_points
+        Build the point index now for this many accounts (0: on first use).
+
+    Returns
+    -------
+    TerritoryLayout
+
+    Raises
+    ------
+    InputError
+        When the territories have no ids, the hierarchy has a cycle or a
+        missing parent, or a shape cannot be used.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PlannerWarning)
+        frame = _checked_frame(territories, crs)
+    notes = tuple(
+        (w.category if issubclass(w.category, Warning) else PlannerWarning, str(w.message))
+        for w in caught
+    )
+    layout = _layout(frame, crs, notes)
+    if expected_points:
+        layout.index(expected_points)
+    return layout
+
+
+def _checked_frame(territories: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
+    """The territories with text ids, a sound hierarchy and repaired shapes in ``crs``."""
+    if s.TERRITORY_ID not in territories.columns:
+        raise InputError(
+            "territories need ids",
+            [
+                Problem(
+                    "the territories have no 'territory_id' column",
+                    column=s.TERRITORY_ID,
+                    fix="add a territory_id column",
+                )
+            ],
+        )
+    frame = territories.reset_index(drop=True)
+    if not isinstance(frame, gpd.GeoDataFrame):
+        frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)))
+    frame = frame.copy()
+    frame[s.TERRITORY_ID] = text_array(frame[s.TERRITORY_ID])
+    problems = [p for p in validate_hierarchy(frame, check_geometry=False) if p.severity == "error"]
+    if problems:
+        raise InputError(f"the territory hierarchy has {len(problems)} problem(s)", problems)
+    if frame.crs is None and not frame.geometry.notna().any():
+        frame = frame.set_crs(crs)
+    return prepare_polygons(frame, crs=crs, reference_crs=crs, allow_empty=True, orient=False)
+
+
+def _layout(
+    frame: gpd.GeoDataFrame, crs: Any, notes: tuple[tuple[type[Warning], str], ...]
+) -> TerritoryLayout:
+    """Arrays, chains and the shapes to locate in, from a checked frame."""
+    tids = frame[s.TERRITORY_ID].to_numpy(dtype=object)
+    pos = {t: i for i, t in enumerate(tids)}
+    parents = [-1] * len(frame)
+    if s.PARENT_ID in frame.columns:
+        parents = [
+            pos.get(p, -1) if p not in (None, "") else -1 for p in text_array(frame[s.PARENT_ID])
+        ]
+    is_leaf = np.ones(len(frame), dtype=bool)
+    is_leaf[[p for p in parents if p >= 0]] = False
+    types = (
+        text_array(frame[s.TYPE_ID])
+        if s.TYPE_ID in frame.columns
+        else np.full(len(frame), None, dtype=object)
+    )
+    types = np.array([t if t else DEFAULT_TYPE.type_id for t in types], dtype=object)
+    rule_texts: dict[str, str | None] = {}
+    if s.RULE in frame.columns:
+        rule_texts = dict(zip(tids.tolist(), text_array(frame[s.RULE]).tolist(), strict=True))
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    chains = _chains(parents)
+    has_shape = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    shape_of = _shape_of(chains, has_shape, parents)
+    checks = _ancestor_checks(chains, shape_of, has_shape, is_leaf, geoms)
+    leaves = np.flatnonzero(is_leaf)
+    used = np.unique(shape_of[leaves][shape_of[leaves] >= 0])
+    shape_ids = np.union1d(used, np.array(sorted(checks), dtype=np.int64)).astype(np.int64)
+    return TerritoryLayout(
+        frame, crs, tids, types, parents, is_leaf, geoms, rule_texts, chains, shape_of,
+        shape_ids, checks, notes,
+    )  # fmt: skip
+
+
+def _chains(parents: list[int]) -> list[list[int]]:
+    """Per territory, itself and its ancestors (a cycle is cut where it repeats)."""
+    if all(p < 0 for p in parents):
+        return [[t] for t in range(len(parents))]
+    out = []
+    for t in range(len(parents)):
+        chain, seen, p = [t], {t}, parents[t]
+        while p >= 0 and p not in seen:
+            chain.append(p)
+            seen.add(p)
+            p = parents[p]
+        out.append(chain)
+    return out
+
+
+def _shape_of(chains: list[list[int]], has_shape: NDArray[np.bool_], parents: list[int]) -> I64:
+    if all(p < 0 for p in parents):
+        return np.where(has_shape, np.arange(len(parents)), -1).astype(np.int64)
+    return np.array(
+        [next((a for a in chain if has_shape[a]), -1) for chain in chains], dtype=np.int64
+    )
+
+
+def _ancestor_checks(
+    chains: list[list[int]],
+    shape_of: I64,
+    has_shape: NDArray[np.bool_],
+    is_leaf: NDArray[np.bool_],
+    geoms: NDArray[np.object_],
+) -> dict[int, list[int]]:
+    """Ancestor shape -> leaves whose own shape does not lie within it."""
+    covers: dict[tuple[int, int], bool] = {}
+    out: dict[int, list[int]] = {}
+    for t in np.flatnonzero(is_leaf):
+        own = int(shape_of[t])
+        chain = chains[t]
+        if own < 0 or len(chain) == 1:
+            continue
+        for a in chain[chain.index(own) + 1 :]:
+            if not has_shape[a]:
+                continue
+            if (a, own) not in covers:
+                covers[(a, own)] = bool(shapely.covers(geoms[a], geoms[own]))
+            if not covers[(a, own)]:
+                out.setdefault(a, []).append(int(t))
+    return out
+
+
+def _effective_area(geoms: NDArray[np.object_], shape_of: I64, crs: Any) -> NDArray[np.float64]:
+    area = np.full(len(geoms), np.inf)
+    usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if usable.any():
+        series = gpd.GeoSeries(geoms[usable], crs=crs)
+        area[usable] = shapely.area(series.to_crs(local_crs(series)).values)
+    return np.where(shape_of >= 0, area[np.maximum(shape_of, 0)], np.inf)
+
+
+# --------------------------------------------------------------------------- cache
+
+_CACHE: OrderedDict[str, TerritoryLayout] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def cached_layout(territories: gpd.GeoDataFrame, crs: Any) -> TerritoryLayout:
+    """:func:`prepare_territories`, reusing a layout made from identical territories.
+
+    The key is a hash of every attribute column and the exact shapes (as
+    WKB) with their CRS, and the target CRS: any edit makes a new layout.
+    """
+    key = _fingerprint(territories, crs)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
+    layout = prepare_territories(territories, crs)
+    with _CACHE_LOCK:
+        _CACHE[key] = layout
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return layout
+
+
+def _fingerprint(territories: gpd.GeoDataFrame, crs: Any) -> str:
+    digest = hashlib.blake2b(digest_size=20)
+    frame = pd.DataFrame(territories)
+    geometry = territories.geometry if isinstance(territories, gpd.GeoDataFrame) else None
+    attrs = frame.drop(columns=[geometry.name]) if geometry is not None else frame
+    digest.update(repr(list(map(str, attrs.columns))).encode())
+    digest.update(repr([str(d) for d in attrs.dtypes]).encode())
+    if len(attrs.columns):
+        try:
+            hashed = pd.util.hash_pandas_object(attrs.astype(object), index=False)
+            digest.update(hashed.to_numpy().tobytes())
+        except TypeError:  # unhashable cells (lists...): their text will do
+            digest.update(repr(attrs.to_numpy().tolist()).encode())
+    if geometry is not None:
+        wkb = shapely.to_wkb(np.asarray(geometry.values, dtype=object))
+        digest.update(b"\0".join(b"-" if w is None else w for w in wkb))
+        digest.update(str(CRS.from_user_input(geometry.crs) if geometry.crs else None).encode())
+    digest.update(str(CRS.from_user_input(crs) if crs is not None else None).encode())
+    return digest.hexdigest()

@@ -1,0 +1,63 @@
+"""Assignment of a workspace scenario's accounts, optionally stored with an audit entry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from planner.assign.engine import assign_accounts
+from planner.assign.results import Assignment
+from planner.progress import Progress
+
+__all__ = ["assign_workspace"]
+
+
+def assign_workspace(
+    workspace: Any,
+    scenario_id: str | None = None,
+    *,
+    store: bool = False,
+    user: str | None = None,
+    progress: Progress | None = None,
+) -> Assignment:
+    """Assign the workspace's accounts for a scenario; optionally store the memberships.
+
+    Parameters
+    ----------
+    workspace
+        A :class:`~planner.workspace.Workspace`.
+    scenario_id
+        The scenario (the active one by default).
+    store
+        Replace the scenario's ``memberships`` rows with the result and
+        write an audit entry.
+    user
+        Who ran it, for the audit log.
+    progress
+        Called with (fraction done, message).
+
+    Returns
+    -------
+    Assignment
+    """
+    sid = scenario_id or workspace.active_scenario_id()
+    territories = workspace.territories(sid)
+    overrides = workspace.rows("overrides", sid)
+    result = assign_accounts(
+        workspace.accounts,
+        territories,
+        overrides=overrides,
+        territory_types=workspace.territory_types,
+        progress=progress,
+    )
+    if store:
+        workspace.set_rows("memberships", sid, result.memberships)
+        workspace.log(
+            "assignment.run",
+            {
+                "memberships": len(result.memberships),
+                "unassigned": len(result.unassigned),
+            },
+            user=user,
+            scenario_id=sid,
+        )
+    return result
