@@ -158,7 +158,9 @@ def read_zip_member(
                 if total > allowed:
                     raise _unpacked_too_large(what, limits, name)
                 chunks.append(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+    except InputError:
+        raise
+    except Exception as exc:  # zipfile raises many types (ValueError, EOFError...) for damage
         raise InputError(
             "the zip archive is damaged",
             [
