@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from typing import Any
 
 from planner.cli import add_json_flag, emit
+from planner.io import DEFAULT_LIMITS, ReadLimits
 from planner.samples import SAMPLES, write_sample
 from planner.workspace import open_workspace
 
@@ -32,6 +34,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=[],
         metavar="SOURCE=TARGET",
         help="map a file column to a planner column, e.g. --map 'Breite=latitude' (repeatable)",
+    )
+    p.add_argument(
+        "--max-file-mb",
+        type=float,
+        default=None,
+        help="refuse files larger than this (default 512 MB)",
+    )
+    p.add_argument(
+        "--max-unpacked-mb",
+        type=float,
+        default=None,
+        help="refuse zip/gzip files that expand past this (default 1024 MB)",
     )
     add_json_flag(p)
     p.set_defaults(handler=_validate)
@@ -70,10 +84,25 @@ def _parse_mapping(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
+def _limits(args: argparse.Namespace) -> ReadLimits:
+    """The read limits, with the sizes given on the command line."""
+    sizes = {
+        "max_file_bytes": args.max_file_mb,
+        "max_unpacked_bytes": args.max_unpacked_mb,
+    }
+    given = {k: int(v * 2**20) for k, v in sizes.items() if v is not None}
+    return replace(DEFAULT_LIMITS, **given)
+
+
 def _validate(args: argparse.Namespace) -> int:
     from planner.geo.io import validate_file
 
-    report = validate_file(args.file, kind=args.kind, columns=_parse_mapping(args.map) or None)
+    report = validate_file(
+        args.file,
+        kind=args.kind,
+        columns=_parse_mapping(args.map) or None,
+        limits=_limits(args),
+    )
     payload = report.to_dict()
     lines = [
         f"{args.file}: read as {report.kind}",

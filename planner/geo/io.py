@@ -336,6 +336,7 @@ def read_accounts(
     encoding: str | None = None,
     crs: Any = None,
     fix_swapped: bool = True,
+    limits: ReadLimits | None = None,
 ) -> gpd.GeoDataFrame:
     """Read accounts from CSV, XLSX, GeoJSON, GeoPackage, Parquet or a zipped Shapefile.
 
@@ -345,7 +346,7 @@ def read_accounts(
 
     Parameters
     ----------
-    source, columns, filename, sheet, layer, encoding, crs, fix_swapped
+    source, columns, filename, sheet, layer, encoding, crs, fix_swapped, limits
         See :func:`validate_file`.
 
     Returns
@@ -369,6 +370,7 @@ def read_accounts(
         encoding=encoding,
         crs=crs,
         fix_swapped=fix_swapped,
+        limits=limits,
     )
     return _strict(report)
 
@@ -381,6 +383,7 @@ def read_reps(
     sheet: str | int | None = None,
     encoding: str | None = None,
     fix_swapped: bool = True,
+    limits: ReadLimits | None = None,
 ) -> gpd.GeoDataFrame:
     """Read reps (users) from CSV or XLSX.
 
@@ -389,7 +392,7 @@ def read_reps(
 
     Parameters
     ----------
-    source, columns, filename, sheet, encoding, fix_swapped
+    source, columns, filename, sheet, encoding, fix_swapped, limits
         See :func:`validate_file`.
 
     Returns
@@ -410,6 +413,7 @@ def read_reps(
         sheet=sheet,
         encoding=encoding,
         fix_swapped=fix_swapped,
+        limits=limits,
     )
     return _strict(report)
 
@@ -424,12 +428,13 @@ def read_units(
     filename: str | None = None,
     layer: str | None = None,
     columns: ColumnMap | None = None,
+    limits: ReadLimits | None = None,
 ) -> gpd.GeoDataFrame:
     """Read building-block units (ZIP areas, counties...) from a polygon file.
 
     Parameters
     ----------
-    source, crs, filename, layer, columns
+    source, crs, filename, layer, columns, limits
         See :func:`validate_file`.
     id_column
         The column holding the unit ids; guessed (``unit_id``, ``id``,
@@ -462,6 +467,7 @@ def read_units(
         layer=layer,
         crs=crs,
         unit_type=unit_type,
+        limits=limits,
     )
     return _strict(report)
 
@@ -476,6 +482,7 @@ def read_territories(
     layer: str | None = None,
     sheet: str | int | None = None,
     encoding: str | None = None,
+    limits: ReadLimits | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a territory hierarchy, with or without shapes.
 
@@ -486,7 +493,7 @@ def read_territories(
 
     Parameters
     ----------
-    source, columns, crs, filename, layer, sheet, encoding
+    source, columns, crs, filename, layer, sheet, encoding, limits
         See :func:`validate_file`.
     scenario_id
         Scenario to put in the ``scenario_id`` column; left out when ``None``.
@@ -511,6 +518,7 @@ def read_territories(
         encoding=encoding,
         crs=crs,
         scenario_id=scenario_id,
+        limits=limits,
     )
     return _strict(report)
 

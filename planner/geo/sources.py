@@ -575,7 +575,7 @@ def _sample_records(text: str, delimiter: str, skip: int, limits: ReadLimits) ->
     try:
         return list(islice(reader, skip + 50))[skip:]
     except csv.Error as exc:
-        raise _too_long_cell(reader.line_num + 1, csv.field_size_limit()) from exc
+        raise _too_long_cell(max(reader.line_num, 1), csv.field_size_limit()) from exc
 
 
 def _header_names(
@@ -742,7 +742,7 @@ def _parse_csv(
     try:
         records = list(islice(reader, header_row + limits.max_rows + 1))[header_row:]
     except csv.Error as exc:
-        raise _too_long_cell(reader.line_num + 1, csv.field_size_limit()) from exc
+        raise _too_long_cell(max(reader.line_num, 1), csv.field_size_limit()) from exc
     _check_row_count(len(records), header_row, limits)
     width = len(names)
     too_long = [
@@ -849,6 +849,8 @@ def _xlsx_preflight(data: bytes, limits: ReadLimits, name: str) -> bool:
             )
     except InputError as exc:
         raise Unreadable(exc.problems[0]) from exc
+    except Unreadable:
+        raise
     except Exception as exc:  # not a zip: openpyxl would fail the same way
         raise _not_a_workbook(exc) from exc
 
