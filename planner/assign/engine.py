@@ -185,7 +185,9 @@ def _parse_rules(
     layout: TerritoryLayout, rules: Mapping[str, str] | None, accounts: gpd.GeoDataFrame
 ) -> dict[int, Rule]:
     """Parse the rule column and the ``rules`` argument; position -> rule."""
-    texts = dict(layout.rule_texts)
+    texts = {k: v for k, v in layout.rule_texts.items() if v is not None and str(v).strip()}
+    if not texts and not rules:
+        return {}
     pos = {t: i for i, t in enumerate(layout.tids.tolist())}
     if rules:
         unknown = sorted(set(map(str, rules)) - set(pos))
@@ -291,24 +293,19 @@ def _rule_only(run: _Run, masks: dict[int, NDArray[np.bool_]]) -> Pairs:
 
 def _expand_to_leaves(lp: I64, ls: I64, layout: TerritoryLayout) -> Pairs:
     """Turn (account, shape) pairs into (account, leaf) pairs for the leaves using each shape."""
-    T = len(layout)
-    users: list[list[int]] = [[] for _ in range(T)]
-    for t in layout.leaves:
-        if layout.shape_of[t] >= 0:
-            users[int(layout.shape_of[t])].append(int(t))
-    count = np.array([len(u) for u in users], dtype=np.int64)
+    ptr, flat = layout.leaves_of_shape()
+    count = np.diff(ptr)
     if not len(lp):
         return lp, ls
     if (count <= 1).all():
-        leaf_of = np.array([u[0] if u else -1 for u in users], dtype=np.int64)
+        leaf_of = np.full(len(layout), -1, dtype=np.int64)
+        leaf_of[count == 1] = flat
         t = leaf_of[ls]
         ok = t >= 0
         return lp[ok], t[ok]
-    offsets = np.concatenate([[0], np.cumsum(count)])
-    flat = np.array([t for u in users for t in u], dtype=np.int64)
     reps = count[ls]
     p = np.repeat(lp, reps)
-    start = np.repeat(offsets[ls], reps)
+    start = np.repeat(ptr[:-1][ls], reps)
     within = np.arange(len(p)) - np.repeat(np.cumsum(reps) - reps, reps)
     return p, flat[start + within]
 

@@ -14,13 +14,33 @@ from planner.assign.layout import TerritoryLayout
 from planner.errors import format_ids
 from planner.geo.rules import Rule
 
-__all__ = ["membership_frame", "unassigned_frame"]
+__all__ = ["base_details", "membership_frame", "unassigned_frame"]
+
+I64 = NDArray[np.int64]
 
 
-def _base_details(layout: TerritoryLayout, rules: Mapping[int, Rule]) -> NDArray[np.object_]:
+def base_details(layout: TerritoryLayout, rules: Mapping[int, Rule]) -> tuple[list[str], I64]:
+    """The distinct details of computed memberships, and the one of each territory.
+
+    Kept in the layout's memo for the same rules (a million memberships
+    share a few thousand texts).
+    """
+    key = ("details", tuple(sorted((k, str(r)) for k, r in rules.items())))
+    return layout.memo(key, lambda: _details(layout, rules))
+
+
+def _details(layout: TerritoryLayout, rules: Mapping[int, Rule]) -> tuple[list[str], I64]:
+    texts = _base_texts(layout, rules)
+    codes, uniques = pd.factorize(texts)
+    return [str(u) for u in uniques], codes.astype(np.int64)
+
+
+def _base_texts(layout: TerritoryLayout, rules: Mapping[int, Rule]) -> NDArray[np.object_]:
     """Per territory, the detail of a computed membership."""
     out = []
     prep, chains, shape_of = layout, layout.chains, layout.shape_of
+    if not rules and (shape_of == np.arange(len(shape_of))).all():
+        return np.array([f"inside the shape of {t}" for t in prep.tids], dtype=object)
     for t in range(len(prep.tids)):
         parts = []
         sh = shape_of[t]
@@ -50,12 +70,12 @@ def membership_frame(
     """Assemble the memberships; text columns are categorical (cheap for a million rows)."""
     prep = layout
     T = len(prep.tids)
-    details: dict[str, int] = {}
+    base_texts, detail_code_of = base_details(layout, rules)
+    details: dict[str, int] = {text: i for i, text in enumerate(base_texts)}
 
     def code(text: str) -> int:
         return details.setdefault(text, len(details))
 
-    detail_code_of = np.array([code(d) for d in _base_details(layout, rules)], dtype=np.int64)
     cause_code_of = np.where(chain_rule, 1, 0).astype(np.int64)  # spatial, rule, manual
     ps = [np.flatnonzero(winners[k] >= 0) for k in range(winners.shape[0])]
     ts = [winners[k, p] for k, p in enumerate(ps)]
@@ -91,16 +111,23 @@ def membership_frame(
     return pd.DataFrame(
         {
             s.ACCOUNT_ID: account_ids.take(p_all).reset_index(drop=True),
-            s.TERRITORY_ID: _categorical(t_all, list(prep.tids)),
-            s.CAUSE: _categorical(cause, ["spatial", "rule", "manual"]),
-            s.DETAIL: _categorical(detail, list(details)),
+            s.TERRITORY_ID: _categorical(t_all, _dtype(layout, "tids", list(prep.tids))),
+            s.CAUSE: _categorical(cause, pd.CategoricalDtype(["spatial", "rule", "manual"])),
+            s.DETAIL: _categorical(detail, _dtype(layout, tuple(details), list(details))),
             s.IS_PRIMARY: primary,
         }
     )
 
 
-def _categorical(codes: NDArray[np.int64], categories: list[Any]) -> pd.Categorical:
-    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=categories)  # type: ignore[call-overload]
+def _dtype(layout: TerritoryLayout, key: Any, categories: list[Any]) -> pd.CategoricalDtype:
+    """A categorical dtype kept in the layout's memo (checking 37,000 categories costs)."""
+    if len(categories) < 1000:
+        return pd.CategoricalDtype(categories)
+    return layout.memo(("dtype", key), lambda: pd.CategoricalDtype(categories))
+
+
+def _categorical(codes: NDArray[np.int64], dtype: pd.CategoricalDtype) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), dtype=dtype)
 
 
 def _names_by_account(

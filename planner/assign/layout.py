@@ -17,8 +17,9 @@ import hashlib
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -39,10 +40,15 @@ __all__ = ["TerritoryLayout", "cached_layout", "prepare_territories"]
 
 #: Layouts kept by :func:`cached_layout` (each holds its shapes and index).
 CACHE_SIZE = 2
-#: Accounts from which the cell grid of the point index pays for itself.
+#: Accounts from which the cell grid of the point index pays for itself: at
+#: least this many, and this many per shape, counted over the calls that
+#: used the layout (building the grid costs about what locating this many
+#: points with the STRtree alone costs).
 GRID_MIN_POINTS = 20_000
+GRID_POINTS_PER_SHAPE = 25
 
 I64 = NDArray[np.int64]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,7 +93,7 @@ class TerritoryLayout:
     shape_ids: I64
     ancestor_checks: dict[int, list[int]]
     notes: tuple[tuple[type[Warning], str], ...]
-    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
+    _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __len__(self) -> int:
@@ -97,6 +103,26 @@ class TerritoryLayout:
     def leaves(self) -> I64:
         """Positions of the leaf territories."""
         return np.flatnonzero(self.is_leaf)
+
+    def memo(self, key: Hashable, make: Callable[[], _T]) -> _T:
+        """The value kept under ``key``, made by ``make()`` on first use."""
+        with self._lock:
+            if key not in self._memo:
+                self._memo[key] = make()
+            return self._memo[key]
+
+    def leaves_of_shape(self) -> tuple[I64, I64]:
+        """CSR: per shape (territory position), the leaves that use it."""
+        return self.memo("leaves_of_shape", self._leaves_of_shape)
+
+    def _leaves_of_shape(self) -> tuple[I64, I64]:
+        leaves = self.leaves
+        leaves = leaves[self.shape_of[leaves] >= 0]
+        owner = self.shape_of[leaves]
+        order = np.argsort(owner, kind="stable")
+        counts = np.bincount(owner, minlength=len(self))
+        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return ptr, leaves[order].astype(np.int64)
 
     def area_m2(self) -> NDArray[np.float64]:
         """Per territory, the area in m² of the shape it uses (inf without one); computed once."""
@@ -109,8 +135,10 @@ class TerritoryLayout:
         """The point index over :attr:`shape_ids`, with the cell grid for many points."""
         if not len(self.shape_ids):
             return None
-        grid = expected_points >= GRID_MIN_POINTS
         with self._lock:
+            seen = self._memo.get("points", 0) + expected_points
+            self._memo["points"] = seen
+            grid = seen >= max(GRID_MIN_POINTS, GRID_POINTS_PER_SHAPE * len(self.shape_ids))
             cached = self._memo.get("index")
             if cached is None or (grid and cached.cells is None):
                 cached = build_index(self.geoms[self.shape_ids], grid=grid)
@@ -144,6 +172,8 @@ def prepare_territories(
         The CRS of the accounts that will be assigned.
     expected_points
         Build the point index now for this many accounts (0: on first use).
+        The cell grid is built once the layout has located (or expects)
+        about 25 accounts per shape: before that the STRtree alone is faster.
 
     Returns
     -------
@@ -314,21 +344,25 @@ def cached_layout(territories: gpd.GeoDataFrame, crs: Any) -> TerritoryLayout:
 
 
 def _fingerprint(territories: gpd.GeoDataFrame, crs: Any) -> str:
+    """Hash of what a layout depends on: ids, parents, types, rules, exact shapes, CRSs."""
     digest = hashlib.blake2b(digest_size=20)
-    frame = pd.DataFrame(territories)
-    geometry = territories.geometry if isinstance(territories, gpd.GeoDataFrame) else None
-    attrs = frame.drop(columns=[geometry.name]) if geometry is not None else frame
-    digest.update(repr(list(map(str, attrs.columns))).encode())
-    digest.update(repr([str(d) for d in attrs.dtypes]).encode())
-    if len(attrs.columns):
-        try:
-            hashed = pd.util.hash_pandas_object(attrs.astype(object), index=False)
-            digest.update(hashed.to_numpy().tobytes())
-        except TypeError:  # unhashable cells (lists...): their text will do
-            digest.update(repr(attrs.to_numpy().tolist()).encode())
-    if geometry is not None:
-        wkb = shapely.to_wkb(np.asarray(geometry.values, dtype=object))
-        digest.update(b"\0".join(b"-" if w is None else w for w in wkb))
-        digest.update(str(CRS.from_user_input(geometry.crs) if geometry.crs else None).encode())
+    for column in (s.TERRITORY_ID, s.PARENT_ID, s.TYPE_ID, s.RULE):
+        if column in territories.columns:
+            values = territories[column].astype(str).to_numpy(dtype=object)
+            digest.update(column.encode())
+            digest.update(pd.util.hash_array(values).tobytes())
+            digest.update(territories[column].isna().to_numpy().tobytes())
+    if isinstance(territories, gpd.GeoDataFrame):
+        geoms = np.asarray(territories.geometry.values, dtype=object)
+        for part in (
+            shapely.get_type_id(geoms),
+            shapely.get_num_geometries(geoms),
+            shapely.get_num_interior_rings(geoms),
+            shapely.get_num_coordinates(geoms),
+            shapely.get_coordinates(geoms),
+        ):
+            digest.update(np.ascontiguousarray(part).tobytes())
+        crs_in = territories.crs
+        digest.update(str(CRS.from_user_input(crs_in) if crs_in else None).encode())
     digest.update(str(CRS.from_user_input(crs) if crs is not None else None).encode())
     return digest.hexdigest()

@@ -37,9 +37,9 @@ SPLIT = 4
 #: Deepest level (level 0 is the regular grid).
 MAX_LEVEL = 6
 #: A cell crossed by more boundary segments than this is cut (above MAX_LEVEL it stays).
-MAX_SEGMENTS = 6
+MAX_SEGMENTS = 3
 #: Level-0 cells per polygon (bounded below and above).
-CELLS_PER_POLYGON = 2.0
+CELLS_PER_POLYGON = 8.0
 MIN_CELLS = 1 << 10
 MAX_CELLS = 1 << 20
 #: Relative distance to a cell edge below which a boundary sample also counts
@@ -57,16 +57,28 @@ _NONE = -1
 
 @dataclass(frozen=True, eq=False)
 class Segments:
-    """The boundary segments of a layout, with the polygon each belongs to."""
+    """The distinct boundary segments of a layout, with the polygons whose rings hold them.
+
+    A border shared by two polygons is one segment listed for both
+    (``poly[poly_ptr[i]:poly_ptr[i + 1]]``): crossing it flips both.
+    """
 
     ax: F64
     ay: F64
     bx: F64
     by: F64
+    poly_ptr: I64
     poly: I64
+    n_polys: int
 
     def __len__(self) -> int:
-        return len(self.poly)
+        return len(self.ax)
+
+    def polygons_of(self, seg: I64) -> tuple[I64, I64]:
+        """``(position in seg, polygon)`` for every polygon of each segment of ``seg``."""
+        counts = np.diff(self.poly_ptr)[seg]
+        pos = np.repeat(np.arange(len(seg), dtype=np.int64), counts)
+        return pos, self.poly[_ranges(self.poly_ptr[seg], counts)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,7 +115,7 @@ class CellTree:
 
 
 def ring_segments(polys: NDArray[np.object_]) -> Segments:
-    """Every ring segment of the polygons (``None`` entries have none)."""
+    """Every distinct ring segment of the polygons (``None`` entries have none)."""
     parts, part_owner = shapely.get_parts(polys, return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
@@ -112,7 +124,26 @@ def ring_segments(polys: NDArray[np.object_]) -> Segments:
     keep = (a != b).any(axis=1)
     k, a, b = k[keep], a[keep], b[keep]
     poly = part_owner[ring_part[coord_ring[k]]].astype(np.int64)
-    return Segments(a[:, 0].copy(), a[:, 1].copy(), b[:, 0].copy(), b[:, 1].copy(), poly)
+    # one segment whichever way a ring runs along it
+    swap = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
+    a[swap], b[swap] = b[swap], a[swap].copy()
+    order = np.lexsort((poly, b[:, 1], b[:, 0], a[:, 1], a[:, 0]))
+    a, b, poly = a[order], b[order], poly[order]
+    new = np.ones(len(a), dtype=bool)
+    new[1:] = (a[1:] != a[:-1]).any(axis=1) | (b[1:] != b[:-1]).any(axis=1)
+    # a polygon listing a segment twice (a ring touching itself) crosses it twice: keep parity
+    first = np.flatnonzero(new)
+    seg_of = np.cumsum(new) - 1
+    key = seg_of * (len(polys) + 1) + poly
+    uniq, times = np.unique(key, return_counts=True)
+    odd = uniq[times % 2 == 1]
+    owner_seg, owner_poly = odd // (len(polys) + 1), odd % (len(polys) + 1)
+    counts = np.bincount(owner_seg, minlength=len(first))
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return Segments(
+        a[first, 0].copy(), a[first, 1].copy(), b[first, 0].copy(), b[first, 1].copy(),
+        ptr, owner_poly.astype(np.int64), len(polys),
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- orientation
@@ -148,8 +179,9 @@ def crossings(
     Returns
     -------
     tuple
-        ``(item, polygon)`` of every proper crossing, and per item whether a
-        sign was too close to call (the item needs an exact test).
+        ``(item, polygon)`` for every polygon of every properly crossed
+        segment, and per item whether a sign was too close to call (the item
+        needs an exact test).
     """
     counts = np.diff(seg_ptr)
     uncertain = np.zeros(len(qx), dtype=bool)
@@ -160,25 +192,41 @@ def crossings(
         item = np.repeat(np.arange(lo, hi, dtype=np.int64), counts[lo:hi])
         entries = slice(int(seg_ptr[lo]), int(seg_ptr[hi]))
         seg = seg_ids[entries]
+        if q_side is None:
+            qs = _sign(
+                segments.ax[seg], segments.ay[seg], segments.bx[seg], segments.by[seg],
+                qx[item], qy[item],
+            )  # fmt: skip
+        else:
+            qs = q_side[entries]
+        # most pairs have p strictly on q's side of the segment's line: no crossing
+        k = _not_same_side(segments, seg, px[item], py[item], qs)
+        item, seg, qs = item[k], seg[k], qs[k]
         ax, ay = segments.ax[seg], segments.ay[seg]
         bx, by = segments.bx[seg], segments.by[seg]
-        s1 = _sign(ax, ay, bx, by, px[item], py[item])
-        if q_side is None:
-            s2 = _sign(ax, ay, bx, by, qx[item], qy[item])
-        else:
-            s2 = q_side[entries]
-        # most pairs have p and q on one side of the segment's line: no crossing
-        k = np.flatnonzero(s1 * s2 != 1)
-        item, seg, m12 = item[k], seg[k], s1[k] * s2[k]
-        ax, ay, bx, by = ax[k], ay[k], bx[k], by[k]
         pxi, pyi, qxi, qyi = px[item], py[item], qx[item], qy[item]
+        m12 = _sign(ax, ay, bx, by, pxi, pyi) * qs
         m34 = _sign(pxi, pyi, qxi, qyi, ax, ay) * _sign(pxi, pyi, qxi, qyi, bx, by)
-        apart = m34 == 1
+        apart = (m12 == 1) | (m34 == 1)
         proper = (m12 == -1) & (m34 == -1)
         uncertain[item[~apart & ~proper]] = True
-        out_item.append(item[proper])
-        out_poly.append(segments.poly[seg[proper]])
+        pos, poly = segments.polygons_of(seg[proper])
+        out_item.append(item[proper][pos])
+        out_poly.append(poly)
     return np.concatenate(out_item), np.concatenate(out_poly), uncertain
+
+
+def _not_same_side(segments: Segments, seg: I64, px: F64, py: F64, q_side: NDArray[np.int8]) -> I64:
+    """Positions where ``p`` is not certainly on the ``q_side`` of the segment's line."""
+    ax, ay = segments.ax[seg], segments.ay[seg]
+    left = (segments.bx[seg] - ax) * (py - ay)
+    right = (segments.by[seg] - ay) * (px - ax)
+    bound = np.abs(left)
+    bound += np.abs(right)
+    bound *= ORIENT_EPS
+    left -= right
+    left *= q_side
+    return np.flatnonzero(~(left > bound))
 
 
 def _chunks(counts: I64, limit: int) -> I64:
@@ -539,7 +587,7 @@ def _child_sets(
     set_counts = np.diff(parents.set_ptr)[parent]
     base_ptr = np.concatenate([[0], np.cumsum(set_counts)]).astype(np.int64)
     base = parents.set_polys[_ranges(parents.set_ptr[parent], set_counts)]
-    n_polys = int(max(segments.poly.max(initial=0), base.max(initial=0))) + 1
+    n_polys = segments.n_polys + 1
     item, poly = flip_sets(len(qx), base_ptr, base, f_item, f_poly, n_polys)
     if unsure.any():
         keep = ~unsure[item]
@@ -620,8 +668,10 @@ def lookup(tree: CellTree, x: F64, y: F64) -> tuple[I64, I64, I64]:
     edgy = (rx < POINT_EDGE_EPS) | (rx > 1 - POINT_EDGE_EPS)
     edgy |= (ry < POINT_EDGE_EPS) | (ry > 1 - POINT_EDGE_EPS)
     value = tree.levels[0][(iy // scale) * nx0 + ix // scale]
+    down = np.flatnonzero(value <= -2)
     for level in range(1, depth + 1):
-        down = np.flatnonzero((value <= -2) & ((-value - 2) % 2 == 1))
+        v = value[down]
+        down = down[(v <= -2) & ((-v - 2) % 2 == 1)]
         if not len(down):
             break
         block = (-value[down] - 2) // 2
@@ -657,7 +707,7 @@ def _leaf_points(tree: CellTree, lid: I64, x: F64, y: F64) -> tuple[I64, I64, ND
     set_counts = np.diff(tree.leaf_set_ptr)[lid]
     base_ptr = np.concatenate([[0], np.cumsum(set_counts)]).astype(np.int64)
     base = tree.leaf_set[_ranges(tree.leaf_set_ptr[lid], set_counts)]
-    n_polys = int(max(tree.segments.poly.max(initial=0), base.max(initial=0))) + 1
+    n_polys = tree.segments.n_polys + 1
     item, poly = flip_sets(len(lid), base_ptr, base, f_item, f_poly, n_polys)
     keep = ~unsure[item]
     return item[keep], poly[keep], unsure
