@@ -112,14 +112,20 @@ def _estimate_week_m(
     per_week: np.ndarray,
     home: tuple[float, float],
     days_per_week: int,
+    days_of_work: float | None = None,
 ) -> float:
     """Straight-line metres driven per week (tour-length estimate).
 
-    Each working day the rep drives out to a part of the territory, tours
-    the day's stops and comes back: out and back cost twice the mean
-    distance from home to the stops; the tour inside the day's part, whose
-    area is the territory's over the number of days, follows Beardwood,
-    Halton and Hammersley, ``0.7124 * sqrt(n * area)``.
+    Each day out the rep drives to a part of the territory, tours the
+    day's stops and comes back: out and back cost twice the mean distance
+    from home to the stops; the tour inside the day's part, whose area is
+    the territory's over the number of days, follows Beardwood, Halton and
+    Hammersley, ``0.7124 * sqrt(n * area)``. Route plans put a week's
+    visits on as few days as the shift allows (every day out costs a drive
+    out and back), so the days out are the days of work the visits fill
+    (``days_of_work``), at least as many as the most frequent account's
+    visits a week, at most the working days; a fraction when the plan can
+    gather several weeks' rare visits on one day.
     """
     visits = float(per_week.sum())
     if visits <= 0:
@@ -128,6 +134,8 @@ def _estimate_week_m(
     to_home = haversine_m(home[0], home[1], lat, lon)
     reach = float(np.sum(weights * to_home))
     days = min(float(days_per_week), visits)
+    if days_of_work is not None:
+        days = min(days, max(days_of_work, float(per_week.max())))
     per_day = visits / days
     area = _area_m2(_local_xy(lat, lon)) / days
     tour = BHH_CONSTANT * math.sqrt(per_day * area) if per_day > 1 else 0.0
@@ -216,8 +224,10 @@ def travel_workload(
         if params.method == "simulate":
             drive_s, drive_m, method = _simulate(g, home, network, params)
         else:
+            # Visits plus a first guess of the drive (a tenth of the day) fill these days.
+            days_of_work = visit_h / (0.9 * params.route.max_work_s / 3600)
             drive_s, drive_m, method = _estimate(lat, lon, per_week, home, network, params,
-                                                 days_per_week)
+                                                 days_per_week, days_of_work)
         out.append(
             {
                 S.TERRITORY_ID: tid,
@@ -244,8 +254,9 @@ def _estimate(
     network: RoadNetwork | None,
     params: WorkloadParams,
     days_per_week: int,
+    days_of_work: float | None = None,
 ) -> tuple[float, float, str]:
-    straight_m = _estimate_week_m(lat, lon, per_week, home, days_per_week)
+    straight_m = _estimate_week_m(lat, lon, per_week, home, days_per_week, days_of_work)
     if network is None:
         est = params.estimate
         metres = straight_m * est.circuity
