@@ -239,11 +239,18 @@ def _chunks(counts: I64, limit: int) -> I64:
 
 
 def flip_sets(
-    n_items: int, set_ptr: I64, set_polys: I64, flip_item: I64, flip_poly: I64, n_polys: int
+    n_items: int,
+    set_ptr: I64,
+    set_polys: I64,
+    flip_item: I64,
+    flip_poly: I64,
+    n_polys: int,
+    *,
+    sort: bool = True,
 ) -> tuple[I64, I64]:
     """Each item's polygons: its starting set with every crossed polygon toggled.
 
-    Returns ``(item, polygon)`` pairs sorted by item.
+    Returns ``(item, polygon)`` pairs, sorted by item if ``sort``.
     """
     counts = np.diff(set_ptr)
     base_item = np.repeat(np.arange(n_items, dtype=np.int64), counts)
@@ -259,6 +266,8 @@ def flip_sets(
     odd = uniq[times % 2 == 1]
     item = np.concatenate([base_item[calm], odd // n_polys])
     poly = np.concatenate([set_polys[calm].astype(np.int64), odd % n_polys])
+    if not sort:
+        return item, poly
     order = np.argsort(item, kind="stable")
     return item[order], poly[order]
 
@@ -708,6 +717,6 @@ def _leaf_points(tree: CellTree, lid: I64, x: F64, y: F64) -> tuple[I64, I64, ND
     base_ptr = np.concatenate([[0], np.cumsum(set_counts)]).astype(np.int64)
     base = tree.leaf_set[_ranges(tree.leaf_set_ptr[lid], set_counts)]
     n_polys = tree.segments.n_polys + 1
-    item, poly = flip_sets(len(lid), base_ptr, base, f_item, f_poly, n_polys)
+    item, poly = flip_sets(len(lid), base_ptr, base, f_item, f_poly, n_polys, sort=False)
     keep = ~unsure[item]
     return item[keep], poly[keep], unsure
