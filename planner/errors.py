@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ClusterUnavailableError",
     "ConflictError",
     "StoreUnavailableError",
     "GeometryRepairWarning",
@@ -164,6 +165,10 @@ class InfeasibleError(PlannerError):
 
 class NetworkDataError(PlannerError):
     """A road network is missing, corrupt or unusable."""
+
+
+class ClusterUnavailableError(PlannerError):
+    """A Dask scheduler does not answer, or a cluster cannot be started."""
 
 
 class WorkspaceError(PlannerError):
