@@ -18,6 +18,7 @@ from sklearn.cluster import KMeans
 
 from planner.balance.metrics import compute_metrics, rep_home_points
 from planner.balance.plan import Locks, Progress, TerritoryPlan, ToleranceNotMetError
+from planner.balance.recombine import recombine, redraw
 from planner.balance.search import SearchState
 from planner.balance.units import BalanceUnits, UnitsLike, prepare_units
 from planner.balance.workload import BalanceWeight, balance_values
@@ -195,17 +196,28 @@ def _search_once(
     _fill_empty(state, bu, setup)
     report(0.5, "balancing")
     goal = tolerance * 0.5
-    state.flow_balance(goal)
-    state.descend(goal)
-    state.kick(goal)
+    rng = np.random.default_rng(seed)
+    _balance(state, goal, rng)
     for sweep in range(2 if compactness_sweeps else 0):
         report(0.7 + 0.1 * sweep, "improving compactness")
         state.compact(tolerance * 0.9, sweeps=compactness_sweeps)
         state.descend(tolerance)
-    state.flow_balance(tolerance)
-    state.descend(tolerance)
-    state.kick(tolerance)
+    _balance(state, tolerance, rng)
     return state
+
+
+def _balance(state: SearchState, goal: float, rng: np.random.Generator) -> None:
+    """Flows, descent and kicks; then, if a territory is still off, recombination and again."""
+    state.flow_balance(goal)
+    state.descend(goal)
+    state.kick(goal)
+    if state.max_abs_dev() > goal and recombine(state, goal, rng=rng):
+        state.flow_balance(goal)
+        state.descend(goal)
+        state.kick(goal)
+    if state.max_abs_dev() > goal and redraw(state, goal, rng=rng):
+        state.descend(goal)
+        recombine(state, goal, rng=rng)
 
 
 # --- setup and feasibility --------------------------------------------------------
