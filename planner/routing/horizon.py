@@ -46,6 +46,8 @@ class Shift:
         Earliest departure and latest return, seconds after midnight.
     max_work_s
         Longest time from leaving home to coming back.
+    max_visits
+        Most visits in the day (the rep's capacity); ``None``: no limit.
     """
 
     rep: int
@@ -54,6 +56,7 @@ class Shift:
     start_s: int
     end_s: int
     max_work_s: int
+    max_visits: int | None = None
 
     @property
     def offset_s(self) -> int:
@@ -156,9 +159,12 @@ def _build_model(
     loc_of = {p: model.add_location(x=0.0, y=0.0) for p in order}
     depot_of = {h: model.add_depot(loc_of[h]) for h in homes}
     prize = _base_prize(shifts)
+    counted = any(s.max_visits is not None for s in shifts)
     for s in shifts:
         model.add_vehicle_type(
             1,
+            capacity=[s.max_visits if s.max_visits is not None else len(requests)]
+            if counted else [],
             start_depot=depot_of[s.home],
             end_depot=depot_of[s.home],
             tw_early=s.offset_s + s.start_s,
@@ -176,7 +182,8 @@ def _build_model(
         for shift_idx, (early, late) in _distinct_options(req, shifts):
             day = shifts[shift_idx].day
             model.add_client(
-                loc_of[req.point], service_duration=req.service_s,
+                loc_of[req.point], delivery=[1] if counted else [],
+                service_duration=req.service_s,
                 tw_early=day * DAY_S + early, tw_late=day * DAY_S + late,
                 prize=value, required=False, group=group,
             )

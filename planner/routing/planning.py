@@ -7,6 +7,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -24,12 +25,12 @@ from planner.routing.plans import (
     ScheduledStop,
     UnvisitedStop,
 )
-from planner.routing.requests import build_requests, visit_counts_in_plan
+from planner.routing.requests import Allowed, build_requests, visit_counts_in_plan
 from planner.routing.schedule import Leg, TimedRoute, insert_missing, time_route
 from planner.routing.solver import Deadline, to_solver_units
 from planner.routing.stops import StopTable, read_stops
 
-__all__ = ["plan_routes"]
+__all__ = ["PlacedVisits", "day_route", "left_out", "place_visits", "plan_notes", "plan_routes"]
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,46 @@ def plan_routes(
         st, weeks=params.weeks, first_week=params.first_week, n_days=len(shifts),
         use_frequencies=params.use_frequencies,
     )
-    requests, unvisited = build_requests(st, T, shifts, counts)
+    placed = place_visits(st, T, shifts, counts, params=params, began=began, stop=stop,
+                          report=report)
+    days = [day_route(i, s, placed.routes[i], st, T, matrix) for i, s in enumerate(shifts)]
+    unvisited = placed.unvisited + left_out(placed, days, st)
+    report(1.0, "routes planned")
+    logger.info("planned %d days in %.2f s", len(shifts), time.monotonic() - began)
+    return RoutePlan(
+        days=tuple(days), unvisited=tuple(unvisited), matrix=matrix,
+        point_ids=("home", *st.ids), point_names=("home", *st.names), lat=lat, lon=lon,
+        params=params, notes=tuple(plan_notes(st, matrix)), stopped=placed.stopped,
+    )
+
+
+@dataclass
+class PlacedVisits:
+    """Visits placed on shifts: per shift ``(request, leg)`` in order, and the requests left."""
+
+    requests: list[VisitRequest]
+    routes: list[list[tuple[int, Leg]]]
+    left: list[int]
+    unvisited: list[UnvisitedStop]
+    stopped: bool
+
+
+def place_visits(
+    st: StopTable,
+    T: np.ndarray,
+    shifts: Sequence[Shift],
+    counts: np.ndarray,
+    *,
+    params: RouteParams,
+    began: float,
+    stop: Stop | None,
+    report: Progress,
+    first_point: int = 1,
+    allowed: Allowed | None = None,
+) -> PlacedVisits:
+    """Requests, one horizon model over every shift, then insertion of what still fits."""
+    requests, unvisited = build_requests(st, T, shifts, counts, first_point=first_point,
+                                         allowed=allowed)
     report(0.2, f"placing {len(requests)} visits on {len(shifts)} days")
     deadline = Deadline(began + (1 - _RESERVE) * params.time_limit_s, stop)
     M, _ = to_solver_units(T, resolution=1.0, rounding="up")
@@ -117,15 +157,7 @@ def plan_routes(
     left = [r for r in range(len(requests)) if r not in placed]
     left = insert_missing(routes, left, requests, shifts, T,
                           deadline=began + params.time_limit_s)
-    days = [_day_route(i, s, routes[i], st, T, matrix) for i, s in enumerate(shifts)]
-    unvisited += _competition(left, requests, routes, days, shifts, st, deadline.stopped)
-    report(1.0, "routes planned")
-    logger.info("planned %d days in %.2f s", len(shifts), time.monotonic() - began)
-    return RoutePlan(
-        days=tuple(days), unvisited=tuple(unvisited), matrix=matrix,
-        point_ids=("home", *st.ids), point_names=("home", *st.names), lat=lat, lon=lon,
-        params=params, notes=tuple(_notes(st, matrix)), stopped=deadline.stopped,
-    )
+    return PlacedVisits(requests, routes, left, unvisited, deadline.stopped)
 
 
 def _drive_times(
@@ -177,13 +209,14 @@ def _routes_of(
     ]
 
 
-def _day_route(
+def day_route(
     index: int,
     shift: Shift,
     route: list[tuple[int, Leg]],
     st: StopTable,
     T: np.ndarray,
     matrix: TravelMatrix,
+    first_point: int = 1,
 ) -> DayRoute:
     """Time one day's visits and total its drive, visits and waiting."""
     legs = [leg for _, leg in route]
@@ -191,7 +224,7 @@ def _day_route(
     if legs and timed is None:  # cannot happen: the solver's order keeps every window
         raise RuntimeError(f"the route of day {index} breaks a window or the shift")
     Dm = np.where(np.isnan(matrix.distance_m), 0.0, matrix.distance_m)
-    stops = _scheduled(legs, timed, T, Dm, shift.home, st) if timed else []
+    stops = _scheduled(legs, timed, T, Dm, shift.home, st, first_point) if timed else []
     last = legs[-1].point if legs else shift.home
     ret_s = float(T[last, shift.home]) if legs else 0.0
     ret_m = float(Dm[last, shift.home]) if legs else 0.0
@@ -208,14 +241,15 @@ def _day_route(
 
 
 def _scheduled(
-    legs: list[Leg], timed: TimedRoute, T: np.ndarray, Dm: np.ndarray, home: int, st: StopTable
+    legs: list[Leg], timed: TimedRoute, T: np.ndarray, Dm: np.ndarray, home: int, st: StopTable,
+    first_point: int,
 ) -> list[ScheduledStop]:
     out = []
     prev = home
     for seq, (leg, arrive, start) in enumerate(
         zip(legs, timed.arrivals, timed.starts, strict=True), start=1
     ):
-        row = leg.point - 1
+        row = leg.point - first_point
         out.append(
             ScheduledStop(
                 stop_id=st.ids[row], name=st.names[row], point=leg.point, sequence=seq,
@@ -229,19 +263,12 @@ def _scheduled(
     return out
 
 
-def _competition(
-    left: Sequence[int],
-    requests: Sequence[VisitRequest],
-    routes: Sequence[Sequence[tuple[int, Leg]]],
-    days: Sequence[DayRoute],
-    shifts: Sequence[Shift],
-    st: StopTable,
-    stopped: bool,
-) -> list[UnvisitedStop]:
+def left_out(placed: PlacedVisits, days: Sequence[DayRoute], st: StopTable) -> list[UnvisitedStop]:
     """Why each left-out visit did not fit: its possible days and the visits it competes with."""
     out = []
-    for r in left:
-        req = requests[r]
+    stopped = placed.stopped
+    for r in placed.left:
+        req = placed.requests[r]
         rivals: Counter[str] = Counter()
         day_names = []
         for s_idx, (a, latest) in req.options:
@@ -266,7 +293,7 @@ def _competition(
     return out
 
 
-def _notes(st: StopTable, matrix: TravelMatrix) -> list[str]:
+def plan_notes(st: StopTable, matrix: TravelMatrix) -> list[str]:
     """Things the user should know: estimated drive times, unreadable opening hours."""
     notes = []
     if matrix.estimated:

@@ -25,7 +25,7 @@ __all__ = [
 
 StopStatus = Literal[
     "unreachable", "closed", "outside_shift", "window_too_short", "too_far", "no_room",
-    "not_due", "stopped",
+    "not_due", "stopped", "no_skill",
 ]
 #: What each status of an unvisited stop means, for people.
 STATUS_TEXT: dict[str, str] = {
@@ -37,6 +37,7 @@ STATUS_TEXT: dict[str, str] = {
     "no_room": "does not fit in the shift together with the other visits",
     "not_due": "its visit frequency asks for no visit in this plan's period",
     "stopped": "planning was stopped before this visit was placed",
+    "no_skill": "no rep of the plan has the skill this visit needs",
 }
 
 

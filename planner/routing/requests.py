@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -14,7 +14,10 @@ from planner.routing.plans import STATUS_TEXT, StopStatus, UnvisitedStop, clock
 from planner.routing.schedule import Leg, time_route
 from planner.routing.stops import StopTable
 
-__all__ = ["build_requests", "visit_counts_in_plan", "visit_windows"]
+__all__ = ["Allowed", "build_requests", "visit_counts_in_plan", "visit_windows"]
+
+#: Whether the rep of a shift may visit a stop (stop row, shift) -> bool.
+Allowed = Callable[[int, Shift], bool]
 
 
 def visit_windows(hours: WeeklyHours, weekday: int, visit_s: float, shift: Shift) -> list[
@@ -45,12 +48,15 @@ def _weekday(shift: Shift) -> int:
 
 
 def _feasible_options(
-    stop: int, st: StopTable, T: np.ndarray, shifts: Sequence[Shift]
+    stop: int, st: StopTable, T: np.ndarray, shifts: Sequence[Shift], first_point: int,
+    allowed: Allowed | None,
 ) -> list[tuple[int, tuple[int, int]]]:
     """Every (shift, window) in which the visit fits when it is the day's only one."""
     out = []
-    p = stop + 1
+    p = stop + first_point
     for s_idx, shift in enumerate(shifts):
+        if allowed is not None and not allowed(stop, shift):
+            continue
         for window in visit_windows(st.hours[stop], _weekday(shift), st.visit_s[stop], shift):
             leg = Leg(p, float(math.ceil(st.visit_s[stop])), window)
             if time_route([leg], T, shift) is not None:
@@ -59,13 +65,20 @@ def _feasible_options(
 
 
 def _why_never(
-    stop: int, st: StopTable, T: np.ndarray, shifts: Sequence[Shift]
+    stop: int, st: StopTable, T: np.ndarray, shifts: Sequence[Shift], first_point: int,
+    allowed: Allowed | None,
 ) -> tuple[StopStatus, str]:
     """The true reason a stop cannot be visited on any day of the plan, even alone."""
-    p = stop + 1
+    p = stop + first_point
     hours = st.hours[stop]
-    if not (np.isfinite(T[shifts[0].home, p]) and np.isfinite(T[p, shifts[0].home])):
+    if allowed is not None:
+        shifts = [s for s in shifts if allowed(stop, s)]
+        if not shifts:
+            return "no_skill", STATUS_TEXT["no_skill"]
+    homes = sorted({s.home for s in shifts})
+    if not any(np.isfinite(T[h, p]) and np.isfinite(T[p, h]) for h in homes):
         return "unreachable", STATUS_TEXT["unreachable"]
+    drive = min(float(T[h, p]) for h in homes)
     weekdays = sorted({_weekday(s) for s in shifts})
     day_list = ", ".join(DAY_NAMES[d] for d in weekdays)
     if not any(hours.on(d) for d in weekdays):
@@ -87,7 +100,7 @@ def _why_never(
             f"(at most {longest / 60:.0f} minutes)"
         )
     return "too_far", (
-        f"{STATUS_TEXT['too_far']}: the drive from home is {T[shifts[0].home, p] / 60:.0f} min "
+        f"{STATUS_TEXT['too_far']}: the drive from home is {drive / 60:.0f} min "
         f"each way, too long for the {minutes:.0f}-minute visit within its opening hours"
     )
 
@@ -107,12 +120,17 @@ def build_requests(
     T: np.ndarray,
     shifts: Sequence[Shift],
     counts: np.ndarray,
+    *,
+    first_point: int = 1,
+    allowed: Allowed | None = None,
 ) -> tuple[list[VisitRequest], list[UnvisitedStop]]:
     """Turn stops into visit requests with their feasible options; report the impossible ones.
 
     A stop with ``k`` visits gets ``k`` requests on separate runs of days
     (twice a week: early and late in the week). Visits that cannot happen
-    on any day, even alone, are reported with their true reason.
+    on any day, even alone, are reported with their true reason. Stop
+    ``i`` is matrix point ``i + first_point``; ``allowed(stop, shift)``
+    says whether that shift's rep may make the visit (skills).
     """
     horizon = max(s.day for s in shifts) + 1
     top_value = float(st.value.max()) if len(st) and st.value.max() > 0 else 1.0
@@ -124,9 +142,9 @@ def build_requests(
             unvisited.append(UnvisitedStop(st.ids[i], st.names[i], "not_due",
                                            STATUS_TEXT["not_due"]))
             continue
-        options = _feasible_options(i, st, T, shifts)
+        options = _feasible_options(i, st, T, shifts, first_point, allowed)
         if not options:
-            status, reason = _why_never(i, st, T, shifts)
+            status, reason = _why_never(i, st, T, shifts, first_point, allowed)
             unvisited.extend(UnvisitedStop(st.ids[i], st.names[i], status, reason)
                              for _ in range(k))
             continue
@@ -146,7 +164,7 @@ def build_requests(
             keep = set(seg)
             requests.append(
                 VisitRequest(
-                    stop=i, point=i + 1, service_s=math.ceil(st.visit_s[i]),
+                    stop=i, point=i + first_point, service_s=math.ceil(st.visit_s[i]),
                     options=tuple(o for o in options if shifts[o[0]].day in keep),
                     weight=weight,
                 )

@@ -70,8 +70,11 @@ def time_route(legs: Sequence[Leg], T: np.ndarray, shift: Shift) -> TimedRoute |
     possible); among departures that keep that end, the latest is taken, so
     the time from leaving to coming back is the shortest possible. ``None``
     when a visit would start after its window, the rep would be back after
-    the shift, or the day would be longer than ``shift.max_work_s``.
+    the shift, the day would be longer than ``shift.max_work_s``, or it
+    has more visits than ``shift.max_visits``.
     """
+    if shift.max_visits is not None and len(legs) > shift.max_visits:
+        return None
     first = _forward(legs, T, shift.home, float(shift.start_s))
     if first is None or first[2] > shift.end_s + _EPS:
         return None
