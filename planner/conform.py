@@ -10,7 +10,20 @@ import pandas as pd
 
 from planner import schema as s
 
-__all__ = ["conform", "conform_tables"]
+__all__ = ["as_text", "conform", "conform_tables"]
+
+
+def as_text(col: pd.Series) -> pd.Series:
+    """Return ``col`` as Python strings with ``None`` for every missing value (vectorised)."""
+    values = col.to_numpy(dtype=object, copy=True)
+    missing = pd.isna(values)
+    present = ~missing
+    if present.any():
+        kept = values[present]
+        if pd.api.types.infer_dtype(kept, skipna=False) != "string":
+            values[present] = [str(v) for v in kept]
+    values[missing] = None
+    return pd.Series(values, index=col.index, dtype=object)
 
 
 def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -22,8 +35,7 @@ def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
             out[c.name] = None
         col = out[c.name]
         if c.kind == "str":
-            values = [None if s.is_missing(v) else str(v) for v in col.tolist()]
-            out[c.name] = pd.Series(values, index=out.index, dtype=object)
+            out[c.name] = as_text(col)
         elif c.kind == "float":
             out[c.name] = pd.to_numeric(col, errors="coerce").astype("float64")
         elif c.kind == "int":

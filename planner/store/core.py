@@ -19,6 +19,7 @@ those images as new changes.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -28,6 +29,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -204,7 +206,51 @@ class Store:
         return int(value or 0)
 
     def read(self) -> Snapshot:
-        """Read every table and the version they show, in one transaction."""
+        """Read every table and the version they show, as one consistent snapshot.
+
+        A GeoPackage is read with GDAL's columnar reader between two looks
+        at the newest version: if a change was committed in between, the
+        read is repeated (and after three tries done in one SQL
+        transaction), so the tables always show one version.
+        """
+        if self.backend == "gpkg":
+            for _ in range(3):
+                snap = self._read_columnar()
+                if snap is not None:
+                    return snap
+        return self._read_sql()
+
+    def _read_columnar(self) -> Snapshot | None:
+        with self.reading() as conn:
+            version = self._head(conn)
+            meta = self._meta(conn)
+        tables: dict[str, pd.DataFrame] = {}
+        with self._faults("read"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for name in self.layout.tables:
+                frame = pyogrio.read_dataframe(self.location, layer=name, use_arrow=True)
+                tables[name] = self._known_columns(name, frame)
+        with self.reading() as conn:
+            if self._head(conn) != version:
+                return None
+        return Snapshot(tables, meta, version)
+
+    def _known_columns(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.drop(columns=[c for c in HIDDEN if c in frame.columns])
+        if s.TABLES[name].extra_columns:
+            known = set(self.layout.columns(name))
+            for col in frame.columns:
+                if col not in known and col != s.GEOMETRY:
+                    self.layout.note_extra(name, str(col), kind_of_dtype(frame[col].dtype))
+        if isinstance(frame, gpd.GeoDataFrame) and frame.crs is None:
+            frame = frame.set_crs(s.STORAGE_CRS, allow_override=True)
+        return frame
+
+    def _meta(self, conn: Connection) -> dict[str, str]:
+        rows = conn.execute(sa.select(self.layout.meta.c[s.KEY], self.layout.meta.c[s.VALUE]))
+        return {str(k): str(v) for k, v in rows}
+
+    def _read_sql(self) -> Snapshot:
         with self.reading() as conn:
             version = self._head(conn)
             meta_rows = conn.execute(
@@ -229,7 +275,13 @@ class Store:
             stmt = stmt.where(where)
         result = conn.execute(stmt)
         names = list(result.keys())
-        frame = pd.DataFrame(result.fetchall(), columns=names)
+        rows = result.cursor.fetchall() if result.cursor is not None else []  # raw tuples: fast
+        result.close()
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+        frame = pd.DataFrame(
+            {n: np.asarray(col, dtype=object) for n, col in zip(names, columns, strict=True)}
+        )
+        frame = frame.infer_objects() if len(frame) else frame
         if s.GEOMETRY in names:
             geoms = (
                 decode_gpkg(frame[s.GEOMETRY].tolist())

@@ -52,10 +52,16 @@ def row_keys(frame: pd.DataFrame, key: Sequence[str]) -> np.ndarray:
     """Return each row's key as one string (key columns joined; missing shown as NUL)."""
     if not len(frame):
         return np.array([], dtype=object)
-    parts = [
-        np.array([_NULL if s.is_missing(v) else str(v) for v in frame[c].tolist()], dtype=object)
-        for c in key
-    ]
+    parts = []
+    for c in key:
+        values = frame[c].to_numpy(dtype=object)
+        missing = pd.isna(values)
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            text = values.copy()
+        else:
+            text = np.array([str(v) for v in values], dtype=object)
+        text[missing] = _NULL
+        parts.append(text)
     out = parts[0]
     for part in parts[1:]:
         out = out + _SEP + part
@@ -68,19 +74,26 @@ def key_values(key: str, columns: Sequence[str]) -> dict[str, str | None]:
     return {c: (None if v == _NULL else v) for c, v in zip(columns, values, strict=True)}
 
 
-def _hashes(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
-    data = {}
-    for c in columns:
-        if c == s.GEOMETRY:
-            geoms = np.asarray(frame[c], dtype=object)
-            data[c] = pd.Series(shapely.to_wkb(geoms, hex=True), dtype=object)
-        else:
-            col = frame[c].reset_index(drop=True)
-            data[c] = col.astype(object) if col.dtype == object else col
-    table = pd.DataFrame(data)
-    if table.empty:
-        return np.array([], dtype=np.uint64)
-    return pd.util.hash_pandas_object(table, index=False).to_numpy()
+def _column_differs(old: pd.Series, new: pd.Series, geometry: bool) -> np.ndarray:
+    """Return, per aligned row, whether two columns hold different values (vectorised)."""
+    a = old.to_numpy(dtype=object)
+    b = new.to_numpy(dtype=object)
+    am, bm = pd.isna(a), pd.isna(b)
+    both = ~am & ~bm
+    differs = am != bm
+    if not both.any():
+        return differs
+    if geometry:
+        same = np.fromiter((x is y for x, y in zip(a, b, strict=True)), bool, len(a))
+        check = both & ~same
+        if check.any():
+            equal = shapely.equals_exact(a[check], b[check], tolerance=0.0)
+            differs[check] = ~np.asarray(equal, dtype=bool)
+        return differs
+    with np.errstate(invalid="ignore"):
+        unequal = np.asarray(a[both] != b[both], dtype=bool)
+    differs[both] = unequal
+    return differs
 
 
 def diff_table(
@@ -110,33 +123,38 @@ def diff_table(
     if not key:
         return _append_only(table, before, after, columns)
     old_keys, new_keys = row_keys(before, key), row_keys(after, key)
-    old_pos = pd.Series(np.arange(len(old_keys)), index=pd.Index(old_keys))
-    new_pos = pd.Series(np.arange(len(new_keys)), index=pd.Index(new_keys))
-    old_pos = old_pos[~old_pos.index.duplicated(keep="last")]
-    new_pos = new_pos[~new_pos.index.duplicated(keep="last")]
-    common = old_pos.index.intersection(new_pos.index)
-    deleted = old_pos.index.difference(new_pos.index)
-    inserted = new_pos.index.difference(old_pos.index)
+    old_index = pd.Index(old_keys)
+    new_index = pd.Index(new_keys)
+    old_last = ~old_index.duplicated(keep="last")
+    new_last = ~new_index.duplicated(keep="last")
+    old_index, new_index = old_index[old_last], new_index[new_last]
+    old_pos, new_pos = np.flatnonzero(old_last), np.flatnonzero(new_last)
+    at = old_index.get_indexer(new_index)
+    common = at >= 0
     changes: list[RowChange] = []
-    if len(common):
-        o, n = old_pos[common].to_numpy(), new_pos[common].to_numpy()
-        differ = _hashes(before.iloc[o], columns) != _hashes(after.iloc[n], columns)
+    if common.any():
+        o, n = old_pos[at[common]], new_pos[common]
+        a, b = before.iloc[o], after.iloc[n]
+        differ = np.zeros(len(o), dtype=bool)
+        for c in columns:
+            differ |= _column_differs(a[c], b[c], c == s.GEOMETRY)
         if differ.any():
-            o, n, keys = o[differ], n[differ], common[differ]
-            olds = row_images(before.iloc[o], columns)
-            news = row_images(after.iloc[n], columns)
-            for k, a, b in zip(keys, olds, news, strict=True):
-                if a != b:
-                    changes.append(RowChange(table, str(k), "update", a, b))
-    if len(deleted):
-        for k, img in zip(
-            deleted, row_images(before.iloc[old_pos[deleted].to_numpy()], columns), strict=True
-        ):
+            keys = new_index[common][differ]
+            olds = row_images(a.iloc[np.flatnonzero(differ)], columns)
+            news = row_images(b.iloc[np.flatnonzero(differ)], columns)
+            for k, x, y in zip(keys, olds, news, strict=True):
+                if x != y:
+                    changes.append(RowChange(table, str(k), "update", x, y))
+    deleted = np.ones(len(old_index), dtype=bool)
+    deleted[at[common]] = False
+    if deleted.any():
+        rows = before.iloc[old_pos[deleted]]
+        for k, img in zip(old_index[deleted], row_images(rows, columns), strict=True):
             changes.append(RowChange(table, str(k), "delete", img, None))
-    if len(inserted):
-        for k, img in zip(
-            inserted, row_images(after.iloc[new_pos[inserted].to_numpy()], columns), strict=True
-        ):
+    inserted = ~common
+    if inserted.any():
+        rows = after.iloc[new_pos[inserted]]
+        for k, img in zip(new_index[inserted], row_images(rows, columns), strict=True):
             changes.append(RowChange(table, str(k), "insert", None, img))
     return TableDiff(table, changes)
 
@@ -151,9 +169,34 @@ def _with_columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return out
 
 
+def _hashes(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    data = {}
+    for c in columns:
+        if c == s.GEOMETRY:
+            geoms = np.asarray(frame[c], dtype=object)
+            data[c] = pd.Series(shapely.to_wkb(geoms, hex=True), dtype=object)
+        else:
+            data[c] = frame[c].reset_index(drop=True).astype(object)
+    table = pd.DataFrame(data)
+    if table.empty:
+        return np.array([], dtype=np.uint64)
+    return pd.util.hash_pandas_object(table, index=False).to_numpy()
+
+
 def _append_only(
     table: str, before: pd.DataFrame, after: pd.DataFrame, columns: Sequence[str]
 ) -> TableDiff:
+    n = len(before)
+    if len(after) >= n:
+        head = after.iloc[:n]
+        same = not any(
+            _column_differs(before[c], head[c], c == s.GEOMETRY).any() for c in columns
+        )
+        if same:  # the usual case: rows were appended at the end
+            images = row_images(after.iloc[n:], columns)
+            return TableDiff(
+                table, [RowChange(table, uuid.uuid4().hex, "insert", None, i) for i in images]
+            )
     old = pd.Series(_hashes(before, columns)).value_counts()
     new_hashes = _hashes(after, columns)
     seen: dict[int, int] = {}

@@ -169,6 +169,8 @@ class Layout:
         """Return the column type of ``kind`` (GeoPackage knows INTEGER, not BIGINT)."""
         if kind == "int" and self.backend == "gpkg":
             return sa.Integer
+        if kind == "float" and self.backend == "gpkg":
+            return sa.Double  # GDAL reads FLOAT columns as 32-bit
         return _SQL_TYPES[kind]
 
     def _business_table(self, name: str) -> sa.Table:
@@ -193,6 +195,14 @@ class Layout:
     def data_columns(self, table: str) -> list[str]:
         """Return the non-geometry workspace columns of ``table``."""
         return [c for c in self.columns(table) if c != s.GEOMETRY]
+
+    def note_extra(self, table: str, column: str, kind: s.Kind) -> None:
+        """Record an extra column another process added to a stored table."""
+        assert self.extras is not None
+        self.extras.setdefault(table, {})[column] = kind
+        old = self.tables.pop(table)
+        self.metadata.remove(old)
+        self.tables[table] = self._business_table(table)
 
     def add_extra(self, conn: Connection, table: str, column: str, kind: s.Kind) -> None:
         """Add an extra column to a stored table (inside the caller's transaction)."""

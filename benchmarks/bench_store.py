@@ -1,0 +1,211 @@
+"""The workspace store: one edit, opening, races and kills, beside the old whole-file save.
+
+Run: python benchmarks/bench_store.py [--accounts 100000] [--open-accounts 1000000]
+     [--edits 200] [--kills 100] [--url postgresql://...]
+
+The peer is the previous planner's save (every table rewritten to a new
+GeoPackage with GDAL, then renamed over the old file), run here on the same
+workspace. The PostGIS rows run when --url or $PLANNER_DATABASE_URL names a
+server (./dev db).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from planner import schema as s  # noqa: E402
+from planner.samples import sample_path  # noqa: E402
+from planner.store import create_store  # noqa: E402
+from planner.store.connect import schema_for  # noqa: E402
+from planner.store.layout import postgres_engine  # noqa: E402
+from planner.workspace import Workspace, open_workspace  # noqa: E402
+from tests.store.crash import kill_drill, race_drill, store_drill  # noqa: E402
+
+
+def big_workspace(accounts: int, seed: int = 0) -> Workspace:
+    """The Helsinki sample with its accounts copied (jittered) up to ``accounts`` rows."""
+    ws = open_workspace(sample_path("helsinki"))
+    base = ws.accounts
+    rng = np.random.default_rng(seed)
+    reps = -(-accounts // len(base))
+    frame = pd.concat([base] * reps, ignore_index=True).iloc[:accounts].copy()
+    frame[s.ACCOUNT_ID] = [f"A{i:07d}" for i in range(accounts)]
+    xy = shapely.get_coordinates(frame.geometry.values)
+    xy = xy + rng.normal(0, 0.002, xy.shape)
+    frame = frame.set_geometry(shapely.points(xy), crs=s.STORAGE_CRS)
+    sid = ws.active_scenario_id()
+    members = ws.memberships(sid)
+    terr = members[s.TERRITORY_ID].iloc[0]
+    big_members = pd.DataFrame(
+        {
+            s.ACCOUNT_ID: frame[s.ACCOUNT_ID],
+            s.TERRITORY_ID: terr,
+            s.CAUSE: "spatial",
+            s.DETAIL: "inside",
+            s.IS_PRIMARY: True,
+        }
+    )
+    ws.set_table("accounts", frame)
+    ws.set_rows("memberships", sid, big_members)
+    return ws
+
+
+def old_whole_file_save(ws: Workspace, target: Path) -> None:
+    """The previous planner's save: every table written anew with GDAL, then renamed."""
+    tmp = target.with_name(f".{target.name}.old.tmp.gpkg")
+    meta = pd.DataFrame({"key": ["schema_version"], "value": ["1"]})
+    pyogrio.write_dataframe(meta, tmp, layer="meta", driver="GPKG")
+    for table, frame in ws.tables.items():
+        kwargs = {"geometry_type": "Unknown"} if "geometry" in frame.columns else {}
+        pyogrio.write_dataframe(frame, tmp, layer=table, driver="GPKG", **kwargs)
+    os.replace(tmp, target)
+
+
+def timed(fn: Callable[[], object], repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def one_edit_figures(opener: Callable[[], Workspace], repeats: int) -> dict[str, float]:
+    """Median seconds of a territory rename and of moving 50 accounts, each committed."""
+    ws = opener()
+    sid = ws.active_scenario_id()
+    counter = iter(range(10**6))
+
+    def rename() -> None:
+        terr = ws.territories(sid).copy()
+        terr.loc[terr.index[1], s.NAME] = f"renamed {next(counter)}"
+        ws.set_rows("territories", sid, terr)
+        ws.commit("rename", user="bench")
+
+    def move50() -> None:
+        mem = ws.memberships(sid).copy()
+        n = next(counter)
+        rows = mem.index[(n * 50) % (len(mem) - 50) :][:50]
+        mem.loc[rows, s.TERRITORY_ID] = ws.territories(sid)[s.TERRITORY_ID].iloc[1 + n % 3]
+        mem.loc[rows, s.CAUSE] = "manual"
+        ws.set_rows("memberships", sid, mem)
+        ws.commit("move 50 accounts", user="bench")
+
+    rename()  # warm up
+    return {
+        "rename": statistics.median(timed(rename, repeats)),
+        "move50": statistics.median(timed(move50, repeats)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--open-accounts", type=int, default=1_000_000)
+    parser.add_argument("--edits", type=int, default=200)
+    parser.add_argument("--opens", type=int, default=500)
+    parser.add_argument("--kills", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--url", default=os.environ.get("PLANNER_DATABASE_URL"))
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
+    backends: list[tuple[str, str]] = [("GeoPackage", str(folder / "big.gpkg"))]
+    if args.url:
+        backends.append(("PostGIS", args.url))
+    else:
+        print("(no --url / PLANNER_DATABASE_URL: PostGIS rows skipped; start one with ./dev db)")
+    print(f"2 shared cores; timings are medians of {args.repeats} and noisy\n")
+
+    ws = big_workspace(args.accounts)
+    t = time.perf_counter()
+    old_whole_file_save(ws, folder / "old.gpkg")
+    old_save = time.perf_counter() - t
+    print(f"== one edit, {args.accounts:,} accounts ==")
+    print(f"{'old whole-file save (peer)':<34}{old_save * 1000:>10.0f} ms")
+    names: dict[str, str] = {}
+    for label, target in backends:
+        name = f"bench{uuid.uuid4().hex[:8]}"
+        names[label] = name
+        create_store(target, ws.tables, name=name, overwrite=True).dispose()
+        opener = _opener(target, name)
+        figs = one_edit_figures(opener, args.repeats)
+        print(f"{label + ': rename a territory':<34}{figs['rename'] * 1000:>10.0f} ms")
+        print(f"{label + ': move 50 accounts':<34}{figs['move50'] * 1000:>10.0f} ms")
+
+    print(f"\n== open a workspace of {args.open_accounts:,} accounts ==")
+    huge = big_workspace(args.open_accounts)
+    for label, target in backends:
+        name = f"huge{uuid.uuid4().hex[:8]}"
+        where = str(folder / "huge.gpkg") if label == "GeoPackage" else target
+        create_store(where, huge.tables, name=name, overwrite=True).dispose()
+        t = time.perf_counter()
+        opened = _opener(where, name)()
+        print(f"{label + ': open':<34}{time.perf_counter() - t:>10.1f} s  ({len(opened.accounts):,} accounts)")
+        _drop(label, target, name)
+    t = time.perf_counter()
+    pyogrio.read_dataframe(folder / "old.gpkg", layer="accounts")
+    print(f"{'(GDAL read of the accounts only)':<34}{time.perf_counter() - t:>10.1f} s  (100k file)")
+    del huge
+
+    print(f"\n== race: 2 writers x {args.edits} edits, a reader opening ({args.opens}+ opens) ==")
+    for label, target in backends:
+        name = f"race{uuid.uuid4().hex[:8]}"
+        where = str(folder / "race.gpkg") if label == "GeoPackage" else target
+        store_drill(where, name)
+        rep = race_drill(_opener(where, name), args.edits, min_opens=args.opens)
+        print(
+            f"{label:<12} committed {rep.committed}, conflicts reported {rep.conflicts}, "
+            f"lost updates {rep.lost_updates}, opens {rep.opens}, torn reads {len(rep.torn)}"
+        )
+        _drop(label, target, name)
+
+    print(f"\n== kill: SIGKILL mid-commit {args.kills} times ==")
+    for label, target in backends:
+        name = f"kill{uuid.uuid4().hex[:8]}"
+        sub = folder / f"kill-{label}"
+        sub.mkdir(exist_ok=True)
+        where = str(sub / "k.gpkg") if label == "GeoPackage" else target
+        store_drill(where, name)
+        rep = kill_drill(_opener(where, name), args.kills, folder=str(sub) if label == "GeoPackage" else None)
+        print(
+            f"{label:<12} kills {rep.kills}, torn {len(rep.torn)}, leftover files "
+            f"{len(rep.leftovers)}, versions reached {rep.versions[-1]}"
+        )
+        _drop(label, target, name)
+    for label, target in backends:
+        _drop(label, target, names[label])
+
+
+def _opener(target: str, name: str) -> Callable[[], Workspace]:
+    if target.startswith("postgresql"):
+        return lambda: open_workspace(target, name=name)
+    return lambda: open_workspace(target)
+
+
+def _drop(label: str, target: str, name: str) -> None:
+    if label != "PostGIS":
+        return
+    engine = postgres_engine(target)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema_for(name)}" CASCADE'))
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
