@@ -9,10 +9,21 @@ from typing import Any
 
 import pandas as pd
 
+from planner.balance import (
+    Locks,
+    TerritoryPlan,
+    ToleranceNotMetError,
+    design_territories,
+    prepare_units,
+    rebalance,
+)
 from planner.cli import add_json_flag, emit
 from planner.errors import InputError, Problem
 
-__all__ = ["register"]
+__all__ = ["TOLERANCE_MISSED", "register"]
+
+#: Exit code when the plan is written but misses the tolerance (errors exit 2).
+TOLERANCE_MISSED = 3
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,7 +56,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--id-column", help="units' id column (guessed: unit_id, id, GEOID, FIPS...)")
     p.add_argument("--layer", help="layer of a GeoPackage (a workspace file: its units)")
     p.add_argument("--best-effort", action="store_true",
-                   help="when the tolerance cannot be met, write the best plan and exit 1")
+                   help="kept for old scripts: a missed tolerance always writes the best plan "
+                   f"and exits {TOLERANCE_MISSED}")
     p.add_argument("--out", required=True, help="plan file to write: .csv or .json")
     add_json_flag(p)
     p.set_defaults(handler=_balance)
@@ -136,29 +148,15 @@ def _write_plan(plan: Any, path: str) -> None:
 
 
 def _balance(args: argparse.Namespace) -> int:
-    from planner.balance import (
-        Locks,
-        ToleranceNotMetError,
-        design_territories,
-        prepare_units,
-        rebalance,
-    )
-
+    """Design or rebalance; the plan is always written, a missed tolerance exits 3."""
     weight = _weights(args.weight)
     units = prepare_units(_read_units(args.units, args.id_column, args.layer))
     reps = _read_reps(args.reps) if args.reps else None
-    code = 0
+    missed: str | None = None
     if args.baseline:
-        baseline = _read_plan(args.baseline)
-        k_base = baseline.nunique()
-        if args.territories is not None and args.territories != k_base:
-            raise InputError(f"--territories {args.territories} but the baseline has {k_base}",
-                             [Problem("rebalancing keeps the baseline's territories",
-                                      fix="leave --territories out with --baseline")])
-        locks = Locks.keep_territories(baseline, args.keep) if args.keep else None
-        plan = rebalance(units, baseline, weight=weight, tolerance=args.tolerance,
-                         max_moved_accounts=args.max_moved, max_moved_share=args.max_moved_share,
-                         locked=locks, reps=reps, seed=args.seed)
+        plan = _rebalance(args, units, weight, reps)
+        if plan.metrics.max_abs_deviation > args.tolerance + 1e-12:
+            missed = _budget_note(plan, args)
     else:
         if args.max_moved is not None or args.keep:
             raise InputError("--max-moved and --keep need --baseline")
@@ -166,14 +164,44 @@ def _balance(args: argparse.Namespace) -> int:
             plan = design_territories(units, k=args.territories, reps=reps, weight=weight,
                                       tolerance=args.tolerance, seed=args.seed)
         except ToleranceNotMetError as exc:
-            if not args.best_effort:
-                raise
             plan = exc.plan
-            code = 1
+            missed = str(exc).replace(" The best plan is attached as .plan.", "")
     _write_plan(plan, args.out)
+    emit(args, _payload(plan, args, missed), _text(plan, args, missed))
+    return TOLERANCE_MISSED if missed else 0
+
+
+def _rebalance(args: argparse.Namespace, units: Any, weight: Any, reps: Any) -> TerritoryPlan:
+    baseline = _read_plan(args.baseline)
+    k_base = baseline.nunique()
+    if args.territories is not None and args.territories != k_base:
+        raise InputError(f"--territories {args.territories} but the baseline has {k_base}",
+                         [Problem("rebalancing keeps the baseline's territories",
+                                  fix="leave --territories out with --baseline")])
+    locks = Locks.keep_territories(baseline, args.keep) if args.keep else None
+    return rebalance(units, baseline, weight=weight, tolerance=args.tolerance,
+                     max_moved_accounts=args.max_moved, max_moved_share=args.max_moved_share,
+                     locked=locks, reps=reps, seed=args.seed)
+
+
+def _budget_note(plan: TerritoryPlan, args: argparse.Namespace) -> str:
     m = plan.metrics
-    payload = {"ok": code == 0, "out": args.out, "parameters": plan.parameters,
-               "metrics": m.to_dict()}
+    binds = ("the move budget binds (raise --max-moved or --max-moved-share)"
+             if args.max_moved is not None or args.max_moved_share is not None
+             else "the units are too coarse or the locks too tight")
+    return (f"the best plan found is {m.max_abs_deviation:.2%} from target at worst, outside "
+            f"the tolerance of {args.tolerance:.2%}: {binds}")
+
+
+def _payload(plan: TerritoryPlan, args: argparse.Namespace, missed: str | None) -> dict[str, Any]:
+    m = plan.metrics
+    return {"ok": missed is None, "out": args.out, "tolerance_met": missed is None,
+            "missed_by": max(0.0, m.max_abs_deviation - args.tolerance),
+            "message": missed, "parameters": plan.parameters, "metrics": m.to_dict()}
+
+
+def _text(plan: TerritoryPlan, args: argparse.Namespace, missed: str | None) -> str:
+    m = plan.metrics
     text = [
         f"wrote {args.out}: {m.n_territories} territories, {len(plan.assignment)} units",
         f"  max deviation {m.max_abs_deviation:.2%}, mean {m.mean_abs_deviation:.2%} "
@@ -185,13 +213,15 @@ def _balance(args: argparse.Namespace) -> int:
         text.append(f"  distance to rep home: mean {m.home_distance_mean_km:.1f} km, "
                     f"max {m.home_distance_max_km:.1f} km")
     if m.bridges:
-        text.append(f"  islands bridged: {len(m.bridges)}")
+        names = ", ".join(f"{b.unit_a}-{b.unit_b} ({b.gap_m / 1000:.1f} km)"
+                          for b in m.bridges)
+        text.append(f"  islands bridged (counted as touching): {names}")
     if m.disruption is not None:
         d = m.disruption
         moved = (f"{d.moved_accounts} accounts in " if d.moved_accounts is not None else "")
         text.append(f"  moved from baseline: {moved}{d.moved_units} units, "
                     f"{d.moved_workload_share:.1%} of workload")
-    if code:
-        text.append("  tolerance NOT met: best plan written (--best-effort)")
-    emit(args, payload, "\n".join(text))
-    return code
+    if missed:
+        text.append(f"  tolerance NOT met, by {m.max_abs_deviation - args.tolerance:.2%}: "
+                    f"{missed}; the best plan was written (exit {TOLERANCE_MISSED})")
+    return "\n".join(text)

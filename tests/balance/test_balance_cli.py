@@ -40,9 +40,10 @@ def test_rebalance_with_a_move_budget(units_file, tmp_path, capsys) -> None:
     out = tmp_path / "plan.json"
     code = main(["balance", "--units", units_file, "--weight", "w", "--baseline", str(base),
                  "--max-moved", "3", "--tolerance", "0", "--out", str(out)])
-    assert code == 0
+    assert code == 3  # a tolerance of 0 is missed: the budget binds, the plan is written
     text = capsys.readouterr().out
     assert "moved from baseline: 3 units" in text
+    assert "the move budget binds" in text
     plan = json.loads(out.read_text())
     assert len(plan) == 36
 
@@ -57,13 +58,20 @@ def test_an_impossible_request_is_a_clear_error(units_file, tmp_path, capsys) ->
     assert "k=40 territories but only 36 units" in payload["message"]
 
 
-def test_best_effort_writes_the_plan_and_exits_1(units_file, tmp_path) -> None:
-    """With --best-effort an unreachable tolerance still writes the best plan."""
+@pytest.mark.parametrize("flags", [[], ["--best-effort"]])
+def test_a_missed_tolerance_writes_the_best_plan_and_exits_3(
+    units_file, tmp_path, capsys, flags
+) -> None:
+    """An unreachable tolerance still writes the plan; exit 3 and the miss are reported."""
     out = tmp_path / "plan.csv"
     code = main(["balance", "--units", units_file, "--weight", "w", "--territories", "7",
-                 "--tolerance", "0", "--best-effort", "--out", str(out)])
-    assert code == 1
-    assert out.exists()
+                 "--tolerance", "0", "--out", str(out), "--json", *flags])
+    assert code == 3
+    assert len(pd.read_csv(out)) == 36
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["tolerance_met"] is False
+    assert payload["missed_by"] == pytest.approx(payload["metrics"]["max_abs_deviation"], abs=1e-6)
+    assert "outside the tolerance of 0.00%" in payload["message"]
 
 
 def test_reps_from_a_csv_name_the_territories(units_file, tmp_path, capsys) -> None:
