@@ -37,6 +37,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--max-hours", type=float, help="longest working day in hours")
     p.add_argument("--weekday", default="mo", choices=list(_WEEKDAYS),
                    help="weekday of the route, for opening hours (default mo)")
+    p.add_argument("--weekdays", help="plan several days at once, e.g. mo,tu,we,th,fr "
+                   "(overrides --weekday)")
+    p.add_argument("--weeks", type=int, default=1, help="weeks planned (default 1)")
+    p.add_argument("--frequencies", action="store_true",
+                   help="visit each account as often as its visits_per_month asks in the plan")
+    p.add_argument("--reps", help="CSV of a team (rep_id, home_latitude, home_longitude and "
+                   "optionally name, day_start, day_end, weekdays, max_hours, skills, "
+                   "max_visits): plan the team's days at once; --out is then a folder")
     p.add_argument("--visit-minutes", type=float, default=30.0,
                    help="visit length of stops without visit_minutes (default 30)")
     p.add_argument("--time-limit", type=float, default=2.0, help="solver seconds (default 2)")
@@ -148,20 +156,72 @@ def _route_instance(args: argparse.Namespace) -> int:
     return 0 if result.feasible else 1
 
 
-def _route_stops(args: argparse.Namespace) -> int:
-    from planner.routing.outputs import to_geojson, to_gpx
-    from planner.routing.tours import RouteParams, plan_routes
+def _params(args: argparse.Namespace) -> Any:
+    from planner.routing.params import RouteParams
 
-    stops = _read_csv(args.stops, "stops")
-    params = RouteParams(
+    weekdays: tuple[int, ...] = (_WEEKDAYS[args.weekday],)
+    if args.weekdays:
+        names = [w.strip().lower()[:2] for w in args.weekdays.split(",")]
+        unknown = [w for w in names if w not in _WEEKDAYS]
+        if unknown:
+            raise InputError(f"--weekdays {args.weekdays!r}: {', '.join(unknown)} not a weekday",
+                             [Problem("use mo, tu, we, th, fr, sa, su", fix="e.g. mo,tu,we")])
+        weekdays = tuple(dict.fromkeys(_WEEKDAYS[w] for w in names))
+    return RouteParams(
         day_start=args.day_start,
         day_end=args.day_end,
         max_hours=args.max_hours,
-        weekdays=(_WEEKDAYS[args.weekday],),
+        weekdays=weekdays,
+        weeks=args.weeks,
+        use_frequencies=args.frequencies,
         default_visit_minutes=args.visit_minutes,
         time_limit_s=args.time_limit,
         seed=args.seed,
     )
+
+
+def _route_team(args: argparse.Namespace) -> int:
+    from planner.routing.outputs import to_geojson, to_gpx
+    from planner.routing.team import plan_team
+
+    stops = _read_csv(args.stops, "stops")
+    reps = _read_csv(args.reps, "reps")
+    params = _params(args)
+    network = _network(args)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PlannerWarning)
+        team = plan_team(stops, reps, network=network, params=params)
+    folder = Path(args.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    for rep, plan in zip(team.reps, team.plans, strict=True):
+        (folder / f"{rep.rep_id}.geojson").write_text(
+            json.dumps(to_geojson(plan, network), default=str), encoding="utf-8")
+        (folder / f"{rep.rep_id}.gpx").write_text(to_gpx(plan, network), encoding="utf-8")
+    eta = team.eta_table()
+    eta.to_csv(folder / "visits.csv", index=False)
+    totals = team.totals()
+    unvisited = [{"account_id": u.stop_id, "status": u.status, "reason": u.reason}
+                 for u in team.unvisited]
+    messages = [str(w.message) for w in caught] + list(team.notes)
+    payload = {"ok": True, "out": str(folder), "reps": totals.to_dict(orient="records"),
+               "visits": eta.to_dict(orient="records"), "unvisited": unvisited,
+               "notes": messages}
+    lines = [totals[["rep_id", "rep_name", "visits", "drive_h", "work_h"]].to_string(index=False),
+             *[f"not visited: {u['account_id']}: {u['reason']}" for u in unvisited],
+             *[f"note: {m}" for m in messages],
+             f"wrote one GeoJSON and GPX per rep and visits.csv to {folder}"]
+    emit(args, payload, "\n".join(lines))
+    return 0
+
+
+def _route_stops(args: argparse.Namespace) -> int:
+    from planner.routing.outputs import to_geojson, to_gpx
+    from planner.routing.tours import plan_routes
+
+    if args.reps:
+        return _route_team(args)
+    stops = _read_csv(args.stops, "stops")
+    params = _params(args)
     network = _network(args)
     if args.home:
         home = _parse_home(args.home)

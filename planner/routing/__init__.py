@@ -1,8 +1,9 @@
-"""Routing: road networks from OSM, travel-time matrices, day routes and travel workload."""
+"""Routing: road networks, travel-time matrices, day, week and team routes, and travel workload."""
 
 from __future__ import annotations
 
 from planner.routing.hours import WeeklyHours, parse_clock, parse_opening_hours
+from planner.routing.instances import InstanceResult, read_instance, solve_instance
 from planner.routing.matrix import EstimateParams, TravelMatrix, estimate_matrix, travel_matrix
 from planner.routing.network import (
     NetworkParams,
@@ -21,6 +22,7 @@ from planner.routing.outputs import (
     to_gpx,
 )
 from planner.routing.snapping import SnapResult, snap_points
+from planner.routing.team import Rep, TeamPlan, plan_team, read_reps
 from planner.routing.tours import (
     DayRoute,
     RouteParams,
@@ -36,12 +38,15 @@ from planner.routing.workload import WorkloadParams, travel_workload
 __all__ = [
     "DayRoute",
     "EstimateParams",
+    "InstanceResult",
     "NetworkParams",
+    "Rep",
     "RoadNetwork",
     "RouteParams",
     "RoutePlan",
     "ScheduledStop",
     "SnapResult",
+    "TeamPlan",
     "TravelMatrix",
     "UnvisitedStop",
     "WeeklyHours",
@@ -55,10 +60,14 @@ __all__ = [
     "parse_clock",
     "parse_opening_hours",
     "plan_routes",
+    "plan_team",
+    "read_instance",
     "read_osm",
+    "read_reps",
     "route_geometry",
     "save_network",
     "snap_points",
+    "solve_instance",
     "solve_tour",
     "stops_frame",
     "to_geojson",
