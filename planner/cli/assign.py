@@ -42,7 +42,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="manual includes/excludes: CSV with account_id,territory_id,action[,set_by,"
         "set_at,reason]",
     )
-    p.add_argument("--out", help="write the memberships to this CSV file")
+    p.add_argument(
+        "--out",
+        help="write the memberships to this CSV file (with --scheduler/--workers: a folder of "
+        "Parquet files, one per partition)",
+    )
+    scale = p.add_mutually_exclusive_group()
+    scale.add_argument(
+        "--scheduler",
+        help="run on this Dask scheduler (tcp://HOST:PORT); --accounts is then a folder, glob or "
+        "file of Parquet/GeoParquet/CSV partitions that the workers read themselves",
+    )
+    scale.add_argument(
+        "--workers",
+        type=int,
+        help="run on a local Dask cluster of this many worker processes (as --scheduler)",
+    )
     add_json_flag(p)
     p.set_defaults(handler=_assign)
 
@@ -149,9 +164,11 @@ def _membership_rows(result: Any) -> pd.DataFrame:
 
 
 def _assign(args: argparse.Namespace) -> int:
-    from planner.geo.assign import assign_accounts
+    from planner.assign import assign_accounts
     from planner.geo.io import read_accounts, read_territories
 
+    if args.scheduler or args.workers:
+        return _assign_on_cluster(args)
     accounts = read_accounts(args.accounts)
     territories = read_territories(args.territories)
     rules = read_rules(args.rules) if args.rules else None
@@ -204,8 +221,44 @@ def _assign(args: argparse.Namespace) -> int:
     return 0
 
 
+def _assign_on_cluster(args: argparse.Namespace) -> int:
+    """``planner assign --scheduler/--workers``: partitions assigned by Dask workers."""
+    from planner.assign.cluster import assign_partitioned
+    from planner.geo.io import read_territories
+
+    if args.workers is not None and args.workers < 1:
+        raise InputError(
+            "--workers must be at least 1",
+            [Problem(f"--workers {args.workers}", fix="give a number of worker processes")],
+        )
+    territories = read_territories(args.territories)
+    rules = read_rules(args.rules) if args.rules else None
+    overrides = _read_overrides(args.overrides) if args.overrides else None
+    result = assign_partitioned(
+        args.accounts,
+        territories,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        out=args.out,
+        rules=rules,
+        overrides=overrides,
+    )
+    summary = result.summary()
+    lines = [
+        f"{result.accounts} accounts in {result.partitions} partitions, {len(territories)} "
+        f"territories: {result.assigned} assigned ({result.memberships} memberships), "
+        f"{result.unassigned} unassigned",
+    ]
+    lines += [f"  failed partition {f.partition}: {f.message}" for f in result.failures]
+    lines += [f"  warning: {w}" for w in result.warnings]
+    if args.out:
+        lines.append(f"  wrote {args.out}/part-*.parquet")
+    emit(args, {"ok": not result.failures, **summary}, "\n".join(lines))
+    return 1 if result.failures else 0
+
+
 def _explain(args: argparse.Namespace) -> int:
-    from planner.geo.assign import assign_workspace
+    from planner.assign import assign_workspace
     from planner.workspace import open_workspace
 
     ws = open_workspace(args.workspace)

@@ -118,3 +118,37 @@ def test_read_partition_rows_and_columns(tmp_path: Path) -> None:
     path.write_text("account_id,city\nA1,Atlanta\n")
     with pytest.raises(InputError, match="no coordinates"):
         read_partition(str(path))
+
+
+def test_cli_scheduler_that_does_not_answer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`planner assign --scheduler` with no scheduler exits 2 with the message in JSON."""
+    import json
+
+    from planner.cli import main
+
+    territories = tmp_path / "t.geojson"
+    _voronoi_territories(5, 1).to_file(territories)
+    accounts = tmp_path / "parts"
+    accounts.mkdir()
+    _write_partitions(accounts, 20, 1, 2)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code = main(
+        [
+            "assign",
+            "--accounts",
+            str(accounts),
+            "--territories",
+            str(territories),
+            "--scheduler",
+            f"tcp://127.0.0.1:{port}",
+            "--json",
+        ]
+    )
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 2
+    assert payload["error"] == "ClusterUnavailableError"
+    assert "does not answer" in payload["message"]
