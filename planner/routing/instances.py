@@ -162,8 +162,7 @@ def read_instance(
     n = len(raw["demand"])
     horizon = np.array([[0.0, 1e9]]) if "time_window" not in raw else None
     windows = raw["time_window"] if horizon is None else np.repeat(horizon, n, axis=0)
-    service = raw.get("service_time", 0.0)
-    service = np.full(n, float(service)) if np.isscalar(service) else np.asarray(service, float)
+    service = _service_times(raw.get("service_time", 0.0), n)
     service[0] = 0.0
     factor = ROUNDINGS[rounding][0]
     return Instance(
@@ -228,12 +227,18 @@ def _check_windows(tw: np.ndarray, service: Any) -> list[Problem]:
     if shut.size:
         problems.append(Problem(f"windows that close before they open at customers {_ids(shut)}",
                                 fix="the DUE DATE must not be before the READY TIME"))
-    svc = np.full(len(tw), float(service)) if np.isscalar(service) else np.asarray(service, float)
+    svc = _service_times(service, len(tw))
     long = np.flatnonzero(svc[1:] > tw[0, 1] - tw[0, 0]) + 1
     if long.size:
         problems.append(Problem(f"service longer than the depot's horizon at {_ids(long)}",
                                 fix="shorten the service time or widen the depot window"))
     return problems
+
+
+def _service_times(service: Any, n: int) -> np.ndarray:
+    """Service time per location from one number for all, or one per location."""
+    arr = np.asarray(service, dtype=float)
+    return np.full(n, float(arr)) if arr.ndim == 0 else arr.astype(float).copy()
 
 
 def _ids(idx: np.ndarray) -> str:

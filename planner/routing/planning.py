@@ -23,6 +23,7 @@ from planner.routing.plans import (
     DayRoute,
     RoutePlan,
     ScheduledStop,
+    StopStatus,
     UnvisitedStop,
 )
 from planner.routing.requests import Allowed, build_requests, visit_counts_in_plan
@@ -282,7 +283,7 @@ def left_out(placed: PlacedVisits, days: Sequence[DayRoute], st: StopTable) -> l
             rivals.update(s.stop_id for s_idx, _ in req.options for s in days[s_idx].stops)
         labels = list(dict.fromkeys(day_names))
         names = format_ids([sid for sid, _ in rivals.most_common(5)])
-        status = "stopped" if stopped else "no_room"
+        status: StopStatus = "stopped" if stopped else "no_room"
         reason = (
             f"{STATUS_TEXT[status]}: it fits alone on {', '.join(labels[:6])}"
             + (" ..." if len(labels) > 6 else "")

@@ -98,6 +98,14 @@ class TeamPlan:
         return pd.DataFrame(rows)
 
 
+def _number(value: object) -> float:
+    """A float from a cell, NaN when missing or not a number."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def _text(value: object) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
@@ -151,8 +159,8 @@ def _read_rep(
     rep_id = _text(row.get(S.REP_ID, row.get("id")))
     if not rep_id:
         problems.append(Problem("rep without an id", rows=(line,), column=S.REP_ID))
-    lat = pd.to_numeric(row.get("home_latitude", row.get(S.LATITUDE)), errors="coerce")
-    lon = pd.to_numeric(row.get("home_longitude", row.get(S.LONGITUDE)), errors="coerce")
+    lat = _number(row.get("home_latitude", row.get(S.LATITUDE)))
+    lon = _number(row.get("home_longitude", row.get(S.LONGITUDE)))
     if not (np.isfinite(lat) and np.isfinite(lon) and abs(lat) <= 90 and abs(lon) <= 180):
         problems.append(Problem(f"rep {rep_id or '?'} has no valid home", rows=(line,),
                                 column="home_latitude",
@@ -171,8 +179,8 @@ def _read_rep(
     if weekdays is None:
         problems.append(Problem(f"rep {rep_id}: weekdays {weekdays_text!r} not understood",
                                 rows=(line,), column="weekdays", fix="write e.g. Mo,Tu,We"))
-    max_hours = pd.to_numeric(row.get("max_hours"), errors="coerce")
-    max_visits = pd.to_numeric(row.get("max_visits"), errors="coerce")
+    max_hours = _number(row.get("max_hours"))
+    max_visits = _number(row.get("max_visits"))
     if len(problems) > before or weekdays is None:
         return None
     skills = frozenset(s.strip() for s in _text(row.get("skills")).split(";") if s.strip())
