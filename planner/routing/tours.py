@@ -153,8 +153,13 @@ def solve_tour(
 
     A nearest-neighbour tour polished by 2-opt and Or-opt warm-starts
     PyVRP's iterated local search, whose best tour gets a last polish (PyVRP
-    has no move that reverses part of a single route). On TSPLIB this
-    reaches a mean gap of about 0.3-0.7 % at 2 s (``benchmarks/bench_tsp.py``).
+    has no move that reverses part of a single route). Every step keeps
+    the deadline, so a call returns within the limit at any size (2,000
+    points at 2 s: about 2 s). Measured by ``benchmarks/bench_tsp.py --set
+    extra`` on fourteen TSPLIB instances of 127-493 cities at 2 s on a
+    loaded 2-core machine: a mean gap of 2.5 % to the optimum (0 to 8 %;
+    clustered instances such as d198 and pr439 are the hardest), against
+    4.2 % for PyVRP alone and 4.5 % for OR-Tools in the same run.
 
     Parameters
     ----------
