@@ -5,6 +5,7 @@ from __future__ import annotations
 from planner.balance.compare import PlanComparison, compare_plans
 from planner.balance.design import design_territories
 from planner.balance.metrics import Disruption, PlanMetrics, compute_metrics
+from planner.balance.params import BalanceParams
 from planner.balance.plan import Locks, TerritoryPlan, ToleranceNotMetError
 from planner.balance.rebalance import TradeoffCurve, rebalance, tradeoff_curve
 from planner.balance.sizing import SizingRecommendation, recommend_territory_count
@@ -21,6 +22,7 @@ from planner.balance.workload import (
 __all__ = [
     "ACCOUNT_COUNT",
     "WORKLOAD_H",
+    "BalanceParams",
     "BalanceUnits",
     "Disruption",
     "Locks",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,13 +14,9 @@ from planner.schema import LOCKED, TERRITORY_ID, UNIT_ID
 
 __all__ = [
     "Locks",
-    "Progress",
     "TerritoryPlan",
     "ToleranceNotMetError",
 ]
-
-#: Progress callback: fraction done (0..1) and a short message.
-Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True, eq=False)

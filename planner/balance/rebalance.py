@@ -14,12 +14,14 @@ import numpy as np
 import pandas as pd
 
 from planner.balance.metrics import compute_metrics, encode_assignment, territory_pieces
-from planner.balance.plan import Locks, Progress, TerritoryPlan
+from planner.balance.params import BalanceParams
+from planner.balance.plan import Locks, TerritoryPlan
 from planner.balance.search import SearchState
 from planner.balance.units import BalanceUnits, UnitsLike, prepare_units
 from planner.balance.workload import ACCOUNT_COUNT, BalanceWeight, balance_values
 from planner.errors import InputError, Problem, format_ids
 from planner.geo.adjacency import Contiguity
+from planner.progress import Progress, Stop, never_stop, no_progress
 from planner.schema import CAPACITY_H_PER_WEEK, REP_ID, TERRITORY_ID, UNIT_ID
 
 __all__ = ["TradeoffCurve", "rebalance", "tradeoff_curve"]
@@ -52,18 +54,20 @@ class _Prepared:
 def rebalance(
     units: UnitsLike,
     baseline: Baseline,
+    params: BalanceParams | None = None,
     *,
-    weight: BalanceWeight,
+    reps: gpd.GeoDataFrame | None = None,
+    progress: Progress | None = None,
+    stop: Stop | None = None,
+    weight: BalanceWeight | None = None,
     tolerance: float = 0.02,
     max_moved_accounts: int | None = None,
     max_moved_share: float | None = None,
     locked: Locks | Mapping[str, str] | pd.Series | None = None,
     account_count: str = ACCOUNT_COUNT,
-    reps: gpd.GeoDataFrame | None = None,
     capacity_column: str = CAPACITY_H_PER_WEEK,
     contiguity: Contiguity = "rook",
     seed: int = 0,
-    progress: Progress | None = None,
 ) -> TerritoryPlan:
     """Even out an existing plan while moving as few accounts as the budget allows.
 
@@ -84,6 +88,12 @@ def rebalance(
     baseline
         The plan to start from: a :class:`TerritoryPlan` or unit id ->
         territory id.
+    params
+        What to balance and how (:class:`BalanceParams`; its ``k``,
+        ``restarts`` and ``compactness_sweeps`` are not used here). When left
+        out, it is built from the keyword arguments, which older callers pass.
+    stop
+        Asked between steps; when it answers ``True`` the plan so far is returned.
     weight
         Column to balance, or a mapping of column name to relative weight.
     tolerance
@@ -127,23 +137,38 @@ def rebalance(
         locks contradict the baseline.
     """
     started = time.perf_counter()
-    report = progress or (lambda fraction, message: None)
+    report = progress or no_progress
+    p = params if params is not None else _legacy_params(
+        weight, tolerance=tolerance, max_moved_accounts=max_moved_accounts,
+        max_moved_share=max_moved_share, locked=locked, account_count=account_count,
+        capacity_column=capacity_column, contiguity=contiguity, seed=seed)
     report(0.0, "preparing")
-    prep = _prepare(units, baseline, weight=weight, locked=locked, account_count=account_count,
-                    reps=reps, capacity_column=capacity_column, contiguity=contiguity,
-                    tolerance=tolerance)
-    budget = _budget(prep, max_moved_accounts, max_moved_share)
+    prep = _prepare(units, baseline, weight=p.weight, locked=p.locked,
+                    account_count=p.account_count, reps=reps,
+                    capacity_column=p.capacity_column, contiguity=p.contiguity,
+                    tolerance=p.tolerance)
+    budget = _budget(prep, p.max_moved_accounts, p.max_moved_share)
     report(0.1, "rebalancing")
-    state = _run(prep, budget, tolerance)
+    state = _run(prep, budget, p.tolerance, stop or never_stop)
     report(0.9, "measuring")
-    plan = _plan(prep, state, weight=weight, tolerance=tolerance, budget=budget, reps=reps,
-                 seed=seed, contiguity=contiguity, elapsed_s=time.perf_counter() - started,
-                 max_moved_accounts=max_moved_accounts, max_moved_share=max_moved_share)
+    plan = _plan(prep, state, weight=p.weight, tolerance=p.tolerance, budget=budget, reps=reps,
+                 seed=p.seed, contiguity=p.contiguity,
+                 elapsed_s=time.perf_counter() - started,
+                 max_moved_accounts=p.max_moved_accounts, max_moved_share=p.max_moved_share)
     report(1.0, "done")
     return plan
 
 
-def _run(prep: _Prepared, budget: float, tolerance: float) -> SearchState:
+def _legacy_params(weight: BalanceWeight | None, **kwargs: Any) -> BalanceParams:
+    """Parameters from the keyword arguments of the older signature."""
+    if weight is None:
+        raise InputError("nothing to balance",
+                         [Problem("neither params nor weight was given", column="weight",
+                                  fix="pass BalanceParams(weight='workload_h')")])
+    return BalanceParams(weight=weight, **kwargs)
+
+
+def _run(prep: _Prepared, budget: float, tolerance: float, stop: Stop = never_stop) -> SearchState:
     state = SearchState(prep.bu, prep.values, prep.labels, prep.targets, prep.movable, prep.open_)
     base = prep.labels.tolist()
     cost = prep.cost.tolist()
@@ -151,7 +176,7 @@ def _run(prep: _Prepared, budget: float, tolerance: float) -> SearchState:
     state.budget_descent(base, cost, budget, tolerance)
     state.budget_kick(base, cost, budget, tolerance)
     state.power = 2
-    if math.isinf(budget):
+    if math.isinf(budget) and not stop():
         state.descend(tolerance)
         state.kick(tolerance)
     return state
@@ -247,7 +272,7 @@ def tradeoff_curve(
     progress
         Called with (fraction done, message).
     """
-    report = progress or (lambda fraction, message: None)
+    report = progress or no_progress
     prep = _prepare(units, baseline, weight=weight, locked=locked, account_count=account_count,
                     reps=reps, capacity_column=capacity_column, contiguity=contiguity,
                     tolerance=tolerance)
@@ -260,24 +285,44 @@ def tradeoff_curve(
         if b < 0:
             raise InputError(f"budgets must not be negative, got {b}")
     base_dev = _devs(prep.values, prep.labels, prep.targets, prep.open_)
-    results: dict[float, tuple[np.ndarray, TerritoryPlan]] = {}
-    best: tuple[tuple[float, float], np.ndarray, TerritoryPlan] | None = None
-    # ascending budgets: a plan found for a smaller budget also fits a larger one, so each
-    # point is at least as good as every point before it
+    runs: list[tuple[tuple[float, float], float, np.ndarray, TerritoryPlan]] = []
     for i, budget in enumerate(sorted(set(pairs))):
         report(i / len(set(pairs)), f"budget {budget:g}")
         started = time.perf_counter()
         run_budget = math.floor(budget + 1e-9) if math.isfinite(budget) else budget
         state = _run(prep, run_budget, tolerance)
-        score = state.balance_score()
-        if best is None or score < best[0]:
-            plan = _plan(prep, state, weight=weight, tolerance=tolerance, budget=budget,
-                         reps=reps, seed=seed, contiguity=contiguity,
-                         elapsed_s=time.perf_counter() - started,
-                         max_moved_accounts=None if math.isinf(budget) else int(budget),
-                         max_moved_share=None)
-            best = (score, state.labels(), plan)
-        results[budget] = (best[1], best[2])
+        labels = state.labels()
+        plan = _plan(prep, state, weight=weight, tolerance=tolerance, budget=budget,
+                     reps=reps, seed=seed, contiguity=contiguity,
+                     elapsed_s=time.perf_counter() - started,
+                     max_moved_accounts=None if math.isinf(budget) else int(budget),
+                     max_moved_share=None)
+        moved = float(prep.cost[labels != prep.labels].sum())
+        runs.append((state.balance_score(), moved, labels, plan))
+    # each point is the best plan of any run that moved no more than its budget, so a
+    # plan found with a larger budget but few moves (the greedy path differs) counts too
+    results: dict[float, tuple[np.ndarray, TerritoryPlan]] = {}
+    for budget in set(pairs):
+        fits = [r for r in runs if r[1] <= budget + 1e-9]
+        _score, _moved, labels, plan = min(fits, key=lambda r: (r[0], r[1]))
+        results[budget] = (labels, plan)
+    rows, plans = _curve_points(prep, pairs, results, total)
+    report(1.0, "done")
+    return TradeoffCurve(
+        points=pd.DataFrame(rows),
+        baseline_max_abs_deviation=float(np.abs(base_dev).max()),
+        baseline_mean_abs_deviation=float(np.abs(base_dev).mean()),
+        plans=tuple(plans),
+    )
+
+
+def _curve_points(
+    prep: _Prepared,
+    pairs: list[float],
+    results: dict[float, tuple[np.ndarray, TerritoryPlan]],
+    total: float,
+) -> tuple[list[dict[str, float]], list[TerritoryPlan]]:
+    """One row (accounts moved, deviations) and one plan per requested budget."""
     rows = []
     plans = []
     for budget in pairs:
@@ -295,13 +340,7 @@ def tradeoff_curve(
             "mean_abs_deviation": float(np.abs(dev).mean()),
         })
         plans.append(plan)
-    report(1.0, "done")
-    return TradeoffCurve(
-        points=pd.DataFrame(rows),
-        baseline_max_abs_deviation=float(np.abs(base_dev).max()),
-        baseline_mean_abs_deviation=float(np.abs(base_dev).mean()),
-        plans=tuple(plans),
-    )
+    return rows, plans
 
 
 def _devs(values: np.ndarray, labels: np.ndarray, targets: np.ndarray,

@@ -78,7 +78,7 @@ def test_locks_that_contradict_the_baseline_are_rejected(grid) -> None:
 
 def test_negative_budgets_are_rejected(grid) -> None:
     """Negative budgets are input errors naming the argument."""
-    with pytest.raises(InputError, match="max_moved_accounts is -1"):
+    with pytest.raises(InputError, match="max_moved_accounts must be 0 or more, not -1"):
         rebalance(grid(6, 4), _columns(6, 4, 2), weight="w", max_moved_accounts=-1)
 
 

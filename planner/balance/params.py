@@ -1,0 +1,163 @@
+"""Parameters of a balancing run (design or rebalance), validated once with every problem listed."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planner.balance.plan import Locks
+from planner.balance.workload import ACCOUNT_COUNT, BalanceWeight
+from planner.errors import InputError, Problem
+from planner.geo.adjacency import Contiguity
+from planner.schema import CAPACITY_H_PER_WEEK
+
+__all__ = ["BalanceParams", "LocksLike"]
+
+#: Locks as :class:`Locks`, a mapping unit id -> territory id, or nothing.
+LocksLike = Locks | Mapping[str, str] | pd.Series | None
+
+_CONTIGUITIES = ("rook", "queen")
+
+
+@dataclass(frozen=True)
+class BalanceParams:
+    """What to balance and how hard: one object for a design and for a rebalance.
+
+    Built with wrong values it raises one :class:`~planner.errors.InputError`
+    listing every problem (argument, rule, fix), as the app and the CLI show it.
+
+    Parameters
+    ----------
+    weight
+        Column to balance, or a mapping of column name to relative weight.
+    k
+        Number of territories of a design (with reps: one per rep, may be left out).
+    tolerance
+        Largest accepted relative deviation of a territory from its target
+        (0.02 is +/-2 %).
+    locked
+        Units pinned to territories, and frozen territories (:class:`Locks`;
+        a mapping unit id -> territory id pins units).
+    contiguity
+        ``"rook"`` (shared border) or ``"queen"`` (corners count) adjacency.
+    seed
+        Seed of every random choice; the same inputs and seed give the same plan.
+    restarts
+        Independent starts of a design (``None``: as many as fit a small
+        work budget).
+    compactness_sweeps
+        Passes of the compactness search (0 skips it).
+    capacity_column
+        Reps' capacity column; targets follow it when every rep has one.
+    account_count
+        Units' column counting accounts (the unit of a rebalance's move budget).
+    max_moved_accounts, max_moved_share
+        Move budget of a rebalance, in accounts or as a share of all accounts
+        (``None``: no limit).
+    """
+
+    weight: BalanceWeight
+    k: int | None = None
+    tolerance: float = 0.02
+    locked: Locks = field(default_factory=Locks)
+    contiguity: Contiguity = "rook"
+    seed: int = 0
+    restarts: int | None = None
+    compactness_sweeps: int = 6
+    capacity_column: str = CAPACITY_H_PER_WEEK
+    account_count: str = ACCOUNT_COUNT
+    max_moved_accounts: int | None = None
+    max_moved_share: float | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.locked, Locks):
+            object.__setattr__(self, "locked", Locks.coerce(self.locked))
+        problems = [
+            *_weight_problems(self.weight),
+            *_count_problems(self),
+            *_range_problems(self),
+        ]
+        if problems:
+            raise InputError("the balance parameters are invalid", problems, source="params")
+
+    def with_(self, **changes: Any) -> BalanceParams:
+        """Return a copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the parameters as a JSON-friendly dictionary."""
+        return {
+            "weight": self.weight if isinstance(self.weight, str) else dict(self.weight),
+            "k": self.k,
+            "tolerance": self.tolerance,
+            "locks": self.locked.to_dict(),
+            "contiguity": self.contiguity,
+            "seed": self.seed,
+            "restarts": self.restarts,
+            "compactness_sweeps": self.compactness_sweeps,
+            "capacity_column": self.capacity_column,
+            "account_count": self.account_count,
+            "max_moved_accounts": self.max_moved_accounts,
+            "max_moved_share": self.max_moved_share,
+        }
+
+
+def _is_whole(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _weight_problems(weight: object) -> list[Problem]:
+    if isinstance(weight, str):
+        return [] if weight.strip() else [Problem(
+            "weight is an empty column name", column="weight",
+            fix="name the column to balance, e.g. weight='workload_h'")]
+    if not isinstance(weight, Mapping) or not weight:
+        return [Problem(f"weight must be a column name or a mapping of columns to weights, "
+                        f"not {weight!r}", column="weight",
+                        fix="pass weight='workload_h' or weight={'workload_h': 2, 'revenue': 1}")]
+    bad = [str(c) for c, w in weight.items()
+           if not isinstance(w, int | float) or not math.isfinite(w) or w <= 0]
+    return [Problem(f"weights of columns {', '.join(bad)} are not positive numbers",
+                    column="weight", fix="give every column a weight above 0")] if bad else []
+
+
+def _count_problems(p: BalanceParams) -> list[Problem]:
+    out: list[Problem] = []
+    if p.k is not None and (not _is_whole(p.k) or p.k < 1):
+        out.append(Problem(f"k must be a positive whole number, not {p.k!r}", column="k",
+                           fix="pass the number of territories, e.g. k=10"))
+    if not _is_whole(p.seed):
+        out.append(Problem(f"seed must be a whole number, not {p.seed!r}", column="seed",
+                           fix="pass seed=0"))
+    if p.restarts is not None and (not _is_whole(p.restarts) or p.restarts < 1):
+        out.append(Problem(f"restarts must be at least 1, not {p.restarts!r}", column="restarts",
+                           fix="leave restarts out or pass a number from 1"))
+    if not _is_whole(p.compactness_sweeps) or p.compactness_sweeps < 0:
+        out.append(Problem(f"compactness_sweeps must be 0 or more, not {p.compactness_sweeps!r}",
+                           column="compactness_sweeps", fix="pass 0 to skip compactness"))
+    if p.max_moved_accounts is not None and (
+        not _is_whole(p.max_moved_accounts) or p.max_moved_accounts < 0
+    ):
+        out.append(Problem(f"max_moved_accounts must be 0 or more, not {p.max_moved_accounts!r}",
+                           column="max_moved_accounts", fix="pass a number of accounts"))
+    return out
+
+
+def _range_problems(p: BalanceParams) -> list[Problem]:
+    out: list[Problem] = []
+    if not isinstance(p.tolerance, int | float) or not 0 <= p.tolerance < 1:
+        out.append(Problem(f"tolerance must be in [0, 1), not {p.tolerance!r}",
+                           column="tolerance", fix="pass 0.02 for +/-2 %"))
+    if p.contiguity not in _CONTIGUITIES:
+        out.append(Problem(f"contiguity must be 'rook' or 'queen', not {p.contiguity!r}",
+                           column="contiguity", fix="pass contiguity='queen' to count corners"))
+    share = p.max_moved_share
+    if share is not None and (not isinstance(share, int | float) or not 0 <= share <= 1):
+        out.append(Problem(f"max_moved_share must be in [0, 1], not {share!r}",
+                           column="max_moved_share", fix="pass 0.05 for 5 % of accounts"))
+    return out

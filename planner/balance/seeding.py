@@ -1,0 +1,226 @@
+"""Seeding a design: k-means (or rep homes) centres, then a balanced linear-programme assignment."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import linear_sum_assignment, linprog
+from scipy.sparse.csgraph import connected_components
+from sklearn.cluster import KMeans
+
+from planner.balance.problem import DesignProblem
+from planner.balance.units import BalanceUnits
+from planner.errors import InfeasibleError, format_ids
+
+__all__ = ["initial_labels"]
+
+#: Share of area (against workload) in a unit's pull on its territory's centre;
+#: area keeps sparsely loaded units near their centre, which keeps shapes compact.
+_AREA_MIX = 0.5
+
+
+def initial_labels(
+    bu: BalanceUnits, values: np.ndarray, setup: DesignProblem, tol: float, seed: int
+) -> np.ndarray:
+    k = len(setup.territories)
+    labels = np.full(bu.n, -1, dtype=np.int64)
+    fixed = setup.pinned >= 0
+    labels[fixed] = setup.pinned[fixed]
+    frozen_units = np.isin(setup.pinned, np.flatnonzero(~setup.open_))
+    free_units = ~frozen_units
+    xy = np.column_stack([bu.x_m, bu.y_m])
+    mass = _mass(bu, values)
+    # parts of the map outside frozen territories, each with its own territories
+    comp = _free_components(bu, free_units)
+    allocation = _allocate(bu, values, setup, comp, free_units)
+    centres = np.zeros((k, 2))
+    lock_centres = {
+        int(t): np.average(xy[setup.pinned == t], axis=0, weights=mass[setup.pinned == t])
+        for t in np.unique(setup.pinned[fixed])
+    }
+    for part, ts in allocation.items():
+        in_part = np.flatnonzero((comp == part) & free_units)
+        centres[ts] = _seed_centres(xy[in_part], mass[in_part], setup, ts, lock_centres, seed)
+    for t in np.flatnonzero(~setup.open_):
+        centres[t] = np.average(xy[setup.pinned == t], axis=0, weights=mass[setup.pinned == t])
+    allowed = {part: np.array(ts) for part, ts in allocation.items()}
+    todo = np.flatnonzero(free_units & ~fixed)
+    if len(todo) == 0:
+        return labels
+    prev = None
+    for _ in range(1 if setup.centres is not None else 5):
+        assigned = _assign_lp(xy, mass, values, todo, comp, allowed, centres, setup, tol)
+        labels[todo] = assigned
+        if prev is not None and (prev != assigned).mean() < 0.01:
+            break
+        prev = assigned
+        if setup.centres is None:
+            for t in np.flatnonzero(setup.open_):
+                m = labels == t
+                if m.any():
+                    centres[t] = np.average(xy[m], axis=0, weights=mass[m])
+    return labels
+
+
+def _mass(bu: BalanceUnits, values: np.ndarray) -> np.ndarray:
+    """Return how strongly each unit pulls its centre: workload share blended with area share."""
+    w = values / max(values.mean(), 1e-12)
+    a = bu.area_m2 / max(bu.area_m2.mean(), 1e-12)
+    return (1.0 - _AREA_MIX) * w + _AREA_MIX * a + 1e-3
+
+
+def _free_components(bu: BalanceUnits, free: np.ndarray) -> np.ndarray:
+    pairs = bu.adjacency.pairs
+    keep = free[pairs[:, 0]] & free[pairs[:, 1]]
+    p = pairs[keep]
+    graph = sparse.csr_matrix((np.ones(len(p)), (p[:, 0], p[:, 1])), shape=(bu.n, bu.n))
+    return connected_components(graph, directed=False)[1]
+
+
+def _allocate(
+    bu: BalanceUnits, values: np.ndarray, setup: DesignProblem, comp: np.ndarray, free: np.ndarray
+) -> dict[int, list[int]]:
+    """Share the open territories among the parts of the map outside frozen ones."""
+    parts = sorted(np.unique(comp[free]).tolist())
+    open_t = [int(t) for t in np.flatnonzero(setup.open_)]
+    owner: dict[int, int] = {}
+    for t in open_t:
+        where = np.unique(comp[setup.pinned == t])
+        if len(where):
+            owner[t] = int(where[0])
+    unplaced = [t for t in open_t if t not in owner]
+    xy = np.column_stack([bu.x_m, bu.y_m])
+    if setup.centres is not None:
+        for t in unplaced:
+            d = np.hypot(*(xy[free] - setup.centres[t]).T)
+            owner[t] = int(comp[free][np.argmin(d)])
+        unplaced = []
+    counts = {p: sum(1 for t in owner.values() if t == p) for p in parts}
+    mean_target = setup.targets[open_t].mean() if open_t else 1.0
+    weight_of = {p: values[(comp == p) & free].sum() for p in parts}
+    for p in parts:
+        if counts[p] == 0 and unplaced:
+            owner[unplaced.pop(0)] = p
+            counts[p] = 1
+    while unplaced:
+        p = max(parts, key=lambda q: (weight_of[q] / mean_target - counts[q], -q))
+        owner[unplaced.pop(0)] = p
+        counts[p] += 1
+    empty = [p for p in parts if counts[p] == 0]
+    if empty:
+        ids = np.asarray(bu.ids, dtype=object)
+        example = np.flatnonzero(comp == empty[0])
+        raise InfeasibleError(
+            f"units {format_ids(ids[example])} are cut off from every free territory (by locked "
+            "territories) and no territory can be placed there; lock them into a neighbouring "
+            "territory, unlock it, or add a rep near them")
+    allocation: dict[int, list[int]] = {p: [] for p in parts}
+    for t in sorted(owner):
+        allocation[owner[t]].append(t)
+    return {p: ts for p, ts in allocation.items() if ts}
+
+
+def _seed_centres(
+    xy: np.ndarray,
+    mass: np.ndarray,
+    setup: DesignProblem,
+    ts: list[int],
+    lock_centres: dict[int, np.ndarray],
+    seed: int,
+) -> np.ndarray:
+    if setup.centres is not None:
+        return setup.centres[ts]
+    n_c = len(ts)
+    if n_c >= len(xy):
+        return np.vstack([xy, np.repeat(xy[:1], n_c - len(xy), axis=0)])[:n_c]
+    km = KMeans(n_clusters=n_c, n_init=1, random_state=seed)
+    km.fit(xy, sample_weight=mass)
+    centres = km.cluster_centers_
+    # territories with locked units take the k-means centres nearest their locks
+    locked_rows = [i for i, t in enumerate(ts) if t in lock_centres]
+    if not locked_rows:
+        return centres
+    cost = np.array([np.hypot(*(centres - lock_centres[ts[i]]).T) for i in locked_rows])
+    rows, cols = linear_sum_assignment(cost)
+    taken = {int(c) for c in cols}
+    rest = iter(c for c in range(n_c) if c not in taken)
+    order = np.zeros(n_c, dtype=np.int64)
+    for r, c in zip(rows, cols, strict=True):
+        order[locked_rows[r]] = c
+    for i in range(n_c):
+        if i not in locked_rows:
+            order[i] = next(rest)
+    out = centres[order]
+    for i in locked_rows:
+        out[i] = lock_centres[ts[i]]
+    return out
+
+
+def _assign_lp(
+    xy: np.ndarray,
+    mass: np.ndarray,
+    values: np.ndarray,
+    todo: np.ndarray,
+    comp: np.ndarray,
+    allowed: dict[int, np.ndarray],
+    centres: np.ndarray,
+    setup: DesignProblem,
+    tol: float,
+) -> np.ndarray:
+    """Assign ``todo`` units to territories: min sum mass * distance^2, loads near target."""
+    k = len(setup.territories)
+    extent = np.ptp(xy, axis=0).max() or 1.0
+    m_cand = 8
+    rows_u: list[np.ndarray] = []
+    cols_t: list[np.ndarray] = []
+    costs: list[np.ndarray] = []
+    for part, ts in allowed.items():
+        members = todo[comp[todo] == part]
+        if len(members) == 0:
+            continue
+        d2 = ((xy[members, None, :] - centres[None, ts, :]) ** 2).sum(axis=2) / extent**2
+        m = min(len(ts), m_cand)
+        near = np.argsort(d2, axis=1, kind="stable")[:, :m]
+        rows_u.append(np.repeat(members, m))
+        cols_t.append(ts[near].ravel())
+        costs.append((np.take_along_axis(d2, near, axis=1) * (mass[members, None]
+                      / mass.mean())).ravel())
+    unit_of = np.concatenate(rows_u)
+    terr_of = np.concatenate(cols_t)
+    cost = np.concatenate(costs)
+    n_x = len(unit_of)
+    pos = {u: i for i, u in enumerate(todo.tolist())}
+    unit_row = np.array([pos[u] for u in unit_of.tolist()])
+    scale = setup.targets.mean()
+    pinned_load = np.bincount(setup.pinned[setup.pinned >= 0],
+                              weights=values[setup.pinned >= 0], minlength=k)
+    band = tol / 4
+    upper = setup.targets * (1 + band) - pinned_load
+    lower = np.maximum(setup.targets * (1 - band) - pinned_load, 0.0)
+    # x variables, then per territory: under-slack and over-slack
+    a_eq = sparse.csr_matrix(
+        (np.ones(n_x), (unit_row, np.arange(n_x))), shape=(len(todo), n_x + 2 * k)
+    )
+    w_x = values[unit_of] / scale
+    # rows 0..k-1: load - over <= upper ; rows k..2k-1: -load - under <= -lower
+    v = np.concatenate([w_x, -np.ones(k), -w_x, -np.ones(k)])
+    c = np.concatenate([np.arange(n_x), n_x + k + np.arange(k), np.arange(n_x), n_x + np.arange(k)])
+    r = np.concatenate([terr_of, np.arange(k), terr_of + k, np.arange(k) + k])
+    a_ub = sparse.csr_matrix((v, (r, c)), shape=(2 * k, n_x + 2 * k))
+    b_ub = np.concatenate([upper / scale, -lower / scale])
+    penalty = 1e3 * max(cost.max(), 1.0)
+    obj = np.concatenate([cost, np.full(2 * k, penalty)])
+    res = linprog(obj, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(len(todo)),
+                  bounds=(0, None), method="highs")
+    if res.status != 0:  # pragma: no cover - the slacks make it always feasible
+        raise InfeasibleError(f"the balanced assignment failed: {res.message}")
+    x = res.x[:n_x]
+    # each unit goes where the largest share of it went (ties: nearest candidate first)
+    order = np.lexsort((np.arange(n_x), -x, unit_row))
+    first = np.ones(n_x, dtype=bool)
+    first[1:] = unit_row[order][1:] != unit_row[order][:-1]
+    out = np.full(len(todo), -1, dtype=np.int64)
+    out[unit_row[order][first]] = terr_of[order][first]
+    return out
+
+
