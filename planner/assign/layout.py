@@ -36,7 +36,7 @@ from planner.geo.shapes import local_crs, prepare_polygons
 from planner.hierarchy import validate_hierarchy
 from planner.models import DEFAULT_TYPE
 
-__all__ = ["TerritoryLayout", "cached_layout", "prepare_territories"]
+__all__ = ["TerritoryLayout", "cached_layout", "clear_cache", "prepare_territories"]
 
 #: Layouts kept by :func:`cached_layout` (each holds its shapes and index).
 CACHE_SIZE = 2
@@ -366,3 +366,9 @@ def _fingerprint(territories: gpd.GeoDataFrame, crs: Any) -> str:
         digest.update(str(CRS.from_user_input(crs_in) if crs_in else None).encode())
     digest.update(str(CRS.from_user_input(crs) if crs is not None else None).encode())
     return digest.hexdigest()
+
+
+def clear_cache() -> None:
+    """Forget every layout kept by :func:`cached_layout` (benchmarks measure cold runs)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()

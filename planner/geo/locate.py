@@ -25,6 +25,7 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
+from planner.geo.locate_cross import covering_pairs
 from planner.geo.locate_tree import CellTree, build_cell_tree, lookup
 
 __all__ = ["Located", "PolygonIndex", "build_index", "locate_points", "on_boundary"]
@@ -187,15 +188,14 @@ def locate_points(
 def _exact(
     xs: NDArray[np.float64], ys: NDArray[np.float64], which: NDArray[np.int64], index: PolygonIndex
 ) -> Located:
-    """Locate the points ``which`` with the STRtree and prepared polygons."""
+    """Locate the points ``which`` with the STRtree and the prepared polygons."""
     if not len(which):
         empty = np.empty(0, dtype=np.int64)
         return Located(empty, empty)
     ok = np.isfinite(xs[which]) & np.isfinite(ys[which])
     which = which[ok]
-    pts = shapely.points(xs[which], ys[which])
-    p, t = index.tree.query(pts, predicate="intersects")
-    return Located(which[p].astype(np.int64), t.astype(np.int64))
+    p, t = covering_pairs(index.tree, xs[which], ys[which])
+    return Located(which[p], t)
 
 
 def on_boundary(
