@@ -1,12 +1,16 @@
-"""Users, password hashing and sign-in sessions.
+"""Users, sign-in (with lockout) and sessions.
 
-Passwords are stored only as salted scrypt hashes (:func:`hashlib.scrypt`,
-memory-hard) in the ``password_hash`` column of the ``reps`` table. A stored
-hash names its own cost parameters, so raising the cost later does not lock
-anyone out: :func:`needs_rehash` tells the app to re-hash at the next sign-in.
-Verification compares digests in constant time, and :func:`authenticate` spends
-the same work whether or not the user exists, so timing does not reveal which
-logins are valid.
+Passwords are stored only as salted hashes in the ``password_hash`` column of
+the ``reps`` table: Argon2id through argon2-cffi for new hashes, scrypt
+hashes of earlier versions still verified (:mod:`planner.passwords`). A stored
+hash names its own cost, so raising the cost later does not lock anyone out:
+after a good sign-in :func:`upgraded_hash` gives the stronger hash to store.
+:func:`authenticate` verifies a stand-in hash of the same scheme and cost as
+the table's own hashes when the login is unknown or has no password, so the
+answer time does not reveal which logins exist; after repeated failures a
+:class:`~planner.lockout.SignInGuard` refuses further tries for a growing
+delay, per login (existing or not) and per client. Hashes are never imported
+from files: the readers drop a ``password_hash`` column.
 
 Production: sign-in through an identity provider
 ------------------------------------------------
@@ -38,13 +42,8 @@ The session timeout of :class:`Session` applies in both cases.
 
 from __future__ import annotations
 
-import base64
-import functools
-import hashlib
-import hmac
 import logging
 import secrets
-import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,15 +52,29 @@ import pandas as pd
 
 from planner import schema as s
 from planner.errors import InputError, Problem
+from planner.lockout import SignInGuard
 from planner.models import UserRole
+from planner.passwords import (
+    DEFAULT_PARAMS,
+    Argon2Params,
+    HashParams,
+    ScryptParams,
+    hash_password,
+    needs_rehash,
+    stand_in_hash,
+    verify_password,
+)
 
 __all__ = [
+    "DEFAULT_GUARD",
     "DEFAULT_MAX_AGE_S",
     "DEFAULT_PARAMS",
     "DEFAULT_TIMEOUT_S",
     "MIN_PASSWORD_LENGTH",
+    "Argon2Params",
     "ScryptParams",
     "Session",
+    "SignInGuard",
     "User",
     "authenticate",
     "check_password_policy",
@@ -70,21 +83,11 @@ __all__ = [
     "needs_rehash",
     "set_password",
     "start_session",
+    "upgraded_hash",
     "verify_password",
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Prefix of every hash this module writes.
-_SCHEME = "scrypt"
-#: Length of the random salt and of the derived key, in bytes.
-_SALT_BYTES = 16
-_KEY_BYTES = 32
-#: Upper bounds accepted when *reading* a stored hash, so a tampered row cannot
-#: make a sign-in allocate gigabytes or spin for minutes.
-_MAX_LOG2_N = 20
-_MAX_R = 32
-_MAX_P = 16
 
 #: Shortest password :func:`set_password` accepts (NIST SP 800-63B minimum).
 MIN_PASSWORD_LENGTH = 8
@@ -95,172 +98,8 @@ DEFAULT_TIMEOUT_S = 30 * 60.0
 #: Absolute lifetime of a session however active it is (12 hours).
 DEFAULT_MAX_AGE_S = 12 * 3600.0
 
-
-@dataclass(frozen=True)
-class ScryptParams:
-    """Cost parameters of scrypt.
-
-    The default (N = 2**15, r = 8, p = 3: 32 MiB, about 0.35 s here) is one of
-    the OWASP-recommended scrypt settings.
-
-    Parameters
-    ----------
-    log2_n
-        Base-2 logarithm of the CPU/memory cost N.
-    r
-        Block size.
-    p
-        Parallelisation.
-    """
-
-    log2_n: int = 15
-    r: int = 8
-    p: int = 3
-
-    def __post_init__(self) -> None:
-        problems = []
-        if not 1 <= self.log2_n <= _MAX_LOG2_N:
-            problems.append(
-                Problem(f"log2_n={self.log2_n} is out of range", fix=f"use 1..{_MAX_LOG2_N}")
-            )
-        if not 1 <= self.r <= _MAX_R:
-            problems.append(Problem(f"r={self.r} is out of range", fix=f"use 1..{_MAX_R}"))
-        if not 1 <= self.p <= _MAX_P:
-            problems.append(Problem(f"p={self.p} is out of range", fix=f"use 1..{_MAX_P}"))
-        if problems:
-            raise InputError("invalid scrypt parameters", problems)
-
-    @property
-    def n(self) -> int:
-        """The cost N itself."""
-        return 1 << self.log2_n
-
-    @property
-    def maxmem(self) -> int:
-        """Memory limit handed to OpenSSL, with headroom over the need of 128 r (N + p + 2)."""
-        return 2 * 128 * self.r * (self.n + self.p + 2) + (1 << 20)
-
-    def encode(self) -> str:
-        """Return the parameter field of a stored hash, e.g. ``ln=15,r=8,p=3``."""
-        return f"ln={self.log2_n},r={self.r},p={self.p}"
-
-
-#: Parameters of new hashes.
-DEFAULT_PARAMS = ScryptParams()
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-
-
-def _password_bytes(password: str) -> bytes:
-    """Encode a password after NFC normalisation, so composed and decomposed accents match."""
-    return unicodedata.normalize("NFC", password).encode("utf-8")
-
-
-def _derive(password: str, salt: bytes, params: ScryptParams) -> bytes:
-    return hashlib.scrypt(
-        _password_bytes(password),
-        salt=salt,
-        n=params.n,
-        r=params.r,
-        p=params.p,
-        maxmem=params.maxmem,
-        dklen=_KEY_BYTES,
-    )
-
-
-def hash_password(
-    password: str, *, params: ScryptParams = DEFAULT_PARAMS, salt: bytes | None = None
-) -> str:
-    """Return a salted scrypt hash of ``password`` for storage.
-
-    The result reads ``$scrypt$ln=15,r=8,p=3$<salt>$<key>`` (base64 without
-    padding): it carries its own parameters and a fresh random salt, so hashing
-    the same password twice gives two different strings.
-
-    Parameters
-    ----------
-    password
-        The plain-text password; never stored or logged.
-    params
-        scrypt cost; keep the default outside tests.
-    salt
-        A fixed salt of at least 8 bytes, only for reproducible files such as
-        the bundled samples' demo users; a fresh random salt by default.
-
-    Raises
-    ------
-    InputError
-        If ``salt`` is shorter than 8 bytes.
-    """
-    if salt is None:
-        salt = secrets.token_bytes(_SALT_BYTES)
-    elif len(salt) < 8:
-        raise InputError(
-            "the salt is too short",
-            [Problem(f"the salt has {len(salt)} bytes", fix="use at least 8 (16 is the default)")],
-        )
-    key = _derive(password, salt, params)
-    return f"${_SCHEME}${params.encode()}${_b64(salt)}${_b64(key)}"
-
-
-def _parse(stored: str) -> tuple[ScryptParams, bytes, bytes] | None:
-    """Split a stored hash into parameters, salt and key; ``None`` if malformed."""
-    parts = stored.split("$")
-    if len(parts) != 5 or parts[0] != "" or parts[1] != _SCHEME:
-        return None
-    try:
-        fields = dict(item.split("=", 1) for item in parts[2].split(","))
-        params = ScryptParams(int(fields["ln"]), int(fields["r"]), int(fields["p"]))
-        salt, key = _unb64(parts[3]), _unb64(parts[4])
-    except (ValueError, KeyError, InputError):
-        return None
-    if len(salt) < 8 or len(key) != _KEY_BYTES:
-        return None
-    return params, salt, key
-
-
-def verify_password(password: str, stored: str | None) -> bool:
-    """Tell whether ``password`` matches the stored hash, comparing in constant time.
-
-    Parameters
-    ----------
-    password
-        The password typed at sign-in.
-    stored
-        A hash from :func:`hash_password`. A missing or malformed hash never
-        matches (and is logged without its content).
-    """
-    if not isinstance(stored, str) or not stored:
-        return False
-    parsed = _parse(stored)
-    if parsed is None:
-        logger.warning("a stored password hash is malformed; the sign-in is refused")
-        return False
-    params, salt, key = parsed
-    return hmac.compare_digest(_derive(password, salt, params), key)
-
-
-def needs_rehash(stored: str, *, params: ScryptParams = DEFAULT_PARAMS) -> bool:
-    """Tell whether a stored hash is weaker than ``params`` (re-hash it at next sign-in)."""
-    parsed = _parse(stored)
-    if parsed is None:
-        return True
-    old = parsed[0]
-    weaker_memory = old.n * old.r < params.n * params.r
-    weaker_work = old.n * old.r * old.p < params.n * params.r * params.p
-    return weaker_memory or weaker_work
-
-
-@functools.lru_cache(maxsize=4)
-def _dummy_hash(params: ScryptParams) -> str:
-    """A hash of a random password, verified when the login is unknown (same work)."""
-    return hash_password(secrets.token_urlsafe(16), params=params)
+#: The lockout of this process's sign-ins, used when no other guard is given.
+DEFAULT_GUARD = SignInGuard()
 
 
 def check_password_policy(password: str, *, user: User | None = None) -> list[Problem]:
@@ -362,13 +201,17 @@ def authenticate(
     login: str,
     password: str,
     *,
-    params: ScryptParams = DEFAULT_PARAMS,
+    params: HashParams = DEFAULT_PARAMS,
+    guard: SignInGuard | None = None,
+    client: str | None = None,
 ) -> User | None:
     """Check a sign-in and return the user, or ``None`` when it fails.
 
-    The same scrypt work is done whether the login is unknown, has no password
-    or has a wrong one, so the reply time does not tell them apart; the reason
-    is logged (never the password).
+    An unknown login, one without a password and a wrong password all cost
+    one verification of the same scheme and cost (a stand-in hash like the
+    table's own), so the answer time does not tell them apart. A login or
+    client locked by ``guard`` is refused without checking the password. The
+    reason is logged, never the password.
 
     Parameters
     ----------
@@ -379,22 +222,55 @@ def authenticate(
     password
         The password typed.
     params
-        Cost of the stand-in hash verified for unknown logins; match the cost
-        of the stored hashes.
+        Cost of the stand-in hash when the table holds no hash at all.
+    guard
+        The lockout; :data:`DEFAULT_GUARD` (this process's) when ``None``.
+    client
+        Who is signing in (e.g. the address), for the per-client lockout.
     """
+    guard = DEFAULT_GUARD if guard is None else guard
+    wait = guard.retry_after(login, client)
+    if wait > 0:
+        logger.warning("sign-in refused: locked for another %.0f s", wait)
+        return None
     rows = _match(users, login)
     stored = None
     if len(rows) == 1 and s.PASSWORD_HASH in rows.columns:
         value = rows.iloc[0][s.PASSWORD_HASH]
         stored = value if isinstance(value, str) and value else None
-    ok = verify_password(password, stored if stored is not None else _dummy_hash(params))
-    if stored is None:
-        logger.info("sign-in refused: unknown login or no password set")
+    hashes = users[s.PASSWORD_HASH] if s.PASSWORD_HASH in users.columns else ()
+    stand_in = stand_in_hash(hashes, default=params)  # found on every path: same time
+    checked = stored if stored is not None else stand_in
+    ok = verify_password(password, checked)
+    if stored is None or not ok:
+        guard.failed(login, client)
+        if stored is None:
+            logger.info("sign-in refused: unknown login or no password set")
+        else:
+            logger.info("sign-in refused: wrong password for user %s", rows.iloc[0][s.REP_ID])
         return None
-    if not ok:
-        logger.info("sign-in refused: wrong password for user %s", rows.iloc[0][s.REP_ID])
-        return None
+    guard.succeeded(login)
     return User.from_row(rows.iloc[0])
+
+
+def upgraded_hash(
+    users: pd.DataFrame, user_id: str, password: str, *, params: HashParams = DEFAULT_PARAMS
+) -> str | None:
+    """After a good sign-in, return a new hash to store if the stored one is weaker.
+
+    Scrypt hashes of earlier versions, and Argon2 hashes of a lower cost,
+    are re-hashed with ``params``; ``None`` when the stored hash is fine (or
+    the password does not match it).
+    """
+    mask = users[s.REP_ID].astype(str) == user_id
+    if not mask.any() or s.PASSWORD_HASH not in users.columns:
+        return None
+    stored = users.loc[mask, s.PASSWORD_HASH].iloc[0]
+    if not isinstance(stored, str) or not needs_rehash(stored, params=params):
+        return None
+    if not verify_password(password, stored):
+        return None
+    return hash_password(password, params=params)
 
 
 def set_password(
@@ -402,7 +278,7 @@ def set_password(
     user_id: str,
     password: str,
     *,
-    params: ScryptParams = DEFAULT_PARAMS,
+    params: HashParams = DEFAULT_PARAMS,
 ) -> pd.DataFrame:
     """Return a copy of the ``reps`` table with ``user_id``'s password set.
 
