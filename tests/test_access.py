@@ -14,6 +14,7 @@ from planner.access import (
     AccessDeniedError,
     AccessScope,
     build_scope,
+    manager_loops,
     restrict_workspace,
     scope_for,
 )
@@ -371,3 +372,23 @@ def test_reps_see_exactly_their_subtrees(plan: dict[str, pd.DataFrame]) -> None:
         assert sc.territory_ids == expected
         m = plan["memberships"]
         assert sc.account_ids == set(m.loc[m["territory_id"].isin(expected), "account_id"])
+
+
+def test_a_manager_loop_widens_nobody_s_view(three_level_plan: dict[str, pd.DataFrame]) -> None:
+    """R1 and its manager M1 made each other's manager: R1 still sees only its own accounts.
+
+    Before, the loop made M1 (and so R2, R5 and their territories) subordinates
+    of R1, who then saw the whole district.
+    """
+    plan = dict(three_level_plan)
+    reps = plan["reps"].copy()
+    reps.loc[reps["rep_id"] == "M1", "manager_id"] = "R1"  # R1 > M1 > R1
+    plan["reps"] = reps
+    looped = scope(plan, "R1")
+    alone = scope(three_level_plan, "R1")
+    assert looped.subordinate_ids == frozenset()
+    assert looped.account_ids == alone.account_ids
+    assert looped.territory_ids == alone.territory_ids
+    assert scope(plan, "M1").subordinate_ids == frozenset({"R2", "R5"})
+    assert manager_loops(reps) == [["M1", "R1"]] or manager_loops(reps) == [["R1", "M1"]]
+    assert manager_loops(three_level_plan["reps"]) == []
