@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyogrio
-import shapely
 import sqlalchemy as sa
 from pyproj import CRS
 from sqlalchemy.engine import Connection
@@ -48,6 +47,7 @@ from planner.store.layout import (
     postgres_engine,
     register_gpkg,
 )
+from planner.store.pgcopy import copy_in
 
 __all__ = [
     "DATABASE_URL_ENV",
@@ -304,20 +304,12 @@ def _bulk_insert(
     data[VERSION_COL] = [version] * len(frame)
     t = layout.tables[table]
     stmt = t.insert()
+    if layout.backend == "postgis":
+        geoms = np.asarray(frame[s.GEOMETRY], dtype=object) if spec.geometry is not None else None
+        copy_in(conn, layout, table, data, geoms)
+        return
     if spec.geometry is not None:
-        geoms = np.asarray(frame[s.GEOMETRY], dtype=object)
-        if layout.backend == "gpkg":
-            data[s.GEOMETRY] = encode_gpkg(geoms)
-        else:
-            wkb = shapely.to_wkb(geoms, byte_order=1)
-            data["g_wkb"] = [None if w is None else bytes(w) for w in wkb]
-            stmt = stmt.values(
-                {
-                    s.GEOMETRY: sa.func.ST_GeomFromWKB(
-                        sa.bindparam("g_wkb", type_=sa.LargeBinary), 4326
-                    )
-                }
-            )
+        data[s.GEOMETRY] = encode_gpkg(np.asarray(frame[s.GEOMETRY], dtype=object))
     keys = list(data)
     records = [dict(zip(keys, vals, strict=True)) for vals in zip(*data.values(), strict=True)]
     for i in range(0, len(records), 10000):

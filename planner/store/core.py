@@ -39,6 +39,7 @@ from planner.models import now_iso
 from planner.store.codec import decode_gpkg, encode_gpkg, geometry_from_hex, image_json
 from planner.store.diff import RowChange, TableDiff, diff_table, key_values
 from planner.store.layout import HIDDEN, KEY_COL, VERSION_COL, Backend, Layout, kind_of_dtype
+from planner.store.pgcopy import copy_out
 
 __all__ = ["Change", "Snapshot", "Store", "iso_date"]
 
@@ -261,6 +262,9 @@ class Store:
         return Snapshot(tables, meta, version)
 
     def read_table(self, conn: Connection, name: str, where: Any = None) -> pd.DataFrame:
+        """Read one table (optionally filtered) inside the caller's transaction."""
+        if where is None and self.backend == "postgis":
+            return copy_out(conn, self.layout, name)
         table = self.layout.tables[name]
         cols: list[Any] = []
         for c in table.columns:

@@ -192,6 +192,13 @@ class Layout:
         """Return the workspace columns of ``table`` in storage order (no hidden ones)."""
         return [c.name for c in self.tables[table].columns if c.name not in HIDDEN]
 
+    def kind(self, table: str, column: str) -> s.Kind:
+        """Return the stored kind of a column (declared or extra)."""
+        extra = (self.extras or {}).get(table, {})
+        if column in extra:
+            return extra[column]
+        return s.TABLES[table].spec(column).kind
+
     def data_columns(self, table: str) -> list[str]:
         """Return the non-geometry workspace columns of ``table``."""
         return [c for c in self.columns(table) if c != s.GEOMETRY]
