@@ -56,6 +56,7 @@ __all__ = [
     "AccessScope",
     "Action",
     "build_scope",
+    "export_action",
     "manager_loops",
     "restrict_workspace",
     "scope_for",
@@ -92,6 +93,18 @@ _ROLE_ACTIONS: dict[UserRole, frozenset[str]] = {
 }
 
 _UNRESTRICTED_ROLES = (UserRole.PLANNER, UserRole.ADMIN)
+
+#: Export formats that need more than the plain ``export`` right.
+_EXPORT_RIGHTS: dict[str, Action] = {"salesforce": "export_salesforce"}
+
+
+def export_action(fmt: str) -> Action:
+    """Return the right an export format needs: ``export_salesforce`` for the CRM load files.
+
+    Every writer (CLI, app, library workflow) checks ``scope.require(export_action(fmt))``
+    before writing, so a rep cannot write the Salesforce load set by choosing it.
+    """
+    return _EXPORT_RIGHTS.get(fmt.strip().lower(), "export")
 
 
 # -- small tree helpers (until planner.hierarchy offers them) ------------------------------

@@ -14,6 +14,7 @@ from planner.access import (
     AccessDeniedError,
     AccessScope,
     build_scope,
+    export_action,
     manager_loops,
     restrict_workspace,
     scope_for,
@@ -392,3 +393,25 @@ def test_a_manager_loop_widens_nobody_s_view(three_level_plan: dict[str, pd.Data
     assert scope(plan, "M1").subordinate_ids == frozenset({"R2", "R5"})
     assert manager_loops(reps) == [["M1", "R1"]] or manager_loops(reps) == [["R1", "M1"]]
     assert manager_loops(three_level_plan["reps"]) == []
+
+
+@pytest.mark.parametrize(
+    ("user", "fmt", "allowed"),
+    [
+        ("R1", "csv", True),
+        ("R1", "salesforce", False),
+        ("M1", "Salesforce", False),
+        ("P", "salesforce", False),
+        ("A", "salesforce", True),
+        ("M1", "geopackage", True),
+    ],
+)
+def test_each_export_format_needs_its_right(
+    three_level_plan: dict[str, pd.DataFrame], user: str, fmt: str, allowed: bool
+) -> None:
+    """The Salesforce load files need export_salesforce (admins); other formats need export."""
+    sc = scope(three_level_plan, user)
+    assert sc.can(export_action(fmt)) is allowed
+    if not allowed:
+        with pytest.raises(AccessDeniedError, match="may not export salesforce"):
+            sc.require(export_action(fmt))
