@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 
 from planner import schema as s
 from planner.assign.context import Context, km2, optional_text
@@ -125,6 +126,20 @@ class Explanation:
         }
 
 
+@dataclass(frozen=True, eq=False)
+class _Case:
+    """One account as the explanation sees it."""
+
+    ctx: Context
+    tpos: dict[str, int]
+    values: dict[str, Any]
+    has_point: bool
+    inside: NDArray[np.bool_]
+    border: NDArray[np.bool_]
+    excluded_by: dict[int, str]
+    members: dict[str, tuple[str, str, bool]]
+
+
 def explain_account(
     ctx: Context,
     memberships: pd.DataFrame,
@@ -133,6 +148,23 @@ def explain_account(
     territory_id: str | None,
 ) -> Explanation:
     """Reason about one account from scratch, the way :func:`assign_accounts` decides."""
+    case = _case(ctx, memberships, account_id, territory_id)
+    verdicts = _member_verdicts(case)
+    shown = {case.tpos[v.territory_id] for v in verdicts}
+    asked = [case.tpos[territory_id]] if territory_id is not None else []
+    for t in dict.fromkeys([*asked, *_plausible(case)]):
+        if t not in shown:
+            shown.add(t)
+            verdicts.append(_other_verdict(case, t, t in asked))
+    hit = unassigned[unassigned[s.ACCOUNT_ID] == account_id]
+    reason = str(hit.iloc[0][s.REASON]) if len(hit) else None
+    return Explanation(account_id, tuple(verdicts), _lead(case), reason)
+
+
+def _case(
+    ctx: Context, memberships: pd.DataFrame, account_id: str, territory_id: str | None
+) -> _Case:
+    """Locate the account in every shape and collect its memberships and exclusions."""
     p = ctx.position(account_id)
     tpos = {t: i for i, t in enumerate(ctx.tids.tolist())}
     if territory_id is not None and territory_id not in tpos:
@@ -157,117 +189,131 @@ def explain_account(
         inside[usable] = shapely.intersects(ctx.geoms[usable], point)
         border[usable] = inside[usable] & ~shapely.contains_properly(ctx.geoms[usable], point)
     excluded_by = _exclusions_for(ctx, account_id)
+    return _Case(ctx, tpos, values, has_point, inside, border, excluded_by, members)
 
-    def eligibility(t: int) -> list[str]:
-        """Reasons leaf ``t`` cannot take the account (empty when it can)."""
-        why: list[str] = []
-        chain = ctx.chain(t)
-        why.extend(excluded_by[a] for a in chain if a in excluded_by)
-        sh = int(ctx.shape_of[t])
-        if sh < 0 and not ctx.chain_rule[t]:
-            why.append(f"{ctx.tids[t]} has neither a shape nor a rule: only manual includes")
-        if sh >= 0:
-            for a in chain[chain.index(sh) :]:
-                if ctx.shape_of[a] == a and not inside[a]:
-                    if not has_point:
-                        why.append("the account has no location")
-                        break
-                    what = "the shape of " + (
-                        str(ctx.tids[a]) if a == t else f"{ctx.tids[a]} (above it)"
-                    )
-                    if a == sh and sh != t:
-                        what = f"the shape of {ctx.tids[a]} (inherited)"
-                    why.append(f"not inside {what}")
-                    break  # the closest shape that misses is the reason
-        for a in chain:
-            rule = ctx.rules.get(a)
-            if rule is None:
-                continue
-            failed = rule.explain(values)
-            if failed:
-                owner = "its rule" if a == t else f"the rule of {ctx.tids[a]} (above it)"
-                why.append(f"{owner} fails: {failed}")
-        return why
 
-    def rank(t: int) -> tuple[int, int, float, str]:
-        sh = int(ctx.shape_of[t])
-        return (
-            0 if ctx.chain_rule[t] else 1,
-            1 if sh >= 0 and border[sh] else 0,
-            float(ctx.area_m2[t]),
-            str(ctx.tids[t]),
-        )
+def _member_verdicts(case: _Case) -> list[Verdict]:
+    out = []
+    for tid, (cause, detail, primary) in sorted(case.members.items()):
+        t = case.tpos[tid]
+        out.append(Verdict(tid, str(case.ctx.types[t]), True, primary, cause, (detail,)))
+    return out
 
-    verdicts: list[Verdict] = []
-    shown: set[int] = set()
-    for tid, (cause, detail, primary) in sorted(members.items()):
-        t = tpos[tid]
-        verdicts.append(Verdict(tid, str(ctx.types[t]), True, primary, cause, (detail,)))
-        shown.add(t)
-    # the territories worth a word: the one asked about, and leaves that could take it
-    plausible = [
+
+def _plausible(case: _Case) -> list[int]:
+    """The leaves worth a word: inside their shape, or rule-only."""
+    ctx = case.ctx
+    return [
         t
-        for t in range(T)
+        for t in range(len(ctx.tids))
         if ctx.is_leaf[t]
         and (
-            (ctx.shape_of[t] >= 0 and inside[ctx.shape_of[t]])
+            (ctx.shape_of[t] >= 0 and case.inside[ctx.shape_of[t]])
             or (ctx.shape_of[t] < 0 and ctx.chain_rule[t])
         )
     ]
-    asked = [tpos[territory_id]] if territory_id is not None else []
-    for t in dict.fromkeys([*asked, *plausible]):
-        if t in shown:
-            continue
-        shown.add(t)
-        tid = str(ctx.tids[t])
-        ttype = str(ctx.types[t])
-        reasons: list[str] = []
-        if not ctx.is_leaf[t]:
-            below = sorted(str(ctx.tids[c]) for c in range(T) if ctx.parents[c] == t)
-            reasons.append(
-                f"{tid} has territories below it ({format_ids(below)}); accounts go to those "
-                "and roll up to it"
-            )
-        else:
-            reasons.extend(eligibility(t))
-        if ctx.is_leaf[t] and not reasons:
-            rivals = [
-                m
-                for m, (_c, _d, prim) in members.items()
-                if prim and str(ctx.types[tpos[m]]) == ttype
-            ]
-            for m in rivals:
-                if members[m][0] == "manual":
-                    reasons.append(f"lost to {m}, {members[m][1]}")
-                else:
-                    reasons.append(f"lost to {m}: {_rank_reason(rank(tpos[m]), rank(t), m, tid)}")
-            if not rivals:
-                reasons.append("eligible, but not chosen")
-        if t in asked and members:
-            member_types = {str(ctx.types[tpos[m]]) for m in members}
-            if ttype not in member_types:
-                reasons.append(
-                    f"{tid} is of type '{ttype}' and the account's territories of type "
-                    f"{format_ids(sorted(member_types))}; types do not compete"
-                )
-        verdicts.append(Verdict(tid, ttype, False, False, None, tuple(reasons)))
-    lead = None
-    primaries = [m for m, (_c, _d, prim) in members.items() if prim]
-    if primaries:
-        lead = min(
-            primaries,
-            key=lambda m: (
-                ctx.priorities.get(str(ctx.types[tpos[m]]), DEFAULT_TYPE.priority),
-                str(ctx.types[tpos[m]]),
-                m,
-            ),
+
+
+def _other_verdict(case: _Case, t: int, asked: bool) -> Verdict:
+    """Why territory ``t`` does not have the account."""
+    ctx = case.ctx
+    tid, ttype = str(ctx.tids[t]), str(ctx.types[t])
+    reasons: list[str] = []
+    if not ctx.is_leaf[t]:
+        below = sorted(str(ctx.tids[c]) for c in range(len(ctx.tids)) if ctx.parents[c] == t)
+        reasons.append(
+            f"{tid} has territories below it ({format_ids(below)}); accounts go to those "
+            "and roll up to it"
         )
-    reason = None
-    un = unassigned
-    hit = un[un[s.ACCOUNT_ID] == account_id]
-    if len(hit):
-        reason = str(hit.iloc[0][s.REASON])
-    return Explanation(account_id, tuple(verdicts), lead, reason)
+    else:
+        reasons.extend(_eligibility(case, t))
+    if ctx.is_leaf[t] and not reasons:
+        reasons.extend(_lost_to(case, t))
+    if asked and case.members:
+        member_types = {str(ctx.types[case.tpos[m]]) for m in case.members}
+        if ttype not in member_types:
+            reasons.append(
+                f"{tid} is of type '{ttype}' and the account's territories of type "
+                f"{format_ids(sorted(member_types))}; types do not compete"
+            )
+    return Verdict(tid, ttype, False, False, None, tuple(reasons))
+
+
+def _lost_to(case: _Case, t: int) -> list[str]:
+    """An eligible leaf's rivals of its type, and what made each win."""
+    ctx = case.ctx
+    tid, ttype = str(ctx.tids[t]), str(ctx.types[t])
+    rivals = [
+        m
+        for m, (_c, _d, prim) in case.members.items()
+        if prim and str(ctx.types[case.tpos[m]]) == ttype
+    ]
+    out = []
+    for m in rivals:
+        if case.members[m][0] == "manual":
+            out.append(f"lost to {m}, {case.members[m][1]}")
+        else:
+            why = _rank_reason(_rank(case, case.tpos[m]), _rank(case, t), m, tid)
+            out.append(f"lost to {m}: {why}")
+    return out or ["eligible, but not chosen"]
+
+
+def _eligibility(case: _Case, t: int) -> list[str]:
+    """Reasons leaf ``t`` cannot take the account (empty when it can)."""
+    ctx = case.ctx
+    why: list[str] = []
+    chain = ctx.chain(t)
+    why.extend(case.excluded_by[a] for a in chain if a in case.excluded_by)
+    sh = int(ctx.shape_of[t])
+    if sh < 0 and not ctx.chain_rule[t]:
+        why.append(f"{ctx.tids[t]} has neither a shape nor a rule: only manual includes")
+    if sh >= 0:
+        for a in chain[chain.index(sh) :]:
+            if ctx.shape_of[a] == a and not case.inside[a]:
+                if not case.has_point:
+                    why.append("the account has no location")
+                    break
+                what = "the shape of " + (
+                    str(ctx.tids[a]) if a == t else f"{ctx.tids[a]} (above it)"
+                )
+                if a == sh and sh != t:
+                    what = f"the shape of {ctx.tids[a]} (inherited)"
+                why.append(f"not inside {what}")
+                break  # the closest shape that misses is the reason
+    for a in chain:
+        rule = ctx.rules.get(a)
+        failed = rule.explain(case.values) if rule is not None else None
+        if failed:
+            owner = "its rule" if a == t else f"the rule of {ctx.tids[a]} (above it)"
+            why.append(f"{owner} fails: {failed}")
+    return why
+
+
+def _rank(case: _Case, t: int) -> tuple[int, int, float, str]:
+    ctx = case.ctx
+    sh = int(ctx.shape_of[t])
+    return (
+        0 if ctx.chain_rule[t] else 1,
+        1 if sh >= 0 and case.border[sh] else 0,
+        float(ctx.area_m2[t]),
+        str(ctx.tids[t]),
+    )
+
+
+def _lead(case: _Case) -> str | None:
+    """The primary territory of the highest-priority type."""
+    ctx = case.ctx
+    primaries = [m for m, (_c, _d, prim) in case.members.items() if prim]
+    if not primaries:
+        return None
+    return min(
+        primaries,
+        key=lambda m: (
+            ctx.priorities.get(str(ctx.types[case.tpos[m]]), DEFAULT_TYPE.priority),
+            str(ctx.types[case.tpos[m]]),
+            m,
+        ),
+    )
 
 
 def _rank_reason(

@@ -116,30 +116,36 @@ def check_accounts(
     if problems:
         raise InputError(f"{len(problems)} problem(s) with the accounts", problems)
     if accounts.crs is None:
-        usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-        bounds = shapely.total_bounds(geoms[usable]) if usable.any() else np.zeros(4)
-        lonlat = -180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90
-        if not lonlat:
-            raise InputError(
-                "the accounts have no CRS",
-                [
-                    Problem(
-                        "the account points have no coordinate reference system and are not "
-                        "longitude/latitude",
-                        column=s.GEOMETRY,
-                        fix="set their CRS (e.g. accounts.set_crs(...)) or read them with "
-                        "read_accounts",
-                    )
-                ],
-            )
-        warnings.warn(
-            "the accounts have no CRS; their coordinates look like longitude/latitude, so "
-            "EPSG:4326 is assumed",
-            PlannerWarning,
-            stacklevel=3,
-        )
-        accounts = accounts.set_crs(s.STORAGE_CRS)
+        accounts = _assume_lonlat(accounts, geoms)
     return accounts, ids
+
+
+def _assume_lonlat(accounts: gpd.GeoDataFrame, geoms: NDArray[np.object_]) -> gpd.GeoDataFrame:
+    """Accounts without a CRS: EPSG:4326 with a warning if they look like it, else an error."""
+    usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    bounds = shapely.total_bounds(geoms[usable]) if usable.any() else np.zeros(4)
+    lonlat = -180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90
+    if not lonlat:
+        raise InputError(
+            "the accounts have no CRS",
+            [
+                Problem(
+                    "the account points have no coordinate reference system and are not "
+                    "longitude/latitude",
+                    column=s.GEOMETRY,
+                    fix="set their CRS (e.g. accounts.set_crs(...)) or read them with "
+                    "read_accounts",
+                )
+            ],
+        )
+    warnings.warn(
+        "the accounts have no CRS; their coordinates look like longitude/latitude, so "
+        "EPSG:4326 is assumed",
+        PlannerWarning,
+        stacklevel=4,
+    )
+    accounts = accounts.set_crs(s.STORAGE_CRS)
+    return accounts
 
 
 def overrides_frame(overrides: pd.DataFrame | Iterable[Any] | None) -> pd.DataFrame:
