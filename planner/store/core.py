@@ -37,7 +37,7 @@ from planner import schema as s
 from planner.errors import ConflictError, StoreUnavailableError, WorkspaceError, format_ids
 from planner.models import now_iso
 from planner.store.codec import decode_gpkg, encode_gpkg, geometry_from_hex, image_json
-from planner.store.diff import RowChange, TableDiff, diff_table, key_values
+from planner.store.diff import RowChange, TableDiff, diff_table, key_values, row_keys
 from planner.store.layout import HIDDEN, KEY_COL, VERSION_COL, Backend, Layout, kind_of_dtype
 from planner.store.pgcopy import copy_out
 
@@ -297,6 +297,24 @@ class Store:
         return frame
 
     # -- diffs --------------------------------------------------------------
+    def _keys(self, frame: pd.DataFrame, key: Sequence[str]) -> np.ndarray:
+        """Return the row keys of ``frame``, computed once per frame object.
+
+        Workspace frames are replaced, never changed in place, so a frame
+        read or committed before is keyed again for free.
+        """
+        cache: dict[int, tuple[pd.DataFrame, np.ndarray]] = self.__dict__.setdefault(
+            "_key_cache", {}
+        )
+        hit = cache.get(id(frame))
+        if hit is not None and hit[0] is frame:
+            return hit[1]
+        keys = row_keys(frame, key)
+        if len(cache) > 32:
+            cache.clear()
+        cache[id(frame)] = (frame, keys)
+        return keys
+
     def diff(
         self,
         tables: Mapping[str, pd.DataFrame],
@@ -324,10 +342,16 @@ class Store:
                     if col not in self.layout.columns(name) and col != s.GEOMETRY:
                         extras.setdefault(name, {})[col] = kind_of_dtype(after[col].dtype)
             columns = self.layout.columns(name) + list(extras.get(name, {}))
+            keys = None
+            if spec.key:
+                keys = (self._keys(before, spec.key), self._keys(after, spec.key))
             if scope is not None:
-                after = after[after[s.SCENARIO_ID].isin(scope)]
-                before = before[before[s.SCENARIO_ID].isin(scope)]
-            found = diff_table(name, before, after, columns, spec.key)
+                a_mask = after[s.SCENARIO_ID].isin(scope).to_numpy()
+                b_mask = before[s.SCENARIO_ID].isin(scope).to_numpy()
+                after, before = after[a_mask], before[b_mask]
+                if keys is not None:
+                    keys = (keys[0][b_mask], keys[1][a_mask])
+            found = diff_table(name, before, after, columns, spec.key, keys)
             if len(found):
                 diffs.append(found)
         return diffs, extras

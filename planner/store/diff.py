@@ -102,6 +102,7 @@ def diff_table(
     after: pd.DataFrame,
     columns: Sequence[str],
     key: Sequence[str],
+    keys: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> TableDiff:
     """Return the row changes that turn ``before`` into ``after``.
 
@@ -117,14 +118,16 @@ def diff_table(
     key
         The key columns; empty for an append-only table (the audit log),
         where rows absent before are inserts and nothing is ever deleted.
+    keys
+        The rows' keys before and after, when the caller has them already.
     """
     before = _with_columns(before, columns)
     after = _with_columns(after, columns)
     if not key:
         return _append_only(table, before, after, columns)
-    old_keys, new_keys = row_keys(before, key), row_keys(after, key)
-    old_index = pd.Index(old_keys)
-    new_index = pd.Index(new_keys)
+    old_keys, new_keys = keys if keys is not None else (row_keys(before, key), row_keys(after, key))
+    old_index = pd.Index(old_keys, dtype=object)
+    new_index = pd.Index(new_keys, dtype=object)
     old_last = ~old_index.duplicated(keep="last")
     new_last = ~new_index.duplicated(keep="last")
     old_index, new_index = old_index[old_last], new_index[new_last]
