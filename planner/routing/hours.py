@@ -1,9 +1,12 @@
-"""Opening hours in OSM syntax ("Mo-Fr 09:00-18:00; Sa 10:00-16:00") as weekly time windows."""
+"""OSM opening hours ("Mo-Fr 09:00-18:00; Sa 10:00-16:00") as one week's time windows."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from opening_hours import OpeningHours, State
 
 from planner.errors import InputError
 
@@ -14,8 +17,6 @@ DAY_NAMES = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 DAY_SECONDS = 86_400
 
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
-_RANGE = re.compile(r"^(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\+?$")
-_DAY_TOKEN = re.compile(r"^(Mo|Tu|We|Th|Fr|Sa|Su)(?:\s*-\s*(Mo|Tu|We|Th|Fr|Sa|Su))?$")
 
 Window = tuple[int, int]
 
@@ -106,111 +107,71 @@ def _merge(windows: list[Window]) -> tuple[Window, ...]:
     return tuple((a, b) for a, b in merged)
 
 
-def _days(selector: str) -> list[int] | None:
-    days: list[int] = []
-    for token in selector.split(","):
-        m = _DAY_TOKEN.match(token.strip())
-        if not m:
-            return None
-        first = DAY_NAMES.index(m.group(1))
-        last = DAY_NAMES.index(m.group(2)) if m.group(2) else first
-        d = first
-        while True:
-            days.append(d)
-            if d == last:
-                break
-            d = (d + 1) % 7
-    return days
+def _monday(week: date | None) -> date:
+    day = week or date.today()
+    return day - timedelta(days=day.weekday())
 
 
-def _time_of(text: str) -> int | None:
-    m = _CLOCK.match(text)
-    if not m:
-        return None
-    h, mi = int(m.group(1)), int(m.group(2))
-    if mi > 59 or h > 48:
-        return None
-    return h * 3600 + mi * 60
+def _split_by_day(start: datetime, end: datetime, monday: date) -> list[tuple[int, Window]]:
+    """Cut an interval at midnights into (weekday, window) pieces within the week."""
+    out = []
+    origin = datetime.combine(monday, datetime.min.time())
+    t = start
+    while t < end:
+        day = (t - origin).days
+        midnight = origin + timedelta(days=day + 1)
+        stop = min(end, midnight)
+        a = int((t - (midnight - timedelta(days=1))).total_seconds())
+        b = int((stop - (midnight - timedelta(days=1))).total_seconds())
+        if 0 <= day < 7 and b > a:
+            out.append((day, (a, b)))
+        t = stop
+    return out
 
 
-def parse_opening_hours(text: str | None) -> WeeklyHours:
-    """Read the common subset of OSM ``opening_hours`` into weekly windows.
+def parse_opening_hours(text: str | None, *, week: date | None = None) -> WeeklyHours:
+    """Read an OSM ``opening_hours`` value into the windows of one week.
 
-    Understands rules separated by ``;`` made of weekday ranges and lists
-    (``Mo-Fr``, ``Sa,Su``, ``Fr-Mo``), time ranges (``09:00-12:00,13:00-18:00``,
-    past midnight as ``22:00-02:00`` or ``18:00-26:00``), ``24/7`` and
-    ``off``/``closed``; a later rule replaces earlier ones on the days it
-    names, as in OSM. Public-holiday rules (``PH``) are skipped with a note.
-    Anything else (months, weeks, sunrise, comments) makes the whole text
-    unknown: the place is then treated as open all day, with a note.
+    The full OSM grammar is read by ``opening-hours-py`` (a maintained
+    parser of the specification: weekday and month ranges, week numbers,
+    ``off``, past-midnight times, ``sunrise``, comments, ``unknown``) and
+    evaluated over the week starting on ``week``'s Monday, so seasonal
+    rules give that week's hours. Times the value marks ``unknown`` are
+    treated as open, with a note; public-holiday rules (``PH``) are not
+    applied (no holiday calendar), with a note. A value that does not
+    follow the grammar, or a missing one, is unknown: the place is then
+    treated as open all day and ``note`` says why.
 
     Parameters
     ----------
     text
         The ``opening_hours`` value; missing or blank means unknown.
+    week
+        A day of the week to evaluate; ``None``: the current week.
     """
     if text is None or (isinstance(text, float) and text != text) or not str(text).strip():
         return WeeklyHours.always_open(known=False, note="no opening hours given")
     raw = str(text).strip()
-    if raw == "24/7":
-        return WeeklyHours.always_open()
+    try:
+        hours = OpeningHours(raw)
+    except Exception as exc:  # the parser raises its own error types for bad syntax
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return WeeklyHours.always_open(
+            known=False,
+            note=f"opening hours {raw!r} not understood ({first.rstrip(':')}); assumed open",
+        )
+    monday = _monday(week)
+    origin = datetime.combine(monday, datetime.min.time())
     per_day: list[list[Window]] = [[] for _ in range(7)]
     notes: list[str] = []
-
-    def unknown(why: str) -> WeeklyHours:
-        return WeeklyHours.always_open(
-            known=False, note=f"opening hours {raw!r} not understood ({why}); assumed open"
-        )
-
-    # Rules end at ';' or '||'; a comma before a weekday also starts a new rule
-    # ("Mo-Fr 09:00-18:00, Sa 10:00-14:00", a common way of writing it).
-    for rule in re.split(r";|\|\||(?<=\d),\s*(?=(?:Mo|Tu|We|Th|Fr|Sa|Su|PH|SH)\b)", raw):
-        rule = rule.strip()
-        if not rule:
+    for start, end, state, _ in hours.intervals(origin, origin + timedelta(days=7)):
+        if state == State.CLOSED:
             continue
-        if rule.startswith("PH") or rule.startswith("SH"):
-            notes.append("holiday rules ignored")
-            continue
-        parts = rule.split(None, 1)
-        days = _days(parts[0])
-        rest = parts[1].strip() if days is not None and len(parts) > 1 else rule
-        if days is None:
-            days = list(range(7))
-        elif len(parts) == 1:
-            rest = "00:00-24:00"
-        if rest.startswith("PH") or ",PH" in parts[0]:
-            return unknown("mixed holiday rule")
-        if rest in ("off", "closed"):
-            for d in days:
-                per_day[d] = []
-            continue
-        if rest == "24/7":
-            rest = "00:00-24:00"
-        spans: list[tuple[int, int]] = []
-        for piece in rest.split(","):
-            m = _RANGE.match(piece.strip())
-            if not m:
-                return unknown(f"cannot read {piece.strip()!r}")
-            start, end = _time_of(m.group(1)), _time_of(m.group(2))
-            if start is None or end is None or start >= DAY_SECONDS:
-                return unknown(f"invalid time in {piece.strip()!r}")
-            spans.append((start, end))
-        additions: list[list[Window]] = [[] for _ in range(7)]
-        for d in days:
-            for start, end in spans:
-                if end > start and end <= DAY_SECONDS:
-                    additions[d].append((start, end))
-                else:
-                    # Past midnight: the rest belongs to the next morning.
-                    spill = end - DAY_SECONDS if end > DAY_SECONDS else end
-                    if start < DAY_SECONDS:
-                        additions[d].append((start, DAY_SECONDS))
-                    if spill > 0:
-                        additions[(d + 1) % 7].append((0, min(spill, DAY_SECONDS)))
-        for d in days:
-            per_day[d] = list(additions[d])
-        for d in range(7):
-            if d not in days and additions[d]:
-                per_day[d] = per_day[d] + additions[d]
+        if state == State.UNKNOWN:
+            notes.append("times marked unknown treated as open")
+        for day, window in _split_by_day(start, end, monday):
+            per_day[day].append(window)
+    if re.search(r"\b(PH|SH)\b", raw):
+        notes.append("holiday rules not applied (no holiday calendar)")
     windows = tuple(_merge(w) for w in per_day)
     return WeeklyHours(windows, known=True, note="; ".join(dict.fromkeys(notes)))

@@ -72,7 +72,7 @@ def read_stops(stops: pd.DataFrame, params: RouteParams) -> StopTable:
     per_month = _frequencies(stops, rows, problems)
     hours_col = _column(stops, S.OPENING_HOURS)
     hours = [
-        parse_opening_hours(v if hours_col else None)
+        parse_opening_hours(v if hours_col else None, week=params.first_monday)
         for v in (stops[hours_col] if hours_col else [None] * len(stops))
     ]
     value = _values(stops, rows, problems)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date
 
 import pytest
 from hypothesis import given, settings
@@ -42,13 +43,24 @@ def test_past_midnight_spills_into_next_day():
 
 def test_unknown_text_means_open_with_a_note():
     """Unreadable or missing hours are open all day, flagged and explained."""
-    for text in ("Seasonal, only summer time", "Jan-Mar Mo 10:00-12:00", "Mo-Fr 25:00-26:00"):
+    for text in ("Seasonal, only summer time", "Mo-Fr 25:00-26:00", "Mo-Fr 9-5"):
         h = parse_opening_hours(text)
-        assert not h.known and "assumed open" in h.note
+        assert not h.known and "assumed open" in h.note and "not understood" in h.note
         assert h.on(2) == ((0, 24 * H),)
     assert not parse_opening_hours(None).known
     holiday = parse_opening_hours("Mo-Fr 08:00-17:00; PH off")
     assert holiday.known and "holiday" in holiday.note
+
+
+def test_full_grammar_is_evaluated_in_the_plan_week():
+    """Months, 'unknown' and comments follow the OSM grammar, for the week asked."""
+    winter = parse_opening_hours("Jan-Mar Mo 10:00-12:00", week=date(2026, 1, 7))
+    summer = parse_opening_hours("Jan-Mar Mo 10:00-12:00", week=date(2026, 7, 8))
+    assert winter.known and winter.on(0) == ((10 * H, 12 * H),) and summer.on(0) == ()
+    h = parse_opening_hours('Mo-Fr 09:00-12:00 "call first"; Sa unknown', week=date(2026, 3, 2))
+    assert h.known and h.on(0) == ((9 * H, 12 * H),)
+    assert h.on(5) == ((0, 24 * H),) and "unknown treated as open" in h.note
+    assert parse_opening_hours("Su 22:00-02:00", week=date(2026, 3, 2)).on(0) == ((0, 2 * H),)
 
 
 def test_clock_times():
