@@ -1304,6 +1304,7 @@ def _check_reps(table: RawTable, match: ColumnMatch, options: _Options) -> _Chec
             fix="add the managers as rows, or correct the manager ids",
         )
     _manager_loops(ids, manager, out, column=match.source_of(s.MANAGER_ID))
+    _password_hashes(frame, match, out)
     values: dict[str, pd.Series] = {
         s.REP_ID: ids,
         s.NAME: name,
@@ -1330,6 +1331,22 @@ def _check_reps(table: RawTable, match: ColumnMatch, options: _Options) -> _Chec
         values[s.COUNTRY] = _text_column(frame, match, s.COUNTRY)
     result = _assemble(table, match, "reps", values, geometry)
     return _Checked(result, out.bad, out.problems)
+
+
+def _password_hashes(frame: pd.DataFrame, match: ColumnMatch, out: _Collector) -> None:
+    """Password hashes should never travel in files: say so when a file carries them."""
+    src = match.source_of(s.PASSWORD_HASH)
+    if src is None:
+        return
+    present = column_text(frame[src]).notna()
+    if present.any():
+        out.warn(
+            f"{_plural(int(present.sum()), 'row')} carry a password hash; only an admin may "
+            "import them, and a hash copied from elsewhere is a risk",
+            present,
+            column=src,
+            fix="leave the column out and set passwords in the app (or with set_password)",
+        )
 
 
 def _manager_loops(
@@ -1428,6 +1445,32 @@ def _unplaceable(geom: gpd.GeoSeries, out: _Collector, *, what: str) -> gpd.GeoS
     return geom.where(~broken, None)
 
 
+def _overlaps(geometry: gpd.GeoSeries, ids: pd.Series, out: _Collector) -> None:
+    """Warn about units whose insides overlap (an account there would fall in two)."""
+    present = geometry.notna() & ~geometry.is_empty
+    if present.sum() < 2:
+        return
+    shapes = geometry[present].to_numpy()
+    tree = shapely.STRtree(shapes)
+    pairs = np.hstack([tree.query(shapes, predicate=p) for p in ("overlaps", "contains")])
+    pairs = np.sort(pairs, axis=0)
+    pairs = pairs[:, pairs[0] < pairs[1]]
+    if pairs.size == 0:
+        return
+    rows = geometry.index[present.to_numpy()]
+    names = ids[rows].to_numpy()
+    pairs = np.unique(pairs, axis=1)
+    listed = format_ids([f"{names[a]} and {names[b]}" for a, b in pairs.T[:20]], limit=5)
+    mask = pd.Series(geometry.index.isin(rows[np.unique(pairs)]), index=geometry.index)
+    out.warn(
+        f"{_plural(pairs.shape[1], 'pair')} of units overlap ({listed}); accounts in an "
+        "overlap belong to one of them only",
+        mask,
+        column=s.GEOMETRY,
+        fix="check the shapes in a GIS: units should tile the area without overlapping",
+    )
+
+
 def _repair_polygon(g: Any) -> Any:
     try:
         fixed = shapely.make_valid(g)
@@ -1452,6 +1495,7 @@ def _check_units(table: RawTable, match: ColumnMatch, options: _Options) -> _Che
         aliases_hint="'id', 'GEOID', 'FIPS', 'ZCTA5CE20'; or pass id_column=",
     )
     geometry = _polygons(table, out, what="unit", required=True)
+    _overlaps(geometry, ids, out)
     values = {
         s.UNIT_ID: ids,
         s.NAME: _text_column(frame, match, s.NAME),

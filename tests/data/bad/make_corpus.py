@@ -252,6 +252,8 @@ def csv_reps() -> None:
          "more than once")  # fmt: skip
     case("rep_home_lat_95.csv", "rep_id,name,home_latitude,home_longitude\nR1,a,95,-84\n",
          "reps", "error", "outside -90..90")  # fmt: skip
+    case("password_hashes.csv", "rep_id,name,password_hash\nR1,a,$scrypt$ln=4,r=8,p=1$abc$def\n",
+         "reps", "warning", "password hash", column="password_hash")  # fmt: skip
     case("rep_null_byte.csv", head + "R\x001,a,rep,,40\nR\x002,b,rep,,40\n", "reps", "error",
          "null byte")  # fmt: skip
 
@@ -375,6 +377,10 @@ def geojson_cases() -> None:
          row=1)  # fmt: skip
     case("territory_bad_rule.geojson", _fc(_feature({"territory_id": "T1", "rule": "x =="},
          _square())), "territories", "error", "rule", row=1, column="rule")  # fmt: skip
+    case("overlapping_units.geojson", units(ok, _feature({"unit_id": "U2"},
+         _square(-83.5, 33.5))), "units", "warning", "overlap", column="geometry")  # fmt: skip
+    case("unit_inside_unit.geojson", units(ok, _feature({"unit_id": "U2"},
+         _square(-83.8, 33.2, 0.2))), "units", "warning", "overlap")  # fmt: skip
     case("zero_width_unit_id.geojson", units(ok, _feature({"unit_id": "U9\u200b"},
          _square(-83, 33))), "units", "error", "zero-width")  # fmt: skip
 
