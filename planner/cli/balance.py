@@ -1,4 +1,4 @@
-"""The ``balance`` command: design or rebalance territories from a units file."""
+"""The ``balance`` and ``audit`` commands: design or rebalance territories; audit a plan."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from planner.balance import (
     prepare_units,
     rebalance,
 )
+from planner.balance.audit import audit_plan
+from planner.balance.audit_report import write_audit_report
 from planner.cli import add_json_flag, emit
 from planner.errors import InputError, Problem
 
@@ -61,6 +63,55 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--out", required=True, help="plan file to write: .csv or .json")
     add_json_flag(p)
     p.set_defaults(handler=_balance)
+    _register_audit(sub)
+
+
+def _register_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``audit`` command: the plan beside an ensemble of valid plans."""
+    p = sub.add_parser(
+        "audit",
+        help="place a plan among an ensemble of valid plans (fairness audit)",
+        description="Sample plans valid under the same rules with GerryChain's ReCom chain "
+        "(contiguous, every territory within the tolerance) and show where the plan sits on "
+        "each metric. Writes histograms with the plan marked (--report .html) or the "
+        "ensemble (--report .csv).",
+    )
+    p.add_argument("--units", required=True, help="units file (GeoPackage, GeoJSON, Shapefile)")
+    p.add_argument("--plan", required=True, help="plan: CSV unit_id,territory_id or JSON map")
+    p.add_argument("--weight", required=True, action="append", metavar="COLUMN[=W]",
+                   help="balanced column(s), as for planner balance")
+    p.add_argument("--tolerance", type=float,
+                   help="tolerance of the ensemble (default: the plan's own, at least 0.02)")
+    p.add_argument("--plans", type=int, default=1000, help="plans to sample (1000)")
+    p.add_argument("--column", action="append", default=[], metavar="COLUMN",
+                   help="further column whose spread is compared, e.g. revenue (repeatable)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument("--id-column", help="units' id column")
+    p.add_argument("--layer", help="layer of a GeoPackage")
+    p.add_argument("--report", help="report file to write: .html or .csv")
+    add_json_flag(p)
+    p.set_defaults(handler=_audit)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    """Sample the ensemble, print the plan's rank on each metric, write the report."""
+    units = prepare_units(_read_units(args.units, args.id_column, args.layer))
+    result = audit_plan(units, _read_plan(args.plan), weight=_weights(args.weight),
+                        tolerance=args.tolerance, n_plans=args.plans, columns=args.column,
+                        seed=args.seed)
+    if args.report:
+        write_audit_report(result, args.report)
+    ranks = result.ranks()
+    lines = [f"{len(result.ensemble)} plans sampled (ReCom, tolerance {result.tolerance:.2%}, "
+             f"{result.runtime_s:.1f} s)"]
+    lines += [f"  {r['metric']}: plan {r['plan']:.4g}, ensemble median "
+              f"{r['ensemble_median']:.4g} [{r['ensemble_min']:.4g}, {r['ensemble_max']:.4g}], "
+              f"as good as {r['as_good_as_share']:.0%} ({r['better']} is better)"
+              for r in ranks.to_dict(orient="records")]
+    if args.report:
+        lines.append(f"wrote {args.report}")
+    emit(args, {"ok": True, "report": args.report, **result.to_dict()}, "\n".join(lines))
+    return 0
 
 
 def _weights(items: list[str]) -> str | dict[str, float]:

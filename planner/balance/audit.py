@@ -1,0 +1,273 @@
+"""Fairness audit: where a plan sits among an ensemble of valid plans drawn under the same rules.
+
+The ensemble is sampled with GerryChain's ReCom Markov chain (the method of
+redistricting practice): at each step two touching territories are merged
+and re-split along a random spanning tree so that both stay within the
+tolerance; every state of the chain is a contiguous plan within the same
+tolerance, on the same adjacency (bridges included) as the plan. Each
+sampled plan is measured on the same metrics as the plan, and the audit
+reports, per metric, the share of the ensemble the plan is at least as good
+as: a plan near 50 % is typical; one near 0 % is an outlier for the worse.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from gerrychain import Graph, MarkovChain, Partition
+from gerrychain.accept import always_accept
+from gerrychain.constraints import contiguous, within_percent_of_ideal_population
+from gerrychain.proposals import recom
+from gerrychain.updaters import Tally
+
+from planner.balance.metrics import encode_assignment, territory_perimeters
+from planner.balance.plan import TerritoryPlan
+from planner.balance.units import BalanceUnits, UnitsLike, prepare_units
+from planner.balance.workload import BalanceWeight, balance_values
+from planner.errors import InputError, Problem
+from planner.geo.adjacency import Contiguity
+from planner.progress import Progress, Stop, never_stop, no_progress
+
+__all__ = ["AuditResult", "MetricSense", "audit_plan"]
+
+logger = logging.getLogger(__name__)
+
+#: Whether a smaller or a larger value of a metric is better.
+MetricSense = Literal["lower", "higher"]
+
+_BASE_METRICS: dict[str, MetricSense] = {
+    "max_abs_deviation": "lower",
+    "mean_abs_deviation": "lower",
+    "polsby_popper_mean": "higher",
+    "cut_edges": "lower",
+    "dispersion_km_mean": "lower",
+}
+_FOUR_PI = 4.0 * np.pi
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """A plan beside an ensemble of plans valid under the same rules.
+
+    Parameters
+    ----------
+    plan
+        The audited plan's value of every metric.
+    ensemble
+        One row per sampled plan, one column per metric.
+    senses
+        Per metric, whether ``"lower"`` or ``"higher"`` values are better.
+    tolerance
+        Tolerance every sampled plan keeps.
+    seed
+        Seed of the chain.
+    runtime_s
+        Seconds the sampling and measuring took.
+    stopped
+        Whether a stop request ended the chain before ``n_plans``.
+    """
+
+    plan: dict[str, float]
+    ensemble: pd.DataFrame
+    senses: dict[str, MetricSense]
+    tolerance: float
+    seed: int
+    runtime_s: float
+    stopped: bool = False
+
+    def ranks(self) -> pd.DataFrame:
+        """Per metric: the plan's value, the ensemble's spread, and the share it is as good as."""
+        rows = []
+        for name, sense in self.senses.items():
+            values = self.ensemble[name].to_numpy(float)
+            mine = self.plan[name]
+            as_good = (mine <= values + 1e-12) if sense == "lower" else (mine >= values - 1e-12)
+            rows.append({
+                "metric": name,
+                "better": sense,
+                "plan": mine,
+                "ensemble_min": float(values.min()),
+                "ensemble_median": float(np.median(values)),
+                "ensemble_max": float(values.max()),
+                "as_good_as_share": float(as_good.mean()),
+            })
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the audit as a JSON-friendly dictionary (ranks, not the whole ensemble)."""
+        return {
+            "n_plans": len(self.ensemble),
+            "tolerance": self.tolerance,
+            "seed": self.seed,
+            "runtime_s": round(self.runtime_s, 3),
+            "stopped": self.stopped,
+            "plan": {k: float(v) for k, v in self.plan.items()},
+            "ranks": self.ranks().to_dict(orient="records"),
+        }
+
+
+def audit_plan(
+    units: UnitsLike,
+    plan: TerritoryPlan | pd.Series | Mapping[str, str],
+    *,
+    weight: BalanceWeight,
+    tolerance: float | None = None,
+    n_plans: int = 1000,
+    columns: Sequence[str] = (),
+    contiguity: Contiguity = "rook",
+    seed: int = 0,
+    progress: Progress | None = None,
+    stop: Stop | None = None,
+) -> AuditResult:
+    """Sample ``n_plans`` plans with ReCom under the plan's rules and measure them beside it.
+
+    Parameters
+    ----------
+    units
+        The plan's units (GeoDataFrame or prepared units).
+    plan
+        The plan to audit, or its assignment (unit id -> territory id).
+    weight
+        The balanced column(s); every sampled plan keeps each territory
+        within ``tolerance`` of the equal share of this workload.
+    tolerance
+        Allowed relative deviation of the ensemble (default: the plan's own
+        largest deviation, or 2 % if that is smaller, so the plan is a member
+        of the ensemble it is compared with).
+    n_plans
+        Plans to sample (chain steps, the plan itself not counted).
+    columns
+        Further unit columns (e.g. revenue potential) whose spread between
+        territories (largest relative deviation from the mean) is compared.
+    contiguity
+        Adjacency used when ``units`` are not prepared yet.
+    seed
+        Seed of the chain.
+    progress, stop
+        Progress report and early stop (the ensemble sampled so far is kept).
+
+    Raises
+    ------
+    InputError
+        If ``n_plans`` is below 1, a column is missing, or the plan has fewer
+        than two territories.
+    """
+    started = time.perf_counter()
+    report = progress or no_progress
+    should_stop = stop or never_stop
+    bu = prepare_units(units, contiguity=contiguity)
+    labels, territories = encode_assignment(
+        bu, plan.assignment if isinstance(plan, TerritoryPlan) else pd.Series(plan))
+    values, _ = balance_values(bu.frame, weight)
+    extra = _extra_columns(bu, columns, n_plans, len(territories))
+    k = len(territories)
+    measure = partial(_measure, bu, values, extra, k)
+    mine = measure(labels)
+    tol = tolerance if tolerance is not None else max(0.02, mine["max_abs_deviation"] + 1e-9)
+    rows, stopped = _sample(bu, values, labels, k, tol, n_plans, seed, measure, report,
+                            should_stop)
+    senses = dict(_BASE_METRICS) | {f"spread_{c}": "lower" for c in extra}
+    report(1.0, "done")
+    return AuditResult(mine, pd.DataFrame(rows, columns=list(senses)), senses, tol, seed,
+                       time.perf_counter() - started, stopped)
+
+
+def _extra_columns(
+    bu: BalanceUnits, columns: Sequence[str], n_plans: int, k: int
+) -> dict[str, np.ndarray]:
+    problems: list[Problem] = []
+    if not isinstance(n_plans, int) or n_plans < 1:
+        problems.append(Problem(f"n_plans must be at least 1, not {n_plans!r}",
+                                column="n_plans", fix="pass n_plans=1000"))
+    if k < 2:
+        problems.append(Problem("the plan has one territory: there is nothing to recombine",
+                                fix="audit a plan with two territories or more"))
+    out = {}
+    for c in columns:
+        if c not in bu.frame.columns:
+            problems.append(Problem(f"column '{c}' is not in the units", column=c,
+                                    fix="name a numeric column of the units"))
+            continue
+        out[c] = pd.to_numeric(bu.frame[c], errors="coerce").fillna(0.0).to_numpy(float)
+    if problems:
+        raise InputError("the audit request is invalid", problems, source="audit")
+    return out
+
+
+def _measure(
+    bu: BalanceUnits, values: np.ndarray, extra: dict[str, np.ndarray], k: int,
+    labels: np.ndarray,
+) -> dict[str, float]:
+    """The audit metrics of one plan (equal targets, as the chain keeps)."""
+    load = np.bincount(labels, weights=values, minlength=k)
+    dev = load / (values.sum() / k) - 1.0
+    area = np.bincount(labels, weights=bu.area_m2, minlength=k)
+    perim = territory_perimeters(bu, labels, k)
+    pp = np.where(perim > 0, _FOUR_PI * area / np.maximum(perim, 1e-12) ** 2, 0.0)
+    pairs = bu.adjacency.pairs
+    cut = int((labels[pairs[:, 0]] != labels[pairs[:, 1]]).sum()) if len(pairs) else 0
+    w = values + 1e-9 * max(values.mean(), 1e-12)
+    sw = np.bincount(labels, weights=w, minlength=k)
+    cx = np.bincount(labels, weights=w * bu.x_m, minlength=k) / sw
+    cy = np.bincount(labels, weights=w * bu.y_m, minlength=k) / sw
+    disp = np.hypot(bu.x_m - cx[labels], bu.y_m - cy[labels])
+    disp_km = np.bincount(labels, weights=w * disp, minlength=k) / sw / 1000.0
+    out = {
+        "max_abs_deviation": float(np.abs(dev).max()),
+        "mean_abs_deviation": float(np.abs(dev).mean()),
+        "polsby_popper_mean": float(pp.mean()),
+        "cut_edges": float(cut),
+        "dispersion_km_mean": float(disp_km.mean()),
+    }
+    for name, col in extra.items():
+        tot = np.bincount(labels, weights=col, minlength=k)
+        mean = tot.mean()
+        out[f"spread_{name}"] = float(np.abs(tot / mean - 1.0).max()) if mean else 0.0
+    return out
+
+
+def _sample(
+    bu: BalanceUnits,
+    values: np.ndarray,
+    labels: np.ndarray,
+    k: int,
+    tol: float,
+    n_plans: int,
+    seed: int,
+    measure: Any,
+    report: Progress,
+    stop: Stop,
+) -> tuple[list[dict[str, float]], bool]:
+    """Run the ReCom chain from the plan and measure each state."""
+    graph = nx.Graph()
+    for i in range(bu.n):
+        graph.add_node(i, w=float(values[i]))
+    graph.add_edges_from((int(a), int(b)) for a, b in bu.adjacency.pairs.tolist())
+    start = Partition(Graph.from_networkx(graph), {i: int(labels[i]) for i in range(bu.n)},
+                      {"population": Tally("w", alias="population")})
+    proposal = partial(recom, pop_col="w", pop_target=float(values.sum()) / k, epsilon=tol,
+                       rng=random.Random(seed))
+    chain = MarkovChain(proposal, [contiguous, within_percent_of_ideal_population(start, tol)],
+                        always_accept, start, n_plans + 1, rng=random.Random(seed))
+    rows: list[dict[str, float]] = []
+    order = np.arange(bu.n)
+    for step, state in enumerate(chain):
+        if step == 0:
+            continue  # the plan itself
+        assignment = state.assignment
+        rows.append(measure(np.array([assignment[i] for i in order.tolist()], dtype=np.int64)))
+        if step % 25 == 0:
+            report(step / n_plans, f"sampled {step} of {n_plans} plans")
+            if stop():
+                return rows, True
+    logger.info("audit: %d plans sampled at tolerance %.3f", len(rows), tol)
+    return rows, False
