@@ -1,6 +1,6 @@
 """Benchmark: 10M accounts from partitioned Parquet into ~37,000 ZIP-like cells on a Dask cluster.
 
-Both paths run on the same 2-worker local cluster (one thread and 2 GB per
+Both paths run on a fresh 2-worker local cluster each (one thread and 2 GB per
 worker), on the same files, in the same run:
 
 - ours: :func:`planner.assign.cluster.assign_partitioned`, end to end (the
@@ -154,7 +154,7 @@ def check_sample(path: Path, cells: gpd.GeoDataFrame, out: Path) -> tuple[int, i
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run both paths on one cluster and print the figures side by side."""
+    """Run both paths, each on a fresh 2-worker cluster, and print the figures side by side."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=10_000_000)
     parser.add_argument("--partitions", type=int, default=10)
@@ -165,24 +165,28 @@ def main(argv: list[str] | None = None) -> int:
     paths = write_accounts(folder, centres, args.n, args.partitions)
     out = Path(args.data) / "memberships"
     print(f"{args.n:,} accounts in {len(paths)} Parquet files; {len(cells):,} cells; 2 workers")
-    with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, memory_limit="2GB", dashboard_address=None
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        ours = run_ours(client, folder, cells, out)
-        client.restart()
-        peer = run_peer(client, folder, cells)
-    n_sample, differ = check_sample(paths[0], cells, out)
     head = f"{'path':<28}{'seconds':>9}{'accounts':>13}{'peak all MB':>13}{'peak proc MB':>14}"
     print(head)
     print("-" * len(head))
-    for name, r in (("ours (assign_partitioned)", ours), ("dask-geopandas sjoin", peer)):
+    figures = {}
+    for name, run in (
+        ("ours (assign_partitioned)", lambda c: run_ours(c, folder, cells, out)),
+        ("dask-geopandas sjoin", lambda c: run_peer(c, folder, cells)),
+    ):
+        with (
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, memory_limit="2GB", dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            r = figures[name] = run(client)
         print(
             f"{name:<28}{r['seconds']:>9.1f}{r['accounts']:>13,}"
-            f"{r['peak_total_mb']:>13,.0f}{r['peak_process_mb']:>14,.0f}"
+            f"{r['peak_total_mb']:>13,.0f}{r['peak_process_mb']:>14,.0f}",
+            flush=True,
         )
+    ours, peer = figures["ours (assign_partitioned)"], figures["dask-geopandas sjoin"]
+    n_sample, differ = check_sample(paths[0], cells, out)
     print(
         f"\nours: {ours['unassigned']:,} accounts outside every cell (kept, with a reason; sjoin "
         f"drops them), {ours['failures']} failed partitions.\nsample of {n_sample:,} accounts "
