@@ -14,6 +14,7 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import pyrosm
 from scipy.sparse.csgraph import dijkstra
 
 from planner.routing.matrix import travel_matrix
@@ -38,6 +39,13 @@ def main() -> None:
     t_build = time.perf_counter() - t0
     print(f"{Path(args.osm).name}: {net.n_nodes:,} nodes, {net.n_edges:,} edges "
           f"(unsimplified, built in {t_build:.1f} s; 2 shared cores: timings are noisy)")
+    t0 = time.perf_counter()
+    osm = pyrosm.OSM(args.osm)
+    nodes, edges = osm.get_network(nodes=True, network_type="driving")
+    peer = osm.to_graph(nodes, edges, graph_type="networkx")
+    t_peer = time.perf_counter() - t0
+    print(f"network build: ours {t_build:.1f} s (goal < 10 s) | pyrosm get_network + to_graph "
+          f"{t_peer:.1f} s ({peer.number_of_nodes():,} nodes, no speeds, not strongly connected)")
     rng = np.random.default_rng(args.seed)
     pick = rng.choice(net.n_nodes, args.points, replace=False)
     # Accounts lie near, not on, the roads: jitter by up to ~50 m.

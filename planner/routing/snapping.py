@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.errors import InputError, Problem, SnapDistanceWarning, format_ids
-from planner.routing.network import RoadNetwork, _unit_xyz, haversine_m
+from planner.routing.network import RoadNetwork, haversine_m, unit_xyz
 
 __all__ = ["DEFAULT_MAX_SNAP_M", "DEFAULT_REJECT_SNAP_M", "SnapResult", "snap_points"]
 
@@ -138,7 +138,7 @@ def snap_points(
     if len(la) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return SnapResult(empty, empty, np.zeros(0), np.zeros(0, bool), np.zeros(0, bool))
-    _, pos = network.kdtree.query(_unit_xyz(la, lo))
+    _, pos = network.kdtree.query(unit_xyz(la, lo))
     pos = np.asarray(pos, dtype=np.int64)
     dist = haversine_m(la, lo, network.lat[pos], network.lon[pos])
     far = dist > max_snap_m

@@ -184,3 +184,36 @@ def test_osmnx_is_configured_not_to_stall():
     assert ox.settings.overpass_rate_limit is False
     assert ox.settings.requests_timeout == 7.0
     assert ox.settings.log_console is False
+
+
+_SPEEDS = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6">
+  <node id="1" lat="43.700" lon="7.400"/>
+  <node id="2" lat="43.701" lon="7.400"/>
+  <node id="3" lat="43.702" lon="7.400"/>
+  <node id="4" lat="43.703" lon="7.400"/>
+  <node id="5" lat="43.704" lon="7.400"/>
+  <way id="10"><nd ref="1"/><nd ref="2"/><tag k="highway" v="primary"/>
+    <tag k="maxspeed" v="30 mph"/></way>
+  <way id="11"><nd ref="2"/><nd ref="3"/><tag k="highway" v="secondary"/>
+    <tag k="maxspeed" v="50;70"/></way>
+  <way id="12"><nd ref="3"/><nd ref="4"/><tag k="highway" v="residential"/>
+    <tag k="maxspeed" v="walk"/></way>
+  <way id="13"><nd ref="4"/><nd ref="5"/><tag k="highway" v="residential"/>
+    <tag k="oneway" v="yes"/></way>
+</osm>
+"""
+
+
+def test_speeds_come_from_maxspeed_or_the_road_class(tmp_path):
+    """30 mph is 48.3 km/h, '50;70' averages, unreadable tags take the class speed."""
+    path = tmp_path / "speeds.osm"
+    path.write_text(_SPEEDS)
+    G = read_osm(path, params=NetworkParams(engine="osmium"))
+    speed = {d["osmid"]: d["speed_kph"] for _, _, d in G.edges(data=True)}
+    assert speed[10] == pytest.approx(48.28, abs=0.01) and speed[11] == pytest.approx(60)
+    assert speed[12] == netmod.DEFAULT_SPEEDS_KPH["residential"]
+    for _, _, d in G.edges(data=True):
+        assert d["travel_time"] == pytest.approx(d["length"] / (d["speed_kph"] / 3.6))
+    # The one-way end (4 -> 5) cannot be left again: only the strongly connected part stays.
+    assert 5 not in G.nodes and set(G.nodes) == {1, 2, 3, 4}
