@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import itertools
 import logging
-import math
-import re
 import socket
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 import networkx as nx
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from planner.errors import InputError, NetworkDataError
+from planner.progress import Progress
+from planner.routing.osm import add_speeds, largest_part, read_osm
+from planner.routing.roads import (
+    DEFAULT_SPEEDS_KPH,
+    DRIVABLE_HIGHWAYS,
+    NetworkParams,
+    haversine_m,
+    unit_xyz,
+)
 
 __all__ = [
     "DEFAULT_SPEEDS_KPH",
@@ -41,87 +44,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 logger.addHandler(logging.NullHandler())
 
-Progress = Callable[[float, str], None]
 
-#: Typical free-flow speeds (km/h) by OSM ``highway`` class, used where a road
-#: has no ``maxspeed`` tag.
-DEFAULT_SPEEDS_KPH: Mapping[str, float] = MappingProxyType(
-    {
-        "motorway": 100.0,
-        "motorway_link": 60.0,
-        "trunk": 80.0,
-        "trunk_link": 50.0,
-        "primary": 60.0,
-        "primary_link": 45.0,
-        "secondary": 50.0,
-        "secondary_link": 40.0,
-        "tertiary": 40.0,
-        "tertiary_link": 35.0,
-        "unclassified": 35.0,
-        "residential": 30.0,
-        "road": 30.0,
-        "living_street": 10.0,
-        "service": 15.0,
-    }
-)
-
-#: OSM ``highway`` values a car may use.
-DRIVABLE_HIGHWAYS = frozenset(DEFAULT_SPEEDS_KPH)
-
-_BLOCKED_ACCESS = frozenset({"no", "private"})
-_EXCLUDED_SERVICE = frozenset(
-    {"parking_aisle", "driveway", "emergency_access", "private", "alley", "drive-through"}
-)
 _EDGE_ATTRS = ("osmid", "highway", "oneway", "reversed", "length", "maxspeed", "name")
 _GRAPHML_SUFFIXES = (".graphml", ".graphml.gz")
 _OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.gz", ".osm.bz2", ".xml")
-_EARTH_RADIUS_M = 6_371_008.8
-
-
-@dataclass(frozen=True)
-class NetworkParams:
-    """How a drivable network is built from OSM data.
-
-    Parameters
-    ----------
-    speeds_kph
-        Free-flow speed by OSM ``highway`` class for roads without a
-        ``maxspeed`` tag; classes missing here get ``fallback_speed_kph``.
-    fallback_speed_kph
-        Speed of roads whose class has no entry in ``speeds_kph``.
-    include_service
-        Whether ``highway=service`` roads (business access roads, not parking
-        aisles or driveways) are drivable; they bring accounts closer to the
-        network.
-    engine
-        Reader of ``.pbf`` files: ``"pyrosm"``, ``"osmium"`` or ``"auto"``
-        (pyrosm, falling back to pyosmium when pyrosm cannot read the file).
-    """
-
-    speeds_kph: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_SPEEDS_KPH))
-    fallback_speed_kph: float = 30.0
-    include_service: bool = True
-    engine: Literal["auto", "pyrosm", "osmium"] = "auto"
-
-    def __post_init__(self) -> None:
-        bad = [k for k, v in self.speeds_kph.items() if not (v > 0 and math.isfinite(v))]
-        if bad or not (self.fallback_speed_kph > 0 and math.isfinite(self.fallback_speed_kph)):
-            raise InputError(
-                "road speeds must be positive numbers of km/h",
-                source=f"speeds for {', '.join(bad) or 'fallback_speed_kph'}",
-            )
-        if self.engine not in ("auto", "pyrosm", "osmium"):
-            raise InputError(
-                f"unknown OSM reader engine {self.engine!r}: use auto, pyrosm or osmium"
-            )
-        object.__setattr__(self, "speeds_kph", MappingProxyType(dict(self.speeds_kph)))
-
-    def fingerprint(self) -> str:
-        """Return a short hash of the parameters, used in cache file names."""
-        text = repr(
-            (sorted(self.speeds_kph.items()), self.fallback_speed_kph, self.include_service)
-        )
-        return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
 class RoadNetwork:
@@ -229,27 +155,6 @@ class RoadNetwork:
         return f"RoadNetwork({self.source!r}, {self.n_nodes} nodes, {self.n_edges} edges)"
 
 
-def unit_xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """Points on the unit sphere (for nearest-neighbour queries in 3-D)."""
-    la = np.radians(np.asarray(lat, dtype=float))
-    lo = np.radians(np.asarray(lon, dtype=float))
-    return np.column_stack((np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)))
-
-
-def haversine_m(
-    lat1: np.ndarray | float,
-    lon1: np.ndarray | float,
-    lat2: np.ndarray | float,
-    lon2: np.ndarray | float,
-) -> np.ndarray:
-    """Return great-circle distances in metres (broadcasting like numpy)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp = p2 - p1
-    dl = np.radians(np.asarray(lon2) - np.asarray(lon1))
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return np.asarray(2 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
-
-
 # --- osmnx configuration ------------------------------------------------------
 
 _OSMNX_CONFIGURED = False
@@ -282,282 +187,6 @@ def configure_osmnx(*, cache_folder: str | Path | None = None, timeout_s: float 
     if cache_folder is not None:
         ox.settings.cache_folder = str(cache_folder)
     _OSMNX_CONFIGURED = True
-
-
-# --- reading OSM files --------------------------------------------------------
-
-
-@dataclass
-class _Ways:
-    """Drivable ways as flat node sequences (the common shape of both readers)."""
-
-    node_lat: dict[int, float] = field(default_factory=dict)
-    node_lon: dict[int, float] = field(default_factory=dict)
-    ways: list[tuple[int, list[int], dict[str, str]]] = field(default_factory=list)
-
-
-def _is_drivable(tags: Mapping[str, Any], params: NetworkParams) -> bool:
-    hw = tags.get("highway")
-    if not isinstance(hw, str) or hw not in DRIVABLE_HIGHWAYS:
-        return False
-    if hw == "service" and (
-        not params.include_service or tags.get("service") in _EXCLUDED_SERVICE
-    ):
-        return False
-    if tags.get("area") == "yes":
-        return False
-    for key in ("access", "motor_vehicle", "motorcar", "vehicle"):
-        if tags.get(key) in _BLOCKED_ACCESS:
-            return False
-    return True
-
-
-def _read_with_osmium(path: Path, params: NetworkParams) -> _Ways:
-    """Read drivable ways with pyosmium; ways are cut back to the nodes present."""
-    import osmium
-
-    result = _Ways()
-    keep = ("highway", "oneway", "junction", "maxspeed", "name", "service", "area", "access",
-            "motor_vehicle", "motorcar", "vehicle")
-    needed: set[int] = set()
-    try:
-        for way in osmium.FileProcessor(str(path), osmium.osm.WAY):
-            if not isinstance(way, osmium.osm.Way):
-                continue
-            tags = {k: way.tags[k] for k in keep if k in way.tags}
-            if not _is_drivable(tags, params):
-                continue
-            refs = [n.ref for n in way.nodes]
-            result.ways.append((way.id, refs, tags))
-            needed.update(refs)
-        for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
-            if not isinstance(node, osmium.osm.Node):
-                continue
-            if node.id in needed and node.location.valid():
-                result.node_lat[node.id] = node.location.lat
-                result.node_lon[node.id] = node.location.lon
-    except (RuntimeError, ValueError, OSError) as exc:
-        raise NetworkDataError(
-            f"{path}: cannot read the OSM file ({exc}); check that it is a complete "
-            ".osm.pbf or .osm XML file"
-        ) from exc
-    return result
-
-
-def _read_with_pyrosm(path: Path, params: NetworkParams) -> _Ways:
-    """Read drivable ways with pyrosm (fast, but fails on some real extracts)."""
-    import pyrosm
-
-    osm = pyrosm.OSM(str(path))
-    network_type = "driving+service" if params.include_service else "driving"
-    nodes, edges = osm.get_network(nodes=True, network_type=network_type)
-    result = _Ways()
-    if edges is None or nodes is None or len(edges) == 0:
-        return result
-    node_ids = nodes["id"].astype("int64")
-    result.node_lat = dict(zip(node_ids, nodes["lat"].astype(float), strict=True))
-    result.node_lon = dict(zip(node_ids, nodes["lon"].astype(float), strict=True))
-    cols = [c for c in ("highway", "oneway", "junction", "maxspeed", "name", "service", "area",
-                        "access", "motor_vehicle", "motorcar", "vehicle") if c in edges.columns]
-    frame = edges[["id", "u", "v", *cols]]
-    extra = edges["tags"].tolist() if "tags" in edges.columns else None
-    for i, row in enumerate(frame.itertuples(index=False)):
-        tags = {c: str(val) for c, val in zip(cols, row[3:], strict=True) if isinstance(val, str)}
-        if extra is not None and isinstance(extra[i], str) and "service" not in tags:
-            # pyrosm keeps rarer tags in a JSON column; only 'service' matters here.
-            text = extra[i]
-            for value in _EXCLUDED_SERVICE:
-                if f'"service": "{value}"' in text or f'"service":"{value}"' in text:
-                    tags["service"] = value
-        if not _is_drivable(tags, params):
-            continue
-        result.ways.append((int(row[0]), [int(row[1]), int(row[2])], tags))
-    return result
-
-
-def _oneway(tags: Mapping[str, str]) -> Literal["no", "yes", "-1"]:
-    value = str(tags.get("oneway", "")).lower()
-    if value in ("yes", "true", "1"):
-        return "yes"
-    if value in ("-1", "reverse"):
-        return "-1"
-    if value in ("no", "false", "0", "reversible", "alternating"):
-        return "no"
-    if tags.get("junction") in ("roundabout", "circular") or tags.get("highway") == "motorway":
-        return "yes"
-    return "no"
-
-
-def _edges_from_ways(ways: _Ways) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
-    """Directed edges (from, to, attributes) of the drivable ways, both ways unless one-way."""
-    us: list[int] = []
-    vs: list[int] = []
-    attrs: list[dict[str, Any]] = []
-    lat = ways.node_lat
-    for way_id, refs, tags in ways.ways:
-        # Cut the way into runs of consecutive nodes present in the file.
-        present = [r if r in lat else None for r in refs]
-        direction = _oneway(tags)
-        for a, b in itertools.pairwise(present):
-            if a is None or b is None or a == b:
-                continue
-            base = {"osmid": way_id, "highway": tags.get("highway")}
-            if "maxspeed" in tags:
-                base["maxspeed"] = tags["maxspeed"]
-            if "name" in tags:
-                base["name"] = tags["name"]
-            if direction in ("yes", "no"):
-                us.append(a)
-                vs.append(b)
-                attrs.append({**base, "oneway": direction == "yes", "reversed": False})
-            if direction in ("-1", "no"):
-                us.append(b)
-                vs.append(a)
-                attrs.append({**base, "oneway": direction == "-1", "reversed": True})
-    return np.asarray(us, dtype=np.int64), np.asarray(vs, dtype=np.int64), attrs
-
-
-def _strongly_connected(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, int, int]:
-    """Mask of the edges inside the largest strongly connected part, and node counts."""
-    nodes, inverse = np.unique(np.concatenate((u, v)), return_inverse=True)
-    iu, iv = inverse[: len(u)], inverse[len(u):]
-    graph = csr_matrix((np.ones(len(u)), (iu, iv)), shape=(len(nodes), len(nodes)))
-    _, labels = connected_components(graph, directed=True, connection="strong")
-    biggest = np.bincount(labels).argmax()
-    keep_node = labels == biggest
-    return keep_node[iu] & keep_node[iv], int(keep_node.sum()), len(nodes)
-
-
-def _speed_kph(maxspeed: object) -> float | None:
-    """A ``maxspeed`` tag in km/h (``50``, ``30 mph``, ``50;70`` averaged); None if unreadable."""
-    if not isinstance(maxspeed, str):
-        return None
-    values = []
-    for part in re.split(r"[;|]", maxspeed):
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(mph|km/h|kmh|kph)?\s*", part)
-        if m:
-            factor = 1.609344 if m.group(2) == "mph" else 1.0
-            values.append(float(m.group(1)) * factor)
-    speed = sum(values) / len(values) if values else None
-    return speed if speed is not None and speed > 0 else None
-
-
-def _largest_scc(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """The largest strongly connected part of a downloaded graph."""
-    if G.number_of_nodes() == 0:
-        return G
-    largest = max(nx.strongly_connected_components(G), key=len)
-    return G if len(largest) == G.number_of_nodes() else G.subgraph(largest).copy()
-
-
-def _add_speeds(G: nx.MultiDiGraph, params: NetworkParams) -> None:
-    """Speed (``maxspeed`` or the road class) and travel time on every edge of ``G``."""
-    for _, _, data in G.edges(data=True):
-        highway = data.get("highway")
-        highway = highway[0] if isinstance(highway, list) else highway
-        maxspeed = data.get("maxspeed")
-        maxspeed = maxspeed[0] if isinstance(maxspeed, list) else maxspeed
-        speed = _speed_kph(maxspeed) or params.speeds_kph.get(highway, params.fallback_speed_kph)
-        data["speed_kph"] = float(speed)
-        data["travel_time"] = float(data["length"]) / (speed / 3.6)
-
-
-def _graph_from_ways(ways: _Ways, params: NetworkParams, *, name: str) -> nx.MultiDiGraph:
-    """The strongly connected osmnx-style graph of the ways, with speeds and travel times.
-
-    Everything is computed on arrays before the graph is made, once: the
-    largest strongly connected part with scipy, speeds from ``maxspeed`` or
-    the road class. (Building the whole graph with networkx, taking its
-    largest part and letting osmnx add speeds took most of a minute on a
-    city extract.)
-    """
-    u, v, attrs = _edges_from_ways(ways)
-    G = nx.MultiDiGraph(crs="EPSG:4326", name=name, simplified=False)
-    if len(u) == 0:
-        return G
-    keep, kept_nodes, all_nodes = _strongly_connected(u, v)
-    if kept_nodes < all_nodes:
-        logger.info("kept the largest strongly connected part: %d of %d nodes",
-                    kept_nodes, all_nodes)
-    u, v = u[keep], v[keep]
-    kept = [a for a, k in zip(attrs, keep, strict=True) if k]
-    lat, lon = ways.node_lat, ways.node_lon
-    length = haversine_m(np.array([lat[a] for a in u]), np.array([lon[a] for a in u]),
-                         np.array([lat[b] for b in v]), np.array([lon[b] for b in v]))
-    speeds = params.speeds_kph
-    for a, metres in zip(kept, length.tolist(), strict=True):
-        speed = _speed_kph(a.get("maxspeed")) or speeds.get(a["highway"],
-                                                             params.fallback_speed_kph)
-        a["length"] = metres
-        a["speed_kph"] = float(speed)
-        a["travel_time"] = metres / (speed / 3.6)
-    G.add_nodes_from((n, {"x": lon[n], "y": lat[n]}) for n in np.unique(np.concatenate((u, v))))
-    G.add_edges_from(zip(u.tolist(), v.tolist(), kept, strict=True))
-    return G
-
-
-def read_osm(
-    path: str | Path,
-    *,
-    params: NetworkParams | None = None,
-    progress: Progress | None = None,
-) -> nx.MultiDiGraph:
-    """Build a drivable road graph from an OSM file, offline.
-
-    Parameters
-    ----------
-    path
-        An ``.osm.pbf`` file or an OSM XML file (``.osm``, ``.osm.gz``,
-        ``.osm.bz2``).
-    params
-        Road classes and speeds; defaults to :class:`NetworkParams`.
-    progress
-        Called with (fraction, message) as the work advances.
-
-    Returns
-    -------
-    networkx.MultiDiGraph
-        An unsimplified, strongly connected osmnx-style graph with
-        ``length``, ``speed_kph`` and ``travel_time`` on every edge.
-
-    Raises
-    ------
-    NetworkDataError
-        If the file is missing, empty, corrupt, or holds no drivable roads.
-    """
-    params = params or NetworkParams()
-    path = Path(path)
-    if not path.is_file():
-        raise NetworkDataError(
-            f"OSM file {path} does not exist: pass the path of an .osm.pbf or .osm file"
-        )
-    if path.stat().st_size == 0:
-        raise NetworkDataError(f"OSM file {path} is empty: export the area again from OSM")
-    if progress:
-        progress(0.05, f"reading {path.name}")
-    is_pbf = path.name.lower().endswith(".pbf")
-    ways: _Ways | None = None
-    if is_pbf and params.engine in ("auto", "pyrosm"):
-        try:
-            ways = _read_with_pyrosm(path, params)
-        except Exception as exc:  # pyrosm raises bare ValueErrors/KeyErrors on odd files
-            if params.engine == "pyrosm":
-                raise NetworkDataError(f"{path}: pyrosm cannot read the file ({exc})") from exc
-            logger.info("pyrosm failed on %s (%s); reading it with pyosmium", path.name, exc)
-            ways = None
-    if ways is None:
-        ways = _read_with_osmium(path, params)
-    if progress:
-        progress(0.5, "building the road graph")
-    G = _graph_from_ways(ways, params, name=path.name)
-    if G.number_of_edges() == 0:
-        raise NetworkDataError(
-            f"{path}: the file has no drivable roads (highway=primary, residential, ...); "
-            "use an extract that covers the accounts' streets"
-        )
-    if progress:
-        progress(1.0, f"{G.number_of_nodes()} nodes, {G.number_of_edges()} edges")
-    return G
 
 
 def build_network(
@@ -672,8 +301,8 @@ def download_network(
         G = ox.graph_from_bbox(bbox, network_type="drive", simplify=False, retain_all=False)
     except Exception as exc:
         raise NetworkDataError(f"downloading the road network failed: {exc}") from exc
-    G = _largest_scc(G)
-    _add_speeds(G, params)
+    G = largest_part(G)
+    add_speeds(G, params)
     network = RoadNetwork(G, source=f"OpenStreetMap download {bbox}")
     if cache_path is not None:
         save_network(network, cache_path)

