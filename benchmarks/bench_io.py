@@ -1,22 +1,40 @@
-"""Reading an accounts CSV: our validated read_accounts beside a bare pandas + geopandas read.
+"""Reading input files: our validated readers beside bare pandas / geopandas reads.
 
-Run: python benchmarks/bench_io.py [--rows 1000000] [--repeats 2]
-The peer does no checking at all (no ids, ranges, swaps, ZIP codes or row numbers):
-it is the floor, not a competitor. 30 % of the rows have no coordinates and are
-placed by ZIP code; the peer cannot place them and leaves them empty.
+Run: python benchmarks/bench_io.py [--rows 1000000] [--repeats 2] [--corpus]
+
+Speed: an accounts CSV read by read_accounts and by pandas.read_csv +
+points_from_xy (time, and peak Python memory by tracemalloc on a fifth of the
+rows). The peer does no checking at all (no ids, ranges, swaps, ZIP codes or
+row numbers): it is the floor, not a competitor. 30 % of the rows have no
+coordinates and are placed by ZIP code; the peer cannot place them.
+
+Bad input (--corpus): every file of tests/data/bad/ through validate_file and
+through the bare reader of its format (pandas.read_csv, read_excel,
+read_parquet, geopandas.read_file): how many each refuses clearly, repairs
+with a warning, crashes on (an exception other than the planner's own), or
+accepts without a word.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
+import subprocess
+import sys
+import tempfile
 import time
+import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from planner.geo.io import locate_postal_codes, read_accounts
+from planner.errors import PlannerError
+from planner.geo.io import locate_postal_codes, read_accounts, validate_file
+
+BAD = Path(__file__).resolve().parents[1] / "tests" / "data" / "bad"
 
 
 def _make_csv(rows: int, seed: int) -> bytes:
@@ -45,20 +63,99 @@ def _peer(data: bytes) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=points, crs="EPSG:4326")
 
 
+# VmHWM (peak resident set of this process image): unlike ru_maxrss it is not
+# inherited from the parent across exec.
+_CHILD = """
+import re, sys
+sys.path.insert(0, {here!r})
+import bench_io
+from pathlib import Path
+def hwm():
+    return int(re.search(r"VmHWM:\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1))
+data = Path({path!r}).read_bytes()
+bench_io.locate_postal_codes(["30303"])
+before = hwm()
+{call}
+print((hwm() - before) / 1024)
+"""
+
+
+def _added_rss_mb(call: str, data: bytes) -> float:
+    """Peak resident memory a read adds, measured in a fresh process (Linux VmHWM)."""
+    with tempfile.NamedTemporaryFile(suffix=".csv") as f:
+        f.write(data)
+        f.flush()
+        code = _CHILD.format(here=str(Path(__file__).parent), path=f.name, call=call)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _bare_read(path: Path) -> object:
+    """What a script without the planner would do with the file."""
+    name = path.name.lower()
+    if name.endswith((".csv", ".tsv", ".csv.gz")):
+        return pd.read_csv(path, sep=None if name.endswith(".tsv") else ",")
+    if name.endswith((".xlsx", ".xls")):
+        return pd.read_excel(path)
+    if name.endswith(".parquet"):
+        return pd.read_parquet(path)
+    return gpd.read_file(path)
+
+
+def corpus() -> None:
+    """Run the bad-input corpus through our reader and the bare readers; print the counts."""
+    cases = json.loads((BAD / "cases.json").read_text())
+    ours = {"refused clearly": 0, "repaired with a warning": 0, "crashed": 0, "accepted": 0}
+    peer = {"raised an exception": 0, "accepted without a word": 0}
+    t0 = time.perf_counter()
+    for case in cases:
+        path = BAD / case["file"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                report = validate_file(path, kind=case["kind"])
+                if report.errors:
+                    ours["refused clearly"] += 1
+                elif report.warnings:
+                    ours["repaired with a warning"] += 1
+                else:
+                    ours["accepted"] += 1
+            except PlannerError:
+                ours["refused clearly"] += 1
+            except Exception:
+                ours["crashed"] += 1
+            try:
+                _bare_read(path)
+                peer["accepted without a word"] += 1
+            except Exception:
+                peer["raised an exception"] += 1
+    elapsed = time.perf_counter() - t0
+    print(f"bad-input corpus: {len(cases)} files (tests/data/bad), {elapsed:.1f} s for both")
+    print("  planner validate_file: " + ", ".join(f"{k} {v}" for k, v in ours.items()))
+    print("  bare pandas/geopandas: " + ", ".join(f"{k} {v}" for k, v in peer.items()))
+
+
 def main() -> None:
     """Time both readers on the same bytes and print them side by side."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--corpus", action="store_true", help="also run the bad-input corpus")
     args = parser.parse_args()
 
     data = _make_csv(args.rows, args.seed)
     locate_postal_codes(["30303"])  # load the ZIP table once, as a running app has
     print(f"{args.rows:,} rows, {len(data) / 1e6:.1f} MB (2 shared cores: timings are noisy)")
-    for label, fn in (
-        ("planner read_accounts (validated)", lambda: read_accounts(data, filename="a.csv")),
-        ("pandas.read_csv + points_from_xy", lambda: _peer(data)),
+    for label, fn, call in (
+        (
+            "planner read_accounts (validated)",
+            lambda: read_accounts(data, filename="a.csv"),
+            "bench_io.read_accounts(data, filename='a.csv')",
+        ),
+        ("pandas.read_csv + points_from_xy", lambda: _peer(data), "bench_io._peer(data)"),
     ):
         times = []
         for _ in range(args.repeats):
@@ -66,7 +163,13 @@ def main() -> None:
             result = fn()
             times.append(time.perf_counter() - t0)
         placed = int(result.geometry.x.notna().sum())  # NaN for missing and empty points
-        print(f"  {label:36s} best {min(times):6.2f} s   rows placed {placed:,}")
+        added = _added_rss_mb(call, data)
+        print(
+            f"  {label:36s} best {min(times):6.2f} s   rows placed {placed:,}   "
+            f"peak memory added {added:,.0f} MB"
+        )
+    if args.corpus:
+        corpus()
 
 
 if __name__ == "__main__":

@@ -625,7 +625,10 @@ def _cell_problems(
         values = frame[col]
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             continue
-        lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
+        if pd.api.types.is_string_dtype(values) and not pd.api.types.is_object_dtype(values):
+            lengths = values.str.len().fillna(0)
+        else:
+            lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
         long = lengths > limits.max_cell_chars
         if long.any():
             problems.append(
@@ -637,8 +640,8 @@ def _cell_problems(
                     "ReadLimits(max_cell_chars=...)",
                 )
             )
-    swallowed = quote_swallowed_mask(frame, delimiter)
-    if swallowed.any():
+    swallowed = quote_swallowed_mask(frame, delimiter) if '"' in text else None
+    if swallowed is not None and swallowed.any():
         problems.append(
             Problem(
                 'a quote (") is opened and never closed, so the following lines were read '
