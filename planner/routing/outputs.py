@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from typing import Any
 from urllib.parse import quote
@@ -184,8 +185,6 @@ def to_geojson(plan: RoutePlan, network: RoadNetwork | None = None) -> dict[str,
     The collection carries ``estimated``, ``method`` and the totals as
     foreign members, so a map can label estimated routes.
     """
-    import json
-
     legs = route_geometry(plan, network)
     stops = stops_frame(plan)
     features: list[dict[str, Any]] = []

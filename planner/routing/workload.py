@@ -10,11 +10,13 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import ConvexHull, QhullError
 
 from planner import schema as S
 from planner.errors import InputError, Problem
 from planner.progress import Progress
-from planner.routing.frequency import WEEKS_PER_MONTH
+from planner.routing.frequency import WEEKS_PER_MONTH, id_phase, visits_in_weeks
 from planner.routing.matrix import EstimateParams
 from planner.routing.network import RoadNetwork, haversine_m
 from planner.routing.params import RouteParams
@@ -98,8 +100,6 @@ def _area_m2(xy: np.ndarray) -> float:
     """Area of the convex hull (0 for fewer than three distinct points)."""
     if len(np.unique(xy.round(1), axis=0)) < 3:
         return 0.0
-    from scipy.spatial import ConvexHull, QhullError
-
     try:
         return float(ConvexHull(xy).volume)
     except QhullError:
@@ -177,6 +177,19 @@ def travel_workload(
         territory that is too spread out shows a high value).
     """
     params = params or WorkloadParams()
+    frame = _prepared(accounts, params)
+    homes = {str(k): v for k, v in (homes or {}).items()}
+    out: list[dict[str, object]] = []
+    groups = list(frame.groupby(S.TERRITORY_ID, sort=True))
+    for gi, (tid, g) in enumerate(groups):
+        out.append(_territory_row(tid, g, homes, network, params))
+        if progress:
+            progress((gi + 1) / len(groups), f"territory {tid}")
+    return pd.DataFrame(out, columns=WORKLOAD_COLUMNS)
+
+
+def _prepared(accounts: pd.DataFrame, params: WorkloadParams) -> pd.DataFrame:
+    """Accounts with numeric coordinates, frequency and visit length; bad rows refused."""
     problems = [
         Problem(f"required column '{c}' is missing", column=c, fix=f"add a '{c}' column")
         for c in (S.TERRITORY_ID, S.LATITUDE, S.LONGITUDE)
@@ -207,43 +220,44 @@ def travel_workload(
         else pd.Series(np.nan, index=frame.index)
     )
     frame["_vmin"] = vmin.fillna(params.default_visit_minutes).clip(lower=0)
-    homes = {str(k): v for k, v in (homes or {}).items()}
-    days_per_week = len(params.route.weekdays)
-    out: list[dict[str, object]] = []
-    groups = list(frame.groupby(S.TERRITORY_ID, sort=True))
-    for gi, (tid, g) in enumerate(groups):
-        lat = g["_lat"].to_numpy(float)
-        lon = g["_lon"].to_numpy(float)
-        per_week = g["_vpm"].to_numpy(float) / WEEKS_PER_MONTH
-        visits = float(per_week.sum())
-        weights = per_week / visits if visits > 0 else np.full(len(g), 1 / len(g))
-        clat, clon = float(np.sum(weights * lat)), float(np.sum(weights * lon))
-        spread_km = float(np.sum(weights * haversine_m(clat, clon, lat, lon))) / 1000
-        home = homes.get(str(tid), (clat, clon))
-        visit_h = float(np.sum(per_week * g["_vmin"].to_numpy(float))) / 60
-        if params.method == "simulate":
-            drive_s, drive_m, method = _simulate(g, home, network, params)
-        else:
-            # Visits plus a first guess of the drive (a tenth of the day) fill these days.
-            days_of_work = visit_h / (0.9 * params.route.max_work_s / 3600)
-            drive_s, drive_m, method = _estimate(lat, lon, per_week, home, network, params,
-                                                 days_per_week, days_of_work)
-        out.append(
-            {
-                S.TERRITORY_ID: tid,
-                "accounts": len(g),
-                "visits_per_week": visits,
-                "drive_h_per_week": drive_s / 3600,
-                "drive_km_per_week": drive_m / 1000,
-                "visit_h_per_week": visit_h,
-                "spread_km": spread_km,
-                "method": method,
-                "estimated": network is None,
-            }
-        )
-        if progress:
-            progress((gi + 1) / len(groups), f"territory {tid}")
-    return pd.DataFrame(out, columns=WORKLOAD_COLUMNS)
+    return frame
+
+
+def _territory_row(
+    tid: object,
+    g: pd.DataFrame,
+    homes: Mapping[str, tuple[float, float]],
+    network: RoadNetwork | None,
+    params: WorkloadParams,
+) -> dict[str, object]:
+    """One territory's weekly visits, drive (simulated or estimated), visit hours and spread."""
+    lat = g["_lat"].to_numpy(float)
+    lon = g["_lon"].to_numpy(float)
+    per_week = g["_vpm"].to_numpy(float) / WEEKS_PER_MONTH
+    visits = float(per_week.sum())
+    weights = per_week / visits if visits > 0 else np.full(len(g), 1 / len(g))
+    clat, clon = float(np.sum(weights * lat)), float(np.sum(weights * lon))
+    spread_km = float(np.sum(weights * haversine_m(clat, clon, lat, lon))) / 1000
+    home = homes.get(str(tid), (clat, clon))
+    visit_h = float(np.sum(per_week * g["_vmin"].to_numpy(float))) / 60
+    if params.method == "simulate":
+        drive_s, drive_m, method = _simulate(g, home, network, params)
+    else:
+        # Visits plus a first guess of the drive (a tenth of the day) fill these days.
+        days_of_work = visit_h / (0.9 * params.route.max_work_s / 3600)
+        drive_s, drive_m, method = _estimate(lat, lon, per_week, home, network, params,
+                                             len(params.route.weekdays), days_of_work)
+    return {
+        S.TERRITORY_ID: tid,
+        "accounts": len(g),
+        "visits_per_week": visits,
+        "drive_h_per_week": drive_s / 3600,
+        "drive_km_per_week": drive_m / 1000,
+        "visit_h_per_week": visit_h,
+        "spread_km": spread_km,
+        "method": method,
+        "estimated": network is None,
+    }
 
 
 def _estimate(
@@ -263,8 +277,6 @@ def _estimate(
         return metres / (est.speed_kph / 3.6), metres, f"tour estimate; {est.describe()}"
     # Calibrate on the network: drive time and road distance per straight
     # metre, measured from home to every account with one Dijkstra each way.
-    from scipy.sparse.csgraph import dijkstra
-
     snap = snap_points(network, np.r_[home[0], lat], np.r_[home[1], lon], warn=False)
     src = int(snap.position[0])
     pos = snap.position[1:]
@@ -288,8 +300,6 @@ def _simulate(
     network: RoadNetwork | None,
     params: WorkloadParams,
 ) -> tuple[float, float, str]:
-    from planner.routing.visits import visit_counts  # visits.py builds on this module
-
     stops = pd.DataFrame(
         {
             S.ACCOUNT_ID: (
@@ -309,7 +319,11 @@ def _simulate(
     # Visits over the simulated weeks, fair on average: rounding each account's
     # expected count would give none to an account seen every other month. The
     # frequency is restated so that plan_routes' rounding lands on exactly that count.
-    counts = visit_counts(stops, weeks=route.weeks, working_days=len(route.weekdays))
+    rate = stops[S.VISITS_PER_MONTH].to_numpy(float) / WEEKS_PER_MONTH
+    counts = np.minimum(
+        visits_in_weeks(rate, id_phase(stops[S.ACCOUNT_ID]), first_week=0, weeks=route.weeks),
+        len(route.weekdays) * route.weeks,
+    )
     stops[S.VISITS_PER_MONTH] = counts * WEEKS_PER_MONTH / route.weeks
     plan = plan_routes(stops, home, network=network, params=route)
     weeks = route.weeks
