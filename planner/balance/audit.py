@@ -29,7 +29,7 @@ from gerrychain.constraints import contiguous, within_percent_of_ideal_populatio
 from gerrychain.proposals import recom
 from gerrychain.updaters import Tally
 
-from planner.balance.metrics import encode_assignment, territory_perimeters
+from planner.balance.measures import dispersion_km, encode_assignment, territory_perimeters
 from planner.balance.plan import TerritoryPlan
 from planner.balance.units import BalanceUnits, UnitsLike, prepare_units
 from planner.balance.workload import BalanceWeight, balance_values
@@ -215,12 +215,7 @@ def _measure(
     pp = np.where(perim > 0, _FOUR_PI * area / np.maximum(perim, 1e-12) ** 2, 0.0)
     pairs = bu.adjacency.pairs
     cut = int((labels[pairs[:, 0]] != labels[pairs[:, 1]]).sum()) if len(pairs) else 0
-    w = values + 1e-9 * max(values.mean(), 1e-12)
-    sw = np.bincount(labels, weights=w, minlength=k)
-    cx = np.bincount(labels, weights=w * bu.x_m, minlength=k) / sw
-    cy = np.bincount(labels, weights=w * bu.y_m, minlength=k) / sw
-    disp = np.hypot(bu.x_m - cx[labels], bu.y_m - cy[labels])
-    disp_km = np.bincount(labels, weights=w * disp, minlength=k) / sw / 1000.0
+    disp_km = dispersion_km(bu, labels, k, values)
     out = {
         "max_abs_deviation": float(np.abs(dev).max()),
         "mean_abs_deviation": float(np.abs(dev).mean()),

@@ -16,8 +16,8 @@ from planner.balance.units import UnitsLike, prepare_units
 from planner.balance.workload import (
     ACCOUNT_COUNT,
     BalanceWeight,
-    _unit_of_accounts,
     balance_values,
+    unit_of_accounts,
 )
 from planner.errors import InputError, Problem
 from planner.schema import ACCOUNT_ID, STORAGE_CRS, TERRITORY_ID, UNIT_ID
@@ -202,7 +202,7 @@ def _moved_accounts(
         raise InputError("accounts cannot be placed in units",
                          [Problem("accounts have no unit_id and units are prepared",
                                   fix="add a unit_id column to the accounts")])
-    unit_of = _unit_of_accounts(accounts, unit_frame, UNIT_ID)
+    unit_of = unit_of_accounts(accounts, unit_frame, UNIT_ID)
     acc_id = (accounts[ACCOUNT_ID].astype(str) if ACCOUNT_ID in accounts.columns
               else pd.Series(accounts.index.astype(str), index=accounts.index))
     frame = pd.DataFrame({ACCOUNT_ID: acc_id.to_numpy(), UNIT_ID: unit_of.to_numpy()})

@@ -10,219 +10,25 @@ territory the unit touches, so a contiguous plan stays contiguous.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from planner.balance.units import BalanceUnits
+from planner.balance.state import StateCore
 
 __all__ = ["SearchState"]
 
 logger = logging.getLogger(__name__)
 
-_FOUR_PI = 4.0 * math.pi
 
 
-@dataclass(frozen=True)
-class Move:
-    """One unit moving from territory ``source`` to ``dest``."""
+class SearchState(StateCore):
+    """Contiguity-preserving searches on a :class:`~planner.balance.state.StateCore`.
 
-    unit: int
-    source: int
-    dest: int
-
-
-class SearchState:
-    """Mutable assignment with incremental workload, area and perimeter per territory.
-
-    Parameters
-    ----------
-    bu
-        Prepared units.
-    values
-        Balance value per unit.
-    labels
-        Initial territory index per unit.
-    targets
-        Target workload per territory (positive).
-    movable
-        Per unit, whether it may change territory (False for pinned units).
-    open_territories
-        Per territory, whether it may gain or lose units (False when frozen).
+    Parameters are those of :class:`~planner.balance.state.StateCore`: prepared
+    units, balance value per unit, initial labels, targets, per unit whether
+    it may move, per territory whether it is open.
     """
-
-    def __init__(
-        self,
-        bu: BalanceUnits,
-        values: np.ndarray,
-        labels: np.ndarray,
-        targets: np.ndarray,
-        movable: np.ndarray,
-        open_territories: np.ndarray,
-    ) -> None:
-        self.k = len(targets)
-        self.nb: list[list[int]] = bu.neighbours
-        self.sh: list[dict[int, float]] = bu.shared_m
-        self.w: list[float] = [float(v) for v in values]
-        self.ua: list[float] = bu.area_m2.tolist()
-        self.up: list[float] = bu.perimeter_m.tolist()
-        self.tgt: list[float] = [float(t) for t in targets]
-        self.movable: list[bool] = [bool(m) for m in movable]
-        self.open: list[bool] = [bool(o) for o in open_territories]
-        self.lab: list[int] = [int(x) for x in labels]
-        self.members: list[set[int]] = [set() for _ in range(self.k)]
-        for u, t in enumerate(self.lab):
-            self.members[t].add(u)
-        self.load = [0.0] * self.k
-        self.area = [0.0] * self.k
-        self.perim = [0.0] * self.k
-        self.recompute()
-        self.moves_done = 0
-        #: units that may not move for now (the unit a kick just forced)
-        self.tabu: set[int] = set()
-        #: exponent of the balance objective sum |deviation|**power: 2 evens out
-        #: everyone; higher values chase the worst territory first
-        self.power = 2
-
-    # --- bookkeeping -----------------------------------------------------------
-    def recompute(self) -> None:
-        """Recompute workload, area and perimeter of every territory from scratch."""
-        k = self.k
-        self.load = [0.0] * k
-        self.area = [0.0] * k
-        self.perim = [0.0] * k
-        for u, t in enumerate(self.lab):
-            self.load[t] += self.w[u]
-            self.area[t] += self.ua[u]
-            self.perim[t] += self.up[u]
-            for v, s in self.sh[u].items():
-                if self.lab[v] == t:
-                    self.perim[t] -= s  # each inner border is seen from both sides
-
-    def labels(self) -> np.ndarray:
-        """Return the current territory index per unit."""
-        return np.asarray(self.lab, dtype=np.int64)
-
-    def dev(self, t: int) -> float:
-        """Relative deviation of territory ``t`` from its target."""
-        return (self.load[t] - self.tgt[t]) / self.tgt[t]
-
-    def devs(self) -> list[float]:
-        """Relative deviation of every territory."""
-        return [self.dev(t) for t in range(self.k)]
-
-    def max_abs_dev(self) -> float:
-        """Largest absolute deviation over the open territories."""
-        d = [abs(self.dev(t)) for t in range(self.k) if self.open[t]]
-        return max(d) if d else 0.0
-
-    def pp(self, t: int) -> float:
-        """Polsby-Popper compactness of territory ``t``."""
-        p = self.perim[t]
-        return _FOUR_PI * self.area[t] / (p * p) if p > 0 else 0.0
-
-    def shared_with(self, u: int, t: int) -> float:
-        """Border length unit ``u`` shares with territory ``t``."""
-        lab = self.lab
-        return sum(s for v, s in self.sh[u].items() if lab[v] == t)
-
-    def can_leave(self, u: int) -> bool:
-        """Whether ``u`` may leave its territory without splitting it."""
-        t = self.lab[u]
-        if not self.movable[u] or not self.open[t]:
-            return False
-        mem = self.members[t]
-        if len(mem) <= 1:
-            return False
-        lab = self.lab
-        inside = [v for v in self.nb[u] if lab[v] == t]
-        if len(inside) <= 1:
-            return True
-        targets = set(inside)
-        start = inside[0]
-        seen = {start, u}
-        stack = [start]
-        targets.discard(start)
-        nb = self.nb
-        while stack and targets:
-            x = stack.pop()
-            for y in nb[x]:
-                if y not in seen and lab[y] == t:
-                    seen.add(y)
-                    targets.discard(y)
-                    stack.append(y)
-        return not targets
-
-    def move(self, u: int, d: int) -> None:
-        """Move unit ``u`` to territory ``d`` (no checks)."""
-        s = self.lab[u]
-        ls = self.shared_with(u, s)
-        ld = self.shared_with(u, d)
-        w = self.w[u]
-        self.load[s] -= w
-        self.load[d] += w
-        self.area[s] -= self.ua[u]
-        self.area[d] += self.ua[u]
-        self.perim[s] += -self.up[u] + 2.0 * ls
-        self.perim[d] += self.up[u] - 2.0 * ld
-        self.members[s].discard(u)
-        self.members[d].add(u)
-        self.lab[u] = d
-        self.moves_done += 1
-
-    def border_units(self, a: int, b: int) -> list[int]:
-        """Units of ``a`` touching ``b``, in index order."""
-        lab = self.lab
-        return sorted(u for u in self.members[a] if any(lab[v] == b for v in self.nb[u]))
-
-    def neighbour_territories(self, u: int) -> list[int]:
-        """Open territories other than its own that unit ``u`` touches."""
-        lab = self.lab
-        own = lab[u]
-        out = sorted({lab[v] for v in self.nb[u]} - {own})
-        return [t for t in out if self.open[t]]
-
-    def territory_graph(self) -> list[tuple[int, int]]:
-        """Pairs ``(a, b)``, ``a < b``, of open territories that touch."""
-        lab = self.lab
-        edges: set[tuple[int, int]] = set()
-        for u in range(len(lab)):
-            a = lab[u]
-            if not self.open[a]:
-                continue
-            for v in self.nb[u]:
-                b = lab[v]
-                if b > a and self.open[b]:
-                    edges.add((a, b))
-        return sorted(edges)
-
-    # --- objective helpers ------------------------------------------------------
-    def _sq_delta(self, u: int, s: int, d: int) -> float:
-        """Change of the balance objective (sum of deviation**power) if ``u`` goes to ``d``."""
-        w = self.w[u]
-        ts, td = self.tgt[s], self.tgt[d]
-        ds0 = (self.load[s] - ts) / ts
-        dd0 = (self.load[d] - td) / td
-        ds1 = (self.load[s] - w - ts) / ts
-        dd1 = (self.load[d] + w - td) / td
-        if self.power == 2:
-            return ds1 * ds1 + dd1 * dd1 - ds0 * ds0 - dd0 * dd0
-        p = self.power
-        return abs(ds1) ** p + abs(dd1) ** p - abs(ds0) ** p - abs(dd0) ** p
-
-    def _pp_delta(self, u: int, s: int, d: int) -> float:
-        ls = self.shared_with(u, s)
-        ld = self.shared_with(u, d)
-        ps = self.perim[s] - self.up[u] + 2.0 * ls
-        pd_ = self.perim[d] + self.up[u] - 2.0 * ld
-        as_ = self.area[s] - self.ua[u]
-        ad = self.area[d] + self.ua[u]
-        new = (_FOUR_PI * as_ / (ps * ps) if ps > 0 else 0.0) + (
-            _FOUR_PI * ad / (pd_ * pd_) if pd_ > 0 else 0.0
-        )
-        return new - self.pp(s) - self.pp(d)
 
     # --- phase 1: flow-guided transfers -------------------------------------------
     def flow_balance(self, goal: float, *, rounds: int = 30) -> None:
@@ -344,36 +150,9 @@ class SearchState:
                 return
             done += 1
 
-    def _candidate_moves(self, t: int) -> list[tuple[float, int, int]]:
-        """Improving moves touching ``t`` (out of it when heavy, into it when light)."""
-        out: list[tuple[float, int, int]] = []
-        lab = self.lab
-        if self.dev(t) > 0:
-            for u in self.members[t]:
-                if not self.movable[u] or self.w[u] <= 0 or u in self.tabu:
-                    continue
-                for d in self.neighbour_territories(u):
-                    delta = self._sq_delta(u, t, d)
-                    if delta < -1e-15:
-                        out.append((delta, u, d))
-        else:
-            seen: set[int] = set()
-            for x in self.members[t]:
-                for u in self.nb[x]:
-                    s = lab[u]
-                    if s == t or u in seen or not self.open[s] or not self.movable[u]:
-                        continue
-                    seen.add(u)
-                    if self.w[u] <= 0 or u in self.tabu:
-                        continue
-                    delta = self._sq_delta(u, s, t)
-                    if delta < -1e-15:
-                        out.append((delta, u, t))
-        out.sort()
-        return out
 
     def _best_single(self, t: int) -> bool:
-        for _delta, u, d in self._candidate_moves(t):
+        for _delta, u, d in self.candidate_moves(t):
             if self.can_leave(u):
                 self.move(u, d)
                 return True
@@ -416,24 +195,8 @@ class SearchState:
         self.moves_done -= 2
         return False
 
+
     # --- kicks: a forced move, then re-balancing, kept only when better ------------
-    def snapshot(self) -> list[int]:
-        """Return a copy of the labels to restore later."""
-        return list(self.lab)
-
-    def restore(self, labels: list[int]) -> None:
-        """Return to a snapshot taken with :meth:`snapshot`."""
-        self.lab = list(labels)
-        self.members = [set() for _ in range(self.k)]
-        for u, t in enumerate(self.lab):
-            self.members[t].add(u)
-        self.recompute()
-
-    def balance_score(self) -> tuple[float, float]:
-        """Largest absolute deviation, then the sum of squared deviations (smaller is better)."""
-        d = [self.dev(t) for t in range(self.k) if self.open[t]]
-        return (max((abs(x) for x in d), default=0.0), sum(x * x for x in d))
-
     def kick(self, goal: float, *, rounds: int = 20, tries: int = 24) -> None:
         """Escape a balance dead end by forcing one move at the worst territory.
 
@@ -456,7 +219,7 @@ class SearchState:
                 return
             open_t = (x for x in range(self.k) if self.open[x])
             t = max(open_t, key=lambda x: (abs(self.dev(x)), -x))
-            forced = self._forced_moves(t)[:tries]
+            forced = self.forced_moves(t)[:tries]
             start = self.snapshot()
             best: tuple[tuple[float, float], list[int]] | None = None
             for u, d in forced:
@@ -476,25 +239,6 @@ class SearchState:
             self.restore(best[1])
             self.descend(goal)
 
-    def _forced_moves(self, t: int) -> list[tuple[int, int]]:
-        lab = self.lab
-        moves: list[tuple[float, int, int]] = []
-        if self.dev(t) > 0:
-            for u in sorted(self.members[t]):
-                if self.movable[u] and self.w[u] > 0:
-                    for d in self.neighbour_territories(u):
-                        moves.append((self.dev(d), u, d))
-        else:
-            seen: set[int] = set()
-            for x in sorted(self.members[t]):
-                for u in self.nb[x]:
-                    s = lab[u]
-                    if s != t and u not in seen and self.open[s] and self.movable[u]:
-                        seen.add(u)
-                        if self.w[u] > 0:
-                            moves.append((-self.dev(s), u, t))
-        moves.sort()
-        return [(u, d) for _, u, d in moves]
 
     # --- phase 3: compactness within the tolerance ---------------------------------
     def compact(self, cap: float, *, sweeps: int = 8, min_gain: float = 1e-6) -> int:
@@ -528,7 +272,7 @@ class SearchState:
                 for d in self.neighbour_territories(u):
                     if not self._balance_ok(u, s, d, cap):
                         continue
-                    if self._pp_delta(u, s, d) > min_gain and self.can_leave(u):
+                    if self.pp_delta(u, s, d) > min_gain and self.can_leave(u):
                         self.move(u, d)
                         changed += 1
                         break
@@ -546,14 +290,14 @@ class SearchState:
             theirs = [v for v in self.border_units(b, a) if self.movable[v]]
             options: list[tuple[float, int, int]] = []
             for u in mine:
-                gu = self._pp_delta(u, a, b)
+                gu = self.pp_delta(u, a, b)
                 for v in theirs:
                     net = self.w[u] - self.w[v]
                     da = abs((self.load[a] - net - self.tgt[a]) / self.tgt[a])
                     db = abs((self.load[b] + net - self.tgt[b]) / self.tgt[b])
                     if max(da, db) > cap and max(da, db) >= max(abs(self.dev(a)), abs(self.dev(b))):
                         continue
-                    gain = gu + self._pp_delta(v, b, a)
+                    gain = gu + self.pp_delta(v, b, a)
                     if gain > min_gain:
                         options.append((-gain, u, v))
             options.sort()
@@ -626,7 +370,7 @@ class SearchState:
             )
             options: list[tuple[float, float, int, int]] = []
             for t in order[: max(4, self.k // 3)]:
-                for delta, u, d in self._candidate_moves(t):
+                for delta, u, d in self.candidate_moves(t):
                     s = self.lab[u]
                     c = self._move_cost(u, s, d, baseline, cost)
                     if spent + c > budget + 1e-9:
@@ -677,7 +421,7 @@ class SearchState:
             t = max(open_t, key=lambda x: (abs(self.dev(x)), -x))
             start = self.snapshot()
             best: tuple[tuple[float, float], list[int], float] | None = None
-            for u, d in self._forced_moves(t)[:tries]:
+            for u, d in self.forced_moves(t)[:tries]:
                 c = self._move_cost(u, self.lab[u], d, baseline, cost)
                 if spent + c > budget + 1e-9 or not self.can_leave(u):
                     continue

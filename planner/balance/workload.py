@@ -28,6 +28,7 @@ __all__ = [
     "account_workload",
     "aggregate_to_units",
     "balance_values",
+    "unit_of_accounts",
     "units_with_workload",
 ]
 
@@ -228,7 +229,7 @@ def aggregate_to_units(
         If accounts cannot be placed in units, or the workload inputs are
         invalid.
     """
-    unit_of = _unit_of_accounts(accounts, units, unit_column)
+    unit_of = unit_of_accounts(accounts, units, unit_column)
     lost = unit_of.isna().to_numpy()
     if lost.any():
         ids = accounts[ACCOUNT_ID] if ACCOUNT_ID in accounts.columns else accounts.index
@@ -306,9 +307,10 @@ def units_with_workload(
     return base
 
 
-def _unit_of_accounts(
+def unit_of_accounts(
     accounts: pd.DataFrame, units: gpd.GeoDataFrame | None, unit_column: str
 ) -> pd.Series:
+    """Return each account's unit id: its ``unit_column`` when present, else the unit it is in."""
     if unit_column in accounts.columns:
         out = accounts[unit_column].astype(object)
         out = out.where(out.isna(), out.astype(str))
