@@ -255,12 +255,12 @@ def _route_stops(args: argparse.Namespace) -> int:
         "unvisited": plan.unvisited_table().to_dict(orient="records"),
         "notes": messages,
     }
-    day = plan.days[0]
     lines = [
         f"route ({plan.method}): {totals['visits']} visits, drive "
         f"{totals['drive_h'] * 60:.0f} min / {totals['drive_km']:.1f} km, "
         f"work {totals['work_h']:.2f} h",
-        f"leave home {_clock(day.leave_home_s)}, back {_clock(day.return_home_s)}",
+        *[f"{day.label}: {len(day.stops)} visits, leave home {_clock(day.leave_home_s)}, "
+          f"back {_clock(day.return_home_s)}" for day in plan.days],
         eta.to_string(index=False) if len(eta) else "(no visits)",
     ]
     for u in plan.unvisited:
