@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.auth import navigation
-from ui.sidebar import draw_sidebar
+from ui.sidebar import draw_pending_banner, draw_sidebar
 
 st.set_page_config(
     page_title="Territory Planner",
@@ -55,4 +55,5 @@ PAGES = {
 
 draw_sidebar()  # opens the workspace and checks the sign-in before the menu is built
 page = navigation(PAGES)  # st.navigation with the pages the user's role may open
+draw_pending_banner()  # an edit that could not be saved (conflict, server gone) and the ways out
 page.run()

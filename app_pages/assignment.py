@@ -44,7 +44,7 @@ if stale:
         except PlannerError as exc:
             editing.show_error(exc)
         else:
-            state.mark_changed()
+            state.mark_changed("re-assign accounts")
             editing.remember(edit.EditOutcome(f"Re-assigned {len(ws.accounts):,} accounts."))
             st.rerun()
 
@@ -235,7 +235,7 @@ with bulk_tab:
             except PlannerError as exc:
                 editing.show_error(exc)
             else:
-                state.mark_changed()
+                state.mark_changed("reassign accounts")
                 moved_from = ", ".join(f"{t}: {n}" for t, n in done.from_territories.items())
                 editing.remember(
                     edit.EditOutcome(

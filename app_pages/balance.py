@@ -406,9 +406,9 @@ if run is not None:
     st.subheader("Save")
     if run.saved_as is not None:
         st.success(
-            f"Saved as planning scenario **{run.saved_as}** in this session. Open it "
-            "from the sidebar, compare it with the active plan on the compare page, "
-            "and use **Save workspace** in the sidebar to write it to the file."
+            f"Saved as planning scenario **{run.saved_as}**: everybody on this workspace "
+            "sees it now. Open it from the sidebar, or compare it with the active plan on "
+            "the compare page."
         )
     else:
         default_name = (
@@ -434,5 +434,5 @@ if run is not None:
                 st.error(str(exc))
             else:
                 run.saved_as = saved.scenario_id
-                state.mark_changed()
+                state.mark_changed("save balance plan as scenario")
                 st.rerun()

@@ -239,7 +239,7 @@ else:
                 st.error(str(exc))
             else:
                 scenarios.clear_promote_request()
-                state.mark_changed()
+                state.mark_changed(f"promote scenario {b}")
                 state.set_scenario_id(b)
                 scenarios.flash(
                     f"**{candidate.name or b}** is now the active scenario"

@@ -61,7 +61,7 @@ def _apply(
     except PlannerError as exc:
         editing.show_error(exc)
         return
-    state.mark_changed()
+    state.mark_changed(getattr(change, "__name__", "edit hierarchy").replace("_", " "))
     editing.remember(outcome)
     st.rerun()
 
@@ -150,6 +150,6 @@ if st.button("Save the types", key="tp.hierarchy.save_types"):
     except PlannerError as exc:
         editing.show_error(exc)
     else:
-        state.mark_changed()
+        state.mark_changed("save territory types")
         editing.remember(outcome)
         st.rerun()

@@ -320,8 +320,8 @@ if report.kind in ("accounts", "territories"):
     st.caption("The accounts are assigned to territories again after the import.")
 if into == "open":
     st.caption(
-        "The import changes the workspace in this session; press **Save workspace** in the "
-        "sidebar to write it to disk."
+        "The import is saved into the open workspace at once, as one change you can undo "
+        "from the sidebar."
     )
 st.button(
     "Import",

@@ -130,9 +130,9 @@ if submitted:
     except PlannerError as exc:
         st.error(str(exc))
     else:
-        state.mark_changed()
+        state.mark_changed("set target")
         st.toast(
             f"Target set: {target.territory_id or '-'} / {target.rep_id or '-'} / "
-            f"{target.period}: {target.value:,.0f}. Save the workspace to keep it."
+            f"{target.period}: {target.value:,.0f}. Saved."
         )
         st.rerun()

@@ -97,7 +97,7 @@ def _apply(
     except PlannerError as exc:
         editing.show_error(exc)
         return
-    state.mark_changed()
+    state.mark_changed(getattr(change, "__name__", "edit territories").replace("_", " "))
     editing.remember(outcome, previous)
     st.session_state[_PENDING] = None
     st.rerun()

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 __all__ = [
     "ClusterUnavailableError",
     "ConflictError",
-    "StoreUnavailableError",
     "GeometryRepairWarning",
     "InfeasibleError",
     "InputError",
@@ -20,6 +19,7 @@ __all__ = [
     "RuleError",
     "SchemaVersionError",
     "SnapDistanceWarning",
+    "StoreUnavailableError",
     "WorkspaceError",
     "format_ids",
 ]

@@ -31,6 +31,7 @@ from planner.models import (
 from planner.store import (
     DATABASE_URL_ENV,
     Change,
+    Snapshot,
     Store,
     create_store,
     is_database_url,
@@ -709,6 +710,42 @@ class Workspace:
         logger.info("saved a copy of the workspace to %s", store.location)
         return Path(store.location)
 
+    @classmethod
+    def from_snapshot(cls, store: Store, snap: Snapshot) -> Workspace:
+        """Build the workspace a snapshot shows, backed by ``store`` at the snapshot's version."""
+        return _from_snapshot(store, snap)
+
+    def ensure_admin(
+        self,
+        user_id: str,
+        *,
+        name: str | None = None,
+        password_hash: str | None = None,
+        email: str | None = None,
+    ) -> None:
+        """Make ``user_id`` an admin of this workspace (adding the user if needed).
+
+        Used when someone imports data into a new workspace: the importer
+        owns it, keeping their password, instead of it opening to anybody.
+        """
+        reps = self.reps.copy()
+        ids = reps[s.REP_ID].astype(str)
+        if (ids == user_id).any():
+            reps.loc[ids == user_id, s.ROLE] = "admin"
+            if password_hash and s.is_missing(reps.loc[ids == user_id, s.PASSWORD_HASH].iloc[0]):
+                reps.loc[ids == user_id, s.PASSWORD_HASH] = password_hash
+        else:
+            row = {
+                s.REP_ID: user_id,
+                s.NAME: name or user_id,
+                s.ROLE: "admin",
+                s.EMAIL: email,
+                s.PASSWORD_HASH: password_hash,
+            }
+            new = gpd.GeoDataFrame([row], geometry=[None], crs=s.STORAGE_CRS)
+            reps = pd.concat([reps, new], ignore_index=True) if len(reps) else new
+        self.set_table("reps", reps)
+
     def _attach(self, store: Store, version: int) -> None:
         if self.store is not None and self.store is not store:
             self.store.dispose()
@@ -719,7 +756,10 @@ class Workspace:
 
 
 def _from_store(store: Store) -> Workspace:
-    snap = store.read()
+    return Workspace.from_snapshot(store, store.read())
+
+
+def _from_snapshot(store: Store, snap: Snapshot) -> Workspace:
     ws = Workspace(
         name=str(snap.meta.get("name") or store.name),
         tables=snap.tables,

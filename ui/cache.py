@@ -12,35 +12,47 @@ import geopandas as gpd
 import streamlit as st
 
 from planner.errors import PlannerError
+from planner.store import Snapshot, Store, open_store
 from planner.viz import road_lines
-from planner.workspace import Workspace, open_workspace
+from planner.workspace import Workspace
 
-__all__ = ["read_workspace", "road_lines_for", "roads_file_for", "store_upload"]
+__all__ = ["read_workspace", "road_lines_for", "roads_file_for", "store_for", "store_upload"]
 
 logger = logging.getLogger(__name__)
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def store_for(where: str, name: str | None) -> Store:
+    """Return the store of a workspace file or server workspace, shared by every session.
+
+    Opening migrates a file of an older planner (after a backup) once.
+    """
+    return open_store(where, name=name)
+
+
 @st.cache_data(show_spinner="Opening the workspace…", max_entries=8)
-def _read(path: str, mtime_ns: int, size: int) -> Workspace:
-    """Read a workspace; the file's mtime and size make the cache key change with the file."""
-    del mtime_ns, size  # only part of the cache key
-    return open_workspace(path)
+def _snapshot(where: str, name: str | None, version: int) -> Snapshot:
+    """One version of a workspace's tables; every session on that version shares the read."""
+    del version  # only part of the cache key
+    return store_for(where, name).read()
 
 
-def read_workspace(path: str | Path) -> Workspace:
-    """Return the workspace in ``path`` (a private copy: edits do not leak between sessions).
+def read_workspace(where: str | Path, name: str | None = None) -> Workspace:
+    """Return the newest version of a stored workspace, as this session's own copy.
 
     Raises
     ------
     planner.errors.WorkspaceError
-        If the file is missing or not a workspace.
+        If the file or server workspace is missing or not a workspace.
     """
-    file = Path(path)
+    key = str(Path(where).resolve()) if name is None else str(where)
     try:
-        stat = file.stat()
-    except OSError:
-        return open_workspace(file)  # raises the library's clear error
-    return _read(str(file.resolve()), stat.st_mtime_ns, stat.st_size)
+        store = store_for(key, name)
+        snap = _snapshot(key, name, store.head())
+    except PlannerError:
+        store_for.clear()  # do not keep a failed open
+        raise
+    return Workspace.from_snapshot(store, snap)
 
 
 def store_upload(name: str, data: bytes) -> Path:

@@ -1094,8 +1094,8 @@ def run_import(
     The options are read from the widgets when the button is pressed (a name
     typed just before the click counts). A new workspace is saved under
     ``$PLANNER_SAVE_DIR`` and opened as the session's workspace; an import
-    into the open one changes it in place (saving stays the sidebar's Save
-    button). The outcome, or every problem that stopped it, is kept for
+    into the open one is committed at once as one change. The signed-in
+    user becomes the new workspace's admin, keeping their password. The outcome, or every problem that stopped it, is kept for
     :func:`pop_flash`.
     """
     scope = auth.current_scope()
@@ -1117,6 +1117,7 @@ def run_import(
         if options.into == "new":
             path = new_workspace_path(options.workspace_name)
             path.parent.mkdir(parents=True, exist_ok=True)
+            _make_importer_admin(result.workspace, ws, user_id)
             result.workspace.save(path)
             if state.open_source(state.file_source(path, label=result.workspace.name)) is None:
                 raise PlannerError(state.load_error() or f"could not open {path}")
@@ -1131,7 +1132,7 @@ def run_import(
         else:
             assert ws is not None  # plan_import refuses a missing workspace
             ws.tables = dict(result.workspace.tables)
-            state.mark_changed()
+            state.mark_changed(f"import {report.kind}")
     except (PlannerError, OSError) as exc:  # OSError: the save folder cannot be made
         logger.info("import of %s refused: %s", report.path, exc)
         _flash("error", f"Nothing was imported from {report.path}.", error=exc)
@@ -1141,6 +1142,27 @@ def run_import(
     st.session_state[_UPLOADS] = int(st.session_state.get(_UPLOADS, 0)) + 1
     st.session_state.pop(_MEMO, None)
     _flash("success", f"Imported {report.path}.", result=result)
+
+
+def _make_importer_admin(new: Workspace, old: Workspace | None, user_id: str | None) -> None:
+    """The signed-in importer owns the new workspace (as admin, with their password)."""
+    if user_id is None or old is None:
+        return
+    reps = old.reps
+    mine = reps[reps[s.REP_ID].astype(str) == user_id]
+    row = mine.iloc[0] if len(mine) else None
+
+    def field(column: str) -> str | None:
+        if row is None or column not in row.index or s.is_missing(row[column]):
+            return None
+        return str(row[column])
+
+    new.ensure_admin(
+        user_id,
+        name=field(s.NAME),
+        password_hash=field(s.PASSWORD_HASH),
+        email=field(s.EMAIL),
+    )
 
 
 def run_make_units() -> None:
@@ -1157,5 +1179,5 @@ def run_make_units() -> None:
         _flash("error", "No units were made.", error=exc)
         return
     ws.tables = dict(result.workspace.tables)
-    state.mark_changed()
+    state.mark_changed("make units from accounts")
     _flash("success", "Made units from the accounts.", result=result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 import streamlit as st
@@ -20,6 +21,9 @@ _CHOICE_WIDGET = "tp.widget.workspace"
 _UPLOAD_WIDGET = "tp.widget.upload"
 _SCENARIO_WIDGET = "tp.widget.scenario"
 _TILES_WIDGET = "tp.widget.tiles"
+_NOTE = "tp.undo_note"
+_NEXT_CHOICE = "tp.next_workspace_choice"
+_LAST_UPLOAD = "tp.last_upload"
 _TILE_LABELS = {"none": "None (works offline)", "osm": "OpenStreetMap tiles (online)"}
 
 
@@ -30,25 +34,24 @@ def _env_file() -> str | None:
     return None
 
 
-def _choices() -> list[str]:
-    options = [f"sample:{name}" for name in SAMPLES]
+def _choices() -> dict[str, str]:
+    """Picker entries: key -> label (samples, the save folder, the team server, upload)."""
+    options: dict[str, str] = {}
     env_file = _env_file()
     if env_file:
-        options.insert(0, env_file)
+        options[env_file] = Path(env_file.removeprefix("file:")).stem
+    try:
+        found = state.workspace_choices()
+    except PlannerError as exc:  # the team server is unreachable
+        st.warning(f"The team server's workspaces are not listed: {exc}")
+        found = [state.WorkspaceSource(f"sample:{n}", f"{n.title()} (sample)", None) for n in SAMPLES]
+    for source in found:
+        options.setdefault(source.key, source.label)
     current = state.workspace_source()
-    if current is not None and current.key.startswith("file:") and current.key not in options:
-        options.insert(0, current.key)  # a workspace made or saved in this session
-    options.append(_UPLOAD)
+    if current is not None and current.key not in options:
+        options[current.key] = current.label  # made in this session
+    options[_UPLOAD] = "Upload a workspace (.gpkg)…"
     return options
-
-
-def _label(choice: str) -> str:
-    if choice == _UPLOAD:
-        return "Upload a workspace (.gpkg)…"
-    kind, _, rest = choice.partition(":")
-    if kind == "sample":
-        return f"{rest.title()} (sample)"
-    return Path(rest).name
 
 
 def _default_choice() -> str:
@@ -60,20 +63,56 @@ def _source_for(choice: str) -> state.WorkspaceSource:
     kind, _, rest = choice.partition(":")
     if kind == "sample":
         return state.sample_source(rest)
+    if kind == "server":
+        return state.server_source(rest)
     return state.file_source(rest)
+
+
+def _open_upload(name: str, data: bytes) -> bool:
+    """Keep an uploaded workspace in the save folder (a new name if taken) and open it.
+
+    Returns whether it opened; a file that is not a workspace is not kept
+    (the reason shows as the load error). The same upload is handled once.
+    """
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    if st.session_state.get(_LAST_UPLOAD) == digest:
+        return False
+    st.session_state[_LAST_UPLOAD] = digest
+    staged = store_upload(name, data)
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in Path(name).stem) or "upload"
+    folder = state.save_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    target, n = folder / f"{stem}.gpkg", 2
+    while target.exists():
+        target, n = folder / f"{stem}-{n}.gpkg", n + 1
+    shutil.copyfile(staged, target)
+    source = state.WorkspaceSource(f"file:{target.resolve()}", name, target)
+    if state.open_source(source) is None:
+        for leftover in (target, *target.parent.glob(f"{target.stem}.v1-backup.gpkg")):
+            leftover.unlink(missing_ok=True)
+        return False
+    st.session_state[_NEXT_CHOICE] = source.key  # selected before the picker is drawn
+    return True
 
 
 def _workspace_picker() -> None:
     options = _choices()
+    keys = list(options)
     default = _default_choice()
+    current = state.workspace_source()
+    if _NEXT_CHOICE in st.session_state:
+        st.session_state[_CHOICE_WIDGET] = st.session_state.pop(_NEXT_CHOICE)
+    elif _CHOICE_WIDGET not in st.session_state and current is not None and current.key in keys:
+        st.session_state[_CHOICE_WIDGET] = current.key
     choice = st.selectbox(
         "Workspace",
-        options,
-        index=options.index(default) if default in options else 0,
-        format_func=_label,
+        keys,
+        index=keys.index(default) if default in keys else 0,
+        format_func=lambda k: options.get(k, k),
         key=_CHOICE_WIDGET,
+        help="Every workspace in the save folder and on the team server. Edits are saved as "
+        "you make them.",
     )
-    current = state.workspace_source()
     if choice == _UPLOAD:
         upload = st.file_uploader(
             "GeoPackage saved by Territory Planner",
@@ -81,19 +120,17 @@ def _workspace_picker() -> None:
             key=_UPLOAD_WIDGET,
             help="A workspace file (.gpkg). To import CSV or GIS layers, use the data page.",
         )
-        if upload is not None:
-            data = upload.getvalue()
-            key = f"upload:{hashlib.sha256(data).hexdigest()[:16]}"
-            if current is None or current.key != key:
-                path = store_upload(upload.name, data)
-                state.open_source(state.WorkspaceSource(key, upload.name, path))
+        if upload is not None and _open_upload(upload.name, upload.getvalue()):
+            st.rerun()
     elif current is None or current.key != _source_for_key(choice):
         try:
             chosen = _source_for(choice)
         except PlannerError as exc:
-            state.set_load_error(f"Could not open {_label(choice)}: {exc}")
+            state.set_load_error(f"Could not open {options.get(choice, choice)}: {exc}")
         else:
             state.open_source(chosen)
+    else:
+        state.sync()
     error = state.load_error()
     if error:
         st.error(error)
@@ -135,8 +172,8 @@ def _user_box() -> None:
 def _source_for_key(choice: str) -> str:
     """Return the source key a choice opens (without reading anything)."""
     kind, _, rest = choice.partition(":")
-    if kind == "sample":
-        return f"sample:{rest}"
+    if kind in ("sample", "server"):
+        return choice
     return f"file:{Path(rest).resolve()}"
 
 
@@ -188,19 +225,80 @@ def _basemap_picker() -> None:
     )
 
 
-def _save_controls() -> None:
+def _on_undo() -> None:
+    st.session_state[_NOTE] = state.undo_redo("undo")
+
+
+def _on_redo() -> None:
+    st.session_state[_NOTE] = state.undo_redo("redo")
+
+
+def _change_controls() -> None:
+    """Undo, redo (Ctrl+Z, Ctrl+Y) and "Save a copy as…" for users who may edit."""
     ws = state.workspace_or_none()
     scope = auth.current_scope()
-    if ws is None or scope is None or not scope.can("edit"):
+    if ws is None or scope is None or not scope.can("edit") or ws.store is None:
         return
-    target = state.save_target()
-    if st.button("Save workspace", key="tp.widget.save", help=f"Saves to {target}"):
-        try:
-            path = state.save_workspace()
-        except PlannerError as exc:
-            st.error(str(exc))
-        else:
-            st.success(f"Saved to {path}")
+    can_undo, can_redo = state.can_undo_redo()
+    undo, redo = st.columns(2)
+    undo.button(
+        "Undo", key="tp.widget.undo", icon=":material/undo:", disabled=not can_undo,
+        on_click=_on_undo, shortcut="Ctrl+Z", width="stretch",
+        help="Undo your newest change (Ctrl+Z). Others' changes are not touched.",
+    )  # fmt: skip
+    redo.button(
+        "Redo", key="tp.widget.redo", icon=":material/redo:", disabled=not can_redo,
+        on_click=_on_redo, shortcut="Ctrl+Y", width="stretch",
+        help="Redo what you undid (Ctrl+Y).",
+    )  # fmt: skip
+    note = st.session_state.pop(_NOTE, None)
+    if note:
+        st.caption(note)
+    st.caption(f"Saved as you go · version {ws.version}")
+    with st.popover("Save a copy as…", width="stretch"):
+        name = st.text_input("Name of the copy", key="tp.widget.copy_name")
+        if st.button("Save the copy", key="tp.widget.save_copy", disabled=not name.strip()):
+            try:
+                path = state.save_copy(name)
+            except PlannerError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state[_NEXT_CHOICE] = state.file_source(path).key
+                st.rerun()
+
+
+def draw_pending_banner() -> None:
+    """Above every page: an edit that could not be saved, and the ways out."""
+    held = state.pending()
+    if held is None:
+        return
+    if held.conflict:
+        st.error(
+            f"**Your change “{held.action}” was not saved**: somebody changed the same "
+            f"things first.  \n{held.message}",
+            icon=":material/sync_problem:",
+        )
+        reload, keep = st.columns(2)
+        if reload.button("Reload and reapply", key="tp.widget.conflict_reload",
+                         help="Drop your change, show the newest version; then redo your edit."):
+            state.drop_pending()
+            st.rerun()
+        if keep.button("Save mine as a new scenario", key="tp.widget.conflict_keep",
+                       disabled=not held.scenario_id,
+                       help="Keep your version of the scenario as a new planning scenario."):
+            new_id = state.keep_pending_as_scenario()
+            if new_id:
+                st.session_state[_NOTE] = f"Saved your version as scenario {new_id}."
+            st.rerun()
+        return
+    st.error(f"**Not saved**: {held.message}", icon=":material/cloud_off:")
+    retry, drop = st.columns(2)
+    if retry.button("Try again", key="tp.widget.retry"):
+        state.retry_pending()
+        st.rerun()
+    if drop.button("Discard my change", key="tp.widget.discard"):
+        state.drop_pending()
+        st.rerun()
 
 
 def draw_sidebar() -> None:
@@ -217,5 +315,5 @@ def draw_sidebar() -> None:
         _user_box()
         _workspace_caption()
         _scenario_picker()
-        _save_controls()
+        _change_controls()
         _basemap_picker()

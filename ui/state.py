@@ -7,27 +7,33 @@ Pages read state only through these accessors, never through raw
     sid = state.current_scenario_id()
     ws = state.workspace_for_edit()     # the whole workspace, for a page that edits it
     ... edit ws in place (check scope.can_edit_territory for each change) ...
-    state.mark_changed()                # after editing: caches keyed on the version refresh
+    state.mark_changed("move unit")     # saves the edit at once as one change in the store
 
 :func:`current_workspace` goes through :mod:`ui.auth`: a rep or a manager gets
 an in-memory copy restricted to what they may see
 (:func:`planner.access.restrict_workspace`), planners, admins and local mode
 the session's workspace itself. Each browser session has its own copy of the
-workspace, so one user's edits never show up in another's session.
+workspace, read from the shared store (:mod:`planner.store`); every edit is
+committed at once by :func:`mark_changed`, and :func:`sync` takes in what
+other sessions committed. An edit that collides with somebody else's is kept
+in the session (:func:`pending`) until the user reloads or keeps it as a new
+scenario.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Literal, cast
 
 import pandas as pd
 import streamlit as st
 
-from planner.errors import PlannerError
-from planner.samples import SAMPLES, sample_path
+from planner.errors import ConflictError, PlannerError, WorkspaceError
+from planner.samples import SAMPLES, sample_path, write_sample
+from planner.store import DATABASE_URL_ENV, list_workspaces, redo_target, undo_target
 from planner.viz import MapOptions, TileSource
 from planner.workspace import Workspace
 from ui.cache import read_workspace
@@ -35,23 +41,35 @@ from ui.cache import read_workspace
 __all__ = [
     "TILES_ENV",
     "WORKSPACE_ENV",
+    "Pending",
     "WorkspaceSource",
+    "can_undo_redo",
     "current_scenario_id",
     "current_workspace",
     "default_tiles",
+    "drop_pending",
     "env_source",
+    "file_source",
+    "keep_pending_as_scenario",
     "load_error",
     "map_options",
     "mark_changed",
     "open_source",
     "opportunities",
-    "save_target",
-    "save_workspace",
+    "pending",
+    "retry_pending",
+    "sample_source",
+    "save_copy",
+    "save_dir",
     "scenario_choice",
+    "server_source",
     "set_opportunities",
     "set_scenario_id",
     "set_tiles",
+    "sync",
     "tile_source",
+    "undo_redo",
+    "workspace_choices",
     "workspace_for_edit",
     "workspace_or_none",
     "workspace_path",
@@ -61,7 +79,7 @@ __all__ = [
 
 #: A sample name (``helsinki``, ``georgia``) or a path to a ``.gpkg`` to open at start.
 WORKSPACE_ENV = "PLANNER_WORKSPACE"
-#: Folder where workspaces opened from a sample or an upload are saved.
+#: Folder of the app's workspace files (working copies of samples, uploads, copies, imports).
 SAVE_DIR_ENV = "PLANNER_SAVE_DIR"
 #: ``none`` (default: works offline) or ``osm`` (OpenStreetMap tiles; needs internet).
 TILES_ENV = "PLANNER_TILES"
@@ -75,42 +93,81 @@ _ERROR = "tp.load_error"
 _TILES = "tp.tiles"
 _SAVED_PATH = "tp.saved_path"
 _OPPORTUNITIES = "tp.opportunities"
+_PENDING = "tp.pending"
 
 
 @dataclass(frozen=True)
 class WorkspaceSource:
-    """Where a workspace came from.
+    """Where a workspace lives.
 
     Parameters
     ----------
     key
-        Identifies the source (``sample:helsinki``, ``file:/x.gpkg``, ``upload:<hash>``).
+        Identifies the source (``sample:helsinki``, ``file:/x.gpkg``, ``server:north``).
     label
         What the user sees.
     path
-        The file read.
+        The workspace file, or ``None`` for a workspace on the team server.
+    server_name
+        The workspace's name on the server (``$PLANNER_DATABASE_URL``).
     """
 
     key: str
     label: str
-    path: Path
+    path: Path | None
+    server_name: str | None = None
+
+    @property
+    def where(self) -> str:
+        """The file path or the server URL."""
+        if self.path is not None:
+            return str(self.path)
+        return os.environ.get(DATABASE_URL_ENV, "")
+
+
+def save_dir() -> Path:
+    """Return the folder of the app's workspaces (``$PLANNER_SAVE_DIR``, ``./workspaces``)."""
+    return Path(os.environ.get(SAVE_DIR_ENV, "workspaces"))
 
 
 def sample_source(name: str) -> WorkspaceSource:
-    """Return the source of bundled sample ``name``.
+    """Return the source of bundled sample ``name``: its working copy in the save folder.
+
+    The first time, the sample (and its road network) is copied into
+    :func:`save_dir`; everybody who opens the sample then shares that copy,
+    and the bundled file is never changed.
 
     Raises
     ------
     planner.errors.InputError
         If the sample is unknown or its file has not been built.
     """
-    return WorkspaceSource(f"sample:{name}", f"{name.title()} (sample)", sample_path(name))
+    return WorkspaceSource(f"sample:{name}", f"{name.title()} (sample)", _working_copy(name))
+
+
+def _working_copy(name: str) -> Path:
+    bundled = sample_path(name)
+    target = save_dir() / bundled.name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_sample(name, target)
+    for suffix in ("_roads.graphml.gz", "_roads.graphml"):
+        roads = bundled.with_name(f"{bundled.stem}{suffix}")
+        copy = target.with_name(f"{target.stem}{suffix}")
+        if roads.is_file() and not copy.exists():
+            shutil.copyfile(roads, copy)
+    return target
 
 
 def file_source(path: str | os.PathLike[str], *, label: str | None = None) -> WorkspaceSource:
     """Return the source of a workspace file."""
     p = Path(path)
-    return WorkspaceSource(f"file:{p.resolve()}", label or p.name, p)
+    return WorkspaceSource(f"file:{p.resolve()}", label or p.stem, p)
+
+
+def server_source(name: str) -> WorkspaceSource:
+    """Return the source of workspace ``name`` on the team server."""
+    return WorkspaceSource(f"server:{name}", f"{name} (team server)", None, name)
 
 
 def env_source() -> WorkspaceSource:
@@ -127,6 +184,12 @@ def env_source() -> WorkspaceSource:
     return file_source(value)
 
 
+def _read(source: WorkspaceSource) -> Workspace:
+    if source.path is None:
+        return read_workspace(source.where, source.server_name)
+    return read_workspace(source.path)
+
+
 def open_source(source: WorkspaceSource) -> Workspace | None:
     """Open ``source`` as the session's workspace; on failure keep the previous one.
 
@@ -137,7 +200,7 @@ def open_source(source: WorkspaceSource) -> Workspace | None:
         error's message is then in :func:`load_error`).
     """
     try:
-        ws = read_workspace(source.path)
+        ws = _read(source)
     except PlannerError as exc:
         st.session_state[_ERROR] = f"Could not open {source.label}: {exc}"
         return None
@@ -145,9 +208,28 @@ def open_source(source: WorkspaceSource) -> Workspace | None:
     st.session_state[_SOURCE] = source
     st.session_state[_ERROR] = None
     st.session_state[_SCENARIO] = _default_scenario(ws)
-    st.session_state[_SAVED_PATH] = None
-    mark_changed()
+    st.session_state.pop(_PENDING, None)
+    mark_changed(commit=False)
     return ws
+
+
+def sync() -> None:
+    """Take in what others committed since this session last read the workspace.
+
+    Runs at the top of every page. A session holding an edit that could not
+    be saved (a conflict or a store fault) keeps it until the user decides.
+    """
+    ws = workspace_or_none()
+    source = workspace_source()
+    if ws is None or source is None or ws.store is None or pending() is not None:
+        return
+    try:
+        head = ws.store.head()
+        if head != ws.version:
+            st.session_state[_WS] = _read(source)
+            mark_changed(commit=False)
+    except PlannerError as exc:
+        st.session_state[_PENDING] = Pending("read", "", str(exc), conflict=False)
 
 
 def set_load_error(message: str | None) -> None:
@@ -262,9 +344,126 @@ def set_scenario_id(scenario_id: str) -> None:
     st.session_state[_SCENARIO] = scenario_id
 
 
-def mark_changed() -> None:
-    """Note that the workspace changed in place (bumps :func:`workspace_version`)."""
+@dataclass(frozen=True)
+class Pending:
+    """An edit of this session that is not saved: a conflict or a store fault."""
+
+    action: str
+    scenario_id: str
+    message: str
+    conflict: bool
+
+
+def pending() -> Pending | None:
+    """Return the session's unsaved edit, if the last save failed."""
+    return cast("Pending | None", st.session_state.get(_PENDING))
+
+
+def _user_id() -> str | None:
+    from ui import auth
+
+    user = auth.current_user()
+    return None if user is None else str(user.user_id)
+
+
+def mark_changed(action: str = "edit", *, commit: bool = True) -> bool:
+    """Save the session's edit at once (one change in the store) and refresh what depends on it.
+
+    Every page calls this right after it changed the workspace. The change
+    is committed with the signed-in user, the chosen scenario and
+    ``action`` as its label. If somebody changed the same rows meanwhile,
+    or the store cannot be written, nothing is saved, the edit stays in
+    this session and :func:`pending` describes it for the banner that
+    offers the way out.
+
+    Returns
+    -------
+    bool
+        Whether the edit is saved (or there was nothing to save).
+    """
     st.session_state[_VERSION] = int(st.session_state.get(_VERSION, 0)) + 1
+    ws = workspace_or_none()
+    if not commit or ws is None or ws.store is None:
+        return True
+    sid = scenario_choice() or ""
+    try:
+        ws.commit(action, user=_user_id(), scenario_id=sid or None)
+    except ConflictError as exc:
+        st.session_state[_PENDING] = Pending(action, sid, str(exc), conflict=True)
+        return False
+    except PlannerError as exc:
+        st.session_state[_PENDING] = Pending(action, sid, str(exc), conflict=False)
+        return False
+    st.session_state.pop(_PENDING, None)
+    return True
+
+
+def retry_pending() -> bool:
+    """Try again to save the session's unsaved edit (after a store fault)."""
+    held = pending()
+    if held is None:
+        return True
+    st.session_state.pop(_PENDING, None)
+    return mark_changed(held.action)
+
+
+def drop_pending() -> None:
+    """Drop the session's unsaved edit and show the newest saved version ("reload and reapply")."""
+    st.session_state.pop(_PENDING, None)
+    ws = workspace_or_none()
+    if ws is not None and ws.store is not None:
+        ws.reload()
+    mark_changed(commit=False)
+
+
+def keep_pending_as_scenario() -> str | None:
+    """Save the session's version of the conflicting scenario as a new planning scenario.
+
+    Returns the new scenario's id (now chosen), or ``None`` if it could not be saved.
+    """
+    held = pending()
+    ws = workspace_or_none()
+    if held is None or ws is None or not held.scenario_id:
+        return None
+    try:
+        change = ws.commit_as_new_scenario(held.scenario_id, user=_user_id())
+    except PlannerError as exc:
+        st.session_state[_PENDING] = Pending(held.action, held.scenario_id, str(exc), False)
+        return None
+    st.session_state.pop(_PENDING, None)
+    mark_changed(commit=False)
+    new_id = None if change is None else change.scenario_id
+    if new_id:
+        set_scenario_id(new_id)
+    return new_id
+
+
+def undo_redo(what: Literal["undo", "redo"]) -> str:
+    """Undo or redo the signed-in user's newest change; return a message for the user."""
+    ws = workspace_or_none()
+    if ws is None or ws.store is None:
+        return "Nothing to undo: this workspace is not saved."
+    user = _user_id()
+    try:
+        change = ws.undo(user) if what == "undo" else ws.redo(user)
+    except ConflictError as exc:
+        return f"Could not {what}: {exc}"
+    except PlannerError as exc:
+        return str(exc)
+    mark_changed(commit=False)
+    return f"{change.action[0].upper()}{change.action[1:]} (version {change.version})."
+
+
+def can_undo_redo() -> tuple[bool, bool]:
+    """Whether the signed-in user has a change to undo, and an undo to redo."""
+    ws = workspace_or_none()
+    if ws is None or ws.store is None:
+        return False, False
+    user = _user_id()
+    try:
+        return undo_target(ws.store, user) is not None, redo_target(ws.store, user) is not None
+    except PlannerError:
+        return False, False
 
 
 def workspace_version() -> int:
@@ -325,35 +524,13 @@ def map_options(**overrides: object) -> MapOptions:
     return MapOptions(**params)  # type: ignore[arg-type]
 
 
-def save_target() -> Path:
-    """Return the file that :func:`save_workspace` writes.
-
-    A workspace opened from a file is saved back to that file. One opened from
-    a bundled sample or an upload is saved under ``$PLANNER_SAVE_DIR``
-    (``./workspaces`` by default), so the bundled samples are never
-    overwritten.
-    """
-    ws = _full_workspace()
-    saved = st.session_state.get(_SAVED_PATH)
-    if saved is not None:
-        return Path(saved)
-    source = workspace_source()
-    if source is not None and source.key.startswith("file:"):
-        return source.path
-    folder = Path(os.environ.get(SAVE_DIR_ENV, "workspaces"))
-    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in ws.name) or "workspace"
-    return folder / f"{stem}.gpkg"
-
-
-def save_workspace() -> Path:
-    """Save the session's workspace atomically to :func:`save_target` and return the path.
-
-    After the first save of a sample, later saves go to the same file.
+def save_copy(name: str) -> Path:
+    """Write the session's workspace as a new workspace ``name`` in the save folder; open it.
 
     Raises
     ------
     planner.errors.WorkspaceError
-        If writing fails; the previous file is then unchanged.
+        If writing fails or the name is taken; nothing is changed then.
     planner.access.AccessDeniedError
         If the user's role may not edit (reps).
     """
@@ -362,10 +539,28 @@ def save_workspace() -> Path:
 
     scope = auth.current_scope()
     if scope is None or not scope.can("edit"):
-        raise AccessDeniedError("your role may not change the workspace, so it cannot save it")
+        raise AccessDeniedError("your role may not change the workspace, so it cannot copy it")
     ws = _full_workspace()
-    target = save_target()
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name.strip()) or "workspace"
+    target = save_dir() / f"{stem}.gpkg"
+    if target.exists():
+        raise WorkspaceError(f"a workspace named {stem} already exists: choose another name")
     target.parent.mkdir(parents=True, exist_ok=True)
-    path = ws.save(target)
-    st.session_state[_SAVED_PATH] = str(path)
+    copy = Workspace(name=name.strip() or stem, tables=dict(ws.tables), description=ws.description)
+    path = copy.save(target)
+    if copy.store is not None:
+        copy.store.dispose()
+    open_source(file_source(path))
     return path
+
+
+def workspace_choices() -> list[WorkspaceSource]:
+    """Every workspace the picker offers: samples, the save folder's files, the server's."""
+    out = [WorkspaceSource(f"sample:{n}", f"{n.title()} (sample)", None) for n in SAMPLES]
+    samples = {f"{SAMPLES[n][0]}" for n in SAMPLES}
+    for found in list_workspaces(save_dir(), os.environ.get(DATABASE_URL_ENV) or None):
+        if found.backend == "postgis":
+            out.append(server_source(found.name))
+        elif Path(found.location).name not in samples:
+            out.append(file_source(found.location))
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -122,11 +123,27 @@ def build_small_workspace(n_accounts: int = 40, *, seed: int = 0) -> Workspace:
     return ws
 
 
+@pytest.fixture(autouse=True)
+def _private_save_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's app keeps its workspaces (and sample working copies) in its own folder."""
+    monkeypatch.setenv("PLANNER_SAVE_DIR", str(tmp_path_factory.mktemp("saved")))
+
+
 @pytest.fixture(scope="session")
-def small_workspace_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small workspace saved once per test session (treat it as read-only)."""
+def _small_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ws") / "small.gpkg"
-    build_small_workspace().save(path)
+    ws = build_small_workspace()
+    ws.save(path)
+    if ws.store is not None:
+        ws.store.dispose()
+    return path
+
+
+@pytest.fixture
+def small_workspace_file(_small_master: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small workspace as a file of this test's own (the app saves edits into it)."""
+    path = tmp_path_factory.mktemp("ws") / "small.gpkg"
+    shutil.copyfile(_small_master, path)
     return path
 
 

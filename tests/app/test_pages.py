@@ -195,7 +195,8 @@ def test_sessions_get_their_own_copy(small_workspace_file: Path) -> None:
 def test_save_never_overwrites_the_bundled_sample(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Saving a workspace opened from a sample writes under $PLANNER_SAVE_DIR, not data/."""
+    """A sample opens as a working copy under $PLANNER_SAVE_DIR; "Save a copy as" adds a file
+    the picker then offers. The bundled file is never written."""
     from planner.samples import sample_path
 
     monkeypatch.setenv("PLANNER_SAVE_DIR", str(tmp_path))
@@ -206,8 +207,13 @@ def test_save_never_overwrites_the_bundled_sample(
     at.text_input(key="tp.widget.login").input("hel-planner")  # the sample's demo planner
     at.text_input(key="tp.widget.password").input("demo")
     at.button(key="FormSubmitter:tp.form.signin-Sign in").click().run()
-    save = next(b for b in at.button if b.key == "tp.widget.save")
-    save.click().run()
+    assert (tmp_path / "helsinki.gpkg").is_file(), "the working copy of the sample"
+    assert (tmp_path / "helsinki_roads.graphml.gz").is_file(), "with its road network"
+    at.text_input(key="tp.widget.copy_name").input("My plan").run()
+    at.button(key="tp.widget.save_copy").click().run()
     assert not at.exception
-    assert (tmp_path / "helsinki.gpkg").is_file() or any(tmp_path.glob("*.gpkg"))
+    assert (tmp_path / "My_plan.gpkg").is_file()
+    picker = at.sidebar.selectbox(key="tp.widget.workspace")
+    assert picker.value == f"file:{(tmp_path / 'My_plan.gpkg').resolve()}"
+    assert "My_plan" in picker.options
     assert sample_path("helsinki").read_bytes() == before
