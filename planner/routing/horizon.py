@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from pyvrp import Model, Solution
+from pyvrp import Activity, ActivityType, Model, Solution
 
-from planner.routing.solver import Deadline, matrices, run_pyvrp
+from planner.routing.solver import Deadline, matrices, nearest_clients, run_pyvrp
 
 __all__ = ["DAY_S", "HorizonSolution", "Shift", "VisitRequest", "solve_horizon"]
 
@@ -134,8 +134,34 @@ def solve_horizon(
         distance_matrices=matrices(M[np.ix_(owners.points, owners.points)]),
         duration_matrices=matrices(M[np.ix_(owners.points, owners.points)]),
     )
-    result = run_pyvrp(data, deadline, seed=seed)
+    neighbours = _day_neighbours(M, owners) if len(owners.client_request) > _OWN_FROM else None
+    result = run_pyvrp(data, deadline, seed=seed, neighbours=neighbours)
     return _decode(result.best, owners, len(shifts))
+
+
+#: Models with more client copies than this use :func:`_day_neighbours` (PyVRP's own
+#: neighbourhood takes seconds for thousands of copies: 5,000 ate a 5 s limit).
+_OWN_FROM = 1500
+_NEIGHBOURS = 30
+
+
+def _day_neighbours(M: np.ndarray, owners: _Owners) -> dict[Activity, list[Activity]]:
+    """Each client copy's nearest copies on the same day (other days cannot follow it)."""
+    days = np.asarray(owners.client_day)
+    points = np.asarray([owners.points[loc] for loc in owners.client_location])
+    out: dict[Activity, list[Activity]] = {}
+    for day in np.unique(days):
+        copies = np.flatnonzero(days == day)
+        if len(copies) < 2:
+            out.update({Activity(ActivityType.CLIENT, int(c)): [] for c in copies})
+            continue
+        pts = points[copies]
+        near = nearest_clients(M[np.ix_(pts, pts)], _NEIGHBOURS)
+        for i, row in enumerate(near):
+            out[Activity(ActivityType.CLIENT, int(copies[i]))] = [
+                Activity(ActivityType.CLIENT, int(copies[j])) for j in row
+            ]
+    return out
 
 
 @dataclass(frozen=True)
@@ -145,6 +171,8 @@ class _Owners:
     points: list[int]  # model location -> matrix point
     client_request: list[int]  # model client -> request index
     client_window: list[tuple[int, int]]  # model client -> window (s after midnight)
+    client_day: list[int]  # model client -> calendar day
+    client_location: list[int]  # model client -> model location
 
 
 def _build_model(
@@ -175,7 +203,8 @@ def _build_model(
             unit_duration_cost=1,
             name=f"rep{s.rep}-day{s.day}",
         )
-    owners = _Owners(order, [], [])
+    owners = _Owners(order, [], [], [], [])
+    index_of = {p: i for i, p in enumerate(order)}
     for r_idx, req in enumerate(requests):
         group = model.add_client_group(required=False) if len(req.options) > 1 else None
         value = int(prize * (1.0 + min(max(req.weight, 0.0), 1.0)))
@@ -189,6 +218,8 @@ def _build_model(
             )
             owners.client_request.append(r_idx)
             owners.client_window.append((early, late))
+            owners.client_day.append(day)
+            owners.client_location.append(index_of[req.point])
     return model, owners
 
 
