@@ -29,16 +29,21 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 from distributed import Client, LocalCluster, as_completed
 
 from planner import schema as s
-from planner.assign.engine import assign_accounts
+from planner.assign.engine import assign_accounts, assign_points
 from planner.assign.layout import TerritoryLayout, prepare_territories
+from planner.assign.partitions import read_table
 from planner.errors import ClusterUnavailableError, InputError, PlannerError, Problem
 from planner.progress import Progress, Stop, never_stop, no_progress
 
-__all__ = ["PartitionFailure", "PartitionedAssignment", "assign_partitioned", "partition_paths"]
+__all__ = [
+    "PartitionFailure",
+    "PartitionedAssignment",
+    "assign_partitioned",
+    "partition_paths",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +53,6 @@ CONNECT_TIMEOUT_S = 5
 LOCAL_WORKER_MEMORY = "2GB"
 #: Unassigned accounts sent back per partition as examples.
 EXAMPLES = 20
-#: Longitude and latitude column names tried, in order, for files without geometry.
-LON_COLUMNS = ("longitude", "lon", "lng", "x")
-LAT_COLUMNS = ("latitude", "lat", "y")
 _SUFFIXES = (".parquet", ".geoparquet", ".pq", ".csv")
 
 
@@ -205,8 +207,8 @@ def assign_partitioned(
         processes (one thread each, 2 GB each).
     out
         Folder for the memberships, one Parquet file per partition
-        (``part-00000.parquet``...): membership rows, and a row per
-        unassigned account with cause ``unassigned`` and its reason.
+        (``part-00000.parquet``...), and the unassigned accounts with their
+        reason beside it (``part-00000-unassigned.parquet``).
     rules, overrides, territory_types
         As for :func:`~planner.assign.assign_accounts`.
     crs
@@ -320,14 +322,28 @@ def _assign_part(
     """Read one partition, assign it, write its memberships; return its totals."""
     name = part if isinstance(part, str) else f"partition {number}"
     try:
-        accounts = read_partition(part, options.crs) if isinstance(part, str) else _as_frame(part)
-        result = assign_accounts(
-            accounts,
-            layout,
-            rules=options.rules,
-            overrides=options.overrides,
-            territory_types=options.territory_types,
-        )
+        data = read_table(part, options.crs) if isinstance(part, str) else _as_frame(part)
+        if isinstance(data, gpd.GeoDataFrame):
+            accounts: pd.DataFrame = data
+            result = assign_accounts(
+                data,
+                layout,
+                rules=options.rules,
+                overrides=options.overrides,
+                territory_types=options.territory_types,
+            )
+        else:
+            accounts, x, y = data
+            result = assign_points(
+                accounts,
+                x,
+                y,
+                layout,
+                crs=options.crs,
+                rules=options.rules,
+                overrides=options.overrides,
+                territory_types=options.territory_types,
+            )
     except PlannerError as exc:
         problems = tuple(getattr(exc, "problems", ()) or ())
         return {"number": number, "failure": PartitionFailure(name, str(exc), problems)}
@@ -338,7 +354,7 @@ def _assign_part(
     return {
         "number": number,
         "accounts": len(accounts),
-        "assigned": int(result.memberships[s.ACCOUNT_ID].nunique()),
+        "assigned": len(accounts) - len(result.unassigned),  # every other account is listed
         "unassigned": len(result.unassigned),
         "memberships": len(result.memberships),
         "counts": np.bincount(codes[codes >= 0], minlength=len(layout)),
@@ -358,94 +374,11 @@ def _as_frame(part: Any) -> gpd.GeoDataFrame:
     return part.reset_index(drop=True)
 
 
-def read_partition(path: str, crs: Any = s.STORAGE_CRS) -> gpd.GeoDataFrame:
-    """Read one partition file into account points, checking ids and coordinates.
-
-    Raises
-    ------
-    InputError
-        Naming the file, the rows and the column of unusable values.
-    """
-    try:
-        if path.lower().endswith(".csv"):
-            frame = pd.read_csv(path, dtype={s.ACCOUNT_ID: str})
-        elif b"geo" in (pq.read_schema(path).metadata or {}):
-            return gpd.read_parquet(path)
-        else:
-            frame = pd.read_parquet(path)
-    except (OSError, ValueError) as exc:
-        raise InputError(
-            f"{path} cannot be read", [Problem(str(exc), fix="check the file")]
-        ) from exc
-    lon = next((c for c in LON_COLUMNS if c in frame.columns), None)
-    lat = next((c for c in LAT_COLUMNS if c in frame.columns), None)
-    if lon is None or lat is None:
-        raise InputError(
-            f"{path} has no coordinates",
-            [
-                Problem(
-                    f"{path}: no longitude/latitude columns",
-                    column="longitude",
-                    fix="add longitude and latitude columns (or write GeoParquet)",
-                )
-            ],
-        )
-    x, y = _coordinates(path, frame, lon, lat)
-    frame = frame.drop(columns=[lon, lat])
-    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x, y), crs=crs)
-
-
-def _coordinates(
-    path: str, frame: pd.DataFrame, lon: str, lat: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Numeric coordinates; rows with text or out-of-range values are problems."""
-    problems = []
-    values = []
-    for column, limit in ((lon, 180.0), (lat, 90.0)):
-        raw = frame[column]
-        number = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-        bad = (np.isnan(number) & raw.notna().to_numpy()) | (np.abs(number) > limit)
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            problems.append(
-                Problem(
-                    f"{path}: {len(rows)} rows with an unusable {column} "
-                    f"(e.g. {raw.iloc[rows[0]]!r})",
-                    rows=tuple(
-                        int(r) + 2 if path.lower().endswith(".csv") else int(r) + 1
-                        for r in rows[:50]
-                    ),
-                    column=column,
-                    fix=f"give {column} as a number between -{limit:g} and {limit:g}",
-                )
-            )
-        values.append(number)
-    if problems:
-        raise InputError(f"{path}: {len(problems)} problem(s) with coordinates", problems)
-    return values[0], values[1]
-
-
 def _write_memberships(result: Any, path: str) -> None:
-    mem = result.memberships
-    un = result.unassigned
-    rows = pd.DataFrame(
-        {
-            s.ACCOUNT_ID: pd.concat([mem[s.ACCOUNT_ID], un[s.ACCOUNT_ID]], ignore_index=True),
-            s.TERRITORY_ID: pd.concat(
-                [mem[s.TERRITORY_ID].astype(object), pd.Series([None] * len(un), dtype=object)],
-                ignore_index=True,
-            ),
-            s.CAUSE: pd.concat(
-                [mem[s.CAUSE].astype(object), pd.Series(["unassigned"] * len(un), dtype=object)],
-                ignore_index=True,
-            ),
-            s.DETAIL: pd.concat(
-                [mem[s.DETAIL].astype(object), un[s.REASON].astype(object)], ignore_index=True
-            ),
-            s.IS_PRIMARY: np.concatenate([mem[s.IS_PRIMARY].to_numpy(), np.zeros(len(un), bool)]),
-        }
-    )
-    rows.to_parquet(path, index=False)
+    """The memberships (text columns dictionary-encoded), and the unassigned beside them."""
+    result.memberships.to_parquet(path, index=False)
+    if len(result.unassigned):
+        result.unassigned.to_parquet(path.replace(".parquet", "-unassigned.parquet"), index=False)
 
 
 # --------------------------------------------------------------------------- combining

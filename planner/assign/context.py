@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
@@ -26,7 +25,9 @@ class Context:
     ``area_m2`` is that of the shape each territory uses (inf without one).
     """
 
-    accounts: gpd.GeoDataFrame
+    accounts: pd.DataFrame
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
     account_pos: dict[str, int] | None
     tids: NDArray[np.object_]
     types: NDArray[np.object_]

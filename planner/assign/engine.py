@@ -13,11 +13,17 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
+from pyproj import CRS
 
 from planner import schema as s
 from planner.assign.context import Context
 from planner.assign.frames import membership_frame, unassigned_frame
-from planner.assign.inputs import check_accounts, match_overrides, overrides_frame
+from planner.assign.inputs import (
+    check_account_ids,
+    check_accounts,
+    match_overrides,
+    overrides_frame,
+)
 from planner.assign.layout import TerritoryLayout, cached_layout
 from planner.assign.resolve import Ranking, Resolution, apply_includes, resolve_primaries
 from planner.assign.results import Assignment
@@ -27,7 +33,7 @@ from planner.geo.rules import Rule, parse_rules
 from planner.hierarchy import type_priorities
 from planner.progress import Progress, Stop, no_progress
 
-__all__ = ["assign_accounts"]
+__all__ = ["assign_accounts", "assign_points"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +45,7 @@ Pairs = tuple[I64, I64]
 class _Run:
     """One call's inputs, checked."""
 
-    accounts: gpd.GeoDataFrame
+    accounts: pd.DataFrame
     account_ids: pd.Series
     layout: TerritoryLayout
     rules: dict[int, Rule]
@@ -109,8 +115,16 @@ def assign_accounts(
         CRS that cannot be settled) or a rule does not parse or names an
         unknown field; every problem is listed.
     """
-    report = progress or no_progress
     run = _checked_run(accounts, territories, rules, overrides)
+    return _assign_run(run, territory_types, progress or no_progress)
+
+
+def _assign_run(
+    run: _Run,
+    territory_types: pd.DataFrame | Mapping[str, int] | None,
+    report: Progress,
+) -> Assignment:
+    """Locate, filter, resolve and assemble, for checked inputs."""
     report(0.15, "locating accounts")
     index, located = _locate(run)
     report(0.6, "applying rules and overrides")
@@ -124,6 +138,46 @@ def assign_accounts(
     return result
 
 
+def assign_points(
+    accounts: pd.DataFrame,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    territories: gpd.GeoDataFrame | TerritoryLayout,
+    *,
+    crs: Any = s.STORAGE_CRS,
+    rules: Mapping[str, str] | None = None,
+    overrides: pd.DataFrame | Iterable[Any] | None = None,
+    territory_types: pd.DataFrame | Mapping[str, int] | None = None,
+) -> Assignment:
+    """:func:`assign_accounts` for an account table and its coordinates, without point objects.
+
+    For tables of millions of rows read from files (a Dask partition):
+    making a million shapely points only to read their coordinates back
+    costs more than locating them.
+
+    Parameters
+    ----------
+    accounts
+        ``account_id`` and the attribute columns rules read.
+    x, y
+        Coordinates in ``crs`` per row (NaN: no location).
+    territories, rules, overrides, territory_types
+        As for :func:`assign_accounts`.
+    crs
+        The CRS of the coordinates.
+
+    Returns
+    -------
+    Assignment
+    """
+    account_ids = check_account_ids(accounts)
+    xs = np.asarray(x, dtype=np.float64)
+    ys = np.asarray(y, dtype=np.float64)
+    table = accounts.reset_index(drop=True)
+    run = _complete_run(table, account_ids, (xs, ys, crs), territories, rules, overrides, [])
+    return _assign_run(run, territory_types, no_progress)
+
+
 # --------------------------------------------------------------------------- inputs
 
 
@@ -133,7 +187,7 @@ def _checked_run(
     rules: Mapping[str, str] | None,
     overrides: pd.DataFrame | Iterable[Any] | None,
 ) -> _Run:
-    """Check the accounts, prepare (or reuse) the territories, parse rules and overrides."""
+    """Check the account points, then the rest (see :func:`_complete_run`)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PlannerWarning)
         accounts, account_ids = check_accounts(accounts)
@@ -141,15 +195,34 @@ def _checked_run(
         (w.category if issubclass(w.category, Warning) else PlannerWarning, str(w.message))
         for w in caught
     ]
+    geoms = np.asarray(accounts.geometry.values, dtype=object)
+    x = np.asarray(shapely.get_x(geoms), dtype=float)
+    y = np.asarray(shapely.get_y(geoms), dtype=float)
+    return _complete_run(
+        accounts, account_ids, (x, y, accounts.crs), territories, rules, overrides, found
+    )
+
+
+def _complete_run(
+    accounts: pd.DataFrame,
+    account_ids: pd.Series,
+    points: tuple[NDArray[np.float64], NDArray[np.float64], Any],
+    territories: gpd.GeoDataFrame | TerritoryLayout,
+    rules: Mapping[str, str] | None,
+    overrides: pd.DataFrame | Iterable[Any] | None,
+    found: list[tuple[type[Warning], str]],
+) -> _Run:
+    """Prepare (or reuse) the territories, parse rules and overrides, repeat the warnings."""
+    x, y, crs = points
     if isinstance(territories, TerritoryLayout):
         layout = territories
-        _check_layout_crs(layout, accounts)
+        _check_layout_crs(layout, crs)
     else:
-        layout = cached_layout(territories, accounts.crs)
-    found += list(layout.notes)
+        layout = cached_layout(territories, crs)
+    found = found + list(layout.notes)
     notes = [text for category, text in found if issubclass(category, PlannerWarning)]
     for category, text in found:
-        warnings.warn(text, category, stacklevel=3)
+        warnings.warn(text, category, stacklevel=4)
     parsed = _parse_rules(layout, rules, accounts)
     chain_rule = np.zeros(len(layout), dtype=bool)
     if parsed:
@@ -157,22 +230,19 @@ def _checked_run(
     ovr, more = match_overrides(overrides_frame(overrides), account_ids, layout.tids)
     notes += more
     for note in more:
-        warnings.warn(note, PlannerWarning, stacklevel=3)
+        warnings.warn(note, PlannerWarning, stacklevel=4)
     notes += _bare_note(layout, chain_rule)
     acct_pos = {a: i for i, a in enumerate(account_ids.tolist())} if len(ovr) else None
-    geoms = np.asarray(accounts.geometry.values, dtype=object)
-    x = np.asarray(shapely.get_x(geoms), dtype=float)
-    y = np.asarray(shapely.get_y(geoms), dtype=float)
     return _Run(accounts, account_ids, layout, parsed, chain_rule, ovr, acct_pos, x, y, notes)
 
 
-def _check_layout_crs(layout: TerritoryLayout, accounts: gpd.GeoDataFrame) -> None:
-    if layout.crs is not None and accounts.crs is not None and accounts.crs != layout.crs:
+def _check_layout_crs(layout: TerritoryLayout, crs: Any) -> None:
+    if layout.crs is not None and crs is not None and CRS.from_user_input(crs) != layout.crs:
         raise InputError(
             "the territory layout was prepared for another CRS",
             [
                 Problem(
-                    f"the layout is in {layout.crs}, the accounts in {accounts.crs}",
+                    f"the layout is in {layout.crs}, the accounts in {crs}",
                     column=s.GEOMETRY,
                     fix="prepare the territories with the accounts' CRS "
                     "(prepare_territories(territories, accounts.crs))",
@@ -182,7 +252,7 @@ def _check_layout_crs(layout: TerritoryLayout, accounts: gpd.GeoDataFrame) -> No
 
 
 def _parse_rules(
-    layout: TerritoryLayout, rules: Mapping[str, str] | None, accounts: gpd.GeoDataFrame
+    layout: TerritoryLayout, rules: Mapping[str, str] | None, accounts: pd.DataFrame
 ) -> dict[int, Rule]:
     """Parse the rule column and the ``rules`` argument; position -> rule."""
     texts = {k: v for k, v in layout.rule_texts.items() if v is not None and str(v).strip()}
@@ -392,6 +462,8 @@ def _result(
     ovr = run.overrides
     ctx = Context(
         accounts=run.accounts,
+        x=run.x,
+        y=run.y,
         account_pos=run.acct_pos,
         tids=layout.tids,
         types=layout.types,

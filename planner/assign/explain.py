@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -173,9 +174,10 @@ def _case(
             [Problem(f"there is no territory '{territory_id}'", fix="check the territory id")],
         )
     row = ctx.accounts.iloc[p]
-    values = {k: v for k, v in row.items() if k != ctx.accounts.geometry.name}
-    point = row[ctx.accounts.geometry.name]
-    has_point = point is not None and not point.is_empty
+    geometry = ctx.accounts.geometry.name if isinstance(ctx.accounts, gpd.GeoDataFrame) else None
+    values = {str(k): v for k, v in row.items() if k != geometry}
+    has_point = bool(np.isfinite(ctx.x[p]) and np.isfinite(ctx.y[p]))
+    point = shapely.Point(ctx.x[p], ctx.y[p])
     mem = memberships[memberships[s.ACCOUNT_ID] == account_id]
     members = {
         str(r[s.TERRITORY_ID]): (str(r[s.CAUSE]), str(r[s.DETAIL]), bool(r[s.IS_PRIMARY]))

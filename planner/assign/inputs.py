@@ -17,7 +17,14 @@ from numpy.typing import NDArray
 from planner import schema as s
 from planner.errors import InputError, PlannerWarning, Problem, format_ids
 
-__all__ = ["check_accounts", "id_series", "match_overrides", "overrides_frame", "text_array"]
+__all__ = [
+    "check_account_ids",
+    "check_accounts",
+    "id_series",
+    "match_overrides",
+    "overrides_frame",
+    "text_array",
+]
 
 
 def text_array(values: pd.Series) -> NDArray[np.object_]:
@@ -61,12 +68,49 @@ def check_accounts(
     accounts: gpd.GeoDataFrame,
 ) -> tuple[gpd.GeoDataFrame, pd.Series]:
     """Check the accounts; return them (with a CRS) and their ids as text."""
-    problems: list[Problem] = []
     if not isinstance(accounts, gpd.GeoDataFrame):
         raise InputError(
             "accounts need locations",
             [Problem("the accounts have no geometry column", fix="read them with read_accounts")],
         )
+    ids, problems = _id_problems(accounts)
+    geoms = np.asarray(accounts.geometry.values, dtype=object)
+    type_ids = shapely.get_type_id(geoms)
+    wrong = (type_ids > 0) & ~shapely.is_empty(geoms)
+    if wrong.any():
+        bad_ids = ids[wrong].tolist()
+        problems.append(
+            Problem(
+                f"accounts {format_ids(bad_ids)} have a {geoms[wrong][0].geom_type} where a point "
+                "was expected",
+                rows=tuple(int(i) + 1 for i in np.flatnonzero(wrong)[:50]),
+                column=s.GEOMETRY,
+                fix="give accounts point locations (latitude/longitude)",
+            )
+        )
+    if problems:
+        raise InputError(f"{len(problems)} problem(s) with the accounts", problems)
+    if accounts.crs is None:
+        accounts = _assume_lonlat(accounts, geoms)
+    return accounts, ids
+
+
+def check_account_ids(accounts: pd.DataFrame) -> pd.Series:
+    """Check the ids of an account table; return them as text.
+
+    Raises
+    ------
+    InputError
+        For a missing ``account_id`` column, missing or repeated ids.
+    """
+    ids, problems = _id_problems(accounts)
+    if problems:
+        raise InputError(f"{len(problems)} problem(s) with the accounts", problems)
+    return ids
+
+
+def _id_problems(accounts: pd.DataFrame) -> tuple[pd.Series, list[Problem]]:
+    """The ids as text and what is wrong with them (a missing column raises at once)."""
     if s.ACCOUNT_ID not in accounts.columns:
         raise InputError(
             "accounts need ids",
@@ -78,6 +122,7 @@ def check_accounts(
                 )
             ],
         )
+    problems: list[Problem] = []
     ids = id_series(accounts[s.ACCOUNT_ID])
     missing = ids.isna().to_numpy()
     if missing.any():
@@ -99,25 +144,7 @@ def check_accounts(
                 fix="give every account its own id",
             )
         )
-    geoms = np.asarray(accounts.geometry.values, dtype=object)
-    type_ids = shapely.get_type_id(geoms)
-    wrong = (type_ids > 0) & ~shapely.is_empty(geoms)
-    if wrong.any():
-        bad_ids = ids[wrong].tolist()
-        problems.append(
-            Problem(
-                f"accounts {format_ids(bad_ids)} have a {geoms[wrong][0].geom_type} where a point "
-                "was expected",
-                rows=tuple(int(i) + 1 for i in np.flatnonzero(wrong)[:50]),
-                column=s.GEOMETRY,
-                fix="give accounts point locations (latitude/longitude)",
-            )
-        )
-    if problems:
-        raise InputError(f"{len(problems)} problem(s) with the accounts", problems)
-    if accounts.crs is None:
-        accounts = _assume_lonlat(accounts, geoms)
-    return accounts, ids
+    return ids, problems
 
 
 def _assume_lonlat(accounts: gpd.GeoDataFrame, geoms: NDArray[np.object_]) -> gpd.GeoDataFrame:

@@ -12,7 +12,8 @@ import pytest
 import shapely
 
 from planner.assign import assign_accounts
-from planner.assign.cluster import assign_partitioned, partition_paths, read_partition
+from planner.assign.cluster import assign_partitioned, partition_paths
+from planner.assign.partitions import read_partition
 from planner.errors import ClusterUnavailableError, InputError
 
 
@@ -71,9 +72,11 @@ def test_cluster_matches_in_process(local_run: tuple) -> None:
     assert result.accounts == len(accounts)
     assert result.unassigned == len(ours.unassigned)
     assert result.counts.to_dict() == ours.counts().to_dict()
-    written = pd.concat([pd.read_parquet(p) for p in sorted(out.glob("*.parquet"))])
-    members = written[written["cause"] != "unassigned"]
-    got = set(zip(members["account_id"], members["territory_id"], strict=True))
+    parts = sorted(p for p in out.glob("part-*.parquet") if "unassigned" not in p.name)
+    members = pd.concat([pd.read_parquet(p) for p in parts])
+    unassigned = pd.concat([pd.read_parquet(p) for p in out.glob("part-*-unassigned.parquet")])
+    assert sorted(unassigned["account_id"]) == sorted(ours.unassigned["account_id"])
+    got = set(zip(members["account_id"], members["territory_id"].astype(str), strict=True))
     want = set(
         zip(
             ours.memberships["account_id"],
