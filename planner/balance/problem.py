@@ -43,6 +43,16 @@ def frame_problem(
     tolerance: float,
     capacity_column: str,
 ) -> DesignProblem:
+    """Name the territories, pin locked units (and reps' homes) and set each territory's target.
+
+    Raises
+    ------
+    InputError
+        Listing every problem of the request (unknown locked units, k against
+        reps or units, repeated rep ids, capacities that are not positive).
+    InfeasibleError
+        If the units outside locked territories carry no workload.
+    """
     problems: list[Problem] = []
     ids = bu.index_of()
     unknown = sorted(u for u in locks.units if u not in ids)
@@ -53,74 +63,104 @@ def frame_problem(
     centres = None
     shares: dict[str, float] | None = None
     if reps is not None:
-        if REP_ID not in reps.columns:
-            raise InputError("reps have no id column",
-                             [Problem(f"column '{REP_ID}' is missing", column=REP_ID,
-                                      fix="add a rep id column")], source="reps")
-        rep_ids = [str(r) for r in reps[REP_ID]]
-        if len(set(rep_ids)) != len(rep_ids):
-            problems.append(Problem("rep ids repeat", column=REP_ID, fix="give each rep one row"))
-        if k is not None and k != len(rep_ids):
-            problems.append(Problem(f"k={k} but {len(rep_ids)} reps were given",
-                                    fix="leave k out or pass one rep per territory"))
-        k = len(rep_ids)
-        territories = rep_ids
-        stray = [t for t in labels_used if t not in set(rep_ids)]
-        if stray:
-            problems.append(Problem(f"locks name territories {format_ids(stray)} that are not reps",
-                                    fix="with reps, territory ids are rep ids"))
+        territories, shares = _rep_territories(reps, k, labels_used, capacity_column, problems)
         homes = rep_home_points(reps, bu)
-        centres = np.array([homes[r] for r in rep_ids], dtype=float)
-        if capacity_column in reps.columns:
-            cap = pd.to_numeric(reps[capacity_column], errors="coerce")
-            if cap.notna().all():
-                if (cap <= 0).any():
-                    problems.append(Problem(
-                        f"reps {format_ids(reps.loc[(cap <= 0).to_numpy(), REP_ID])} have no "
-                        "positive capacity", column=capacity_column,
-                        fix="give every rep a capacity in hours per week, or leave the column out"))
-                else:
-                    shares = {str(r): float(c) for r, c in zip(reps[REP_ID], cap, strict=True)}
+        centres = np.array([homes[r] for r in territories], dtype=float)
     else:
-        if k is None:
-            raise InputError("the number of territories is missing",
-                             [Problem("neither k nor reps was given",
-                                      fix="pass k=<number of territories> or reps")])
-        if not isinstance(k, int | np.integer) or k < 1:
-            raise InputError(f"k must be a positive whole number, not {k!r}")
-        if len(labels_used) > k:
-            problems.append(Problem(
-                f"locks name {len(labels_used)} territories but k={k}",
-                fix=f"raise k to at least {len(labels_used)} or lock fewer territories"))
-        width = max(2, len(str(k)))
-        territories = list(labels_used)
-        i = 1
-        while len(territories) < k:
-            name = f"T{i:0{width}d}"
-            if name not in territories:
-                territories.append(name)
-            i += 1
-        territories.sort()
-    if k is not None and k > bu.n:
+        territories = _numbered_territories(k, labels_used, problems)
+    if len(territories) > bu.n:
         problems.append(Problem(
-            f"k={k} territories but only {bu.n} units: every territory needs a unit",
-            fix=f"use k <= {bu.n} or smaller units"))
+            f"k={len(territories)} territories but only {bu.n} units: every territory needs "
+            "a unit", fix=f"use k <= {bu.n} or smaller units"))
     if problems:
         raise InputError("the design request is invalid", problems)
-    assert k is not None
     t_index = {t: i for i, t in enumerate(territories)}
     pinned = np.full(bu.n, -1, dtype=np.int64)
     for u, t in locks.units.items():
         pinned[ids[u]] = t_index[t]
     open_ = np.array([t not in locks.territories for t in territories])
-    frozen_units = np.isin(pinned, np.flatnonzero(~open_))
-    w_free = values[~frozen_units].sum()
+    w_free = values[~np.isin(pinned, np.flatnonzero(~open_))].sum()
     if centres is not None:
         _pin_homes(bu, values, pinned, centres, open_, w_free / max(int(open_.sum()), 1),
                    tolerance)
+    targets = _targets(territories, locks, shares, values, pinned, w_free)
+    return DesignProblem(territories, targets, open_, pinned, centres, shares)
+
+
+def _rep_territories(
+    reps: gpd.GeoDataFrame,
+    k: int | None,
+    labels_used: list[str],
+    capacity_column: str,
+    problems: list[Problem],
+) -> tuple[list[str], dict[str, float] | None]:
+    """One territory per rep, named by rep id; capacity shares when every rep has one."""
+    if REP_ID not in reps.columns:
+        raise InputError("reps have no id column",
+                         [Problem(f"column '{REP_ID}' is missing", column=REP_ID,
+                                  fix="add a rep id column")], source="reps")
+    rep_ids = [str(r) for r in reps[REP_ID]]
+    if len(set(rep_ids)) != len(rep_ids):
+        problems.append(Problem("rep ids repeat", column=REP_ID, fix="give each rep one row"))
+    if k is not None and k != len(rep_ids):
+        problems.append(Problem(f"k={k} but {len(rep_ids)} reps were given",
+                                fix="leave k out or pass one rep per territory"))
+    stray = [t for t in labels_used if t not in set(rep_ids)]
+    if stray:
+        problems.append(Problem(f"locks name territories {format_ids(stray)} that are not reps",
+                                fix="with reps, territory ids are rep ids"))
+    if capacity_column not in reps.columns:
+        return rep_ids, None
+    cap = pd.to_numeric(reps[capacity_column], errors="coerce")
+    if not cap.notna().all():
+        return rep_ids, None
+    if (cap <= 0).any():
+        problems.append(Problem(
+            f"reps {format_ids(reps.loc[(cap <= 0).to_numpy(), REP_ID])} have no "
+            "positive capacity", column=capacity_column,
+            fix="give every rep a capacity in hours per week, or leave the column out"))
+        return rep_ids, None
+    return rep_ids, {str(r): float(c) for r, c in zip(reps[REP_ID], cap, strict=True)}
+
+
+def _numbered_territories(
+    k: int | None, labels_used: list[str], problems: list[Problem]
+) -> list[str]:
+    """The locked territories' names, then ``T01``, ``T02``... up to ``k``."""
+    if k is None:
+        raise InputError("the number of territories is missing",
+                         [Problem("neither k nor reps was given",
+                                  fix="pass k=<number of territories> or reps")])
+    if not isinstance(k, int | np.integer) or k < 1:
+        raise InputError(f"k must be a positive whole number, not {k!r}")
+    if len(labels_used) > k:
+        problems.append(Problem(
+            f"locks name {len(labels_used)} territories but k={k}",
+            fix=f"raise k to at least {len(labels_used)} or lock fewer territories"))
+    width = max(2, len(str(k)))
+    territories = list(labels_used)
+    i = 1
+    while len(territories) < k:
+        name = f"T{i:0{width}d}"
+        if name not in territories:
+            territories.append(name)
+        i += 1
+    return sorted(territories)
+
+
+def _targets(
+    territories: list[str],
+    locks: Locks,
+    shares: dict[str, float] | None,
+    values: np.ndarray,
+    pinned: np.ndarray,
+    w_free: float,
+) -> np.ndarray:
+    """Free territories share the free workload (by capacity or equally); frozen keep theirs."""
+    t_index = {t: i for i, t in enumerate(territories)}
     free_ids = [t for t in territories if t not in locks.territories]
     s = np.array([shares[t] if shares else 1.0 for t in free_ids], dtype=float)
-    targets = np.zeros(k)
+    targets = np.zeros(len(territories))
     for t, share in zip(free_ids, s, strict=True):
         targets[t_index[t]] = w_free * share / s.sum()
     for t in locks.territories:
@@ -129,7 +169,7 @@ def frame_problem(
     if w_free <= 0 and len(free_ids):
         raise InfeasibleError("the units outside locked territories carry no workload: "
                               "unlock a territory or balance another column")
-    return DesignProblem(territories, targets, open_, pinned, centres, shares)
+    return targets
 
 
 def _pin_homes(
