@@ -307,4 +307,9 @@ def plan_notes(st: StopTable, matrix: TravelMatrix) -> list[str]:
         notes.append(
             f"opening hours not understood for {format_ids(unknown)}; assumed open all shift"
         )
+    simplified: dict[str, list[str]] = {}
+    for i, h in enumerate(st.hours):
+        if h.known and h.note:
+            simplified.setdefault(h.note, []).append(st.ids[i])
+    notes += [f"opening hours of {format_ids(ids)}: {note}" for note, ids in simplified.items()]
     return notes

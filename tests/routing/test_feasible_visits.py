@@ -208,3 +208,15 @@ def test_valuable_visits_win_when_not_all_fit():
     )
     plan = plan_routes(stops, HOME, params=RouteParams(time_limit_s=0.3))
     assert [s.stop_id for s in plan.days[0].stops] == ["HIGH"]
+
+
+def test_plan_says_how_opening_hours_were_read():
+    """Unreadable hours, 'unknown' times and holiday rules are each named in the notes."""
+    stops = pd.DataFrame({"account_id": ["A", "B", "C"], "latitude": [60.17, 60.171, 60.172],
+                          "longitude": [24.94, 24.941, 24.942],
+                          "opening_hours": ["Mo-Fr 09:00-17:00; PH off", "Mo unknown", "9 to 5"]})
+    plan = plan_routes(stops, HOME, params=RouteParams(time_limit_s=0.3))
+    notes = " | ".join(plan.notes)
+    assert "not understood for C; assumed open" in notes
+    assert "A: holiday rules not applied" in notes and "B: times marked unknown" in notes
+    assert plan.unvisited == ()
