@@ -12,6 +12,7 @@ from planner import schema as s
 from planner.errors import PlannerError
 from planner.reassign import reassign
 from ui import editing, maps, state
+from ui.history import history_panel
 
 ws = state.current_workspace()  # what the user may see (all of it for planners)
 sid = state.current_scenario_id()
@@ -142,6 +143,7 @@ with why_tab:
             )
             with st.expander("As text"):
                 st.code(explanation.text, language=None)
+            history_panel(account=account, key="tp.assign.history")
 
 with problems_tab:
     troubles = edit.trouble_list(ws, sid, result)

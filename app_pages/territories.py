@@ -13,6 +13,7 @@ from planner import schema as s
 from planner.errors import PlannerError
 from planner.geo.shapes import DrawnTerritory, drawn_territory
 from ui import editing, maps, state
+from ui.history import history_panel
 
 view = state.current_workspace()  # what the user may see (all of it for planners)
 sid = state.current_scenario_id()
@@ -259,3 +260,5 @@ with side:
     )
     unassigned = len(view.accounts) - view.memberships(sid)[s.ACCOUNT_ID].nunique()
     st.caption(f"{unassigned:,} of {len(view.accounts):,} accounts are in no territory.")
+    if selected is not None:
+        history_panel(territory=selected, key="tp.edit.history")

@@ -1095,8 +1095,8 @@ def run_import(
     typed just before the click counts). A new workspace is saved under
     ``$PLANNER_SAVE_DIR`` and opened as the session's workspace; an import
     into the open one is committed at once as one change. The signed-in
-    user becomes the new workspace's admin, keeping their password. The outcome, or every problem that stopped it, is kept for
-    :func:`pop_flash`.
+    user becomes the new workspace's admin, keeping their password. The
+    outcome, or every problem that stopped it, is kept for :func:`pop_flash`.
     """
     scope = auth.current_scope()
     if scope is None or not scope.can("import_data"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import streamlit as st
@@ -24,6 +25,7 @@ _TILES_WIDGET = "tp.widget.tiles"
 _NOTE = "tp.undo_note"
 _NEXT_CHOICE = "tp.next_workspace_choice"
 _LAST_UPLOAD = "tp.last_upload"
+_FULL_RUN = "tp.full_run"
 _TILE_LABELS = {"none": "None (works offline)", "osm": "OpenStreetMap tiles (online)"}
 
 
@@ -44,7 +46,9 @@ def _choices() -> dict[str, str]:
         found = state.workspace_choices()
     except PlannerError as exc:  # the team server is unreachable
         st.warning(f"The team server's workspaces are not listed: {exc}")
-        found = [state.WorkspaceSource(f"sample:{n}", f"{n.title()} (sample)", None) for n in SAMPLES]
+        found = [
+            state.WorkspaceSource(f"sample:{n}", f"{n.title()} (sample)", None) for n in SAMPLES
+        ]
     for source in found:
         options.setdefault(source.key, source.label)
     current = state.workspace_source()
@@ -267,6 +271,20 @@ def _change_controls() -> None:
                 st.rerun()
 
 
+@st.fragment(run_every=timedelta(seconds=4))
+def _watch_for_changes() -> None:
+    """Every few seconds: when somebody else committed a change, refresh the whole page.
+
+    Only on its own timer: during a run caused by the user's click it does
+    nothing, so the click is handled on the version the user saw.
+    """
+    if st.session_state.get(_FULL_RUN):
+        return
+    if state.newer_version():
+        state.request_refresh()
+        st.rerun(scope="app")
+
+
 def draw_pending_banner() -> None:
     """Above every page: an edit that could not be saved, and the ways out."""
     held = state.pending()
@@ -279,13 +297,19 @@ def draw_pending_banner() -> None:
             icon=":material/sync_problem:",
         )
         reload, keep = st.columns(2)
-        if reload.button("Reload and reapply", key="tp.widget.conflict_reload",
-                         help="Drop your change, show the newest version; then redo your edit."):
+        if reload.button(
+            "Reload and reapply",
+            key="tp.widget.conflict_reload",
+            help="Drop your change, show the newest version; then redo your edit.",
+        ):
             state.drop_pending()
             st.rerun()
-        if keep.button("Save mine as a new scenario", key="tp.widget.conflict_keep",
-                       disabled=not held.scenario_id,
-                       help="Keep your version of the scenario as a new planning scenario."):
+        if keep.button(
+            "Save mine as a new scenario",
+            key="tp.widget.conflict_keep",
+            disabled=not held.scenario_id,
+            help="Keep your version of the scenario as a new planning scenario.",
+        ):
             new_id = state.keep_pending_as_scenario()
             if new_id:
                 st.session_state[_NOTE] = f"Saved your version as scenario {new_id}."
@@ -316,4 +340,9 @@ def draw_sidebar() -> None:
         _workspace_caption()
         _scenario_picker()
         _change_controls()
+        st.session_state[_FULL_RUN] = True
+        try:
+            _watch_for_changes()
+        finally:
+            st.session_state[_FULL_RUN] = False
         _basemap_picker()

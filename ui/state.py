@@ -55,9 +55,12 @@ __all__ = [
     "map_options",
     "mark_changed",
     "open_source",
+    "newer_version",
     "opportunities",
     "pending",
+    "request_refresh",
     "retry_pending",
+    "sample_entry",
     "sample_source",
     "save_copy",
     "save_dir",
@@ -94,6 +97,7 @@ _TILES = "tp.tiles"
 _SAVED_PATH = "tp.saved_path"
 _OPPORTUNITIES = "tp.opportunities"
 _PENDING = "tp.pending"
+_REFRESH = "tp.refresh"
 
 
 @dataclass(frozen=True)
@@ -213,23 +217,43 @@ def open_source(source: WorkspaceSource) -> Workspace | None:
     return ws
 
 
-def sync() -> None:
-    """Take in what others committed since this session last read the workspace.
+def newer_version() -> bool:
+    """Tell whether somebody committed a change since this session read the workspace."""
+    ws = workspace_or_none()
+    if ws is None or ws.store is None or pending() is not None:
+        return False
+    try:
+        return ws.store.head() != ws.version
+    except PlannerError:
+        return False
 
-    Runs at the top of every page. A session holding an edit that could not
-    be saved (a conflict or a store fault) keeps it until the user decides.
+
+def request_refresh() -> None:
+    """Ask the next run to take in others' changes (see :func:`sync`)."""
+    st.session_state[_REFRESH] = True
+
+
+def sync() -> None:
+    """Take in what others committed, when asked to by :func:`request_refresh`.
+
+    The sidebar watches the store and asks for a refresh between the user's
+    interactions, so an edit is always made on the version the user saw:
+    if somebody changed the same things meanwhile, the commit reports a
+    conflict instead of silently overwriting it. A session holding an edit
+    that could not be saved keeps it until the user decides.
     """
+    if not st.session_state.pop(_REFRESH, False):
+        return
     ws = workspace_or_none()
     source = workspace_source()
     if ws is None or source is None or ws.store is None or pending() is not None:
         return
     try:
-        head = ws.store.head()
-        if head != ws.version:
+        if ws.store.head() != ws.version:
             st.session_state[_WS] = _read(source)
             mark_changed(commit=False)
     except PlannerError as exc:
-        st.session_state[_PENDING] = Pending("read", "", str(exc), conflict=False)
+        st.session_state[_ERROR] = f"Could not read the newest version: {exc}"
 
 
 def set_load_error(message: str | None) -> None:
@@ -554,9 +578,14 @@ def save_copy(name: str) -> Path:
     return path
 
 
+def sample_entry(name: str) -> WorkspaceSource:
+    """The picker's entry of a sample (its working copy is made only when it is opened)."""
+    return WorkspaceSource(f"sample:{name}", f"{name.title()} (sample)", None)
+
+
 def workspace_choices() -> list[WorkspaceSource]:
     """Every workspace the picker offers: samples, the save folder's files, the server's."""
-    out = [WorkspaceSource(f"sample:{n}", f"{n.title()} (sample)", None) for n in SAMPLES]
+    out = [sample_entry(n) for n in SAMPLES]
     samples = {f"{SAMPLES[n][0]}" for n in SAMPLES}
     for found in list_workspaces(save_dir(), os.environ.get(DATABASE_URL_ENV) or None):
         if found.backend == "postgis":
