@@ -204,7 +204,8 @@ def assign_partitioned(
         Address of a running Dask scheduler (``tcp://host:8786``).
     workers
         Without ``scheduler``: start a local cluster with this many worker
-        processes (one thread each, 2 GB each).
+        processes (one thread each, 2 GB each). Without either, the
+        partitions are assigned one after the other in this process.
     out
         Folder for the memberships, one Parquet file per partition
         (``part-00000.parquet``...), and the unassigned accounts with their
@@ -238,8 +239,11 @@ def assign_partitioned(
     if not isinstance(layout, TerritoryLayout):
         layout = prepare_territories(territories, crs, expected_points=10**9)
     options = _Options(rules, overrides, territory_types, crs, _out_folder(out))
+    report(0.1, f"assigning {len(parts)} partitions")
+    if scheduler is None and workers is None:
+        results, stopped = _in_process(parts, layout, options, report, should_stop)
+        return _combine(results, layout, len(parts), options.out, stopped)
     with _client(scheduler, workers) as client:
-        report(0.1, f"assigning {len(parts)} partitions")
         shared = client.scatter(layout, broadcast=True)
         futures = [
             client.submit(_assign_part, part, i, shared, options, retries=retries, pure=False)
@@ -247,6 +251,24 @@ def assign_partitioned(
         ]
         results, stopped = _gather(client, futures, report, should_stop)
     return _combine(results, layout, len(parts), options.out, stopped)
+
+
+def _in_process(
+    parts: list[Any],
+    layout: TerritoryLayout,
+    options: _Options,
+    report: Progress,
+    should_stop: Stop,
+) -> tuple[list[dict[str, Any]], bool]:
+    """The same partition tasks, one after the other in this process (no cluster)."""
+    results: list[dict[str, Any]] = []
+    for i, part in enumerate(parts):
+        if should_stop():
+            return results, True
+        data = part.compute() if hasattr(part, "compute") else part
+        results.append(_assign_part(data, i, layout, options))
+        report(0.1 + 0.9 * (i + 1) / len(parts), f"{i + 1} of {len(parts)} partitions")
+    return results, False
 
 
 def _parts(source: Any) -> list[Any]:

@@ -155,3 +155,27 @@ def test_cli_scheduler_that_does_not_answer(
     assert code == 2
     assert payload["error"] == "ClusterUnavailableError"
     assert "does not answer" in payload["message"]
+
+
+def test_without_cluster_the_partitions_run_in_process(tmp_path: Path) -> None:
+    """No scheduler and no workers: the same partition tasks, in this process, same totals."""
+    territories = _voronoi_territories(20, 7)
+    accounts = _write_partitions(tmp_path, 400, 3, 8)
+    result = assign_partitioned(tmp_path, territories)
+    points = gpd.GeoDataFrame(
+        accounts[["account_id"]],
+        geometry=gpd.points_from_xy(accounts["longitude"], accounts["latitude"]),
+        crs=4326,
+    )
+    ours = assign_accounts(points, territories)
+    assert result.accounts == 400
+    assert result.counts.to_dict() == ours.counts().to_dict()
+    assert result.unassigned == len(ours.unassigned)
+
+
+def test_stop_before_the_first_partition(tmp_path: Path) -> None:
+    """A stop asked at once returns no totals and says it stopped."""
+    territories = _voronoi_territories(10, 7)
+    _write_partitions(tmp_path, 100, 2, 8)
+    result = assign_partitioned(tmp_path, territories, stop=lambda: True)
+    assert result.stopped and result.accounts == 0
