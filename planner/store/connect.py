@@ -224,7 +224,8 @@ def _create_postgis(
         ).first()
         if exists and not overwrite:
             raise WorkspaceError(
-                f"the server already has a workspace '{name}': choose another name or allow overwriting"
+                f"the server already has a workspace '{name}': "
+                "choose another name or allow overwriting"
             )
         conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS postgis"))
         if exists:
@@ -417,7 +418,8 @@ def _open_postgis(url: str, name: str) -> Store:
     with probe.reading() as conn:
         exists = conn.execute(
             sa.text(
-                "SELECT 1 FROM information_schema.tables WHERE table_schema = :s AND table_name = 'meta'"
+                "SELECT 1 FROM information_schema.tables "
+                "WHERE table_schema = :s AND table_name = 'meta'"
             ),
             {"s": schema},
         ).first()

@@ -435,7 +435,8 @@ class Store:
         found = conn.execute(sa.select(c).where(c.c.version.in_(versions)).order_by(c.c.version))
         changes = [Change.from_row(dict(r._mapping)).to_dict() for r in found]
         who = "; ".join(
-            f"version {ch['version']} by {ch['user'] or 'someone'} at {ch['timestamp']}: {ch['action']}"
+            f"version {ch['version']} by {ch['user'] or 'someone'} "
+            f"at {ch['timestamp']}: {ch['action']}"
             for ch in changes
         )
         keys = sorted({(t, k) for _, t, k in clashes})
@@ -613,7 +614,10 @@ def _fault_message(location: str, what: str, exc: Exception) -> str:
     elif ("disk" in low and "full" in low) or "no space" in low:
         hint = "the disk is full; free some space and try again"
     elif "connect" in low or "server" in low or "timeout" in low or "terminat" in low:
-        hint = "the database server cannot be reached; check PLANNER_DATABASE_URL and that the server runs"
+        hint = (
+            "the database server cannot be reached; "
+            "check PLANNER_DATABASE_URL and that the server runs"
+        )
     else:
         hint = "try again; if it persists, check the file or server"
     return f"cannot {what} the workspace {location}: {text} ({hint}). Nothing was changed."

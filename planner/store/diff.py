@@ -192,9 +192,7 @@ def _append_only(
     n = len(before)
     if len(after) >= n:
         head = after.iloc[:n]
-        same = not any(
-            _column_differs(before[c], head[c], c == s.GEOMETRY).any() for c in columns
-        )
+        same = not any(_column_differs(before[c], head[c], c == s.GEOMETRY).any() for c in columns)
         if same:  # the usual case: rows were appended at the end
             images = row_images(after.iloc[n:], columns)
             return TableDiff(

@@ -48,9 +48,12 @@ def undo_target(store: Store, user: str | None) -> Change | None:
     mine = sorted(store.changes(user=user), key=lambda c: c.version)
     undone = {c.undo_of for c in mine if c.undo_of is not None}
     for change in reversed(mine):
-        if change.undo_of is None and change.action != "workspace.create":
-            if change.version not in undone:
-                return change
+        if (
+            change.undo_of is None
+            and change.action != "workspace.create"
+            and change.version not in undone
+        ):
+            return change
     return None
 
 
@@ -211,7 +214,9 @@ def table_as_of(
     columns = store.layout.columns(table)
     t = store.layout.tables[table]
     h = store.layout.history
-    current_filter = sa.and_(*[t.c[k] == v for k, v in where.items() if k in t.c]) if where else None
+    current_filter = (
+        sa.and_(*[t.c[k] == v for k, v in where.items() if k in t.c]) if where else None
+    )
     hist_stmt = sa.select(h.c.key, h.c.version, h.c.effective_date, h.c.before, h.c.after).where(
         h.c.tbl == table, *[h.c[k] == v for k, v in where.items()]
     )
@@ -288,7 +293,7 @@ def coverage_as_of(
             store, "associations", day, where={s.SCENARIO_ID: sid, s.TERRITORY_ID: tid}
         )
         for a in assoc.to_dict("records"):
-            if _covers(a, day):
+            if _covers({str(k): v for k, v in a.items()}, day):
                 reps.append({"rep_id": a[s.REP_ID], "territory_id": tid, "role": a[s.ROLE]})
     return {
         "account_id": account_id,

@@ -329,6 +329,7 @@ def register_gpkg(conn: Connection, spatial: Mapping[str, bool], wgs84_wkt: str)
         )
         if has_geometry:
             conn.exec_driver_sql(
-                "INSERT OR REPLACE INTO gpkg_geometry_columns VALUES (?, 'geometry', 'GEOMETRY', 4326, 0, 0)",
+                "INSERT OR REPLACE INTO gpkg_geometry_columns "
+                "VALUES (?, 'geometry', 'GEOMETRY', 4326, 0, 0)",
                 (table,),
             )

@@ -22,6 +22,7 @@ from planner.store.layout import Layout
 
 __all__ = ["copy_in", "copy_out"]
 
+
 def _quoted(layout: Layout, table: str) -> str:
     return f'"{layout.schema}"."{table}"' if layout.schema else f'"{table}"'
 
@@ -38,9 +39,8 @@ def copy_out(conn: Connection, layout: Layout, table: str) -> pd.DataFrame:
     if spatial:
         select.append('ST_AsEWKB("geometry")')
     sql = f"SELECT {', '.join(select)} FROM {_quoted(layout, table)} ORDER BY fid"
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
-    with raw.cursor(binary=True) as cur:  # type: ignore[call-arg]
+    raw: Any = conn.connection.dbapi_connection  # psycopg's connection
+    with raw.cursor(binary=True) as cur:
         cur.execute(sql)
         rows = cur.fetchall()
     values = list(zip(*rows, strict=True)) if rows else [()] * len(select)
@@ -80,8 +80,7 @@ def copy_in(
         names.append(s.GEOMETRY)
         columns.append(list(ewkb))
     target = f"{_quoted(layout, table)} ({', '.join(chr(34) + n + chr(34) for n in names)})"
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
-    with raw.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN") as copy:  # type: ignore[attr-defined]
+    raw: Any = conn.connection.dbapi_connection  # psycopg's connection
+    with raw.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN") as copy:
         for row in zip(*columns, strict=True):
             copy.write_row(row)

@@ -124,7 +124,9 @@ def build_small_workspace(n_accounts: int = 40, *, seed: int = 0) -> Workspace:
 
 
 @pytest.fixture(autouse=True)
-def _private_save_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _private_save_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each test's app keeps its workspaces (and sample working copies) in its own folder."""
     monkeypatch.setenv("PLANNER_SAVE_DIR", str(tmp_path_factory.mktemp("saved")))
 

@@ -41,7 +41,9 @@ def _name(ws: Workspace, territory: str, scenario: str = "base") -> str:
     return str(terr.loc[terr[s.TERRITORY_ID] == territory, s.NAME].iloc[0])
 
 
-def test_an_edit_is_saved_at_once(small_workspace_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_edit_is_saved_at_once(
+    small_workspace_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No save button: the rename is in the file as soon as it is made, with its author."""
     at = _session(small_workspace_file, monkeypatch)
     _rename(at, "T1", "West side")
@@ -76,7 +78,7 @@ def test_a_stale_edit_gets_the_conflict_choice(
 def test_reload_and_reapply_after_a_conflict(
     small_workspace_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """"Reload and reapply" drops the stale edit and shows the other session's name."""
+    """ "Reload and reapply" drops the stale edit and shows the other session's name."""
     first = _session(small_workspace_file, monkeypatch)
     second = _session(small_workspace_file, monkeypatch)
     _rename(first, "T1", "West side")

@@ -7,6 +7,7 @@ connections after the fork.
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -166,7 +167,10 @@ def _write_many(opener: Opener, writer: str, edits: int, out: mp.Queue) -> None:
 
 
 def _read_many(
-    opener: Opener, stop: mp.synchronize.Event, min_opens: int, out: mp.Queue  # type: ignore[type-arg]
+    opener: Opener,
+    stop: mp.synchronize.Event,
+    min_opens: int,
+    out: mp.Queue,  # type: ignore[type-arg]
 ) -> None:
     opens, torn = 0, []
     while not stop.is_set() or opens < min_opens:
@@ -231,7 +235,7 @@ def lost_updates(ws: Workspace) -> int:
     lost = 0
     for key, rows in hist.groupby("key"):
         versions = sorted(int(v) for v in rows["version"])
-        for earlier, later in zip(versions, versions[1:], strict=False):
+        for earlier, later in itertools.pairwise(versions):
             if changes[later].base_version < earlier and changes[later].undo_of is None:
                 lost += 1
         del key

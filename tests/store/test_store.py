@@ -158,7 +158,12 @@ def test_undo_and_redo_are_recorded_changes(stored: tuple[Opener, str]) -> None:
     with pytest.raises(WorkspaceError, match="nothing to redo"):
         ws.redo("ann")
     actions = [c.action for c in ws.store.changes()]  # type: ignore[union-attr]
-    assert actions[:4] == ["redo: rename", "redo: copy scenario", "undo: copy scenario", "undo: rename"]
+    assert actions[:4] == [
+        "redo: rename",
+        "redo: copy scenario",
+        "undo: copy scenario",
+        "undo: rename",
+    ]
 
 
 def test_undo_obeys_the_version_check(stored: tuple[Opener, str]) -> None:
