@@ -99,7 +99,7 @@ def route_geometry(plan: RoutePlan, network: RoadNetwork | None = None) -> gpd.G
     Parameters
     ----------
     plan
-        A plan from :func:`~planner.routing.tours.plan_routes`.
+        A plan from :func:`~planner.routing.planning.plan_routes`.
     network
         The network the plan was computed on; ``None`` (or an estimated
         plan) draws straight lines, flagged ``estimated``.

@@ -54,7 +54,7 @@ class WorkloadParams:
         ``"estimate"``: a closed-form tour-length estimate (milliseconds per
         territory) scaled by drive times measured from home on the network;
         ``"simulate"``: plan the routes of ``route.weeks`` weeks with
-        :func:`~planner.routing.tours.plan_routes` and average them (seconds
+        :func:`~planner.routing.planning.plan_routes` and average them (seconds
         per territory); each account's visits in the period follow
         :func:`~planner.routing.visits.visit_counts` (fair on average, so
         rare visits are simulated too).
