@@ -63,9 +63,21 @@ def encode_assignment(
     return np.array([index[t] for t in terr], dtype=np.int64), territories
 
 
-def territory_pieces(bu: BalanceUnits, labels: np.ndarray, k: int) -> np.ndarray:
-    """Return how many connected pieces each territory has on the adjacency graph."""
+def territory_pieces(
+    bu: BalanceUnits, labels: np.ndarray, k: int, *, include_bridges: bool = True
+) -> np.ndarray:
+    """Return how many connected pieces each territory has on the adjacency graph.
+
+    With ``include_bridges=False`` island bridges do not count: contiguity as
+    the plain rook or queen adjacency sees it.
+    """
     pairs = bu.adjacency.pairs
+    if not include_bridges and bu.adjacency.bridges:
+        index = bu.index_of()
+        drop = {tuple(sorted((index[b.unit_a], index[b.unit_b]))) for b in bu.adjacency.bridges}
+        keep = np.array([tuple(sorted((int(a), int(b)))) not in drop for a, b in pairs.tolist()],
+                        dtype=bool)
+        pairs = pairs[keep]
     same = labels[pairs[:, 0]] == labels[pairs[:, 1]] if len(pairs) else np.zeros(0, bool)
     p = pairs[same]
     n = bu.n

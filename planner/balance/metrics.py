@@ -32,6 +32,7 @@ from planner.schema import ANNUAL_REVENUE, REP_ID, TERRITORY_ID
 __all__ = [
     "Disruption",
     "PlanMetrics",
+    "bridges_used",
     "compute_metrics",
     "default_targets",
     "encode_assignment",
@@ -284,51 +285,14 @@ def compute_metrics(
     values, betas = balance_values(bu.frame, weight)
     labels, territories = encode_assignment(bu, assignment)
     k = len(territories)
-    tgt = dict(targets) if targets is not None else default_targets(territories, values.sum())
-    missing_t = [t for t in territories if t not in tgt]
-    if missing_t:
-        raise InputError(
-            "targets do not cover every territory",
-            [Problem(f"no target for territories {format_ids(missing_t)}",
-                     fix="give a target per territory or leave targets out")],
-        )
-    load = np.bincount(labels, weights=values, minlength=k)
-    target = np.array([tgt[t] for t in territories], dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dev = np.where(target > 0, (load - target) / target, np.where(load > 0, np.inf, 0.0))
+    target = _target_array(territories, targets, values)
     locked = np.array([t in set(locked_territories) for t in territories])
-    pieces = territory_pieces(bu, labels, k)
-    area = np.bincount(labels, weights=bu.area_m2, minlength=k)
-    perim = territory_perimeters(bu, labels, k)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pp = np.where(perim > 0, 4 * np.pi * area / perim**2, 0.0)
-    disp = dispersion_km(bu, labels, k, values)
-    table = pd.DataFrame(
-        {
-            TERRITORY_ID: territories,
-            "units": np.bincount(labels, minlength=k),
-            "workload": load,
-            "target": target,
-            "deviation": dev,
-            "locked": locked,
-            "contiguous": pieces == 1,
-            "pieces": pieces,
-            "area_km2": area / 1e6,
-            "polsby_popper": pp,
-            "dispersion_km": disp,
-        }
-    )
+    table = _territory_table(bu, labels, territories, values, target, locked)
+    dev = table["deviation"].to_numpy(float)
+    pieces = table["pieces"].to_numpy()
+    pp = table["polsby_popper"].to_numpy(float)
     balanced = ~locked if (~locked).any() else np.ones(k, dtype=bool)
     abs_dev = np.abs(dev[balanced])
-    variables: dict[str, float] = {}
-    if len(betas) > 1:
-        for col in betas:
-            v = pd.to_numeric(bu.frame[col]).to_numpy(dtype=float)
-            lv = np.bincount(labels, weights=v, minlength=k)
-            share = target / target.sum() * v.sum()
-            with np.errstate(divide="ignore", invalid="ignore"):
-                d = np.where(share > 0, np.abs(lv - share) / share, 0.0)
-            variables[col] = float(d[balanced].max())
     home_mean = home_max = None
     if reps is not None:
         home_mean, home_max, per_t, rep_ids = home_distances(
@@ -348,13 +312,92 @@ def compute_metrics(
         noncontiguous=tuple(t for t, p in zip(territories, pieces, strict=True) if p != 1),
         polsby_popper_mean=float(pp.mean()),
         polsby_popper_min=float(pp.min()),
-        dispersion_mean_km=float(np.mean(disp)),
-        variables=variables,
+        dispersion_mean_km=float(table["dispersion_km"].mean()),
+        variables=_variable_deviations(bu, labels, k, betas, target, balanced),
         disruption=disruption,
         home_distance_mean_km=home_mean,
         home_distance_max_km=home_max,
-        bridges=bu.adjacency.bridges,
+        bridges=bridges_used(bu, labels),
     )
+
+
+def bridges_used(bu: BalanceUnits, labels: np.ndarray) -> tuple[Bridge, ...]:
+    """Island bridges whose two units share a territory: the contiguity relies on them."""
+    index = bu.index_of()
+    return tuple(b for b in bu.adjacency.bridges
+                 if labels[index[b.unit_a]] == labels[index[b.unit_b]])
+
+
+def _target_array(
+    territories: list[str], targets: Mapping[str, float] | None, values: np.ndarray
+) -> np.ndarray:
+    tgt = dict(targets) if targets is not None else default_targets(territories, values.sum())
+    missing_t = [t for t in territories if t not in tgt]
+    if missing_t:
+        raise InputError(
+            "targets do not cover every territory",
+            [Problem(f"no target for territories {format_ids(missing_t)}",
+                     fix="give a target per territory or leave targets out")],
+        )
+    return np.array([tgt[t] for t in territories], dtype=float)
+
+
+def _territory_table(
+    bu: BalanceUnits,
+    labels: np.ndarray,
+    territories: list[str],
+    values: np.ndarray,
+    target: np.ndarray,
+    locked: np.ndarray,
+) -> pd.DataFrame:
+    """One row per territory: workload, deviation, pieces (with and without bridges), shape."""
+    k = len(territories)
+    load = np.bincount(labels, weights=values, minlength=k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dev = np.where(target > 0, (load - target) / target, np.where(load > 0, np.inf, 0.0))
+    pieces = territory_pieces(bu, labels, k)
+    area = np.bincount(labels, weights=bu.area_m2, minlength=k)
+    perim = territory_perimeters(bu, labels, k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pp = np.where(perim > 0, 4 * np.pi * area / perim**2, 0.0)
+    return pd.DataFrame(
+        {
+            TERRITORY_ID: territories,
+            "units": np.bincount(labels, minlength=k),
+            "workload": load,
+            "target": target,
+            "deviation": dev,
+            "locked": locked,
+            "contiguous": pieces == 1,
+            "pieces": pieces,
+            "pieces_without_bridges": territory_pieces(bu, labels, k, include_bridges=False),
+            "area_km2": area / 1e6,
+            "polsby_popper": pp,
+            "dispersion_km": dispersion_km(bu, labels, k, values),
+        }
+    )
+
+
+def _variable_deviations(
+    bu: BalanceUnits,
+    labels: np.ndarray,
+    k: int,
+    betas: Mapping[str, float],
+    target: np.ndarray,
+    balanced: np.ndarray,
+) -> dict[str, float]:
+    """Largest deviation of each balanced column when several are blended."""
+    variables: dict[str, float] = {}
+    if len(betas) <= 1:
+        return variables
+    for col in betas:
+        v = pd.to_numeric(bu.frame[col]).to_numpy(dtype=float)
+        lv = np.bincount(labels, weights=v, minlength=k)
+        share = target / target.sum() * v.sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = np.where(share > 0, np.abs(lv - share) / share, 0.0)
+        variables[col] = float(d[balanced].max())
+    return variables
 
 
 def _disruption(

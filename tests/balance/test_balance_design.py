@@ -102,6 +102,21 @@ def test_islands_are_served_through_their_bridges(two_islands_units) -> None:
     a = plan.assignment
     assert a["n0"] == a["u8"]  # a lone island can only go with its bridge partner
     assert a["e0"] == a["e1"]
+    # judged on the plain adjacency, the territories holding an island are in two pieces
+    strict = m.territories.set_index("territory_id")["pieces_without_bridges"]
+    assert strict[a["n0"]] == 2 and strict[a["e0"]] == 2
+
+
+def test_only_the_bridges_a_plan_relies_on_are_reported(two_islands_units) -> None:
+    """An island that is a territory of its own needs no bridge, and none is listed for it."""
+    from planner.balance import compute_metrics
+
+    units = two_islands_units.assign(w=1.0)
+    alone = {u: ("N" if u == "n0" else "E" if u.startswith("e") else "M")
+             for u in units["unit_id"]}
+    m = compute_metrics(units, alone, weight="w")
+    assert m.bridges == ()
+    assert (m.territories["pieces_without_bridges"] == 1).all()
 
 
 def test_pinned_units_stay_and_lock_labels_name_territories(grid) -> None:
