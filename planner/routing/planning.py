@@ -112,8 +112,7 @@ def plan_routes(
                           report=report)
     days = [day_route(i, s, placed.routes[i], st, T, matrix) for i, s in enumerate(shifts)]
     unvisited = placed.unvisited + left_out(placed, days, st)
-    report(1.0, "routes planned")
-    logger.info("planned %d days in %.2f s", len(shifts), time.monotonic() - began)
+    report(1.0, f"routes planned in {time.monotonic() - began:.1f} s")
     return RoutePlan(
         days=tuple(days), unvisited=tuple(unvisited), matrix=matrix,
         point_ids=("home", *st.ids), point_names=("home", *st.names), lat=lat, lon=lon,
