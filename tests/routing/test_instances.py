@@ -107,3 +107,13 @@ def test_rounding_conventions_scale_consistently():
     assert np.all(dimacs.distance // 10 >= trunc.distance)
     assert dimacs.capacity == 10 * trunc.capacity and exact.capacity == 1000 * trunc.capacity
     assert dimacs.scale == 10 and exact.scale == 1000
+
+
+def test_too_small_a_fleet_says_which_constraint_binds(capsys):
+    """C201 with one vehicle cannot be served: exit 1 and the broken constraints are listed."""
+    code = main(["route", "--instance", str(SOLOMON / "C201.vrp"), "--round", "dimacs",
+                 "--vehicles", "1", "--time-limit", "0.5", "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 1 and not payload["feasible"]
+    assert any(("capacity" in v) or ("window" in v) or ("not visited" in v) or ("depot" in v)
+               for v in payload["violations"])
