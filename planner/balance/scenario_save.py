@@ -15,6 +15,7 @@ import pandas as pd
 import shapely
 
 from planner import schema as s
+from planner.assign import assign_workspace
 from planner.balance.plan import TerritoryPlan
 from planner.balance.scenario_plan import scenario_assignment
 from planner.errors import InputError, Problem, format_ids
@@ -102,6 +103,56 @@ def save_plan_as_scenario(
     base_terr = ws.territories(base_scenario_id)
     assignment = plan.assignment.astype(str)
     assignment.index = assignment.index.astype(str)
+    _check_saveable(ws, assignment, base_terr, scenario_id, base_scenario_id)
+    territories, dropped = _territory_rows(ws, plan, assignment, base_terr, base_scenario_id,
+                                           names or {})
+    kept = set(territories[s.TERRITORY_ID].astype(str))
+    tables = {
+        "territories": territories,
+        "unit_assignment": plan.to_frame(),
+        "associations": _association_rows(ws, plan, base_scenario_id, kept),
+        **_kept_rows(ws, base_scenario_id, kept),
+    }
+    base_assignment = _base_assignment(ws, base_scenario_id)
+    moved_units = sum(1 for u, t in zip(assignment.index, assignment, strict=True)
+                      if base_assignment.get(str(u)) != t)
+    metrics = plan.metrics.summary()
+    snapshot = dict(ws.tables)
+    try:
+        ws.copy_scenario(base_scenario_id, scenario_id, name=name, user=user,
+                         parameters=_parameters(plan, base_scenario_id), metrics=metrics)
+        ws.update_scenario(dataclasses.replace(ws.scenario(scenario_id),
+                                               description=description))
+        for table, rows in tables.items():
+            ws.set_rows(table, scenario_id, rows)
+        result = assign_workspace(ws, scenario_id, store=True, user=user)
+        ws.log(SAVE_ACTION, {
+            "base_scenario": base_scenario_id,
+            "method": plan.parameters.get("method"),
+            "territories": assignment.nunique(),
+            "moved_units": moved_units,
+            "moved_accounts": metrics.get("moved_accounts"),
+            "max_abs_deviation": metrics.get("max_abs_deviation"),
+            "dropped_territories": dropped,
+            "unassigned_accounts": len(result.unassigned),
+        }, user=user, scenario_id=scenario_id)
+    except BaseException:
+        ws.tables.clear()
+        ws.tables.update(snapshot)
+        raise
+    logger.info("saved plan as scenario %s (%d territories, %d units moved)",
+                scenario_id, assignment.nunique(), moved_units)
+    return ws.scenario(scenario_id)
+
+
+def _check_saveable(
+    ws: Workspace,
+    assignment: pd.Series,
+    base_terr: pd.DataFrame,
+    scenario_id: str,
+    base_scenario_id: str,
+) -> None:
+    """Refuse a taken id, units the workspace lacks, and plan territories named like parents."""
     problems: list[Problem] = []
     if scenario_id in set(ws.scenarios[s.SCENARIO_ID].astype(str)):
         problems.append(Problem(f"scenario '{scenario_id}' already exists",
@@ -113,8 +164,7 @@ def save_plan_as_scenario(
                                 fix="balance the workspace's own units"))
     parents = parent_map(base_terr)
     base_leaves = set(leaves(base_terr)) if len(base_terr) else set()
-    plan_ids = sorted(set(assignment))
-    clash = [t for t in plan_ids if t in parents and t not in base_leaves]
+    clash = [t for t in sorted(set(assignment)) if t in parents and t not in base_leaves]
     if clash:
         problems.append(Problem(f"plan territories {format_ids(clash)} are parents in "
                                 f"'{base_scenario_id}'",
@@ -122,57 +172,19 @@ def save_plan_as_scenario(
     if problems:
         raise InputError("the plan cannot be saved as a scenario", problems, source="plan")
 
-    territories, dropped = _territory_rows(ws, plan, assignment, base_terr, base_scenario_id,
-                                           names or {})
-    kept = set(territories[s.TERRITORY_ID].astype(str))
-    associations = _association_rows(ws, plan, base_scenario_id, kept)
+
+def _kept_rows(ws: Workspace, base_scenario_id: str, kept: set[str]) -> dict[str, pd.DataFrame]:
+    """Overrides and targets of the base scenario whose territory remains."""
     overrides = ws.rows("overrides", base_scenario_id)
     overrides = overrides[overrides[s.TERRITORY_ID].astype(str).isin(kept)]
     targets = ws.rows("targets", base_scenario_id)
     targets = targets[targets[s.TERRITORY_ID].isna() | targets[s.TERRITORY_ID].isin(kept)]
-    parameters = {**plan.parameters, "base_scenario": base_scenario_id,
-                  "targets": {t: round(float(v), 6) for t, v in sorted(plan.targets.items())}}
-    metrics = plan.metrics.summary()
-    base_assignment = _base_assignment(ws, base_scenario_id)
-    moved_units = sum(1 for u, t in zip(assignment.index, assignment, strict=True)
-                      if base_assignment.get(str(u)) != t)
+    return {"overrides": overrides, "targets": targets}
 
-    snapshot = dict(ws.tables)
-    try:
-        ws.copy_scenario(base_scenario_id, scenario_id, name=name, user=user,
-                         parameters=parameters, metrics=metrics)
-        scenario = dataclasses.replace(ws.scenario(scenario_id), description=description)
-        ws.update_scenario(scenario)
-        ws.set_rows("territories", scenario_id, territories)
-        ws.set_rows("unit_assignment", scenario_id, plan.to_frame())
-        ws.set_rows("associations", scenario_id, associations)
-        ws.set_rows("overrides", scenario_id, overrides)
-        ws.set_rows("targets", scenario_id, targets)
-        from planner.geo.assign import assign_workspace
 
-        result = assign_workspace(ws, scenario_id, store=True, user=user)
-        ws.log(
-            SAVE_ACTION,
-            {
-                "base_scenario": base_scenario_id,
-                "method": plan.parameters.get("method"),
-                "territories": len(plan_ids),
-                "moved_units": moved_units,
-                "moved_accounts": metrics.get("moved_accounts"),
-                "max_abs_deviation": metrics.get("max_abs_deviation"),
-                "dropped_territories": dropped,
-                "unassigned_accounts": len(result.unassigned),
-            },
-            user=user,
-            scenario_id=scenario_id,
-        )
-    except BaseException:
-        ws.tables.clear()
-        ws.tables.update(snapshot)
-        raise
-    logger.info("saved plan as scenario %s (%d territories, %d units moved)",
-                scenario_id, len(plan_ids), moved_units)
-    return ws.scenario(scenario_id)
+def _parameters(plan: TerritoryPlan, base_scenario_id: str) -> dict[str, Any]:
+    return {**plan.parameters, "base_scenario": base_scenario_id,
+            "targets": {t: round(float(v), 6) for t, v in sorted(plan.targets.items())}}
 
 
 def _base_assignment(ws: Workspace, scenario_id: str) -> dict[str, str]:

@@ -412,12 +412,12 @@ def test_save_rolls_back_when_a_step_fails(
     grid_ws: Workspace, grid_units: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A failure half-way (here: the account assignment) leaves every table as it was."""
-    import planner.geo.assign
+    import planner.balance.scenario_save
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(planner.geo.assign, "assign_workspace", broken)
+    monkeypatch.setattr(planner.balance.scenario_save, "assign_workspace", broken)
     plan = plan_of(grid_units, by_column(BASE_COLUMNS))
     before = dict(grid_ws.tables)
     with pytest.raises(RuntimeError, match="disk on fire"):
