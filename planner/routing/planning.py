@@ -263,8 +263,16 @@ def _scheduled(
     return out
 
 
-def left_out(placed: PlacedVisits, days: Sequence[DayRoute], st: StopTable) -> list[UnvisitedStop]:
-    """Why each left-out visit did not fit: its possible days and the visits it competes with."""
+def left_out(
+    placed: PlacedVisits,
+    days: Sequence[DayRoute],
+    st: StopTable,
+    labels: Sequence[str] | None = None,
+) -> list[UnvisitedStop]:
+    """Why each left-out visit did not fit: its possible days and the visits it competes with.
+
+    ``labels`` names each shift (default: the day's label, "Mo" or "week 2 Tu").
+    """
     out = []
     stopped = placed.stopped
     for r in placed.left:
@@ -273,7 +281,7 @@ def left_out(placed: PlacedVisits, days: Sequence[DayRoute], st: StopTable) -> l
         day_names = []
         for s_idx, (a, latest) in req.options:
             day = days[s_idx]
-            day_names.append(day.label)
+            day_names.append(labels[s_idx] if labels is not None else day.label)
             rivals.update(
                 s.stop_id for s in day.stops
                 if s.start_s < latest + req.service_s and s.departure_s > a

@@ -251,7 +251,8 @@ def plan_team(
                           report=report, first_point=n_reps, allowed=allowed)
     days = [day_route(i, s, placed.routes[i], st, T, matrix, n_reps)
             for i, s in enumerate(shifts)]
-    unvisited = placed.unvisited + left_out(placed, days, st)
+    labels = [f"{d.label} ({team[s.rep].name})" for d, s in zip(days, shifts, strict=True)]
+    unvisited = placed.unvisited + left_out(placed, days, st, labels)
     plans = tuple(_rep_plan(r, team[r], shifts, days, st, matrix, params, placed.stopped)
                   for r in range(n_reps))
     report(1.0, "team plan ready")
