@@ -329,7 +329,14 @@ def current_assignment(ws: Workspace, scenario_id: str) -> Assignment:
 
 
 def remember(outcome: EditOutcome, before: Mapping[str, int] | None = None) -> None:
-    """Keep an edit's message for the next run (the page reruns right after an edit)."""
+    """Keep an edit's message for the next run (the page reruns right after an edit).
+
+    An edit that could not be saved (see :func:`ui.state.pending`) shows no
+    success message: the banner above the page says what happened instead.
+    """
+    if state.pending() is not None:
+        st.session_state.pop(_FLASH, None)
+        return
     st.session_state[_FLASH] = (outcome.message, outcome.warnings, dict(before or {}))
 
 

@@ -271,7 +271,14 @@ def _change_controls() -> None:
                 st.rerun()
 
 
-@st.fragment(run_every=timedelta(seconds=4))
+def _refresh_seconds() -> float:
+    """How often a page looks for others' changes (``$PLANNER_REFRESH_S``; 0 turns it off)."""
+    try:
+        return float(os.environ.get("PLANNER_REFRESH_S", "4"))
+    except ValueError:
+        return 4.0
+
+
 def _watch_for_changes() -> None:
     """Every few seconds: when somebody else committed a change, refresh the whole page.
 
@@ -340,9 +347,11 @@ def draw_sidebar() -> None:
         _workspace_caption()
         _scenario_picker()
         _change_controls()
-        st.session_state[_FULL_RUN] = True
-        try:
-            _watch_for_changes()
-        finally:
-            st.session_state[_FULL_RUN] = False
+        every = _refresh_seconds()
+        if every > 0:
+            st.session_state[_FULL_RUN] = True
+            try:
+                st.fragment(_watch_for_changes, run_every=timedelta(seconds=every))()
+            finally:
+                st.session_state[_FULL_RUN] = False
         _basemap_picker()

@@ -435,15 +435,15 @@ class Store:
         found = conn.execute(sa.select(c).where(c.c.version.in_(versions)).order_by(c.c.version))
         changes = [Change.from_row(dict(r._mapping)).to_dict() for r in found]
         who = "; ".join(
-            f"version {ch['version']} by {ch['user'] or 'someone'} "
-            f"at {ch['timestamp']}: {ch['action']}"
+            f"{ch['user'] or 'somebody'} ({ch['action']}, "
+            f"{str(ch['timestamp'])[:16].replace('T', ' ')} UTC, version {ch['version']})"
             for ch in changes
         )
         keys = sorted({(t, k) for _, t, k in clashes})
-        named = format_ids(f"{t} {k.replace(chr(31), '/')}" for t, k in keys)
+        named = format_ids(_row_label(t, k) for t, k in keys)
         raise ConflictError(
-            f"your change was made on version {base} of '{self.name}', but {who} changed "
-            f"the same rows since ({named}). Nothing of your change was saved: reload and "
+            f"{who} changed the same things after you opened version {base} of "
+            f"'{self.name}': {named}. Nothing of your change was saved: reload and "
             "reapply it, or save it as a new scenario.",
             base_version=base,
             head_version=head,
@@ -589,6 +589,29 @@ class Store:
             RowChange(t, k, op, json.loads(b) if b else None, json.loads(a) if a else None)
             for t, k, op, b, a in found
         ]
+
+
+def _row_label(table: str, key: str) -> str:
+    """Say which row a key names, for people: "territory HEL (scenario 2026-plan)"."""
+    columns = s.TABLES[table].key
+    values = key_values(key, columns)
+    noun = {
+        "territories": "territory",
+        "memberships": "membership",
+        "unit_assignment": "unit",
+        "associations": "user association",
+        "targets": "target",
+        "overrides": "override",
+        "accounts": "account",
+        "reps": "user",
+        "units": "unit",
+        "scenarios": "scenario",
+        "territory_types": "territory type",
+    }.get(table, table)
+    parts = [str(v) for c, v in values.items() if c != s.SCENARIO_ID and v is not None]
+    where = values.get(s.SCENARIO_ID)
+    label = f"{noun} {'/'.join(parts)}" if parts else noun
+    return f"{label} (scenario {where})" if where and table != "scenarios" else label
 
 
 def iso_date(value: str | date | None) -> str:

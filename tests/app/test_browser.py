@@ -7,6 +7,7 @@ Screenshots land in ``artifacts/``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -70,28 +71,23 @@ class Server:
     login: str | None = None
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Start the app on a free port of 127.0.0.1 with the Helsinki sample and no basemap."""
-    _require_chromium()
-    missing = missing_vendor_files(ROOT / "static" / "vendor")
-    if missing:
-        pytest.fail(
-            f"the map's vendored files are missing ({', '.join(missing[:3])}...): "
-            "run `python scripts/vendor_assets.py` (./dev setup does it)"
-        )
-    login = None
-    if _sample_exists("helsinki"):
-        workspace, login = "helsinki", "hel-planner"
-    else:  # the samples are built by scripts/build_samples.py; fall back to the test workspace
-        from tests.app.conftest import build_small_workspace
+@contextlib.contextmanager
+def running_app(
+    workspace: str, login: str | None, folder: Path, **env_extra: str
+) -> Iterator[Server]:
+    """Run `streamlit run app.py` on a free port of 127.0.0.1 until the block ends.
 
-        path = tmp_path_factory.mktemp("browser") / "small.gpkg"
-        build_small_workspace(300).save(path)
-        workspace = str(path)
+    ``folder`` holds its log and its workspaces (``$PLANNER_SAVE_DIR``).
+    """
     port = _free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    env = {**os.environ, "PLANNER_WORKSPACE": workspace, "PLANNER_TILES": "none"}
+    log = folder / "streamlit.log"
+    env = {
+        **os.environ,
+        "PLANNER_WORKSPACE": workspace,
+        "PLANNER_TILES": "none",
+        "PLANNER_SAVE_DIR": str(folder / "saved"),
+        **env_extra,
+    }
     cmd = [
         sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.port", str(port),
@@ -127,6 +123,34 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def require_map_assets() -> None:
+    """Fail with the fix when the map's vendored files are missing."""
+    _require_chromium()
+    missing = missing_vendor_files(ROOT / "static" / "vendor")
+    if missing:
+        pytest.fail(
+            f"the map's vendored files are missing ({', '.join(missing[:3])}...): "
+            "run `python scripts/vendor_assets.py` (./dev setup does it)"
+        )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Start the app on a free port of 127.0.0.1 with the Helsinki sample and no basemap."""
+    require_map_assets()
+    login = None
+    if _sample_exists("helsinki"):
+        workspace, login = "helsinki", "hel-planner"
+    else:  # the samples are built by scripts/build_samples.py; fall back to the test workspace
+        from tests.app.conftest import build_small_workspace
+
+        path = tmp_path_factory.mktemp("browser") / "small.gpkg"
+        build_small_workspace(300).save(path)
+        workspace = str(path)
+    with running_app(workspace, login, tmp_path_factory.mktemp("streamlit")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
