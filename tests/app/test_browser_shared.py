@@ -16,9 +16,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from planner import schema as s
 from planner.workspace import open_workspace
 from tests.app.test_browser import (
+    ARTIFACTS,
     CHROMIUM,
     CHROMIUM_ARGS,
-    ARTIFACTS,
     Server,
     _sample_exists,
     require_map_assets,
