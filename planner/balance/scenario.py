@@ -20,7 +20,7 @@ from planner.balance.metrics import compute_metrics
 from planner.balance.plan import Locks, TerritoryPlan
 from planner.balance.scenario_plan import scenario_assignment
 from planner.balance.scenario_save import SAVE_ACTION, save_plan_as_scenario, unique_scenario_id
-from planner.balance.units import UnitsLike, prepare_units
+from planner.balance.units import BalanceUnits, UnitsLike, prepare_units
 from planner.balance.workload import ACCOUNT_COUNT, WORKLOAD_H, BalanceWeight, unit_of_accounts
 from planner.errors import InputError, Problem, format_ids
 from planner.workspace import Workspace
@@ -162,6 +162,33 @@ def align_plan(
     assignment.index = assignment.index.astype(str)
     territories = sorted(set(assignment))
     base_ids = sorted(set(base))
+    mapping = _fixed_names(plan, territories, base_ids, fixed)
+    free_new = [t for t in territories if t not in mapping]
+    free_old = [t for t in base_ids if t not in set(mapping.values())]
+    if free_new and free_old:
+        mapping |= _most_overlap(bu, assignment, base, free_new, free_old)
+    taken = set(mapping.values()) | set(base_ids) | {str(r) for r in reserved}
+    counter = 1
+    for t in territories:
+        if t in mapping:
+            continue
+        if t not in taken:
+            mapping[t] = t
+        else:
+            while (name := f"T{counter:02d}") in taken:
+                counter += 1
+            mapping[t] = name
+        taken.add(mapping[t])
+    return _renamed(plan, bu, base, mapping, reps)
+
+
+def _fixed_names(
+    plan: TerritoryPlan,
+    territories: list[str],
+    base_ids: list[str],
+    fixed: Mapping[str, str] | None,
+) -> dict[str, str]:
+    """Locked territories keep their ids; ``fixed`` ids are given as asked (each once)."""
     mapping: dict[str, str] = {}
     locks = plan.parameters.get("locks")
     locked = locks.get("territories", []) if isinstance(locks, dict) else []
@@ -176,35 +203,29 @@ def align_plan(
         raise InputError("two territories would get the same id",
                          [Problem(f"ids {format_ids(doubles)} are given to several territories",
                                   fix="fix each id to one territory")], source="fixed")
-    free_new = [t for t in territories if t not in mapping]
-    free_old = [t for t in base_ids if t not in set(mapping.values())]
-    if free_new and free_old:
-        cost = (pd.to_numeric(bu.frame[ACCOUNT_COUNT], errors="coerce").fillna(0).to_numpy()
-                if ACCOUNT_COUNT in bu.frame.columns else np.ones(bu.n))
-        weight = pd.Series(cost + 1e-6, index=list(bu.ids))  # units break ties between accounts
-        common = assignment.index.intersection(base.index).intersection(weight.index)
-        shared = pd.DataFrame({"new": assignment[common].to_numpy(),
-                               "old": base[common].to_numpy(),
-                               "w": weight[common].to_numpy()})
-        table = shared.groupby(["new", "old"])["w"].sum().unstack(fill_value=0)
-        overlap = table.reindex(index=free_new, columns=free_old).fillna(0.0).to_numpy(float)
-        rows, cols = linear_sum_assignment(-overlap)
-        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-            if overlap[r, c] > 0:
-                mapping[free_new[r]] = free_old[c]
-    taken = set(mapping.values()) | set(base_ids) | {str(r) for r in reserved}
-    counter = 1
-    for t in territories:
-        if t in mapping:
-            continue
-        if t not in taken:
-            mapping[t] = t
-        else:
-            while (name := f"T{counter:02d}") in taken:
-                counter += 1
-            mapping[t] = name
-        taken.add(mapping[t])
-    return _renamed(plan, bu, base, mapping, reps)
+    return mapping
+
+
+def _most_overlap(
+    bu: BalanceUnits,
+    assignment: pd.Series,
+    base: pd.Series,
+    free_new: list[str],
+    free_old: list[str],
+) -> dict[str, str]:
+    """Pair new and old territories so that the most accounts keep their territory's id."""
+    cost = (pd.to_numeric(bu.frame[ACCOUNT_COUNT], errors="coerce").fillna(0).to_numpy()
+            if ACCOUNT_COUNT in bu.frame.columns else np.ones(bu.n))
+    weight = pd.Series(cost + 1e-6, index=list(bu.ids))  # units break ties between accounts
+    common = assignment.index.intersection(base.index).intersection(weight.index)
+    shared = pd.DataFrame({"new": assignment[common].to_numpy(),
+                           "old": base[common].to_numpy(),
+                           "w": weight[common].to_numpy()})
+    table = shared.groupby(["new", "old"])["w"].sum().unstack(fill_value=0)
+    overlap = table.reindex(index=free_new, columns=free_old).fillna(0.0).to_numpy(float)
+    rows, cols = linear_sum_assignment(-overlap)
+    return {free_new[r]: free_old[c] for r, c in zip(rows.tolist(), cols.tolist(), strict=True)
+            if overlap[r, c] > 0}
 
 
 def _renamed(
