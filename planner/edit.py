@@ -42,6 +42,7 @@ from planner.geo.assign import Assignment, assign_workspace
 from planner.geo.locate import locate_points
 from planner.geo.shapes import dissolve_units, find_gaps, find_overlaps, local_crs
 from planner.models import TerritoryType
+from planner.tree import TerritoryTree
 from planner.workspace import Workspace
 
 __all__ = [
@@ -163,7 +164,7 @@ def _polygonal(geom: BaseGeometry | None) -> BaseGeometry | None:
 
 
 def _is_leaf(territories: pd.DataFrame, territory_id: str) -> bool:
-    return territory_id in set(viz.leaf_territory_ids(territories))
+    return TerritoryTree.of(territories).is_leaf(territory_id)
 
 
 def _source(territories: pd.DataFrame, pos: int) -> str:

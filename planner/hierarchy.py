@@ -21,6 +21,7 @@ import shapely
 
 from planner import schema as s
 from planner.errors import InputError, Problem, format_ids
+from planner.tree import TerritoryTree
 
 if TYPE_CHECKING:
     from planner.workspace import Workspace
@@ -56,26 +57,14 @@ def _ids(territories: pd.DataFrame) -> list[str]:
 
 
 def parent_map(territories: pd.DataFrame) -> dict[str, str | None]:
-    """Return territory id -> parent id (``None`` for roots)."""
-    parents = (
-        territories[s.PARENT_ID].tolist()
-        if s.PARENT_ID in territories.columns
-        else [None] * len(territories)
-    )
-    out: dict[str, str | None] = {}
-    for tid, parent in zip(_ids(territories), parents, strict=True):
-        out[tid] = None if s.is_missing(parent) or str(parent) == "" else str(parent)
-    return out
+    """Return territory id -> parent id as written (``None`` for roots; may name unknown ids)."""
+    return dict(TerritoryTree.of(territories).parent)
 
 
 def _children_map(parents: Mapping[str, str | None]) -> dict[str, list[str]]:
-    kids: dict[str, list[str]] = {t: [] for t in parents}
-    for tid, parent in parents.items():
-        if parent is not None and parent in kids:
-            kids[parent].append(tid)
-    for v in kids.values():
-        v.sort()
-    return kids
+    """Children of every territory, siblings sorted (the order pages and reports show)."""
+    tree = TerritoryTree(parents)
+    return {t: sorted(tree.children(t)) for t in parents}
 
 
 def _require(territories: pd.DataFrame, territory_id: str) -> None:
@@ -122,14 +111,7 @@ def ancestors(territories: pd.DataFrame, territory_id: str) -> list[str]:
 
 
 def _ancestors(parents: Mapping[str, str | None], territory_id: str) -> list[str]:
-    out: list[str] = []
-    seen = {territory_id}
-    current = parents.get(territory_id)
-    while current is not None and current not in seen and current in parents:
-        out.append(current)
-        seen.add(current)
-        current = parents.get(current)
-    return out
+    return TerritoryTree(parents).ancestors(territory_id)
 
 
 def path(territories: pd.DataFrame, territory_id: str) -> list[str]:
@@ -154,9 +136,7 @@ def compute_levels(territories: pd.DataFrame) -> pd.Series:
     Territories on a cycle or below a missing parent get the depth of the
     part of their chain that exists.
     """
-    parents = parent_map(territories)
-    depth = {t: len(_ancestors(parents, t)) for t in parents}
-    return pd.Series(depth, name=s.LEVEL, dtype="int64")
+    return pd.Series(TerritoryTree.of(territories).depths(), name=s.LEVEL, dtype="int64")
 
 
 def type_priorities(territory_types: pd.DataFrame | Mapping[str, int] | None) -> dict[str, int]:
@@ -178,26 +158,11 @@ def type_priorities(territory_types: pd.DataFrame | Mapping[str, int] | None) ->
 
 def _cycles(parents: Mapping[str, str | None]) -> list[list[str]]:
     """Every cycle of the parent relation, each listed once starting at its smallest id."""
-    state: dict[str, int] = {}
-    found: list[list[str]] = []
-    for start in sorted(parents):
-        if state.get(start):
-            continue
-        trail: list[str] = []
-        on_trail: dict[str, int] = {}
-        node: str | None = start
-        while node is not None and node in parents and not state.get(node):
-            if node in on_trail:
-                cycle = trail[on_trail[node] :]
-                k = cycle.index(min(cycle))
-                found.append(cycle[k:] + cycle[:k])
-                break
-            on_trail[node] = len(trail)
-            trail.append(node)
-            node = parents[node]
-        for t in trail:
-            state[t] = 1
-    return found
+    found = []
+    for cycle in TerritoryTree(parents).cycles():
+        k = cycle.index(min(cycle))
+        found.append(cycle[k:] + cycle[:k])
+    return sorted(found)
 
 
 def validate_hierarchy(

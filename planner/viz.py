@@ -40,6 +40,7 @@ from folium.template import Template
 from planner import schema as s
 from planner.errors import InputError, Problem, format_ids
 from planner.export.safety import escape_html
+from planner.tree import TerritoryTree
 
 if TYPE_CHECKING:  # pragma: no cover
     import altair as alt
@@ -311,9 +312,7 @@ def missing_vendor_files(vendor_dir: str | Path) -> list[str]:
 
 def leaf_territory_ids(territories: pd.DataFrame) -> list[str]:
     """Return the ids of territories that are nobody's parent, sorted."""
-    ids = territories[s.TERRITORY_ID].astype(str)
-    parents = set(territories[s.PARENT_ID].dropna().astype(str))
-    return sorted(i for i in ids if i not in parents)
+    return sorted(TerritoryTree.of(territories).leaves())
 
 
 def territory_colors(
