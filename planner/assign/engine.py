@@ -195,12 +195,22 @@ def _checked_run(
         (w.category if issubclass(w.category, Warning) else PlannerWarning, str(w.message))
         for w in caught
     ]
-    geoms = np.asarray(accounts.geometry.values, dtype=object)
-    x = np.asarray(shapely.get_x(geoms), dtype=float)
-    y = np.asarray(shapely.get_y(geoms), dtype=float)
+    x, y = _coordinates(np.asarray(accounts.geometry.values, dtype=object))
     return _complete_run(
         accounts, account_ids, (x, y, accounts.crs), territories, rules, overrides, found
     )
+
+
+def _coordinates(
+    geoms: NDArray[np.object_],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """x and y of each point (NaN for a missing or empty one), in one pass."""
+    coords, which = shapely.get_coordinates(geoms, return_index=True)
+    x = np.full(len(geoms), np.nan)
+    y = np.full(len(geoms), np.nan)
+    x[which] = coords[:, 0]
+    y[which] = coords[:, 1]
+    return x, y
 
 
 def _complete_run(

@@ -75,8 +75,9 @@ def check_accounts(
         )
     ids, problems = _id_problems(accounts)
     geoms = np.asarray(accounts.geometry.values, dtype=object)
-    type_ids = shapely.get_type_id(geoms)
-    wrong = (type_ids > 0) & ~shapely.is_empty(geoms)
+    wrong = shapely.get_type_id(geoms) > 0
+    if wrong.any():
+        wrong[wrong] = ~shapely.is_empty(geoms[wrong])
     if wrong.any():
         bad_ids = ids[wrong].tolist()
         problems.append(

@@ -196,8 +196,7 @@ def _chunks(counts: I64, limit: int) -> I64:
 
 def flip_sets(
     n_items: int,
-    set_ptr: I64,
-    set_polys: I64,
+    base: tuple[I64, I64],
     flip_item: I64,
     flip_poly: I64,
     n_polys: int,
@@ -206,10 +205,10 @@ def flip_sets(
 ) -> tuple[I64, I64]:
     """Each item's polygons: its starting set with every crossed polygon toggled.
 
+    ``base`` holds the ``(item, polygon)`` pairs of the starting sets.
     Returns ``(item, polygon)`` pairs, sorted by item if ``sort``.
     """
-    counts = np.diff(set_ptr)
-    base_item = np.repeat(np.arange(n_items, dtype=np.int64), counts)
+    base_item, set_polys = base
     if not len(flip_item):
         return base_item, set_polys.astype(np.int64)
     flipped = np.zeros(n_items, dtype=bool)

@@ -58,6 +58,7 @@ MAX_CELLS = 1 << 20
 POINT_EDGE_EPS = 1e-6
 
 _NONE = -1
+_MANY = -2
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,6 +81,7 @@ class CellTree:
     leaf_q_side: NDArray[np.int8]
     leaf_set_ptr: I64
     leaf_set: I64
+    leaf_one: I64
     segments: Segments
 
     @property
@@ -213,6 +215,8 @@ def build_cell_tree(
         )
         levels.append(values)
     cat = np.concatenate
+    leaf_set = cat(leaves.sets).astype(np.int64) if leaves.sets else np.empty(0, np.int64)
+    set_ptr = _ptr(leaves.set_counts)
     return CellTree(
         origin=origin,
         cell0=cell0,
@@ -223,10 +227,21 @@ def build_cell_tree(
         leaf_seg_ptr=_ptr(leaves.seg_counts),
         leaf_segs=cat(leaves.segs).astype(np.int64) if leaves.segs else np.empty(0, np.int64),
         leaf_q_side=cat(leaves.sides) if leaves.sides else np.empty(0, np.int8),
-        leaf_set_ptr=_ptr(leaves.set_counts),
-        leaf_set=cat(leaves.sets).astype(np.int64) if leaves.sets else np.empty(0, np.int64),
+        leaf_set_ptr=set_ptr,
+        leaf_set=leaf_set,
+        leaf_one=_single(set_ptr, leaf_set),
         segments=segments,
     )
+
+
+def _single(set_ptr: I64, polys: I64) -> I64:
+    """Per leaf: its one covering polygon, -1 for none, ``_MANY`` for several."""
+    counts = np.diff(set_ptr)
+    out = np.full(len(counts), _MANY, dtype=np.int64)
+    out[counts == 0] = _NONE
+    one = counts == 1
+    out[one] = polys[set_ptr[:-1][one]]
+    return out
 
 
 def _ptr(counts: list[I64]) -> I64:
@@ -311,7 +326,8 @@ def _child_sets(
     base_ptr = np.concatenate([[0], np.cumsum(set_counts)]).astype(np.int64)
     base = parents.set_polys[ranges(parents.set_ptr[parent], set_counts)]
     n_polys = segments.n_polys + 1
-    item, poly = flip_sets(len(qx), base_ptr, base, f_item, f_poly, n_polys)
+    base_item = np.repeat(np.arange(len(qx), dtype=np.int64), np.diff(base_ptr))
+    item, poly = flip_sets(len(qx), (base_item, base), f_item, f_poly, n_polys)
     if unsure.any():
         keep = ~unsure[item]
         item, poly = item[keep], poly[keep]
@@ -412,6 +428,21 @@ def lookup(tree: CellTree, x: F64, y: F64) -> tuple[I64, I64, I64]:
     return point, poly, idx[exact]
 
 
+def _leaf_sets(tree: CellTree, lid: I64) -> tuple[I64, I64]:
+    """``(item, polygon)`` of the polygons covering each leaf's centre (most have one)."""
+    one = tree.leaf_one[lid]
+    multi = np.flatnonzero(one == _MANY)
+    single = np.flatnonzero(one >= 0)
+    if not len(multi):
+        return single, one[single]
+    counts = np.diff(tree.leaf_set_ptr)[lid[multi]]
+    polys = tree.leaf_set[ranges(tree.leaf_set_ptr[lid[multi]], counts)]
+    return (
+        np.concatenate([single, np.repeat(multi, counts)]),
+        np.concatenate([one[single], polys]),
+    )
+
+
 def _leaf_points(tree: CellTree, lid: I64, x: F64, y: F64) -> tuple[I64, I64, NDArray[np.bool_]]:
     """Polygons of points in leaves: the leaf centre's, flipped by crossings."""
     counts = np.diff(tree.leaf_seg_ptr)[lid]
@@ -427,10 +458,7 @@ def _leaf_points(tree: CellTree, lid: I64, x: F64, y: F64) -> tuple[I64, I64, ND
         tree.segments,
         tree.leaf_q_side[entries],
     )
-    set_counts = np.diff(tree.leaf_set_ptr)[lid]
-    base_ptr = np.concatenate([[0], np.cumsum(set_counts)]).astype(np.int64)
-    base = tree.leaf_set[ranges(tree.leaf_set_ptr[lid], set_counts)]
     n_polys = tree.segments.n_polys + 1
-    item, poly = flip_sets(len(lid), base_ptr, base, f_item, f_poly, n_polys, sort=False)
+    item, poly = flip_sets(len(lid), _leaf_sets(tree, lid), f_item, f_poly, n_polys, sort=False)
     keep = ~unsure[item]
     return item[keep], poly[keep], unsure
