@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from planner.assign.engine import assign_accounts
 from planner.assign.results import Assignment
-from planner.progress import Progress
+from planner.progress import Progress, Stop
+from planner.workspace import Workspace
 
 __all__ = ["assign_workspace"]
 
 
 def assign_workspace(
-    workspace: Any,
+    workspace: Workspace,
     scenario_id: str | None = None,
     *,
     store: bool = False,
     user: str | None = None,
     progress: Progress | None = None,
+    stop: Stop | None = None,
 ) -> Assignment:
     """Assign the workspace's accounts for a scenario; optionally store the memberships.
 
@@ -32,8 +32,8 @@ def assign_workspace(
         write an audit entry.
     user
         Who ran it, for the audit log.
-    progress
-        Called with (fraction done, message).
+    progress, stop
+        As for :func:`~planner.assign.assign_accounts`.
 
     Returns
     -------
@@ -48,6 +48,7 @@ def assign_workspace(
         overrides=overrides,
         territory_types=workspace.territory_types,
         progress=progress,
+        stop=stop,
     )
     if store:
         workspace.set_rows("memberships", sid, result.memberships)
