@@ -18,9 +18,20 @@ from functools import cache
 from typing import Any, TypeAlias
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedToken, VisitError
 
 from planner.errors import RuleError
+from planner.geo.rule_messages import (
+    MAX_DEPTH,
+    MAX_LENGTH,
+    MAX_NUMBER,
+    OP_CLASS,
+    RuleFail,
+    character_error,
+    check_depth,
+    token_error,
+    too_large,
+)
 
 __all__ = [
     "COMPARISONS",
@@ -47,34 +58,9 @@ __all__ = [
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 #: The words of the language.
 KEYWORDS = ("and", "or", "not", "in", "is", "null", "true", "false")
-#: Longest rule accepted, in characters.
-MAX_LENGTH = 10_000
-#: Deepest nesting of parentheses and ``not`` accepted.
-MAX_DEPTH = 50
-#: Largest number (in absolute value) a rule may hold; beyond it comparisons
-#: with float columns lose meaning or overflow.
-MAX_NUMBER = 1e18
-
 Value: TypeAlias = str | int | float | bool | None
 
-_KNOWN_OPERATORS = "==, !=, <, <=, >, >=, in, not in, is null, is not null, and, or, not"
-_HINTS = {
-    "=>": ">=",
-    "=<": "<=",
-    "<>": "!=",
-    "&&": "and",
-    "&": "and",
-    "||": "or",
-    "|": "or",
-    "!": "not",
-    "===": "==",
-    "≥": ">=",
-    "≤": "<=",
-    "≠": "!=",
-}
-_OP_CHARS = r"=!<>~&|^%*/+≥≤≠"
 _KEYWORD_RE = "|".join(KEYWORDS)
-_OP_CLASS = re.escape(_OP_CHARS).replace("/", r"\/")
 
 _GRAMMAR = rf"""
 ?start: or_expr
@@ -102,7 +88,7 @@ IS.3: /is\b/i
 NULL.3: /null\b/i
 TRUE.3: /true\b/i
 FALSE.3: /false\b/i
-OP.2: /(==|!=|<=|>=|<|>|=)(?![{_OP_CLASS}])/
+OP.2: /(==|!=|<=|>=|<|>|=)(?![{OP_CLASS}])/
 NUMBER: /-?(?:\d(?:_?\d)*(?:\.\d(?:_?\d)*)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d+)?(?![A-Za-z_.\d])/
 STRING: /"(?:[^"\\]|\\.)*"/ | /'(?:[^'\\]|\\.)*'/
 QUOTED_FIELD: /`[^`]*`/
@@ -233,26 +219,15 @@ _FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 # --------------------------------------------------------------------------- building
 
 
-class _TooLarge(Exception):
-    """A number beyond :data:`MAX_NUMBER`; carries its token."""
-
-    def __init__(self, token: Token) -> None:
-        super().__init__(str(token))
-        self.token = token
-
-
-def _number(token: Token) -> int | float:
+def _number(token: Token, fail: RuleFail) -> int | float:
     clean = str(token).replace("_", "")
     if re.fullmatch(r"-?\d+", clean):
-        if len(clean.lstrip("-")) > 19:
-            raise _TooLarge(token)
-        whole = int(clean)
-        if abs(whole) > MAX_NUMBER:
-            raise _TooLarge(token)
-        return whole
+        if len(clean.lstrip("-")) > 19 or abs(int(clean)) > MAX_NUMBER:
+            raise too_large(token, fail)
+        return int(clean)
     value = float(clean)
     if not math.isfinite(value) or abs(value) > MAX_NUMBER:
-        raise _TooLarge(token)
+        raise too_large(token, fail)
     return value
 
 
@@ -264,11 +239,15 @@ def _unquote(token: Token) -> str:
 class _Build(Transformer[Token, Node]):
     """Turn lark's parse tree into the rule nodes."""
 
+    def __init__(self, fail: RuleFail) -> None:
+        super().__init__()
+        self.fail = fail
+
     def STRING(self, token: Token) -> str:
         return _unquote(token)
 
     def NUMBER(self, token: Token) -> int | float:
-        return _number(token)
+        return _number(token, self.fail)
 
     def TRUE(self, token: Token) -> bool:
         return True
@@ -355,7 +334,7 @@ def parse_tree(text: str, label: str | None = None) -> Node:
         number too large; naming the position and the fix.
     """
 
-    fail = _Fail(text, label)
+    fail = RuleFail(text, label)
     if not text.strip():
         raise fail("the rule is empty", 0, 'write a condition such as industry == "Healthcare"')
     if len(text) > MAX_LENGTH:
@@ -364,191 +343,19 @@ def parse_tree(text: str, label: str | None = None) -> Node:
             MAX_LENGTH,
             "split it: give sub-territories their own rules",
         )
-    _check_depth(text, fail)
+    check_depth(text, fail)
     parser = _parser()
     try:
         tree = parser.parse(text)
-        node: Node = _Build().transform(tree)
+        node: Node = _Build(fail).transform(tree)
     except UnexpectedCharacters as exc:
-        raise _character_error(text, exc.pos_in_stream or 0, fail) from None
+        raise character_error(text, exc.pos_in_stream or 0, fail) from None
     except UnexpectedToken as exc:
-        raise _token_error(text, exc, fail) from None
-    except _TooLarge as big:
-        raise _too_large(big.token, fail) from None
-    except (UnexpectedInput, LarkError) as exc:  # lark wraps errors from the transformer
-        inner = getattr(exc, "orig_exc", None)
-        if isinstance(inner, _TooLarge):
-            raise _too_large(inner.token, fail) from None
+        raise token_error(text, exc, fail) from None
+    except VisitError as exc:  # lark wraps the transformer's errors
+        if isinstance(exc.orig_exc, RuleError):
+            raise exc.orig_exc from None
+        raise fail(f"the rule cannot be read ({exc})", 0, "check the rule's syntax") from None
+    except LarkError as exc:
         raise fail(f"the rule cannot be read ({exc})", 0, "check the rule's syntax") from None
     return node
-
-
-@dataclass(frozen=True)
-class _Fail:
-    """Build the :class:`RuleError` of one rule from a message, an offset and a fix."""
-
-    text: str
-    label: str | None
-
-    def __call__(self, message: str, pos: int, fix: str) -> RuleError:
-        return RuleError(message, rule=self.text, position=pos + 1, fix=fix, label=self.label)
-
-
-def _too_large(token: Token, fail: _Fail) -> RuleError:
-    pos = int(token.start_pos or 0)
-    shown = str(token) if len(str(token)) <= 20 else str(token)[:17] + "..."
-    return fail(
-        f"the number {shown} at position {pos + 1} is too large",
-        pos,
-        f"use numbers between -{MAX_NUMBER:.0e} and {MAX_NUMBER:.0e}",
-    )
-
-
-def _check_depth(text: str, fail: _Fail) -> None:
-    """Refuse nesting deeper than :data:`MAX_DEPTH` before parsing (quoted text skipped).
-
-    Parentheses and ``not`` (other than ``not in``) are what nest; ``and`` and
-    ``or`` chains stay flat however long they are.
-    """
-    depth = 0
-    negations = 0
-    pattern = r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|`[^`]*`|[()]|\bnot\b(?!\s+in\b)"
-    for m in re.finditer(pattern, text, re.IGNORECASE):
-        token = m.group(0)
-        if token == "(":
-            depth += 1
-        elif token == ")":
-            depth = max(0, depth - 1)
-        elif token.lower() == "not":
-            negations += 1
-        if depth > MAX_DEPTH or negations > MAX_DEPTH:
-            raise fail(
-                f"the rule nests more than {MAX_DEPTH} levels of parentheses or 'not'",
-                m.start(),
-                "simplify the rule: remove redundant parentheses and double negations",
-            )
-
-
-def _character_error(text: str, pos: int, fail: _Fail) -> RuleError:
-    """A character no token starts with: an unclosed quote, a bad number, a stray symbol."""
-    ch = text[pos]
-    if ch in "\"'":
-        return fail(
-            f"text starting at position {pos + 1} has no closing {ch}",
-            pos,
-            f"end the text with {ch}",
-        )
-    if ch == "`":
-        return fail(
-            f"field name starting at position {pos + 1} has no closing `",
-            pos,
-            "end the field name with `",
-        )
-    if ch in _OP_CHARS:
-        op = re.match(f"[{_OP_CLASS}]+", text[pos:])
-        run = op.group(0) if op else ch
-        hint = _HINTS.get(run)
-        return fail(
-            f"unknown operator {run!r} at position {pos + 1}",
-            pos,
-            f"write {hint!r} instead" if hint else f"use one of: {_KNOWN_OPERATORS}",
-        )
-    if ch.isdigit() or ch in ".-":
-        word = re.match(r"-?[\w.]*", text[pos:])
-        shown = word.group(0) if word and word.group(0) else ch
-        return fail(
-            f"'{shown}' at position {pos + 1} is not a number",
-            pos,
-            "write numbers in full digits (1000000 or 1e6), or quote text",
-        )
-    if ch.isalpha() and not ch.isascii():
-        return fail(
-            f"unexpected character {ch!r} at position {pos + 1}",
-            pos,
-            "plain field names use the letters A-Z, digits and _; put any other name in "
-            "backticks, e.g. `Région`",
-        )
-    return fail(
-        f"unexpected character {ch!r} at position {pos + 1}",
-        pos,
-        f"use field names, quoted text, numbers and the operators {_KNOWN_OPERATORS}",
-    )
-
-
-_VALUES = {"STRING", "NUMBER", "TRUE", "FALSE", "NULL"}
-
-
-def _describe(token: Token) -> str:
-    if token.type == "$END":
-        return "the end of the rule"
-    return f"{str(token)!r} at position {int(token.start_pos or 0) + 1}"
-
-
-def _token_error(text: str, exc: UnexpectedToken, fail: _Fail) -> RuleError:
-    """A token in the wrong place: say what was expected there, in the language's words."""
-    token: Token = exc.token
-    pos = len(text) if token.type == "$END" else int(token.start_pos or 0)
-    expected = {str(e).lstrip("_") for e in exc.expected}
-    found = _describe(token)
-    if expected == {"RPAR", "AND", "OR"} or expected == {"RPAR"}:
-        opened = _open_paren(text, pos)
-        return fail(
-            f"expected ')' to close the '(' at position {opened + 1} but found {found}",
-            pos,
-            "add the missing ')'",
-        )
-    if "LSQB" in expected and len(expected) == 1:
-        return fail(
-            f"expected '[' after 'in' but found {found}",
-            pos,
-            'list the values in brackets: product_line in ["A", "B"]',
-        )
-    if expected <= {"COMMA", "RSQB"}:
-        return fail(
-            f"expected ',' or ']' in the list but found {found}",
-            pos,
-            "separate values with commas and close the list with ]",
-        )
-    if expected == {"NULL"} or expected == {"NULL", "NOT"}:
-        return fail(
-            f"expected 'null' after 'is' but found {found}",
-            pos,
-            "write 'is null' or 'is not null'; compare values with ==",
-        )
-    if expected <= _VALUES:
-        if token.type == "RSQB":
-            return fail("the list is empty", pos, "list at least one value")
-        fix = 'quote text values, e.g. "Healthcare"'
-        if token.type == "NAME":
-            fix = f'put text in quotes: "{token}"'
-        return fail(f"expected a value but found {found}", pos, fix)
-    if expected == {"OP"}:
-        return fail(
-            f"expected a comparison after the value but found {found}", pos, "write field == value"
-        )
-    if expected <= {"NAME", "QUOTED_FIELD"}:
-        return fail(f"expected a field name but found {found}", pos, "compare a field with a value")
-    if "OP" in expected and "IN" in expected:
-        return fail(
-            f"expected an operator after the field but found {found}",
-            pos,
-            f"use one of: {_KNOWN_OPERATORS}",
-        )
-    if "NAME" in expected:
-        return fail(
-            f"expected a field name, 'not' or '(' but found {found}",
-            pos,
-            'start a condition with a field, e.g. industry == "Healthcare"',
-        )
-    return fail(f"unexpected {found}", pos, "join conditions with 'and' or 'or'")
-
-
-def _open_paren(text: str, pos: int) -> int:
-    """Return the offset of the last '(' still open before ``pos`` (strings skipped)."""
-    stack: list[int] = []
-    for m in re.finditer(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|`[^`]*`|[()]", text[:pos]):
-        if m.group(0) == "(":
-            stack.append(m.start())
-        elif m.group(0) == ")" and stack:
-            stack.pop()
-    return stack[-1] if stack else 0
