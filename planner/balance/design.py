@@ -20,7 +20,7 @@ from planner.balance.search import SearchState
 from planner.balance.seeding import initial_labels
 from planner.balance.units import BalanceUnits, UnitsLike, prepare_units
 from planner.balance.workload import BalanceWeight, balance_values
-from planner.errors import InputError, Problem
+from planner.errors import InfeasibleError, InputError, Problem
 from planner.geo.adjacency import Contiguity
 from planner.progress import Progress, Stop, never_stop, no_progress, scaled
 from planner.schema import CAPACITY_H_PER_WEEK, REP_ID, TERRITORY_ID, UNIT_ID
@@ -116,6 +116,7 @@ def design_territories(
     values, _betas = balance_values(bu.frame, p.weight)
     problem = frame_problem(bu, values, k=p.k, reps=reps, locks=p.locked,
                             tolerance=p.tolerance, capacity_column=p.capacity_column)
+    p = _bounded(p, problem)
     check_feasible(bu, values, problem, p.tolerance)
     n_runs = p.restarts if p.restarts is not None else max(1, min(6, 1000 // bu.n))
     state = _best_of_starts(bu, values, problem, p, n_runs, report, stop or never_stop)
@@ -128,6 +129,33 @@ def design_territories(
                 len(problem.territories), time.perf_counter() - started,
                 100 * state.max_abs_dev())
     return plan
+
+
+def _bounded(p: BalanceParams, problem: DesignProblem) -> BalanceParams:
+    """Tighten the tolerance where the workload bounds bind; refuse bounds no plan can meet."""
+    lo, hi = p.min_workload, p.max_workload
+    if lo is None and hi is None:
+        return p
+    targets = problem.targets[problem.open_]
+    if not len(targets):
+        return p
+    tol = p.tolerance
+    if lo is not None:
+        if lo > targets.min():
+            raise InfeasibleError(
+                f"min_workload {lo:g} is above the target {targets.min():g} of a territory: "
+                "the workload cannot give every territory that much; lower the minimum or use "
+                "fewer territories")
+        tol = min(tol, float((1 - lo / targets).min()))
+    if hi is not None:
+        if hi < targets.max():
+            raise InfeasibleError(
+                f"max_workload {hi:g} is below the target {targets.max():g} of a territory: "
+                "the workload does not fit; raise the maximum or use more territories")
+        tol = min(tol, float((hi / targets - 1).min()))
+    if tol < p.tolerance:
+        logger.info("workload bounds tighten the tolerance from %.4f to %.4f", p.tolerance, tol)
+    return p.with_(tolerance=max(tol, 0.0))
 
 
 def _legacy_params(weight: BalanceWeight | None, **kwargs: Any) -> BalanceParams:
@@ -247,6 +275,8 @@ def _make_plan(
         "weight": p.weight if isinstance(p.weight, str) else dict(p.weight),
         "k": len(problem.territories),
         "tolerance": p.tolerance,
+        "min_workload": p.min_workload,
+        "max_workload": p.max_workload,
         "seed": p.seed,
         "restarts": restarts,
         "contiguity": bu.adjacency.contiguity,

@@ -59,6 +59,12 @@ class BalanceParams:
     max_moved_accounts, max_moved_share
         Move budget of a rebalance, in accounts or as a share of all accounts
         (``None``: no limit).
+    min_workload, max_workload
+        Smallest and largest workload any territory may have, in the units
+        of the ``weight`` column (one column only). Where they are tighter
+        than the tolerance around a target they tighten it for the design
+        (the plan's ``parameters["tolerance"]`` says by how much); a minimum
+        above, or a maximum below, the mean target cannot be met.
     """
 
     weight: BalanceWeight
@@ -73,6 +79,8 @@ class BalanceParams:
     account_count: str = ACCOUNT_COUNT
     max_moved_accounts: int | None = None
     max_moved_share: float | None = None
+    min_workload: float | None = None
+    max_workload: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.locked, Locks):
@@ -81,6 +89,7 @@ class BalanceParams:
             *_weight_problems(self.weight),
             *_count_problems(self),
             *_range_problems(self),
+            *_bound_problems(self),
         ]
         if problems:
             raise InputError("the balance parameters are invalid", problems, source="params")
@@ -104,6 +113,8 @@ class BalanceParams:
             "account_count": self.account_count,
             "max_moved_accounts": self.max_moved_accounts,
             "max_moved_share": self.max_moved_share,
+            "min_workload": self.min_workload,
+            "max_workload": self.max_workload,
         }
 
 
@@ -160,4 +171,23 @@ def _range_problems(p: BalanceParams) -> list[Problem]:
     if share is not None and (not isinstance(share, int | float) or not 0 <= share <= 1):
         out.append(Problem(f"max_moved_share must be in [0, 1], not {share!r}",
                            column="max_moved_share", fix="pass 0.05 for 5 % of accounts"))
+    return out
+
+
+def _bound_problems(p: BalanceParams) -> list[Problem]:
+    out: list[Problem] = []
+    lo, hi = p.min_workload, p.max_workload
+    for name, v in (("min_workload", lo), ("max_workload", hi)):
+        if v is not None and (not isinstance(v, int | float) or not math.isfinite(v) or v < 0):
+            out.append(Problem(f"{name} must be a number of 0 or more, not {v!r}", column=name,
+                               fix=f"pass {name} in the units of the weight column"))
+    if out:
+        return out
+    if lo is not None and hi is not None and lo > hi:
+        out.append(Problem(f"min_workload {lo} is above max_workload {hi}",
+                           column="min_workload", fix="swap them or widen the range"))
+    if (lo is not None or hi is not None) and not isinstance(p.weight, str):
+        out.append(Problem("min_workload and max_workload need a single weight column",
+                           column="weight",
+                           fix="balance one column, or leave the workload bounds out"))
     return out

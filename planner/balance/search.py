@@ -97,6 +97,7 @@ class SearchState(StateCore):
         remaining = amount
         lab = self.lab
         candidates = set(self.border_units(a, b))
+        gains: dict[int, float] = {}  # border gain per candidate, dropped when a neighbour moves
         while remaining > 0 and candidates:
             best: tuple[float, int] | None = None
             for u in candidates:
@@ -105,7 +106,11 @@ class SearchState(StateCore):
                 w = self.w[u]
                 if w <= 0 or w >= 2.0 * remaining:
                     continue
-                gain = (self.shared_with(u, b) - self.shared_with(u, a)) / max(self.up[u], 1e-12)
+                gain = gains.get(u)
+                if gain is None:
+                    gain = (self.shared_with(u, b) - self.shared_with(u, a)) / max(self.up[u],
+                                                                                   1e-12)
+                    gains[u] = gain
                 score = abs(remaining - w) / remaining - 0.5 * gain
                 if best is None or score < best[0] or (score == best[0] and u < best[1]):
                     best = (score, u)
@@ -117,6 +122,8 @@ class SearchState(StateCore):
                 continue
             self.move(u, b)
             remaining -= self.w[u]
+            for v in self.nb[u]:
+                gains.pop(v, None)
             candidates.update(v for v in self.nb[u] if lab[v] == a)
 
     # --- phase 2: descent on squared deviation ------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from planner.balance import (
+    BalanceParams,
     Locks,
     TerritoryPlan,
     ToleranceNotMetError,
@@ -47,6 +48,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--territories", "-k", type=int, help="number of territories")
     p.add_argument("--tolerance", type=float, default=0.02, help="accepted deviation (0.02)")
+    p.add_argument("--min-workload", type=float,
+                   help="smallest workload of any territory (one --weight column; design)")
+    p.add_argument("--max-workload", type=float,
+                   help="largest workload of any territory (one --weight column; design)")
+    p.add_argument("--contiguity", choices=["rook", "queen"], default="rook",
+                   help="adjacency of units (rook: shared border; queen: corners count)")
     p.add_argument("--reps", help="reps file: rep_id and home points (or home_latitude/"
                    "home_longitude columns in a CSV), optional capacity_h_per_week")
     p.add_argument("--baseline", help="plan to rebalance: CSV unit_id,territory_id or JSON map")
@@ -201,7 +208,8 @@ def _write_plan(plan: Any, path: str) -> None:
 def _balance(args: argparse.Namespace) -> int:
     """Design or rebalance; the plan is always written, a missed tolerance exits 3."""
     weight = _weights(args.weight)
-    units = prepare_units(_read_units(args.units, args.id_column, args.layer))
+    units = prepare_units(_read_units(args.units, args.id_column, args.layer),
+                          contiguity=args.contiguity)
     reps = _read_reps(args.reps) if args.reps else None
     missed: str | None = None
     if args.baseline:
@@ -211,9 +219,11 @@ def _balance(args: argparse.Namespace) -> int:
     else:
         if args.max_moved is not None or args.keep:
             raise InputError("--max-moved and --keep need --baseline")
+        params = BalanceParams(weight=weight, k=args.territories, tolerance=args.tolerance,
+                               seed=args.seed, contiguity=args.contiguity,
+                               min_workload=args.min_workload, max_workload=args.max_workload)
         try:
-            plan = design_territories(units, k=args.territories, reps=reps, weight=weight,
-                                      tolerance=args.tolerance, seed=args.seed)
+            plan = design_territories(units, params, reps=reps)
         except ToleranceNotMetError as exc:
             plan = exc.plan
             missed = str(exc).replace(" The best plan is attached as .plan.", "")
@@ -232,7 +242,7 @@ def _rebalance(args: argparse.Namespace, units: Any, weight: Any, reps: Any) -> 
     locks = Locks.keep_territories(baseline, args.keep) if args.keep else None
     return rebalance(units, baseline, weight=weight, tolerance=args.tolerance,
                      max_moved_accounts=args.max_moved, max_moved_share=args.max_moved_share,
-                     locked=locks, reps=reps, seed=args.seed)
+                     locked=locks, reps=reps, seed=args.seed, contiguity=args.contiguity)
 
 
 def _budget_note(plan: TerritoryPlan, args: argparse.Namespace) -> str:

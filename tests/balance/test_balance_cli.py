@@ -100,3 +100,15 @@ def test_balance_reads_the_units_of_a_workspace_file(
     plan = pd.read_csv(out, dtype=str)
     assert len(plan) == 159
     assert plan["territory_id"].nunique() == 10
+
+
+def test_workload_bounds_and_queen_contiguity_from_the_cli(units_file, tmp_path, capsys) -> None:
+    """--max-workload caps every territory; --contiguity queen is recorded in the plan."""
+    out = tmp_path / "plan.csv"
+    code = main(["balance", "--units", units_file, "--weight", "w", "--territories", "3",
+                 "--tolerance", "0.1", "--max-workload", "1e9", "--contiguity", "queen",
+                 "--out", str(out), "--json"])
+    assert code == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["parameters"]["contiguity"] == "queen"
+    assert payload["parameters"]["max_workload"] == 1e9

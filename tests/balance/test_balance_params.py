@@ -58,3 +58,34 @@ def test_rebalance_takes_params_with_a_budget(grid) -> None:
                                                     max_moved_accounts=2))
     assert plan.metrics.disruption is not None
     assert plan.metrics.disruption.moved_units <= 2
+
+
+def test_workload_bounds_tighten_the_tolerance(grid) -> None:
+    """A maximum 1 % above the mean target makes a 10 % request a 1 % design."""
+    units = grid(8, 6, np.random.default_rng(5).uniform(1, 5, 48))
+    mean = units["w"].sum() / 4
+    plan = design_territories(units, BalanceParams(weight="w", k=4, tolerance=0.10,
+                                                   max_workload=mean * 1.01))
+    loads = plan.metrics.territories["workload"]
+    assert loads.max() <= mean * 1.01 + 1e-9
+    assert plan.parameters["tolerance"] == pytest.approx(0.01)
+    assert plan.parameters["max_workload"] == pytest.approx(mean * 1.01)
+
+
+def test_workload_bounds_no_plan_can_meet_are_infeasible(grid) -> None:
+    """A minimum above the mean target is refused with what to change."""
+    from planner.errors import InfeasibleError
+
+    units = grid(4, 4)
+    with pytest.raises(InfeasibleError, match="min_workload 5 is above the target 4"):
+        design_territories(units, BalanceParams(weight="w", k=4, min_workload=5.0))
+
+
+def test_workload_bounds_are_validated() -> None:
+    """Negative or crossed bounds, and bounds on a blend of columns, are input errors."""
+    with pytest.raises(InputError, match="min_workload 9 is above max_workload 3"):
+        BalanceParams(weight="w", min_workload=9, max_workload=3)
+    with pytest.raises(InputError, match="need a single weight column"):
+        BalanceParams(weight={"a": 1.0, "b": 1.0}, max_workload=3)
+    with pytest.raises(InputError, match="max_workload must be a number of 0 or more"):
+        BalanceParams(weight="w", max_workload=-1)
