@@ -204,13 +204,11 @@ def _checked_run(
 def _coordinates(
     geoms: NDArray[np.object_],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """x and y of each point (NaN for a missing or empty one), in one pass."""
-    coords, which = shapely.get_coordinates(geoms, return_index=True)
-    x = np.full(len(geoms), np.nan)
-    y = np.full(len(geoms), np.nan)
-    x[which] = coords[:, 0]
-    y[which] = coords[:, 1]
-    return x, y
+    """x and y of each point (NaN for a missing or empty one)."""
+    return (
+        np.asarray(shapely.get_x(geoms), dtype=np.float64),
+        np.asarray(shapely.get_y(geoms), dtype=np.float64),
+    )
 
 
 def _complete_run(
