@@ -3,7 +3,7 @@
 The modules: :mod:`~planner.assign.layout` prepares territories once
 (shapes, hierarchy, point index), :mod:`~planner.assign.engine` runs the
 recipe below, :mod:`~planner.assign.resolve` picks primaries,
-:mod:`~planner.assign.explain` says why, :mod:`~planner.assign.distributed`
+:mod:`~planner.assign.explain` says why, :mod:`~planner.assign.cluster`
 runs it on a Dask cluster.
 
 How an account lands in a territory (the rules :func:`assign_accounts`
