@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import shapely
 from planner.assign import assign_accounts
 from planner.assign.cluster import assign_partitioned, partition_paths
 from planner.assign.partitions import read_partition
+from planner.cli import main
 from planner.errors import ClusterUnavailableError, InputError
 
 
@@ -127,10 +129,6 @@ def test_cli_scheduler_that_does_not_answer(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`planner assign --scheduler` with no scheduler exits 2 with the message in JSON."""
-    import json
-
-    from planner.cli import main
-
     territories = tmp_path / "t.geojson"
     _voronoi_territories(5, 1).to_file(territories)
     accounts = tmp_path / "parts"
