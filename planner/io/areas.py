@@ -148,6 +148,7 @@ def check_units(table: RawTable, match: ColumnMatch, options: ReadOptions) -> Ch
 
 
 def check_territories(table: RawTable, match: ColumnMatch, options: ReadOptions) -> Checked:
+    """Check a territory hierarchy: ids, shapes, parents (no orphans or loops), levels, rules."""
     frame = table.frame
     out = Collector(frame.index)
     ids = id_column(
@@ -159,6 +160,35 @@ def check_territories(table: RawTable, match: ColumnMatch, options: ReadOptions)
         aliases_hint="'id', 'territory', 'DeveloperName'",
     )
     geometry = _polygons(table, out, what="territory", required=False)
+    parent, depth = _parents(frame, match, out, ids)
+    level, level_name = _levels(frame, match, out, ids, parent, depth)
+    type_id = text_column(frame, match, s.TYPE_ID).fillna(DEFAULT_TYPE.type_id)
+    has_shape = geometry.notna() & ~geometry.is_empty
+    values: dict[str, pd.Series] = {}
+    if options.scenario_id is not None:
+        values[s.SCENARIO_ID] = pd.Series(options.scenario_id, index=frame.index, dtype="str")
+    values.update(
+        {
+            s.TERRITORY_ID: ids,
+            s.NAME: text_column(frame, match, s.NAME),
+            s.PARENT_ID: parent,
+            s.LEVEL: level.fillna(0).astype("int64"),
+            s.LEVEL_NAME: level_name,
+            s.TYPE_ID: type_id.astype("str"),
+            s.SOURCE: pd.Series(
+                np.where(has_shape, "imported", "none"), index=frame.index, dtype="str"
+            ),
+            s.RULE: _rules(frame, match, out, ids),
+        }
+    )
+    result = assemble(table, match, "territories", values, geometry, keep_extra=False)
+    return Checked(result, out.bad, out.problems)
+
+
+def _parents(
+    frame: pd.DataFrame, match: ColumnMatch, out: Collector, ids: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """Return the parent ids and each territory's depth; report orphans and loops."""
     parent = text_column(frame, match, s.PARENT_ID)
     parent_src = match.source_of(s.PARENT_ID)
     known = set(ids.dropna())
@@ -183,57 +213,49 @@ def check_territories(table: RawTable, match: ColumnMatch, options: ReadOptions)
             column=parent_src,
             fix="break the loop: a territory's parent must be higher in the hierarchy",
         )
+    return parent, depth
+
+
+def _levels(
+    frame: pd.DataFrame,
+    match: ColumnMatch,
+    out: Collector,
+    ids: pd.Series,
+    parent: pd.Series,
+    depth: pd.Series,
+) -> tuple[pd.Series, pd.Series]:
+    """Return levels (given, else the depth) and level names; report bad or inverted levels."""
     level_src = match.source_of(s.LEVEL)
     level_name = text_column(frame, match, s.LEVEL_NAME)
     level = depth.astype(float)
-    if level_src is not None:
-        raw, bad, text = parse_numbers(frame[level_src], decimal_comma=False, grouping=False)
-        if bad.sum() > len(frame) / 2:  # names such as "Region": they are level names
-            level_name = level_name.fillna(text)
-        else:
-            wrong = bad | (raw.notna() & ((raw < 0) | (raw % 1 != 0)))
-            if wrong.any():
-                out.error(
-                    f"'{level_src}' has {plural(int(wrong.sum()), 'value')} that "
-                    f"{is_word(wrong)} not a whole number of 0 or more: "
-                    f"{examples(text[wrong])}",
-                    wrong,
-                    column=level_src,
-                    fix="use 0 for top-level territories, 1 below them, and so on "
-                    "(or leave blank to count from the parents)",
-                )
-            level = raw.where(raw.notna() & ~wrong, level)
-            parent_level = parent.map(dict(zip(ids, level, strict=False)))
-            inverted = parent_level.notna() & (level <= parent_level) & ~wrong
-            if inverted.any():
-                out.error(
-                    f"{plural(int(inverted.sum()), 'territory')} {has_word(inverted)} a level "
-                    "that is not deeper than the parent's",
-                    inverted,
-                    column=level_src,
-                    fix="give each territory a higher level number than its parent",
-                )
-    type_id = text_column(frame, match, s.TYPE_ID).fillna(DEFAULT_TYPE.type_id)
-    has_shape = geometry.notna() & ~geometry.is_empty
-    values: dict[str, pd.Series] = {}
-    if options.scenario_id is not None:
-        values[s.SCENARIO_ID] = pd.Series(options.scenario_id, index=frame.index, dtype="str")
-    values.update(
-        {
-            s.TERRITORY_ID: ids,
-            s.NAME: text_column(frame, match, s.NAME),
-            s.PARENT_ID: parent,
-            s.LEVEL: level.fillna(0).astype("int64"),
-            s.LEVEL_NAME: level_name,
-            s.TYPE_ID: type_id.astype("str"),
-            s.SOURCE: pd.Series(
-                np.where(has_shape, "imported", "none"), index=frame.index, dtype="str"
-            ),
-            s.RULE: _rules(frame, match, out, ids),
-        }
-    )
-    result = assemble(table, match, "territories", values, geometry, keep_extra=False)
-    return Checked(result, out.bad, out.problems)
+    if level_src is None:
+        return level, level_name
+    raw, bad, text = parse_numbers(frame[level_src], decimal_comma=False, grouping=False)
+    if bad.sum() > len(frame) / 2:  # names such as "Region": they are level names
+        return level, level_name.fillna(text)
+    wrong = bad | (raw.notna() & ((raw < 0) | (raw % 1 != 0)))
+    if wrong.any():
+        out.error(
+            f"'{level_src}' has {plural(int(wrong.sum()), 'value')} that "
+            f"{is_word(wrong)} not a whole number of 0 or more: "
+            f"{examples(text[wrong])}",
+            wrong,
+            column=level_src,
+            fix="use 0 for top-level territories, 1 below them, and so on "
+            "(or leave blank to count from the parents)",
+        )
+    level = raw.where(raw.notna() & ~wrong, level)
+    parent_level = parent.map(dict(zip(ids, level, strict=False)))
+    inverted = parent_level.notna() & (level <= parent_level) & ~wrong
+    if inverted.any():
+        out.error(
+            f"{plural(int(inverted.sum()), 'territory')} {has_word(inverted)} a level "
+            "that is not deeper than the parent's",
+            inverted,
+            column=level_src,
+            fix="give each territory a higher level number than its parent",
+        )
+    return level, level_name
 
 
 def _rules(frame: pd.DataFrame, match: ColumnMatch, out: Collector, ids: pd.Series) -> pd.Series:

@@ -101,20 +101,7 @@ def _coordinates(
             else None,
             fix="fill in both latitude and longitude, or leave both blank",
         )
-    for src, values, limit, word in (
-        (lat_src, lat, 90, "latitude"),
-        (lon_src, lon, 180, "longitude"),
-    ):
-        out_of_range = (values.abs() > limit) & ~swap_errors
-        if out_of_range.any():
-            out.error(
-                f"{plural(int(out_of_range.sum()), word)} {is_word(out_of_range)} outside "
-                f"-{limit}..{limit}: {examples(values[out_of_range].map(lambda v: f'{v:g}'))}",
-                out_of_range,
-                column=src,
-                fix=f"correct the {word} (it must be between -{limit} and {limit}); if latitude "
-                "and longitude are swapped in these rows, swap them back",
-            )
+    _out_of_range(out, lat, lon, swap_errors, names=(lat_src, lon_src))
     zero = (lat == 0) & (lon == 0)
     if zero.any():
         out.warn(
@@ -127,6 +114,26 @@ def _coordinates(
     errors = lat_bad | lon_bad | half | (lat.abs() > 90) | (lon.abs() > 180) | swap_errors
     keep = ~(errors | zero)
     return lat.where(keep), lon.where(keep), errors
+
+
+def _out_of_range(
+    out: Collector, lat: pd.Series, lon: pd.Series, swapped: pd.Series, *, names: tuple[str, str]
+) -> None:
+    """Report latitudes outside -90..90 and longitudes outside -180..180 (not already swapped)."""
+    for src, values, limit, word in (
+        (names[0], lat, 90, "latitude"),
+        (names[1], lon, 180, "longitude"),
+    ):
+        out_of_range = (values.abs() > limit) & ~swapped
+        if out_of_range.any():
+            out.error(
+                f"{plural(int(out_of_range.sum()), word)} {is_word(out_of_range)} outside "
+                f"-{limit}..{limit}: {examples(values[out_of_range].map(lambda v: f'{v:g}'))}",
+                out_of_range,
+                column=src,
+                fix=f"correct the {word} (it must be between -{limit} and {limit}); if latitude "
+                "and longitude are swapped in these rows, swap them back",
+            )
 
 
 def _resolve_swaps(
@@ -312,6 +319,25 @@ def place_rows(
         xs[from_zip.to_numpy()] = located.loc[from_zip, s.LONGITUDE].to_numpy()
         precision[from_zip.to_numpy()] = "postal_code"
     unresolved = need & ~found
+    _unlocated(out, unresolved, postal_src, postal_text, us, required=required)
+    located_mask = ~np.isnan(xs) & ~np.isnan(ys)
+    points = np.full(len(index), None, dtype=object)
+    points[located_mask] = shapely.points(xs[located_mask], ys[located_mask])
+    geometry = gpd.GeoSeries(points, index=index, crs=s.STORAGE_CRS)
+    precision[~located_mask] = None
+    return geometry, pd.Series(precision, index=index, dtype="str"), postal_text
+
+
+def _unlocated(
+    out: Collector,
+    unresolved: pd.Series,
+    postal_src: str | None,
+    postal_text: pd.Series,
+    us: pd.Series,
+    *,
+    required: bool,
+) -> None:
+    """Report rows placed neither by coordinates nor by ZIP code (errors when required)."""
     if postal_src is not None:
         has_code = postal_text.notna()
         foreign = unresolved & has_code & ~us
@@ -348,12 +374,6 @@ def place_rows(
             neither,
             fix="add latitude/longitude or a US postal code",
         )
-    located_mask = ~np.isnan(xs) & ~np.isnan(ys)
-    points = np.full(len(index), None, dtype=object)
-    points[located_mask] = shapely.points(xs[located_mask], ys[located_mask])
-    geometry = gpd.GeoSeries(points, index=index, crs=s.STORAGE_CRS)
-    precision[~located_mask] = None
-    return geometry, pd.Series(precision, index=index, dtype="str"), postal_text
 
 
 def unplaceable(geom: gpd.GeoSeries, out: Collector, *, what: str) -> gpd.GeoSeries:
