@@ -176,3 +176,30 @@ def test_a_rule_and_its_negation_partition_the_accounts(
     assert (a ^ b).all()
     expected = [v is not None and v >= threshold for v in values]
     assert a.tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("rule", "position", "message"),
+    [
+        ("índustry == 1", 1, r"unexpected character 'í' at position 1"),
+        ("x == -.", 6, r"'-\.' at position 6 is not a number"),
+        ("x == " + "9" * 400, 6, r"the number 9{17}\.\.\. at position 6 is too large"),
+        ("x == 1e400", 6, r"the number 1e400 at position 6 is too large"),
+        ("(" * 500 + "x == 1" + ")" * 500, 51, r"nests more than 50 levels"),
+        ("not " * 60 + "x", 201, r"nests more than 50 levels"),
+        ("x == 1 or " * 1200 + "x == 1", 10001, r"more than 10,000"),
+    ],
+)
+def test_fuzzed_crashes_are_rule_errors(rule: str, position: int, message: str) -> None:
+    """The strings that once escaped as AssertionError, ValueError, OverflowError or
+    RecursionError are RuleErrors naming their position."""
+    with pytest.raises(RuleError, match=message) as info:
+        parse_rule(rule)
+    assert info.value.position == position
+    assert info.value.problems[0].fix
+
+
+def test_numbers_up_to_the_bound_evaluate(four_accounts: pd.DataFrame) -> None:
+    """Large but bounded numbers parse and compare with float columns without overflow."""
+    rule = parse_rule("annual_revenue < 999_999_999_999_999_999", fields=four_accounts)
+    assert rule.evaluate(four_accounts).tolist() == [True, True, True, False]
