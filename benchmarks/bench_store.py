@@ -128,6 +128,9 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--url", default=os.environ.get("PLANNER_DATABASE_URL"))
+    parser.add_argument(
+        "--parts", default="edit,open,race,kill", help="which parts to run (comma-separated)"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
     backends: list[tuple[str, str]] = [("GeoPackage", str(folder / "big.gpkg"))]
@@ -137,13 +140,30 @@ def main() -> None:
         print("(no --url / PLANNER_DATABASE_URL: PostGIS rows skipped; start one with ./dev db)")
     print(f"2 shared cores; timings are medians of {args.repeats} and noisy\n")
 
+    parts = set(args.parts.split(","))
+    names: dict[str, str] = {}
+    if "edit" in parts:
+        edit_part(args, backends, folder, names)
+    if "open" in parts:
+        open_part(args, backends, folder)
+    if "race" in parts:
+        race_part(args, backends, folder)
+    if "kill" in parts:
+        kill_part(args, backends, folder)
+    for label, target in backends:
+        if label in names:
+            _drop(label, target, names[label])
+
+
+def edit_part(
+    args: argparse.Namespace, backends: list[tuple[str, str]], folder: Path, names: dict[str, str]
+) -> None:
     ws = big_workspace(args.accounts)
     t = time.perf_counter()
     old_whole_file_save(ws, folder / "old.gpkg")
     old_save = time.perf_counter() - t
     print(f"== one edit, {args.accounts:,} accounts ==")
     print(f"{'old whole-file save (peer)':<34}{old_save * 1000:>10.0f} ms")
-    names: dict[str, str] = {}
     for label, target in backends:
         name = f"bench{uuid.uuid4().hex[:8]}"
         names[label] = name
@@ -153,6 +173,8 @@ def main() -> None:
         print(f"{label + ': rename a territory':<34}{figs['rename'] * 1000:>10.0f} ms")
         print(f"{label + ': move 50 accounts':<34}{figs['move50'] * 1000:>10.0f} ms")
 
+
+def open_part(args: argparse.Namespace, backends: list[tuple[str, str]], folder: Path) -> None:
     print(f"\n== open a workspace of {args.open_accounts:,} accounts ==")
     huge = big_workspace(args.open_accounts)
     for label, target in backends:
@@ -164,12 +186,15 @@ def main() -> None:
         took = time.perf_counter() - t
         print(f"{label + ': open':<34}{took:>10.1f} s  ({len(opened.accounts):,} accounts)")
         _drop(label, target, name)
-    t = time.perf_counter()
-    old = open_workspace_v1(folder / "old.gpkg")
-    took = time.perf_counter() - t
-    print(f"{'old planner: read the 100k file':<34}{took:>10.1f} s  ({len(old):,} accounts)")
+    if (folder / "old.gpkg").is_file():
+        t = time.perf_counter()
+        old = open_workspace_v1(folder / "old.gpkg")
+        took = time.perf_counter() - t
+        print(f"{'old planner: read the 100k file':<34}{took:>10.1f} s  ({len(old):,} accounts)")
     del huge
 
+
+def race_part(args: argparse.Namespace, backends: list[tuple[str, str]], folder: Path) -> None:
     print(f"\n== race: 2 writers x {args.edits} edits, a reader opening ({args.opens}+ opens) ==")
     for label, target in backends:
         name = f"race{uuid.uuid4().hex[:8]}"
@@ -182,6 +207,8 @@ def main() -> None:
         )
         _drop(label, target, name)
 
+
+def kill_part(args: argparse.Namespace, backends: list[tuple[str, str]], folder: Path) -> None:
     print(f"\n== kill: SIGKILL mid-commit {args.kills} times ==")
     for label, target in backends:
         name = f"kill{uuid.uuid4().hex[:8]}"
@@ -196,8 +223,6 @@ def main() -> None:
             f"{len(rep.leftovers)}, versions reached {rep.versions[-1]}"
         )
         _drop(label, target, name)
-    for label, target in backends:
-        _drop(label, target, names[label])
 
 
 def _opener(target: str, name: str) -> Callable[[], Workspace]:

@@ -213,7 +213,7 @@ def race_drill(opener: Opener, edits: int, *, min_opens: int = 0) -> RaceReport:
         p.start()
     results = [out.get(timeout=900) for _ in writers]
     stop.set()
-    _, opens, torn = out.get(timeout=120)
+    _, opens, torn = out.get(timeout=1800)
     for p in [*writers, reader]:
         p.join()
     ws = opener()
