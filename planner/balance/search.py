@@ -293,18 +293,17 @@ class SearchState(StateCore):
         """Exchange units across each border where that raises compactness within balance."""
         made = 0
         for a, b in self.territory_graph():
-            mine = [u for u in self.border_units(a, b) if self.movable[u]]
-            theirs = [v for v in self.border_units(b, a) if self.movable[v]]
+            mine = self._best_for_compactness(a, b)
+            theirs = self._best_for_compactness(b, a)
             options: list[tuple[float, int, int]] = []
-            for u in mine:
-                gu = self.pp_delta(u, a, b)
-                for v in theirs:
+            for u, gu in mine:
+                for v, gv in theirs:
                     net = self.w[u] - self.w[v]
                     da = abs((self.load[a] - net - self.tgt[a]) / self.tgt[a])
                     db = abs((self.load[b] + net - self.tgt[b]) / self.tgt[b])
                     if max(da, db) > cap and max(da, db) >= max(abs(self.dev(a)), abs(self.dev(b))):
                         continue
-                    gain = gu + self.pp_delta(v, b, a)
+                    gain = gu + gv
                     if gain > min_gain:
                         options.append((-gain, u, v))
             options.sort()
@@ -321,6 +320,16 @@ class SearchState(StateCore):
                 self.move(v, b)
                 self.moves_done -= 4
         return made
+
+    def _best_for_compactness(self, a: int, b: int, *, keep: int = 24) -> list[tuple[int, float]]:
+        """Movable units of ``a`` on its border with ``b`` and their compactness gain, best first.
+
+        Only the ``keep`` best are returned, so long borders (thousands of
+        units) cost no more than short ones in the swap search.
+        """
+        scored = [(u, self.pp_delta(u, a, b)) for u in self.border_units(a, b) if self.movable[u]]
+        scored.sort(key=lambda x: (-x[1], x[0]))
+        return scored[:keep]
 
     def _balance_ok(self, u: int, s: int, d: int, cap: float) -> bool:
         w = self.w[u]
