@@ -107,9 +107,10 @@ def test_xlsx_bomb_is_refused_before_openpyxl_reads_it() -> None:
     buf = io.BytesIO()
     wb.save(buf)
     padded = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, zipfile.ZipFile(
-        padded, "w", zipfile.ZIP_DEFLATED
-    ) as dst:
+    with (
+        zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src,
+        zipfile.ZipFile(padded, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
         for info in src.infolist():
             dst.writestr(info, src.read(info))
         dst.writestr("xl/media/padding.bin", b"\0" * (20 << 20))
