@@ -48,11 +48,14 @@ rule in the territory's chain was applied, else ``spatial``) and a
 territory and not in another.
 """
 
+import sys
+
 from planner.assign.engine import assign_accounts
 from planner.assign.explain import Explanation, Verdict
 from planner.assign.layout import TerritoryLayout, prepare_territories
 from planner.assign.results import MEMBERSHIP_COLUMNS, Assignment
 from planner.assign.workspace import assign_workspace
+from planner.callable import make_callable
 
 __all__ = [
     "MEMBERSHIP_COLUMNS",
@@ -64,3 +67,5 @@ __all__ = [
     "assign_workspace",
     "prepare_territories",
 ]
+
+make_callable(sys.modules[__name__], "planner.jobs:assign")  # tp.assign(...) runs the job

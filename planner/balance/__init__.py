@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from planner.balance.compare import PlanComparison, compare_plans
 from planner.balance.design import design_territories
 from planner.balance.metrics import Disruption, PlanMetrics, compute_metrics
@@ -18,6 +20,7 @@ from planner.balance.workload import (
     aggregate_to_units,
     units_with_workload,
 )
+from planner.callable import make_callable
 
 __all__ = [
     "ACCOUNT_COUNT",
@@ -44,3 +47,5 @@ __all__ = [
     "tradeoff_curve",
     "units_with_workload",
 ]
+
+make_callable(sys.modules[__name__], "planner.jobs:balance")  # tp.balance(...) runs the job

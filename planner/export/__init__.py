@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+
+from planner.callable import make_callable
 from planner.export.importer import ImportedPlan, import_export
 from planner.export.plan import (
     FORMATS,
@@ -26,3 +29,5 @@ __all__ = [
     "import_export",
     "plan_from_workspace",
 ]
+
+make_callable(sys.modules[__name__], "planner.jobs:export")  # tp.export(...) runs the job
