@@ -11,10 +11,10 @@ import pytest
 import shapely
 
 from planner import schema as s
-from planner.store import connect as store_connect
-from planner.store import core as store_core
 from planner.errors import InputError, SchemaVersionError, WorkspaceError
 from planner.models import Scenario, ScenarioState, TerritoryType
+from planner.store import connect as store_connect
+from planner.store import core as store_core
 from planner.workspace import Workspace, open_workspace
 
 
@@ -91,7 +91,7 @@ def test_round_trip_keeps_every_table(two_account_workspace: Workspace, tmp_path
 def test_failed_commit_writes_nothing(
     two_account_workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A commit that fails midway leaves the stored workspace as it was; the edit stays in memory."""
+    """A commit that fails midway leaves the store as it was; the edit stays in memory."""
     path = two_account_workspace.save(tmp_path / "w.gpkg")
     ws = open_workspace(path)
     ws.log("edit", {"note": "this change must not half-land"})
