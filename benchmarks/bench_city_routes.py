@@ -5,9 +5,10 @@ Stops are real points of interest of each extract; drive times come from
 the road network (one-way streets make them asymmetric). Both solvers get
 the same integer-second matrix and the same time. Two problems: a closed
 tour through every stop (solve_tour), and a rep's day with opening-hour
-windows, 15-minute visits and an 08:00-17:00 shift (plan_routes; compared
-on visits made, then drive time plus time until back home). Goal: never
-worse than OR-Tools.
+windows, 15-minute visits and an 08:00-17:00 shift in which the rep may
+leave late (plan_routes; compared on visits made, then drive time plus
+working time, the objective both solvers are given). Goal: never worse
+than OR-Tools.
 """
 
 from __future__ import annotations
@@ -64,12 +65,14 @@ def _ortools_day(D: np.ndarray, win: np.ndarray, time_limit_s: float) -> tuple[i
     routing.AddDimension(timed, DAY_END, DAY_END, False, "time")
     time_dim = routing.GetDimensionOrDie("time")
     time_dim.SetSpanCostCoefficientForAllVehicles(1)
-    prize = int(4 * drive.max() + 3 * 3600 + 1000)
+    # The same model as ours: the rep may leave late, every visit that fits is made
+    # (a prize above any day's cost), and the cost is drive plus working time.
+    prize = int(4 * (DAY_END - DAY_START) + 1000)
     for node in range(1, n):
         index = manager.NodeToIndex(node)
         time_dim.CumulVar(index).SetRange(int(win[node - 1, 0]), int(win[node - 1, 1] - VISIT_S))
         routing.AddDisjunction([index], prize)
-    time_dim.CumulVar(routing.Start(0)).SetRange(DAY_START, DAY_START)
+    time_dim.CumulVar(routing.Start(0)).SetRange(DAY_START, DAY_END)
     time_dim.CumulVar(routing.End(0)).SetRange(DAY_START, DAY_END)
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
@@ -84,8 +87,9 @@ def _ortools_day(D: np.ndarray, win: np.ndarray, time_limit_s: float) -> tuple[i
         drive_s += D[manager.IndexToNode(index), manager.IndexToNode(nxt)]
         visits += not routing.IsStart(index)
         index = nxt
-    end = sol.Min(time_dim.CumulVar(routing.End(0)))
-    return visits, drive_s, float(end - DAY_START)
+    start = sol.Value(time_dim.CumulVar(routing.Start(0)))
+    end = sol.Value(time_dim.CumulVar(routing.End(0)))
+    return visits, drive_s, float(end - start)
 
 
 def _ours_day(
@@ -110,8 +114,8 @@ def _ours_day(
                          seed=seed)
     plan = plan_routes(stops, (0.0, 0.0), matrix=matrix, params=params)
     day = plan.days[0]
-    # Both solvers count the day from the shift start.
-    return len(day.stops), day.drive_s, day.return_home_s - DAY_START if day.stops else 0.0
+    # Both solvers count the working time from leaving home to coming back.
+    return len(day.stops), day.drive_s, day.work_s
 
 
 def main() -> None:
@@ -157,8 +161,8 @@ def main() -> None:
     print(f"TSP: ours worse than OR-Tools on {worse} instance(s)")
     print()
     print(f"Day with opening-hour windows, 15-min visits, 08:00-17:00, {args.time_limit:g} s each")
-    print(f"{'city':11} {'stops':>5} {'ours visits':>11} {'drive+day min':>14} "
-          f"{'OR-Tools visits':>15} {'drive+day min':>14}")
+    print(f"{'city':11} {'stops':>5} {'ours visits':>11} {'drive+work min':>14} "
+          f"{'OR-Tools visits':>15} {'drive+work min':>14}")
     worse_tw = 0
     for city in CITIES:
         path = SHARED / "osm" / f"{city}.osm.pbf"

@@ -27,7 +27,13 @@ from planner.routing.plans import (
     UnvisitedStop,
 )
 from planner.routing.requests import Allowed, build_requests, visit_counts_in_plan
-from planner.routing.schedule import Leg, TimedRoute, insert_missing, time_route
+from planner.routing.schedule import (
+    Leg,
+    TimedRoute,
+    improve_routes,
+    insert_missing,
+    time_route,
+)
 from planner.routing.solver import Deadline, to_solver_units
 from planner.routing.stops import StopTable, read_stops
 
@@ -157,6 +163,7 @@ def place_visits(
     left = [r for r in range(len(requests)) if r not in placed]
     left = insert_missing(routes, left, requests, shifts, T,
                           deadline=began + params.time_limit_s)
+    improve_routes(routes, shifts, T, deadline=began + params.time_limit_s)
     return PlacedVisits(requests, routes, left, unvisited, deadline.stopped)
 
 
