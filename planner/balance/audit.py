@@ -140,9 +140,10 @@ def audit_plan(
         The balanced column(s); every sampled plan keeps each territory
         within ``tolerance`` of the equal share of this workload.
     tolerance
-        Allowed relative deviation of the ensemble (default: the plan's own
-        largest deviation, or 2 % if that is smaller, so the plan is a member
-        of the ensemble it is compared with).
+        Allowed relative deviation of the ensemble (default: the tolerance
+        the plan was made with, 2 % for a bare assignment, or the plan's own
+        largest deviation if that is larger, so the plan is a member of the
+        ensemble it is compared with).
     n_plans
         Plans to sample (chain steps, the plan itself not counted).
     columns
@@ -172,13 +173,23 @@ def audit_plan(
     k = len(territories)
     measure = partial(_measure, bu, values, extra, k)
     mine = measure(labels)
-    tol = tolerance if tolerance is not None else max(0.02, mine["max_abs_deviation"] + 1e-9)
+    tol = tolerance if tolerance is not None else max(
+        _plan_tolerance(plan), mine["max_abs_deviation"] + 1e-9)
     rows, stopped = _sample(bu, values, labels, k, tol, n_plans, seed, measure, report,
                             should_stop)
     senses = dict(_BASE_METRICS) | {f"spread_{c}": "lower" for c in extra}
     report(1.0, "done")
     return AuditResult(mine, pd.DataFrame(rows, columns=list(senses)), senses, tol, seed,
                        time.perf_counter() - started, stopped)
+
+
+def _plan_tolerance(plan: TerritoryPlan | pd.Series | Mapping[str, str]) -> float:
+    """The tolerance the plan was made with (2 % when it does not say)."""
+    if isinstance(plan, TerritoryPlan):
+        value = plan.parameters.get("tolerance")
+        if isinstance(value, int | float) and value > 0:
+            return float(value)
+    return 0.02
 
 
 def _extra_columns(

@@ -103,3 +103,12 @@ def test_cli_audit_prints_ranks_and_writes_the_report(grid_plan, tmp_path, capsy
     assert payload["n_plans"] == 25
     assert {r["metric"] for r in payload["ranks"]} >= {"max_abs_deviation", "cut_edges"}
     assert report.exists()
+
+
+def test_the_ensemble_keeps_the_tolerance_the_plan_was_made_with(grid_plan) -> None:
+    """A plan designed at 5 % is compared with plans within 5 %; a bare assignment with 2 %."""
+    units, plan = grid_plan
+    assert audit_plan(units, plan, weight="w", n_plans=5).tolerance == pytest.approx(
+        max(0.05, plan.metrics.max_abs_deviation + 1e-9))
+    bare = audit_plan(units, plan.assignment, weight="w", n_plans=5)
+    assert bare.tolerance == pytest.approx(max(0.02, plan.metrics.max_abs_deviation + 1e-9))
