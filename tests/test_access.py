@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -46,10 +47,11 @@ def three_level_plan() -> dict[str, pd.DataFrame]:
         {
             "rep_id": ["A", "P", "V", "M1", "M2", "MS", "R1", "R2", "R3", "R4", "R5"],
             "name": list("APVMMMRRRRR"),
-            "role": ["admin", "planner", "manager", "manager", "manager", "manager"]
-            + ["rep"] * 5,
-            "email": [f"{x.lower()}@example.com" for x in
-                      ["A", "P", "V", "M1", "M2", "MS", "R1", "R2", "R3", "R4", "R5"]],
+            "role": ["admin", "planner", "manager", "manager", "manager", "manager"] + ["rep"] * 5,
+            "email": [
+                f"{x.lower()}@example.com"
+                for x in ["A", "P", "V", "M1", "M2", "MS", "R1", "R2", "R3", "R4", "R5"]
+            ],
             "manager_id": [None, None, None, "V", "V", None, "M1", "M1", "M2", "MS", "M1"],
             "password_hash": ["$scrypt$secret"] * 11,
         }
@@ -244,10 +246,15 @@ def test_filters(three_level_plan: dict[str, pd.DataFrame]) -> None:
     assert terr["territory_id"].tolist() == ["T1", "T3"]
     assert terr["parent_id"].isna().all()
     assert sc.filter_memberships(three_level_plan["memberships"])["account_id"].tolist() == [
-        "a1", "a2", "a4",
+        "a1",
+        "a2",
+        "a4",
     ]
     assert sc.filter_associations(three_level_plan["associations"])["territory_id"].tolist() == [
-        "T1", "T3", "T1", "T3",
+        "T1",
+        "T3",
+        "T1",
+        "T3",
     ]
     reps = sc.filter_reps(three_level_plan["reps"])
     assert reps["rep_id"].tolist() == ["R1"] and "password_hash" not in reps.columns
@@ -354,8 +361,9 @@ def random_plans(draw: st.DrawFn) -> dict[str, pd.DataFrame]:
 @given(plan=random_plans())
 def test_reps_see_exactly_their_subtrees(plan: dict[str, pd.DataFrame]) -> None:
     """A rep sees exactly the subtrees of their territories and the accounts in them."""
-    parent = dict(zip(plan["territories"]["territory_id"], plan["territories"]["parent_id"],
-                      strict=True))
+    parent = dict(
+        zip(plan["territories"]["territory_id"], plan["territories"]["parent_id"], strict=True)
+    )
 
     def under(tid: str, root: str) -> bool:
         node: str | None = tid
@@ -415,3 +423,36 @@ def test_each_export_format_needs_its_right(
     if not allowed:
         with pytest.raises(AccessDeniedError, match="may not export salesforce"):
             sc.require(export_action(fmt))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("user", ["ga-rep-atl", "ga-mgr-r-south", "ga-mgr-d-nw"])
+@pytest.mark.parametrize("fmt", ["csv", "geojson"])
+def test_cli_export_as_user_holds_only_the_user_s_scope(
+    user: str, fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`planner export --as-user` writes no account or territory outside the user's scope.
+
+    A rep, the manager of the other region and a district manager of the north
+    each export the Georgia sample; every id in the files is in their scope.
+    """
+    from planner.cli import main as cli_main
+    from planner.samples import sample_path
+    from planner.workspace import open_workspace
+
+    path = sample_path("georgia")
+    allowed = scope_for(open_workspace(path), user)
+    out = tmp_path / fmt
+    assert cli_main(["export", "--workspace", str(path), "--format", fmt, "--out", str(out),
+                     "--as-user", user]) == 0  # fmt: skip
+    capsys.readouterr()
+    if fmt == "csv":
+        frames = [pd.read_csv(f, dtype=str) for f in out.glob("*.csv")]
+    else:
+        frames = [pd.DataFrame(gpd.read_file(f)) for f in out.glob("*.geojson")]
+    accounts = {a for f in frames if "account_id" in f for a in f["account_id"].dropna()}
+    territories = {t for f in frames if "territory_id" in f for t in f["territory_id"].dropna()}
+    assert accounts and territories
+    assert allowed.account_ids is not None and allowed.territory_ids is not None
+    assert accounts <= allowed.account_ids
+    assert territories <= allowed.territory_ids
