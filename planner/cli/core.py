@@ -22,7 +22,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Read an accounts, reps, units or territories file and list every problem "
         "with its rows, column and fix. Exits 1 when the file has errors.",
     )
-    p.add_argument("file", help="CSV, XLSX, GeoJSON, GeoPackage, Parquet or zipped Shapefile")
+    p.add_argument(
+        "file",
+        help="CSV, XLSX, GeoJSON, GeoPackage, Parquet, zipped Shapefile, or gzip of one (.csv.gz)",
+    )
     p.add_argument(
         "--kind",
         choices=["accounts", "reps", "units", "territories"],
