@@ -397,20 +397,25 @@ def lookup(tree: CellTree, x: F64, y: F64) -> tuple[I64, I64, I64]:
     depth = tree.depth
     ny0, nx0 = tree.shape0
     scale = SPLIT**depth
-    fx = (x - tree.origin[0]) / tree.cell0 * scale
-    fy = (y - tree.origin[1]) / tree.cell0 * scale
+    per_cell = scale / tree.cell0
+    fx = (x - tree.origin[0]) * per_cell
+    fy = (y - tree.origin[1]) * per_cell
     inside = (fx >= 0) & (fx < nx0 * scale) & (fy >= 0) & (fy < ny0 * scale)  # False for NaN
-    idx = np.flatnonzero(inside)
-    fx, fy = fx[idx], fy[idx]
-    ix, iy = np.floor(fx).astype(np.int64), np.floor(fy).astype(np.int64)
-    rx, ry = fx - ix, fy - iy
-    edgy = (rx < POINT_EDGE_EPS) | (rx > 1 - POINT_EDGE_EPS)
-    edgy |= (ry < POINT_EDGE_EPS) | (ry > 1 - POINT_EDGE_EPS)
+    if inside.all():
+        idx = np.arange(len(fx), dtype=np.int64)
+    else:
+        idx = np.flatnonzero(inside)
+        fx, fy = fx[idx], fy[idx]
+    ix, iy = fx.astype(np.int64), fy.astype(np.int64)  # fx, fy >= 0: truncation is floor
+    fx -= ix
+    fy -= iy
+    edgy = (fx < POINT_EDGE_EPS) | (fx > 1 - POINT_EDGE_EPS)
+    edgy |= (fy < POINT_EDGE_EPS) | (fy > 1 - POINT_EDGE_EPS)
     value = tree.levels[0][(iy // scale) * nx0 + ix // scale]
     down = np.flatnonzero(value <= -2)
     for level in range(1, depth + 1):
         v = value[down]
-        down = down[(v <= -2) & ((-v - 2) % 2 == 1)]
+        down = down[(v <= -2) & ((-v - 2) & 1 == 1)]
         if not len(down):
             break
         block = (-value[down] - 2) // 2
