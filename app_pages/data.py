@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from planner import schema as s
-from ui import auth, state, tables
+from planner.services import tables
+from ui import auth, state
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()

@@ -7,7 +7,8 @@ import streamlit as st
 from planner import schema as s
 from planner.errors import PlannerError
 from planner.export import ExportFormat, SalesforceOptions
-from ui import auth, reporting, state
+from planner.services import reporting
+from ui import auth, state
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()

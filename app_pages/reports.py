@@ -10,7 +10,8 @@ from planner import schema as s
 from planner.errors import PlannerError
 from planner.export.files import csv_bytes, xlsx_bytes
 from planner.reports import read_opportunities, sales_cycle, star_performers, territory_report
-from ui import auth, reporting, state
+from planner.services import reporting
+from ui import auth, state
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()

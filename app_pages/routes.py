@@ -251,10 +251,18 @@ def day_choice(plan: RoutePlan, key: routes.PlanKey, wanted: date) -> int:
         return 0
     weekdays = [d.weekday for d in plan.days]
     first = weekdays.index(wanted.weekday()) if wanted.weekday() in weekdays else 0
+    busy = [i for i, d in enumerate(plan.days) if d.stops]
     if wanted.weekday() not in weekdays:
+        first = busy[0] if busy else 0
         st.info(
             f"{WEEKDAY_NAMES[wanted.weekday()]} is not a working day: showing "
-            f"{WEEKDAY_NAMES[weekdays[0]]}."
+            f"{WEEKDAY_NAMES[weekdays[first]]}."
+        )
+    elif not plan.days[first].stops and busy:
+        first = busy[0]
+        st.info(
+            f"The week's visits fit on fewer days; none falls on "
+            f"{WEEKDAY_NAMES[wanted.weekday()]}: showing {WEEKDAY_NAMES[weekdays[first]]}."
         )
 
     def label(i: int) -> str:

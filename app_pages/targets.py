@@ -9,7 +9,8 @@ from planner import schema as s
 from planner.errors import PlannerError
 from planner.models import Target
 from planner.reports import set_targets, target_rollup
-from ui import auth, reporting, state
+from planner.services import reporting
+from ui import auth, state
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()

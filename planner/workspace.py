@@ -130,6 +130,15 @@ class Workspace:
         self._baseline: dict[str, pd.DataFrame] = dict(self.tables)
         self._tracked().touched.clear()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the tables, not the connection: a copy (a cache, another process) is detached.
+
+        An unpickled workspace has no store; :meth:`save` writes it to a file.
+        """
+        state = dict(self.__dict__)
+        state["store"] = None
+        return state
+
     def _tracked(self) -> _Tables:
         if not isinstance(self.tables, _Tables):  # someone assigned a plain dict
             tracked = _Tables(self.tables)

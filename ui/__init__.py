@@ -8,9 +8,7 @@ imports Streamlit; everything it shows comes from the ``planner`` library.
 - :mod:`ui.progress`: :func:`~ui.progress.st_progress`, a progress callback for the library.
 - :mod:`ui.maps`: showing folium maps with the vendored, offline assets.
 - :mod:`ui.sidebar`: the workspace, scenario and basemap pickers of every page.
-- :mod:`ui.tables`: the frames behind the data page's tables (no Streamlit).
 - :mod:`ui.auth`: sign-in, session timeout, the user's access scope, role-dependent navigation.
-- :mod:`ui.reporting`: the frames behind the targets, reports and export pages.
 - :mod:`ui.editing`: the edit pages' session glue and folium maps (edits: :mod:`planner.edit`).
 - :mod:`ui.scenarios`: the balance and compare pages' inputs, charts and maps.
 - :mod:`ui.routes`: the routes page: scoped rep choice, cached road network, route maps.

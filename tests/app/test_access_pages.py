@@ -16,9 +16,9 @@ from planner.access import AccessDeniedError, scope_for
 from planner.auth import ScryptParams, hash_password
 from planner.models import Target
 from planner.reports import set_targets
+from planner.services import reporting
 from planner.workspace import Workspace, open_workspace
 from tests.app.conftest import build_small_workspace
-from ui import reporting
 from ui.auth import SIGN_IN_FAILED
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,6 +20,8 @@ from planner import schema as s
 from planner.access import AccessScope
 from planner.export import ExportFormat, PlanData, export_plan, plan_from_workspace
 from planner.hierarchy import descendants
+from planner.routing.workload import travel_workload
+from planner.services.tables import accounts_table
 from planner.workspace import Workspace
 
 __all__ = [
@@ -91,8 +93,6 @@ def drive_time_by_territory(ws: Workspace, scenario_id: str) -> pd.DataFrame:
     pandas.DataFrame
         ``territory_id`` and :data:`DRIVE_COLUMN`.
     """
-    from planner.routing.workload import travel_workload
-    from ui.tables import accounts_table
 
     terr = ws.territories(scenario_id)
     out = pd.DataFrame({s.TERRITORY_ID: terr[s.TERRITORY_ID].astype(str).to_numpy()})

@@ -1,4 +1,4 @@
-"""The data page's tables and filters (ui.tables, no Streamlit needed)."""
+"""The data page's tables and filters (planner.services.tables, no Streamlit needed)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from planner import schema as s
+from planner.services import tables
 from planner.workspace import Workspace
-from ui import tables
 
 
 @pytest.fixture
