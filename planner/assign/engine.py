@@ -25,7 +25,13 @@ from planner.assign.inputs import (
     overrides_frame,
 )
 from planner.assign.layout import TerritoryLayout, cached_layout
-from planner.assign.resolve import Ranking, Resolution, apply_includes, resolve_primaries
+from planner.assign.resolve import (
+    Ranking,
+    Resolution,
+    apply_includes,
+    resolve_primaries,
+    type_order,
+)
 from planner.assign.results import Assignment
 from planner.errors import InputError, PlannerWarning, Problem, format_ids
 from planner.geo.locate import PolygonIndex, locate_points
@@ -289,8 +295,8 @@ def _parse_rules(
 
 def _bare_note(layout: TerritoryLayout, chain_rule: NDArray[np.bool_]) -> list[str]:
     leaves = layout.leaves
-    bare = [int(t) for t in leaves if layout.shape_of[t] < 0 and not chain_rule[t]]
-    if not bare or len(layout) <= 1:
+    bare = leaves[(layout.shape_of[leaves] < 0) & ~chain_rule[leaves]]
+    if not len(bare) or len(layout) <= 1:
         return []
     note = (
         f"territories {format_ids(layout.tids[bare])} have neither a shape nor a rule (nor "
@@ -356,9 +362,8 @@ def _rule_only(run: _Run, masks: dict[int, NDArray[np.bool_]]) -> Pairs:
     """Accounts matching every rule in the chain of each leaf that has no shape."""
     layout = run.layout
     ps, ts = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
-    for leaf in layout.leaves:
-        if layout.shape_of[leaf] >= 0 or not run.chain_rule[leaf]:
-            continue
+    leaves = layout.leaves
+    for leaf in leaves[(layout.shape_of[leaves] < 0) & run.chain_rule[leaves]].tolist():
         ok = np.ones(run.n, dtype=bool)
         for a in layout.chains[leaf]:
             if a in run.rules:
@@ -435,7 +440,7 @@ def _resolve(run: _Run, cand: Pairs, index: PolygonIndex | None) -> Resolution:
     layout = run.layout
     ranking = Ranking(
         layout.tids, layout.types, layout.shape_of, run.chain_rule, layout.shape_ids,
-        layout.area_m2,
+        layout.area_m2, layout.memo("type order", lambda: type_order(layout.tids, layout.types)),
     )  # fmt: skip
     res = resolve_primaries(cand[0], cand[1], run.n, ranking, (run.x, run.y, index))
     includes = run.overrides[run.overrides[s.ACTION] == "include"]

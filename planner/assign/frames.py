@@ -71,9 +71,11 @@ def membership_frame(
     prep = layout
     T = len(prep.tids)
     base_texts, detail_code_of = base_details(layout, rules)
-    details: dict[str, int] = {text: i for i, text in enumerate(base_texts)}
+    details: dict[str, int] = {}
 
     def code(text: str) -> int:
+        if not details:  # the base texts first, so their codes stay
+            details.update((t, i) for i, t in enumerate(base_texts))
         return details.setdefault(text, len(details))
 
     cause_code_of = np.where(chain_rule, 1, 0).astype(np.int64)  # spatial, rule, manual
@@ -88,7 +90,7 @@ def membership_frame(
         wanted = {p * T + t: v for (p, t), v in notes.items()}
         keys = p_all * T + t_all
         hit = np.flatnonzero(np.isin(keys, np.fromiter(wanted, dtype=np.int64)))
-        base = list(details)
+        base = base_texts
         for i in hit:
             detail[i] = code(f"{base[detail[i]]}; {wanted[int(keys[i])]}")
     if manual_rows:
@@ -113,10 +115,19 @@ def membership_frame(
             s.ACCOUNT_ID: account_ids.take(p_all).reset_index(drop=True),
             s.TERRITORY_ID: _categorical(t_all, _dtype(layout, "tids", list(prep.tids))),
             s.CAUSE: _categorical(cause, pd.CategoricalDtype(["spatial", "rule", "manual"])),
-            s.DETAIL: _categorical(detail, _dtype(layout, tuple(details), list(details))),
+            s.DETAIL: _categorical(detail, _detail_dtype(layout, rules, base_texts, details)),
             s.IS_PRIMARY: primary,
         }
     )
+
+
+def _detail_dtype(
+    layout: TerritoryLayout, rules: Mapping[int, Rule], base: list[str], details: dict[str, int]
+) -> pd.CategoricalDtype:
+    """The details' dtype: the base texts' (kept in the memo), or with this run's additions."""
+    if details:  # this run's own texts: not worth keeping
+        return pd.CategoricalDtype(list(details))
+    return _dtype(layout, ("base", tuple(sorted((k, str(r)) for k, r in rules.items()))), base)
 
 
 def _dtype(layout: TerritoryLayout, key: Any, categories: list[Any]) -> pd.CategoricalDtype:

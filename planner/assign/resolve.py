@@ -13,7 +13,7 @@ from planner import schema as s
 from planner.assign.context import km2, manual_detail
 from planner.geo.locate import Located, PolygonIndex, on_boundary
 
-__all__ = ["Resolution", "apply_includes", "resolve_primaries"]
+__all__ = ["Ranking", "Resolution", "apply_includes", "resolve_primaries", "type_order"]
 
 I64 = NDArray[np.int64]
 Conflict = tuple[str, str, str, str, int]
@@ -48,6 +48,17 @@ class Ranking:
     chain_rule: NDArray[np.bool_]
     shape_ids: I64
     area: Any  # a callable returning per-territory areas (computed only on a conflict)
+    order: tuple[list[str], I64, I64]  # from type_order: type names, type codes, id ranks
+
+
+def type_order(tids: NDArray[np.object_], types: NDArray[np.object_]) -> tuple[list[str], I64, I64]:
+    """Type names (sorted), each territory's type code, and its rank by id (text order)."""
+    type_names = sorted(set(types.tolist()))
+    code_of = {t: i for i, t in enumerate(type_names)}
+    type_code = np.array([code_of[t] for t in types], dtype=np.int64)
+    tid_rank = np.empty(len(tids), dtype=np.int64)
+    tid_rank[np.argsort(tids.astype(str), kind="stable")] = np.arange(len(tids))
+    return type_names, type_code, tid_rank
 
 
 def resolve_primaries(
@@ -58,12 +69,7 @@ def resolve_primaries(
     spatial: tuple[NDArray[np.float64], NDArray[np.float64], PolygonIndex | None],
 ) -> Resolution:
     """Pick each account's primary territory per type (see :mod:`planner.assign`)."""
-    type_names = sorted(set(rank.types.tolist()))
-    code_of = {t: i for i, t in enumerate(type_names)}
-    type_code = np.array([code_of[t] for t in rank.types], dtype=np.int64)
-    T = len(rank.tids)
-    tid_rank = np.empty(T, dtype=np.int64)
-    tid_rank[np.argsort(rank.tids.astype(str), kind="stable")] = np.arange(T)
+    type_names, type_code, tid_rank = rank.order
     K = len(type_names)
     res = Resolution(np.full((K, n), -1, dtype=np.int64), type_names, type_code, tid_rank)
     if not len(cand_p):
