@@ -1,7 +1,8 @@
-"""Balancing at national scale: ~33,000 ZIP-like Voronoi units, k = 20, 50, 200, 500.
+"""Balancing at national scale: 29,618 ZIP Voronoi units, k = 20, 50, 200, 500.
 
 Units are the Voronoi cells of the distinct centroids of standard ZIP codes
-of the 48 contiguous states (``zipcodes`` package, offline), in an Albers
+of the 48 contiguous states (``zipcodes`` package, offline; 29,618 distinct
+locations of ~33,000 ZIPs), in an Albers
 equal-area projection (EPSG:5070), clipped to the hull of the points plus
 20 km; each cell gets a seeded log-normal workload (sigma 0.5, seed 0).
 Our ``design_territories`` (tolerance 2 %, one start) is timed beside
