@@ -47,7 +47,7 @@ import pandas as pd
 
 from planner import schema as s
 from planner.auth import User
-from planner.errors import InputError, PlannerError, Problem, format_ids
+from planner.errors import AccessDeniedError, InputError, Problem, format_ids
 from planner.models import UserRole
 
 __all__ = [
@@ -63,10 +63,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-class AccessDeniedError(PlannerError):
-    """A user asked for something outside what they may see or edit."""
 
 
 Action = Literal[

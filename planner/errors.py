@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "AccessDeniedError",
     "ClusterUnavailableError",
     "ConflictError",
     "GeometryRepairWarning",
@@ -20,6 +21,7 @@ __all__ = [
     "SchemaVersionError",
     "SnapDistanceWarning",
     "StoreUnavailableError",
+    "Unreadable",
     "WorkspaceError",
     "format_ids",
 ]
@@ -222,3 +224,19 @@ class GeometryRepairWarning(PlannerWarning):
 
 class SnapDistanceWarning(PlannerWarning):
     """Points were snapped to a road network from far away."""
+
+
+class AccessDeniedError(PlannerError):
+    """A user asked for something outside what they may see or edit."""
+
+
+class Unreadable(Exception):
+    """An input file cannot be read at all; carries the problem to report.
+
+    Raised inside the readers and turned into an :class:`InputError` (or a
+    validation report) before it reaches a caller.
+    """
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem

@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from planner.access import AccessDeniedError, scope_for
+    from planner.access import AccessDeniedError, export_action, scope_for
     from planner.errors import InputError, Problem
     from planner.export.plan import export_plan, plan_from_workspace
     from planner.export.salesforce import SalesforceOptions
@@ -59,7 +59,7 @@ def _export(args: argparse.Namespace) -> int:
     sid = args.scenario or ws.active_scenario_id()
     if args.as_user:
         scope = scope_for(ws, args.as_user, scenario_id=sid)
-        scope.require("export")
+        scope.require(export_action(args.fmt))  # the CRM load set needs its own right
         if args.fmt == "salesforce" and args.since and not scope.unrestricted:
             raise AccessDeniedError(
                 f"a Salesforce delta as user '{scope.user_id}' would delete everything they "

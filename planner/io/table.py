@@ -23,7 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from planner.errors import Problem
+from planner.errors import Problem, Unreadable
 from planner.geo.columns import Kind, header_score, normalise_name
 from planner.io.limits import ReadLimits
 
@@ -63,14 +63,6 @@ Source = str | os.PathLike[str] | bytes | bytearray | BinaryIO
 
 
 ColumnMap = Mapping[str, str | None]
-
-
-class Unreadable(Exception):
-    """The input cannot be read at all; carries the problem to report."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
 
 
 @dataclass(frozen=True)

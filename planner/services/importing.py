@@ -74,7 +74,7 @@ KIND_LABELS: dict[str, str] = {
     "territories": "Territories (with or without shapes)",
 }
 
-_TABLE = ("csv", "txt", "tsv", "xlsx", "xlsm")
+_TABLE = ("csv", "txt", "tsv", "xlsx", "xlsm", "gz")
 _GIS = ("geojson", "json", "gpkg", "zip")
 #: File extensions the uploader accepts, per kind.
 FILE_TYPES: dict[str, tuple[str, ...]] = {

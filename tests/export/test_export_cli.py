@@ -82,6 +82,9 @@ def test_export_salesforce_delta_and_refusals(
     code, payload = run(capsys, *base, "--out", str(tmp_path / "v3"), "--since",
                         str(tmp_path / "v1"), "--as-user", "R1")
     assert code == 2 and payload["error"] == "AccessDeniedError"
+    code, payload = run(capsys, *base, "--out", str(tmp_path / "v5"), "--as-user", "R1")
+    assert code == 2 and payload["error"] == "AccessDeniedError", "a rep writes no CRM load set"
+    assert not (tmp_path / "v5").exists()
     code, payload = run(capsys, *base, "--out", str(tmp_path / "v4"), "--as-user", "ghost")
     assert code == 2 and "'ghost' is not a user" in payload["message"]
 
