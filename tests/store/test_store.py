@@ -7,6 +7,7 @@ import os
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyogrio
@@ -26,6 +27,7 @@ from planner.store import (
     open_store,
     table_as_of,
 )
+from planner.store import core as store_core
 from planner.store.connect import clean_leftovers
 from planner.workspace import Workspace, open_workspace
 from tests.store.conftest import Opener, server_url
@@ -357,3 +359,47 @@ def test_push_and_pull_keep_the_history(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError, match="already has a workspace"):
         create_store(url, back.tables, name=name)
     pushed.dispose()
+
+
+@pytest.mark.skipif(not server_url(), reason="no PostGIS server (./dev db)")
+def test_a_server_gone_mid_change_writes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server drops the connection half-way through a commit: a clear error, the change is
+    absent, the edit stays in memory, and a retry goes through."""
+    url = server_url()
+    assert url is not None
+    name = f"gone{os.getpid()}"
+    create_store(url, open_workspace(sample_path("helsinki")).tables, name=name, overwrite=True)
+    ws = open_workspace(url, name=name)
+    rename(ws, "HEL-1", "North")
+    real = store_core.Store._record
+
+    def drop_connection(self: store_core.Store, conn: Any, *args: Any) -> None:
+        conn.exec_driver_sql("SELECT pg_terminate_backend(pg_backend_pid())")
+
+    monkeypatch.setattr(store_core.Store, "_record", drop_connection)
+    with pytest.raises(StoreUnavailableError, match="Nothing was changed"):
+        ws.commit("rename", user="ann")
+    monkeypatch.setattr(store_core.Store, "_record", real)
+    fresh = open_workspace(url, name=name)
+    assert fresh.version == 1 and name_of(fresh, "HEL-1") == "Annankatu area"
+    assert ws.has_changes()
+    assert ws.commit("rename", user="ann") is not None
+    assert name_of(open_workspace(url, name=name), "HEL-1") == "North"
+
+
+def test_the_importer_becomes_the_new_workspace_admin() -> None:
+    """A new workspace made by an import belongs to whoever imported it, password kept."""
+    ws = open_workspace(sample_path("helsinki"))
+    reps = ws.reps
+    planner_row = reps[reps[s.REP_ID] == "hel-planner"].iloc[0]
+    new = Workspace(name="fresh")
+    new.ensure_admin(
+        "hel-planner",
+        name=str(planner_row[s.NAME]),
+        password_hash=str(planner_row[s.PASSWORD_HASH]),
+    )
+    row = new.reps[new.reps[s.REP_ID] == "hel-planner"].iloc[0]
+    assert row[s.ROLE] == "admin" and row[s.PASSWORD_HASH] == planner_row[s.PASSWORD_HASH]
+    existing = Workspace(name="with users", tables={"reps": reps})
+    existing.ensure_admin("hel-rep-1")
+    assert existing.reps.set_index(s.REP_ID).loc["hel-rep-1", s.ROLE] == "admin"
