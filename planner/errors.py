@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "AccessDeniedError",
@@ -21,6 +22,7 @@ __all__ = [
     "SchemaVersionError",
     "SnapDistanceWarning",
     "StoreUnavailableError",
+    "ToleranceNotMetError",
     "Unreadable",
     "WorkspaceError",
     "format_ids",
@@ -163,6 +165,24 @@ class RuleError(InputError):
 
 class InfeasibleError(PlannerError):
     """An optimisation problem has no solution under the given constraints."""
+
+
+class ToleranceNotMetError(InfeasibleError):
+    """A balancing search ended outside the tolerance; the best plan found is attached.
+
+    Parameters
+    ----------
+    message
+        Why, by how much, and what would make the tolerance reachable.
+    plan
+        The best plan found (a :class:`planner.balance.TerritoryPlan`:
+        contiguous, every unit assigned), for a caller that prefers it to
+        nothing.
+    """
+
+    def __init__(self, message: str, plan: Any) -> None:
+        super().__init__(message)
+        self.plan = plan
 
 
 class NetworkDataError(PlannerError):
