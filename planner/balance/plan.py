@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from planner.balance.metrics import PlanMetrics
-from planner.errors import InfeasibleError, InputError, Problem, format_ids
+from planner.errors import InputError, Problem, ToleranceNotMetError, format_ids
 from planner.schema import LOCKED, TERRITORY_ID, UNIT_ID
 
 __all__ = [
@@ -149,20 +149,3 @@ class Locks:
     def to_dict(self) -> dict[str, Any]:
         """Return the locks as a JSON-friendly dictionary."""
         return {"units": dict(sorted(self.units.items())), "territories": sorted(self.territories)}
-
-
-class ToleranceNotMetError(InfeasibleError):
-    """The search ended outside the tolerance; the best plan found is attached.
-
-    Parameters
-    ----------
-    message
-        Why, and what would make the tolerance reachable.
-    plan
-        The best plan found (contiguous, every unit assigned), for a caller
-        that prefers it to nothing.
-    """
-
-    def __init__(self, message: str, plan: TerritoryPlan) -> None:
-        super().__init__(message)
-        self.plan = plan
