@@ -51,7 +51,7 @@ MAX_LEVEL = 6
 #: A cell crossed by more boundary segments than this is cut (above MAX_LEVEL it stays).
 MAX_SEGMENTS = 3
 #: Level-0 cells per polygon (bounded below and above).
-CELLS_PER_POLYGON = 8.0
+CELLS_PER_POLYGON = 32.0
 MIN_CELLS = 1 << 10
 MAX_CELLS = 1 << 20
 #: Points this close to a cell edge of the finest grid (relative) go to GEOS.
