@@ -1,0 +1,158 @@
+"""Workspace commands: ``import`` a data file into a workspace, ``promote`` a scenario.
+
+Each command that changes a workspace commits the change at once (one
+recorded change, undoable with ``planner undo``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from planner.access import scope_for
+from planner.cli import add_json_flag, emit
+from planner.errors import InputError, Problem, WorkspaceError
+from planner.services.importing import (
+    NEW_SCENARIO,
+    ImportOptions,
+    plan_import,
+    validate_upload,
+)
+from planner.workspace import Workspace, open_workspace
+
+__all__ = ["register"]
+
+_KINDS = ("accounts", "users", "units", "territories")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``import`` and ``promote`` commands."""
+    p = sub.add_parser(
+        "import",
+        help="import accounts, users, units or territories into a workspace",
+        description="Check a file (every problem at once), then import it into an existing "
+        "workspace (saved at once as one change) or into a new workspace file.",
+    )
+    p.add_argument("kind", choices=_KINDS, help="what the file holds")
+    p.add_argument("file", help="CSV, XLSX, GeoJSON, GeoPackage, Parquet or zipped Shapefile")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--workspace", "-w", help="the workspace to import into")
+    where.add_argument("--new", metavar="FILE.gpkg", help="make a new workspace file")
+    p.add_argument("--name", help="the new workspace's name (default: the file's stem)")
+    p.add_argument(
+        "--scenario", help="territories: the scenario to import into (default: a new one)"
+    )
+    p.add_argument("--scenario-name", default="", help="territories: name of a new scenario")
+    p.add_argument("--replace", action="store_true", help="replace all users / territories")
+    p.add_argument("--unit-type", default="custom", help="units: county, zip or custom")
+    p.add_argument("--h3", action="store_true", help="make H3 units from the accounts if none")
+    p.add_argument("--crs", help="the coordinates' CRS when the file does not say (EPSG code)")
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="SOURCE=TARGET",
+        help="map a file column to a planner column (repeatable); TARGET empty ignores it",
+    )
+    p.add_argument("--user", help="who imports (recorded; must be a planner or admin if set)")
+    add_json_flag(p)
+    p.set_defaults(handler=_import)
+
+    p = sub.add_parser("promote", help="make a scenario the active one (the old one is archived)")
+    p.add_argument("scenario", help="the scenario id")
+    p.add_argument("--workspace", "-w", required=True, help="the workspace")
+    p.add_argument("--user", help="who promotes (recorded)")
+    add_json_flag(p)
+    p.set_defaults(handler=_promote)
+
+
+def _mapping(pairs: list[str]) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    bad = []
+    for pair in pairs:
+        source, sep, target = pair.partition("=")
+        if not sep or not source:
+            bad.append(pair)
+            continue
+        out[source] = target or None
+    if bad:
+        raise InputError(
+            "bad --map value",
+            [
+                Problem(f"'{b}' is not SOURCE=TARGET", fix="write --map 'Breite=latitude'")
+                for b in bad
+            ],
+        )
+    return out
+
+
+def _import(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        raise InputError(
+            f"{path} does not exist", [Problem(f"no file {path}", fix="check the path")]
+        )
+    kind = "reps" if args.kind == "users" else args.kind
+    report = validate_upload(
+        path.name, path.read_bytes(), kind=kind, columns=_mapping(args.map) or None, crs=args.crs
+    )
+    ws = None if args.new else open_workspace(args.workspace)
+    may_manage = True
+    if ws is not None and args.user:
+        scope = scope_for(ws, args.user)
+        scope.require("import_data")
+        may_manage = scope.can("manage_users")
+    options = ImportOptions(
+        into="new" if args.new else "open",
+        workspace_name=args.name or (Path(args.new).stem if args.new else ""),
+        replace_reps=args.replace,
+        scenario_id=args.scenario or NEW_SCENARIO,
+        replace_territories=args.replace,
+        scenario_name=args.scenario_name,
+        make_h3_units=args.h3,
+        unit_type=args.unit_type,
+    )
+    result = plan_import(report, options, workspace=ws, user=args.user, may_manage_users=may_manage)
+    version = _save(result.workspace, ws, args)
+    payload = {
+        "ok": True,
+        "kind": args.kind,
+        "rows": report.rows_valid,
+        "messages": list(result.messages),
+        "notes": list(result.notes),
+        "scenario_id": result.scenario_id,
+        "version": version,
+        "workspace": args.new or args.workspace,
+    }
+    lines = [*result.messages, *(f"note: {n}" for n in result.notes)]
+    emit(args, payload, "\n".join(lines) or "imported")
+    return 0
+
+
+def _save(new: Workspace, ws: Workspace | None, args: argparse.Namespace) -> int | None:
+    if ws is None:
+        target = Path(args.new)
+        if target.exists():
+            raise WorkspaceError(f"{target} exists: choose another file for the new workspace")
+        if args.user:
+            new.ensure_admin(args.user)
+        new.save(target)
+        return new.version
+    ws.tables = dict(new.tables)
+    change = ws.commit(f"import {args.kind}", user=args.user)
+    return None if change is None else change.version
+
+
+def _promote(args: argparse.Namespace) -> int:
+    ws = open_workspace(args.workspace)
+    if args.user:
+        scope_for(ws, args.user).require("edit")
+    ws.promote(args.scenario, user=args.user)
+    change = ws.commit(f"promote scenario {args.scenario}", user=args.user)
+    payload = {
+        "ok": True,
+        "active_scenario": args.scenario,
+        "version": None if change is None else change.version,
+    }
+    emit(args, payload, f"{args.scenario} is now the active scenario")
+    return 0
