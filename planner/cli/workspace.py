@@ -12,6 +12,7 @@ from pathlib import Path
 from planner.access import scope_for
 from planner.cli import add_json_flag, emit
 from planner.errors import InputError, Problem, WorkspaceError
+from planner.geo.columns import Kind
 from planner.services.importing import (
     NEW_SCENARIO,
     ImportOptions,
@@ -92,7 +93,7 @@ def _import(args: argparse.Namespace) -> int:
         raise InputError(
             f"{path} does not exist", [Problem(f"no file {path}", fix="check the path")]
         )
-    kind = "reps" if args.kind == "users" else args.kind
+    kind: Kind = "reps" if args.kind == "users" else args.kind
     report = validate_upload(
         path.name, path.read_bytes(), kind=kind, columns=_mapping(args.map) or None, crs=args.crs
     )
