@@ -15,6 +15,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from planner.errors import InputError, NetworkDataError
+from planner.io.limits import DEFAULT_LIMITS, ReadLimits, gunzip
 from planner.progress import Progress
 from planner.routing.osm import add_speeds, largest_part, read_osm
 from planner.routing.roads import (
@@ -356,8 +357,12 @@ def save_network(network: RoadNetwork | nx.MultiDiGraph, path: str | Path) -> Pa
     return path
 
 
-def load_network(path: str | Path) -> RoadNetwork:
+def load_network(path: str | Path, *, limits: ReadLimits = DEFAULT_LIMITS) -> RoadNetwork:
     """Load a network saved by :func:`save_network` (``.graphml`` or ``.graphml.gz``).
+
+    A compressed file is inflated chunk by chunk and refused once it expands
+    past ``limits.max_unpacked_bytes`` (1 GB by default), so a small file
+    cannot fill the memory.
 
     Raises
     ------
@@ -374,8 +379,8 @@ def load_network(path: str | Path) -> RoadNetwork:
         )
     try:
         if path.name.endswith(".gz"):
-            with gzip.open(path, "rt", encoding="utf-8") as fh:
-                text = fh.read()
+            with path.open("rb") as fh:  # inflated chunk by chunk, refused past the limit
+                text = gunzip(fh, limits, name=path.name).decode("utf-8")
             G = ox.load_graphml(graphml_str=text)
         else:
             G = ox.load_graphml(path)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from planner.errors import InputError, NetworkDataError
+from planner.io.limits import ReadLimits
 from planner.routing import network as netmod
 from planner.routing import osm as osmmod
 from planner.routing.network import (
@@ -218,3 +219,13 @@ def test_speeds_come_from_maxspeed_or_the_road_class(tmp_path):
         assert d["travel_time"] == pytest.approx(d["length"] / (d["speed_kph"] / 3.6))
     # The one-way end (4 -> 5) cannot be left again: only the strongly connected part stays.
     assert 5 not in G.nodes and set(G.nodes) == {1, 2, 3, 4}
+
+
+def test_a_compressed_network_bomb_is_refused(tmp_path: Path) -> None:
+    """A small .graphml.gz that expands past the limit is refused with a clear error, not read."""
+    bomb = tmp_path / "bomb.graphml.gz"
+    with gzip.open(bomb, "wb") as out:
+        for _ in range(40):
+            out.write(b" " * (1 << 20))
+    with pytest.raises(NetworkDataError, match="expands"):
+        netmod.load_network(bomb, limits=ReadLimits(max_unpacked_bytes=8 * 1024 * 1024))
