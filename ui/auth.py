@@ -27,7 +27,15 @@ from streamlit.navigation.page import StreamlitPage
 
 from planner import schema as s
 from planner.access import AccessDeniedError, AccessScope, Action, build_scope, restrict_workspace
-from planner.auth import DEFAULT_MAX_AGE_S, Session, User, authenticate, start_session
+from planner.auth import (
+    DEFAULT_GUARD,
+    DEFAULT_MAX_AGE_S,
+    Session,
+    User,
+    authenticate,
+    start_session,
+    upgraded_hash,
+)
 from planner.errors import PlannerError
 from planner.models import UserRole
 from planner.workspace import Workspace
@@ -156,11 +164,41 @@ def sign_in(login: str, password: str) -> User | None:
     ws = _workspace()
     if ws is None:
         return None
-    user = authenticate(ws.reps, login, password)
+    user = authenticate(ws.reps, login, password, client=_client())
     if user is None:
         return None
+    _store_stronger_hash(ws, user.user_id, password)
     sign_in_as(user)
     return user
+
+
+def _client() -> str | None:
+    """The signing-in browser's address, for the per-client lockout (when Streamlit knows it)."""
+    try:
+        address = getattr(st.context, "ip_address", None)
+    except Exception:  # outside a browser session (AppTest)
+        return None
+    return str(address) if address else None
+
+
+def retry_after(login: str) -> float:
+    """Seconds until ``login`` may try again from this browser (0 when not locked out)."""
+    return float(DEFAULT_GUARD.retry_after(login, _client()))
+
+
+def _store_stronger_hash(ws: Workspace, user_id: str, password: str) -> None:
+    """After a good sign-in, replace a weaker stored hash (older scheme or cost) at once."""
+    new_hash = upgraded_hash(ws.reps, user_id, password)
+    if new_hash is None or ws.store is None or ws.has_changes():
+        return
+    reps = ws.reps.copy()
+    reps.loc[reps[s.REP_ID].astype(str) == user_id, s.PASSWORD_HASH] = new_hash
+    ws.set_table("reps", reps, validate=False)
+    try:
+        ws.commit("upgrade password hash", user=user_id)
+    except PlannerError:  # a conflict or a read-only store: try again at the next sign-in
+        logger.info("could not store the stronger hash of %s", user_id, exc_info=True)
+        ws.reload()
 
 
 def sign_in_as(user: User) -> Session:
@@ -516,7 +554,11 @@ def sign_in_form() -> None:
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
         if sign_in(login, password) is None:
-            st.error(SIGN_IN_FAILED)
+            wait = retry_after(login)
+            if wait > 0:
+                st.error(f"Too many failed sign-ins: try again in {wait:,.0f} seconds.")
+            else:
+                st.error(SIGN_IN_FAILED)
         else:
             st.rerun()
     source = state.workspace_source()
