@@ -284,6 +284,7 @@ if run_clicked:
                     inputs.prepared,
                     baseline,
                     weight=weight,
+                    tolerance=tolerance,  # the curve's points match the plan shown
                     locked=locks,
                     seed=int(seed),
                     progress=bar,
