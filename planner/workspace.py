@@ -39,6 +39,7 @@ from planner.store import (
     redo,
     undo,
 )
+from planner.store.replay import replay
 
 __all__ = ["Workspace", "open_workspace", "resolve_target"]
 
@@ -636,9 +637,21 @@ class Workspace:
         self._tracked().touched.clear()
 
     def reload(self) -> Workspace:
-        """Read the newest version from the store, dropping uncommitted edits; return self."""
+        """Bring the workspace to the newest version, dropping uncommitted edits; return self.
+
+        Only the rows changed since this workspace's version are read (from
+        the history) and replayed on the tables as read; after many changes
+        the tables are read again whole.
+        """
         if self.store is None:
             raise WorkspaceError("this workspace is not stored: there is nothing to reload")
+        found = self.store.changes_since(self.version)
+        if found is not None:
+            head, rows = found
+            self.tables = _Tables(replay(self._baseline, rows, self.store.keys_of))
+            self.version = head
+            self._mark_clean()
+            return self
         fresh = _from_store(self.store)
         self.tables = fresh.tables
         self.name, self.description, self.version = fresh.name, fresh.description, fresh.version

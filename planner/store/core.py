@@ -577,6 +577,38 @@ class Store:
         with self.reading() as conn:
             return [Change.from_row(dict(r._mapping)) for r in conn.execute(stmt)]
 
+    def changes_since(
+        self, version: int, *, limit: int = 50_000
+    ) -> tuple[int, list[RowChange]] | None:
+        """Return the newest version and every row change committed after ``version``.
+
+        Read in one transaction, oldest first. ``None`` when more than
+        ``limit`` rows changed (reading the tables again is then cheaper).
+        """
+        h = self.layout.history
+        with self.reading() as conn:
+            head = self._head(conn)
+            if head <= version:
+                return head, []
+            count = conn.execute(
+                sa.select(sa.func.count()).select_from(h).where(h.c.version > version)
+            ).scalar()
+            if int(count or 0) > limit:
+                return None
+            stmt = sa.select(h.c.tbl, h.c.key, h.c.op, h.c.before, h.c.after).where(
+                h.c.version > version
+            )
+            found = conn.execute(stmt.order_by(h.c.version, h.c.id)).all()
+        rows = [
+            RowChange(t, k, op, json.loads(b) if b else None, json.loads(a) if a else None)
+            for t, k, op, b, a in found
+        ]
+        return head, rows
+
+    def keys_of(self, frame: pd.DataFrame, key: Sequence[str]) -> np.ndarray:
+        """Return the row keys of ``frame`` (cached per frame object)."""
+        return self._keys(frame, key)
+
     def row_changes(self, version: int) -> list[RowChange]:
         """Return the row changes a committed change made, in the order they were recorded."""
         h = self.layout.history
