@@ -35,6 +35,7 @@ from planner.geo.sources import Unreadable, open_input, read_table
 from planner.geo.units import h3_units
 from planner.hierarchy import validate_hierarchy
 from planner.models import DEFAULT_TYPE, Scenario, ScenarioState, TerritoryType
+from planner.services import unit_plans
 from planner.workspace import SCENARIO_TABLES, Workspace
 
 __all__ = [
@@ -204,6 +205,10 @@ def validate_upload(
             problems=tuple(exc.problems),
             frame=s.empty_frame(kind or "accounts"),
         )
+    if kind == "territories":  # a unit-to-territory file: one row per unit
+        plan = unit_plans.read_unit_plan(filename, data, columns=columns, sheet=sheet)
+        if plan is not None:
+            return plan
     return validate_file(
         data, kind=kind, columns=columns, filename=filename, crs=epsg, layer=layer, sheet=sheet
     )
@@ -836,6 +841,9 @@ def _import_territories(
 ) -> ImportResult:
     notes: list[str] = []
     messages: list[str] = []
+    by_units = None
+    if unit_plans.is_unit_plan(frame):
+        frame, by_units = unit_plans.territories_from_units(ws, frame, report)
     if options.into == "new":
         sid = "base"
         replace = True
@@ -884,6 +892,8 @@ def _import_territories(
         )
     notes.extend(p.message for p in problems if p.severity != "error")
     ws.set_rows("territories", sid, combined)
+    if by_units is not None:
+        unit_plans.store_unit_assignment(ws, sid, by_units, replace=replace)
     remaining = set(combined[s.TERRITORY_ID].astype(str))
     dropped: dict[str, int] = {}
     for table in SCENARIO_TABLES:
