@@ -30,9 +30,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ExportFormat = Literal["csv", "geojson", "gpkg", "xlsx", "salesforce"]
+ExportFormat = Literal["csv", "geojson", "gpkg", "xlsx", "salesforce", "pdf", "png", "svg"]
 #: Every export format, in the order the CLI lists them.
-FORMATS: tuple[ExportFormat, ...] = ("csv", "geojson", "gpkg", "xlsx", "salesforce")
+FORMATS: tuple[ExportFormat, ...] = (
+    "csv", "geojson", "gpkg", "xlsx", "salesforce", "pdf", "png", "svg",
+)  # fmt: skip
 #: Name of the file describing an export folder.
 MANIFEST = "manifest.json"
 
@@ -278,6 +280,7 @@ def export_plan(
     *,
     since: str | os.PathLike[str] | None = None,
     options: Any = None,
+    territory_id: str | None = None,
 ) -> ExportResult:
     """Write ``plan`` to ``out_dir`` in format ``fmt``.
 
@@ -288,11 +291,14 @@ def export_plan(
     out_dir
         The folder to write; created if missing.
     fmt
-        ``csv``, ``geojson``, ``gpkg``, ``xlsx`` or ``salesforce``.
+        ``csv``, ``geojson``, ``gpkg``, ``xlsx``, ``salesforce``, ``pdf`` (printable
+        plan) or ``png``/``svg`` (the plan's map).
     since
         A previous Salesforce export: write the delta from it.
     options
         :class:`planner.export.salesforce.SalesforceOptions` for the Salesforce format.
+    territory_id
+        PDF only: print this territory (and its subtree) instead of the whole plan.
 
     Raises
     ------
@@ -310,6 +316,17 @@ def export_plan(
             "--since applies to the Salesforce format only",
             [Problem("a delta is for Salesforce only", fix="drop --since or use salesforce")],
         )
+    if territory_id is not None and fmt != "pdf":
+        raise InputError(
+            "--territory applies to the PDF format only",
+            [Problem("a territory is printed as PDF only", fix="drop --territory or use pdf")],
+        )
+    if fmt in ("pdf", "png", "svg"):
+        from planner.export import pdf
+
+        if fmt == "pdf":
+            return pdf.export_pdf(plan, out_dir, territory_id=territory_id)
+        return pdf.export_map_image(plan, out_dir, fmt)
     if fmt == "salesforce":
         from planner.export.salesforce import write_salesforce
 
