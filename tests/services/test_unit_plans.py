@@ -174,4 +174,8 @@ def test_fill_gaps_gives_every_gap_to_a_touching_territory(georgia: Workspace) -
     assert len(filled) == 159
     assert filled[preview[s.UNIT_ID]].tolist() == preview[s.TERRITORY_ID].tolist()
     assert sum(primary_counts(ws, sid).values()) == len(ws.accounts)
+    shapes = ws.rows("territories", sid).set_index(s.TERRITORY_ID)[s.GEOMETRY]
+    units = ws.units.set_index(s.UNIT_ID)[s.GEOMETRY]
+    for unit, tid in zip(preview[s.UNIT_ID], preview[s.TERRITORY_ID], strict=True):
+        assert shapes[tid].contains(units[unit].representative_point())  # the shape grew
     assert fill_gaps(ws, sid, apply=False).empty
