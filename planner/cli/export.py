@@ -1,4 +1,4 @@
-"""The ``export`` command: a scenario as CSV, GeoJSON, GeoPackage, XLSX or Salesforce files."""
+"""The ``export`` command: a scenario as CSV, GeoJSON, GeoPackage, XLSX, Salesforce or PDF files."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser(
         "export",
-        help="export a scenario (CSV, GeoJSON, GeoPackage, XLSX, Salesforce ETM load files)",
+        help="export a scenario (CSV, GeoJSON, GeoPackage, XLSX, Salesforce ETM, PDF, PNG/SVG map)",
         description="Write a scenario of a workspace to a folder. With --as-user only what that "
         "user may see is written. With --since (Salesforce only) only the changes from a "
         "previous export are written, as delete/insert/update load files in load order.",
@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--since", metavar="PREVIOUS_EXPORT_DIR", help="write the Salesforce delta from this export"
     )
     p.add_argument("--as-user", metavar="USER", help="write only what this user id or email sees")
+    p.add_argument("--territory", metavar="T", help="PDF only: print this territory alone")
     p.add_argument(
         "--opportunities", metavar="CSV", help="opportunities for the XLSX report (optional)"
     )
@@ -85,7 +86,9 @@ def _export(args: argparse.Namespace) -> int:
             user_column=args.user_column,
             account_id_column=args.account_id_column,
         )
-    result = export_plan(plan, args.out, args.fmt, since=args.since, options=options)
+    result = export_plan(
+        plan, args.out, args.fmt, since=args.since, options=options, territory_id=args.territory
+    )
     payload: dict[str, Any] = {"ok": True, **result.to_dict()}
     lines = [
         f"exported scenario {sid} as {args.fmt} to {result.out_dir}"
@@ -94,6 +97,7 @@ def _export(args: argparse.Namespace) -> int:
     ]
     for entry in result.manifest.get("files", []):
         op = f" {entry['operation']} {entry['object']}" if "operation" in entry else ""
-        lines.append(f"  {entry['file']}:{op} {entry['rows']} rows")
+        size = next((f"{entry[k]} {k}" for k in ("rows", "pages") if k in entry), "written")
+        lines.append(f"  {entry['file']}:{op} {size}")
     emit(args, payload, "\n".join(lines))
     return 0

@@ -98,7 +98,8 @@ def test_unknown_territory_is_refused(plan: PlanData, tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def _workspace(plan: PlanData) -> Workspace:
+def plan_workspace(plan: PlanData) -> Workspace:
+    """The plan as an in-memory workspace with an active scenario (associations active)."""
     reps = gpd.GeoDataFrame(plan.reps, geometry=[None] * len(plan.reps), crs="EPSG:4326")
     ws = Workspace(name="pdf", tables={"reps": reps, "accounts": plan.accounts,
                                        "territory_types": plan.territory_types})  # fmt: skip
@@ -113,7 +114,7 @@ def _workspace(plan: PlanData) -> Workspace:
 
 def test_territory_outside_the_users_scope_is_refused(plan: PlanData, tmp_path: Path) -> None:
     """Rep R3 may print T3 but not T1: the refusal does not say whether T1 exists."""
-    mine = plan_from_workspace(_workspace(plan), as_user="R3")
+    mine = plan_from_workspace(plan_workspace(plan), as_user="R3")
     assert pdf.write_pdf(mine, tmp_path, territory_id="T3").is_file()
     with pytest.raises(InputError, match="not in scenario plan-2025 visible to user 'R3'"):
         pdf.write_pdf(mine, tmp_path, territory_id="T1")
