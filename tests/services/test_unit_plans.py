@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from planner import schema as s
 from planner.cli import main
@@ -179,3 +181,28 @@ def test_fill_gaps_gives_every_gap_to_a_touching_territory(georgia: Workspace) -
     for unit, tid in zip(preview[s.UNIT_ID], preview[s.TERRITORY_ID], strict=True):
         assert shapes[tid].contains(units[unit].representative_point())  # the shape grew
     assert fill_gaps(ws, sid, apply=False).empty
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.sampled_from(["N", "S", "E"]), min_size=12, max_size=12))
+def test_any_unit_plan_gives_each_territory_exactly_its_units(
+    small_workspace: Workspace, owners: list[str]
+) -> None:
+    """Whatever the plan, each territory gets its units and their shapes; nothing else moves."""
+    units = list(small_workspace.units[s.UNIT_ID].astype(str))
+    plan = pd.DataFrame({"zip": units, "territory_id": owners})
+    report = validate_upload("plan.csv", csv_bytes(plan), kind="territories")
+    result = plan_import(report, ImportOptions(into="open"), workspace=small_workspace, user="t")
+    ws, sid = result.workspace, result.scenario_id
+    made = ws.rows("territories", sid).set_index(s.TERRITORY_ID)
+    assert sorted(made.index) == sorted(set(owners))
+    rows = ws.rows("unit_assignment", sid)
+    assert dict(zip(rows[s.UNIT_ID], rows[s.TERRITORY_ID], strict=True)) == dict(
+        zip(units, owners, strict=True)
+    )
+    shapes = small_workspace.units.set_index(s.UNIT_ID)[s.GEOMETRY]
+    for tid in set(owners):
+        mine = shapes[[u for u, o in zip(units, owners, strict=True) if o == tid]].union_all()
+        assert made.loc[tid, s.GEOMETRY].symmetric_difference(mine).area < 1e-9
