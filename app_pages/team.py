@@ -1,0 +1,126 @@
+"""Team: who works on which territory, in which role and when; each user's load; the vacancies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from planner import edit, staffing
+from planner import schema as s
+from planner.errors import PlannerError
+from ui import auth, editing, state
+
+view = state.current_workspace()  # what the user may see (all of it for planners)
+sid = state.current_scenario_id()
+terr = view.territories(sid)
+user = editing.current_user()
+scope = auth.current_scope()
+labels = edit.territory_label(terr)
+reps = view.reps
+names = dict(zip(reps[s.REP_ID].astype(str), reps[s.NAME], strict=True)) if len(reps) else {}
+
+st.title("Team")
+editing.show_flash()
+st.caption(
+    "Who works on each territory: the owner (one at a time), overlays and managers, "
+    "each from a start to an end date (empty: open). A user sees the accounts of the "
+    "territories they are on, from the start date to the end date."
+)
+
+
+def _apply(change: Any, touched: str, /, **kwargs: Any) -> None:
+    """Make a staffing change the user may make; show the library's error, or save and rerun."""
+    try:
+        editing.require_edit(touched)
+        outcome = change(state.workspace_for_edit(), sid, user=user, **kwargs)
+    except PlannerError as exc:
+        editing.show_error(exc)
+        return
+    state.mark_changed(getattr(change, "__name__", "staffing").replace("_", " "))
+    editing.remember(outcome)
+    st.rerun()
+
+
+def _user_label(rep_id: str) -> str:
+    name = names.get(rep_id)
+    return f"{name} ({rep_id})" if isinstance(name, str) and name else rep_id
+
+
+editable = [t for t in labels if scope is not None and scope.can_edit_territory(t)]
+if not editable:
+    st.info("There is no territory you may staff in this scenario.")
+else:
+    st.subheader("People of a territory")
+    target = st.selectbox(
+        "Territory", editable, format_func=lambda t: labels.get(t, t), key="tp.team.territory"
+    )
+    staff = staffing.territory_staff(view, sid, target)
+    if len(staff):
+        st.dataframe(
+            staff,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                s.REP_ID: st.column_config.TextColumn("user"),
+                s.START_DATE: st.column_config.TextColumn("from"),
+                s.END_DATE: st.column_config.TextColumn("until"),
+                "current": st.column_config.CheckboxColumn("current"),
+            },
+            key="tp.team.staff",
+        )
+    else:
+        st.warning(f"Nobody works on {labels.get(target, target)} yet.")
+
+    add_col, end_col = st.columns(2, gap="large")
+    with add_col, st.form("tp.team.add_form"):
+        st.markdown("**Add a user**")
+        rep_id = st.selectbox("User", list(names), format_func=_user_label, key="tp.team.user")
+        role = st.selectbox("Role", s.ASSOCIATION_ROLES, key="tp.team.role")
+        start = st.date_input("From", value=None, key="tp.team.start")
+        until = st.date_input("Until", value=None, key="tp.team.end")
+        if st.form_submit_button("Add", type="primary") and rep_id is not None:
+            _apply(
+                staffing.assign_user,
+                target,
+                territory_id=target,
+                rep_id=rep_id,
+                role=role,
+                start_date=start,
+                end_date=until,
+            )
+    with end_col:
+        st.markdown("**End or remove an assignment**")
+        pairs = [f"{r} · {role}" for r, role in zip(staff[s.REP_ID], staff[s.ROLE], strict=True)]
+        picked = st.selectbox("Assignment", pairs, key=f"tp.team.pick.{state.workspace_version()}")
+        last_day = st.date_input("Last day", value="today", key="tp.team.last_day")
+        end_button, remove_button = st.columns(2)
+        if picked is not None:
+            who, picked_role = picked.split(" · ")
+            keys = {"territory_id": target, "rep_id": who, "role": picked_role}
+            if end_button.button("End", key="tp.team.end_button"):
+                _apply(staffing.end_assignment, target, end_date=last_day, **keys)
+            if remove_button.button("Remove", key="tp.team.remove_button"):
+                _apply(staffing.remove_assignment, target, **keys)
+
+st.subheader("Each user's territories and load")
+st.dataframe(
+    staffing.user_load(view, sid),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        s.REP_ID: st.column_config.TextColumn("user"),
+        "territory_ids": st.column_config.TextColumn("territory ids", width="medium"),
+        "workload_h_per_month": st.column_config.NumberColumn("workload (h/month)", format="%.1f"),
+        s.CAPACITY_H_PER_WEEK: st.column_config.NumberColumn("capacity (h/week)", format="%.0f"),
+    },
+    key="tp.team.load",
+)
+
+st.subheader("Vacancies")
+vacant = staffing.vacancies(view, sid)
+if len(vacant):
+    st.caption("Territories without a current owner: pick one above and add an owner.")
+    st.dataframe(vacant, hide_index=True, width="stretch", key="tp.team.vacancies")
+else:
+    st.success("Every territory has an owner.")
