@@ -30,6 +30,7 @@ PAGES = {
                 icon=":material/edit_location_alt:", url_path="edit"),
         st.Page("app_pages/hierarchy.py", title="Hierarchy", icon=":material/account_tree:",
                 url_path="hierarchy"),
+        st.Page("app_pages/team.py", title="Team", icon=":material/group:", url_path="team"),
         st.Page("app_pages/assignment.py", title="Assignment", icon=":material/rule:",
                 url_path="assignment"),
         st.Page("app_pages/balance.py", title="Balance", icon=":material/balance:",
