@@ -86,6 +86,7 @@ PAGE_ACTIONS: dict[str, Action] = {
     "compare": "manage_scenarios",
     "import": "import_data",
     "edit": "edit",
+    "team": "edit",
     "users": "manage_users",
 }
 
