@@ -38,7 +38,6 @@ unknown id from a forbidden one, so probing ids reveals nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, get_args
@@ -47,14 +46,16 @@ import pandas as pd
 
 from planner import schema as s
 from planner.auth import User
-from planner.errors import AccessDeniedError, InputError, Problem, format_ids
+from planner.errors import AccessDeniedError, InputError, Problem
 from planner.models import UserRole
+from planner.tree import TerritoryTree
 
 __all__ = [
     "ACTIONS",
     "AccessDeniedError",
     "AccessScope",
     "Action",
+    "active_mask",
     "build_scope",
     "export_action",
     "manager_loops",
@@ -111,113 +112,6 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value)
     return text if text != "" else None
-
-
-class _Tree:
-    """Parent and child links of a territories frame; every walk is safe against cycles."""
-
-    def __init__(self, territories: pd.DataFrame) -> None:
-        ids = [str(v) for v in territories[s.TERRITORY_ID]]
-        parents: list[str | None]
-        if s.PARENT_ID in territories.columns:
-            parents = [_text(v) for v in territories[s.PARENT_ID]]
-        else:
-            parents = [None] * len(ids)
-        self.ids: list[str] = ids
-        self.parent: dict[str, str | None] = dict(zip(ids, parents, strict=True))
-        self.children: dict[str, list[str]] = {t: [] for t in ids}
-        for tid, parent in self.parent.items():
-            if parent is not None and parent in self.children and parent != tid:
-                self.children[parent].append(tid)
-
-    def descendants(self, roots: Iterable[str], *, include_self: bool = True) -> set[str]:
-        """Every territory below ``roots`` (and ``roots`` themselves if asked)."""
-        seen: set[str] = set()
-        stack = [r for r in roots if r in self.children]
-        if include_self:
-            seen.update(stack)
-        else:
-            stack = [c for r in stack for c in self.children[r]]
-            seen.update(stack)
-        while stack:
-            for child in self.children[stack.pop()]:
-                if child not in seen:
-                    seen.add(child)
-                    stack.append(child)
-        return seen
-
-    def ancestors(self, tid: str) -> list[str]:
-        """The territories above ``tid``, nearest first (stops at a cycle or unknown id)."""
-        out: list[str] = []
-        seen = {tid}
-        current = self.parent.get(tid)
-        while current is not None and current in self.parent and current not in seen:
-            out.append(current)
-            seen.add(current)
-            current = self.parent.get(current)
-        return out
-
-    def cycles(self) -> list[str]:
-        """Territories that are their own ancestor (directly or through a loop)."""
-        bad = []
-        for tid in self.ids:
-            seen = {tid}
-            current = self.parent.get(tid)
-            while current is not None and current in self.parent:
-                if current in seen:
-                    bad.append(tid)
-                    break
-                seen.add(current)
-                current = self.parent.get(current)
-        return bad
-
-    def topological(self) -> list[str]:
-        """Every id with parents before children (roots and orphans first, input order kept).
-
-        Raises
-        ------
-        InputError
-            If the parent links contain a cycle.
-        """
-        bad = self.cycles()
-        if bad:
-            raise InputError(
-                "the territory hierarchy has a cycle",
-                [
-                    Problem(
-                        f"territories {format_ids(sorted(bad))} are their own ancestors",
-                        column=s.PARENT_ID,
-                        fix="give each territory a parent higher up the tree",
-                    )
-                ],
-            )
-        order: list[str] = []
-        roots = [t for t in self.ids if self.parent[t] is None or self.parent[t] not in self.parent]
-        stack = list(reversed(roots))
-        while stack:
-            tid = stack.pop()
-            order.append(tid)
-            stack.extend(reversed(self.children[tid]))
-        return order
-
-    def depth(self, tid: str) -> int:
-        """Number of territories above ``tid``."""
-        return len(self.ancestors(tid))
-
-    def path(self, tid: str, labels: Mapping[str, str], *, sep: str = " > ") -> str:
-        """The labels from the root down to ``tid`` joined by ``sep``."""
-        chain = [*reversed(self.ancestors(tid)), tid]
-        return sep.join(labels.get(t, t) for t in chain)
-
-    def ancestor_pairs(self) -> pd.DataFrame:
-        """A frame of ``(territory_id, ancestor_id)`` pairs, each territory with itself too."""
-        rows_t: list[str] = []
-        rows_a: list[str] = []
-        for tid in self.ids:
-            for anc in [tid, *self.ancestors(tid)]:
-                rows_t.append(tid)
-                rows_a.append(anc)
-        return pd.DataFrame({s.TERRITORY_ID: rows_t, "ancestor_id": rows_a})
 
 
 # -- the scope -----------------------------------------------------------------------------
@@ -285,7 +179,7 @@ def manager_loops(reps: pd.DataFrame) -> list[list[str]]:
     return loops
 
 
-def _active_mask(associations: pd.DataFrame, as_of: date) -> pd.Series:
+def active_mask(associations: pd.DataFrame, as_of: date) -> pd.Series:
     """Rows of ``associations`` in force on ``as_of`` (ended or future ones are not)."""
     day = pd.Timestamp(as_of)
     mask = pd.Series(True, index=associations.index)
@@ -644,11 +538,11 @@ def build_scope(
     territories = _of_scenario(territories)  # type: ignore[assignment]
     associations = _of_scenario(associations)  # type: ignore[assignment]
     memberships = _of_scenario(memberships)
-    tree = _Tree(territories)
+    tree = TerritoryTree.of(territories)
     known = set(tree.ids)
 
     subordinates = _subordinates(reps, user.user_id)
-    active = associations[_active_mask(associations, day)]
+    active = associations[active_mask(associations, day)]
     active_rep = active[s.REP_ID].astype(str)
     active_tid = active[s.TERRITORY_ID].astype(str)
     own = {t for r, t in zip(active_rep, active_tid, strict=True) if r == user.user_id} & known
@@ -656,7 +550,7 @@ def build_scope(
     team_territories = {
         t for r, t in zip(active_rep, active_tid, strict=True) if r in team
     } & known
-    visible_territories = tree.descendants(team_territories)
+    visible_territories = set(tree.descendants(team_territories, include_self=True))
 
     visible_accounts: set[str] = set()
     if memberships is not None and len(memberships):
@@ -666,7 +560,7 @@ def build_scope(
         owned = accounts[s.OWNER_ID].astype(str).isin(team) & accounts[s.OWNER_ID].notna()
         visible_accounts.update(accounts.loc[owned, s.ACCOUNT_ID].astype(str))
 
-    below_own = tree.descendants(own, include_self=False)
+    below_own = set(tree.descendants(own))
     users_below = {r for r, t in zip(active_rep, active_tid, strict=True) if t in below_own}
     visible_reps = team | users_below
 

@@ -33,9 +33,10 @@ import numpy as np
 import pandas as pd
 
 from planner import schema as s
-from planner.access import AccessDeniedError, AccessScope, _active_mask, _Tree
+from planner.access import AccessDeniedError, AccessScope, active_mask
 from planner.errors import InputError, Problem, format_ids
 from planner.models import Target
+from planner.tree import TerritoryTree
 
 __all__ = [
     "OPPORTUNITY_COLUMNS",
@@ -315,7 +316,7 @@ def _str_ids(series: pd.Series) -> pd.Series:
     return pd.Series(values, index=series.index, dtype=object)
 
 
-def _skeleton(territories: pd.DataFrame, tree: _Tree) -> pd.DataFrame:
+def _skeleton(territories: pd.DataFrame, tree: TerritoryTree) -> pd.DataFrame:
     """Territory columns every report starts with, in hierarchy order."""
     names = {}
     if s.NAME in territories.columns:
@@ -325,14 +326,14 @@ def _skeleton(territories: pd.DataFrame, tree: _Tree) -> pd.DataFrame:
             names[tid] = (
                 tid if name is None or (isinstance(name, float) and math.isnan(name)) else str(name)
             )
-    order = tree.topological()
+    order = tree.ordered()
     return pd.DataFrame(
         {
             s.TERRITORY_ID: order,
             s.NAME: [names.get(t, t) for t in order],
             s.PARENT_ID: [tree.parent[t] for t in order],
             s.LEVEL: [tree.depth(t) for t in order],
-            "path": [tree.path(t, names) for t in order],
+            "path": [tree.path_text(t, labels=names) for t in order],
         }
     )
 
@@ -346,7 +347,7 @@ def _primary(memberships: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _rolled(pairs: pd.DataFrame, tree: _Tree, key: str) -> pd.DataFrame:
+def _rolled(pairs: pd.DataFrame, tree: TerritoryTree, key: str) -> pd.DataFrame:
     """Expand ``(key, territory_id)`` rows to every territory above; one row per pair."""
     up = tree.ancestor_pairs()
     out = pairs.merge(up, on=s.TERRITORY_ID, how="inner")
@@ -417,7 +418,7 @@ def target_rollup(
         ``target_gap`` (``target - target_below``: positive when a manager's
         target is not fully handed down, negative when over-assigned).
     """
-    tree = _Tree(territories)
+    tree = TerritoryTree.of(territories)
     out = _skeleton(territories, tree)
     period = _pick_period(targets, period, metric)
     t = _targets_of(targets, period, metric)
@@ -431,7 +432,7 @@ def target_rollup(
     effective: dict[str, float] = {}
     below: dict[str, float] = {}
     for tid in reversed(out[s.TERRITORY_ID].tolist()):
-        kids = [effective[c] for c in tree.children[tid] if not math.isnan(effective[c])]
+        kids = [effective[c] for c in tree.children(tid) if not math.isnan(effective[c])]
         below[tid] = float(sum(kids)) if kids else math.nan
         effective[tid] = target[tid] if not math.isnan(target[tid]) else below[tid]
     out["target_below"] = out[s.TERRITORY_ID].map(below).astype(float)
@@ -560,7 +561,7 @@ def actuals_by_territory(
         ``win_rate`` (won / closed), ``pipeline_amount`` (open),
         ``open_count``.
     """
-    tree = _Tree(territories)
+    tree = TerritoryTree.of(territories)
     opp = _with_territories(opportunities, memberships, tree)
     closed = opp[opp[IS_CLOSED] & _in_period(opp[CLOSED_DATE], period)]
     won = closed[closed[IS_WON]]
@@ -579,7 +580,7 @@ def actuals_by_territory(
 
 
 def _with_territories(
-    opportunities: pd.DataFrame, memberships: pd.DataFrame, tree: _Tree
+    opportunities: pd.DataFrame, memberships: pd.DataFrame, tree: TerritoryTree
 ) -> pd.DataFrame:
     """One row per (opportunity, territory at or above its account's primary territory)."""
     opp = opportunities.copy()
@@ -644,7 +645,7 @@ def territory_report(
         ``owners``, ``accounts``, ``annual_revenue``, ``workload_h``, then the
         target, actual and extra columns when their inputs are given.
     """
-    tree = _Tree(territories)
+    tree = TerritoryTree.of(territories)
     out = _skeleton(territories, tree)
     pairs = _primary(memberships)
     pairs = pairs[pairs[s.TERRITORY_ID].isin(tree.parent)]
@@ -702,7 +703,7 @@ def _owners(
     """Names of each territory's active owners, joined by ``", "``."""
     if associations is None or associations.empty:
         return [""] * len(territory_ids)
-    active = associations[_active_mask(associations, as_of or date.today())]
+    active = associations[active_mask(associations, as_of or date.today())]
     active = active[active[s.ROLE].astype(str) == "owner"]
     names: dict[str, str] = {}
     if reps is not None and s.NAME in reps.columns:
@@ -805,7 +806,7 @@ def _territories_of(
 ) -> list[str]:
     if associations is None or associations.empty:
         return [""] * len(rep_ids)
-    active = associations[_active_mask(associations, as_of or date.today())]
+    active = associations[active_mask(associations, as_of or date.today())]
     names: dict[str, str] = {}
     if territories is not None and s.NAME in territories.columns:
         for tid, name in zip(
@@ -852,7 +853,7 @@ def sales_cycle(
         ``win_rate``, ``cycle_days_median``, ``cycle_days_mean``,
         ``cycle_days_p90`` (``NaN`` where nothing closed).
     """
-    tree = _Tree(territories)
+    tree = TerritoryTree.of(territories)
     out = _skeleton(territories, tree)[[s.TERRITORY_ID, s.NAME, "path", s.LEVEL]]
     opp = _with_territories(opportunities, memberships, tree)
     closed = opp[opp[IS_CLOSED] & _in_period(opp[CLOSED_DATE], period)] if len(opp) else opp

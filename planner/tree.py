@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from planner import schema as s
+from planner.errors import InputError, Problem, format_ids
 
 __all__ = ["PATH_SEPARATOR", "TerritoryTree"]
 
@@ -154,14 +155,55 @@ class TerritoryTree:
         """The ids from the root down to ``tid``."""
         return [*reversed(self.ancestors(tid)), tid]
 
-    def path_text(self, tid: str, *, with_ids: bool = False) -> str:
-        """The path written for people: names joined by :data:`PATH_SEPARATOR`."""
+    def path_text(
+        self,
+        tid: str,
+        *,
+        with_ids: bool = False,
+        labels: Mapping[str, str] | None = None,
+        sep: str = PATH_SEPARATOR,
+    ) -> str:
+        """The path written for people: names (or ``labels``) joined by ``sep``."""
+        names = self.names if labels is None else labels
 
         def label(t: str) -> str:
-            name = self.names.get(t, t)
+            name = names.get(t, t)
             return f"{name} ({t})" if with_ids and name != t else name
 
-        return PATH_SEPARATOR.join(label(t) for t in self.path(tid))
+        return sep.join(label(t) for t in self.path(tid))
+
+    def ancestor_pairs(self) -> pd.DataFrame:
+        """A frame of ``(territory_id, ancestor_id)`` pairs, each territory with itself too."""
+        rows_t: list[str] = []
+        rows_a: list[str] = []
+        for tid in self.parent:
+            for anc in [tid, *self.ancestors(tid)]:
+                rows_t.append(tid)
+                rows_a.append(anc)
+        return pd.DataFrame({s.TERRITORY_ID: rows_t, "ancestor_id": rows_a})
+
+    def ordered(self) -> list[str]:
+        """Every id with parents before children, refusing a hierarchy with a loop.
+
+        Raises
+        ------
+        InputError
+            Naming the territories caught in a loop.
+        """
+        loops = self.cycles()
+        if loops:
+            caught = sorted({t for loop in loops for t in loop})
+            raise InputError(
+                "the territory hierarchy has a cycle",
+                [
+                    Problem(
+                        f"territories {format_ids(caught)} are their own ancestors",
+                        column=s.PARENT_ID,
+                        fix="give each territory a parent higher up the tree",
+                    )
+                ],
+            )
+        return self.topological()
 
     def cycles(self) -> list[list[str]]:
         """Every loop of parent links, each listed once from its first territory."""

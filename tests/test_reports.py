@@ -215,7 +215,7 @@ def test_territory_report(
     assert out.loc["D1", "attainment"] == pytest.approx(130.0 / 250.0)
     assert out.loc["T3", "won_amount"] == 0.0  # o5 closed in 2024
     assert out.loc["T3", "pipeline_amount"] == 70.0
-    assert out.loc["ROOT", "path"] == "All" and out.loc["T1", "path"] == "All > East > T one"
+    assert out.loc["ROOT", "path"] == "All" and out.loc["T1", "path"] == "All › East › T one"
 
 
 def test_actuals_count_each_opportunity_once_per_territory(

@@ -22,7 +22,6 @@ import pandas as pd
 import pyogrio
 
 from planner import schema as s
-from planner.access import _Tree
 from planner.export.plan import (
     ExportResult,
     PlanData,
@@ -32,6 +31,7 @@ from planner.export.plan import (
     write_manifest,
 )
 from planner.export.safety import neutralise, neutralise_frame
+from planner.tree import TerritoryTree
 
 __all__ = [
     "CSV_FILES",
@@ -94,9 +94,9 @@ def _names(territories: pd.DataFrame) -> dict[str, str]:
 
 def territory_paths(territories: pd.DataFrame, *, sep: str = PATH_SEPARATOR) -> pd.Series:
     """Return each territory's path of names from its root, indexed by ``territory_id``."""
-    tree = _Tree(territories)
+    tree = TerritoryTree.of(territories)
     names = _names(territories)
-    return pd.Series({t: tree.path(t, names, sep=sep) for t in tree.ids}, dtype=object)
+    return pd.Series({t: tree.path_text(t, labels=names, sep=sep) for t in tree.ids}, dtype=object)
 
 
 def hierarchy_table(territories: pd.DataFrame) -> pd.DataFrame:
@@ -108,8 +108,8 @@ def hierarchy_table(territories: pd.DataFrame) -> pd.DataFrame:
         ``territory_id``, ``name``, ``parent_id``, ``level``, ``level_name``,
         ``type_id``, ``source``, ``rule``, ``path``.
     """
-    tree = _Tree(territories)
-    order = tree.topological()
+    tree = TerritoryTree.of(territories)
+    order = tree.ordered()
     frame = territories.drop(columns=[s.GEOMETRY], errors="ignore").copy()
     frame[s.TERRITORY_ID] = frame[s.TERRITORY_ID].astype(str)
     frame = frame.set_index(s.TERRITORY_ID).loc[order].reset_index()

@@ -10,11 +10,11 @@ from typing import Any
 import pandas as pd
 
 from planner import schema as s
-from planner.access import _Tree
 from planner.errors import InputError, Problem, format_ids
 from planner.export.files import CSV_FILES
 from planner.export.plan import MANIFEST
 from planner.export.safety import restore_frame
+from planner.tree import TerritoryTree
 
 __all__ = ["ImportedPlan", "import_export"]
 
@@ -116,7 +116,7 @@ def _check(territories: pd.DataFrame, memberships: pd.DataFrame, label: str) -> 
         )
     if problems:
         raise InputError("the export cannot be read back", problems, source=label)
-    order = _Tree(territories).topological()
+    order = TerritoryTree.of(territories).ordered()
     return territories.set_index(s.TERRITORY_ID).loc[order].reset_index()
 
 
@@ -146,7 +146,7 @@ def _from_csv(folder: Path, manifest: dict[str, Any]) -> ImportedPlan:
     territories = pd.DataFrame({s.TERRITORY_ID: hierarchy[s.TERRITORY_ID]})
     for col in (s.NAME, s.PARENT_ID, s.LEVEL_NAME, s.TYPE_ID, s.SOURCE, s.RULE):
         territories[col] = _nullable(hierarchy[col]) if col in hierarchy.columns else None
-    tree_depth = _Tree(territories)
+    tree_depth = TerritoryTree.of(territories)
     if s.LEVEL in hierarchy.columns:
         territories[s.LEVEL] = pd.to_numeric(hierarchy[s.LEVEL], errors="coerce")
         depth = pd.Series(
@@ -208,7 +208,7 @@ def _from_salesforce(folder: Path, manifest: dict[str, Any]) -> ImportedPlan:
             s.RULE: None,
         }
     )
-    tree = _Tree(territories)
+    tree = TerritoryTree.of(territories)
     territories[s.LEVEL] = [tree.depth(x) for x in territories[s.TERRITORY_ID]]
     o = state.objects
     memberships = pd.DataFrame(

@@ -48,7 +48,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from planner import schema as s
-from planner.access import _active_mask, _Tree
+from planner.access import active_mask
 from planner.errors import InputError, Problem, format_ids
 from planner.export.files import write_csv
 from planner.export.plan import (
@@ -60,6 +60,7 @@ from planner.export.plan import (
     write_manifest,
 )
 from planner.export.safety import restore_frame
+from planner.tree import TerritoryTree
 
 __all__ = [
     "ACCESS_LEVELS",
@@ -270,8 +271,8 @@ def _build_state(
 
     # territories and their types
     terr = plan.territories
-    tree = _Tree(terr)
-    order = tree.topological()
+    tree = TerritoryTree.of(terr)
+    order = tree.ordered()
     by_id = terr.assign(**{s.TERRITORY_ID: terr[s.TERRITORY_ID].astype(str)}).set_index(
         s.TERRITORY_ID
     )
@@ -321,7 +322,7 @@ def _build_state(
     # users in territories
     assoc = plan.associations
     if len(assoc):
-        assoc = assoc[_active_mask(assoc, options.as_of or plan.as_of or date.today())]
+        assoc = assoc[active_mask(assoc, options.as_of or plan.as_of or date.today())]
     assoc = assoc[assoc[s.TERRITORY_ID].astype(str).isin(terr_dev)] if len(assoc) else assoc
     username: dict[str, str] = {}
     if options.user_column not in plan.reps.columns and len(assoc):
