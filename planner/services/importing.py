@@ -209,9 +209,13 @@ def validate_upload(
         plan = unit_plans.read_unit_plan(filename, data, columns=columns, sheet=sheet)
         if plan is not None:
             return plan
-    return validate_file(
+    report = validate_file(
         data, kind=kind, columns=columns, filename=filename, crs=epsg, layer=layer, sheet=sheet
     )
+    if kind is None and report.kind == "territories" and not report.ok:  # guessed: units?
+        plan = unit_plans.read_unit_plan(filename, data, columns=columns, sheet=sheet)
+        return plan or report
+    return report
 
 
 def is_gis_file(filename: str) -> bool:

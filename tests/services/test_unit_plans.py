@@ -206,3 +206,9 @@ def test_any_unit_plan_gives_each_territory_exactly_its_units(
     for tid in set(owners):
         mine = shapes[[u for u, o in zip(units, owners, strict=True) if o == tid]].union_all()
         assert made.loc[tid, s.GEOMETRY].symmetric_difference(mine).area < 1e-9
+
+
+def test_a_county_plan_is_recognised_when_the_kind_is_guessed(georgia: Workspace) -> None:
+    report = validate_upload("plan.csv", csv_bytes(county_plan(georgia)), kind=None)
+    assert report.kind == "territories" and report.ok and report.rows_valid == 159
+    assert report.columns_recognised["County FIPS"] == s.UNIT_ID
