@@ -184,7 +184,7 @@ def test_fill_gaps_gives_every_gap_to_a_touching_territory(georgia: Workspace) -
 
 
 @settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(st.lists(st.sampled_from(["N", "S", "E"]), min_size=12, max_size=12))
 def test_any_unit_plan_gives_each_territory_exactly_its_units(
