@@ -107,13 +107,6 @@ def export_action(fmt: str) -> Action:
 # -- small tree helpers (until planner.hierarchy offers them) ------------------------------
 
 
-def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
-        return None
-    text = str(value)
-    return text if text != "" else None
-
-
 # -- the scope -----------------------------------------------------------------------------
 
 
@@ -130,7 +123,7 @@ def _subordinates(reps: pd.DataFrame, user_id: str) -> set[str]:
     reports: dict[str, list[str]] = {}
     manager_of: dict[str, str] = {}
     for rep, manager in zip(reps[s.REP_ID].astype(str), reps[s.MANAGER_ID], strict=True):
-        m = _text(manager)
+        m = s.text_or_none(manager)
         if m is not None:
             reports.setdefault(m, []).append(rep)
             manager_of[rep] = m
@@ -160,9 +153,10 @@ def manager_loops(reps: pd.DataFrame) -> list[list[str]]:
     """
     if s.MANAGER_ID not in reps.columns:
         return []
+    managers = map(s.text_or_none, reps[s.MANAGER_ID])
     manager_of = {
         str(r): m
-        for r, m in zip(reps[s.REP_ID].astype(str), map(_text, reps[s.MANAGER_ID]), strict=True)
+        for r, m in zip(reps[s.REP_ID].astype(str), managers, strict=True)
         if m is not None
     }
     loops: list[list[str]] = []

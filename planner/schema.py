@@ -23,6 +23,7 @@ __all__ = [
     "TableSchema",
     "empty_frame",
     "is_missing",
+    "text_or_none",
     "validate_frame",
 ]
 
@@ -350,6 +351,19 @@ def is_missing(value: object) -> bool:
     if isinstance(value, float):
         return value != value
     return isinstance(value, np.datetime64) and bool(np.isnat(value))
+
+
+def text_or_none(value: object, *, strip: bool = True) -> str | None:
+    """Return one cell as text, or ``None`` when it is missing or blank.
+
+    The one rule for reading ids, names and dates typed by people: missing
+    values (``None``, NaN, ``pd.NA``, NaT) and empty text are ``None``;
+    anything else is ``str(value)``, stripped of surrounding blanks.
+    """
+    if is_missing(value):
+        return None
+    text = str(value).strip() if strip else str(value)
+    return text or None
 
 
 def empty_frame(table: str) -> pd.DataFrame:

@@ -35,6 +35,7 @@ from planner.geo.sources import Unreadable, open_input, read_table
 from planner.geo.units import h3_units
 from planner.hierarchy import validate_hierarchy
 from planner.models import DEFAULT_TYPE, Scenario, ScenarioState, TerritoryType
+from planner.schema import text_or_none as _text
 from planner.services import unit_plans
 from planner.workspace import SCENARIO_TABLES, Workspace
 
@@ -391,18 +392,6 @@ def _trial(ws: Workspace) -> Workspace:
 
 def _plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else (many or word + 's')}"
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    text = str(value).strip()
-    return text or None
 
 
 def _frame_of(report: ValidationReport) -> gpd.GeoDataFrame:
