@@ -7,6 +7,7 @@ import streamlit as st
 from planner import schema as s
 from planner.errors import PlannerError
 from planner.export import ExportFormat, SalesforceOptions
+from planner.export.pdf import map_image_bytes, pdf_bytes
 from planner.services import reporting
 from ui import auth, state
 
@@ -35,7 +36,15 @@ FORMATS: dict[ExportFormat, tuple[str, str]] = {
         "Numbered load files (Territory2Type, Territory2Model, Territory2, "
         "UserTerritory2Association, ObjectTerritory2Association) for Data Loader, in load order.",
     ),
+    "pdf": (
+        "PDF for printing",
+        "A map page (territories with legend and scale bar, accounts as points) with the key "
+        "figures, and the account list: for the whole plan or one territory.",
+    ),
+    "png": ("Map image (PNG)", "The plan's map with legend and scale bar, for slides."),
+    "svg": ("Map image (SVG)", "The plan's map with legend and scale bar, to edit or scale."),
 }
+DIRECT = {"pdf": "application/pdf", "png": "image/png", "svg": "image/svg+xml"}
 
 st.title("Export")
 allowed = [f for f in FORMATS if f != "salesforce" or scope.can("export_salesforce")]
@@ -71,6 +80,17 @@ if fmt == "salesforce":
         st.error(str(exc))
         st.stop()
 
+territory = None
+if fmt == "pdf":
+    shown = ws.territories(sid)
+    ids = shown[s.TERRITORY_ID].astype(str)
+    names = dict(zip(ids, shown[s.NAME].fillna(ids).astype(str), strict=True))
+    territory = st.selectbox(
+        "Territory", [None, *sorted(names, key=lambda t: (names[t], t))],
+        format_func=lambda t: "The whole plan" if t is None else f"{names[t]} ({t})",
+        key="tp.widget.export_territory",
+    )  # fmt: skip
+
 loaded = state.opportunities() if fmt == "xlsx" else None
 if scope.unrestricted:
     st.caption(f"The export holds the whole scenario **{sid}**.")
@@ -85,7 +105,12 @@ if st.button("Prepare the export", type="primary", key="tp.widget.export_prepare
     assert full is not None
     try:
         plan = reporting.visible_plan(full, sid, scope, opportunities=loaded[0] if loaded else None)
-        data = reporting.export_zip(plan, fmt, options=options)
+        if fmt == "pdf":
+            data = pdf_bytes(plan, territory_id=territory)
+        elif fmt in DIRECT:
+            data = map_image_bytes(plan, "svg" if fmt == "svg" else "png")
+        else:
+            data = reporting.export_zip(plan, fmt, options=options)
     except PlannerError as exc:
         st.error(str(exc))
     else:
@@ -93,9 +118,12 @@ if st.button("Prepare the export", type="primary", key="tp.widget.export_prepare
             f"Ready: {len(plan.territories):,} territories, {len(plan.memberships):,} "
             f"memberships, {len(plan.accounts):,} accounts."
         )
+        stem = f"{sid}-{territory}" if territory else sid
+        name, mime = (f"{stem}.{fmt}", DIRECT[fmt]) if fmt in DIRECT else (
+            f"{sid}-{fmt}.zip", "application/zip")  # fmt: skip
         st.download_button(
-            f"Download {FORMATS[fmt][0]} (.zip)", data,
-            file_name=f"{sid}-{fmt}.zip", mime="application/zip",
+            f"Download {FORMATS[fmt][0]} (.{name.rsplit('.', 1)[1]})", data,
+            file_name=name, mime=mime,
             key="tp.widget.export_download", on_click="ignore", type="primary",
         )  # fmt: skip
 st.caption(

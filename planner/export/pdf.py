@@ -1,10 +1,9 @@
 """Printable plans: a PDF per territory or for the whole plan, and a map image (PNG/SVG).
 
-Drawn offline with matplotlib (no tiles, no internet): territory shapes with a
-legend, a scale bar and a north arrow, accounts as points. Each territory gets a
-map page with its key figures (accounts, revenue, workload, target, owners) and
-its account list on as many pages as needed. Files are deterministic: the same
-plan gives the same bytes (no creation date, fixed SVG ids).
+Drawn offline with matplotlib (no tiles, no internet): territory shapes with a legend, a scale
+bar and a north arrow, accounts as points. Each territory gets a map page with its key figures
+(accounts, revenue, workload, target, owners) and its account list on as many pages as needed.
+The same plan gives the same bytes (no creation date, fixed SVG ids).
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ import logging
 import math
 import os
 import re
+import tempfile
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -36,15 +37,8 @@ from planner.export.plan import (
     write_manifest,
 )
 
-__all__ = [
-    "ROWS_PER_PAGE",
-    "account_list",
-    "export_map_image",
-    "export_pdf",
-    "leaf_territories",
-    "write_map_image",
-    "write_pdf",
-]
+__all__ = ["ROWS_PER_PAGE", "account_list", "export_map_image", "export_pdf", "leaf_territories"]
+__all__ += ["map_image_bytes", "pdf_bytes", "write_map_image", "write_pdf"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +54,9 @@ _RC: dict[Any, Any] = {
 }
 _PDF_META: dict[str, Any] = {"Creator": "Territory Planner", "CreationDate": None}
 _PAGE = re.compile(rb"/Type\s*/Page\b")
-_LIST_COLUMNS = {
-    s.ACCOUNT_ID: "Account",
-    s.NAME: "Name",
-    "owner": "Owner",
-    s.ANNUAL_REVENUE: "Annual revenue",
-    s.VISITS_PER_MONTH: "Visits / month",
-    "territory": "Territory",
-}
+_LIST_COLUMNS = {s.ACCOUNT_ID: "Account", s.NAME: "Name", "owner": "Owner",
+                 s.ANNUAL_REVENUE: "Annual revenue", s.VISITS_PER_MONTH: "Visits / month",
+                 "territory": "Territory"}  # fmt: skip
 
 
 # -- the plan's pieces -------------------------------------------------------------------
@@ -145,7 +134,7 @@ def _members(plan: PlanData, table: pd.DataFrame, ids: set[str]) -> pd.DataFrame
 
 
 def _account_table(plan: PlanData, layer: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
-    reps = dict(zip(plan.reps[s.REP_ID].astype(str), _rep_names(plan.reps), strict=True))
+    reps = _names(plan, plan.reps, s.REP_ID)
     none = pd.Series(None, index=layer.index, dtype=object)
     visits = plan.accounts.set_index(plan.accounts[s.ACCOUNT_ID].astype(str)).get(
         s.VISITS_PER_MONTH
@@ -161,17 +150,12 @@ def _account_table(plan: PlanData, layer: pd.DataFrame, names: dict[str, str]) -
     return out.drop_duplicates(s.ACCOUNT_ID).sort_values(s.ACCOUNT_ID).reset_index(drop=True)
 
 
-def _names(plan: PlanData) -> dict[str, str]:
-    frame = plan.territories
-    ids = frame[s.TERRITORY_ID].astype(str)
+def _names(plan: PlanData, frame: pd.DataFrame | None = None, key: str = s.TERRITORY_ID) -> dict:
+    """Display name by id, of territories (or of ``frame``'s rows by ``key``)."""
+    frame = plan.territories if frame is None else frame
+    ids = frame[key].astype(str)
     names = frame[s.NAME] if s.NAME in frame.columns else ids
     return {t: (_text(n) or t) for t, n in zip(ids, names, strict=True)}
-
-
-def _rep_names(reps: pd.DataFrame) -> list[str]:
-    ids = reps[s.REP_ID].astype(str)
-    names = reps[s.NAME] if s.NAME in reps.columns else ids
-    return [_text(n) or r for r, n in zip(ids, names, strict=True)]
 
 
 class _Book:
@@ -188,11 +172,6 @@ class _Book:
         accounts = accounts_layer(plan)
         self.points = _projected(accounts)
         self.accounts = _account_table(plan, accounts, self.names)
-
-    def title(self, territory_id: str | None) -> str:
-        if territory_id is None:
-            return self.plan.scenario_name or self.plan.scenario_id
-        return self.names[territory_id]
 
 
 # -- drawing -----------------------------------------------------------------------------
@@ -237,14 +216,14 @@ def _draw_map(ax: Axes, book: _Book, focus: str | None = None) -> None:
     plan, shapes = book.plan, book.shapes
     keep = _subtree(plan, focus) if focus else set(book.leaves)
     colours = _colours(book.leaves)
-    handles: list[Artist] = []
-    for tid, shape in zip(shapes[s.TERRITORY_ID], shapes.geometry, strict=True):
-        mine = tid in keep
-        colour = colours[tid] if mine else (0.9, 0.9, 0.9, 1.0)
-        part = gpd.GeoSeries([shape], crs=shapes.crs)
-        part.plot(ax=ax, color=colour, edgecolor="#444444", linewidth=0.6 if mine else 0.3)
-        if mine:
-            handles.append(mpl.patches.Patch(color=colour, label=_text(book.names[tid], 30)))
+    mine = shapes[s.TERRITORY_ID].isin(keep).to_numpy()
+    if len(shapes):
+        fills = [colours[t] if t in keep else (0.9, 0.9, 0.9, 1.0) for t in shapes[s.TERRITORY_ID]]
+        shapes.plot(ax=ax, color=fills, edgecolor="#444444", linewidth=0.5)
+    handles: list[Artist] = [
+        mpl.patches.Patch(color=colours[t], label=_text(book.names[t], 30))
+        for t in shapes[s.TERRITORY_ID][mine]
+    ]
     inside = book.points[book.points[s.TERRITORY_ID].isin(keep)]
     if len(inside):
         inside.plot(ax=ax, color="#111111", markersize=6, zorder=3)
@@ -285,8 +264,8 @@ def _figures(book: _Book, territory_id: str | None) -> list[tuple[str, str]]:
         return [
             ("Territories", f"{len(leaves):,} (of {len(layer):,} in all)"),
             ("Accounts", f"{len(plan.accounts):,}"),
-            ("Annual revenue", _number(_total(leaves, "annual_revenue"))),
-            ("Workload", f"{_number(_total(leaves, 'workload_h'), 1)} h / month"),
+            ("Annual revenue", _number(leaves["annual_revenue"].sum())),
+            ("Workload", f"{_number(leaves['workload_h'].sum(), 1)} h / month"),
             ("Reps", f"{len(plan.reps):,}"),
         ]
     row = layer[layer[s.TERRITORY_ID] == territory_id].iloc[0]
@@ -304,34 +283,24 @@ def _figures(book: _Book, territory_id: str | None) -> list[tuple[str, str]]:
     return [(label, value) for label, value in lines if value]
 
 
-def _total(frame: pd.DataFrame, column: str) -> float | None:
-    if column not in frame.columns:
-        return None
-    return float(pd.to_numeric(frame[column], errors="coerce").sum())
-
-
 def _map_page(book: _Book, territory_id: str | None) -> Figure:
     fig = Figure(figsize=_A4_LANDSCAPE)
-    title = book.title(territory_id) + (": whole plan" if territory_id is None else "")
+    plan = book.plan
+    whole = f"{plan.scenario_name or plan.scenario_id}: whole plan"
+    title = whole if territory_id is None else book.names[territory_id]
     fig.text(0.03, 0.95, _text(title, 90), fontsize=16, fontweight="bold")
-    user = book.plan.as_user
-    fig.text(0.03, 0.92, f"Scenario {book.plan.scenario_id}"
-             + (f" · as seen by {user}" if user else ""), color="#555555")  # fmt: skip
+    user = f" · as seen by {plan.as_user}" if plan.as_user else ""
+    fig.text(0.03, 0.92, f"Scenario {plan.scenario_id}{user}", color="#555555")
     _draw_map(fig.add_axes((0.03, 0.05, 0.58, 0.84)), book, territory_id)
     y = 0.42
     fig.text(0.67, y + 0.05, "Key figures", fontsize=12, fontweight="bold")
     for label, value in _figures(book, territory_id):
         fig.text(0.67, y, label, fontweight="bold")
-        for part in _wrap(value, 34):
+        for part in textwrap.wrap(value, 34)[:3] or [""]:
             fig.text(0.78, y, part)
             y -= 0.03
         y -= 0.01
     return fig
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    parts = [text[i : i + width] for i in range(0, len(text), width)][:3]
-    return parts or [""]
 
 
 def _list_pages(book: _Book, territory_id: str | None) -> Iterator[Figure]:
@@ -392,10 +361,9 @@ def write_pdf(
 ) -> Path:
     """Write the printable plan as one PDF in ``out_dir`` and return its path.
 
-    Without ``territory_id``: an overview map of the whole plan, then for each
-    leaf territory a map page with its key figures and its account list. With
-    it: that territory's map page and account list (a parent's list holds its
-    whole subtree).
+    Without ``territory_id``: an overview map of the whole plan, then for each leaf territory a
+    map page with its key figures and its account list. With it: that territory's map page and
+    account list (a parent's list holds its whole subtree).
 
     Raises
     ------
@@ -463,6 +431,18 @@ def export_map_image(
     manifest = base_manifest(plan, fmt) | {"files": [{"file": path.name}]}
     write_manifest(folder, manifest)
     return ExportResult(fmt, folder, (path,), manifest)
+
+
+def pdf_bytes(plan: PlanData, *, territory_id: str | None = None) -> bytes:
+    """The PDF of :func:`write_pdf` as bytes (for download buttons)."""
+    with tempfile.TemporaryDirectory(prefix="tp-pdf-") as tmp:
+        return write_pdf(plan, tmp, territory_id=territory_id).read_bytes()
+
+
+def map_image_bytes(plan: PlanData, fmt: ImageFormat = "png") -> bytes:
+    """The map of :func:`write_map_image` as bytes (for download buttons)."""
+    with tempfile.TemporaryDirectory(prefix="tp-map-") as tmp:
+        return write_map_image(plan, Path(tmp) / f"map.{fmt}", fmt).read_bytes()
 
 
 def _page_count(path: Path) -> int:
