@@ -46,7 +46,6 @@ def _error(message: str, fix: str, *, column: str | None = None) -> InputError:
 
 
 def _day(value: str | date | None, name: str) -> date | None:
-    """Read an optional date given as ``YYYY-MM-DD`` (or a ``date``)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, date):
@@ -336,9 +335,10 @@ def user_load(ws: Workspace, scenario_id: str, *, as_of: date | None = None) -> 
         members.setdefault(t, set()).add(a)
     hours = _account_workload_h(ws)
     reps = ws.reps
+    by_rep = dict(list(current.groupby(current[s.REP_ID].astype(str))))
     rows = []
     for rep_id in reps[s.REP_ID].astype(str) if len(reps) else []:
-        mine = current[current[s.REP_ID].astype(str) == rep_id]
+        mine = by_rep.get(rep_id, current.iloc[:0])
         counts = mine[s.ROLE].astype(str).value_counts()
         working = mine[mine[s.ROLE].astype(str).isin(["owner", "overlay"])]
         accounts = set().union(
@@ -381,14 +381,14 @@ def vacancies(ws: Workspace, scenario_id: str, *, as_of: date | None = None) -> 
     owners = owners[owners[s.ROLE].astype(str) == "owner"]
     mem = ws.rows("memberships", scenario_id)
     sizes = mem.groupby(mem[s.TERRITORY_ID].astype(str))[s.ACCOUNT_ID].nunique()
+    by_tid: dict[str, list[tuple[str, date | None, date | None]]] = {}
+    cols = owners[[s.REP_ID, s.TERRITORY_ID, s.START_DATE, s.END_DATE]]
+    for r, tid, a, b in cols.itertuples(index=False):
+        by_tid.setdefault(str(tid), []).append((str(r), _stored_day(a), _stored_day(b)))
     rows = []
     for _, t in leaves.iterrows():
         tid = str(t[s.TERRITORY_ID])
-        mine = owners[owners[s.TERRITORY_ID].astype(str) == tid]
-        periods = [
-            (str(r), _stored_day(a), _stored_day(b))
-            for r, a, b in zip(mine[s.REP_ID], mine[s.START_DATE], mine[s.END_DATE], strict=True)
-        ]
+        periods = by_tid.get(tid, [])
         if any((a is None or a <= day) and (b is None or b >= day) for _, a, b in periods):
             continue
         past = max(((b, r) for r, _, b in periods if b is not None and b < day), default=None)
