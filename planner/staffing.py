@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from planner import schema as s
+from planner.access import active_mask
 from planner.edit import EditOutcome
 from planner.errors import InputError, Problem, format_ids
 from planner.workspace import Workspace
@@ -97,11 +98,6 @@ def _overlaps(a: tuple[date | None, date | None], b: tuple[date | None, date | N
     lo = max(a[0] or date.min, b[0] or date.min)
     hi = min(a[1] or date.max, b[1] or date.max)
     return lo <= hi
-
-
-def _is_current(start: object, end: object, day: date) -> bool:
-    first, last = _stored_day(start), _stored_day(end)
-    return (first is None or first <= day) and (last is None or last >= day)
 
 
 def _associations(ws: Workspace, scenario_id: str) -> pd.DataFrame:
@@ -290,18 +286,13 @@ def territory_staff(
     reps = ws.reps
     names = dict(zip(reps[s.REP_ID].astype(str), reps[s.NAME], strict=True))
     rows[s.NAME] = rows[s.REP_ID].astype(str).map(names)
-    rows["current"] = _current_mask(rows, day)
+    rows["current"] = active_mask(rows, day).to_numpy()  # the rule access uses
     order = [s.REP_ID, s.NAME, s.ROLE, s.START_DATE, s.END_DATE, "current"]
     rank = {r: i for i, r in enumerate(_ROLES)}
     rows = rows.sort_values(
         [s.ROLE, s.REP_ID], key=lambda c: c.map(rank) if c.name == s.ROLE else c
     )
     return rows[order].reset_index(drop=True)
-
-
-def _current_mask(assoc: pd.DataFrame, day: date) -> np.ndarray:
-    pairs = zip(assoc[s.START_DATE], assoc[s.END_DATE], strict=True)
-    return np.asarray([_is_current(a, b, day) for a, b in pairs], dtype=bool)
 
 
 def _account_workload_h(ws: Workspace) -> pd.Series | None:
@@ -328,7 +319,7 @@ def user_load(ws: Workspace, scenario_id: str, *, as_of: date | None = None) -> 
     """
     day = as_of or date.today()
     assoc = _associations(ws, scenario_id)
-    current = assoc[_current_mask(assoc, day)]
+    current = assoc[active_mask(assoc, day).to_numpy()]
     mem = ws.rows("memberships", scenario_id)
     members: dict[str, set[str]] = {}
     for a, t in zip(mem[s.ACCOUNT_ID].astype(str), mem[s.TERRITORY_ID].astype(str), strict=True):
@@ -385,11 +376,12 @@ def vacancies(ws: Workspace, scenario_id: str, *, as_of: date | None = None) -> 
     cols = owners[[s.REP_ID, s.TERRITORY_ID, s.START_DATE, s.END_DATE]]
     for r, tid, a, b in cols.itertuples(index=False):
         by_tid.setdefault(str(tid), []).append((str(r), _stored_day(a), _stored_day(b)))
+    owned_now = set(owners.loc[active_mask(owners, day).to_numpy(), s.TERRITORY_ID].astype(str))
     rows = []
     for _, t in leaves.iterrows():
         tid = str(t[s.TERRITORY_ID])
         periods = by_tid.get(tid, [])
-        if any((a is None or a <= day) and (b is None or b >= day) for _, a, b in periods):
+        if tid in owned_now:
             continue
         past = max(((b, r) for r, _, b in periods if b is not None and b < day), default=None)
         nxt = min(((a, r) for r, a, _ in periods if a is not None and a > day), default=None)
