@@ -226,7 +226,7 @@ def _draw_map(ax: Axes, book: _Book, focus: str | None = None) -> None:
     ]
     inside = book.points[book.points[s.TERRITORY_ID].isin(keep)]
     if len(inside):
-        inside.plot(ax=ax, color="#111111", markersize=6, zorder=3)
+        inside.plot(ax=ax, color="#111111", markersize=6 if len(inside) < 500 else 2, zorder=3)
         label = f"Accounts ({len(inside):,})"
         dot = mpl.lines.Line2D([], [], marker="o", color="#111111", ls="", ms=4, label=label)
         handles.append(dot)
