@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from planner.errors import PlannerError
 from planner.samples import SAMPLES
@@ -229,6 +230,28 @@ def _basemap_picker() -> None:
     )
 
 
+#: Ctrl+Z / Ctrl+Y (Cmd on a Mac; Ctrl+Shift+Z too) press the Undo and Redo buttons, except
+#: while the user types in a field, where the keys keep undoing their typing.
+_UNDO_KEYS = """<script>
+const doc = window.parent.document;
+if (!doc.__tpUndoKeys) {
+  doc.__tpUndoKeys = true;
+  doc.addEventListener("keydown", (e) => {
+    const t = e.target;
+    const tag = ((t && t.tagName) || "").toLowerCase();
+    if (["input", "textarea", "select"].includes(tag) || (t && t.isContentEditable)) return;
+    if (!(e.ctrlKey || e.metaKey) || e.altKey) return;
+    const k = (e.key || "").toLowerCase();
+    const label = k === "z" && !e.shiftKey ? "Undo" : (k === "y" || k === "z") ? "Redo" : null;
+    if (!label) return;
+    const button = [...doc.querySelectorAll("button")]
+      .find((b) => b.innerText.trim().endsWith(label) && !b.disabled);
+    if (button) { e.preventDefault(); button.click(); }
+  });
+}
+</script>"""
+
+
 def _on_undo() -> None:
     st.session_state[_NOTE] = state.undo_redo("undo")
 
@@ -247,14 +270,16 @@ def _change_controls() -> None:
     undo, redo = st.columns(2)
     undo.button(
         "Undo", key="tp.widget.undo", icon=":material/undo:", disabled=not can_undo,
-        on_click=_on_undo, shortcut="Ctrl+Z", width="stretch",
-        help="Undo your newest change (Ctrl+Z). Others' changes are not touched.",
+        on_click=_on_undo, width="stretch",
+        help="Undo your newest change (Ctrl+Z outside a text field). Others' changes are "
+        "not touched.",
     )  # fmt: skip
     redo.button(
         "Redo", key="tp.widget.redo", icon=":material/redo:", disabled=not can_redo,
-        on_click=_on_redo, shortcut="Ctrl+Y", width="stretch",
+        on_click=_on_redo, width="stretch",
         help="Redo what you undid (Ctrl+Y).",
     )  # fmt: skip
+    components.html(_UNDO_KEYS, height=0)
     note = st.session_state.pop(_NOTE, None)
     if note:
         st.caption(note)

@@ -122,5 +122,12 @@ def test_undo_and_redo_by_button_and_shortcut(
     page.locator("body").press("Control+y")
     expect(page.get_by_text("Redo: rename territory")).to_be_visible(timeout=30_000)
     assert _name(path) == "Centre (renamed)"
+    version = open_workspace(path).version
+    box = page.get_by_label("Name", exact=True)
+    box.click()
+    box.type("xyz")
+    box.press("Control+z")  # undoes the typing, not the workspace
+    time.sleep(3)
+    assert open_workspace(path).version == version
     page.screenshot(path=str(ARTIFACTS / "shared-undo.png"))
     page.context.close()
