@@ -1,4 +1,4 @@
-"""Exports of a plan: CSV, GeoJSON, GeoPackage, XLSX and Salesforce ETM load files."""
+"""Exports of a plan: CSV, GeoJSON, GeoPackage, XLSX, Salesforce ETM load files, PDF and maps."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -154,3 +155,20 @@ def test_export_plan_writes_pdf_and_maps_with_manifest(plan: PlanData, tmp_path:
         assert [p.name for p in out.files] == [f"map.{fmt}"]
     with pytest.raises(InputError, match="PDF format only"):
         export_plan(plan, tmp_path / "csv", "csv", territory_id="T2")
+
+
+def test_plan_without_shapes_and_odd_names_still_prints(plan: PlanData, tmp_path: Path) -> None:
+    """Rule-only territories (no geometry), unlocated accounts and a "$" in a name print."""
+    territories = plan.territories.copy()
+    territories["name"] = territories["name"].astype(object)
+    territories.loc[territories["territory_id"] == "T1", "name"] = "Big $ deal $x^2$"
+    bare = replace(
+        plan,
+        territories=gpd.GeoDataFrame(territories, geometry=[None] * len(territories)),
+        accounts=gpd.GeoDataFrame(plan.accounts, geometry=[None] * len(plan.accounts)),
+    )
+    path = pdf.write_pdf(bare, tmp_path, territory_id="T1")
+    text = pdf_lines(path)
+    assert "Big $ deal $x^2$" in text  # printed as written, not as a formula
+    assert "Nothing to draw: no shapes or located accounts" in text
+    assert {"a1", "a2"} <= set(text)
