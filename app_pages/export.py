@@ -106,7 +106,8 @@ if st.button("Prepare the export", type="primary", key="tp.widget.export_prepare
     try:
         plan = reporting.visible_plan(full, sid, scope, opportunities=loaded[0] if loaded else None)
         if fmt == "pdf":
-            data = pdf_bytes(plan, territory_id=territory)
+            with st.spinner("Drawing the PDF..."):
+                data = pdf_bytes(plan, territory_id=territory)
         elif fmt in DIRECT:
             data = map_image_bytes(plan, "svg" if fmt == "svg" else "png")
         else:
