@@ -22,7 +22,7 @@ import json
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -36,81 +36,15 @@ from sqlalchemy.engine import Connection, Engine
 from planner import schema as s
 from planner.errors import ConflictError, StoreUnavailableError, WorkspaceError, format_ids
 from planner.models import now_iso
-from planner.store.codec import decode_gpkg, encode_gpkg, geometry_from_hex, image_json
-from planner.store.diff import RowChange, TableDiff, diff_table, key_values, row_keys
-from planner.store.layout import HIDDEN, KEY_COL, VERSION_COL, Backend, Layout, kind_of_dtype
+from planner.store.changes import Change
+from planner.store.codec import decode_gpkg
+from planner.store.diff import RowChange, TableDiff, diff_table, row_keys
+from planner.store.layout import HIDDEN, Backend, Layout, kind_of_dtype
+from planner.store.messages import fault_message, row_label
 from planner.store.pgcopy import copy_out
+from planner.store.writes import apply_rows, record_change
 
 __all__ = ["Change", "Snapshot", "Store", "iso_date"]
-
-_CHUNK = 500
-#: Row columns copied into each history row so history can be searched by them.
-_SEARCH = (s.SCENARIO_ID, s.ACCOUNT_ID, s.TERRITORY_ID, s.REP_ID)
-
-
-@dataclass(frozen=True)
-class Change:
-    """One committed change of a workspace.
-
-    Attributes
-    ----------
-    version
-        The workspace version this change created (versions count up from 1).
-    base_version
-        The version the change was made on.
-    user, timestamp, action, effective_date, cause, scenario_id
-        Who made it, when (UTC), what (a short label), from when it applies,
-        why, and in which scenario.
-    undo_of, redo_of
-        The version this change undoes or redoes, if it is an undo or redo.
-    rows
-        How many rows it wrote.
-    tables
-        The tables it wrote.
-    detail
-        Free-form details given by the caller.
-    """
-
-    version: int
-    base_version: int
-    user: str | None
-    timestamp: str
-    action: str
-    effective_date: str
-    cause: str | None = None
-    scenario_id: str | None = None
-    undo_of: int | None = None
-    redo_of: int | None = None
-    rows: int = 0
-    tables: tuple[str, ...] = ()
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the change as a JSON-friendly dict."""
-        out = asdict(self)
-        out["tables"] = list(self.tables)
-        return out
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Change:
-        """Build a change from a ``tp_changes`` row."""
-        tables = tuple(t for t in str(row.get("tables") or "").split(",") if t)
-        detail = json.loads(row["detail"]) if row.get("detail") else {}
-        return cls(
-            version=int(row["version"]),
-            base_version=int(row["base_version"]),
-            user=row.get("user"),
-            timestamp=str(row["timestamp"]),
-            action=str(row["action"]),
-            effective_date=str(row["effective_date"]),
-            cause=row.get("cause"),
-            scenario_id=row.get("scenario_id"),
-            undo_of=None if row.get("undo_of") is None else int(row["undo_of"]),
-            redo_of=None if row.get("redo_of") is None else int(row["redo_of"]),
-            rows=int(row.get("rows") or 0),
-            tables=tables,
-            detail=detail,
-        )
 
 
 @dataclass
@@ -188,9 +122,9 @@ class Store:
         except (WorkspaceError, ConflictError):
             raise
         except sa.exc.OperationalError as exc:
-            raise StoreUnavailableError(_fault_message(self.location, what, exc)) from exc
+            raise StoreUnavailableError(fault_message(self.location, what, exc)) from exc
         except sa.exc.DBAPIError as exc:
-            raise StoreUnavailableError(_fault_message(self.location, what, exc)) from exc
+            raise StoreUnavailableError(fault_message(self.location, what, exc)) from exc
         except OSError as exc:
             raise StoreUnavailableError(
                 f"cannot {what} the workspace {self.location}: {exc}. Nothing was changed."
@@ -440,7 +374,7 @@ class Store:
             for ch in changes
         )
         keys = sorted({(t, k) for _, t, k in clashes})
-        named = format_ids(_row_label(t, k) for t, k in keys)
+        named = format_ids(row_label(t, k) for t, k in keys)
         raise ConflictError(
             f"{who} changed the same things after you opened version {base} of "
             f"'{self.name}': {named}. Nothing of your change was saved: reload and "
@@ -452,116 +386,10 @@ class Store:
         )
 
     def _apply(self, conn: Connection, rows: Sequence[RowChange], version: int) -> None:
-        by_table: dict[tuple[str, str], list[RowChange]] = {}
-        for r in rows:
-            by_table.setdefault((r.table, r.op), []).append(r)
-        for (table, op), group in sorted(
-            by_table.items(), key=lambda kv: ("dui".index(kv[0][1][0]), kv[0][0])
-        ):
-            t = self.layout.tables[table]
-            if op == "delete":
-                keys = [r.key for r in group]
-                for i in range(0, len(keys), _CHUNK):
-                    conn.execute(t.delete().where(t.c[KEY_COL].in_(keys[i : i + _CHUNK])))
-            elif op == "update":
-                self._update(conn, table, group, version)
-            else:
-                self._insert(
-                    conn, table, [r.after or {} for r in group], [r.key for r in group], version
-                )
-
-    def _records(
-        self, table: str, images: Sequence[Mapping[str, Any]], keys: Sequence[str], version: int
-    ) -> list[dict[str, Any]]:
-        columns = self.layout.data_columns(table)
-        spatial = s.TABLES[table].geometry is not None
-        records = [
-            {**{c: img.get(c) for c in columns}, KEY_COL: k, VERSION_COL: version}
-            for img, k in zip(images, keys, strict=True)
-        ]
-        if spatial:
-            hexes = [img.get(s.GEOMETRY) for img in images]
-            wkb = [None if h is None else bytes.fromhex(h) for h in hexes]
-            if self.backend == "gpkg":
-                blobs = encode_gpkg(geometry_from_hex(hexes)) if hexes else []
-                for rec, blob in zip(records, blobs, strict=True):
-                    rec[s.GEOMETRY] = blob
-            else:
-                for rec, raw in zip(records, wkb, strict=True):
-                    rec["g_wkb"] = raw
-        return records
-
-    def _geometry_param(self) -> Any:
-        return sa.func.ST_GeomFromWKB(sa.bindparam("g_wkb", type_=sa.LargeBinary), 4326)
-
-    def _insert(
-        self,
-        conn: Connection,
-        table: str,
-        images: Sequence[Mapping[str, Any]],
-        keys: Sequence[str],
-        version: int,
-    ) -> None:
-        t = self.layout.tables[table]
-        records = self._records(table, images, keys, version)
-        stmt = t.insert()
-        if self.backend == "postgis" and s.TABLES[table].geometry is not None:
-            stmt = stmt.values({s.GEOMETRY: self._geometry_param()})
-        for i in range(0, len(records), 5000):
-            conn.execute(stmt, records[i : i + 5000])
-
-    def _update(
-        self, conn: Connection, table: str, group: Sequence[RowChange], version: int
-    ) -> None:
-        t = self.layout.tables[table]
-        records = self._records(
-            table, [r.after or {} for r in group], [r.key for r in group], version
-        )
-        columns = [*self.layout.data_columns(table), VERSION_COL]
-        values: dict[str, Any] = {c: sa.bindparam(f"v_{c}") for c in columns}
-        if s.TABLES[table].geometry is not None:
-            values[s.GEOMETRY] = (
-                self._geometry_param()
-                if self.backend == "postgis"
-                else sa.bindparam(f"v_{s.GEOMETRY}")
-            )
-        stmt = t.update().where(t.c[KEY_COL] == sa.bindparam("k_key")).values(values)
-        params = []
-        for rec in records:
-            p = {f"v_{c}": rec.get(c) for c in columns}
-            p["k_key"] = rec[KEY_COL]
-            if s.GEOMETRY in rec:
-                p[f"v_{s.GEOMETRY}"] = rec[s.GEOMETRY]
-            if "g_wkb" in rec:
-                p["g_wkb"] = rec["g_wkb"]
-            params.append(p)
-        for i in range(0, len(params), 5000):
-            conn.execute(stmt, params[i : i + 5000])
+        apply_rows(self.layout, conn, rows, version)
 
     def _record(self, conn: Connection, change: Change, rows: Sequence[RowChange]) -> None:
-        record = change.to_dict()
-        record["tables"] = ",".join(change.tables)
-        record["detail"] = json.dumps(change.detail, sort_keys=True, default=str)
-        conn.execute(self.layout.changes.insert(), [record])
-        history = []
-        for r in rows:
-            image = r.after if r.after is not None else (r.before or {})
-            keyed = key_values(r.key, s.TABLES[r.table].key) if s.TABLES[r.table].key else {}
-            entry = {
-                "version": change.version,
-                "tbl": r.table,
-                "key": r.key,
-                "op": r.op,
-                "effective_date": change.effective_date,
-                "before": image_json(r.before),
-                "after": image_json(r.after),
-            }
-            for col in _SEARCH:
-                value = keyed.get(col, image.get(col))
-                entry[col] = None if value is None else str(value)
-            history.append(entry)
-        for i in range(0, len(history), 5000):
-            conn.execute(self.layout.history.insert(), history[i : i + 5000])
+        record_change(self.layout, conn, change, rows)
 
     # -- the change log -----------------------------------------------------
     def changes(
@@ -623,29 +451,6 @@ class Store:
         ]
 
 
-def _row_label(table: str, key: str) -> str:
-    """Say which row a key names, for people: "territory HEL (scenario 2026-plan)"."""
-    columns = s.TABLES[table].key
-    values = key_values(key, columns)
-    noun = {
-        "territories": "territory",
-        "memberships": "membership",
-        "unit_assignment": "unit",
-        "associations": "user association",
-        "targets": "target",
-        "overrides": "override",
-        "accounts": "account",
-        "reps": "user",
-        "units": "unit",
-        "scenarios": "scenario",
-        "territory_types": "territory type",
-    }.get(table, table)
-    parts = [str(v) for c, v in values.items() if c != s.SCENARIO_ID and v is not None]
-    where = values.get(s.SCENARIO_ID)
-    label = f"{noun} {'/'.join(parts)}" if parts else noun
-    return f"{label} (scenario {where})" if where and table != "scenarios" else label
-
-
 def iso_date(value: str | date | None) -> str:
     if value is None:
         return date.today().isoformat()
@@ -657,22 +462,3 @@ def iso_date(value: str | date | None) -> str:
         raise WorkspaceError(
             f"effective date {value!r} is not a date: write it as YYYY-MM-DD"
         ) from exc
-
-
-def _fault_message(location: str, what: str, exc: Exception) -> str:
-    text = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
-    low = text.lower()
-    if "locked" in low or "busy" in low:
-        hint = "another program holds the workspace open for writing; close it or try again"
-    elif "readonly" in low or "read-only" in low:
-        hint = "the file or its folder is read-only; save a copy elsewhere"
-    elif ("disk" in low and "full" in low) or "no space" in low:
-        hint = "the disk is full; free some space and try again"
-    elif "connect" in low or "server" in low or "timeout" in low or "terminat" in low:
-        hint = (
-            "the database server cannot be reached; "
-            "check PLANNER_DATABASE_URL and that the server runs"
-        )
-    else:
-        hint = "try again; if it persists, check the file or server"
-    return f"cannot {what} the workspace {location}: {text} ({hint}). Nothing was changed."
