@@ -172,7 +172,7 @@ def test_export_as_a_rep_writes_only_their_area(two_region_plan: PlanData, tmp_p
 
 def test_unknown_format_and_bad_folder(two_region_plan: PlanData, tmp_path: Path) -> None:
     """Unknown formats and folders whose parent is missing are input errors."""
-    with pytest.raises(InputError, match="unknown export format 'pdf'"):
-        export_plan(two_region_plan, tmp_path / "x", "pdf")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="unknown export format 'docx'"):
+        export_plan(two_region_plan, tmp_path / "x", "docx")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="does not exist"):
         export_plan(two_region_plan, tmp_path / "no" / "such", "csv")
