@@ -50,3 +50,15 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _private_save_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test's app keeps its workspaces (and sample working copies) in its own folder.
+
+    The app saves edits at once into ``$PLANNER_SAVE_DIR``; a shared folder
+    would carry one test's edits into another.
+    """
+    monkeypatch.setenv("PLANNER_SAVE_DIR", str(tmp_path_factory.mktemp("saved")))

@@ -123,14 +123,6 @@ def build_small_workspace(n_accounts: int = 40, *, seed: int = 0) -> Workspace:
     return ws
 
 
-@pytest.fixture(autouse=True)
-def _private_save_dir(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Each test's app keeps its workspaces (and sample working copies) in its own folder."""
-    monkeypatch.setenv("PLANNER_SAVE_DIR", str(tmp_path_factory.mktemp("saved")))
-
-
 @pytest.fixture(scope="session")
 def _small_master(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ws") / "small.gpkg"
