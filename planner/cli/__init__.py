@@ -19,7 +19,17 @@ from planner.errors import PlannerError
 __all__ = ["main"]
 
 #: Modules of this package that contribute sub-commands, in help order.
-COMMAND_MODULES = ("core", "workspace", "assign", "route", "network", "balance", "export", "store", "staff")
+COMMAND_MODULES = (
+    "core",
+    "workspace",
+    "assign",
+    "route",
+    "network",
+    "balance",
+    "export",
+    "store",
+    "staff",
+)
 
 Handler = Callable[[argparse.Namespace], int]
 
