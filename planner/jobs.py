@@ -87,8 +87,12 @@ def export(
     as_of: date | None = None,
     since: str | os.PathLike[str] | None = None,
     options: Any = None,
+    territory_id: str | None = None,
 ) -> ExportResult:
     """Write a scenario of ``workspace`` to ``out_dir`` as ``fmt`` (csv, geojson, gpkg, xlsx,
-    salesforce), filtered to what ``as_user`` may see when given."""
+    salesforce, pdf, png, svg), filtered to what ``as_user`` may see when given; a PDF of one
+    territory with ``territory_id``."""
     plan = plan_from_workspace(workspace, scenario_id, as_user=as_user, as_of=as_of)
-    return export_plan(plan, out_dir, fmt, since=since, options=options)
+    return export_plan(
+        plan, out_dir, fmt, since=since, options=options, territory_id=territory_id
+    )
