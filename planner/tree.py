@@ -30,9 +30,10 @@ PATH_SEPARATOR = " › "
 
 
 def _text(value: object) -> str | None:
+    """An id as written (not stripped: " " is an odd but valid id); missing or "" is None."""
     if s.is_missing(value):
         return None
-    text = str(value).strip()
+    text = str(value)
     return text or None
 
 
