@@ -45,7 +45,6 @@ __all__ = ["Workspace", "open_workspace", "resolve_target"]
 
 logger = logging.getLogger(__name__)
 
-META_LAYER = "meta"
 #: The tables of a workspace, in the order they are written.
 TABLE_NAMES = tuple(s.TABLES)
 #: Tables whose rows belong to one scenario.
@@ -57,9 +56,6 @@ SCENARIO_TABLES = (
     "associations",
     "targets",
 )
-
-
-_conform = conform
 
 
 class _Tables(dict[str, pd.DataFrame]):
@@ -125,7 +121,7 @@ class Workspace:
         self.tables = _Tables()
         for table in TABLE_NAMES:
             frame = given.get(table)
-            self.tables[table] = s.empty_frame(table) if frame is None else _conform(frame, table)
+            self.tables[table] = s.empty_frame(table) if frame is None else conform(frame, table)
         if self.territory_types.empty:
             self.add_territory_type(DEFAULT_TYPE)
         self._baseline: dict[str, pd.DataFrame] = dict(self.tables)
@@ -200,7 +196,7 @@ class Workspace:
                 f"unknown table '{table}'",
                 [Problem(f"unknown table '{table}'", fix=f"use one of {', '.join(s.TABLES)}")],
             )
-        conformed = _conform(frame, table)
+        conformed = conform(frame, table)
         if validate:
             s.validate_frame(conformed, table)
         self.tables[table] = conformed
@@ -237,7 +233,7 @@ class Workspace:
         self._require_scenario(scenario_id)
         new = frame.copy()
         new[s.SCENARIO_ID] = scenario_id
-        new = _conform(new, table)
+        new = conform(new, table)
         if validate:
             s.validate_frame(new, table)
         old = self.tables[table]
@@ -248,7 +244,7 @@ class Workspace:
         tracked = self._tracked()
         tracked.scope = scenario_id
         try:
-            tracked[table] = _conform(combined, table)
+            tracked[table] = conform(combined, table)
         finally:
             tracked.scope = None
 
@@ -281,7 +277,7 @@ class Workspace:
             ]
         )
         merged = pd.concat([frame, row], ignore_index=True) if len(frame) else row
-        self.tables["territory_types"] = _conform(merged, "territory_types")
+        self.tables["territory_types"] = conform(merged, "territory_types")
 
     # -- scenarios ------------------------------------------------------------
     def scenario(self, scenario_id: str) -> Scenario:
@@ -348,7 +344,7 @@ class Workspace:
             )
         row = pd.DataFrame([scenario.to_row()])
         merged = pd.concat([frame, row], ignore_index=True) if len(frame) else row
-        self.tables["scenarios"] = _conform(merged, "scenarios")
+        self.tables["scenarios"] = conform(merged, "scenarios")
         self.log(
             "scenario.add", {"name": scenario.name}, user=user, scenario_id=scenario.scenario_id
         )
@@ -362,7 +358,7 @@ class Workspace:
         row = scenario.to_row()
         for key, value in row.items():
             frame.loc[mask, key] = value
-        self.tables["scenarios"] = _conform(frame, "scenarios")
+        self.tables["scenarios"] = conform(frame, "scenarios")
 
     def copy_scenario(
         self,
@@ -411,7 +407,7 @@ class Workspace:
         previous = frame.loc[frame[s.STATE] == "active", s.SCENARIO_ID].tolist()
         frame.loc[frame[s.STATE] == "active", s.STATE] = "archived"
         frame.loc[frame[s.SCENARIO_ID] == scenario_id, s.STATE] = "active"
-        self.tables["scenarios"] = _conform(frame, "scenarios")
+        self.tables["scenarios"] = conform(frame, "scenarios")
         self.log(
             "scenario.promote",
             {"archived": [p for p in previous if p != scenario_id]},
@@ -434,9 +430,9 @@ class Workspace:
             )
         for table in SCENARIO_TABLES:
             frame = self.tables[table]
-            self.tables[table] = _conform(frame[frame[s.SCENARIO_ID] != scenario_id], table)
+            self.tables[table] = conform(frame[frame[s.SCENARIO_ID] != scenario_id], table)
         frame = self.scenarios
-        self.tables["scenarios"] = _conform(frame[frame[s.SCENARIO_ID] != scenario_id], "scenarios")
+        self.tables["scenarios"] = conform(frame[frame[s.SCENARIO_ID] != scenario_id], "scenarios")
         self.log("scenario.delete", {}, user=user, scenario_id=scenario_id)
 
     def _require_scenario(self, scenario_id: str) -> None:
@@ -461,7 +457,7 @@ class Workspace:
         row = pd.DataFrame([entry.to_row()])
         frame = self.tables["audit"]
         merged = pd.concat([frame, row], ignore_index=True) if len(frame) else row
-        self.tables["audit"] = _conform(merged, "audit")
+        self.tables["audit"] = conform(merged, "audit")
         return entry
 
     # -- summary --------------------------------------------------------------
@@ -689,9 +685,7 @@ class Workspace:
             )
         return self.store
 
-    def save(
-        self, path: str | os.PathLike[str] | None = None, *, user: str | None = None
-    ) -> Path:
+    def save(self, path: str | os.PathLike[str] | None = None, *, user: str | None = None) -> Path:
         """Commit pending edits, or write a copy of the workspace to a new file.
 
         Parameters
@@ -791,9 +785,7 @@ def _from_snapshot(store: Store, snap: Snapshot) -> Workspace:
     return ws
 
 
-def open_workspace(
-    target: str | os.PathLike[str], *, name: str | None = None
-) -> Workspace:
+def open_workspace(target: str | os.PathLike[str], *, name: str | None = None) -> Workspace:
     """Open a workspace from a GeoPackage file or a PostGIS server.
 
     Parameters

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from planner.errors import PlannerError
+from planner.errors import InputError, PlannerError, Problem
 
 __all__ = ["main"]
 
@@ -40,6 +40,33 @@ def emit(args: argparse.Namespace, payload: dict[str, Any], text: str) -> None:
         print(json.dumps(payload, indent=2, sort_keys=True, default=str))
     else:
         print(text)
+
+
+def parse_column_map(pairs: list[str], *, allow_ignore: bool = False) -> dict[str, str | None]:
+    """Read repeated ``--map SOURCE=TARGET`` options (``SOURCE=`` ignores a column if allowed).
+
+    Raises
+    ------
+    InputError
+        Naming every malformed pair at once.
+    """
+    mapping: dict[str, str | None] = {}
+    bad = []
+    for pair in pairs:
+        source, sep, target = pair.partition("=")
+        if not sep or not source or (not target and not allow_ignore):
+            bad.append(pair)
+            continue
+        mapping[source] = target or None
+    if bad:
+        raise InputError(
+            "bad --map value",
+            [
+                Problem(f"'{b}' is not SOURCE=TARGET", fix="write --map 'file column=latitude'")
+                for b in bad
+            ],
+        )
+    return mapping
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

@@ -48,25 +48,46 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--territories", "-k", type=int, help="number of territories")
     p.add_argument("--tolerance", type=float, default=0.02, help="accepted deviation (0.02)")
-    p.add_argument("--min-workload", type=float,
-                   help="smallest workload of any territory (one --weight column; design)")
-    p.add_argument("--max-workload", type=float,
-                   help="largest workload of any territory (one --weight column; design)")
-    p.add_argument("--contiguity", choices=["rook", "queen"], default="rook",
-                   help="adjacency of units (rook: shared border; queen: corners count)")
-    p.add_argument("--reps", help="reps file: rep_id and home points (or home_latitude/"
-                   "home_longitude columns in a CSV), optional capacity_h_per_week")
+    p.add_argument(
+        "--min-workload",
+        type=float,
+        help="smallest workload of any territory (one --weight column; design)",
+    )
+    p.add_argument(
+        "--max-workload",
+        type=float,
+        help="largest workload of any territory (one --weight column; design)",
+    )
+    p.add_argument(
+        "--contiguity",
+        choices=["rook", "queen"],
+        default="rook",
+        help="adjacency of units (rook: shared border; queen: corners count)",
+    )
+    p.add_argument(
+        "--reps",
+        help="reps file: rep_id and home points (or home_latitude/"
+        "home_longitude columns in a CSV), optional capacity_h_per_week",
+    )
     p.add_argument("--baseline", help="plan to rebalance: CSV unit_id,territory_id or JSON map")
     p.add_argument("--max-moved", type=int, help="most accounts that may move (rebalance)")
     p.add_argument("--max-moved-share", type=float, help="most accounts that may move, as a share")
-    p.add_argument("--keep", action="append", default=[], metavar="TERRITORY",
-                   help="keep a baseline territory exactly as it is (repeatable)")
+    p.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="TERRITORY",
+        help="keep a baseline territory exactly as it is (repeatable)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--id-column", help="units' id column (guessed: unit_id, id, GEOID, FIPS...)")
     p.add_argument("--layer", help="layer of a GeoPackage (a workspace file: its units)")
-    p.add_argument("--best-effort", action="store_true",
-                   help="kept for old scripts: a missed tolerance always writes the best plan "
-                   f"and exits {TOLERANCE_MISSED}")
+    p.add_argument(
+        "--best-effort",
+        action="store_true",
+        help="kept for old scripts: a missed tolerance always writes the best plan "
+        f"and exits {TOLERANCE_MISSED}",
+    )
     p.add_argument("--out", required=True, help="plan file to write: .csv or .json")
     add_json_flag(p)
     p.set_defaults(handler=_balance)
@@ -85,13 +106,26 @@ def _register_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--units", required=True, help="units file (GeoPackage, GeoJSON, Shapefile)")
     p.add_argument("--plan", required=True, help="plan: CSV unit_id,territory_id or JSON map")
-    p.add_argument("--weight", required=True, action="append", metavar="COLUMN[=W]",
-                   help="balanced column(s), as for planner balance")
-    p.add_argument("--tolerance", type=float,
-                   help="tolerance of the ensemble (default: the plan's own, at least 0.02)")
+    p.add_argument(
+        "--weight",
+        required=True,
+        action="append",
+        metavar="COLUMN[=W]",
+        help="balanced column(s), as for planner balance",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        help="tolerance of the ensemble (default: the plan's own, at least 0.02)",
+    )
     p.add_argument("--plans", type=int, default=1000, help="plans to sample (1000)")
-    p.add_argument("--column", action="append", default=[], metavar="COLUMN",
-                   help="further column whose spread is compared, e.g. revenue (repeatable)")
+    p.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="further column whose spread is compared, e.g. revenue (repeatable)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--id-column", help="units' id column")
     p.add_argument("--layer", help="layer of a GeoPackage")
@@ -103,18 +137,28 @@ def _register_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _audit(args: argparse.Namespace) -> int:
     """Sample the ensemble, print the plan's rank on each metric, write the report."""
     units = prepare_units(_read_units(args.units, args.id_column, args.layer))
-    result = audit_plan(units, _read_plan(args.plan), weight=_weights(args.weight),
-                        tolerance=args.tolerance, n_plans=args.plans, columns=args.column,
-                        seed=args.seed)
+    result = audit_plan(
+        units,
+        _read_plan(args.plan),
+        weight=_weights(args.weight),
+        tolerance=args.tolerance,
+        n_plans=args.plans,
+        columns=args.column,
+        seed=args.seed,
+    )
     if args.report:
         write_audit_report(result, args.report)
     ranks = result.ranks()
-    lines = [f"{len(result.ensemble)} plans sampled (ReCom, tolerance {result.tolerance:.2%}, "
-             f"{result.runtime_s:.1f} s)"]
-    lines += [f"  {r['metric']}: plan {r['plan']:.4g}, ensemble median "
-              f"{r['ensemble_median']:.4g} [{r['ensemble_min']:.4g}, {r['ensemble_max']:.4g}], "
-              f"as good as {r['as_good_as_share']:.0%} ({r['better']} is better)"
-              for r in ranks.to_dict(orient="records")]
+    lines = [
+        f"{len(result.ensemble)} plans sampled (ReCom, tolerance {result.tolerance:.2%}, "
+        f"{result.runtime_s:.1f} s)"
+    ]
+    lines += [
+        f"  {r['metric']}: plan {r['plan']:.4g}, ensemble median "
+        f"{r['ensemble_median']:.4g} [{r['ensemble_min']:.4g}, {r['ensemble_max']:.4g}], "
+        f"as good as {r['as_good_as_share']:.0%} ({r['better']} is better)"
+        for r in ranks.to_dict(orient="records")
+    ]
     if args.report:
         lines.append(f"wrote {args.report}")
     emit(args, {"ok": True, "report": args.report, **result.to_dict()}, "\n".join(lines))
@@ -133,9 +177,13 @@ def _weights(items: list[str]) -> str | dict[str, float]:
         except ValueError:
             bad.append(item)
     if bad:
-        raise InputError("bad --weight value", [Problem(f"'{b}' is not COLUMN=NUMBER",
-                                                        fix="write --weight workload_h=2")
-                                                for b in bad])
+        raise InputError(
+            "bad --weight value",
+            [
+                Problem(f"'{b}' is not COLUMN=NUMBER", fix="write --weight workload_h=2")
+                for b in bad
+            ],
+        )
     return out
 
 
@@ -168,9 +216,16 @@ def _read_reps(path: str) -> Any:
         frame = pd.read_csv(path)
         missing = [c for c in (HOME_LATITUDE, HOME_LONGITUDE) if c not in frame.columns]
         if missing:
-            raise InputError("reps have no home coordinates",
-                             [Problem(f"columns {', '.join(missing)} are missing",
-                                      fix="add home_latitude and home_longitude")], source=path)
+            raise InputError(
+                "reps have no home coordinates",
+                [
+                    Problem(
+                        f"columns {', '.join(missing)} are missing",
+                        fix="add home_latitude and home_longitude",
+                    )
+                ],
+                source=path,
+            )
         return gpd.GeoDataFrame(
             frame,
             geometry=gpd.points_from_xy(frame[HOME_LONGITUDE], frame[HOME_LATITUDE]),
@@ -191,9 +246,16 @@ def _read_plan(path: str) -> pd.Series:
     frame = pd.read_csv(path, dtype=str)
     missing = [c for c in (UNIT_ID, TERRITORY_ID) if c not in frame.columns]
     if missing:
-        raise InputError("the plan file lacks columns",
-                         [Problem(f"columns {', '.join(missing)} are missing",
-                                  fix="write unit_id,territory_id rows")], source=path)
+        raise InputError(
+            "the plan file lacks columns",
+            [
+                Problem(
+                    f"columns {', '.join(missing)} are missing",
+                    fix="write unit_id,territory_id rows",
+                )
+            ],
+            source=path,
+        )
     return pd.Series(frame[TERRITORY_ID].to_numpy(), index=frame[UNIT_ID].to_numpy())
 
 
@@ -208,8 +270,9 @@ def _write_plan(plan: Any, path: str) -> None:
 def _balance(args: argparse.Namespace) -> int:
     """Design or rebalance; the plan is always written, a missed tolerance exits 3."""
     weight = _weights(args.weight)
-    units = prepare_units(_read_units(args.units, args.id_column, args.layer),
-                          contiguity=args.contiguity)
+    units = prepare_units(
+        _read_units(args.units, args.id_column, args.layer), contiguity=args.contiguity
+    )
     reps = _read_reps(args.reps) if args.reps else None
     missed: str | None = None
     if args.baseline:
@@ -219,9 +282,15 @@ def _balance(args: argparse.Namespace) -> int:
     else:
         if args.max_moved is not None or args.keep:
             raise InputError("--max-moved and --keep need --baseline")
-        params = BalanceParams(weight=weight, k=args.territories, tolerance=args.tolerance,
-                               seed=args.seed, contiguity=args.contiguity,
-                               min_workload=args.min_workload, max_workload=args.max_workload)
+        params = BalanceParams(
+            weight=weight,
+            k=args.territories,
+            tolerance=args.tolerance,
+            seed=args.seed,
+            contiguity=args.contiguity,
+            min_workload=args.min_workload,
+            max_workload=args.max_workload,
+        )
         try:
             plan = design_territories(units, params, reps=reps)
         except ToleranceNotMetError as exc:
@@ -236,29 +305,54 @@ def _rebalance(args: argparse.Namespace, units: Any, weight: Any, reps: Any) -> 
     baseline = _read_plan(args.baseline)
     k_base = baseline.nunique()
     if args.territories is not None and args.territories != k_base:
-        raise InputError(f"--territories {args.territories} but the baseline has {k_base}",
-                         [Problem("rebalancing keeps the baseline's territories",
-                                  fix="leave --territories out with --baseline")])
+        raise InputError(
+            f"--territories {args.territories} but the baseline has {k_base}",
+            [
+                Problem(
+                    "rebalancing keeps the baseline's territories",
+                    fix="leave --territories out with --baseline",
+                )
+            ],
+        )
     locks = Locks.keep_territories(baseline, args.keep) if args.keep else None
-    return rebalance(units, baseline, weight=weight, tolerance=args.tolerance,
-                     max_moved_accounts=args.max_moved, max_moved_share=args.max_moved_share,
-                     locked=locks, reps=reps, seed=args.seed, contiguity=args.contiguity)
+    return rebalance(
+        units,
+        baseline,
+        weight=weight,
+        tolerance=args.tolerance,
+        max_moved_accounts=args.max_moved,
+        max_moved_share=args.max_moved_share,
+        locked=locks,
+        reps=reps,
+        seed=args.seed,
+        contiguity=args.contiguity,
+    )
 
 
 def _budget_note(plan: TerritoryPlan, args: argparse.Namespace) -> str:
     m = plan.metrics
-    binds = ("the move budget binds (raise --max-moved or --max-moved-share)"
-             if args.max_moved is not None or args.max_moved_share is not None
-             else "the units are too coarse or the locks too tight")
-    return (f"the best plan found is {m.max_abs_deviation:.2%} from target at worst, outside "
-            f"the tolerance of {args.tolerance:.2%}: {binds}")
+    binds = (
+        "the move budget binds (raise --max-moved or --max-moved-share)"
+        if args.max_moved is not None or args.max_moved_share is not None
+        else "the units are too coarse or the locks too tight"
+    )
+    return (
+        f"the best plan found is {m.max_abs_deviation:.2%} from target at worst, outside "
+        f"the tolerance of {args.tolerance:.2%}: {binds}"
+    )
 
 
 def _payload(plan: TerritoryPlan, args: argparse.Namespace, missed: str | None) -> dict[str, Any]:
     m = plan.metrics
-    return {"ok": missed is None, "out": args.out, "tolerance_met": missed is None,
-            "missed_by": max(0.0, m.max_abs_deviation - args.tolerance),
-            "message": missed, "parameters": plan.parameters, "metrics": m.to_dict()}
+    return {
+        "ok": missed is None,
+        "out": args.out,
+        "tolerance_met": missed is None,
+        "missed_by": max(0.0, m.max_abs_deviation - args.tolerance),
+        "message": missed,
+        "parameters": plan.parameters,
+        "metrics": m.to_dict(),
+    }
 
 
 def _text(plan: TerritoryPlan, args: argparse.Namespace, missed: str | None) -> str:
@@ -271,18 +365,23 @@ def _text(plan: TerritoryPlan, args: argparse.Namespace, missed: str | None) -> 
         f"  Polsby-Popper mean {m.polsby_popper_mean:.3f}, min {m.polsby_popper_min:.3f}",
     ]
     if m.home_distance_mean_km is not None:
-        text.append(f"  distance to rep home: mean {m.home_distance_mean_km:.1f} km, "
-                    f"max {m.home_distance_max_km:.1f} km")
+        text.append(
+            f"  distance to rep home: mean {m.home_distance_mean_km:.1f} km, "
+            f"max {m.home_distance_max_km:.1f} km"
+        )
     if m.bridges:
-        names = ", ".join(f"{b.unit_a}-{b.unit_b} ({b.gap_m / 1000:.1f} km)"
-                          for b in m.bridges)
+        names = ", ".join(f"{b.unit_a}-{b.unit_b} ({b.gap_m / 1000:.1f} km)" for b in m.bridges)
         text.append(f"  islands bridged (counted as touching): {names}")
     if m.disruption is not None:
         d = m.disruption
-        moved = (f"{d.moved_accounts} accounts in " if d.moved_accounts is not None else "")
-        text.append(f"  moved from baseline: {moved}{d.moved_units} units, "
-                    f"{d.moved_workload_share:.1%} of workload")
+        moved = f"{d.moved_accounts} accounts in " if d.moved_accounts is not None else ""
+        text.append(
+            f"  moved from baseline: {moved}{d.moved_units} units, "
+            f"{d.moved_workload_share:.1%} of workload"
+        )
     if missed:
-        text.append(f"  tolerance NOT met, by {m.max_abs_deviation - args.tolerance:.2%}: "
-                    f"{missed}; the best plan was written (exit {TOLERANCE_MISSED})")
+        text.append(
+            f"  tolerance NOT met, by {m.max_abs_deviation - args.tolerance:.2%}: "
+            f"{missed}; the best plan was written (exit {TOLERANCE_MISSED})"
+        )
     return "\n".join(text)

@@ -6,7 +6,7 @@ import argparse
 from dataclasses import replace
 from typing import Any
 
-from planner.cli import add_json_flag, emit
+from planner.cli import add_json_flag, emit, parse_column_map
 from planner.io import DEFAULT_LIMITS, ReadLimits
 from planner.samples import SAMPLES, write_sample
 from planner.workspace import open_workspace
@@ -65,28 +65,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=_sample)
 
 
-def _parse_mapping(pairs: list[str]) -> dict[str, str]:
-    from planner.errors import InputError, Problem
-
-    mapping: dict[str, str] = {}
-    bad = []
-    for pair in pairs:
-        source, sep, target = pair.partition("=")
-        if not sep or not source or not target:
-            bad.append(pair)
-            continue
-        mapping[source] = target
-    if bad:
-        raise InputError(
-            "bad --map value",
-            [
-                Problem(f"'{b}' is not SOURCE=TARGET", fix="write --map 'file column=latitude'")
-                for b in bad
-            ],
-        )
-    return mapping
-
-
 def _limits(args: argparse.Namespace) -> ReadLimits:
     """The read limits, with the sizes given on the command line."""
     sizes = {
@@ -103,7 +81,7 @@ def _validate(args: argparse.Namespace) -> int:
     report = validate_file(
         args.file,
         kind=args.kind,
-        columns=_parse_mapping(args.map) or None,
+        columns=parse_column_map(args.map) or None,
         limits=_limits(args),
     )
     payload = report.to_dict()

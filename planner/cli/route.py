@@ -26,38 +26,66 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "ETAs). Stops that cannot be visited are listed with the reason. With --instance, "
         "solve a standard CVRP/VRPTW instance instead and print its cost, routes and checks.",
     )
-    p.add_argument("--network", help="OSM file (.osm.pbf, .osm) or saved network (.graphml.gz); "
-                   "without it drive times are straight-line estimates")
-    p.add_argument("--stops", help="CSV with account_id (or id), latitude, "
-                   "longitude and optionally name, visit_minutes, opening_hours")
-    p.add_argument("--home", help="LAT,LON where the day starts and ends "
-                   "(default: the first stop)")
+    p.add_argument(
+        "--network",
+        help="OSM file (.osm.pbf, .osm) or saved network (.graphml.gz); "
+        "without it drive times are straight-line estimates",
+    )
+    p.add_argument(
+        "--stops",
+        help="CSV with account_id (or id), latitude, "
+        "longitude and optionally name, visit_minutes, opening_hours",
+    )
+    p.add_argument("--home", help="LAT,LON where the day starts and ends (default: the first stop)")
     p.add_argument("--day-start", default="08:00", help="shift start HH:MM (default 08:00)")
     p.add_argument("--day-end", default="17:00", help="latest return HH:MM (default 17:00)")
     p.add_argument("--max-hours", type=float, help="longest working day in hours")
-    p.add_argument("--weekday", default="mo", choices=list(_WEEKDAYS),
-                   help="weekday of the route, for opening hours (default mo)")
-    p.add_argument("--weekdays", help="plan several days at once, e.g. mo,tu,we,th,fr "
-                   "(overrides --weekday)")
+    p.add_argument(
+        "--weekday",
+        default="mo",
+        choices=list(_WEEKDAYS),
+        help="weekday of the route, for opening hours (default mo)",
+    )
+    p.add_argument(
+        "--weekdays", help="plan several days at once, e.g. mo,tu,we,th,fr (overrides --weekday)"
+    )
     p.add_argument("--weeks", type=int, default=1, help="weeks planned (default 1)")
-    p.add_argument("--frequencies", action="store_true",
-                   help="visit each account as often as its visits_per_month asks in the plan")
-    p.add_argument("--reps", help="CSV of a team (rep_id, home_latitude, home_longitude and "
-                   "optionally name, day_start, day_end, weekdays, max_hours, skills, "
-                   "max_visits): plan the team's days at once; --out is then a folder")
-    p.add_argument("--visit-minutes", type=float, default=30.0,
-                   help="visit length of stops without visit_minutes (default 30)")
+    p.add_argument(
+        "--frequencies",
+        action="store_true",
+        help="visit each account as often as its visits_per_month asks in the plan",
+    )
+    p.add_argument(
+        "--reps",
+        help="CSV of a team (rep_id, home_latitude, home_longitude and "
+        "optionally name, day_start, day_end, weekdays, max_hours, skills, "
+        "max_visits): plan the team's days at once; --out is then a folder",
+    )
+    p.add_argument(
+        "--visit-minutes",
+        type=float,
+        default=30.0,
+        help="visit length of stops without visit_minutes (default 30)",
+    )
     p.add_argument("--time-limit", type=float, default=2.0, help="solver seconds (default 2)")
     p.add_argument("--seed", type=int, default=0, help="solver seed (default 0)")
     p.add_argument("--cache-dir", help="folder to cache networks built from OSM files")
     p.add_argument("--out", help="GeoJSON file to write (required with --stops)")
     p.add_argument("--gpx", help="also write a GPX file for a phone")
     p.add_argument("--instance", help="solve this CVRP/VRPTW instance file instead of stops")
-    p.add_argument("--format", choices=["vrplib", "solomon"], default="vrplib",
-                   help="instance format (default vrplib)")
-    p.add_argument("--round", choices=["none", "round", "trunc", "dimacs", "exact"],
-                   default="none", help="rounding of distances and times, as PyVRP's "
-                   "(dimacs: ten times, truncated; default none)")
+    p.add_argument(
+        "--format",
+        choices=["vrplib", "solomon"],
+        default="vrplib",
+        help="instance format (default vrplib)",
+    )
+    p.add_argument(
+        "--round",
+        choices=["none", "round", "trunc", "dimacs", "exact"],
+        default="none",
+        help="rounding of distances and times, as PyVRP's "
+        "(dimacs: ten times, truncated; default none)",
+    )
     p.add_argument("--vehicles", type=int, help="fleet size (default: from the file)")
     add_json_flag(p)
     p.set_defaults(handler=_route)
@@ -69,8 +97,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "columns: to); asymmetric where one-way streets differ.",
     )
     p.add_argument("--network", help="OSM file or saved network; without it: estimates")
-    p.add_argument("--points", required=True, help="CSV with id (or account_id), latitude, "
-                   "longitude")
+    p.add_argument(
+        "--points", required=True, help="CSV with id (or account_id), latitude, longitude"
+    )
     p.add_argument("--out", required=True, help="CSV file for the drive times (seconds)")
     p.add_argument("--distance-out", help="also write road distances (metres) to this CSV")
     p.add_argument("--cache-dir", help="folder to cache networks built from OSM files")
@@ -119,8 +148,12 @@ def _route(args: argparse.Namespace) -> int:
     if missing:
         raise InputError(
             f"planner route needs {' and '.join(missing)}",
-            [Problem("give the stops to visit and the GeoJSON file to write",
-                     fix="--stops stops.csv --out route.geojson, or --instance FILE")],
+            [
+                Problem(
+                    "give the stops to visit and the GeoJSON file to write",
+                    fix="--stops stops.csv --out route.geojson, or --instance FILE",
+                )
+            ],
         )
     return _route_stops(args)
 
@@ -128,8 +161,9 @@ def _route(args: argparse.Namespace) -> int:
 def _route_instance(args: argparse.Namespace) -> int:
     from planner.routing.instances import read_instance, solve_instance
 
-    instance = read_instance(args.instance, format=args.format, rounding=args.round,
-                             vehicles=args.vehicles)
+    instance = read_instance(
+        args.instance, format=args.format, rounding=args.round, vehicles=args.vehicles
+    )
     result = solve_instance(instance, time_limit_s=args.time_limit, seed=args.seed)
     payload = {
         "ok": result.feasible,
@@ -164,8 +198,10 @@ def _params(args: argparse.Namespace) -> Any:
         names = [w.strip().lower()[:2] for w in args.weekdays.split(",")]
         unknown = [w for w in names if w not in _WEEKDAYS]
         if unknown:
-            raise InputError(f"--weekdays {args.weekdays!r}: {', '.join(unknown)} not a weekday",
-                             [Problem("use mo, tu, we, th, fr, sa, su", fix="e.g. mo,tu,we")])
+            raise InputError(
+                f"--weekdays {args.weekdays!r}: {', '.join(unknown)} not a weekday",
+                [Problem("use mo, tu, we, th, fr, sa, su", fix="e.g. mo,tu,we")],
+            )
         weekdays = tuple(dict.fromkeys(_WEEKDAYS[w] for w in names))
     return RouteParams(
         day_start=args.day_start,
@@ -195,21 +231,30 @@ def _route_team(args: argparse.Namespace) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     for rep, plan in zip(team.reps, team.plans, strict=True):
         (folder / f"{rep.rep_id}.geojson").write_text(
-            json.dumps(to_geojson(plan, network), default=str), encoding="utf-8")
+            json.dumps(to_geojson(plan, network), default=str), encoding="utf-8"
+        )
         (folder / f"{rep.rep_id}.gpx").write_text(to_gpx(plan, network), encoding="utf-8")
     eta = team.eta_table()
     eta.to_csv(folder / "visits.csv", index=False)
     totals = team.totals()
-    unvisited = [{"account_id": u.stop_id, "status": u.status, "reason": u.reason}
-                 for u in team.unvisited]
+    unvisited = [
+        {"account_id": u.stop_id, "status": u.status, "reason": u.reason} for u in team.unvisited
+    ]
     messages = [str(w.message) for w in caught] + list(team.notes)
-    payload = {"ok": True, "out": str(folder), "reps": totals.to_dict(orient="records"),
-               "visits": eta.to_dict(orient="records"), "unvisited": unvisited,
-               "notes": messages}
-    lines = [totals[["rep_id", "rep_name", "visits", "drive_h", "work_h"]].to_string(index=False),
-             *[f"not visited: {u['account_id']}: {u['reason']}" for u in unvisited],
-             *[f"note: {m}" for m in messages],
-             f"wrote one GeoJSON and GPX per rep and visits.csv to {folder}"]
+    payload = {
+        "ok": True,
+        "out": str(folder),
+        "reps": totals.to_dict(orient="records"),
+        "visits": eta.to_dict(orient="records"),
+        "unvisited": unvisited,
+        "notes": messages,
+    }
+    lines = [
+        totals[["rep_id", "rep_name", "visits", "drive_h", "work_h"]].to_string(index=False),
+        *[f"not visited: {u['account_id']}: {u['reason']}" for u in unvisited],
+        *[f"note: {m}" for m in messages],
+        f"wrote one GeoJSON and GPX per rep and visits.csv to {folder}",
+    ]
     emit(args, payload, "\n".join(lines))
     return 0
 
@@ -259,8 +304,11 @@ def _route_stops(args: argparse.Namespace) -> int:
         f"route ({plan.method}): {totals['visits']} visits, drive "
         f"{totals['drive_h'] * 60:.0f} min / {totals['drive_km']:.1f} km, "
         f"work {totals['work_h']:.2f} h",
-        *[f"{day.label}: {len(day.stops)} visits, leave home {_clock(day.leave_home_s)}, "
-          f"back {_clock(day.return_home_s)}" for day in plan.days],
+        *[
+            f"{day.label}: {len(day.stops)} visits, leave home {_clock(day.leave_home_s)}, "
+            f"back {_clock(day.return_home_s)}"
+            for day in plan.days
+        ],
         eta.to_string(index=False) if len(eta) else "(no visits)",
     ]
     for u in plan.unvisited:
@@ -289,9 +337,13 @@ def _matrix(args: argparse.Namespace) -> int:
     lon_c = cols.get("longitude", cols.get("lon"))
     if lat_c is None or lon_c is None:
         raise InputError(
-            "points have no coordinates", source="points",
-            problems=[Problem("no latitude/longitude columns",
-                              fix="add 'latitude' and 'longitude' columns")],
+            "points have no coordinates",
+            source="points",
+            problems=[
+                Problem(
+                    "no latitude/longitude columns", fix="add 'latitude' and 'longitude' columns"
+                )
+            ],
         )
     id_c = cols.get("account_id", cols.get("id"))
     ids = [str(v) for v in points[id_c]] if id_c else [str(i + 1) for i in range(len(points))]

@@ -63,7 +63,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         _workspace_arg(p)
         p.add_argument("--user", required=True, help="whose change (your user id)")
         add_json_flag(p)
-        p.set_defaults(handler=_undo if verb == "undo" else _redo)
+        p.set_defaults(handler=_step, verb=verb)
 
     p = sub.add_parser("push", help="copy a workspace file with its history to the team server")
     p.add_argument("file", help="the .gpkg workspace to copy")
@@ -184,24 +184,15 @@ def _as_of_text(payload: dict[str, Any]) -> str:
     return "\n".join(f"{k}: {v}" for k, v in payload.items() if k != "ok")
 
 
-def _undo(args: argparse.Namespace) -> int:
+def _step(args: argparse.Namespace) -> int:
+    """Undo or redo the user's newest change (``args.verb``)."""
     ws = open_workspace(args.workspace)
-    change = ws.undo(args.user)
+    change = ws.undo(args.user) if args.verb == "undo" else ws.redo(args.user)
+    done = "undid" if args.verb == "undo" else "redid"
     emit(
         args,
         {"ok": True, **change.to_dict()},
-        f"undid version {change.undo_of}: now version {change.version}",
-    )
-    return 0
-
-
-def _redo(args: argparse.Namespace) -> int:
-    ws = open_workspace(args.workspace)
-    change = ws.redo(args.user)
-    emit(
-        args,
-        {"ok": True, **change.to_dict()},
-        f"redid version {change.redo_of}: now version {change.version}",
+        f"{done} version {change.undo_of or change.redo_of}: now version {change.version}",
     )
     return 0
 

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from planner.access import scope_for
-from planner.cli import add_json_flag, emit
+from planner.cli import add_json_flag, emit, parse_column_map
 from planner.errors import InputError, Problem, WorkspaceError
 from planner.geo.columns import Kind
 from planner.services.importing import (
@@ -67,26 +67,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=_promote)
 
 
-def _mapping(pairs: list[str]) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    bad = []
-    for pair in pairs:
-        source, sep, target = pair.partition("=")
-        if not sep or not source:
-            bad.append(pair)
-            continue
-        out[source] = target or None
-    if bad:
-        raise InputError(
-            "bad --map value",
-            [
-                Problem(f"'{b}' is not SOURCE=TARGET", fix="write --map 'Breite=latitude'")
-                for b in bad
-            ],
-        )
-    return out
-
-
 def _import(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.is_file():
@@ -95,7 +75,11 @@ def _import(args: argparse.Namespace) -> int:
         )
     kind: Kind = "reps" if args.kind == "users" else args.kind
     report = validate_upload(
-        path.name, path.read_bytes(), kind=kind, columns=_mapping(args.map) or None, crs=args.crs
+        path.name,
+        path.read_bytes(),
+        kind=kind,
+        columns=parse_column_map(args.map, allow_ignore=True) or None,
+        crs=args.crs,
     )
     ws = None if args.new else open_workspace(args.workspace)
     may_manage = True

@@ -76,6 +76,7 @@ class Store:
         self.layout = layout
         self.location = location
         self.name = name
+        self._key_cache: dict[int, tuple[pd.DataFrame, np.ndarray]] = {}
 
     @property
     def backend(self) -> Backend:
@@ -93,7 +94,7 @@ class Store:
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """Yield a connection in one read transaction (a consistent snapshot)."""
-        with self._faults("read"), self.engine.connect() as conn:
+        with self.faults("read"), self.engine.connect() as conn:
             if self.backend == "postgis":
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
@@ -102,7 +103,7 @@ class Store:
     @contextmanager
     def writing(self) -> Iterator[Connection]:
         """Yield a connection in one write transaction that holds the writer lock."""
-        with self._faults("write"), self.engine.connect() as conn:
+        with self.faults("write"), self.engine.connect() as conn:
             conn = conn.execution_options(tp_write=True)
             with conn.begin():
                 if self.backend == "postgis":
@@ -116,14 +117,13 @@ class Store:
         return f'"{schema}"."{table}"' if schema else f'"{table}"'
 
     @contextmanager
-    def _faults(self, what: str) -> Iterator[None]:
+    def faults(self, what: str) -> Iterator[None]:
+        """Turn a driver or file error inside the block into :class:`StoreUnavailableError`."""
         try:
             yield
         except (WorkspaceError, ConflictError):
             raise
-        except sa.exc.OperationalError as exc:
-            raise StoreUnavailableError(fault_message(self.location, what, exc)) from exc
-        except sa.exc.DBAPIError as exc:
+        except sa.exc.DBAPIError as exc:  # OperationalError and the other driver errors
             raise StoreUnavailableError(fault_message(self.location, what, exc)) from exc
         except OSError as exc:
             raise StoreUnavailableError(
@@ -160,7 +160,7 @@ class Store:
             version = self._head(conn)
             meta = self._meta(conn)
         tables: dict[str, pd.DataFrame] = {}
-        with self._faults("read"), warnings.catch_warnings():
+        with self.faults("read"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             for name in self.layout.tables:
                 frame = pyogrio.read_dataframe(self.location, layer=name, use_arrow=True)
@@ -237,9 +237,7 @@ class Store:
         Workspace frames are replaced, never changed in place, so a frame
         read or committed before is keyed again for free.
         """
-        cache: dict[int, tuple[pd.DataFrame, np.ndarray]] = self.__dict__.setdefault(
-            "_key_cache", {}
-        )
+        cache = self._key_cache
         hit = cache.get(id(frame))
         if hit is not None and hit[0] is frame:
             return hit[1]

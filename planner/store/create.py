@@ -8,7 +8,7 @@ import os
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +185,7 @@ def _create_postgis(
     engine = postgres_engine(url)
     layout = Layout("postgis", schema=schema, extras=extras)
     store = Store(engine, layout, location=f"{safe_url(url)} (workspace {name})", name=name)
-    with _server_faults(store), engine.begin() as conn:
+    with store.faults("write"), engine.begin() as conn:
         exists = conn.execute(
             sa.text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :n"),
             {"n": schema},
@@ -287,9 +287,3 @@ def _bulk_insert(
     records = [dict(zip(keys, vals, strict=True)) for vals in zip(*data.values(), strict=True)]
     for i in range(0, len(records), 10000):
         conn.execute(stmt, records[i : i + 10000])
-
-
-@contextlib.contextmanager
-def _server_faults(store: Store) -> Iterator[None]:
-    with store._faults("write"):
-        yield
