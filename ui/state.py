@@ -98,6 +98,7 @@ _SAVED_PATH = "tp.saved_path"
 _OPPORTUNITIES = "tp.opportunities"
 _PENDING = "tp.pending"
 _REFRESH = "tp.refresh"
+_UNDO_MEMO = "tp.undo_memo"
 
 
 @dataclass(frozen=True)
@@ -479,15 +480,24 @@ def undo_redo(what: Literal["undo", "redo"]) -> str:
 
 
 def can_undo_redo() -> tuple[bool, bool]:
-    """Whether the signed-in user has a change to undo, and an undo to redo."""
+    """Whether the signed-in user has a change to undo, and an undo to redo.
+
+    Asked once per version the session shows (every page run draws the buttons).
+    """
     ws = workspace_or_none()
     if ws is None or ws.store is None:
         return False, False
     user = _user_id()
+    key = (ws.store.location, ws.version, user)
+    memo = st.session_state.get(_UNDO_MEMO)
+    if memo is not None and memo[0] == key:
+        return cast("tuple[bool, bool]", memo[1])
     try:
-        return undo_target(ws.store, user) is not None, redo_target(ws.store, user) is not None
+        found = (undo_target(ws.store, user) is not None, redo_target(ws.store, user) is not None)
     except PlannerError:
         return False, False
+    st.session_state[_UNDO_MEMO] = (key, found)
+    return found
 
 
 def workspace_version() -> int:
