@@ -15,6 +15,7 @@ __all__ = [
     "InputError",
     "InputWarning",
     "NetworkDataError",
+    "NetworkFileError",
     "PlannerError",
     "PlannerWarning",
     "Problem",
@@ -187,6 +188,10 @@ class ToleranceNotMetError(InfeasibleError):
 
 class NetworkDataError(PlannerError):
     """A road network is missing, corrupt or unusable."""
+
+
+class NetworkFileError(NetworkDataError, InputError):
+    """A road network file (OSM or GraphML) is malformed: an input error naming the fix."""
 
 
 class ClusterUnavailableError(PlannerError):
