@@ -15,6 +15,7 @@ from planner import edit
 from planner import schema as s
 from planner.access import AccessDeniedError, AccessScope
 from planner.auth import User
+from planner.edit import outcome
 from planner.errors import InputError
 from planner.geo.shapes import drawn_territory
 from planner.models import Scenario, ScenarioState, UserRole
@@ -268,7 +269,7 @@ def test_failure_after_a_write_restores_the_tables(
     def broken(*_: object, **__: object) -> object:
         raise InputError("the assignment broke", [])
 
-    monkeypatch.setattr(edit, "assign_workspace", broken)
+    monkeypatch.setattr(outcome, "assign_workspace", broken)
     with pytest.raises(InputError, match="the assignment broke"):
         edit.add_drawn_territory(grid, "base", _column(2), territory_id="T3", parent_id="R")
     _assert_unchanged(grid, before)

@@ -1,0 +1,181 @@
+"""Tables for the edit pages: counts per territory, the indented hierarchy, the memberships."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+import pandas as pd
+
+from planner import hierarchy, viz
+from planner import schema as s
+from planner.edit.rows import territory_label
+from planner.geo.assign import Assignment
+from planner.workspace import Workspace
+
+__all__ = [
+    "counts_table",
+    "filter_memberships",
+    "hierarchy_table",
+    "membership_table",
+    "stale_accounts",
+]
+
+_INDENT = "\u2003"  # an em space: indents the tree in a table
+
+
+def counts_table(
+    ws: Workspace, scenario_id: str, before: Mapping[str, int] | None = None
+) -> pd.DataFrame:
+    """Return accounts per territory (rolled up), with the change since ``before`` if given."""
+    summary = viz.territory_summary(ws, scenario_id)
+    out = pd.DataFrame(
+        {
+            "territory": [
+                f"{'  ' * int(lv)}{n if isinstance(n, str) and n else t}"
+                for t, n, lv in zip(
+                    summary[s.TERRITORY_ID], summary[s.NAME], summary[s.LEVEL], strict=True
+                )
+            ],
+            s.TERRITORY_ID: summary[s.TERRITORY_ID].astype(str),
+            "accounts": summary["accounts"].astype("int64"),
+            "is_leaf": summary["is_leaf"],
+        }
+    )
+    order = _tree_order(ws.territories(scenario_id))
+    out = out.set_index(s.TERRITORY_ID, drop=False).reindex(order).reset_index(drop=True)
+    if before is not None:
+        out["change"] = [
+            int(n) - int(before.get(t, 0))
+            for t, n in zip(out[s.TERRITORY_ID], out["accounts"], strict=True)
+        ]
+    return out
+
+
+def _tree_order(territories: pd.DataFrame) -> list[str]:
+    """Territory ids depth first from the roots, siblings sorted (cycles appended at the end)."""
+    parents = hierarchy.parent_map(territories)
+    kids: dict[str, list[str]] = {t: [] for t in parents}
+    for tid, parent in parents.items():
+        if parent in kids:
+            kids[parent].append(tid)
+    order: list[str] = []
+    seen: set[str] = set()
+    stack = sorted((t for t, p in parents.items() if p is None or p not in parents), reverse=True)
+    while stack:
+        t = stack.pop()
+        if t in seen:
+            continue
+        seen.add(t)
+        order.append(t)
+        stack.extend(sorted(kids[t], reverse=True))
+    order.extend(sorted(t for t in parents if t not in seen))
+    return order
+
+
+def hierarchy_table(ws: Workspace, scenario_id: str) -> pd.DataFrame:
+    """Return the hierarchy as an indented tree: one row per territory, depth first."""
+    terr = ws.territories(scenario_id)
+    summary = viz.territory_summary(ws, scenario_id).set_index(s.TERRITORY_ID)
+    names = territory_label(terr)
+    parents = hierarchy.parent_map(terr)
+    rows = []
+    by_id = terr.set_index(terr[s.TERRITORY_ID].astype(str))
+    for tid in _tree_order(terr):
+        row = by_id.loc[tid]
+        chain = [tid]
+        node = parents.get(tid)
+        while node is not None and node in parents and node not in chain:
+            chain.append(node)
+            node = parents.get(node)
+        level = len(chain) - 1
+        name = row[s.NAME] if isinstance(row[s.NAME], str) and row[s.NAME] else tid
+        rows.append(
+            {
+                "territory": f"{_INDENT * level}{'└ ' if level else ''}{name}",
+                s.TERRITORY_ID: tid,
+                s.LEVEL_NAME: row[s.LEVEL_NAME],
+                s.TYPE_ID: row[s.TYPE_ID],
+                s.SOURCE: row[s.SOURCE],
+                s.PARENT_ID: parents.get(tid),
+                "accounts": int(summary["accounts"].get(tid, 0)),
+                "path": " › ".join(names.get(t, t) for t in reversed(chain)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def membership_table(ws: Workspace, scenario_id: str) -> pd.DataFrame:
+    """Return the stored memberships with account and territory names."""
+    mem = ws.memberships(scenario_id)
+    acc = ws.accounts
+    acc_names = dict(zip(acc[s.ACCOUNT_ID].astype(str), acc[s.NAME].tolist(), strict=True))
+    terr_names = territory_label(ws.territories(scenario_id))
+    ids = mem[s.ACCOUNT_ID].astype(str)
+    tids = mem[s.TERRITORY_ID].astype(str)
+    return pd.DataFrame(
+        {
+            s.ACCOUNT_ID: ids.to_numpy(),
+            "account": ids.map(acc_names).to_numpy(),
+            s.TERRITORY_ID: tids.to_numpy(),
+            "territory": tids.map(terr_names).fillna(tids).to_numpy(),
+            s.CAUSE: mem[s.CAUSE].astype(str).to_numpy(),
+            s.DETAIL: mem[s.DETAIL].to_numpy(),
+            s.IS_PRIMARY: mem[s.IS_PRIMARY].astype(bool).to_numpy(),
+        }
+    )
+
+
+def filter_memberships(
+    table: pd.DataFrame,
+    *,
+    territories: Collection[str] = (),
+    causes: Collection[str] = (),
+    text: str = "",
+    primary_only: bool = False,
+) -> pd.DataFrame:
+    """Return the rows of a :func:`membership_table` that pass every filter given.
+
+    Parameters
+    ----------
+    table
+        From :func:`membership_table`.
+    territories
+        Territory ids to keep; empty keeps all.
+    causes
+        ``spatial``, ``rule``, ``manual``; empty keeps all.
+    text
+        Case-insensitive text the account id, account name or detail must contain.
+    primary_only
+        Keep only primary memberships.
+    """
+    keep = pd.Series(True, index=table.index)
+    if territories:
+        keep &= table[s.TERRITORY_ID].isin(list(territories))
+    if causes:
+        keep &= table[s.CAUSE].isin(list(causes))
+    if primary_only:
+        keep &= table[s.IS_PRIMARY].astype(bool)
+    needle = text.strip().casefold()
+    if needle:
+        hay = (
+            table[s.ACCOUNT_ID].astype(str)
+            + "\n"
+            + table["account"].fillna("").astype(str)
+            + "\n"
+            + table[s.DETAIL].fillna("").astype(str)
+        ).str.casefold()
+        keep &= hay.str.contains(needle, regex=False)
+    return table[keep]
+
+
+def stale_accounts(stored: pd.DataFrame, assignment: Assignment) -> list[str]:
+    """Return the accounts whose stored primary territories differ from ``assignment``'s, sorted."""
+
+    def primaries(frame: pd.DataFrame) -> pd.Series:
+        rows = frame[frame[s.IS_PRIMARY].astype(bool)]
+        pairs = rows[s.ACCOUNT_ID].astype(str) + "\t" + rows[s.TERRITORY_ID].astype(str)
+        return pairs
+
+    old = set(primaries(stored))
+    new = set(primaries(assignment.memberships))
+    return sorted({p.split("\t", 1)[0] for p in old ^ new})
