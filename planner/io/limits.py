@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import BinaryIO
 
@@ -24,6 +25,7 @@ __all__ = [
     "check_file_size",
     "describe_binary",
     "gunzip",
+    "gunzip_chunks",
     "read_zip_member",
 ]
 
@@ -182,28 +184,35 @@ def gunzip(source: bytes | BinaryIO, limits: ReadLimits, *, name: str) -> bytes:
     InputError
         When the data is not gzip, is cut off, or expands past the limit.
     """
+    return b"".join(gunzip_chunks(source, limits, name=name))
+
+
+def gunzip_chunks(source: bytes | BinaryIO, limits: ReadLimits, *, name: str) -> Iterator[bytes]:
+    """Yield the decompressed gzip data in pieces of at most about 1 MiB.
+
+    Nothing is kept between pieces, so a caller that writes or parses each
+    piece reads a file of any size in bounded memory. The unpacked-size limit
+    is checked before each piece is given out.
+
+    Raises
+    ------
+    InputError
+        When the data is not gzip, is cut off, or expands past the limit
+        (raised when the reader gets there).
+    """
     stream_in = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
     inflater = zlib.decompressobj(wbits=47)  # gzip or zlib header, detected
-    out: list[bytes] = []
     total = 0
     try:
-        while True:
-            block = stream_in.read(_CHUNK)
-            if not block:
-                break
-            piece = inflater.decompress(block, limits.max_unpacked_bytes - total + 1)
-            while True:
+        while not inflater.eof and (block := stream_in.read(_CHUNK)):
+            while block:
+                piece = inflater.decompress(block, _CHUNK)
                 total += len(piece)
                 if total > limits.max_unpacked_bytes:
                     raise _unpacked_too_large("the gzip data", limits, name)
-                out.append(piece)
-                if not inflater.unconsumed_tail:
-                    break
-                piece = inflater.decompress(
-                    inflater.unconsumed_tail, limits.max_unpacked_bytes - total + 1
-                )
-            if inflater.eof:
-                break
+                if piece:
+                    yield piece
+                block = inflater.unconsumed_tail
     except zlib.error as exc:
         raise InputError(
             "the file is not valid gzip data",
@@ -226,7 +235,6 @@ def gunzip(source: bytes | BinaryIO, limits: ReadLimits, *, name: str) -> bytes:
             ],
             source=name,
         )
-    return b"".join(out)
 
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (

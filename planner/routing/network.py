@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import logging
 import socket
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -14,22 +15,29 @@ import networkx as nx
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from planner.errors import InputError, NetworkDataError
-from planner.io.limits import DEFAULT_LIMITS, ReadLimits, gunzip
+from planner.errors import InputError, NetworkDataError, NetworkFileError, Problem
+from planner.io.limits import DEFAULT_LIMITS, ReadLimits, gunzip_chunks
 from planner.progress import Progress
-from planner.routing.osm import add_speeds, largest_part, read_osm
+from planner.routing.osm import REPORT_ATTR, add_speeds, largest_part, read_osm
 from planner.routing.roads import (
     DEFAULT_SPEEDS_KPH,
     DRIVABLE_HIGHWAYS,
+    REBUILD_FIX,
+    DroppedPart,
     NetworkParams,
+    NetworkReport,
+    edge_arrays,
     haversine_m,
+    node_coordinates,
     unit_xyz,
 )
 
 __all__ = [
     "DEFAULT_SPEEDS_KPH",
     "DRIVABLE_HIGHWAYS",
+    "DroppedPart",
     "NetworkParams",
+    "NetworkReport",
     "RoadNetwork",
     "build_network",
     "configure_osmnx",
@@ -69,32 +77,20 @@ class RoadNetwork:
     """
 
     def __init__(self, graph: nx.MultiDiGraph, *, source: str = "") -> None:
+        label = source or "road network"
         if graph.number_of_nodes() == 0:
-            raise NetworkDataError(f"{source or 'road network'}: the network has no nodes")
+            raise _network_error(label, "the network has no nodes", [Problem(
+                "the graph has no road junctions", fix=_REBUILD)])
         self.graph = graph
         self.source = source
+        #: What building the network left out (``None`` when not recorded,
+        #: e.g. a GraphML file written by another program).
+        self.report: NetworkReport | None = _stored_report(graph)
         ids = list(graph.nodes)
         self.node_ids = np.asarray(ids, dtype=np.int64)
-        self.lat = np.fromiter((graph.nodes[n]["y"] for n in ids), float, len(ids))
-        self.lon = np.fromiter((graph.nodes[n]["x"] for n in ids), float, len(ids))
+        self.lat, self.lon = node_coordinates(graph, ids, label)
         self._position = {n: i for i, n in enumerate(ids)}
-        us, vs, keys, times, lengths = [], [], [], [], []
-        for u, v, k, data in graph.edges(keys=True, data=True):
-            us.append(self._position[u])
-            vs.append(self._position[v])
-            keys.append(k)
-            times.append(float(data.get("travel_time", np.nan)))
-            lengths.append(float(data.get("length", np.nan)))
-        u_arr = np.asarray(us, dtype=np.int64)
-        v_arr = np.asarray(vs, dtype=np.int64)
-        t_arr = np.asarray(times, dtype=float)
-        l_arr = np.asarray(lengths, dtype=float)
-        if np.isnan(t_arr).any() or np.isnan(l_arr).any():
-            raise NetworkDataError(
-                f"{source or 'road network'}: some edges lack 'travel_time' or 'length'; "
-                "build the graph with build_network() or run osmnx add_edge_speeds and "
-                "add_edge_travel_times first"
-            )
+        u_arr, v_arr, keys, t_arr, l_arr = edge_arrays(graph, self._position, label)
         # Keep the fastest of parallel edges: the CSR constructor would sum them.
         order = np.lexsort((t_arr, v_arr, u_arr))
         u_s, v_s = u_arr[order], v_arr[order]
@@ -115,6 +111,11 @@ class RoadNetwork:
         self.time_csr = csr_matrix((t_best, self.edge_v, indptr), shape=(n, n))
         self.length_csr = csr_matrix((self.edge_length_m, self.edge_v, indptr), shape=(n, n))
         self._tree: Any = None
+
+    @property
+    def dropped_parts(self) -> tuple[DroppedPart, ...]:
+        """The largest parts left out as unreachable (empty when none or not recorded)."""
+        return self.report.dropped_parts if self.report is not None else ()
 
     @property
     def n_nodes(self) -> int:
@@ -154,6 +155,24 @@ class RoadNetwork:
 
     def __repr__(self) -> str:
         return f"RoadNetwork({self.source!r}, {self.n_nodes} nodes, {self.n_edges} edges)"
+
+
+_REBUILD = REBUILD_FIX
+
+
+def _network_error(label: str, summary: str, problems: list[Problem]) -> NetworkFileError:
+    return NetworkFileError(summary, problems, source=label)
+
+
+def _stored_report(graph: nx.MultiDiGraph) -> NetworkReport | None:
+    text = graph.graph.get(REPORT_ATTR)
+    if not isinstance(text, str):
+        return None
+    try:
+        return NetworkReport.from_json(text)
+    except (ValueError, KeyError, TypeError, IndexError):
+        logger.info("ignoring an unreadable %s attribute", REPORT_ATTR)
+        return None
 
 
 # --- osmnx configuration ------------------------------------------------------
@@ -222,9 +241,9 @@ def build_network(
     if name.endswith(_GRAPHML_SUFFIXES):
         return load_network(path)
     if not name.endswith(_OSM_SUFFIXES):
-        raise NetworkDataError(
-            f"{path}: unknown network file type; use .osm.pbf, .osm or .graphml(.gz)"
-        )
+        raise _network_error(str(path), "unknown network file type", [Problem(
+            f"'{path.name}' is not an OpenStreetMap or GraphML file",
+            fix="give an .osm.pbf, .osm (or .osm.gz) extract, or a .graphml(.gz) network")])
     params = params or NetworkParams()
     cache: Path | None = None
     if cache_dir is not None and path.is_file():
@@ -336,7 +355,8 @@ def save_network(network: RoadNetwork | nx.MultiDiGraph, path: str | Path) -> Pa
     import osmnx as ox
 
     G = network.graph if isinstance(network, RoadNetwork) else network
-    slim = nx.MultiDiGraph(**{k: v for k, v in G.graph.items() if k in ("crs", "name")})
+    kept = ("crs", "name", REPORT_ATTR)
+    slim = nx.MultiDiGraph(**{k: v for k, v in G.graph.items() if k in kept})
     slim.add_nodes_from((n, {"x": d["x"], "y": d["y"]}) for n, d in G.nodes(data=True))
     keep = (*_EDGE_ATTRS, "speed_kph", "travel_time", "geometry")
     slim.add_edges_from(
@@ -360,35 +380,60 @@ def save_network(network: RoadNetwork | nx.MultiDiGraph, path: str | Path) -> Pa
 def load_network(path: str | Path, *, limits: ReadLimits = DEFAULT_LIMITS) -> RoadNetwork:
     """Load a network saved by :func:`save_network` (``.graphml`` or ``.graphml.gz``).
 
-    A compressed file is inflated chunk by chunk and refused once it expands
-    past ``limits.max_unpacked_bytes`` (1 GB by default), so a small file
-    cannot fill the memory.
+    A compressed file is inflated chunk by chunk into a temporary file (never
+    whole into memory) and refused once it expands past
+    ``limits.max_unpacked_bytes`` (1 GB by default). Its roads are checked
+    (coordinates of every junction, a length and travel time of 0 or more on
+    every segment), and what building it left out is read back into
+    :attr:`RoadNetwork.report`.
 
     Raises
     ------
-    NetworkDataError
-        If the file is missing or not a readable GraphML road network.
+    NetworkFileError
+        If the file is missing, not GraphML, too large unpacked, or its roads
+        are unusable; a :class:`~planner.errors.NetworkDataError` and an
+        :class:`~planner.errors.InputError` naming the fix.
     """
-    import osmnx as ox
-
     path = Path(path)
     if not path.is_file():
-        raise NetworkDataError(
-            f"network file {path} does not exist: build it from an OSM file with "
-            "build_network() or `planner route --network FILE.osm.pbf`"
-        )
-    try:
-        if path.name.endswith(".gz"):
-            with path.open("rb") as fh:  # inflated chunk by chunk, refused past the limit
-                text = gunzip(fh, limits, name=path.name).decode("utf-8")
-            G = ox.load_graphml(graphml_str=text)
-        else:
-            G = ox.load_graphml(path)
-    except Exception as exc:
-        raise NetworkDataError(f"{path}: not a readable GraphML road network ({exc})") from exc
+        raise _network_error(str(path), "the network file does not exist", [Problem(
+            f"there is no file '{path}'",
+            fix="build it from an OSM file with build_network() or "
+            "`planner network build FILE.osm.pbf --workspace W.gpkg`")])
+    if path.name.endswith(".gz"):
+        with tempfile.TemporaryDirectory(prefix="planner-net-") as tmp:
+            plain = Path(tmp) / "network.graphml"
+            _inflate(path, plain, limits)
+            G = _read_graphml(plain, path)
+    else:
+        G = _read_graphml(path, path)
     if G.number_of_edges() == 0:
-        raise NetworkDataError(f"{path}: the saved network has no roads")
+        raise _network_error(str(path), "the saved network has no roads", [Problem(
+            f"the GraphML file has {G.number_of_nodes():,} nodes and no edges", fix=_REBUILD)])
     return RoadNetwork(G, source=path.name)
+
+
+def _inflate(path: Path, target: Path, limits: ReadLimits) -> None:
+    """Write the gzip file ``path`` unpacked to ``target``, piece by piece, within the limits."""
+    try:
+        with path.open("rb") as fh, target.open("wb") as out:
+            for piece in gunzip_chunks(fh, limits, name=path.name):
+                out.write(piece)
+    except InputError as exc:
+        raise _network_error(str(path), exc.summary, exc.problems) from exc
+
+
+def _read_graphml(plain: Path, shown: Path) -> nx.MultiDiGraph:
+    """Parse a GraphML road network; anything osmnx or the XML parser raises is told clearly."""
+    import osmnx as ox
+
+    try:
+        return ox.load_graphml(plain)
+    except Exception as exc:  # XML ParseError, ValueError, KeyError...: all mean a bad file
+        raise _network_error(str(shown), "not a readable GraphML road network", [Problem(
+            f"the file cannot be read as GraphML ({type(exc).__name__}: {exc})",
+            fix="give a network saved by `planner network build` (or osmnx save_graphml); "
+            + _REBUILD)]) from exc
 
 
 def graph_bbox(points_lat: Iterable[float], points_lon: Iterable[float], *, pad_deg: float = 0.01

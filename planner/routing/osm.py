@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,14 +13,25 @@ from typing import Any, Literal
 
 import networkx as nx
 import numpy as np
+import osmium
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from planner.errors import NetworkDataError
+from planner.errors import NetworkFileError, Problem
 from planner.progress import Progress
-from planner.routing.roads import DRIVABLE_HIGHWAYS, NetworkParams, haversine_m
+from planner.routing.roads import (
+    DRIVABLE_HIGHWAYS,
+    MAX_LISTED_PARTS,
+    DroppedPart,
+    NetworkParams,
+    NetworkReport,
+    haversine_m,
+)
 
-__all__ = ["add_speeds", "largest_part", "read_osm"]
+__all__ = ["REPORT_ATTR", "add_speeds", "dropped_report", "largest_part", "read_osm"]
+
+#: Graph attribute holding the :class:`NetworkReport` as JSON (kept in saved GraphML).
+REPORT_ATTR = "dropped_parts"
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +48,9 @@ class _Ways:
     node_lat: dict[int, float] = field(default_factory=dict)
     node_lon: dict[int, float] = field(default_factory=dict)
     ways: list[tuple[int, list[int], dict[str, str]]] = field(default_factory=list)
+    #: Every way of the file, and those with any ``highway`` tag (counted by pyosmium).
+    n_ways: int = 0
+    n_highways: int = 0
 
 
 def _is_drivable(tags: Mapping[str, Any], params: NetworkParams) -> bool:
@@ -56,7 +71,6 @@ def _is_drivable(tags: Mapping[str, Any], params: NetworkParams) -> bool:
 
 def _read_with_osmium(path: Path, params: NetworkParams) -> _Ways:
     """Read drivable ways with pyosmium; ways are cut back to the nodes present."""
-    import osmium
 
     result = _Ways()
     keep = ("highway", "oneway", "junction", "maxspeed", "name", "service", "area", "access",
@@ -66,6 +80,8 @@ def _read_with_osmium(path: Path, params: NetworkParams) -> _Ways:
         for way in osmium.FileProcessor(str(path), osmium.osm.WAY):
             if not isinstance(way, osmium.osm.Way):
                 continue
+            result.n_ways += 1
+            result.n_highways += "highway" in way.tags
             tags = {k: way.tags[k] for k in keep if k in way.tags}
             if not _is_drivable(tags, params):
                 continue
@@ -78,10 +94,13 @@ def _read_with_osmium(path: Path, params: NetworkParams) -> _Ways:
             if node.id in needed and node.location.valid():
                 result.node_lat[node.id] = node.location.lat
                 result.node_lon[node.id] = node.location.lon
-    except (RuntimeError, ValueError, OSError) as exc:
-        raise NetworkDataError(
-            f"{path}: cannot read the OSM file ({exc}); check that it is a complete "
-            ".osm.pbf or .osm XML file"
+    except Exception as exc:  # libosmium raises RuntimeError, ValueError, OSError... on damage
+        raise _file_error(
+            path,
+            "cannot read the OSM file",
+            f"the file is not a complete OpenStreetMap file ({exc})",
+            "download or export the extract again (.osm.pbf or .osm XML), and check that "
+            "the copy finished",
         ) from exc
     return result
 
@@ -92,7 +111,9 @@ def _read_with_pyrosm(path: Path, params: NetworkParams) -> _Ways:
 
     osm = pyrosm.OSM(str(path))
     network_type = "driving+service" if params.include_service else "driving"
-    nodes, edges = osm.get_network(nodes=True, network_type=network_type)
+    with warnings.catch_warnings():  # "Could not find any edges": told to the user below
+        warnings.simplefilter("ignore", UserWarning)
+        nodes, edges = osm.get_network(nodes=True, network_type=network_type)
     result = _Ways()
     if edges is None or nodes is None or len(edges) == 0:
         return result
@@ -159,15 +180,59 @@ def _edges_from_ways(ways: _Ways) -> tuple[np.ndarray, np.ndarray, list[dict[str
     return np.asarray(us, dtype=np.int64), np.asarray(vs, dtype=np.int64), attrs
 
 
-def _strongly_connected(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, int, int]:
-    """Mask of the edges inside the largest strongly connected part, and node counts."""
-    nodes, inverse = np.unique(np.concatenate((u, v)), return_inverse=True)
-    iu, iv = inverse[: len(u)], inverse[len(u):]
-    graph = csr_matrix((np.ones(len(u)), (iu, iv)), shape=(len(nodes), len(nodes)))
+def _strong_labels(iu: np.ndarray, iv: np.ndarray, n: int) -> tuple[np.ndarray, int]:
+    """Strongly connected part of each node (edges ``iu -> iv`` over nodes ``0..n-1``)."""
+    graph = csr_matrix((np.ones(len(iu)), (iu, iv)), shape=(n, n))
     _, labels = connected_components(graph, directed=True, connection="strong")
-    biggest = np.bincount(labels).argmax()
-    keep_node = labels == biggest
-    return keep_node[iu] & keep_node[iv], int(keep_node.sum()), len(nodes)
+    return labels, int(np.bincount(labels).argmax())
+
+
+def dropped_report(
+    labels: np.ndarray,
+    biggest: int,
+    iu: np.ndarray,
+    iv: np.ndarray,
+    lat: np.ndarray,
+    lon: np.ndarray,
+) -> NetworkReport:
+    """Describe what keeping only part ``biggest`` of the roads leaves out.
+
+    Parameters
+    ----------
+    labels
+        The strongly connected part of each node.
+    biggest
+        The part that is kept.
+    iu, iv
+        Edges as node positions.
+    lat, lon
+        Node coordinates.
+    """
+    kept_node = labels == biggest
+    kept_edge = kept_node[iu] & kept_node[iv]
+    dropped = np.flatnonzero(~kept_node)
+    if len(dropped) == 0:
+        return NetworkReport(int(kept_node.sum()), int(kept_edge.sum()))
+    order = dropped[np.argsort(labels[dropped], kind="stable")]
+    part_ids, starts, sizes = np.unique(labels[order], return_index=True, return_counts=True)
+    inside = (labels[iu] == labels[iv]) & ~kept_edge
+    edges = np.bincount(labels[iu][inside], minlength=int(labels.max()) + 1)[part_ids]
+    box = [np.minimum.reduceat(lon[order], starts), np.minimum.reduceat(lat[order], starts),
+           np.maximum.reduceat(lon[order], starts), np.maximum.reduceat(lat[order], starts)]
+    listed = np.lexsort((box[1], box[0], -sizes))[:MAX_LISTED_PARTS]
+    parts = tuple(
+        DroppedPart(int(sizes[i]), int(edges[i]),
+                    (float(box[0][i]), float(box[1][i]), float(box[2][i]), float(box[3][i])))
+        for i in listed
+    )
+    return NetworkReport(
+        kept_nodes=int(kept_node.sum()),
+        kept_edges=int(kept_edge.sum()),
+        dropped_nodes=len(dropped),
+        dropped_edges=int((~kept_edge).sum()),
+        n_dropped_parts=len(part_ids),
+        dropped_parts=parts,
+    )
 
 
 def _speed_kph(maxspeed: object) -> float | None:
@@ -185,11 +250,25 @@ def _speed_kph(maxspeed: object) -> float | None:
 
 
 def largest_part(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """The largest strongly connected part of a downloaded graph."""
+    """The largest strongly connected part of a downloaded graph, with what was dropped.
+
+    The :class:`~planner.routing.roads.NetworkReport` is kept as JSON in the
+    graph attribute ``dropped_parts`` (read by ``RoadNetwork.report``).
+    """
     if G.number_of_nodes() == 0:
         return G
-    largest = max(nx.strongly_connected_components(G), key=len)
-    return G if len(largest) == G.number_of_nodes() else G.subgraph(largest).copy()
+    ids = list(G.nodes)
+    where = {n: i for i, n in enumerate(ids)}
+    iu = np.fromiter((where[u] for u, _ in G.edges()), np.int64, G.number_of_edges())
+    iv = np.fromiter((where[v] for _, v in G.edges()), np.int64, G.number_of_edges())
+    lat = np.fromiter((float(G.nodes[n]["y"]) for n in ids), float, len(ids))
+    lon = np.fromiter((float(G.nodes[n]["x"]) for n in ids), float, len(ids))
+    labels, biggest = _strong_labels(iu, iv, len(ids))
+    report = dropped_report(labels, biggest, iu, iv, lat, lon)
+    if report.dropped_nodes:
+        G = G.subgraph([n for n, keep in zip(ids, labels == biggest, strict=True) if keep]).copy()
+    G.graph[REPORT_ATTR] = report.to_json()
+    return G
 
 
 def add_speeds(G: nx.MultiDiGraph, params: NetworkParams) -> None:
@@ -217,10 +296,16 @@ def _graph_from_ways(ways: _Ways, params: NetworkParams, *, name: str) -> nx.Mul
     G = nx.MultiDiGraph(crs="EPSG:4326", name=name, simplified=False)
     if len(u) == 0:
         return G
-    keep, kept_nodes, all_nodes = _strongly_connected(u, v)
-    if kept_nodes < all_nodes:
-        logger.info("kept the largest strongly connected part: %d of %d nodes",
-                    kept_nodes, all_nodes)
+    nodes, inverse = np.unique(np.concatenate((u, v)), return_inverse=True)
+    iu, iv = inverse[: len(u)], inverse[len(u):]
+    labels, biggest = _strong_labels(iu, iv, len(nodes))
+    report = dropped_report(labels, biggest, iu, iv,
+                            np.array([ways.node_lat[n] for n in nodes.tolist()]),
+                            np.array([ways.node_lon[n] for n in nodes.tolist()]))
+    if report.dropped_nodes:
+        logger.info("road network %s: %s", name, report.summary())
+    G.graph[REPORT_ATTR] = report.to_json()
+    keep = (labels == biggest)[iu] & (labels == biggest)[iv]
     u, v = u[keep], v[keep]
     kept = [a for a, k in zip(attrs, keep, strict=True) if k]
     lat, lon = ways.node_lat, ways.node_lon
@@ -269,36 +354,93 @@ def read_osm(
     """
     params = params or NetworkParams()
     path = Path(path)
-    if not path.is_file():
-        raise NetworkDataError(
-            f"OSM file {path} does not exist: pass the path of an .osm.pbf or .osm file"
-        )
-    if path.stat().st_size == 0:
-        raise NetworkDataError(f"OSM file {path} is empty: export the area again from OSM")
+    _check_file(path)
     if progress:
         progress(0.05, f"reading {path.name}")
-    is_pbf = path.name.lower().endswith(".pbf")
-    ways: _Ways | None = None
-    if is_pbf and params.engine in ("auto", "pyrosm"):
-        try:
-            ways = _read_with_pyrosm(path, params)
-        except Exception as exc:  # pyrosm raises bare ValueErrors/KeyErrors on odd files
-            if params.engine == "pyrosm":
-                raise NetworkDataError(f"{path}: pyrosm cannot read the file ({exc})") from exc
-            logger.info("pyrosm failed on %s (%s); reading it with pyosmium", path.name, exc)
-            ways = None
-    if ways is None:
-        ways = _read_with_osmium(path, params)
+    ways = _read_ways(path, params)
     if progress:
         progress(0.5, "building the road graph")
     G = _graph_from_ways(ways, params, name=path.name)
     if G.number_of_edges() == 0:
-        raise NetworkDataError(
-            f"{path}: the file has no drivable roads (highway=primary, residential, ...); "
-            "use an extract that covers the accounts' streets"
-        )
+        raise _no_roads_error(path, ways)
     if progress:
         progress(1.0, f"{G.number_of_nodes()} nodes, {G.number_of_edges()} edges")
     return G
 
 
+def _file_error(path: Path, summary: str, message: str, fix: str) -> NetworkFileError:
+    return NetworkFileError(summary, [Problem(message, fix=fix)], source=str(path))
+
+
+def _check_file(path: Path) -> None:
+    """Refuse a missing or empty OSM file."""
+    if not path.is_file():
+        raise _file_error(path, "the OSM file does not exist", f"there is no file '{path}'",
+                          "pass the path of an .osm.pbf or .osm file")
+    if path.stat().st_size == 0:
+        raise _file_error(path, "the OSM file is empty", "the file has no bytes",
+                          "export or download the area again from OpenStreetMap")
+
+
+def _read_ways(path: Path, params: NetworkParams) -> _Ways:
+    """Drivable ways with pyrosm (``.pbf``, when chosen), else or on failure with pyosmium.
+
+    A pyrosm read that finds no roads is repeated with pyosmium, which counts
+    the file's ways so the error can say what the file holds.
+    """
+    if path.name.lower().endswith(".pbf") and params.engine in ("auto", "pyrosm"):
+        try:
+            ways = _read_with_pyrosm(path, params)
+        except Exception as exc:  # pyrosm raises bare ValueErrors/KeyErrors on odd files
+            if params.engine == "pyrosm":
+                raise _file_error(
+                    path, "pyrosm cannot read the file", f"pyrosm failed: {exc}",
+                    "use engine='auto' or 'osmium' (pyosmium reads extracts pyrosm cannot)",
+                ) from exc
+            logger.info("pyrosm failed on %s (%s); reading it with pyosmium", path.name, exc)
+        else:
+            if ways.ways or params.engine == "pyrosm":
+                return ways
+    return _read_with_osmium(path, params)
+
+
+def _no_roads_error(path: Path, ways: _Ways) -> NetworkFileError:
+    """Say what the file holds instead of drivable roads."""
+    if ways.n_ways == 0:
+        held = "the file has no ways at all (only points, or nothing)"
+    elif ways.n_highways == 0:
+        held = f"the file has {_count(ways.n_ways, 'way')} but none is a road (no highway tag)"
+    else:
+        held = (
+            f"the file has {_count(ways.n_highways, 'way')} with a highway tag, but none a car "
+            "may use in a connected piece (footways, paths, private or closed roads)"
+        )
+    box = _header_box(path)
+    if box is not None:
+        held += f"; its extract covers ({box[0]:.4f}, {box[1]:.4f}, {box[2]:.4f}, {box[3]:.4f})"
+    return _file_error(
+        path,
+        "the file has no drivable roads",
+        held + "; routing needs drivable roads (highway=primary, residential, ...)",
+        "use an extract that covers the accounts' streets, with its roads "
+        "(e.g. a Geofabrik .osm.pbf of the region)",
+    )
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _header_box(path: Path) -> tuple[float, float, float, float] | None:
+    """The ``(west, south, east, north)`` box an extract's header declares, if any."""
+    try:
+        reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+        try:
+            box = reader.header().box()
+        finally:
+            reader.close()
+    except Exception:  # an unreadable header only means no box to show
+        return None
+    if not box.valid():
+        return None
+    return (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)

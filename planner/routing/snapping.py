@@ -12,7 +12,13 @@ import numpy as np
 from planner.errors import InputError, Problem, SnapDistanceWarning, format_ids
 from planner.routing.network import RoadNetwork, haversine_m, unit_xyz
 
-__all__ = ["DEFAULT_MAX_SNAP_M", "DEFAULT_REJECT_SNAP_M", "SnapResult", "snap_points"]
+__all__ = [
+    "DEFAULT_MAX_SNAP_M",
+    "DEFAULT_REJECT_SNAP_M",
+    "FarPoint",
+    "SnapResult",
+    "snap_points",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +26,25 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_SNAP_M = 500.0
 #: Points further than this (metres) from any road are treated as off the network.
 DEFAULT_REJECT_SNAP_M = 5_000.0
+
+
+@dataclass(frozen=True)
+class FarPoint:
+    """A point that joins the road network from far away.
+
+    Parameters
+    ----------
+    id
+        The point's label (account id, ``"home"``), or its 1-based position.
+    distance_m
+        Great-circle distance to the nearest drivable junction.
+    off_network
+        Whether it is past the rejection distance (not routable at all).
+    """
+
+    id: str
+    distance_m: float
+    off_network: bool
 
 
 @dataclass(frozen=True)
@@ -51,6 +76,27 @@ class SnapResult:
         arrays = (self.node_id, self.distance_m, self.far, self.off_network)
         if not all(len(a) == n for a in arrays):
             raise ValueError("SnapResult arrays must have the same length")
+
+    def far_points(self, ids: Sequence[object] | None = None) -> tuple[FarPoint, ...]:
+        """Return the points snapped from further than the warning distance, farthest first.
+
+        Parameters
+        ----------
+        ids
+            Labels of the points in order (default: 1-based positions); a
+            :class:`~planner.routing.plans.RoutePlan` passes its ``point_ids``.
+        """
+        labels = list(ids) if ids is not None else list(range(1, len(self.position) + 1))
+        if len(labels) != len(self.position):
+            raise InputError(
+                f"far_points: {len(labels)} ids for {len(self.position)} snapped points"
+            )
+        rows = np.flatnonzero(self.far)
+        rows = rows[np.argsort(-self.distance_m[rows], kind="stable")]
+        return tuple(
+            FarPoint(str(labels[i]), float(self.distance_m[i]), bool(self.off_network[i]))
+            for i in rows
+        )
 
 
 def check_coordinates(
