@@ -50,18 +50,13 @@ def design_territories(
     """Split units into contiguous territories of even workload.
 
     The recipe: seed centres (weighted k-means on unit centroids, or the
-    reps' homes fixed as centres); a capacity-constrained assignment of units
-    to centres (a linear programme solved by HiGHS, re-centred a few times);
-    a repair that keeps each territory's main piece and hands stray pieces
-    to neighbours; then a contiguity-preserving local search: workload is
-    pushed along the territory graph where a min-cost flow says it should go,
-    single moves and swaps of boundary units cut the remaining deviation;
-    where they get stuck (a territory starved in a corner), pairs of
-    touching territories are merged and re-split along random spanning trees
-    and whole neighbourhoods are redrawn (:mod:`planner.balance.recombine`);
-    finally boundary moves that keep every territory within the tolerance
-    raise the Polsby-Popper compactness. Same inputs and seed give the same
-    plan.
+    reps' homes); assign units to centres under capacity (a HiGHS linear
+    programme, re-centred a few times); hand stray pieces to neighbours;
+    search locally without breaking contiguity (flows along the territory
+    graph, single moves, swaps); merge and re-split stuck pairs along random
+    spanning trees (:mod:`planner.balance.recombine`); finally raise the
+    Polsby-Popper compactness within the tolerance. Same inputs and seed
+    give the same plan.
 
     Parameters
     ----------
@@ -70,10 +65,8 @@ def design_territories(
         in any CRS (geographic data is measured in a local UTM zone), or
         prepared units.
     params
-        What to balance and how (:class:`BalanceParams`: weight, k,
-        tolerance, locks, contiguity, seed, restarts, compactness sweeps,
-        capacity column). When left out, it is built from the keyword
-        arguments below, which older callers pass.
+        What to balance and how (:class:`BalanceParams`). When left out, it
+        is built from the keyword arguments below, which older callers pass.
     reps
         Reps with ``rep_id`` and a home point: one territory per rep, named by
         the rep id, centred on the home; targets follow the capacity column
@@ -97,10 +90,9 @@ def design_territories(
         If inputs are invalid (missing or negative weights, ``k`` larger than
         the number of units, unknown lock labels...).
     InfeasibleError
-        If the tolerance cannot be met: a unit heavier than a target allows,
-        locked units too heavy for their territory, locked units that cannot
-        be joined, or territories cut off by a locked territory. The message
-        says what would make it feasible.
+        If the tolerance cannot be met (a unit heavier than a target allows,
+        locks too heavy, cut off or not joinable); the message says what
+        would make it feasible.
     ToleranceNotMetError
         (an :class:`InfeasibleError`) if the search ended outside the
         tolerance; the best plan found is attached as ``.plan``.
@@ -111,6 +103,43 @@ def design_territories(
         weight, k=k, tolerance=tolerance, locked=locked, seed=seed, contiguity=contiguity,
         compactness_sweeps=compactness_sweeps, restarts=restarts,
         capacity_column=capacity_column)
+    bu, values, problem, p = _setup(units, p, reps, report)
+    n_runs = p.restarts if p.restarts is not None else max(1, min(6, 1000 // bu.n))
+    state = _best_of_starts(bu, values, problem, p, n_runs, report, stop or never_stop)
+    report(0.95, "measuring")
+    plan = _finish(bu, state, problem, p, values, reps, started, n_runs)
+    report(1.0, "done")
+    return plan
+
+
+def _finish(
+    bu: BalanceUnits,
+    state: SearchState,
+    problem: DesignProblem,
+    p: BalanceParams,
+    values: np.ndarray,
+    reps: gpd.GeoDataFrame | None,
+    started: float,
+    n_runs: int,
+) -> TerritoryPlan:
+    """Measure the best state as a plan; raise with it attached if it misses the tolerance."""
+    plan = _make_plan(bu, state.labels(), problem, p, values, reps,
+                      time.perf_counter() - started, restarts=n_runs)
+    _raise_if_missed(state, values, problem, p.tolerance, plan)
+    logger.info("designed %d territories in %.2f s, max deviation %.3f%%",
+                len(problem.territories), time.perf_counter() - started,
+                100 * state.max_abs_dev())
+    return plan
+
+
+def _setup(
+    units: UnitsLike, p: BalanceParams, reps: gpd.GeoDataFrame | None, report: Progress
+) -> tuple[BalanceUnits, np.ndarray, DesignProblem, BalanceParams]:
+    """Prepare the units, their balance values and the problem; refuse an infeasible one.
+
+    The parameters come back with the tolerance tightened where the workload
+    bounds bind.
+    """
     report(0.0, "preparing units")
     bu = prepare_units(units, contiguity=p.contiguity)
     values, _betas = balance_values(bu.frame, p.weight)
@@ -118,17 +147,7 @@ def design_territories(
                             tolerance=p.tolerance, capacity_column=p.capacity_column)
     p = _bounded(p, problem)
     check_feasible(bu, values, problem, p.tolerance)
-    n_runs = p.restarts if p.restarts is not None else max(1, min(6, 1000 // bu.n))
-    state = _best_of_starts(bu, values, problem, p, n_runs, report, stop or never_stop)
-    report(0.95, "measuring")
-    plan = _make_plan(bu, state.labels(), problem, p, values, reps,
-                      time.perf_counter() - started, restarts=n_runs)
-    _raise_if_missed(state, values, problem, p.tolerance, plan)
-    report(1.0, "done")
-    logger.info("designed %d territories in %.2f s, max deviation %.3f%%",
-                len(problem.territories), time.perf_counter() - started,
-                100 * state.max_abs_dev())
-    return plan
+    return bu, values, problem, p
 
 
 def _bounded(p: BalanceParams, problem: DesignProblem) -> BalanceParams:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -284,15 +284,10 @@ def compute_metrics(
     bu = prepare_units(units)
     values, betas = balance_values(bu.frame, weight)
     labels, territories = encode_assignment(bu, assignment)
-    k = len(territories)
     target = _target_array(territories, targets, values)
     locked = np.array([t in set(locked_territories) for t in territories])
     table = _territory_table(bu, labels, territories, values, target, locked)
-    dev = table["deviation"].to_numpy(float)
-    pieces = table["pieces"].to_numpy()
-    pp = table["polsby_popper"].to_numpy(float)
-    balanced = ~locked if (~locked).any() else np.ones(k, dtype=bool)
-    abs_dev = np.abs(dev[balanced])
+    balanced = ~locked if (~locked).any() else np.ones(len(territories), dtype=bool)
     home_mean = home_max = None
     if reps is not None:
         home_mean, home_max, per_t, rep_ids = home_distances(
@@ -306,19 +301,31 @@ def compute_metrics(
     return PlanMetrics(
         territories=table,
         total_workload=float(values.sum()),
-        max_abs_deviation=float(abs_dev.max()) if len(abs_dev) else 0.0,
-        mean_abs_deviation=float(abs_dev.mean()) if len(abs_dev) else 0.0,
-        all_contiguous=bool((pieces == 1).all()),
-        noncontiguous=tuple(t for t, p in zip(territories, pieces, strict=True) if p != 1),
-        polsby_popper_mean=float(pp.mean()),
-        polsby_popper_min=float(pp.min()),
-        dispersion_mean_km=float(table["dispersion_km"].mean()),
-        variables=_variable_deviations(bu, labels, k, betas, target, balanced),
+        **_table_summary(table, territories, balanced),
+        variables=_variable_deviations(bu, labels, len(territories), betas, target, balanced),
         disruption=disruption,
         home_distance_mean_km=home_mean,
         home_distance_max_km=home_max,
         bridges=bridges_used(bu, labels),
     )
+
+
+def _table_summary(
+    table: pd.DataFrame, territories: Sequence[str], balanced: np.ndarray
+) -> dict[str, Any]:
+    """Deviation (of the balanced territories), contiguity and compactness of a territory table."""
+    abs_dev = np.abs(table["deviation"].to_numpy(float)[balanced])
+    pieces = table["pieces"].to_numpy()
+    pp = table["polsby_popper"].to_numpy(float)
+    return {
+        "max_abs_deviation": float(abs_dev.max()) if len(abs_dev) else 0.0,
+        "mean_abs_deviation": float(abs_dev.mean()) if len(abs_dev) else 0.0,
+        "all_contiguous": bool((pieces == 1).all()),
+        "noncontiguous": tuple(t for t, p in zip(territories, pieces, strict=True) if p != 1),
+        "polsby_popper_mean": float(pp.mean()),
+        "polsby_popper_min": float(pp.min()),
+        "dispersion_mean_km": float(table["dispersion_km"].mean()),
+    }
 
 
 def bridges_used(bu: BalanceUnits, labels: np.ndarray) -> tuple[Bridge, ...]:

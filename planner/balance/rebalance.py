@@ -62,13 +62,11 @@ def rebalance(
     """Even out an existing plan while moving as few accounts as the budget allows.
 
     A greedy search from the baseline: at each step, the boundary move with
-    the largest cut in squared deviation per account moved, among those the
-    remaining budget affords (moving a unit back to its baseline territory
-    refunds it). It stops when every territory is within ``tolerance``, the
-    budget is spent, or no move helps. Territories never split: a unit only
-    leaves a territory if the piece it leaves stays connected. With no budget
-    limit, a final unbudgeted search (single moves, swaps and kicks) reaches
-    as low a deviation as it can.
+    the largest cut in squared deviation per account moved that the budget
+    affords (moving a unit back to its baseline territory refunds it), until
+    every territory is within ``tolerance``, the budget is spent, or no move
+    helps. Territories never split. With no budget limit, a final search
+    (single moves, swaps and kicks) gets as low a deviation as it can.
 
     Parameters
     ----------
@@ -79,46 +77,30 @@ def rebalance(
         The plan to start from: a :class:`TerritoryPlan` or unit id ->
         territory id.
     params
-        What to balance and how (:class:`BalanceParams`; its ``k``,
-        ``restarts`` and ``compactness_sweeps`` are not used here). When left
-        out, it is built from the keyword arguments, which older callers pass.
-    stop
-        Asked between steps; when it answers ``True`` the plan so far is returned.
-    weight
-        Column to balance, or a mapping of column name to relative weight.
-    tolerance
-        Stop once every territory is within this relative deviation; 0 asks
-        for the least deviation the budget allows.
-    max_moved_accounts
-        Most accounts that may change territory.
-    max_moved_share
-        Most accounts that may change territory, as a share of all accounts
-        (the tighter of the two limits applies).
-    locked
-        Units kept in their baseline territory, or :class:`Locks` (see
-        :meth:`Locks.keep_territories` to keep whole territories).
-    account_count
-        Units' column of account counts; without it every unit counts as one
-        account (recorded in the parameters as ``budget_basis``).
+        What to balance and how (:class:`BalanceParams`; ``k``, ``restarts``
+        and ``compactness_sweeps`` are not used). ``tolerance`` 0 asks for the
+        least deviation the budget allows; the tighter of the two move limits
+        applies; without the ``account_count`` column each unit counts as one
+        account (``budget_basis``); ``seed`` is unused (the search is
+        deterministic).
     reps
         Reps whose capacity sets the targets (territory id = rep id) and whose
         homes are measured against.
-    capacity_column
-        Reps' capacity column.
-    contiguity
-        ``"rook"`` or ``"queen"`` adjacency.
-    seed
-        Kept for a uniform interface; the search is deterministic.
     progress
         Called with (fraction done, message).
+    stop
+        Asked between steps; when it answers ``True`` the plan so far is returned.
+    weight, tolerance, locked, account_count, capacity_column, contiguity, seed
+        :class:`BalanceParams` fields, for callers that pass no ``params``.
+    max_moved_accounts, max_moved_share
+        Likewise (:meth:`Locks.keep_territories` keeps whole territories).
 
     Returns
     -------
     TerritoryPlan
-        The rebalanced plan; its metrics include disruption against the
-        baseline and ``parameters["tolerance_met"]`` says whether the budget
-        allowed reaching the tolerance (not reaching it is not an error: the
-        budget is the caller's limit).
+        The rebalanced plan (disruption against the baseline in its metrics;
+        ``parameters["tolerance_met"]`` says whether the budget allowed the
+        tolerance: missing it is not an error, the budget is the caller's).
 
     Raises
     ------
@@ -132,21 +114,43 @@ def rebalance(
         weight, tolerance=tolerance, max_moved_accounts=max_moved_accounts,
         max_moved_share=max_moved_share, locked=locked, account_count=account_count,
         capacity_column=capacity_column, contiguity=contiguity, seed=seed)
+    prep, budget = _prepare(units, baseline, p, reps, report)
+    report(0.1, "rebalancing")
+    state = _run(prep, budget, p.tolerance, stop or never_stop)
+    report(0.9, "measuring")
+    plan = _measured(prep, state, p, budget, reps, time.perf_counter() - started)
+    report(1.0, "done")
+    return plan
+
+
+def _prepare(
+    units: UnitsLike,
+    baseline: Baseline,
+    p: BalanceParams,
+    reps: gpd.GeoDataFrame | None,
+    report: Progress,
+) -> tuple[RebalanceSetup, float]:
+    """The baseline, targets, locks and move costs of a rebalance, and its move budget."""
     report(0.0, "preparing")
     prep = prepare_rebalance(units, baseline, weight=p.weight, locked=p.locked,
                              account_count=p.account_count, reps=reps,
                              capacity_column=p.capacity_column, contiguity=p.contiguity,
                              tolerance=p.tolerance)
-    budget = move_budget(prep, p.max_moved_accounts, p.max_moved_share)
-    report(0.1, "rebalancing")
-    state = _run(prep, budget, p.tolerance, stop or never_stop)
-    report(0.9, "measuring")
-    plan = _plan(prep, state, weight=p.weight, tolerance=p.tolerance, budget=budget, reps=reps,
-                 seed=p.seed, contiguity=p.contiguity,
-                 elapsed_s=time.perf_counter() - started,
+    return prep, move_budget(prep, p.max_moved_accounts, p.max_moved_share)
+
+
+def _measured(
+    prep: RebalanceSetup,
+    state: SearchState,
+    p: BalanceParams,
+    budget: float,
+    reps: gpd.GeoDataFrame | None,
+    elapsed_s: float,
+) -> TerritoryPlan:
+    """The plan the search reached, measured, with the run's parameters."""
+    return _plan(prep, state, weight=p.weight, tolerance=p.tolerance, budget=budget, reps=reps,
+                 seed=p.seed, contiguity=p.contiguity, elapsed_s=elapsed_s,
                  max_moved_accounts=p.max_moved_accounts, max_moved_share=p.max_moved_share)
-    report(1.0, "done")
-    return plan
 
 
 def _legacy_params(weight: BalanceWeight | None, **kwargs: Any) -> BalanceParams:

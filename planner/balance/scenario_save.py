@@ -104,38 +104,15 @@ def save_plan_as_scenario(
     assignment = plan.assignment.astype(str)
     assignment.index = assignment.index.astype(str)
     _check_saveable(ws, assignment, base_terr, scenario_id, base_scenario_id)
-    territories, dropped = _territory_rows(ws, plan, assignment, base_terr, base_scenario_id,
-                                           names or {})
-    kept = set(territories[s.TERRITORY_ID].astype(str))
-    tables = {
-        "territories": territories,
-        "unit_assignment": plan.to_frame(),
-        "associations": _association_rows(ws, plan, base_scenario_id, kept),
-        **_kept_rows(ws, base_scenario_id, kept),
-    }
-    base_assignment = _base_assignment(ws, base_scenario_id)
-    moved_units = sum(1 for u, t in zip(assignment.index, assignment, strict=True)
-                      if base_assignment.get(str(u)) != t)
-    metrics = plan.metrics.summary()
+    tables, dropped = _scenario_tables(ws, plan, assignment, base_terr, base_scenario_id,
+                                       names or {})
+    moved_units = _moved_units(ws, base_scenario_id, assignment)
     snapshot = dict(ws.tables)
     try:
-        ws.copy_scenario(base_scenario_id, scenario_id, name=name, user=user,
-                         parameters=_parameters(plan, base_scenario_id), metrics=metrics)
-        ws.update_scenario(dataclasses.replace(ws.scenario(scenario_id),
-                                               description=description))
-        for table, rows in tables.items():
-            ws.set_rows(table, scenario_id, rows)
-        result = assign_workspace(ws, scenario_id, store=True, user=user)
-        ws.log(SAVE_ACTION, {
-            "base_scenario": base_scenario_id,
-            "method": plan.parameters.get("method"),
-            "territories": assignment.nunique(),
-            "moved_units": moved_units,
-            "moved_accounts": metrics.get("moved_accounts"),
-            "max_abs_deviation": metrics.get("max_abs_deviation"),
-            "dropped_territories": dropped,
-            "unassigned_accounts": len(result.unassigned),
-        }, user=user, scenario_id=scenario_id)
+        unassigned = _write_scenario(ws, plan, tables, scenario_id, name, base_scenario_id,
+                                     user=user, description=description)
+        ws.log(SAVE_ACTION, _log_detail(plan, base_scenario_id, moved_units, dropped, unassigned),
+               user=user, scenario_id=scenario_id)
     except BaseException:
         ws.tables.clear()
         ws.tables.update(snapshot)
@@ -143,6 +120,74 @@ def save_plan_as_scenario(
     logger.info("saved plan as scenario %s (%d territories, %d units moved)",
                 scenario_id, assignment.nunique(), moved_units)
     return ws.scenario(scenario_id)
+
+
+def _moved_units(ws: Workspace, base_scenario_id: str, assignment: pd.Series) -> int:
+    """How many units the plan puts in another territory than the base scenario does."""
+    base_assignment = _base_assignment(ws, base_scenario_id)
+    return sum(1 for u, t in zip(assignment.index, assignment, strict=True)
+               if base_assignment.get(str(u)) != t)
+
+
+def _write_scenario(
+    ws: Workspace,
+    plan: TerritoryPlan,
+    tables: Mapping[str, pd.DataFrame],
+    scenario_id: str,
+    name: str,
+    base_scenario_id: str,
+    *,
+    user: str | None,
+    description: str,
+) -> int:
+    """Copy the base scenario, write the plan's rows, assign the accounts; return the unassigned."""
+    ws.copy_scenario(base_scenario_id, scenario_id, name=name, user=user,
+                     parameters=_parameters(plan, base_scenario_id),
+                     metrics=plan.metrics.summary())
+    ws.update_scenario(dataclasses.replace(ws.scenario(scenario_id), description=description))
+    for table, rows in tables.items():
+        ws.set_rows(table, scenario_id, rows)
+    result = assign_workspace(ws, scenario_id, store=True, user=user)
+    return len(result.unassigned)
+
+
+def _scenario_tables(
+    ws: Workspace,
+    plan: TerritoryPlan,
+    assignment: pd.Series,
+    base_terr: gpd.GeoDataFrame,
+    base_scenario_id: str,
+    names: Mapping[str, str],
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """The new scenario's rows per table, and the base territories it drops."""
+    territories, dropped = _territory_rows(ws, plan, assignment, base_terr, base_scenario_id,
+                                           names)
+    kept = set(territories[s.TERRITORY_ID].astype(str))
+    tables = {
+        "territories": territories,
+        "unit_assignment": plan.to_frame(),
+        "associations": _association_rows(ws, plan, base_scenario_id, kept),
+        **_kept_rows(ws, base_scenario_id, kept),
+    }
+    return tables, dropped
+
+
+def _log_detail(
+    plan: TerritoryPlan, base_scenario_id: str, moved_units: int, dropped: list[str],
+    unassigned: int,
+) -> dict[str, Any]:
+    """What the audit entry of a saved plan records."""
+    metrics = plan.metrics.summary()
+    return {
+        "base_scenario": base_scenario_id,
+        "method": plan.parameters.get("method"),
+        "territories": plan.assignment.astype(str).nunique(),
+        "moved_units": moved_units,
+        "moved_accounts": metrics.get("moved_accounts"),
+        "max_abs_deviation": metrics.get("max_abs_deviation"),
+        "dropped_territories": dropped,
+        "unassigned_accounts": unassigned,
+    }
 
 
 def _check_saveable(

@@ -105,6 +105,27 @@ def recommend_territory_count(
         If the capacity or utilisation is not positive, the period is
         unknown, or the workload is negative or missing.
     """
+    problems = _setting_problems(capacity_h_per_week, target_utilisation, period)
+    total, per_unit = _workload(workload_h, period, problems)
+    if problems:
+        raise InputError("sizing inputs are invalid", problems)
+    weekly = total / _WEEKS_PER[period]
+    usable = capacity_h_per_week * target_utilisation
+    k = max(1, math.ceil(weekly / usable - 1e-12))
+    return SizingRecommendation(
+        territories=k,
+        workload_h_per_week=weekly,
+        capacity_h_per_week=capacity_h_per_week,
+        target_utilisation=target_utilisation,
+        utilisation=weekly / (k * capacity_h_per_week),
+        options=_options(k, spread, weekly, capacity_h_per_week),
+        oversized_units=_oversized(per_unit, usable),
+    )
+
+
+def _setting_problems(capacity_h_per_week: float, target_utilisation: float,
+                      period: str) -> list[Problem]:
+    """What is wrong with the capacity, the utilisation and the period."""
     problems = []
     if not (np.isfinite(capacity_h_per_week) and capacity_h_per_week > 0):
         problems.append(Problem(f"capacity_h_per_week is {capacity_h_per_week!r}",
@@ -114,23 +135,26 @@ def recommend_territory_count(
                                 fix="use a share in (0, 1], e.g. 0.85"))
     if period not in _WEEKS_PER:
         problems.append(Problem(f"period is {period!r}", fix="use week, month or year"))
-    per_unit = None
+    return problems
+
+
+def _workload(workload_h: float | pd.Series, period: str,
+              problems: list[Problem]) -> tuple[float, pd.Series | None]:
+    """The total workload and the weekly hours per unit (``None`` for a total); adds problems."""
     if isinstance(workload_h, pd.Series):
         values = pd.to_numeric(workload_h, errors="coerce")
         if values.isna().any() or (values < 0).any():
             problems.append(Problem("workload has missing or negative values",
                                     fix="give every unit 0 or more hours"))
-        per_unit = values / _WEEKS_PER.get(period, 1.0)
-        total = float(values.sum())
-    else:
-        total = float(workload_h)
-        if not (np.isfinite(total) and total >= 0):
-            problems.append(Problem(f"workload is {workload_h!r}", fix="use 0 or more hours"))
-    if problems:
-        raise InputError("sizing inputs are invalid", problems)
-    weekly = total / _WEEKS_PER[period]
-    usable = capacity_h_per_week * target_utilisation
-    k = max(1, math.ceil(weekly / usable - 1e-12))
+        return float(values.sum()), values / _WEEKS_PER.get(period, 1.0)
+    total = float(workload_h)
+    if not (np.isfinite(total) and total >= 0):
+        problems.append(Problem(f"workload is {workload_h!r}", fix="use 0 or more hours"))
+    return total, None
+
+
+def _options(k: int, spread: int, weekly: float, capacity_h_per_week: float) -> pd.DataFrame:
+    """Utilisation and spare hours for the counts around ``k``."""
     rows = []
     for n in range(max(1, k - spread), k + spread + 1):
         rows.append({
@@ -138,16 +162,12 @@ def recommend_territory_count(
             "utilisation": weekly / (n * capacity_h_per_week),
             "spare_h_per_week": n * capacity_h_per_week - weekly,
         })
-    oversized: tuple[tuple[str, float], ...] = ()
-    if per_unit is not None:
-        big = per_unit[per_unit > usable].sort_values(ascending=False)
-        oversized = tuple((str(u), float(h)) for u, h in big.items())
-    return SizingRecommendation(
-        territories=k,
-        workload_h_per_week=weekly,
-        capacity_h_per_week=capacity_h_per_week,
-        target_utilisation=target_utilisation,
-        utilisation=weekly / (k * capacity_h_per_week),
-        options=pd.DataFrame(rows),
-        oversized_units=oversized,
-    )
+    return pd.DataFrame(rows)
+
+
+def _oversized(per_unit: pd.Series | None, usable: float) -> tuple[tuple[str, float], ...]:
+    """Units busier than one rep's usable hours, busiest first."""
+    if per_unit is None:
+        return ()
+    big = per_unit[per_unit > usable].sort_values(ascending=False)
+    return tuple((str(u), float(h)) for u, h in big.items())

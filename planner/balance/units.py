@@ -106,6 +106,29 @@ def prepare_units(
     """
     if isinstance(units, BalanceUnits):
         return units
+    frame = _valid_frame(units, id_column)
+    if frame.crs is not None and frame.crs.is_geographic:
+        frame = frame.to_crs(frame.estimate_utm_crs())
+    geometry = frame.geometry
+    adjacency = build_adjacency(
+        frame, contiguity=contiguity, snap_tolerance_m=snap_tolerance_m, id_column=UNIT_ID
+    )
+    cent = geometry.centroid
+    return BalanceUnits(
+        frame=pd.DataFrame(frame.drop(columns=frame.geometry.name)),
+        geometry=geometry,
+        adjacency=adjacency,
+        area_m2=geometry.area.to_numpy(dtype=float),
+        perimeter_m=geometry.length.to_numpy(dtype=float),
+        x_m=cent.x.to_numpy(dtype=float),
+        y_m=cent.y.to_numpy(dtype=float),
+        neighbours=adjacency.neighbour_lists(),
+        shared_m=_shared_lengths(adjacency, len(frame)),
+    )
+
+
+def _valid_frame(units: object, id_column: str) -> gpd.GeoDataFrame:
+    """Return the units with string ``unit_id`` and valid polygons (invalid ones repaired)."""
     if not isinstance(units, gpd.GeoDataFrame):
         raise InputError(
             "units must be a GeoDataFrame of polygons",
@@ -125,36 +148,23 @@ def prepare_units(
             f"{int(invalid.sum())} unit polygons were invalid and have been repaired "
             f"(units {format_ids(frame.loc[invalid, UNIT_ID])})",
             GeometryRepairWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of prepare_units
         )
         frame.loc[invalid, frame.geometry.name] = shapely.make_valid(
             frame.geometry.to_numpy()[invalid]
         )
-    if frame.crs is not None and frame.crs.is_geographic:
-        frame = frame.to_crs(frame.estimate_utm_crs())
-    geometry = frame.geometry
-    adjacency = build_adjacency(
-        frame, contiguity=contiguity, snap_tolerance_m=snap_tolerance_m, id_column=UNIT_ID
-    )
-    cent = geometry.centroid
-    neighbours = adjacency.neighbour_lists()
-    shared: list[dict[int, float]] = [{} for _ in range(len(frame))]
+    return frame
+
+
+def _shared_lengths(adjacency: UnitAdjacency, n: int) -> list[dict[int, float]]:
+    """Shared border length (m) of each unit with each neighbour, by position."""
+    shared: list[dict[int, float]] = [{} for _ in range(n)]
     for (i, j), length in zip(
         adjacency.pairs.tolist(), adjacency.shared_length_m.tolist(), strict=True
     ):
         shared[i][j] = length
         shared[j][i] = length
-    return BalanceUnits(
-        frame=pd.DataFrame(frame.drop(columns=frame.geometry.name)),
-        geometry=geometry,
-        adjacency=adjacency,
-        area_m2=geometry.area.to_numpy(dtype=float),
-        perimeter_m=geometry.length.to_numpy(dtype=float),
-        x_m=cent.x.to_numpy(dtype=float),
-        y_m=cent.y.to_numpy(dtype=float),
-        neighbours=neighbours,
-        shared_m=shared,
-    )
+    return shared
 
 
 def _check_polygons(frame: gpd.GeoDataFrame) -> None:

@@ -232,30 +232,47 @@ def aggregate_to_units(
     unit_of = unit_of_accounts(accounts, units, unit_column)
     lost = unit_of.isna().to_numpy()
     if lost.any():
-        ids = accounts[ACCOUNT_ID] if ACCOUNT_ID in accounts.columns else accounts.index
-        names = [str(x) for x in np.asarray(ids)[lost]]
-        if outside == "raise":
-            raise InputError(
-                f"{int(lost.sum())} accounts lie in no unit",
-                [
-                    Problem(
-                        f"accounts {format_ids(names)} are outside every unit",
-                        rows=_rows(accounts, lost),
-                        fix="add units that cover them, or pass outside='drop'",
-                    )
-                ],
-                source="accounts",
-            )
-        logger.warning("dropping %d accounts outside every unit: %s", lost.sum(), format_ids(names))
+        _handle_outside(accounts, lost, outside)
     data = pd.DataFrame({UNIT_ID: unit_of.to_numpy()}, index=accounts.index)
     data[ACCOUNT_COUNT] = 1
-    spec = spec or WorkloadSpec()
+    _add_workload(data, accounts, spec or WorkloadSpec())
+    _add_columns(data, accounts, columns)
+    return _sum_per_unit(data[~lost], units)
+
+
+def _handle_outside(
+    accounts: pd.DataFrame, lost: np.ndarray, outside: Literal["raise", "drop"]
+) -> None:
+    """Refuse accounts in no unit (``"raise"``), or log that they are dropped."""
+    ids = accounts[ACCOUNT_ID] if ACCOUNT_ID in accounts.columns else accounts.index
+    names = [str(x) for x in np.asarray(ids)[lost]]
+    if outside == "raise":
+        raise InputError(
+            f"{int(lost.sum())} accounts lie in no unit",
+            [
+                Problem(
+                    f"accounts {format_ids(names)} are outside every unit",
+                    rows=_rows(accounts, lost),
+                    fix="add units that cover them, or pass outside='drop'",
+                )
+            ],
+            source="accounts",
+        )
+    logger.warning("dropping %d accounts outside every unit: %s", lost.sum(), format_ids(names))
+
+
+def _add_workload(data: pd.DataFrame, accounts: pd.DataFrame, spec: WorkloadSpec) -> None:
+    """Add each account's ``workload_h`` to ``data`` when the visit inputs are there."""
     has_visits = spec.visits_column in accounts.columns or spec.default_visits_per_month is not None
     has_minutes = spec.minutes_column in accounts.columns or spec.default_visit_minutes is not None
     if has_visits and has_minutes:
         data[WORKLOAD_H] = account_workload(accounts, spec)
     else:
         logger.info("no visit columns: workload_h left out")
+
+
+def _add_columns(data: pd.DataFrame, accounts: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Add the further numeric columns to ``data`` (missing as 0; negative values refused)."""
     for col in columns:
         if col not in accounts.columns:
             continue
@@ -269,7 +286,10 @@ def aggregate_to_units(
                 source="accounts",
             )
         data[col] = values.fillna(0.0).to_numpy(dtype=float)
-    data = data[~lost]
+
+
+def _sum_per_unit(data: pd.DataFrame, units: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    """Sum ``data`` per unit; every unit of ``units`` gets a row (zeros without accounts)."""
     sums = data.groupby(UNIT_ID, sort=True).sum(numeric_only=True)
     if units is not None:
         order = units[UNIT_ID].astype(str)
