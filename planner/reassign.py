@@ -118,32 +118,23 @@ def reassign(
 
     Parameters
     ----------
-    workspace
-        The workspace; changed in memory (call ``save`` to write it).
-    scenario_id
-        The scenario (the active one by default).
-    to_territory
-        The territory receiving the accounts.
-    from_rep, from_territory, units
-        What to move (one of them).
-    user
-        Who moves them; recorded on the overrides and in the audit log.
-    reason
-        Why (e.g. ``"Ann left the company"``); recorded on the overrides.
+    workspace, scenario_id
+        The workspace, changed in memory (commit it to write it), and the
+        scenario (the active one by default).
+    to_territory, from_rep, from_territory, units
+        The territory receiving the accounts, and what to move (one of the three).
+    user, reason
+        Who moves them and why (``"Ann left"``); kept on the overrides and in the log.
     recompute
         Recompute and store the scenario's memberships afterwards.
     effective_date
         From when the move applies (today by default). With ``from_rep``
-        the rep's associations in the scenario end the day before, so from
-        that day on they no longer see the accounts (unless they still own
-        the account records: those records' ``owner_id`` passes to the
-        target territory's owner, or is cleared). Commit the workspace with
-        the same effective date so the history answers "who covered
-        account X on date D" correctly.
+        the rep's associations end the day before, and the ``owner_id`` of
+        the rep's account records passes to the target's owner (or is
+        cleared). Commit with the same effective date so the history answers
+        "who covered account X on date D".
 
-    Returns
-    -------
-    ReassignSummary
+    Returns a :class:`ReassignSummary`.
 
     Raises
     ------
@@ -153,8 +144,63 @@ def reassign(
     """
     sid = scenario_id or workspace.active_scenario_id()
     when = _effective(effective_date)
-    given = [x for x in (from_rep, from_territory, units) if x is not None]
-    if len(given) != 1:
+    territories = _check_request(workspace, sid, to_territory, (from_rep, from_territory, units))
+    mem = assign_workspace(workspace, sid).memberships
+    moved_units: list[str] = []
+    if from_territory is not None:
+        rows, selector = _territory_rows(territories, mem, from_territory, to_territory, sid)
+    elif from_rep is not None:
+        rows, selector = _rep_rows(workspace, sid, territories, mem, from_rep, to_territory)
+    else:
+        assert units is not None
+        rows, moved_units = _unit_rows(workspace, territories, mem, units, to_territory)
+        selector = {"units": moved_units}
+        _move_units(workspace, sid, moved_units, to_territory)
+    rows = rows[rows[s.TERRITORY_ID].astype(object).ne(to_territory).to_numpy()]
+    new_rows, from_counts = _override_rows(rows, to_territory, user, reason)
+    moved = tuple(sorted(set(rows[s.ACCOUNT_ID].astype(str))))
+    _store_overrides(workspace, sid, new_rows)
+    details = {**selector, "to_territory": to_territory, "reason": reason}
+    _log_move(workspace, sid, details, moved, from_counts, when, user)
+    if from_rep is not None:
+        _end_rep(workspace, sid, from_rep, moved, to_territory, when)
+    after = assign_workspace(workspace, sid, store=True, user=user) if recompute else None
+    logger.info("moved %d accounts to %s", len(moved), to_territory)
+    counts = dict(sorted(from_counts.items()))
+    return ReassignSummary(
+        sid, to_territory, moved, counts, len(new_rows), tuple(moved_units), after
+    )
+
+
+def _log_move(
+    workspace: Workspace,
+    sid: str,
+    details: dict[str, Any],
+    moved: tuple[str, ...],
+    from_counts: dict[str, int],
+    when: date,
+    user: str | None,
+) -> None:
+    """Record the move in the audit log."""
+    workspace.log(
+        "reassign",
+        {
+            **details,
+            "accounts": len(moved),
+            "account_ids": list(moved),
+            "from_territories": from_counts,
+            "effective_date": when.isoformat(),
+        },
+        user=user,
+        scenario_id=sid,
+    )
+
+
+def _check_request(
+    workspace: Workspace, sid: str, to_territory: str, sources: tuple[object, ...]
+) -> pd.DataFrame:
+    """Refuse anything but exactly one source and a known target; return the territories."""
+    if sum(x is not None for x in sources) != 1:
         raise _problem(
             "say what to move: exactly one of from_rep, from_territory or units",
             "pass one of them",
@@ -166,89 +212,118 @@ def reassign(
             f"there is no territory '{to_territory}' in scenario '{sid}'",
             f"move to one of {format_ids(sorted(known))}",
         )
-    before = assign_workspace(workspace, sid)
-    mem = before.memberships
-    mem_t = mem[s.TERRITORY_ID].astype(str)
-    mem_a = mem[s.ACCOUNT_ID].astype(str)
-    moved_units: list[str] = []
-    selector: dict[str, Any]
-    if from_territory is not None:
-        if from_territory not in known:
-            raise _problem(
-                f"there is no territory '{from_territory}' in scenario '{sid}'",
-                f"move from one of {format_ids(sorted(known))}",
-            )
-        if from_territory == to_territory:
-            raise _problem("the source and target territory are the same", "pick another target")
-        sources = {from_territory, *descendants(territories, from_territory)}
-        if to_territory in sources:
-            raise _problem(
-                f"{to_territory} is below {from_territory}; its accounts would not leave",
-                "pick a target outside the source's subtree",
-            )
-        rows = mem[mem_t.isin(sources).to_numpy()]
-        selector = {"from_territory": from_territory}
-    elif from_rep is not None:
-        owned = _rep_territories(workspace, sid, from_rep)
-        reps = set(workspace.reps[s.REP_ID].astype(str)) if len(workspace.reps) else set()
-        accounts = workspace.accounts
-        owner_accounts: set[str] = set()
-        if s.OWNER_ID in accounts.columns:
-            owner_accounts = set(
-                accounts.loc[accounts[s.OWNER_ID].astype(str) == from_rep, s.ACCOUNT_ID].astype(str)
-            )
-        if not owned and not owner_accounts and from_rep not in reps:
-            raise _problem(
-                f"there is no rep '{from_rep}'",
-                "check the rep id (the reps table, or the accounts' owner_id)",
-            )
-        sources = set(owned)
-        for t in owned:
-            sources.update(descendants(territories, t))
-        if to_territory in sources:
-            raise _problem(
-                f"{to_territory} is owned by {from_rep}; the accounts would not leave",
-                "pick a territory the rep does not own",
-            )
-        pick = mem_t.isin(sources) | mem_a.isin(owner_accounts)
-        rows = mem[pick.to_numpy()]
-        missing_accounts = owner_accounts - set(rows[s.ACCOUNT_ID].astype(str))
-        if missing_accounts:  # owned accounts that sit in no territory yet
-            extra = pd.DataFrame({s.ACCOUNT_ID: sorted(missing_accounts), s.TERRITORY_ID: None})
-            rows = pd.concat([rows, extra], ignore_index=True)
-        selector = {"from_rep": from_rep, "territories": sorted(owned)}
-    else:
-        assert units is not None
-        wanted = [str(u) for u in units]
-        unit_frame = workspace.units
-        unit_ids = unit_frame[s.UNIT_ID].astype(str)
-        unknown = sorted(set(wanted) - set(unit_ids))
-        if unknown or not wanted:
-            raise _problem(
-                f"unknown units {format_ids(unknown)}" if unknown else "no units given",
-                "pick units from the workspace's units",
-            )
-        chosen = unit_frame[unit_ids.isin(wanted).to_numpy()]
-        accounts = workspace.accounts
-        x, y = point_xy(accounts.to_crs(chosen.crs) if accounts.crs != chosen.crs else accounts)
-        located = locate_points(x, y, np.asarray(chosen.geometry.values, dtype=object))
-        inside = set(accounts[s.ACCOUNT_ID].astype(str).to_numpy()[located.point_index])
-        target_type = _type_of(territories, to_territory)
-        same_type = mem_t.map(lambda t: _type_of(territories, t) == target_type)
-        rows = mem[(mem_a.isin(inside) & same_type & mem[s.IS_PRIMARY]).to_numpy()]
-        missing_accounts = inside - set(rows[s.ACCOUNT_ID].astype(str))
-        if missing_accounts:
-            extra = pd.DataFrame({s.ACCOUNT_ID: sorted(missing_accounts), s.TERRITORY_ID: None})
-            rows = pd.concat([rows, extra], ignore_index=True)
-        moved_units = sorted(set(wanted))
-        selector = {"units": moved_units}
-        _move_units(workspace, sid, moved_units, to_territory)
-    rows = rows[rows[s.TERRITORY_ID].astype(object).ne(to_territory).to_numpy()]
+    return territories
+
+
+def _territory_rows(
+    territories: pd.DataFrame, mem: pd.DataFrame, source: str, target: str, sid: str
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The memberships of ``source`` and every territory below it."""
+    known = set(territories[s.TERRITORY_ID].astype(str))
+    if source not in known:
+        raise _problem(
+            f"there is no territory '{source}' in scenario '{sid}'",
+            f"move from one of {format_ids(sorted(known))}",
+        )
+    if source == target:
+        raise _problem("the source and target territory are the same", "pick another target")
+    sources = {source, *descendants(territories, source)}
+    if target in sources:
+        raise _problem(
+            f"{target} is below {source}; its accounts would not leave",
+            "pick a target outside the source's subtree",
+        )
+    rows = mem[mem[s.TERRITORY_ID].astype(str).isin(sources).to_numpy()]
+    return rows, {"from_territory": source}
+
+
+def _rep_rows(
+    workspace: Workspace,
+    sid: str,
+    territories: pd.DataFrame,
+    mem: pd.DataFrame,
+    rep: str,
+    target: str,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The memberships of the rep's territories (and below) and of the accounts the rep owns."""
+    owned = _rep_territories(workspace, sid, rep)
+    reps = set(workspace.reps[s.REP_ID].astype(str)) if len(workspace.reps) else set()
+    accounts = workspace.accounts
+    owner_accounts: set[str] = set()
+    if s.OWNER_ID in accounts.columns:
+        owner_accounts = set(
+            accounts.loc[accounts[s.OWNER_ID].astype(str) == rep, s.ACCOUNT_ID].astype(str)
+        )
+    if not owned and not owner_accounts and rep not in reps:
+        raise _problem(
+            f"there is no rep '{rep}'",
+            "check the rep id (the reps table, or the accounts' owner_id)",
+        )
+    sources = set(owned)
+    for t in owned:
+        sources.update(descendants(territories, t))
+    if target in sources:
+        raise _problem(
+            f"{target} is owned by {rep}; the accounts would not leave",
+            "pick a territory the rep does not own",
+        )
+    pick = mem[s.TERRITORY_ID].astype(str).isin(sources) | mem[s.ACCOUNT_ID].astype(str).isin(
+        owner_accounts
+    )
+    rows = _with_unplaced(mem[pick.to_numpy()], owner_accounts)
+    return rows, {"from_rep": rep, "territories": sorted(owned)}
+
+
+def _unit_rows(
+    workspace: Workspace,
+    territories: pd.DataFrame,
+    mem: pd.DataFrame,
+    units: list[str],
+    target: str,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The primary memberships (of the target's type) of the accounts inside ``units``."""
+    wanted = [str(u) for u in units]
+    unit_frame = workspace.units
+    unit_ids = unit_frame[s.UNIT_ID].astype(str)
+    unknown = sorted(set(wanted) - set(unit_ids))
+    if unknown or not wanted:
+        raise _problem(
+            f"unknown units {format_ids(unknown)}" if unknown else "no units given",
+            "pick units from the workspace's units",
+        )
+    chosen = unit_frame[unit_ids.isin(wanted).to_numpy()]
+    accounts = workspace.accounts
+    x, y = point_xy(accounts.to_crs(chosen.crs) if accounts.crs != chosen.crs else accounts)
+    located = locate_points(x, y, np.asarray(chosen.geometry.values, dtype=object))
+    inside = set(accounts[s.ACCOUNT_ID].astype(str).to_numpy()[located.point_index])
+    target_type = _type_of(territories, target)
+    same_type = (
+        mem[s.TERRITORY_ID].astype(str).map(lambda t: _type_of(territories, t) == target_type)
+    )
+    in_units = mem[s.ACCOUNT_ID].astype(str).isin(inside)
+    rows = _with_unplaced(mem[(in_units & same_type & mem[s.IS_PRIMARY]).to_numpy()], inside)
+    return rows, sorted(set(wanted))
+
+
+def _with_unplaced(rows: pd.DataFrame, accounts: set[str]) -> pd.DataFrame:
+    """Add a row without territory for each of ``accounts`` that sits in none yet."""
+    missing = accounts - set(rows[s.ACCOUNT_ID].astype(str))
+    if not missing:
+        return rows
+    extra = pd.DataFrame({s.ACCOUNT_ID: sorted(missing), s.TERRITORY_ID: None})
+    return pd.concat([rows, extra], ignore_index=True)
+
+
+def _override_rows(
+    rows: pd.DataFrame, target: str, user: str | None, reason: str
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """An include into ``target`` per account, an exclude from each territory it leaves."""
     stamp = now_iso()
-    new_rows = []
+    new_rows = [
+        _override(account_id, target, "include", user, stamp, reason)
+        for account_id in sorted(set(rows[s.ACCOUNT_ID].astype(str)))
+    ]
     from_counts: dict[str, int] = {}
-    for account_id in sorted(set(rows[s.ACCOUNT_ID].astype(str))):
-        new_rows.append(_override(account_id, to_territory, "include", user, stamp, reason))
     for account_id, territory_id in zip(
         rows[s.ACCOUNT_ID].astype(str), rows[s.TERRITORY_ID].astype(object), strict=True
     ):
@@ -256,46 +331,22 @@ def reassign(
             continue
         new_rows.append(_override(account_id, str(territory_id), "exclude", user, stamp, reason))
         from_counts[str(territory_id)] = from_counts.get(str(territory_id), 0) + 1
-    moved = tuple(sorted(set(rows[s.ACCOUNT_ID].astype(str))))
-    if new_rows:
-        old = workspace.rows("overrides", sid)
-        fresh = pd.DataFrame(new_rows)
-        keys = set(zip(fresh[s.ACCOUNT_ID], fresh[s.TERRITORY_ID], strict=True))
-        keep = [
-            (a, t) not in keys
-            for a, t in zip(
-                old[s.ACCOUNT_ID].astype(str), old[s.TERRITORY_ID].astype(str), strict=True
-            )
-        ]
-        merged = pd.concat([old[keep], fresh], ignore_index=True) if len(old) else fresh
-        workspace.set_rows("overrides", sid, merged)
-    workspace.log(
-        "reassign",
-        {
-            **selector,
-            "to_territory": to_territory,
-            "accounts": len(moved),
-            "account_ids": list(moved),
-            "from_territories": from_counts,
-            "reason": reason,
-            "effective_date": when.isoformat(),
-        },
-        user=user,
-        scenario_id=sid,
-    )
-    if from_rep is not None:
-        _end_rep(workspace, sid, from_rep, moved, to_territory, when)
-    after = assign_workspace(workspace, sid, store=True, user=user) if recompute else None
-    logger.info("moved %d accounts to %s", len(moved), to_territory)
-    return ReassignSummary(
-        sid,
-        to_territory,
-        moved,
-        dict(sorted(from_counts.items())),
-        len(new_rows),
-        tuple(moved_units),
-        after,
-    )
+    return new_rows, from_counts
+
+
+def _store_overrides(workspace: Workspace, sid: str, new_rows: list[dict[str, Any]]) -> None:
+    """Put ``new_rows`` in the scenario's overrides, replacing those on the same pairs."""
+    if not new_rows:
+        return
+    old = workspace.rows("overrides", sid)
+    fresh = pd.DataFrame(new_rows)
+    keys = set(zip(fresh[s.ACCOUNT_ID], fresh[s.TERRITORY_ID], strict=True))
+    keep = [
+        (a, t) not in keys
+        for a, t in zip(old[s.ACCOUNT_ID].astype(str), old[s.TERRITORY_ID].astype(str), strict=True)
+    ]
+    merged = pd.concat([old[keep], fresh], ignore_index=True) if len(old) else fresh
+    workspace.set_rows("overrides", sid, merged)
 
 
 def _effective(value: str | date | None) -> date:
