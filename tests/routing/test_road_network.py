@@ -8,6 +8,7 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import osmnx as ox
 import pytest
 
 from planner.errors import InputError, NetworkDataError
@@ -227,5 +228,119 @@ def test_a_compressed_network_bomb_is_refused(tmp_path: Path) -> None:
     with gzip.open(bomb, "wb") as out:
         for _ in range(40):
             out.write(b" " * (1 << 20))
-    with pytest.raises(NetworkDataError, match="expands"):
+    with pytest.raises(InputError, match=r"expands to more than 8\.0 MB"):
         netmod.load_network(bomb, limits=ReadLimits(max_unpacked_bytes=8 * 1024 * 1024))
+
+
+_ISLAND = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6">
+  <node id="1" lat="43.700" lon="7.400"/>
+  <node id="2" lat="43.701" lon="7.400"/>
+  <node id="3" lat="43.702" lon="7.400"/>
+  <node id="7" lat="43.750" lon="7.450"/>
+  <node id="8" lat="43.751" lon="7.452"/>
+  <way id="20"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="primary"/></way>
+  <way id="21"><nd ref="7"/><nd ref="8"/><tag k="highway" v="residential"/></way>
+</osm>
+"""
+
+
+def test_dropped_parts_are_reported_with_where_they_are(tmp_path: Path) -> None:
+    """A road island is dropped, and the report gives its size and its box."""
+    path = tmp_path / "island.osm"
+    path.write_text(_ISLAND)
+    net = build_network(path, params=NetworkParams(engine="osmium"))
+    report = net.report
+    assert report is not None
+    assert (report.kept_nodes, report.kept_edges) == (3, 4)
+    assert (report.dropped_nodes, report.dropped_edges, report.n_dropped_parts) == (2, 2, 1)
+    (part,) = net.dropped_parts
+    assert (part.nodes, part.edges) == (2, 2)
+    assert part.bbox == pytest.approx((7.450, 43.750, 7.452, 43.751))
+    assert part.centroid == pytest.approx((43.7505, 7.451))
+    assert "2 of 5 road junctions (40.0%)" in report.summary()
+    assert "(43.75050, 7.45100)" in report.summary()
+    # kept in a saved network and in the build cache
+    back = load_network(save_network(net, tmp_path / "island.graphml.gz"))
+    assert back.report == report
+    build_network(path, params=NetworkParams(engine="osmium"), cache_dir=tmp_path / "c")
+    cached = build_network(path, params=NetworkParams(engine="osmium"), cache_dir=tmp_path / "c")
+    assert cached.report == report
+
+
+def test_a_connected_network_reports_nothing_dropped(monaco_network, helsinki_network) -> None:
+    """Real extracts: the report's counts add up to the graph, largest parts first."""
+    for net in (monaco_network, helsinki_network):
+        report = net.report
+        assert report is not None and report.kept_nodes == net.graph.number_of_nodes()
+        assert report.kept_edges == net.graph.number_of_edges()
+        sizes = [p.nodes for p in report.dropped_parts]
+        assert sizes == sorted(sizes, reverse=True) and len(sizes) <= 50
+        assert sum(sizes) <= report.dropped_nodes
+        assert report.n_dropped_parts >= len(sizes) > 0
+    tiny = nx.MultiDiGraph()
+    tiny.add_node(1, x=7.4, y=43.7)
+    tiny.add_node(2, x=7.41, y=43.7)
+    tiny.add_edge(1, 2, length=5.0, travel_time=1.0)
+    tiny.add_edge(2, 1, length=5.0, travel_time=1.0)
+    assert RoadNetwork(tiny).report is None  # made elsewhere: nothing recorded, nothing claimed
+
+
+def test_largest_part_of_a_downloaded_graph_reports_the_rest() -> None:
+    """The download path (networkx graph) records its dropped parts the same way."""
+    G = nx.MultiDiGraph(crs="EPSG:4326")
+    for n, (x, y) in {1: (7.40, 43.70), 2: (7.41, 43.70), 3: (7.42, 43.70), 4: (8.0, 44.0)}.items():
+        G.add_node(n, x=x, y=y)
+    G.add_edges_from([(1, 2), (2, 1), (2, 3), (3, 2), (3, 4)], length=10.0, travel_time=1.0)
+    kept = osmmod.largest_part(G)
+    report = RoadNetwork(kept).report
+    assert set(kept.nodes) == {1, 2, 3}
+    assert report is not None and report.dropped_nodes == 1 and report.dropped_edges == 1
+    assert report.dropped_parts[0].bbox == (8.0, 44.0, 8.0, 44.0)
+
+
+def _two_way(length: float, time_s: float) -> nx.MultiDiGraph:
+    G = nx.MultiDiGraph(crs="EPSG:4326")
+    G.add_node(1, x=7.40, y=43.70)
+    G.add_node(2, x=7.41, y=43.70)
+    G.add_edge(1, 2, length=length, travel_time=time_s)
+    G.add_edge(2, 1, length=50.0, travel_time=5.0)
+    return G
+
+
+@pytest.mark.parametrize(
+    ("length", "time_s", "shown"),
+    [
+        (-50.0, 5.0, r"negative or infinite length \(edges 1->2 \(-50 m\)\)"),
+        (float("nan"), 5.0, r"length \(edges 1->2 \(missing\)\)"),
+        (float("inf"), 5.0, r"length \(edges 1->2 \(inf m\)\)"),
+        (50.0, -1.0, r"travel_time \(edges 1->2 \(-1 s\)\)"),
+    ],
+)
+def test_negative_or_missing_lengths_are_refused_naming_the_edge(
+    length: float, time_s: float, shown: str
+) -> None:
+    """A negative, NaN or infinite length (or time) is an InputError naming the edge and fix."""
+    with pytest.raises(InputError, match=shown) as caught:
+        RoadNetwork(_two_way(length, time_s), source="roads.graphml")
+    assert isinstance(caught.value, NetworkDataError)
+    assert "planner network build" in caught.value.problems[0].fix
+
+
+def test_junctions_without_coordinates_are_refused() -> None:
+    """A node with no 'y' (or NaN 'x') is named, not a KeyError."""
+    G = _two_way(50.0, 5.0)
+    del G.nodes[1]["y"]
+    G.nodes[2]["x"] = float("nan")
+    with pytest.raises(InputError, match=r"2 nodes lack .*node ids 1, 2"):
+        RoadNetwork(G, source="roads.graphml")
+
+
+def test_saved_network_with_a_negative_length_is_refused_on_load(tmp_path: Path) -> None:
+    """GraphML whose lengths were edited to be negative fails on load, naming the edge."""
+    G = _two_way(50.0, 5.0)
+    G.edges[1, 2, 0]["length"] = -7.0
+    path = tmp_path / "neg.graphml"
+    ox.save_graphml(G, path)
+    with pytest.raises(InputError, match=r"1->2 \(-7 m\)"):
+        load_network(path)
