@@ -1,90 +1,104 @@
-"""Glue of the routes page: cached road networks, a rep's stops and visits due, and route maps.
+"""Streamlit pieces of the Routes page: cached road networks, the session's plans, and widgets.
 
-The page asks::
-
-    network = routes.network_for(routes.workspace_file(ws))  # cached; None without one
-    reps = routes.routable_reps(ws, sid, scope, on=day)       # only reps the user may see
-    stops = routes.rep_accounts(ws, sid, rep_id, on=day)
-    due = routes.visits_due(stops, week_start)                 # this week's visits
-    m = routes.route_map(plan, day_index, network=network, tiles=tiles)
-
-Everything but the cached loaders and the session store is plain Python, so it
-is tested without a Streamlit server.
+What to route and how lives in :mod:`planner.services.rep_routes` (shared with
+``planner route --workspace``); the tables in :mod:`planner.services.route_tables`
+and the map in :mod:`planner.services.route_map`. This module keeps what needs
+Streamlit: the road network cached per server, the last plan per session,
+and the controls and panels the page is made of.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import math
-from collections.abc import Sequence
+import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime
+from datetime import time as clock
 from pathlib import Path
 from typing import Any
 
-import folium
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import streamlit as st
-from branca.element import MacroElement
-from folium.template import Template
 
 from planner import schema as s
 from planner import viz
 from planner.access import AccessScope
-from planner.errors import PlannerError
-from planner.export.safety import escape_html
+from planner.errors import InputError, PlannerError
+from planner.export.safety import neutralise_frame
 from planner.routing import (
     EstimateParams,
     RoadNetwork,
+    RouteParams,
     RoutePlan,
     WorkloadParams,
+    directions_urls,
     load_network,
-    route_geometry,
-    visits_due,
+    to_geojson,
+    to_gpx,
+    travel_workload,
 )
-from planner.routing import account_drive_hours as routing_account_drive_hours
 from planner.routing.hours import DAY_NAMES
-from planner.routing.visits import DRIVE_H_PER_WEEK
-from planner.routing.workload import WEEKS_PER_MONTH
+from planner.services.rep_accounts import (
+    account_drive_hours,
+    routable_reps,
+    saved_network_file,
+    territory_accounts,
+    territory_homes,
+)
+from planner.services.rep_routes import (
+    RepDay,
+    RepRoute,
+    RepRouteRequest,
+    RepStops,
+    RouteMode,
+    day_date,
+    next_working_day,
+    plan_rep_route,
+)
+from planner.services.route_map import route_map
+from planner.services.route_tables import (
+    WEEKDAY_NAMES,
+    clock_text,
+    day_label,
+    day_to_show,
+    eta_frame,
+    workload_frame,
+)
 from planner.workspace import Workspace
-from ui.cache import roads_file_for
+from ui import maps, state
+from ui.progress import ProgressBar
 
 __all__ = [
-    "ROUTE_COLOR",
-    "WEEKS_PER_MONTH",
+    "CHOSEN",
+    "DUE",
+    "DayChoice",
     "PlanKey",
     "account_drive_hours",
-    "clock_text",
-    "day_date",
-    "escape",
-    "eta_frame",
+    "chosen_accounts",
+    "day_controls",
+    "due_caption",
+    "estimate_settings",
+    "network_caption",
     "network_error",
     "network_for",
-    "next_working_day",
+    "planned_route",
     "recall",
     "remember",
-    "rep_accounts",
-    "rep_home",
-    "rep_territories",
     "road_context_for",
-    "routable_reps",
-    "route_map",
-    "territory_accounts",
-    "territory_homes",
-    "visits_due",
-    "week_start",
+    "route_request",
+    "show_route",
+    "workload_section",
     "workspace_file",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: Colour of the route line and the numbered stops.
-ROUTE_COLOR = "#1f6feb"
-_UNVISITED_COLOR = "#d9480f"
 _STORE = "tp.routes"
 _NETWORK_ERRORS: dict[str, str] = {}
+DUE: RouteMode = "due"
+CHOSEN: RouteMode = "chosen"
 
 
 # -- road networks (shared by every session of the server) --------------------------------
@@ -96,8 +110,6 @@ def workspace_file(ws: Workspace) -> Path | None:
     A rep's or a manager's workspace is an in-memory copy without a path, so
     the session's source is asked first.
     """
-    from ui import state
-
     source = state.workspace_source()
     if source is not None and source.path is not None:
         return Path(source.path)
@@ -117,7 +129,7 @@ def network_for(workspace_path: str | Path | None) -> RoadNetwork | None:
     A network that fails to load counts as absent (routes then use the
     straight-line estimate); :func:`network_error` tells why.
     """
-    file = roads_file_for(workspace_path)
+    file = saved_network_file(workspace_path)
     if file is None:
         return None
     key = str(file.resolve())
@@ -133,7 +145,7 @@ def network_for(workspace_path: str | Path | None) -> RoadNetwork | None:
 
 def network_error(workspace_path: str | Path | None) -> str | None:
     """Return why the road network beside a workspace could not be loaded, if it failed."""
-    file = roads_file_for(workspace_path)
+    file = saved_network_file(workspace_path)
     return None if file is None else _NETWORK_ERRORS.get(str(file.resolve()))
 
 
@@ -145,10 +157,49 @@ def _road_context(path: str, mtime_ns: int) -> gpd.GeoDataFrame:
 
 def road_context_for(workspace_path: str | Path | None) -> gpd.GeoDataFrame | None:
     """Return the streets of the network beside a workspace, as lines for the map, or ``None``."""
-    file = roads_file_for(workspace_path)
+    file = saved_network_file(workspace_path)
     if file is None or network_for(workspace_path) is None:
         return None
     return _road_context(str(file.resolve()), file.stat().st_mtime_ns)
+
+
+def network_caption(network: RoadNetwork | None, ws_file: Path | None) -> None:
+    """Say what drive times are made from: the roads, or a straight-line estimate (and why)."""
+    if network is not None:
+        st.caption(
+            f"Drive times along the roads of {network.source} ({network.n_nodes:,} junctions)."
+        )
+        return
+    problem = network_error(ws_file)
+    st.caption(
+        (
+            f"The road network beside this workspace could not be read ({problem}): "
+            if problem
+            else "No road network saved with this workspace: "
+        )
+        + "drive times are straight-line **estimates**."
+    )
+
+
+def estimate_settings(network: RoadNetwork | None) -> EstimateParams:
+    """Ask how to estimate drive times when there is no road network."""
+    if network is not None:
+        return EstimateParams()
+    with st.expander("Estimate settings (no road network)"):
+        left, right = st.columns(2)
+        speed = left.number_input(
+            "Average speed (km/h)", 10.0, 130.0, 40.0, 5.0, key="tp.widget.routes.speed"
+        )
+        circuity = right.number_input(
+            "Road distance ÷ straight distance",
+            1.0,
+            3.0,
+            1.3,
+            0.05,
+            key="tp.widget.routes.circuity",
+            help="How much longer roads are than straight lines (1.2 to 1.4 in most places).",
+        )
+    return EstimateParams(circuity=float(circuity), speed_kph=float(speed))
 
 
 # -- the session's last plan -----------------------------------------------------------------
@@ -163,15 +214,8 @@ class PlanKey:
     scenario_id: str
     rep_id: str
     first_day: date
-    weekdays: tuple[int, ...]
-    day_start: str
-    day_end: str
-    account_ids: tuple[str, ...]
-    visits: tuple[int, ...]
-    time_limit_s: float
+    request: RepRouteRequest
     network: str | None
-    speed_kph: float
-    circuity: float
 
 
 def recall(name: str, key: object) -> Any:
@@ -187,432 +231,427 @@ def remember(name: str, key: object, value: object) -> None:
     st.session_state[f"{_STORE}.{name}"] = (key, value)
 
 
-# -- who and what to route -------------------------------------------------------------------
+# -- choosing the rep, the day and the visits ------------------------------------------------
 
 
-def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    text = str(value).strip()
-    return text or None
+@dataclass(frozen=True)
+class DayChoice:
+    """What the user chose above the route: rep, date, shift, days, accounts and search."""
+
+    rep_id: str
+    day: date
+    start: clock
+    end: clock
+    weekdays: tuple[int, ...]
+    mode: RouteMode
+    search_s: int
 
 
-def _active(associations: pd.DataFrame, on: date) -> pd.DataFrame:
-    """Owner associations in force on ``on``."""
-    if associations.empty:
-        return associations
-    out = associations[associations[s.ROLE].astype(str) == "owner"]
-    day = pd.Timestamp(on)
-    for col, before in ((s.START_DATE, True), (s.END_DATE, False)):
-        if col not in out.columns:
-            continue
-        when = pd.to_datetime(out[col].astype(object), errors="coerce")
-        keep = when.isna() | ((when <= day) if before else (when >= day))
-        out = out[keep.to_numpy()]
-    return out
-
-
-def rep_territories(ws: Workspace, scenario_id: str, rep_id: str, *, on: date) -> list[str]:
-    """Return the territories ``rep_id`` owns in the scenario on ``on``."""
-    owners = _active(ws.associations(scenario_id), on)
-    mine = owners[owners[s.REP_ID].astype(str) == str(rep_id)]
-    return sorted(set(mine[s.TERRITORY_ID].astype(str)))
-
-
-def routable_reps(
-    ws: Workspace, scenario_id: str, scope: AccessScope | None, *, on: date
-) -> pd.DataFrame:
-    """Return the reps whose routes the user may see: they own a territory and are in scope.
-
-    A signed-in rep gets only themself, a manager the reps below them,
-    planners and admins everyone (the scope's ``can_view_rep``). ``None``
-    (nobody signed in) gets nobody.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``rep_id``, ``name``, ``territories`` (list of ids), ordered by name.
-    """
-    columns = [s.REP_ID, s.NAME, "territories"]
-    if scope is None:
-        return pd.DataFrame(columns=columns)
-    owners = _active(ws.associations(scenario_id), on)
-    by_rep: dict[str, list[str]] = {}
-    for rep, tid in zip(
-        owners[s.REP_ID].astype(str), owners[s.TERRITORY_ID].astype(str), strict=True
-    ):
-        by_rep.setdefault(rep, []).append(tid)
-    reps = ws.reps
-    rows = []
-    for rid, name in zip(reps[s.REP_ID].astype(str), reps[s.NAME], strict=True):
-        if rid in by_rep and scope.can_view_rep(rid):
-            rows.append(
-                {s.REP_ID: rid, s.NAME: _text(name) or rid, "territories": sorted(set(by_rep[rid]))}
-            )
-    out = pd.DataFrame(rows, columns=columns)
-    return out.sort_values([s.NAME, s.REP_ID], kind="stable").reset_index(drop=True)
-
-
-def rep_home(ws: Workspace, rep_id: str) -> tuple[float, float] | None:
-    """Return the rep's home as ``(latitude, longitude)``, or ``None`` if it has none."""
-    reps = ws.reps
-    rows = reps[reps[s.REP_ID].astype(str) == str(rep_id)]
-    if rows.empty:
-        return None
-    geom = rows.geometry.iloc[0]
-    if geom is None or geom.is_empty:
-        return None
-    point = geom if geom.geom_type == "Point" else geom.centroid
-    if rows.crs is not None and not rows.crs.equals(s.STORAGE_CRS):
-        point = gpd.GeoSeries([point], crs=rows.crs).to_crs(s.STORAGE_CRS).iloc[0]
-    return float(point.y), float(point.x)
-
-
-def _with_coordinates(frame: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Accounts with ``latitude``/``longitude`` columns (from their points), no geometry."""
-    geo = frame
-    if geo.crs is not None and not geo.crs.equals(s.STORAGE_CRS):
-        geo = geo.to_crs(s.STORAGE_CRS)
-    ok = geo.geometry.notna() & ~geo.geometry.is_empty
-    points = geo.geometry.where(ok, None)
-    out = pd.DataFrame(geo.drop(columns=geo.geometry.name))
-    out[s.LATITUDE] = [p.y if p is not None else np.nan for p in points]
-    out[s.LONGITUDE] = [p.x if p is not None else np.nan for p in points]
-    return out
-
-
-def rep_accounts(ws: Workspace, scenario_id: str, rep_id: str, *, on: date) -> pd.DataFrame:
-    """Return the accounts of the territories ``rep_id`` owns on ``on``, one row each.
-
-    Columns are the account table's (without geometry) plus ``latitude``,
-    ``longitude`` and ``territory_id``; accounts without a location are left
-    out (see :func:`planner.geo` for fixing them).
-    """
-    territories = set(rep_territories(ws, scenario_id, rep_id, on=on))
-    members = ws.memberships(scenario_id)
-    inside = members[members[s.TERRITORY_ID].astype(str).isin(territories)]
-    if s.IS_PRIMARY in inside.columns:  # an account in two of the rep's territories: its primary
-        inside = inside.sort_values(s.IS_PRIMARY, ascending=False, kind="stable")
-    inside = inside.drop_duplicates(s.ACCOUNT_ID)
-    territory_of = dict(
-        zip(inside[s.ACCOUNT_ID].astype(str), inside[s.TERRITORY_ID].astype(str), strict=True)
+def day_controls(ws: Workspace, sid: str, scope: AccessScope | None) -> DayChoice | None:
+    """Ask for the rep, date, shift, working days, accounts and search time (None: nobody)."""
+    top = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
+    day = top[1].date_input(
+        "Date",
+        value=next_working_day(date.today()),
+        key="tp.widget.routes.date",
+        format="YYYY-MM-DD",
+        help="Today, or the next weekday at weekends.",
     )
-    accounts = ws.accounts
-    chosen = accounts[accounts[s.ACCOUNT_ID].astype(str).isin(territory_of)]
-    out = _with_coordinates(chosen)
-    out[s.TERRITORY_ID] = out[s.ACCOUNT_ID].astype(str).map(territory_of)
-    located = out[s.LATITUDE].notna() & out[s.LONGITUDE].notna()
-    return out[located].reset_index(drop=True)
-
-
-def week_start(day: date) -> date:
-    """Return the Monday of ``day``'s week."""
-    return day - timedelta(days=day.weekday())
-
-
-def next_working_day(day: date, weekdays: Sequence[int] = (0, 1, 2, 3, 4)) -> date:
-    """Return ``day`` if it is one of ``weekdays`` (0 = Monday), else the next one that is."""
-    if not weekdays:
-        return day
-    for ahead in range(7):
-        candidate = day + timedelta(days=ahead)
-        if candidate.weekday() in weekdays:
-            return candidate
-    return day
-
-
-def day_date(first_day: date, weekday: int) -> date:
-    """Return the date of ``weekday`` (0 = Monday) in the week starting on Monday ``first_day``."""
-    return first_day + timedelta(days=weekday)
-
-
-def territory_accounts(ws: Workspace, scenario_id: str) -> pd.DataFrame:
-    """Return every located account with its primary leaf territory (for travel workload)."""
-    members = ws.memberships(scenario_id)
-    terr = ws.territories(scenario_id)
-    leaves = set(viz.leaf_territory_ids(terr))
-    inside = members[members[s.TERRITORY_ID].astype(str).isin(leaves)]
-    if s.IS_PRIMARY in inside.columns:
-        inside = inside.sort_values(s.IS_PRIMARY, ascending=False, kind="stable")
-    inside = inside.drop_duplicates(s.ACCOUNT_ID)
-    territory_of = dict(
-        zip(inside[s.ACCOUNT_ID].astype(str), inside[s.TERRITORY_ID].astype(str), strict=True)
+    reps = routable_reps(ws, sid, scope, on=day)
+    if reps.empty:
+        top[0].selectbox("Rep", ["—"], disabled=True, key="tp.widget.routes.rep_none")
+        st.info(
+            "No rep whose routes you may see owns a territory in this scenario on "
+            f"{day:%Y-%m-%d}. Assign an owner to a territory first."
+        )
+        return None
+    names = dict(zip(reps[s.REP_ID], reps[s.NAME], strict=True))
+    ids = list(names)
+    own = scope.user_id if scope is not None and scope.user_id in names else None
+    rep_id = top[0].selectbox(
+        "Rep",
+        ids,
+        index=ids.index(own) if own else 0,
+        format_func=lambda r: f"{names[r]} ({r})",
+        key="tp.widget.routes.rep",
+        disabled=len(ids) == 1,
     )
-    accounts = ws.accounts[ws.accounts[s.ACCOUNT_ID].astype(str).isin(territory_of)]
-    out = _with_coordinates(accounts)
-    out[s.TERRITORY_ID] = out[s.ACCOUNT_ID].astype(str).map(territory_of)
-    return out[out[s.LATITUDE].notna() & out[s.LONGITUDE].notna()].reset_index(drop=True)
+    start = top[2].time_input("Day starts", clock(8, 0), key="tp.widget.routes.start")
+    end = top[3].time_input("Day ends", clock(17, 0), key="tp.widget.routes.end")
+    weekdays, mode, search_s = _plan_options()
+    return DayChoice(str(rep_id), day, start, end, weekdays, mode, search_s)
 
 
-def territory_homes(ws: Workspace, scenario_id: str, *, on: date) -> dict[str, tuple[float, float]]:
-    """Return each territory's owner's home ``(latitude, longitude)`` (first owner by rep id)."""
-    owners = _active(ws.associations(scenario_id), on).sort_values(
-        [s.TERRITORY_ID, s.REP_ID], kind="stable"
+def _plan_options() -> tuple[tuple[int, ...], RouteMode, int]:
+    opts = st.columns([3, 2, 2], vertical_alignment="bottom")
+    weekdays = opts[0].pills(
+        "Working days",
+        list(range(7)),
+        selection_mode="multi",
+        default=[0, 1, 2, 3, 4],
+        format_func=lambda d: DAY_NAMES[d],
+        key="tp.widget.routes.weekdays",
     )
-    homes: dict[str, tuple[float, float]] = {}
-    for tid, rid in zip(
-        owners[s.TERRITORY_ID].astype(str), owners[s.REP_ID].astype(str), strict=True
-    ):
-        if tid in homes:
-            continue
-        home = rep_home(ws, rid)
-        if home is not None:
-            homes[tid] = home
-    return homes
+    mode = opts[1].radio(
+        "Accounts",
+        [DUE, CHOSEN],
+        horizontal=True,
+        key="tp.widget.routes.mode",
+        format_func=lambda m: "Due this week" if m == DUE else "Choose accounts",
+        help="Due this week: visit frequencies decide which accounts are due, and the "
+        "week's visits are spread over the working days. Choose accounts: route the "
+        "accounts you pick on the chosen date only.",
+    )
+    search_s = opts[2].slider(
+        "Search time (s)",
+        1,
+        10,
+        1,
+        key="tp.widget.routes.search",
+        help="Longer searches find slightly shorter routes.",
+    )
+    return tuple(sorted(weekdays or [])), CHOSEN if mode == CHOSEN else DUE, int(search_s)
 
 
-def account_drive_hours(
-    ws: Workspace,
-    scenario_id: str,
-    *,
-    network: RoadNetwork | None = None,
-    on: date | None = None,
-    estimate: EstimateParams | None = None,
-) -> pd.Series:
-    """Return each account of ``ws`` with its share of its territory's weekly drive hours.
+def chosen_accounts(accounts: pd.DataFrame) -> tuple[str, ...]:
+    """Ask which of the rep's accounts to visit (a form: one plan per submit)."""
+    labels = {
+        a: f"{n} ({a})" if isinstance(n, str) and n else str(a)
+        for a, n in zip(accounts[s.ACCOUNT_ID].astype(str), accounts[s.NAME], strict=True)
+    }
+    with st.form("tp.form.routes.accounts", border=False):
+        picked = st.multiselect(
+            "Accounts to visit",
+            list(labels),
+            format_func=labels.__getitem__,
+            key="tp.widget.routes.accounts",
+            placeholder="Pick the accounts to visit",
+        )
+        st.form_submit_button(
+            "Route these accounts", type="primary", key="tp.widget.routes.route_chosen"
+        )
+    return tuple(map(str, picked))
 
-    The workspace form of :func:`planner.routing.account_drive_hours`:
-    accounts in their primary leaf territory, starting from the owner's
-    home on ``on`` (today by default).
 
-    Returns
-    -------
-    pandas.Series
-        ``drive_h_per_week`` on the index of ``ws.accounts``; 0 for accounts
-        in no territory or without a location.
-    """
-    out = pd.Series(0.0, index=ws.accounts.index, name=DRIVE_H_PER_WEEK)
-    accounts = territory_accounts(ws, scenario_id)
+def route_request(
+    choice: DayChoice, estimate: EstimateParams, account_ids: tuple[str, ...]
+) -> RepRouteRequest | None:
+    """The request the controls describe, or ``None`` (with the problems shown)."""
+    if choice.mode == DUE and not choice.weekdays:
+        st.warning("Pick at least one working day.")
+        return None
+    try:
+        shift = RouteParams(
+            day_start=f"{choice.start:%H:%M}",
+            day_end=f"{choice.end:%H:%M}" if choice.end != clock(0, 0) else "24:00",
+            time_limit_s=float(choice.search_s),
+            estimate=estimate,
+        )
+        return RepRouteRequest(
+            mode=choice.mode, weekdays=choice.weekdays, account_ids=account_ids, route=shift
+        )
+    except InputError as exc:
+        st.error(str(exc))
+        return None
+
+
+def due_caption(day: RepDay, stops: RepStops) -> None:
+    """Say how many visits are due in the week and over which days."""
+    st.caption(
+        f"{len(day.accounts):,} accounts in {', '.join(day.territories)} · "
+        f"**{stops.visits} visits due** in the week of {day.monday:%d %b %Y} (from each "
+        f"account's visits per month), spread over "
+        f"{', '.join(DAY_NAMES[d] for d in stops.weekdays)}."
+    )
+
+
+# -- planning, remembered per session --------------------------------------------------------
+
+
+def planned_route(
+    day: RepDay, request: RepRouteRequest, stops: RepStops, network: RoadNetwork | None
+) -> tuple[RepRoute, PlanKey] | None:
+    """Plan the route (or recall the session's plan of the same inputs); ``None`` on error."""
+    source = state.workspace_source()
+    key = PlanKey(
+        workspace=source.key if source else "",
+        version=state.workspace_version(),
+        scenario_id=day.scenario_id,
+        rep_id=day.rep_id,
+        first_day=stops.first_day,
+        request=request,
+        network=None if network is None else network.source,
+    )
+    route = recall("plan", key)
+    if route is not None:
+        return route, key
+    bar = ProgressBar(f"Planning {day.rep_name}'s route…")
+    began = time.monotonic()
+    try:
+        route = plan_rep_route(day, request, network=network, progress=bar, stops=stops)
+    except PlannerError as exc:
+        st.error(str(exc))
+        return None
+    finally:
+        bar.clear()
+    remember("plan", key, route)
+    remember("plan_s", key, time.monotonic() - began)
+    return route, key
+
+
+# -- showing a plan --------------------------------------------------------------------------
+
+
+def show_route(
+    route: RepRoute, key: PlanKey, wanted: date, network: RoadNetwork | None, ws: Workspace
+) -> None:
+    """Map, ETA table, totals, what was left out, downloads and directions of a plan."""
+    plan = route.plan
+    if route.home_guessed:
+        st.warning(
+            f"{route.day.rep_name} has no home location: the route starts and ends at the "
+            "centre of the stops. Add the rep's home address on the data page."
+        )
+    _estimate_banner(plan)
+    i = _day_choice(plan, key, wanted)
+    day = plan.days[i]
+    when = day_date(key.first_day, day.weekday, day.week) if len(plan.days) > 1 else key.first_day
+    _day_metrics(plan, i)
+    _route_map(route, i, network, ws)
+    st.subheader(f"{WEEKDAY_NAMES[day.weekday]} {when:%d %B %Y}: {route.day.rep_name}")
+    if day.stops:
+        st.dataframe(eta_frame(plan, i), hide_index=True, width="stretch")
+    else:
+        st.info("No visit on this day.")
+    for note in plan.notes:
+        if not note.startswith("drive times are estimates"):
+            st.caption(f"Note: {note}")
+    _week_totals(plan)
+    elapsed = recall("plan_s", key)
+    st.caption(f"{plan.method} · planned in {elapsed:.1f} s" if elapsed else plan.method)
+    _downloads(plan, i, route.day.rep_id, when, network)
+    _directions(plan, i)
+
+
+def _estimate_banner(plan: RoutePlan) -> None:
+    """Say loudly that the figures are estimates when there is no road network."""
+    if plan.estimated:
+        st.warning(
+            f"**Estimated drive times.** This workspace has no road network, so drive "
+            f"times and distances are estimates ({plan.method}). The map joins the stops "
+            "with straight dashed lines, not roads.",
+            icon=":material/straighten:",
+        )
+
+
+def _day_choice(plan: RoutePlan, key: PlanKey, wanted: date) -> int:
+    """Pick the day of the plan to show (the chosen date when it is a working day)."""
+    first, note = day_to_show(plan, wanted)
+    if len(plan.days) == 1:
+        return 0
+    if note:
+        st.info(note)
+    chosen = st.segmented_control(
+        "Day",
+        list(range(len(plan.days))),
+        default=first,
+        format_func=lambda i: day_label(plan, i, key.first_day),
+        key=f"tp.widget.routes.day.{key.first_day}.{key.request.weekdays}",
+    )
+    return first if chosen is None else int(chosen)
+
+
+def _day_metrics(plan: RoutePlan, i: int) -> None:
+    route = plan.days[i]
+    est = " (estimate)" if plan.estimated else ""
+    cols = st.columns(6)
+    cols[0].metric("Visits", len(route.stops))
+    cols[1].metric("Drive time" + est, f"{route.drive_s / 60:,.0f} min")
+    cols[2].metric("Drive distance" + est, f"{route.drive_m / 1000:,.1f} km")
+    cols[3].metric("Leave home", clock_text(route.leave_home_s) if route.stops else "—")
+    cols[4].metric("Back home", clock_text(route.return_home_s) if route.stops else "—")
+    cols[5].metric("Working time", f"{route.work_s / 3600:,.1f} h")
+
+
+def _route_map(route: RepRoute, i: int, network: RoadNetwork | None, ws: Workspace) -> None:
+    terr = ws.territories(route.day.scenario_id)
+    mine = terr[terr[s.TERRITORY_ID].astype(str).isin(route.day.territories)]
+    tiles = state.tile_source()
+    ws_file = workspace_file(ws)
+    roads = road_context_for(ws_file) if tiles == "none" and network is not None else None
+    m = route_map(route.plan, i, network=network, tiles=tiles, roads=roads, territories=mine)
+    maps.show_map(m, key=f"tp.routes.map.{i}", height=520)
+    maps.attribution_caption()
+
+
+def _week_totals(plan: RoutePlan) -> None:
+    est = " (estimate)" if plan.estimated else ""
+    totals = plan.totals()
+    if len(plan.days) > 1:
+        st.markdown("**Week totals**")
+        wk = st.columns(5)
+        wk[0].metric("Visits", totals["visits"])
+        wk[1].metric("Drive time" + est, f"{totals['drive_h']:,.1f} h")
+        wk[2].metric("Drive distance" + est, f"{totals['drive_km']:,.1f} km")
+        wk[3].metric("Working time", f"{totals['work_h']:,.1f} h")
+        wk[4].metric("Not visited", totals["unvisited"])
+    if plan.unvisited:
+        with st.expander(f"Not visited: {len(plan.unvisited)}", expanded=len(plan.days) == 1):
+            st.dataframe(plan.unvisited_table(), hide_index=True, width="stretch")
+
+
+def _downloads(
+    plan: RoutePlan, day: int, rep_id: str, when: date, network: RoadNetwork | None
+) -> None:
+    """GPX of the day for a phone, the plan as GeoJSON, and the ETA table as CSV."""
+    stem = f"route-{rep_id}-{when:%Y-%m-%d}"
+    cols = st.columns(3)
+    cols[0].download_button(
+        "GPX for your phone",
+        to_gpx(plan, network, day=day),
+        file_name=f"{stem}.gpx",
+        mime="application/gpx+xml",
+        key="tp.widget.routes.gpx",
+        on_click="ignore",
+        disabled=not plan.days[day].stops,
+        icon=":material/smartphone:",
+    )
+    cols[1].download_button(
+        "GeoJSON (whole plan)",
+        json.dumps(to_geojson(plan, network)),
+        file_name=f"{stem}.geojson",
+        mime="application/geo+json",
+        key="tp.widget.routes.geojson",
+        on_click="ignore",
+    )
+    cols[2].download_button(
+        "ETA table (CSV)",
+        neutralise_frame(plan.eta_table()).to_csv(index=False).encode("utf-8"),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        key="tp.widget.routes.csv",
+        on_click="ignore",
+    )
+
+
+def _directions(plan: RoutePlan, day: int) -> None:
+    """Driving-directions links (they need internet: shown only with the online basemap)."""
+    if not plan.days[day].stops:
+        return
+    if state.tile_source() != "osm":
+        st.caption(
+            "Directions links open Google Maps, which needs internet: choose "
+            "*OpenStreetMap tiles (online)* as the basemap in the sidebar to show them. "
+            "Offline, take the GPX file to your phone."
+        )
+        return
+    urls = directions_urls(plan, day)
+    cols = st.columns(max(len(urls), 1))
+    for n, url in enumerate(urls, start=1):
+        label = "Directions in Google Maps" + (
+            f" (part {n} of {len(urls)})" if len(urls) > 1 else ""
+        )
+        cols[n - 1].link_button(label, url, icon=":material/directions:")
+
+
+# -- travel workload -------------------------------------------------------------------------
+
+
+def workload_section(
+    ws: Workspace, sid: str, network: RoadNetwork | None, estimate: EstimateParams
+) -> None:
+    """Each territory's weekly drive time: a quick estimate, a simulation on demand."""
+    accounts = territory_accounts(ws, sid)
     if accounts.empty:
-        return out
-    hours = routing_account_drive_hours(
-        accounts,
-        territory_homes(ws, scenario_id, on=on or date.today()),
-        network=network,
-        params=WorkloadParams(estimate=estimate or EstimateParams()),
-    )
-    by_id = pd.Series(hours.to_numpy(float), index=accounts[s.ACCOUNT_ID].astype(str).to_numpy())
-    out[:] = ws.accounts[s.ACCOUNT_ID].astype(str).map(by_id).fillna(0.0).to_numpy(float)
-    return out
-
-
-# -- tables ----------------------------------------------------------------------------------
-
-
-def eta_frame(plan: RoutePlan, day: int) -> pd.DataFrame:
-    """Return the ETA table of one day of ``plan`` for people: one row per visit, then home."""
-    route = plan.days[day]
-    rows: list[dict[str, Any]] = []
-    for stop in route.stops:
-        rows.append(
-            {
-                "#": stop.sequence,
-                "account": stop.name or stop.stop_id,
-                "account id": stop.stop_id,
-                "arrive": clock_text(stop.arrival_s),
-                "wait (min)": round(stop.wait_s / 60, 1),
-                "visit starts": clock_text(stop.start_s),
-                "leave": clock_text(stop.departure_s),
-                "drive from previous (min)": round(stop.drive_s / 60, 1),
-                "drive from previous (km)": round(stop.drive_m / 1000, 2),
-                "open for visits": f"{clock_text(stop.window[0])}-{clock_text(stop.window[1])}",
-            }
+        st.info("No located account belongs to a territory of this scenario.")
+        return
+    homes = territory_homes(ws, sid, on=date.today())
+    try:
+        table = travel_workload(
+            accounts, homes=homes, network=network, params=WorkloadParams(estimate=estimate)
         )
-    if route.stops:
-        rows.append(
-            {
-                "#": None,
-                "account": "back home",
-                "account id": "",
-                "arrive": clock_text(route.return_home_s),
-                "wait (min)": None,
-                "visit starts": "",
-                "leave": "",
-                "drive from previous (min)": round(route.return_drive_s / 60, 1),
-                "drive from previous (km)": round(route.return_drive_m / 1000, 2),
-                "open for visits": "",
-            }
+    except PlannerError as exc:
+        st.error(str(exc))
+        return
+    if network is None:
+        st.warning(
+            f"**Estimated**: no road network, so drive times use {estimate.describe()}. "
+            "Change the speed and the road factor under *Estimate settings* above.",
+            icon=":material/straighten:",
         )
-    return pd.DataFrame(rows)
-
-
-def clock_text(seconds: float) -> str:
-    """Return seconds after midnight as ``HH:MM``."""
-    whole = round(seconds)
-    return f"{whole // 3600:02d}:{(whole % 3600) // 60:02d}"
-
-
-# -- the map ---------------------------------------------------------------------------------
-
-
-def escape(value: object) -> str:
-    """Return text safe inside a folium tooltip (see :func:`planner.export.safety.escape_html`)."""
-    return escape_html(value)
-
-
-_ROUTE_CSS = f"""
-.tp-stop {{ background: none; border: none; }}
-.tp-stop div {{ width: 24px; height: 24px; border-radius: 50%; background: {ROUTE_COLOR};
-  color: #fff; font: 600 12px/24px system-ui, sans-serif; text-align: center;
-  box-shadow: 0 0 0 2px #fff, 0 1px 4px rgba(0,0,0,0.5); }}
-.tp-home {{ background: none; border: none; }}
-.tp-home div {{ width: 26px; height: 26px; border-radius: 6px; background: #1f1f1f;
-  color: #fff; font: 700 15px/26px system-ui, sans-serif; text-align: center;
-  box-shadow: 0 0 0 2px #fff, 0 1px 4px rgba(0,0,0,0.5); }}
-"""
-
-
-class _RouteCss(MacroElement):
-    """The route markers' stylesheet, in the map document's head."""
-
-    _template = Template(
-        """
-        {% macro header(this, kwargs) %}
-            <style>{{ this.css }}</style>
-        {% endmacro %}
-        """
+    simulated = _simulation(accounts, homes, network, estimate, sid)
+    shown, value = workload_frame(table, ws.territories(sid), simulated)
+    _workload_chart(ws, sid, shown, value)
+    st.dataframe(shown.drop(columns=[s.TERRITORY_ID]), hide_index=True, width="stretch")
+    st.download_button(
+        "Travel workload (CSV)",
+        neutralise_frame(shown).to_csv(index=False).encode("utf-8"),
+        file_name=f"travel-workload-{sid}-{datetime.now():%Y%m%d}.csv",
+        mime="text/csv",
+        key="tp.widget.routes.workload_csv",
+        on_click="ignore",
     )
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._name = "RouteCss"
-        self.css = _ROUTE_CSS
 
-
-def _bounds(lat: Sequence[float], lon: Sequence[float]) -> list[list[float]] | None:
-    if not len(lat):
+def _simulation(
+    accounts: pd.DataFrame,
+    homes: dict[str, tuple[float, float]],
+    network: RoadNetwork | None,
+    estimate: EstimateParams,
+    sid: str,
+) -> pd.DataFrame | None:
+    """The simulate controls; the session's simulated workload for these inputs, if any."""
+    controls = st.columns([1, 1, 2], vertical_alignment="bottom")
+    weeks = controls[0].slider("Weeks simulated", 1, 8, 4, key="tp.widget.routes.sim_weeks")
+    per_territory = controls[1].slider(
+        "Search time per territory (s)", 1, 8, 2, key="tp.widget.routes.sim_search"
+    )
+    source = state.workspace_source()
+    key = (source.key if source else "", state.workspace_version(), sid, weeks,
+           per_territory, network is None, estimate)
+    if controls[2].button(
+        "Simulate routes",
+        key="tp.widget.routes.simulate",
+        help="Plans each territory's routes for the weeks chosen and "
+        "averages their drive time (slower, closer to reality).",
+    ):
+        route = RouteParams(weekdays=(0, 1, 2, 3, 4), weeks=weeks, use_frequencies=True,
+                            time_limit_s=float(per_territory), estimate=estimate)
+        params = WorkloadParams(method="simulate", estimate=estimate, route=route)
+        bar = ProgressBar("Simulating each territory's routes…")
+        began = time.monotonic()
+        try:
+            result = travel_workload(
+                accounts, homes=homes, network=network, params=params, progress=bar
+            )
+        except PlannerError as exc:
+            st.error(str(exc))
+            return None
+        finally:
+            bar.clear()
+        remember("workload", key, (result, time.monotonic() - began))
+    stored = recall("workload", key)
+    if stored is None:
         return None
-    pad = max(0.08 * max(max(lat) - min(lat), max(lon) - min(lon)), 0.0005)
-    return [[min(lat) - pad, min(lon) - pad], [max(lat) + pad, max(lon) + pad]]
+    simulated, took = stored
+    st.caption(f"Simulated {weeks} weeks per territory in {took:.1f} s.")
+    return simulated
 
 
-def route_map(
-    plan: RoutePlan,
-    day: int,
-    *,
-    network: RoadNetwork | None = None,
-    tiles: viz.TileSource = "none",
-    roads: gpd.GeoDataFrame | None = None,
-    territories: gpd.GeoDataFrame | None = None,
-) -> folium.Map:
-    """Draw one day of ``plan``: the road polyline, numbered stops, home and what was left out.
+def _workload_chart(ws: Workspace, sid: str, shown: pd.DataFrame, value: str) -> None:
+    terr = ws.territories(sid)
+    leaves = viz.leaf_territory_ids(terr)
+    shapes = terr.set_index(terr[s.TERRITORY_ID].astype(str)).geometry
+    colors = viz.territory_colors(leaves, geometries=shapes)
+    chart_data = pd.DataFrame(
+        {
+            s.TERRITORY_ID: shown[s.TERRITORY_ID],
+            s.NAME: shown["territory"],
+            "is_leaf": True,
+            value: shown[value],
+        }
+    )
+    st.altair_chart(
+        viz.territory_bar_chart(chart_data, value=value, colors=colors), width="stretch"
+    )
 
-    Parameters
-    ----------
-    plan
-        The plan.
-    day
-        Position of the day in ``plan.days``.
-    network
-        The network the plan was made on (the line follows its roads);
-        ``None`` or an estimated plan draws dashed straight lines.
-    tiles
-        The basemap.
-    roads
-        Street lines drawn for context (when there is no basemap).
-    territories
-        The rep's territories, outlined for context.
-    """
-    route = plan.days[day]
-    points = route.points if route.stops else [0]
-    lat = [float(plan.lat[p]) for p in points]
-    lon = [float(plan.lon[p]) for p in points]
-    m = viz.base_map(_bounds(lat, lon), tiles=tiles)
-    m.add_child(_RouteCss())
-    if territories is not None and not territories.empty:
-        shapes = territories[territories.geometry.notna() & ~territories.geometry.is_empty]
-        folium.GeoJson(
-            gpd.GeoDataFrame(geometry=shapes.geometry.to_numpy(), crs=shapes.crs).to_json(),
-            style_function=lambda _f: {
-                "color": "#6c757d",
-                "weight": 1.5,
-                "fillOpacity": 0.04,
-                "dashArray": "4 4",
-                "className": "tp-route-territory",
-            },
-            interactive=False,
-            control=False,
-        ).add_to(m)
-    if roads is not None and not roads.empty and tiles == "none":
-        viz.add_roads(m, roads)
-    estimated = plan.estimated or network is None
-    legs = route_geometry(plan, None if estimated else network)
-    legs = legs[legs["day"] == route.label]
-    for leg in legs.itertuples():
-        coords = [(float(y), float(x)) for x, y in leg.geometry.coords]
-        tip = (
-            f"{escape(str(leg.from_id))} → {escape(str(leg.to_id))}: "
-            f"{leg.drive_s / 60:.0f} min, {leg.drive_m / 1000:.1f} km"
-            + (" (estimate)" if estimated else "")
-        )
-        folium.PolyLine(
-            coords,
-            color=ROUTE_COLOR,
-            weight=5,
-            opacity=0.85,
-            dash_array="8 8" if estimated else None,
-            class_name="tp-route",
-            tooltip=tip,
-        ).add_to(m)
-    for stop in route.stops:
-        label = escape(stop.name or stop.stop_id)
-        folium.Marker(
-            [float(plan.lat[stop.point]), float(plan.lon[stop.point])],
-            icon=folium.DivIcon(
-                html=f"<div>{stop.sequence}</div>",
-                icon_size=(24, 24),
-                icon_anchor=(12, 12),
-                class_name="tp-stop",
-            ),
-            tooltip=(
-                f"<b>{stop.sequence}. {label}</b><br>arrive {clock_text(stop.arrival_s)}"
-                f" · leave {clock_text(stop.departure_s)}<br>{escape(stop.stop_id)}"
-            ),
-        ).add_to(m)
-    folium.Marker(
-        [float(plan.lat[0]), float(plan.lon[0])],
-        icon=folium.DivIcon(
-            html="<div>⌂</div>", icon_size=(26, 26), icon_anchor=(13, 13), class_name="tp-home"
-        ),
-        tooltip=(
-            f"<b>Home</b><br>leave {clock_text(route.leave_home_s)} · back "
-            f"{clock_text(route.return_home_s)}"
-        )
-        if route.stops
-        else "<b>Home</b>",
-    ).add_to(m)
-    index = {pid: i for i, pid in enumerate(plan.point_ids)}
-    left_out: dict[str, list[str]] = {}
-    for u in plan.unvisited:
-        left_out.setdefault(u.stop_id, []).append(u.reason)
-    for stop_id, reasons in left_out.items():
-        i = index.get(stop_id)
-        if i is None:
-            continue
-        name = escape(plan.point_names[i] or stop_id)
-        folium.CircleMarker(
-            [float(plan.lat[i]), float(plan.lon[i])],
-            radius=6,
-            color=_UNVISITED_COLOR,
-            weight=2,
-            fill=True,
-            fill_color="#ffffff",
-            fill_opacity=0.9,
-            class_name="tp-unvisited",
-            tooltip=f"<b>{name}</b><br>not visited: {escape('; '.join(sorted(set(reasons))))}",
-        ).add_to(m)
-    extra = [
-        viz.LegendRow(
-            "line",
-            "Straight-line estimate" if estimated else "Route along roads",
-            color=ROUTE_COLOR,
-            weight=4,
-            dashed=estimated,
-        ),
-        viz.LegendRow("dot", "Visit, numbered in order", color=ROUTE_COLOR),
-        viz.LegendRow("rep", "Home"),
-    ]
-    if left_out:
-        extra.append(viz.LegendRow("dot", "Not visited", color=_UNVISITED_COLOR))
-    viz.add_legend(m, [], title=f"Route · {DAY_NAMES[route.weekday]}", extra=extra)
-    return m

@@ -1,4 +1,4 @@
-"""The routes page (AppTest, no browser) and its glue in ui/routes.py."""
+"""The routes page (AppTest, no browser) and what it shows from planner.services."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from streamlit.testing.v1 import AppTest
 
 from planner import schema as s
 from planner.access import scope_for
-from planner.routing import RouteParams, plan_routes
+from planner.routing import RouteParams, plan_routes, visits_due
 from planner.samples import SAMPLES, data_dir
+from planner.services import rep_accounts, rep_routes, route_map, route_tables
 from tests.app.conftest import HOSTILE_NAME, build_small_workspace
-from ui import routes
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -177,26 +177,26 @@ def test_visits_due_follow_the_frequencies() -> None:
             s.VISITS_PER_MONTH: np.repeat([0.25, 0.5, 1.0, 2.0, 8.0, 0.0, np.nan, 30.0], 50),
         }
     )
-    weeks = [routes.week_start(MONDAY) + pd.Timedelta(weeks=w).to_pytimedelta()
+    weeks = [rep_routes.week_start(MONDAY) + pd.Timedelta(weeks=w).to_pytimedelta()
              for w in range(52)]
     counts = pd.Series(0, index=accounts[s.ACCOUNT_ID])
     for monday in weeks:
-        due = routes.visits_due(accounts, monday)
+        due = visits_due(accounts, monday)
         counts[due[s.ACCOUNT_ID]] += due["visits_this_week"].to_numpy()
     per_year = counts.groupby(np.repeat(np.arange(8), 50)).mean().to_numpy()
     expected = np.array([0.25, 0.5, 1.0, 2.0, 8.0, 0.0, 1.0, 30.0]) * 12
     expected[-1] = 5 * 52  # at most one visit a working day
     assert np.allclose(per_year[:7], expected[:7], atol=1.0)  # each frequency met, give or take one
     assert per_year[7] == expected[7]
-    again = routes.visits_due(accounts, weeks[3])
-    assert again.equals(routes.visits_due(accounts, weeks[3]))  # the same week, the same visits
+    again = visits_due(accounts, weeks[3])
+    assert again.equals(visits_due(accounts, weeks[3]))  # the same week, the same visits
 
 
 def test_next_working_day_skips_the_weekend() -> None:
     """A Saturday becomes the next Monday; a weekday stays."""
-    assert routes.next_working_day(date(2026, 1, 10)) == date(2026, 1, 12)
-    assert routes.next_working_day(date(2026, 1, 7)) == date(2026, 1, 7)
-    assert routes.week_start(date(2026, 1, 11)) == MONDAY
+    assert rep_routes.next_working_day(date(2026, 1, 10)) == date(2026, 1, 12)
+    assert rep_routes.next_working_day(date(2026, 1, 7)) == date(2026, 1, 7)
+    assert rep_routes.week_start(date(2026, 1, 11)) == MONDAY
 
 
 def test_routable_reps_follow_the_scope() -> None:
@@ -217,26 +217,26 @@ def test_routable_reps_follow_the_scope() -> None:
 
     def ids(user: str) -> list[str]:
         scope = scope_for(ws, user, scenario_id="base")
-        return list(routes.routable_reps(ws, "base", scope, on=MONDAY)[s.REP_ID])
+        return list(rep_accounts.routable_reps(ws, "base", scope, on=MONDAY)[s.REP_ID])
 
     assert ids("R1") == ["R1"]
     assert ids("R2") == ["R1", "R3"]  # manager of the region: every owner below it
     assert ids("M2") == ["R3"]  # a team lead without territories: their reports
     assert ids("R3") == ["R3"]
     assert ids("P1") == ["R1", "R3"]
-    assert routes.routable_reps(ws, "base", None, on=MONDAY).empty
+    assert rep_accounts.routable_reps(ws, "base", None, on=MONDAY).empty
 
 
 def test_rep_accounts_are_the_owned_territory_members() -> None:
     """A rep's stops are the members of the territories they own, with coordinates."""
     ws = build_small_workspace()
-    stops = routes.rep_accounts(ws, "base", "R1", on=MONDAY)
+    stops = rep_accounts.rep_accounts(ws, "base", "R1", on=MONDAY)
     members = ws.memberships("base")
     expected = set(members.loc[members[s.TERRITORY_ID] == "T1", s.ACCOUNT_ID])
     assert set(stops[s.ACCOUNT_ID]) == expected
     assert stops[[s.LATITUDE, s.LONGITUDE]].notna().all().all()
-    assert routes.rep_accounts(ws, "base", "R2", on=MONDAY).empty  # a manager owns nothing
-    assert routes.rep_home(ws, "R1") == pytest.approx((60.17, 24.92))
+    assert rep_accounts.rep_accounts(ws, "base", "R2", on=MONDAY).empty  # a manager owns nothing
+    assert rep_accounts.rep_home(ws, "R1") == pytest.approx((60.17, 24.92))
 
 
 def test_route_map_draws_numbered_stops_and_escapes_names() -> None:
@@ -244,12 +244,12 @@ def test_route_map_draws_numbered_stops_and_escapes_names() -> None:
     from planner.viz import map_html
 
     ws = build_small_workspace()
-    stops = routes.rep_accounts(ws, "base", "R1", on=MONDAY).head(4)
+    stops = rep_accounts.rep_accounts(ws, "base", "R1", on=MONDAY).head(4)
     stops.loc[stops.index[0], s.NAME] = HOSTILE_NAME
     stops.loc[stops.index[1], s.NAME] = "Bad`);alert(1);//${x}\\"
     plan = plan_routes(stops, (60.17, 24.92), params=RouteParams(time_limit_s=0.2))
     assert len(plan.days[0].stops) == 4
-    html = map_html(routes.route_map(plan, 0))
+    html = map_html(route_map.route_map(plan, 0))
     assert html.count('"className": "tp-route"') == 5  # four legs out, one home
     assert html.count('"className": "tp-stop"') == 4
     for n in range(1, 5):
@@ -259,7 +259,7 @@ def test_route_map_draws_numbered_stops_and_escapes_names() -> None:
     assert "Bad`" not in html and "${x}" not in html
     assert "Bad&#96;);alert(1);//&#36;{x}&#92;" in html
     assert "Straight-line estimate" in html  # no network: the legend says so
-    eta = routes.eta_frame(plan, 0)
+    eta = route_tables.eta_frame(plan, 0)
     assert list(eta["#"].iloc[:4]) == [1, 2, 3, 4] and eta["account"].iloc[-1] == "back home"
 
 
@@ -268,11 +268,11 @@ def test_account_drive_hours_split_each_territory_total() -> None:
     from planner.routing import travel_workload
 
     ws = build_small_workspace()
-    hours = routes.account_drive_hours(ws, "base", on=MONDAY)
+    hours = rep_accounts.account_drive_hours(ws, "base", on=MONDAY)
     assert hours.index.equals(ws.accounts.index) and (hours >= 0).all()
     assert hours.iloc[-1] == 0.0  # the last account is in no territory
-    table = travel_workload(routes.territory_accounts(ws, "base"),
-                            homes=routes.territory_homes(ws, "base", on=MONDAY))
+    table = travel_workload(rep_accounts.territory_accounts(ws, "base"),
+                            homes=rep_accounts.territory_homes(ws, "base", on=MONDAY))
     members = ws.memberships("base").set_index(s.ACCOUNT_ID)[s.TERRITORY_ID]
     by_territory = hours.groupby(ws.accounts[s.ACCOUNT_ID].map(members)).sum()
     expected = table.set_index(s.TERRITORY_ID)["drive_h_per_week"]
