@@ -65,6 +65,10 @@ _VECTOR = {".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml"}
 _READABLE = frozenset(_TABULAR | _EXCEL | _PARQUET | _VECTOR | {".zip", ".gz"})
 
 
+#: Road network files: read by :mod:`planner.routing`, never as a table.
+_NETWORK = (".pbf", ".osm", ".osm.gz", ".osm.bz2", ".o5m", ".graphml", ".graphml.gz")
+
+
 def open_input(
     source: Source, filename: str | None, *, limits: ReadLimits = DEFAULT_LIMITS
 ) -> InputFile:
@@ -167,6 +171,8 @@ def read_table(
         "layer": layer,
         "encoding": encoding,
     }
+    if inp.name.lower().endswith(_NETWORK):
+        return _network_file(inp)
     if suffix == ".gz":
         return _read_gzip(inp, kinds=kinds, crs=crs, limits=limits, **options)
     if suffix in _TABULAR:
@@ -200,6 +206,20 @@ def read_table(
         Problem(
             f"files of type '{suffix or '(none)'}' cannot be read",
             fix="use CSV, XLSX, GeoJSON, GeoPackage (.gpkg), Parquet or a zipped Shapefile",
+        ),
+    )
+
+
+def _network_file(inp: InputFile) -> RawTable:
+    """Tell a road network given where a table was expected (nothing is unpacked)."""
+    return unreadable_table(
+        inp,
+        "network",
+        Problem(
+            f"'{Path(inp.name).name}' is a road network file (OpenStreetMap or GraphML), "
+            "so it cannot be read as a table",
+            fix="build the road network with `planner network build FILE --workspace W.gpkg`; "
+            "give tables as CSV, XLSX, GeoJSON, GeoPackage, Parquet or a zipped Shapefile",
         ),
     )
 
