@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _export(args: argparse.Namespace) -> int:
     from planner.access import AccessDeniedError, export_action, scope_for
     from planner.errors import InputError, Problem
-    from planner.export.plan import export_plan, plan_from_workspace
+    from planner.export import export_plan, plan_from_workspace
     from planner.export.salesforce import SalesforceOptions
     from planner.workspace import open_workspace
 

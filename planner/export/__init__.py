@@ -11,10 +11,10 @@ from planner.export.plan import (
     ExportFormat,
     ExportResult,
     PlanData,
-    export_plan,
     plan_from_workspace,
 )
 from planner.export.salesforce import SalesforceOptions, check_load_order, developer_name
+from planner.export.writing import export_plan
 
 __all__ = [
     "FORMATS",

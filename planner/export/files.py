@@ -31,6 +31,7 @@ from planner.export.plan import (
     write_manifest,
 )
 from planner.export.safety import neutralise, neutralise_frame
+from planner.reports import sales_cycle, star_performers, target_rollup, territory_report
 from planner.tree import TerritoryTree
 
 __all__ = [
@@ -302,8 +303,6 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | os.PathLike[str])
 
 def territory_layer(plan: PlanData) -> gpd.GeoDataFrame:
     """Territories with their report metrics (accounts, revenue, workload, target, actual)."""
-    from planner.reports import territory_report
-
     report = territory_report(
         plan.territories,
         plan.memberships,
@@ -414,8 +413,6 @@ def export_gpkg(plan: PlanData, out_dir: str | os.PathLike[str]) -> ExportResult
 
 def report_sheets(plan: PlanData) -> dict[str, pd.DataFrame]:
     """The sheets of the XLSX report: territories, targets, hierarchy, membership, users..."""
-    from planner.reports import sales_cycle, star_performers, target_rollup
-
     period = plan.report_period
     layer = territory_layer(plan)
     sheets: dict[str, pd.DataFrame] = {

@@ -11,6 +11,7 @@ import pandas as pd
 
 from planner import schema as s
 from planner.errors import InputError, Problem, format_ids
+from planner.export import salesforce as sf
 from planner.export.files import CSV_FILES
 from planner.export.plan import MANIFEST
 from planner.export.safety import restore_frame
@@ -59,8 +60,9 @@ def _read(path: Path) -> pd.DataFrame:
             [Problem(f"{path.name} not found", fix="import the whole export folder")],
             source=str(path.parent),
         )
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False,
-                        encoding="utf-8-sig")
+    frame = pd.read_csv(
+        path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig"
+    )
     return restore_frame(frame)
 
 
@@ -173,8 +175,11 @@ def _from_csv(folder: Path, manifest: dict[str, Any]) -> ImportedPlan:
     associations = pd.DataFrame(columns=[s.REP_ID, s.TERRITORY_ID, s.ROLE])
     if assoc_path.is_file():
         raw = _read(assoc_path)
-        cols = [c for c in (s.REP_ID, s.TERRITORY_ID, s.ROLE, s.START_DATE, s.END_DATE)
-                if c in raw.columns]
+        cols = [
+            c
+            for c in (s.REP_ID, s.TERRITORY_ID, s.ROLE, s.START_DATE, s.END_DATE)
+            if c in raw.columns
+        ]
         associations = raw[cols].apply(_nullable)
     return ImportedPlan(
         "csv", manifest.get("scenario_id"), territories, memberships, associations, manifest
@@ -182,8 +187,6 @@ def _from_csv(folder: Path, manifest: dict[str, Any]) -> ImportedPlan:
 
 
 def _from_salesforce(folder: Path, manifest: dict[str, Any]) -> ImportedPlan:
-    from planner.export import salesforce as sf
-
     state, _ = sf.read_state(folder)
     keys = state.keys
 
@@ -191,8 +194,10 @@ def _from_salesforce(folder: Path, manifest: dict[str, Any]) -> ImportedPlan:
         rows = keys[keys["object"] == obj]
         return dict(zip(rows[sf.DEV], rows["id"], strict=True))
 
-    terr_id, type_id, account_id = reverse("Territory2"), reverse("Territory2Type"), reverse(
-        "Account"
+    terr_id, type_id, account_id = (
+        reverse("Territory2"),
+        reverse("Territory2Type"),
+        reverse("Account"),
     )
     t = state.territories
     territories = pd.DataFrame(

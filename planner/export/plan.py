@@ -13,6 +13,7 @@ from typing import Any, Literal
 import geopandas as gpd
 import pandas as pd
 
+from planner import __version__
 from planner import schema as s
 from planner.access import AccessScope, scope_for
 from planner.errors import InputError, Problem
@@ -24,7 +25,6 @@ __all__ = [
     "ExportFormat",
     "ExportResult",
     "PlanData",
-    "export_plan",
     "plan_from_workspace",
 ]
 
@@ -78,9 +78,7 @@ class PlanData:
     reps: pd.DataFrame = field(default_factory=lambda: s.empty_frame("reps"))
     associations: pd.DataFrame = field(default_factory=lambda: s.empty_frame("associations"))
     targets: pd.DataFrame = field(default_factory=lambda: s.empty_frame("targets"))
-    territory_types: pd.DataFrame = field(
-        default_factory=lambda: s.empty_frame("territory_types")
-    )
+    territory_types: pd.DataFrame = field(default_factory=lambda: s.empty_frame("territory_types"))
     opportunities: pd.DataFrame | None = None
     period: str | None = None
     as_user: str | None = None
@@ -232,8 +230,6 @@ def write_manifest(out_dir: Path, manifest: dict[str, Any]) -> Path:
 
 def base_manifest(plan: PlanData, fmt: str) -> dict[str, Any]:
     """The fields every manifest has."""
-    from planner import __version__
-
     return {
         "format": fmt,
         "planner_version": __version__,
@@ -271,75 +267,6 @@ def prepare_out_dir(out_dir: str | os.PathLike[str]) -> Path:
         )
     folder.mkdir(exist_ok=True)
     return folder
-
-
-def export_plan(
-    plan: PlanData,
-    out_dir: str | os.PathLike[str],
-    fmt: ExportFormat,
-    *,
-    since: str | os.PathLike[str] | None = None,
-    options: Any = None,
-    territory_id: str | None = None,
-) -> ExportResult:
-    """Write ``plan`` to ``out_dir`` in format ``fmt``.
-
-    Parameters
-    ----------
-    plan
-        The plan (already filtered for a user, if any).
-    out_dir
-        The folder to write; created if missing.
-    fmt
-        ``csv``, ``geojson``, ``gpkg``, ``xlsx``, ``salesforce``, ``pdf`` (printable
-        plan) or ``png``/``svg`` (the plan's map).
-    since
-        A previous Salesforce export: write the delta from it.
-    options
-        :class:`planner.export.salesforce.SalesforceOptions` for the Salesforce format.
-    territory_id
-        PDF only: print this territory (and its subtree) instead of the whole plan.
-
-    Raises
-    ------
-    InputError
-        If the format is unknown, ``since`` is given for another format than
-        Salesforce, or the plan cannot be written.
-    """
-    if fmt not in FORMATS:
-        raise InputError(
-            f"unknown export format '{fmt}'",
-            [Problem(f"unknown format '{fmt}'", fix=f"use one of {', '.join(FORMATS)}")],
-        )
-    if since is not None and fmt != "salesforce":
-        raise InputError(
-            "--since applies to the Salesforce format only",
-            [Problem("a delta is for Salesforce only", fix="drop --since or use salesforce")],
-        )
-    if territory_id is not None and fmt != "pdf":
-        raise InputError(
-            "--territory applies to the PDF format only",
-            [Problem("a territory is printed as PDF only", fix="drop --territory or use pdf")],
-        )
-    if fmt in ("pdf", "png", "svg"):
-        from planner.export import pdf
-
-        if fmt == "pdf":
-            return pdf.export_pdf(plan, out_dir, territory_id=territory_id)
-        return pdf.export_map_image(plan, out_dir, fmt)
-    if fmt == "salesforce":
-        from planner.export.salesforce import write_salesforce
-
-        return write_salesforce(plan, out_dir, since=since, options=options)
-    from planner.export import files
-
-    writer = {
-        "csv": files.export_csv,
-        "geojson": files.export_geojson,
-        "gpkg": files.export_gpkg,
-        "xlsx": files.export_xlsx,
-    }[fmt]
-    return writer(plan, out_dir)
 
 
 def as_geodataframe(frame: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -12,8 +12,7 @@ import geopandas as gpd
 import pytest
 
 from planner.errors import InputError
-from planner.export import pdf
-from planner.export.plan import PlanData, export_plan, plan_from_workspace
+from planner.export import PlanData, export_plan, pdf, plan_from_workspace
 from planner.models import Scenario, ScenarioState
 from planner.workspace import Workspace
 from tests.export.conftest import make_two_region_plan
