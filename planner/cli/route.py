@@ -1,4 +1,10 @@
-"""Routing commands: ``route`` (a rep's day route) and ``matrix`` (travel times between points)."""
+"""Routing commands: ``route`` (a rep's day or week route) and ``matrix`` (travel times).
+
+``planner route`` plans from one of three sources: a workspace (``--workspace
+W --rep USER --date D``: the rep's territories, accounts and home on that
+date, exactly as the app's Routes page does), a stop file (``--stops``, with
+``--reps`` a whole team), or a benchmark instance (``--instance``).
+"""
 
 from __future__ import annotations
 
@@ -9,87 +15,136 @@ from pathlib import Path
 from typing import Any
 
 from planner.cli import add_json_flag, emit
+from planner.cli.route_common import (
+    WEEKDAYS,
+    WORKWEEK,
+    network_of,
+    plan_report,
+    stops_params,
+    write_plan,
+)
+from planner.cli.route_workspace import route_workspace
 from planner.errors import InputError, PlannerWarning, Problem
 
 __all__ = ["register"]
 
-_WEEKDAYS = {"mo": 0, "tu": 1, "we": 2, "th": 3, "fr": 4, "sa": 5, "su": 6}
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``route`` and ``matrix`` commands."""
+    _add_route(sub)
+    _add_matrix(sub)
+
+
+def _add_route(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "route",
-        help="plan a day route through stops along real roads",
-        description="Plan the order of a day's visits from home and back, respecting opening "
-        "hours and the shift, and write the route (GeoJSON lines along the roads, stops with "
-        "ETAs). Stops that cannot be visited are listed with the reason. With --instance, "
-        "solve a standard CVRP/VRPTW instance instead and print its cost, routes and checks.",
+        help="plan a rep's day or week route along real roads",
+        description="Plan the order of visits from home and back, respecting opening hours and "
+        "the shift, print the ETA table and write the route (GeoJSON lines along the roads, "
+        "stops with ETAs; GPX for a phone). Stops that cannot be visited are listed with the "
+        "reason. From a workspace (--workspace W --rep USER --date YYYY-MM-DD): the rep's "
+        "territories on that date, their accounts' visit frequencies and opening hours, and the "
+        "rep's home, as the Routes page plans it. From a file: --stops (or a team with --reps). "
+        "With --instance, solve a standard CVRP/VRPTW instance and print its cost and checks.",
     )
-    p.add_argument(
-        "--network",
-        help="OSM file (.osm.pbf, .osm) or saved network (.graphml.gz); "
-        "without it drive times are straight-line estimates",
+    _add_workspace_options(p)
+    _add_stops_options(p)
+    _add_shift_options(p)
+    _add_output_options(p)
+    _add_instance_options(p)
+    add_json_flag(p)
+    p.set_defaults(handler=_route)
+
+
+def _add_workspace_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("from a workspace")
+    g.add_argument("--workspace", "-w", help="the workspace (.gpkg, or a server workspace)")
+    g.add_argument("--rep", help="the rep (user id) whose route to plan")
+    g.add_argument("--date", help="the day to route, YYYY-MM-DD (a due plan covers its week)")
+    g.add_argument("--scenario", help="scenario id (the active one by default)")
+    g.add_argument(
+        "--accounts",
+        help="route these account ids (comma-separated) on the date, once each, instead "
+        "of the visits due",
     )
-    p.add_argument(
+
+
+def _add_stops_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("from files")
+    g.add_argument(
         "--stops",
         help="CSV with account_id (or id), latitude, "
         "longitude and optionally name, visit_minutes, opening_hours",
     )
-    p.add_argument("--home", help="LAT,LON where the day starts and ends (default: the first stop)")
-    p.add_argument("--day-start", default="08:00", help="shift start HH:MM (default 08:00)")
-    p.add_argument("--day-end", default="17:00", help="latest return HH:MM (default 17:00)")
-    p.add_argument("--max-hours", type=float, help="longest working day in hours")
-    p.add_argument(
+    g.add_argument("--home", help="LAT,LON where the day starts and ends (default: first stop)")
+    g.add_argument(
         "--weekday",
-        default="mo",
-        choices=list(_WEEKDAYS),
-        help="weekday of the route, for opening hours (default mo)",
+        choices=list(WEEKDAYS),
+        help="weekday of a --stops route, for opening hours (default mo)",
     )
-    p.add_argument(
-        "--weekdays", help="plan several days at once, e.g. mo,tu,we,th,fr (overrides --weekday)"
-    )
-    p.add_argument("--weeks", type=int, default=1, help="weeks planned (default 1)")
-    p.add_argument(
+    g.add_argument(
         "--frequencies",
         action="store_true",
-        help="visit each account as often as its visits_per_month asks in the plan",
+        help="visit each stop as often as its visits_per_month asks in the plan",
     )
-    p.add_argument(
+    g.add_argument(
         "--reps",
         help="CSV of a team (rep_id, home_latitude, home_longitude and "
         "optionally name, day_start, day_end, weekdays, max_hours, skills, "
         "max_visits): plan the team's days at once; --out is then a folder",
     )
-    p.add_argument(
+    g.add_argument(
         "--visit-minutes",
         type=float,
         default=30.0,
         help="visit length of stops without visit_minutes (default 30)",
     )
+
+
+def _add_shift_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--network",
+        help="OSM file (.osm.pbf, .osm) or saved network (.graphml.gz); default: the network "
+        "saved beside the workspace; without one drive times are straight-line estimates",
+    )
+    p.add_argument("--day-start", default="08:00", help="shift start HH:MM (default 08:00)")
+    p.add_argument("--day-end", default="17:00", help="latest return HH:MM (default 17:00)")
+    p.add_argument("--max-hours", type=float, help="longest working day in hours")
+    p.add_argument(
+        "--weekdays",
+        help=f"working days, e.g. {WORKWEEK} (the default from a workspace; overrides --weekday)",
+    )
+    p.add_argument("--weeks", type=int, default=1, help="weeks planned (default 1)")
     p.add_argument("--time-limit", type=float, default=2.0, help="solver seconds (default 2)")
     p.add_argument("--seed", type=int, default=0, help="solver seed (default 0)")
     p.add_argument("--cache-dir", help="folder to cache networks built from OSM files")
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="GeoJSON file to write (required with --stops)")
     p.add_argument("--gpx", help="also write a GPX file for a phone")
-    p.add_argument("--instance", help="solve this CVRP/VRPTW instance file instead of stops")
-    p.add_argument(
+
+
+def _add_instance_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("benchmark instances")
+    g.add_argument("--instance", help="solve this CVRP/VRPTW instance file instead of stops")
+    g.add_argument(
         "--format",
         choices=["vrplib", "solomon"],
         default="vrplib",
         help="instance format (default vrplib)",
     )
-    p.add_argument(
+    g.add_argument(
         "--round",
         choices=["none", "round", "trunc", "dimacs", "exact"],
         default="none",
         help="rounding of distances and times, as PyVRP's "
         "(dimacs: ten times, truncated; default none)",
     )
-    p.add_argument("--vehicles", type=int, help="fleet size (default: from the file)")
-    add_json_flag(p)
-    p.set_defaults(handler=_route)
+    g.add_argument("--vehicles", type=int, help="fleet size (default: from the file)")
 
+
+def _add_matrix(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "matrix",
         help="travel times (and distances) between points",
@@ -133,29 +188,27 @@ def _parse_home(text: str) -> tuple[float, float]:
     return lat, lon
 
 
-def _network(args: argparse.Namespace) -> Any:
-    if not args.network:
-        return None
-    from planner.routing.network import build_network
-
-    return build_network(args.network, cache_dir=args.cache_dir)
+# -- route: the three sources ----------------------------------------------------------------
 
 
 def _route(args: argparse.Namespace) -> int:
     if args.instance:
         return _route_instance(args)
+    if args.workspace:
+        return route_workspace(args)
     missing = [f"--{name}" for name in ("stops", "out") if not getattr(args, name)]
     if missing:
         raise InputError(
             f"planner route needs {' and '.join(missing)}",
             [
                 Problem(
-                    "give the stops to visit and the GeoJSON file to write",
-                    fix="--stops stops.csv --out route.geojson, or --instance FILE",
+                    "give the stops to visit and the GeoJSON file to write, or a workspace",
+                    fix="--stops stops.csv --out route.geojson, --workspace W --rep USER "
+                    "--date YYYY-MM-DD, or --instance FILE",
                 )
             ],
         )
-    return _route_stops(args)
+    return _route_team(args) if args.reps else _route_stops(args)
 
 
 def _route_instance(args: argparse.Namespace) -> int:
@@ -165,55 +218,30 @@ def _route_instance(args: argparse.Namespace) -> int:
         args.instance, format=args.format, rounding=args.round, vehicles=args.vehicles
     )
     result = solve_instance(instance, time_limit_s=args.time_limit, seed=args.seed)
+    routes = [list(r) for r in result.routes if r]
     payload = {
         "ok": result.feasible,
         "instance": instance.name,
         "customers": instance.n_clients,
         "rounding": args.round,
         "vehicles": instance.vehicles,
-        "routes_used": sum(1 for r in result.routes if r),
+        "routes_used": len(routes),
         "cost": result.cost,
         "feasible": result.feasible,
         "violations": list(result.violations),
         "runtime_s": round(result.runtime_s, 3),
-        "routes": [list(r) for r in result.routes if r],
+        "routes": routes,
     }
     lines = [
-        f"{instance.name}: cost {result.cost:g} with {payload['routes_used']} of "
+        f"{instance.name}: cost {result.cost:g} with {len(routes)} of "
         f"{instance.vehicles} vehicles, {instance.n_clients} customers, "
         f"{result.runtime_s:.2f} s (rounding {args.round})",
-        *[f"Route #{k}: {' '.join(map(str, r))}" for k, r in enumerate(payload["routes"], 1)],
+        *[f"Route #{k}: {' '.join(map(str, r))}" for k, r in enumerate(routes, 1)],
         "every constraint holds" if result.feasible else "NOT feasible:",
         *[f"  {v}" for v in result.violations[:20]],
     ]
     emit(args, payload, "\n".join(lines))
     return 0 if result.feasible else 1
-
-
-def _params(args: argparse.Namespace) -> Any:
-    from planner.routing.params import RouteParams
-
-    weekdays: tuple[int, ...] = (_WEEKDAYS[args.weekday],)
-    if args.weekdays:
-        names = [w.strip().lower()[:2] for w in args.weekdays.split(",")]
-        unknown = [w for w in names if w not in _WEEKDAYS]
-        if unknown:
-            raise InputError(
-                f"--weekdays {args.weekdays!r}: {', '.join(unknown)} not a weekday",
-                [Problem("use mo, tu, we, th, fr, sa, su", fix="e.g. mo,tu,we")],
-            )
-        weekdays = tuple(dict.fromkeys(_WEEKDAYS[w] for w in names))
-    return RouteParams(
-        day_start=args.day_start,
-        day_end=args.day_end,
-        max_hours=args.max_hours,
-        weekdays=weekdays,
-        weeks=args.weeks,
-        use_frequencies=args.frequencies,
-        default_visit_minutes=args.visit_minutes,
-        time_limit_s=args.time_limit,
-        seed=args.seed,
-    )
 
 
 def _route_team(args: argparse.Namespace) -> int:
@@ -222,8 +250,8 @@ def _route_team(args: argparse.Namespace) -> int:
 
     stops = _read_csv(args.stops, "stops")
     reps = _read_csv(args.reps, "reps")
-    params = _params(args)
-    network = _network(args)
+    params = stops_params(args)
+    network = network_of(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PlannerWarning)
         team = plan_team(stops, reps, network=network, params=params)
@@ -260,68 +288,32 @@ def _route_team(args: argparse.Namespace) -> int:
 
 
 def _route_stops(args: argparse.Namespace) -> int:
-    from planner.routing.outputs import to_geojson, to_gpx
     from planner.routing.tours import plan_routes
 
-    if args.reps:
-        return _route_team(args)
     stops = _read_csv(args.stops, "stops")
-    params = _params(args)
-    network = _network(args)
-    if args.home:
-        home = _parse_home(args.home)
-    else:
-        if len(stops) == 0:
-            raise InputError("there are no stops to route", source="stops")
-        cols = {c.lower(): c for c in stops.columns}
-        lat_c = cols.get("latitude", cols.get("lat"))
-        lon_c = cols.get("longitude", cols.get("lon"))
-        if lat_c is None or lon_c is None:
-            raise InputError("stops have no latitude/longitude columns", source="stops")
-        home = (float(stops[lat_c].iloc[0]), float(stops[lon_c].iloc[0]))
+    params = stops_params(args)
+    network = network_of(args)
+    home = _parse_home(args.home) if args.home else _first_stop(stops)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PlannerWarning)
         plan = plan_routes(stops, home, network=network, params=params)
-    collection = to_geojson(plan, network)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(collection, default=str), encoding="utf-8")
-    if args.gpx:
-        Path(args.gpx).write_text(to_gpx(plan, network), encoding="utf-8")
-    eta = plan.eta_table()
-    totals = plan.totals()
+    written = write_plan(args, plan, network)
     messages = [str(w.message) for w in caught] + list(plan.notes)
-    payload = {
-        "ok": True,
-        "out": str(out),
-        "gpx": args.gpx,
-        "totals": totals,
-        "stops": eta.to_dict(orient="records"),
-        "unvisited": plan.unvisited_table().to_dict(orient="records"),
-        "notes": messages,
-    }
-    lines = [
-        f"route ({plan.method}): {totals['visits']} visits, drive "
-        f"{totals['drive_h'] * 60:.0f} min / {totals['drive_km']:.1f} km, "
-        f"work {totals['work_h']:.2f} h",
-        *[
-            f"{day.label}: {len(day.stops)} visits, leave home {_clock(day.leave_home_s)}, "
-            f"back {_clock(day.return_home_s)}"
-            for day in plan.days
-        ],
-        eta.to_string(index=False) if len(eta) else "(no visits)",
-    ]
-    for u in plan.unvisited:
-        lines.append(f"not visited: {u.stop_id} {u.name}: {u.reason}")
-    lines.extend(f"note: {m}" for m in messages)
-    lines.append(f"wrote {out}" + (f" and {args.gpx}" if args.gpx else ""))
+    payload, lines = plan_report(plan, messages, written)
+    payload.update(out=args.out, gpx=args.gpx)
     emit(args, payload, "\n".join(lines))
     return 0
 
 
-def _clock(seconds: float) -> str:
-    s = round(seconds)
-    return f"{s // 3600:02d}:{(s % 3600) // 60:02d}"
+def _first_stop(stops: Any) -> tuple[float, float]:
+    if len(stops) == 0:
+        raise InputError("there are no stops to route", source="stops")
+    cols = {c.lower(): c for c in stops.columns}
+    lat_c = cols.get("latitude", cols.get("lat"))
+    lon_c = cols.get("longitude", cols.get("lon"))
+    if lat_c is None or lon_c is None:
+        raise InputError("stops have no latitude/longitude columns", source="stops")
+    return float(stops[lat_c].iloc[0]), float(stops[lon_c].iloc[0])
 
 
 def _matrix(args: argparse.Namespace) -> int:
@@ -347,7 +339,7 @@ def _matrix(args: argparse.Namespace) -> int:
         )
     id_c = cols.get("account_id", cols.get("id"))
     ids = [str(v) for v in points[id_c]] if id_c else [str(i + 1) for i in range(len(points))]
-    network = _network(args)
+    network = network_of(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PlannerWarning)
         tm = travel_matrix(

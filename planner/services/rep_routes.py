@@ -49,6 +49,7 @@ __all__ = [
     "rep_stops",
     "route_home",
     "route_params",
+    "unknown_rep",
     "week_start",
 ]
 
@@ -113,8 +114,9 @@ def rep_day(ws: Workspace, scenario_id: str, rep_id: str, *, on: date) -> RepDay
     """
     names = dict(zip(ws.reps[s.REP_ID].astype(str), ws.reps[s.NAME], strict=True))
     rep_id = str(rep_id)
-    if rep_id not in names:
-        raise InputError(f"unknown rep '{rep_id}'", [_unknown_rep(ws, scenario_id, rep_id, on)])
+    unknown = unknown_rep(ws, scenario_id, rep_id, on=on)
+    if unknown is not None:
+        raise InputError(f"unknown rep '{rep_id}'", [unknown])
     territories = rep_territories(ws, scenario_id, rep_id, on=on)
     accounts = located_accounts(ws, scenario_id, set(territories))
     problems = _day_problems(ws, scenario_id, rep_id, on, territories, accounts)
@@ -131,14 +133,21 @@ def rep_day(ws: Workspace, scenario_id: str, rep_id: str, *, on: date) -> RepDay
     )
 
 
-def _unknown_rep(ws: Workspace, scenario_id: str, rep_id: str, on: date) -> Problem:
-    owners = sorted(owned_territories(ws, scenario_id, on))
+def unknown_rep(ws: Workspace, scenario_id: str, rep_id: str, *, on: date | None) -> Problem | None:
+    """Return the problem of a rep id the workspace does not know (``None`` if it knows it).
+
+    The fix lists the reps owning a territory on ``on`` (every rep and user
+    when ``on`` is ``None`` or nobody owns one then).
+    """
+    if str(rep_id) in set(ws.reps[s.REP_ID].astype(str)):
+        return None
+    owners = sorted(owned_territories(ws, scenario_id, on)) if on is not None else []
     known = owners or sorted(ws.reps[s.REP_ID].astype(str))
     return Problem(
         f"no rep or user '{rep_id}' in the workspace",
         column=s.REP_ID,
         fix=f"use one of the reps owning a territory on {on:%Y-%m-%d}: {format_ids(known)}"
-        if owners
+        if owners and on is not None
         else f"use one of {format_ids(known)}",
     )
 
