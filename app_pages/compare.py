@@ -9,27 +9,11 @@ from planner import schema as s
 from planner.balance.scenario import compare_scenarios, recorded_weight, scenario_assignment
 from planner.errors import PlannerError
 from planner.models import ScenarioState
+from planner.services.balance_inputs import territory_labels, variable_options
+from planner.services.balance_views import changes_map, metrics_side_by_side, scenarios_table
 from ui import auth, maps, scenarios, state
 
-#: Figures of the side-by-side table, in order, with what the user reads.
-METRICS = {
-    "n_territories": "Territories",
-    "total_workload": "Total workload",
-    "max_abs_deviation": "Worst deviation from target",
-    "mean_abs_deviation": "Mean deviation from target",
-    "all_contiguous": "All territories contiguous",
-    "polsby_popper_mean": "Compactness (Polsby-Popper, mean)",
-    "polsby_popper_min": "Compactness (Polsby-Popper, worst)",
-    "dispersion_mean_km": "Dispersion (km)",
-    "moved_units": "Units moved",
-    "moved_accounts": "Accounts moved",
-    "moved_account_share": "Share of accounts moved",
-    "moved_workload_share": "Share of workload moved",
-}
-SHARES = {"max_abs_deviation", "mean_abs_deviation", "moved_account_share", "moved_workload_share"}
-
 auth.require("manage_scenarios")  # planners and admins
-user = auth.current_user()
 ws = state.current_workspace()
 st.title("Compare scenarios")
 notice = scenarios.pop_flash()
@@ -60,23 +44,7 @@ planning = [i for i in others if by_id[i].state == ScenarioState.PLANNING]
 default_b = (planning or others)[-1]
 
 with st.expander("Scenarios and their states", expanded=False):
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "scenario": sc.name or sc.scenario_id,
-                    "id": sc.scenario_id,
-                    "state": str(sc.state),
-                    "created": sc.created_at,
-                    "made from": sc.created_from or "",
-                    "description": sc.description,
-                }
-                for sc in all_scenarios
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+    st.dataframe(scenarios_table(all_scenarios), hide_index=True, width="stretch")
     st.caption(
         "Lifecycle: planning → active → archived. Promoting a scenario archives the "
         "active one; an archived scenario cannot be promoted again."
@@ -89,12 +57,8 @@ if a == b:
     st.info("Pick two different scenarios.")
     st.stop()
 
-try:
-    inputs = scenarios.balance_inputs(ws)
-except PlannerError as exc:
-    st.error(f"The units of this workspace cannot be compared: {exc}")
-    st.stop()
-variables = scenarios.variable_options(inputs.units)
+inputs = scenarios.inputs_or_stop(ws, None, "compared")
+variables = variable_options(inputs.units)
 recorded = recorded_weight(ws, b) or recorded_weight(ws, a)
 default_weight = recorded if isinstance(recorded, str) and recorded in variables else None
 weight = st.selectbox(
@@ -112,12 +76,12 @@ except PlannerError as exc:
     st.stop()
 
 labels = {
-    **scenarios.territory_labels(ws, a, list(map(str, ws.territories(a)[s.TERRITORY_ID]))),
-    **scenarios.territory_labels(ws, b, list(map(str, ws.territories(b)[s.TERRITORY_ID]))),
+    **territory_labels(ws, a, list(map(str, ws.territories(a)[s.TERRITORY_ID]))),
+    **territory_labels(ws, b, list(map(str, ws.territories(b)[s.TERRITORY_ID]))),
 }
 moved_units = comparison.moved_units
 moved_accounts = (
-    comparison.moved_accounts if comparison.moved_accounts is not None else (pd.DataFrame())
+    comparison.moved_accounts if comparison.moved_accounts is not None else pd.DataFrame()
 )
 st.caption(
     f"**{_label(a)}** → **{_label(b)}**: {len(moved_units):,} units and "
@@ -125,30 +89,11 @@ st.caption(
 )
 
 # --- metrics side by side ---------------------------------------------------------------------
-rows = []
-for key, label in METRICS.items():
-    if key not in comparison.metrics.index:
-        continue
-    va, vb = comparison.metrics.loc[key, "a"], comparison.metrics.loc[key, "b"]
-
-    def fmt(v: object, key: str = key) -> str:
-        if v is None or (isinstance(v, float) and v != v):
-            return "–"
-        if isinstance(v, bool):
-            return "yes" if v else "no"
-        if key in SHARES:
-            return f"{float(v):.1%}"  # type: ignore[arg-type]
-        if isinstance(v, int) or (isinstance(v, float) and float(v).is_integer()):
-            return f"{int(v):,}"
-        return f"{float(v):,.3f}" if isinstance(v, float) else str(v)
-
-    rows.append({"metric": label, "A": fmt(va), "B": fmt(vb)})
 left, right = st.columns([2, 3])
 with left:
     st.subheader("Metrics")
-    st.dataframe(
-        pd.DataFrame(rows), hide_index=True, width="stretch", height=36 * (len(rows) + 1) + 2
-    )
+    rows = metrics_side_by_side(comparison.metrics)
+    st.dataframe(rows, hide_index=True, width="stretch", height=36 * (len(rows) + 1) + 2)
 with right:
     st.subheader("Per territory")
     per = comparison.territories.copy()
@@ -173,7 +118,7 @@ tab_map, tab_units, tab_accounts = st.tabs(
     ["Map of the changes", f"Units ({len(moved_units):,})", f"Accounts ({len(moved_accounts):,})"]
 )
 with tab_map:
-    fmap = scenarios.changes_map(
+    fmap = changes_map(
         ws.units, scenario_assignment(ws, b), comparison.changes, labels, tiles=state.tile_source()
     )
     maps.show_map(fmap, key="compare_map", height=520)
@@ -204,52 +149,4 @@ with tab_accounts:
     else:
         st.info("No account changes territory.")
 
-# --- promote ----------------------------------------------------------------------------------
-st.subheader("Promote")
-candidate = by_id[b]
-if candidate.state == ScenarioState.ACTIVE:
-    st.info(f"**{candidate.name or b}** is the active scenario.")
-elif candidate.state == ScenarioState.ARCHIVED:
-    st.info(
-        f"**{candidate.name or b}** is archived and cannot become active again: copy it "
-        "first (balance it, or copy it on the data page)."
-    )
-else:
-    current = by_id.get(active)
-    pending = scenarios.promote_request()
-    if pending != b:
-        if st.button(f"Promote “{candidate.name or b}” to active", key="cmp.promote"):
-            scenarios.request_promote(b)
-            st.rerun()
-    else:
-        outgoing = (
-            f"**{current.name or current.scenario_id}** will be archived."
-            if current is not None and current.state == ScenarioState.ACTIVE
-            else "No scenario is active now."
-        )
-        st.warning(
-            f"Make **{candidate.name or b}** the active plan? {outgoing} "
-            "Archived scenarios stay readable but cannot be promoted again."
-        )
-        yes, no, _ = st.columns([1, 1, 8])
-        if yes.button("Confirm", type="primary", key="cmp.confirm"):
-            try:
-                ws.promote(b, user=None if user is None else user.user_id)
-            except PlannerError as exc:
-                st.error(str(exc))
-            else:
-                scenarios.clear_promote_request()
-                state.mark_changed(f"promote scenario {b}")
-                state.set_scenario_id(b)
-                scenarios.flash(
-                    f"**{candidate.name or b}** is now the active scenario"
-                    + (
-                        f"; **{current.name or current.scenario_id}** is archived."
-                        if current is not None and current.scenario_id != b
-                        else "."
-                    )
-                )
-                st.rerun()
-        if no.button("Cancel", key="cmp.cancel"):
-            scenarios.clear_promote_request()
-            st.rerun()
+scenarios.promote_controls(ws, by_id, b, active)  # asks first; the active one is archived

@@ -1,135 +1,85 @@
-"""Glue of the balance and compare pages: balancing inputs per session, plan maps and charts."""
+"""Streamlit glue of the balance and compare pages: cached inputs, the last run, page sections.
+
+The work is the library's (:mod:`planner.services.balance_inputs`,
+:mod:`planner.services.balance_runs`, :mod:`planner.services.balance_views`);
+this module keeps what a session needs (inputs once per workspace version,
+the last run, a pending promotion) and draws the sections of the pages. The
+plan form, "Save as scenario" and "Promote" are fragments: using them
+re-runs only them, not the whole page.
+"""
 
 from __future__ import annotations
 
-import logging
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import cast
 
-import folium
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 import streamlit as st
 
 from planner import schema as s
-from planner.balance import (
-    ACCOUNT_COUNT,
-    WORKLOAD_H,
-    BalanceUnits,
-    TerritoryPlan,
-    TradeoffCurve,
-    prepare_units,
-    units_with_workload,
-)
+from planner.balance import BalanceParams, TerritoryPlan, recommend_territory_count
 from planner.balance.scenario import territory_owners
 from planner.errors import PlannerError
-from planner.export.safety import escape_html
-from planner.geo.shapes import dissolve_units
-from planner.routing.visits import DRIVE_H_PER_WEEK
-from planner.viz import (
-    UNASSIGNED_COLOR,
-    LegendRow,
-    TileSource,
-    add_legend,
-    add_reps,
-    add_units,
-    base_map,
-    territory_colors,
+from planner.hierarchy import leaves
+from planner.models import Scenario, ScenarioState
+from planner.services.balance_inputs import (
+    DRIVE_H_PER_WEEK,
+    BalanceInputs,
+    owner_labels,
+    plan_table,
+    territory_labels,
 )
+from planner.services.balance_inputs import balance_inputs as compute_inputs
+from planner.services.balance_runs import (
+    DESIGN,
+    MODES,
+    REBALANCE,
+    SAVE_LABEL,
+    BalanceRequest,
+    BalanceResult,
+    default_scenario_name,
+    field_reps,
+    run_balance,
+    save_balance,
+)
+from planner.services.balance_views import plan_map, tradeoff_chart, workload_chart
 from planner.workspace import Workspace
-from ui import routes, state
+from ui import auth, maps, routes, state
 from ui.cache import roads_file_for
-
-if TYPE_CHECKING:  # pragma: no cover
-    import altair as alt
+from ui.progress import ProgressBar
 
 __all__ = [
-    "DRIVE_H_PER_WEEK",
-    "DRIVE_LABEL",
-    "BalanceInputs",
     "BalanceRun",
     "balance_inputs",
-    "changes_map",
     "clear_promote_request",
     "flash",
+    "inputs_or_stop",
     "last_run",
-    "owner_labels",
-    "plan_map",
-    "plan_table",
+    "plan_form",
     "pop_flash",
+    "promote_controls",
     "promote_request",
     "request_promote",
+    "save_controls",
     "set_last_run",
-    "territory_labels",
-    "tradeoff_chart",
-    "variable_options",
-    "workload_chart",
+    "show_inputs",
+    "show_result",
+    "sizing_advice",
 ]
-
-logger = logging.getLogger(__name__)
-
-#: What the user reads for the per-unit weekly drive hours.
-DRIVE_LABEL = "Drive hours per week (estimate)"
 
 _INPUTS = "tp.balance.inputs"
 _RUN = "tp.balance.run"
 _PROMOTE = "tp.compare.promote"
 _FLASH = "tp.compare.flash"
 
-#: Columns that are never offered as balance variables.
-_NOT_VARIABLES = {
-    "h3_resolution",
-    "AREA",
-    "PERIMETER",
-    "G_UTM_",
-    "G_UTM_ID",
-    "X",
-    "Y",
-    "Latitude",
-    "Longitud",
-    "AreaKey",
-}
-
-
-@dataclass(frozen=True, eq=False)
-class BalanceInputs:
-    """The workspace's units ready to balance.
-
-    Parameters
-    ----------
-    units
-        The units with ``account_count``, ``workload_h`` (visit hours per
-        month, when the accounts have visit columns) and ``annual_revenue``.
-    prepared
-        The same units measured, with their adjacency graph.
-    outside
-        Accounts that lie in no unit (left out of every figure).
-    drive_note
-        How ``drive_h_per_week`` was estimated (``None`` when it was not).
-    drive_error
-        Why it could not be estimated, if it failed.
-    """
-
-    units: gpd.GeoDataFrame
-    prepared: BalanceUnits
-    outside: int
-    drive_note: str | None = None
-    drive_error: str | None = None
-
 
 def balance_inputs(ws: Workspace, scenario_id: str | None = None) -> BalanceInputs:
     """Return the session workspace's units with workload, prepared once per workspace version.
 
-    With ``scenario_id``, the units also get ``drive_h_per_week``: the
-    weekly drive hours of that scenario's territories (the fast estimate
-    of :func:`planner.routing.travel_workload`, on the road network saved
-    beside the workspace when there is one, else on straight lines), split
-    over the accounts and summed per unit.
+    With ``scenario_id`` the units also get that scenario's drive hours, on
+    the road network saved beside the workspace when there is one
+    (:func:`planner.services.balance_inputs.balance_inputs`).
 
     Raises
     ------
@@ -144,77 +94,24 @@ def balance_inputs(ws: Workspace, scenario_id: str | None = None) -> BalanceInpu
     store: dict[str | None, BalanceInputs] = (
         cached[1] if cached is not None and cached[0] == version else {}
     )
-    if scenario_id in store:  # one entry per scenario (and one without drive hours)
-        return store[scenario_id]
-    accounts = ws.accounts
-    note = error = None
-    if scenario_id is not None:
-        hours, text = _drive_hours(ws, scenario_id, path)
-        if hours is not None:
-            accounts = accounts.assign(**{DRIVE_H_PER_WEEK: hours})
-            note = text
-        else:
-            error = text
-    units = units_with_workload(
-        ws.units, accounts, columns=(s.ANNUAL_REVENUE, DRIVE_H_PER_WEEK), outside="drop"
-    )
-    prepared = prepare_units(units)
-    outside = len(ws.accounts) - int(units[ACCOUNT_COUNT].sum())
-    inputs = BalanceInputs(units, prepared, outside, drive_note=note, drive_error=error)
-    store[scenario_id] = inputs
-    st.session_state[_INPUTS] = (version, store)
-    return inputs
+    if scenario_id not in store:  # one entry per scenario (and one without drive hours)
+        network = routes.network_for(path) if scenario_id is not None else None
+        store[scenario_id] = compute_inputs(ws, scenario_id, network=network)
+        st.session_state[_INPUTS] = (version, store)
+    return store[scenario_id]
 
 
-def _drive_hours(
-    ws: Workspace, scenario_id: str, path: Path | None
-) -> tuple[pd.Series | None, str]:
-    """Each account's weekly drive hours in the scenario, and how they were estimated."""
-    network = routes.network_for(path)
+def inputs_or_stop(ws: Workspace, scenario_id: str | None, what: str) -> BalanceInputs:
+    """Return :func:`balance_inputs`, or show why the units cannot be ``what`` and stop the page."""
     try:
-        hours = routes.account_drive_hours(ws, scenario_id, network=network)
+        return balance_inputs(ws, scenario_id)
     except PlannerError as exc:
-        logger.warning("drive hours not estimated: %s", exc)
-        return None, f"Drive hours could not be estimated: {exc}"
-    how = (
-        "calibrated on the road network saved beside the workspace"
-        if network is not None
-        else "from straight-line distances (no road network beside the workspace)"
-    )
-    return hours, (
-        f"{DRIVE_LABEL}: each territory's weekly driving in scenario {scenario_id}, "
-        f"{how}, shared out over its accounts by visits and distance from the rep's home. "
-        "An approximation: a territory's drive time is not quite the sum of its units'."
-    )
+        st.error(f"The units of this workspace cannot be {what}: {exc}")
+        st.stop()
+        raise  # st.stop() does not return
 
 
-def variable_options(units: pd.DataFrame) -> dict[str, str]:
-    """Return the columns that can be balanced, with what the user reads for each."""
-    out: dict[str, str] = {}
-    if WORKLOAD_H in units.columns:
-        out[WORKLOAD_H] = "Visit hours per month"
-    if s.ANNUAL_REVENUE in units.columns and float(units[s.ANNUAL_REVENUE].sum()) > 0:
-        out[s.ANNUAL_REVENUE] = "Annual revenue"
-    out[ACCOUNT_COUNT] = "Account count"
-    if DRIVE_H_PER_WEEK in units.columns:
-        drive = pd.to_numeric(units[DRIVE_H_PER_WEEK], errors="coerce").fillna(0.0)
-        if float(drive.sum()) > 0:
-            out[DRIVE_H_PER_WEEK] = DRIVE_LABEL
-    for col in units.columns:
-        if col == DRIVE_H_PER_WEEK:
-            continue
-        if col in out or col in _NOT_VARIABLES or col in (s.UNIT_ID, s.GEOMETRY):
-            continue
-        values = pd.to_numeric(units[col], errors="coerce")
-        if not pd.api.types.is_numeric_dtype(units[col]) or values.isna().any():
-            continue
-        if (values < 0).any() or float(values.sum()) <= 0 or values.nunique() < 2:
-            continue
-        out[str(col)] = f"{col} (unit column)"
-    return out
-
-
-# --- the page's last run -------------------------------------------------------------------
+# --- the session's last run and pending promotion -------------------------------------------
 @dataclass(eq=False)
 class BalanceRun:
     """One run of the balance page, kept in the session until the next run.
@@ -224,30 +121,23 @@ class BalanceRun:
     workspace
         The workspace it ran on (a run of another workspace is not shown).
     base_scenario_id
-        The scenario it started from (and replaces when saved).
-    plan
-        The plan (already aligned to the base scenario's territory ids).
-    tolerance_met
-        Whether every territory is within the tolerance.
-    elapsed_s
-        Wall-clock time of the run.
-    curve
-        The trade-off curve of a rebalance, when asked for.
-    reps
-        The reps the territories were centred on, if any.
+        The scenario it started from.
+    result
+        The plan and how it was made.
     saved_as
         The scenario it was saved as, once saved.
     """
 
     workspace: Workspace
     base_scenario_id: str
-    plan: TerritoryPlan
-    tolerance_met: bool
-    elapsed_s: float
-    curve: TradeoffCurve | None = None
-    reps: gpd.GeoDataFrame | None = None
+    result: BalanceResult
     saved_as: str | None = None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def plan(self) -> TerritoryPlan:
+        """The run's plan."""
+        return self.result.plan
 
 
 def last_run(ws: Workspace, scenario_id: str) -> BalanceRun | None:
@@ -290,437 +180,445 @@ def pop_flash() -> str | None:
     return None if value is None else str(value)
 
 
-# --- tables ----------------------------------------------------------------------------------
-def territory_labels(ws: Workspace, scenario_id: str, territory_ids: list[str]) -> dict[str, str]:
-    """Return a label per territory: its name in the scenario, else its rep's name, else its id."""
-    terr = ws.territories(scenario_id)
-    names = {
-        str(t): str(n)
-        for t, n in zip(terr[s.TERRITORY_ID], terr[s.NAME], strict=True)
-        if isinstance(n, str) and n
-    }
-    reps = {
-        str(r): str(n)
-        for r, n in zip(ws.reps[s.REP_ID], ws.reps[s.NAME], strict=True)
-        if isinstance(n, str) and n
-    }
-    return {t: names.get(t) or reps.get(t) or t for t in territory_ids}
-
-
-def plan_table(
-    plan: TerritoryPlan, units: pd.DataFrame, labels: Mapping[str, str], tolerance: float
-) -> pd.DataFrame:
-    """Return one row per territory: label, workload, target, deviation, band, accounts, shape."""
-    rows = plan.metrics.territories.copy()
-    rows[s.TERRITORY_ID] = rows[s.TERRITORY_ID].astype(str)
-    counts = pd.Series(
-        pd.to_numeric(units[ACCOUNT_COUNT]).to_numpy(),
-        index=units[s.UNIT_ID].astype(str).to_numpy(),
+# --- the balance page ------------------------------------------------------------------------
+def show_inputs(scenario: Scenario, inputs: BalanceInputs, variables: dict[str, str]) -> None:
+    """Caption the scenario and its units; warn about accounts outside every unit."""
+    units = inputs.units
+    unit_kind = str(units[s.UNIT_TYPE].mode().iloc[0]) if len(units) else "unit"
+    hours = (
+        f" · {units['workload_h'].sum():,.0f} visit hours per month"
+        if "workload_h" in variables
+        else ""
     )
-    assignment = plan.assignment.astype(str)
-    per = (
-        counts.reindex(assignment.index.astype(str)).fillna(0).groupby(assignment.to_numpy()).sum()
+    st.caption(
+        f"Scenario **{scenario.name or scenario.scenario_id}** ({scenario.state}) · "
+        f"{len(units):,} {unit_kind} units · {int(units['account_count'].sum()):,} accounts" + hours
     )
-    out = pd.DataFrame(
-        {
-            s.TERRITORY_ID: rows[s.TERRITORY_ID],
-            "territory": rows[s.TERRITORY_ID].map(lambda t: labels.get(t, t)),
-            "workload": rows["workload"].astype(float),
-            "target": rows["target"].astype(float),
-            "deviation": rows["deviation"].astype(float),
-            "lower": rows["target"].astype(float) * (1 - tolerance),
-            "upper": rows["target"].astype(float) * (1 + tolerance),
-            "accounts": rows[s.TERRITORY_ID].map(per).fillna(0).astype(int),
-            "units": rows["units"].astype(int),
-            "locked": rows["locked"].astype(bool),
-            "contiguous": rows["contiguous"].astype(bool),
-            "polsby_popper": rows["polsby_popper"].astype(float),
-        }
-    )
-    if "home_distance_km" in rows.columns:
-        out["home_distance_km"] = rows["home_distance_km"].astype(float)
-    out["within"] = out["locked"] | (out["deviation"].abs() <= tolerance + 1e-9)
-    return out.reset_index(drop=True)
-
-
-# --- maps ------------------------------------------------------------------------------------
-def _simplified(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Return ``frame`` in EPSG:4326, shapes simplified for drawing (1/4000 of the view)."""
-    out = frame.to_crs(s.STORAGE_CRS) if frame.crs is not None else frame.set_crs(s.STORAGE_CRS)
-    west, south, east, north = out.total_bounds
-    if all(math.isfinite(v) for v in (west, south, east, north)):
-        diag = math.hypot(east - west, north - south)
-        out = out.copy()
-        out.geometry = shapely.set_precision(
-            shapely.simplify(out.geometry.to_numpy(), diag / 4000.0, preserve_topology=True), 1e-5
+    if inputs.outside:
+        st.warning(
+            f"{inputs.outside:,} accounts lie outside every unit and are left out of balancing."
         )
-    return out
 
 
-def _bounds(frame: gpd.GeoDataFrame) -> list[list[float]] | None:
-    west, south, east, north = frame.total_bounds
-    if not all(math.isfinite(v) for v in (west, south, east, north)):
+def sizing_advice(ws: Workspace, units: pd.DataFrame) -> int | None:
+    """Show how many reps the visit hours need; return that count (``None`` without hours)."""
+    if "workload_h" not in units.columns:
         return None
-    return [[float(south), float(west)], [float(north), float(east)]]
-
-
-def _pct(value: float) -> str:
-    return f"{value:+.1%}".replace("%", " %")
-
-
-def plan_map(
-    ws_units: gpd.GeoDataFrame,
-    plan: TerritoryPlan,
-    table: pd.DataFrame,
-    *,
-    tiles: TileSource,
-    tolerance: float,
-    reps: gpd.GeoDataFrame | None = None,
-) -> tuple[folium.Map, dict[str, str]]:
-    """Draw a plan: territories coloured, outlined red when outside the tolerance.
-
-    The tooltip of a territory gives its workload, target, deviation,
-    accounts and units.
-
-    Parameters
-    ----------
-    ws_units
-        The workspace's unit polygons.
-    plan
-        The plan.
-    table
-        Its :func:`plan_table`.
-    tiles
-        Basemap.
-    tolerance
-        The run's tolerance (for the legend).
-    reps
-        Reps whose homes to mark.
-
-    Returns
-    -------
-    tuple
-        The map and the colour of each territory (for the charts).
-    """
-    shapes = dissolve_units(ws_units, plan.assignment.astype(str))
-    shapes[s.TERRITORY_ID] = shapes[s.TERRITORY_ID].astype(str)
-    colors = territory_colors(
-        shapes[s.TERRITORY_ID],
-        geometries=gpd.GeoSeries(shapes.geometry.to_numpy(), index=shapes[s.TERRITORY_ID]),
-    )
-    info = table.set_index(s.TERRITORY_ID)
-    frame = _simplified(shapes)
-    labels = []
-    for tid in frame[s.TERRITORY_ID]:
-        row = info.loc[tid]
-        status = (
-            "locked"
-            if row["locked"]
-            else ("within tolerance" if row["within"] else "outside tolerance")
+    capacities = pd.to_numeric(field_reps(ws)[s.CAPACITY_H_PER_WEEK], errors="coerce").dropna()
+    with st.expander("How many reps does this workload need?", expanded=True):
+        c1, c2, c3 = st.columns([1, 1, 2])
+        capacity = c1.number_input(
+            "Field hours per rep and week",
+            min_value=1.0,
+            max_value=80.0,
+            step=1.0,
+            value=float(capacities.median()) if len(capacities) else 40.0,
+            key="bal.capacity",
         )
-        labels.append(
-            f"<b>{escape_html(str(row['territory']))}</b> ({escape_html(tid)})<br>"
-            f"workload {row['workload']:,.1f} · target {row['target']:,.1f}<br>"
-            f"deviation <b>{_pct(float(row['deviation']))}</b> ({status})<br>"
-            f"{int(row['accounts']):,} accounts · {int(row['units']):,} units"
+        utilisation = c2.slider(
+            "Target utilisation", 50, 100, 85, step=5, format="%d %%", key="bal.utilisation"
         )
-    frame["label"] = labels
-    frame["color"] = frame[s.TERRITORY_ID].map(colors).fillna(UNASSIGNED_COLOR)
-    frame["outside"] = ~frame[s.TERRITORY_ID].map(info["within"]).fillna(True).astype(bool)
-    m = base_map(_bounds(frame), tiles=tiles)
-    add_units(m, ws_units, simplify_m=0.0, name="Units")
-
-    def style(feature: dict[str, Any]) -> dict[str, Any]:
-        p = feature["properties"]
-        return {
-            "color": "#d62728" if p["outside"] else "#333333",
-            "weight": 3.5 if p["outside"] else 2.0,
-            "opacity": 0.9,
-            "dashArray": "6 4" if p["outside"] else None,
-            "fillColor": p["color"],
-            "fillOpacity": 0.4,
-        }
-
-    folium.GeoJson(
-        frame[[s.TERRITORY_ID, "label", "color", "outside", "geometry"]].to_json(drop_id=True),
-        style_function=style,
-        highlight_function=lambda _f: {"fillOpacity": 0.6, "weight": 3},
-        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
-        name="Plan",
-        control=False,
-    ).add_to(m)
-    extra: list[LegendRow] = []
-    if frame["outside"].any():
-        extra.append(
-            LegendRow(
-                "line",
-                f"Outside ±{tolerance:.1%} of target",
-                color="#d62728",
-                weight=3.5,
-                dashed=True,
-            )
+        sizing = recommend_territory_count(
+            units.set_index(s.UNIT_ID)["workload_h"],
+            capacity_h_per_week=capacity,
+            target_utilisation=utilisation / 100,
+            period="month",
         )
-    if reps is not None and add_reps(m, reps):
-        extra.append(LegendRow("rep", "Rep home base"))
-    deviation = info["deviation"].astype(float).to_dict()
-    items = [
-        (str(info.loc[t, "territory"]) + f" ({_pct(deviation[t])})", colors[t], None)
-        for t in sorted(colors)
-        if t in deviation
-    ]
-    add_legend(m, items, title="Territories (deviation)", extra=extra)
-    return m, colors
-
-
-def changes_map(
-    ws_units: gpd.GeoDataFrame,
-    assignment_b: pd.Series,
-    changes: gpd.GeoDataFrame,
-    labels: Mapping[str, str],
-    *,
-    tiles: TileSource,
-) -> folium.Map:
-    """Draw scenario B's territories faintly and the units that changed territory in bold.
-
-    Parameters
-    ----------
-    ws_units
-        The workspace's unit polygons.
-    assignment_b
-        Unit id -> territory id of the scenario compared to.
-    changes
-        Moved units with ``unit_id``, ``from_territory``, ``to_territory``
-        and their polygons (:attr:`PlanComparison.changes`).
-    labels
-        Display label per territory id (both scenarios).
-    tiles
-        Basemap.
-    """
-    shapes = dissolve_units(ws_units, assignment_b.astype(str))
-    shapes[s.TERRITORY_ID] = shapes[s.TERRITORY_ID].astype(str)
-    colors = territory_colors(
-        shapes[s.TERRITORY_ID],
-        geometries=gpd.GeoSeries(shapes.geometry.to_numpy(), index=shapes[s.TERRITORY_ID]),
-    )
-    frame = _simplified(shapes)
-    frame["label"] = [
-        f"<b>{escape_html(labels.get(t, t))}</b> ({escape_html(t)})" for t in frame[s.TERRITORY_ID]
-    ]
-    frame["color"] = frame[s.TERRITORY_ID].map(colors)
-    m = base_map(_bounds(frame), tiles=tiles)
-    add_units(m, ws_units, simplify_m=0.0, name="Units")
-    folium.GeoJson(
-        frame[[s.TERRITORY_ID, "label", "color", "geometry"]].to_json(drop_id=True),
-        style_function=lambda f: {
-            "color": f["properties"]["color"],
-            "weight": 1.5,
-            "fillColor": f["properties"]["color"],
-            "fillOpacity": 0.15,
-        },
-        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
-        name="Territories (B)",
-        control=False,
-    ).add_to(m)
-    if len(changes):
-        moved = _simplified(changes)
-        moved["label"] = [
-            f"unit <b>{escape_html(str(u))}</b><br>{escape_html(labels.get(str(a), str(a)))} → "
-            f"<b>{escape_html(labels.get(str(b), str(b)))}</b>"
-            for u, a, b in zip(
-                moved[s.UNIT_ID], moved["from_territory"], moved["to_territory"], strict=True
-            )
-        ]
-        moved["color"] = moved["to_territory"].astype(str).map(colors).fillna(UNASSIGNED_COLOR)
-        folium.GeoJson(
-            moved[[s.UNIT_ID, "label", "color", "geometry"]].to_json(drop_id=True),
-            style_function=lambda f: {
-                "color": "#111111",
-                "weight": 2.5,
-                "fillColor": f["properties"]["color"],
-                "fillOpacity": 0.75,
-            },
-            highlight_function=lambda _f: {"weight": 4},
-            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
-            name="Moved units",
-            control=False,
-        ).add_to(m)
-    items = [(labels.get(t, t), colors[t], None) for t in sorted(colors)]
-    add_legend(
-        m,
-        items,
-        title="Territories in B",
-        extra=[LegendRow("line", f"Moved unit ({len(changes):,})", color="#111111", weight=2.5)],
-    )
-    return m
-
-
-# --- charts ----------------------------------------------------------------------------------
-def workload_chart(
-    table: pd.DataFrame, colors: Mapping[str, str], *, unit: str, tolerance: float
-) -> alt.HConcatChart:
-    """Return workload per territory (bars over the tolerance band) beside its deviation.
-
-    Left: each territory's workload as a bar, its target as a black tick and
-    the tolerance band around the target in grey. Right: the deviation from
-    target, with the band of ±``tolerance`` shaded, so small differences show.
-    Bars outside the band are outlined in red.
-
-    Parameters
-    ----------
-    table
-        A :func:`plan_table`.
-    colors
-        Bar colour per territory id (the map's).
-    unit
-        What the workload is measured in (axis title).
-    tolerance
-        The accepted relative deviation.
-    """
-    import altair as alt
-
-    data = table.copy()
-    data["color"] = data[s.TERRITORY_ID].map(colors).fillna(UNASSIGNED_COLOR)
-    data["deviation_text"] = data["deviation"].map(_pct)
-    data["tol_low"], data["tol_high"] = -tolerance, tolerance
-    order = data.sort_values("workload", ascending=False)["territory"].tolist()
-    y = alt.Y("territory:N", sort=order, title=None, axis=alt.Axis(labelLimit=240))
-    tooltip = [
-        alt.Tooltip("territory:N"),
-        alt.Tooltip("workload:Q", format=",.1f"),
-        alt.Tooltip("target:Q", format=",.1f"),
-        alt.Tooltip("deviation_text:N", title="deviation"),
-        alt.Tooltip("accounts:Q", format=","),
-    ]
-    outline = alt.condition("datum.within", alt.value("transparent"), alt.value("#d62728"))
-    step = alt.Step(28)
-    base = alt.Chart(data)
-    band = base.mark_bar(color="#9e9e9e", opacity=0.45).encode(
-        y=y, x=alt.X("lower:Q", title=unit), x2="upper:Q"
-    )
-    bars = base.mark_bar(size=14).encode(
-        y=y,
-        x="workload:Q",
-        color=alt.Color("color:N", scale=None, legend=None),
-        stroke=outline,
-        strokeWidth=alt.value(2),
-        tooltip=tooltip,
-    )
-    target = base.mark_tick(color="#222222", thickness=2).encode(y=y, x="target:Q")
-    workload = (band + bars + target).properties(
-        height=step, width=420, title="Workload and tolerance band"
-    )
-    span = max(float(data["deviation"].abs().max()), tolerance) * 1.15
-    scale = alt.Scale(domain=[-span, span])
-    dev_band = base.mark_bar(color="#9e9e9e", opacity=0.45).encode(
-        y=alt.Y("territory:N", sort=order, axis=None),
-        x=alt.X("tol_low:Q", scale=scale, title="Deviation from target", axis=alt.Axis(format="%")),
-        x2="tol_high:Q",
-    )
-    dev_bars = base.mark_bar(size=14).encode(
-        y=alt.Y("territory:N", sort=order, axis=None),
-        x=alt.X("deviation:Q", scale=scale),
-        color=alt.Color("color:N", scale=None, legend=None),
-        stroke=outline,
-        strokeWidth=alt.value(2),
-        tooltip=tooltip,
-    )
-    zero = (
-        alt.Chart(pd.DataFrame({"x": [0.0]}))
-        .mark_rule(color="#222222")
-        .encode(x=alt.X("x:Q", scale=scale))
-    )
-    deviation = (dev_band + dev_bars + zero).properties(
-        height=step, width=260, title=f"Deviation (band ±{tolerance:.1%})"
-    )
-    return alt.hconcat(workload, deviation, spacing=12)
-
-
-def tradeoff_chart(
-    curve: TradeoffCurve, *, chosen: tuple[float, float] | None = None
-) -> alt.LayerChart:
-    """Return the trade-off curve: worst deviation against accounts moved.
-
-    Every budget's plan is a dot; the line joins the plans no other plan
-    beats on both counts (the efficient frontier), from the current plan on.
-
-    Parameters
-    ----------
-    curve
-        From :func:`planner.balance.tradeoff_curve`.
-    chosen
-        ``(accounts moved, worst deviation)`` of the plan shown, marked in red.
-    """
-    import altair as alt
-
-    pts = curve.points.copy()
-    pts["budget"] = [
-        ("no limit" if not np.isfinite(b) else f"{b:,.0f} accounts") for b in pts["budget_accounts"]
-    ]
-    start = pd.DataFrame(
-        [
-            {
-                "moved_accounts": 0.0,
-                "max_abs_deviation": curve.baseline_max_abs_deviation,
-                "budget": "current plan",
-                "moved_units": 0,
+        c3.info(
+            f"This workload needs **{sizing.territories} reps** at {capacity:g} h/week and "
+            f"{utilisation} % utilisation: {sizing.workload_h_per_week:,.1f} h of visits a week, "
+            f"{sizing.utilisation:.0%} of each rep's time."
+        )
+        options = sizing.options.rename(
+            columns={
+                "territories": "Reps",
+                "utilisation": "Utilisation",
+                "spare_h_per_week": "Spare h/week",
             }
-        ]
-    )
-    data = pd.concat(
-        [start, pts[["moved_accounts", "max_abs_deviation", "budget", "moved_units"]]],
-        ignore_index=True,
-    )
-    data = (
-        data.sort_values(["moved_accounts", "max_abs_deviation"])
-        .drop_duplicates(["moved_accounts", "max_abs_deviation"])
-        .reset_index(drop=True)
-    )
-    best = data["max_abs_deviation"].cummin()
-    frontier = data[data["max_abs_deviation"] <= best + 1e-12].drop_duplicates("max_abs_deviation")
-    x = alt.X("moved_accounts:Q", title="Accounts moved")
-    y = alt.Y("max_abs_deviation:Q", title="Worst deviation from target", axis=alt.Axis(format="%"))
-    tooltip = [
-        alt.Tooltip("budget:N", title="budget"),
-        alt.Tooltip("moved_accounts:Q", format=",.0f", title="accounts moved"),
-        alt.Tooltip("moved_units:Q", title="units moved"),
-        alt.Tooltip("max_abs_deviation:Q", format=".2%", title="worst deviation"),
-    ]
-    line = alt.Chart(frontier).mark_line(interpolate="step-after", color="#4e79a7").encode(x=x, y=y)
-    dots = (
-        alt.Chart(data)
-        .mark_point(filled=True, size=70, color="#4e79a7")
-        .encode(x=x, y=y, tooltip=tooltip)
-    )
-    chart = line + dots
-    if chosen is not None:
-        mark = pd.DataFrame(
-            [
-                {
-                    "moved_accounts": chosen[0],
-                    "max_abs_deviation": chosen[1],
-                    "budget": "the plan shown",
-                    "moved_units": None,
-                }
-            ]
         )
-        chart = chart + alt.Chart(mark).mark_point(
-            size=240, color="#d62728", shape="diamond", filled=True
-        ).encode(x=x, y=y, tooltip=tooltip[:2] + tooltip[3:])
-    return chart.properties(height=300)
+        st.dataframe(
+            options,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Utilisation": st.column_config.NumberColumn(format="percent"),
+                "Spare h/week": st.column_config.NumberColumn(format="%.1f"),
+            },
+        )
+        if sizing.oversized_units:
+            big = ", ".join(f"{u} ({h:.1f} h)" for u, h in sizing.oversized_units[:5])
+            st.warning(
+                f"Units busier than one rep can cover: {big}. Split them into smaller units."
+            )
+    return sizing.territories
 
 
-def owner_labels(ws: Workspace, scenario_id: str) -> dict[str, str]:
-    """Return "territory name (owner name)" per territory of a scenario, for pickers."""
-    terr = ws.territories(scenario_id)
-    owners = territory_owners(ws, scenario_id)
-    reps = {
-        str(r): str(n)
-        for r, n in zip(ws.reps[s.REP_ID], ws.reps[s.NAME], strict=True)
-        if isinstance(n, str) and n
-    }
-    out = {}
-    for t, n in zip(terr[s.TERRITORY_ID].astype(str), terr[s.NAME], strict=True):
-        name = n if isinstance(n, str) and n else t
-        owner = reps.get(owners.get(t, ""), owners.get(t))
-        out[t] = f"{name} ({owner})" if owner else f"{name} ({t})"
-    return out
+@st.fragment
+def plan_form(
+    ws: Workspace,
+    scenario_id: str,
+    inputs: BalanceInputs,
+    variables: dict[str, str],
+    recommended: int | None,
+) -> None:
+    """Ask what to balance and how; "Run" balances and shows the result (a fragment)."""
+    base_terr = ws.territories(scenario_id)
+    leaf_ids = [str(t) for t in leaves(base_terr)] if len(base_terr) else []
+    st.subheader("What to balance")
+    mode = st.radio(
+        "Mode",
+        list(MODES),
+        format_func=MODES.__getitem__,
+        horizontal=True,
+        key="bal.mode",
+        label_visibility="collapsed",
+    )
+    if mode == REBALANCE and not leaf_ids:
+        st.info("This scenario has no territories yet: design them from scratch first.")
+    left, right = st.columns(2)
+    chosen, weights = _variables(left, inputs, variables)
+    tolerance_pct = left.slider(
+        "Tolerance (± % of target)", 0.5, 20.0, 2.0, step=0.5, key="bal.tolerance"
+    )
+    labels = owner_labels(ws, scenario_id)
+    locked = left.multiselect(
+        "Keep these territories as they are",
+        leaf_ids,
+        format_func=lambda t: labels.get(t, t),
+        key="bal.locked",
+        help="Their units stay put and nothing joins them.",
+    )
+    seed = left.number_input(
+        "Seed", min_value=0, value=0, step=1, key="bal.seed",
+        help="Same inputs and seed give the same plan.",
+    )  # fmt: skip
+    if mode == DESIGN:
+        options = _design_options(right, ws, scenario_id, len(inputs.units), leaf_ids, recommended)
+    else:
+        options = _rebalance_options(right)
+    disabled = not chosen or (mode == REBALANCE and not leaf_ids)
+    if st.button("Run", type="primary", key="bal.run", disabled=disabled):
+        bar = ProgressBar("Designing territories…" if mode == DESIGN else "Rebalancing…")
+        try:
+            request = BalanceRequest(
+                mode=DESIGN if mode == DESIGN else REBALANCE,
+                params=BalanceParams(
+                    weight=chosen[0] if len(chosen) == 1 else weights,
+                    tolerance=tolerance_pct / 100,
+                    seed=int(seed),
+                    k=cast("int | None", options.get("k")),
+                    max_moved_accounts=cast("int | None", options.get("max_moved_accounts")),
+                ),
+                keep=tuple(locked),
+                reps=cast("gpd.GeoDataFrame | None", options.get("reps")),
+                curve=bool(options.get("curve", False)),
+            )
+            result = run_balance(ws, scenario_id, inputs, request, progress=bar)
+        except PlannerError as exc:
+            bar.clear()
+            st.error(str(exc))
+        else:
+            bar.clear()
+            set_last_run(BalanceRun(ws, scenario_id, result))
+            st.rerun()  # the page draws the result, below the form
+
+
+def _variables(
+    left: st.delta_generator.DeltaGenerator, inputs: BalanceInputs, variables: dict[str, str]
+) -> tuple[list[str], dict[str, float]]:
+    """The variables to balance, and their weights when several are chosen."""
+    chosen = left.multiselect(
+        "Balance",
+        list(variables),
+        default=[next(iter(variables))],
+        format_func=variables.__getitem__,
+        key="bal.variables",
+        help="Several variables are balanced together, each by its weight.",
+    )
+    if DRIVE_H_PER_WEEK in chosen and inputs.drive_note:
+        left.caption(inputs.drive_note)
+    if inputs.drive_error:
+        left.caption(inputs.drive_error)  # why drive hours are not offered
+    weights: dict[str, float] = {}
+    if len(chosen) > 1:
+        for col, name in zip(left.columns(len(chosen)), chosen, strict=True):
+            weights[name] = col.number_input(
+                f"Weight of {variables[name]}",
+                min_value=0.1,
+                max_value=10.0,
+                value=1.0,
+                step=0.1,
+                key=f"bal.w.{name}",
+            )
+    return chosen, weights
+
+
+def _design_options(
+    right: st.delta_generator.DeltaGenerator,
+    ws: Workspace,
+    scenario_id: str,
+    n_units: int,
+    leaf_ids: list[str],
+    recommended: int | None,
+) -> dict[str, object]:
+    """How many territories, or which reps to centre them on."""
+    centre = right.checkbox(
+        "Centre territories on where the reps live",
+        key="bal.centre",
+        help="One territory per rep, around the rep's home; targets follow each rep's capacity.",
+    )
+    if centre:
+        staff = field_reps(ws)
+        homes = staff[staff.geometry.notna() & ~staff.geometry.is_empty]
+        owners = set(territory_owners(ws, scenario_id).values())
+        default_reps = [r for r in homes[s.REP_ID].astype(str) if r in owners]
+        rep_names = dict(zip(homes[s.REP_ID].astype(str), homes[s.NAME].astype(str), strict=True))
+        picked = right.multiselect(
+            "Reps",
+            list(rep_names),
+            default=default_reps or None,
+            format_func=lambda r: rep_names.get(r, r),
+            key="bal.reps",
+        )
+        reps = homes[homes[s.REP_ID].astype(str).isin(picked)]
+        right.caption(f"{len(reps)} territories, one per rep.")
+        return {"reps": reps}
+    default_k = recommended or len(leaf_ids) or 4
+    k = right.number_input(
+        "Number of territories",
+        min_value=1,
+        max_value=max(n_units, 1),
+        value=min(default_k, n_units),
+        step=1,
+        key="bal.k",
+    )
+    return {"k": int(k)}
+
+
+def _rebalance_options(right: st.delta_generator.DeltaGenerator) -> dict[str, object]:
+    """The move budget and whether to trace the trade-off curve."""
+    max_moved = right.number_input(
+        "Most accounts that may move",
+        min_value=0,
+        value=None,
+        step=10,
+        key="bal.max_moved",
+        placeholder="no limit",
+        help="Leave empty for no limit.",
+    )
+    curve = right.checkbox(
+        "Draw the trade-off curve (deviation against accounts moved)", value=True, key="bal.curve"
+    )
+    return {"max_moved_accounts": None if max_moved is None else int(max_moved), "curve": curve}
+
+
+def show_result(run: BalanceRun, inputs: BalanceInputs, variables: dict[str, str]) -> None:
+    """Show a run: whether it met the tolerance, its figures, map, charts and table."""
+    plan = run.plan
+    tolerance = float(plan.parameters.get("tolerance", 0.02))
+    st.subheader("Result")
+    _headline(run, tolerance)
+    _figures(run)
+    ws, sid = run.workspace, run.base_scenario_id
+    names = territory_labels(ws, sid, list(plan.territories))
+    table = plan_table(plan, inputs.units, names, tolerance)
+    weight_used = plan.parameters.get("weight")
+    unit_label = (
+        variables.get(weight_used, str(weight_used))
+        if isinstance(weight_used, str)
+        else "Weighted workload"
+    )
+    tabs = st.tabs(["Map", "Workload per territory", "Trade-off curve", "Table"])
+    with tabs[0]:
+        fmap, colors = plan_map(
+            ws.units,
+            plan,
+            table,
+            tiles=state.tile_source(),
+            tolerance=tolerance,
+            reps=run.result.request.reps,
+        )
+        maps.show_map(fmap, key="balance_map", height=560)
+        maps.attribution_caption()
+    with tabs[1]:
+        st.altair_chart(
+            workload_chart(table, colors, unit=unit_label, tolerance=tolerance), width="content"
+        )
+        st.caption(
+            "Grey band: the tolerance around each territory's target (black tick); "
+            "red outline: outside the band."
+        )
+    with tabs[2]:
+        _curve(run)
+    with tabs[3]:
+        _table(table)
+
+
+def _headline(run: BalanceRun, tolerance: float) -> None:
+    m = run.plan.metrics
+    if run.result.tolerance_met:
+        st.success(
+            f"Every territory is within ±{tolerance:.1%} of its target "
+            f"({m.n_territories} territories, {run.result.elapsed_s:.1f} s)."
+        )
+    elif run.result.request.mode == DESIGN:
+        st.warning(
+            f"No plan within ±{tolerance:.1%} was found; this is the best one "
+            f"({m.max_abs_deviation:.1%} at worst). Raise the tolerance, use fewer "
+            "territories or fewer locks."
+        )
+    else:
+        st.warning(
+            f"The move budget does not allow ±{tolerance:.1%}; this plan gets as close "
+            f"as the budget allows ({m.max_abs_deviation:.1%} at worst)."
+        )
+
+
+def _figures(run: BalanceRun) -> None:
+    m = run.plan.metrics
+    d = m.disruption
+    cells = st.columns(6)
+    cells[0].metric("Worst deviation", f"{m.max_abs_deviation:.1%}")
+    cells[1].metric("Mean deviation", f"{m.mean_abs_deviation:.1%}")
+    cells[2].metric("Contiguous", "Yes" if m.all_contiguous else f"No ({len(m.noncontiguous)})")
+    cells[3].metric(
+        "Polsby-Popper",
+        f"{m.polsby_popper_mean:.2f}",
+        help=f"Compactness, mean over territories (min {m.polsby_popper_min:.2f}); 1 is a disc.",
+    )
+    cells[4].metric(
+        "Accounts moved",
+        "–" if d is None or d.moved_accounts is None else f"{d.moved_accounts:,}",
+        help=None
+        if d is None
+        else f"{d.moved_units:,} units, {d.moved_workload_share:.0%} of the workload",
+    )
+    cells[5].metric("Run time", f"{run.result.elapsed_s:.1f} s")
+    if m.home_distance_mean_km is not None:
+        st.caption(
+            f"Distance from the workload to the rep's home: mean "
+            f"{m.home_distance_mean_km:.1f} km, worst {m.home_distance_max_km:.1f} km."
+        )
+
+
+def _curve(run: BalanceRun) -> None:
+    curve = run.result.curve
+    if curve is None:
+        st.info("The trade-off curve is drawn for a rebalance (tick “Draw the trade-off curve”).")
+        return
+    m = run.plan.metrics
+    d = m.disruption
+    shown = (
+        None
+        if d is None or d.moved_accounts is None
+        else (float(d.moved_accounts), m.max_abs_deviation)
+    )
+    st.altair_chart(tradeoff_chart(curve, chosen=shown), width="stretch")
+    st.caption(
+        "Each dot is the least deviation found for a budget of moved accounts "
+        "(the line joins those no other beats); the red diamond is the plan "
+        "shown, which stops once within the tolerance."
+    )
+
+
+def _table(table: pd.DataFrame) -> None:
+    st.dataframe(
+        table.drop(columns=["lower", "upper"]),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "deviation": st.column_config.NumberColumn(format="percent"),
+            "workload": st.column_config.NumberColumn(format="%.1f"),
+            "target": st.column_config.NumberColumn(format="%.1f"),
+            "polsby_popper": st.column_config.NumberColumn("Polsby-Popper", format="%.2f"),
+        },
+    )
+
+
+@st.fragment
+def save_controls(run: BalanceRun) -> None:
+    """Name the plan and save it as a planning scenario (a fragment)."""
+    st.subheader("Save")
+    if run.saved_as is not None:
+        st.success(
+            f"Saved as planning scenario **{run.saved_as}**: everybody on this workspace "
+            "sees it now. Open it from the sidebar, or compare it with the active plan on "
+            "the compare page."
+        )
+        return
+    ws, sid = run.workspace, run.base_scenario_id
+    default_name = default_scenario_name(run.result, ws.scenario(sid))
+    # one name field per run, so a new run proposes its own name
+    name = st.text_input("Scenario name", value=default_name, key=f"bal.save_name.{id(run)}")
+    if st.button("Save as scenario", key="bal.save"):
+        user = auth.current_user()
+        try:
+            saved = save_balance(
+                ws,
+                run.result,
+                base_scenario_id=sid,
+                name=name or default_name,
+                user=None if user is None else user.user_id,
+            )
+        except PlannerError as exc:
+            st.error(str(exc))
+        else:
+            run.saved_as = saved.scenario_id
+            state.mark_changed(SAVE_LABEL)
+            st.rerun()  # the sidebar lists the new scenario
+
+
+# --- the compare page ------------------------------------------------------------------------
+@st.fragment
+def promote_controls(ws: Workspace, by_id: dict[str, Scenario], b: str, active: str) -> None:
+    """Promote scenario ``b`` after a confirmation; the active one is archived (a fragment)."""
+    st.subheader("Promote")
+    candidate = by_id[b]
+    label = candidate.name or b
+    if candidate.state == ScenarioState.ACTIVE:
+        st.info(f"**{label}** is the active scenario.")
+        return
+    if candidate.state == ScenarioState.ARCHIVED:
+        st.info(
+            f"**{label}** is archived and cannot become active again: copy it "
+            "first (balance it, or copy it on the data page)."
+        )
+        return
+    if promote_request() != b:
+        st.button(
+            f"Promote “{label}” to active", key="cmp.promote", on_click=request_promote, args=(b,)
+        )
+        return
+    current = by_id.get(active)
+    outgoing = (
+        f"**{current.name or current.scenario_id}** will be archived."
+        if current is not None and current.state == ScenarioState.ACTIVE
+        else "No scenario is active now."
+    )
+    st.warning(
+        f"Make **{label}** the active plan? {outgoing} "
+        "Archived scenarios stay readable but cannot be promoted again."
+    )
+    yes, no, _ = st.columns([1, 1, 8])
+    no.button("Cancel", key="cmp.cancel", on_click=clear_promote_request)
+    if yes.button("Confirm", type="primary", key="cmp.confirm"):
+        _promote(ws, b, label, current)
+
+
+def _promote(ws: Workspace, b: str, label: str, current: Scenario | None) -> None:
+    user = auth.current_user()
+    try:
+        ws.promote(b, user=None if user is None else user.user_id)
+    except PlannerError as exc:
+        st.error(str(exc))
+        return
+    clear_promote_request()
+    state.mark_changed(f"promote scenario {b}")
+    state.set_scenario_id(b)
+    archived = (
+        f"; **{current.name or current.scenario_id}** is archived."
+        if current is not None and current.scenario_id != b
+        else "."
+    )
+    flash(f"**{label}** is now the active scenario{archived}")
+    st.rerun()  # the whole app follows the new active scenario

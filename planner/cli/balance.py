@@ -1,14 +1,21 @@
-"""The ``balance`` and ``audit`` commands: design or rebalance territories; audit a plan."""
+"""The ``balance`` and ``audit`` commands: design or rebalance territories; audit a plan.
+
+``planner balance`` works on a units file (``--units``, plan to ``--out``) or
+a workspace (``--workspace``: the units, workload and drive hours of the
+app's Balance page; ``--save-scenario`` saves the plan as a planning
+scenario, ``--promote`` makes it active). A plan that misses the tolerance is
+still written and saved, and the command exits 3 saying by how much and what
+binds. Bad arguments are reported all at once (exit 2, also under ``--json``).
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import geopandas as gpd
 
+from planner.access import scope_for
 from planner.balance import (
     BalanceParams,
     Locks,
@@ -20,75 +27,59 @@ from planner.balance import (
 )
 from planner.balance.audit import audit_plan
 from planner.balance.audit_report import write_audit_report
+from planner.balance.scenario import territory_owners
+from planner.balance.workload import BalanceWeight
 from planner.cli import add_json_flag, emit
-from planner.errors import InputError, Problem
+from planner.cli.balance_args import add_balance_arguments, check_arguments, param_fields
+from planner.cli.balance_files import (
+    TOLERANCE_MISSED,
+    budget_note,
+    payload,
+    read_plan,
+    read_reps_file,
+    read_units_file,
+    summary_text,
+    weights,
+    write_plan,
+)
+from planner.errors import InputError, Problem, format_ids
+from planner.schema import REP_ID
+from planner.services.balance_inputs import (
+    DRIVE_H_PER_WEEK,
+    BalanceInputs,
+    balance_inputs,
+    variable_options,
+    workspace_network,
+)
+from planner.services.balance_runs import (
+    REBALANCE,
+    SAVE_LABEL,
+    BalanceRequest,
+    BalanceResult,
+    field_reps,
+    run_balance,
+    save_balance,
+)
+from planner.workspace import Workspace, open_workspace
 
 __all__ = ["TOLERANCE_MISSED", "register"]
 
-#: Exit code when the plan is written but misses the tolerance (errors exit 2).
-TOLERANCE_MISSED = 3
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``balance`` command."""
+    """Add the ``balance`` and ``audit`` commands."""
     p = sub.add_parser(
         "balance",
         help="split units into balanced contiguous territories, or rebalance a plan",
-        description="Design K contiguous territories of even workload from a units file "
-        "(polygons with a workload column), or, with --baseline, rebalance an existing plan "
-        "moving at most --max-moved accounts. Writes unit_id -> territory_id to --out.",
+        description="Design K contiguous territories of even workload, or rebalance an "
+        "existing plan moving at most --max-moved accounts. From a units file (--units; "
+        "--baseline to rebalance; the plan is written to --out) or from a workspace "
+        "(--workspace: the units, workload and drive hours of the app's Balance page; "
+        "--save-scenario NAME saves the plan as a planning scenario, --promote makes it "
+        f"active). A plan that misses the tolerance is still written; the exit code is then "
+        f"{TOLERANCE_MISSED}.",
     )
-    p.add_argument("--units", required=True, help="units file (GeoPackage, GeoJSON, Shapefile)")
-    p.add_argument(
-        "--weight",
-        required=True,
-        action="append",
-        metavar="COLUMN[=W]",
-        help="column to balance; repeat as COLUMN=W to balance several with weights",
-    )
-    p.add_argument("--territories", "-k", type=int, help="number of territories")
-    p.add_argument("--tolerance", type=float, default=0.02, help="accepted deviation (0.02)")
-    p.add_argument(
-        "--min-workload",
-        type=float,
-        help="smallest workload of any territory (one --weight column; design)",
-    )
-    p.add_argument(
-        "--max-workload",
-        type=float,
-        help="largest workload of any territory (one --weight column; design)",
-    )
-    p.add_argument(
-        "--contiguity",
-        choices=["rook", "queen"],
-        default="rook",
-        help="adjacency of units (rook: shared border; queen: corners count)",
-    )
-    p.add_argument(
-        "--reps",
-        help="reps file: rep_id and home points (or home_latitude/"
-        "home_longitude columns in a CSV), optional capacity_h_per_week",
-    )
-    p.add_argument("--baseline", help="plan to rebalance: CSV unit_id,territory_id or JSON map")
-    p.add_argument("--max-moved", type=int, help="most accounts that may move (rebalance)")
-    p.add_argument("--max-moved-share", type=float, help="most accounts that may move, as a share")
-    p.add_argument(
-        "--keep",
-        action="append",
-        default=[],
-        metavar="TERRITORY",
-        help="keep a baseline territory exactly as it is (repeatable)",
-    )
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    p.add_argument("--id-column", help="units' id column (guessed: unit_id, id, GEOID, FIPS...)")
-    p.add_argument("--layer", help="layer of a GeoPackage (a workspace file: its units)")
-    p.add_argument(
-        "--best-effort",
-        action="store_true",
-        help="kept for old scripts: a missed tolerance always writes the best plan "
-        f"and exits {TOLERANCE_MISSED}",
-    )
-    p.add_argument("--out", required=True, help="plan file to write: .csv or .json")
+    add_balance_arguments(p)
     add_json_flag(p)
     p.set_defaults(handler=_balance)
     _register_audit(sub)
@@ -136,11 +127,11 @@ def _register_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _audit(args: argparse.Namespace) -> int:
     """Sample the ensemble, print the plan's rank on each metric, write the report."""
-    units = prepare_units(_read_units(args.units, args.id_column, args.layer))
+    units = prepare_units(read_units_file(args.units, args.id_column, args.layer))
     result = audit_plan(
         units,
-        _read_plan(args.plan),
-        weight=_weights(args.weight),
+        read_plan(args.plan),
+        weight=weights(args.weight),
         tolerance=args.tolerance,
         n_plans=args.plans,
         columns=args.column,
@@ -165,144 +156,145 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _weights(items: list[str]) -> str | dict[str, float]:
-    if len(items) == 1 and "=" not in items[0]:
-        return items[0]
-    out: dict[str, float] = {}
-    bad = []
-    for item in items:
-        col, _, w = item.partition("=")
-        try:
-            out[col] = float(w) if w else 1.0
-        except ValueError:
-            bad.append(item)
-    if bad:
-        raise InputError(
-            "bad --weight value",
-            [
-                Problem(f"'{b}' is not COLUMN=NUMBER", fix="write --weight workload_h=2")
-                for b in bad
-            ],
-        )
-    return out
-
-
-def _read_units(path: str, id_column: str | None, layer: str | None) -> Any:
-    """Read units with the validating reader; a workspace file gives its ``units`` layer."""
-    import pyogrio
-
-    from planner.geo.io import read_units
-
-    if not Path(path).exists():
-        raise InputError(
-            f"units file {path} does not exist",
-            [Problem(f"no file {path}", fix="give the path of a units file or a workspace .gpkg")],
-        )
-    if layer is None and path.lower().endswith(".gpkg"):
-        layers = {str(name) for name, _ in pyogrio.list_layers(path)}
-        if "units" in layers:
-            layer = "units"
-    return read_units(path, id_column=id_column, layer=layer)
-
-
-def _read_reps(path: str) -> Any:
-    import geopandas as gpd
-
-    from planner.schema import HOME_LATITUDE, HOME_LONGITUDE, STORAGE_CRS
-
-    if not Path(path).exists():
-        raise InputError(f"reps file {path} does not exist")
-    if path.lower().endswith(".csv"):
-        frame = pd.read_csv(path)
-        missing = [c for c in (HOME_LATITUDE, HOME_LONGITUDE) if c not in frame.columns]
-        if missing:
-            raise InputError(
-                "reps have no home coordinates",
-                [
-                    Problem(
-                        f"columns {', '.join(missing)} are missing",
-                        fix="add home_latitude and home_longitude",
-                    )
-                ],
-                source=path,
-            )
-        return gpd.GeoDataFrame(
-            frame,
-            geometry=gpd.points_from_xy(frame[HOME_LONGITUDE], frame[HOME_LATITUDE]),
-            crs=STORAGE_CRS,
-        )
-    return gpd.read_file(path)
-
-
-def _read_plan(path: str) -> pd.Series:
-    from planner.schema import TERRITORY_ID, UNIT_ID
-
-    if not Path(path).exists():
-        raise InputError(f"plan file {path} does not exist")
-    if path.lower().endswith(".json"):
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-        return pd.Series({str(k): str(v) for k, v in data.items()})
-    frame = pd.read_csv(path, dtype=str)
-    missing = [c for c in (UNIT_ID, TERRITORY_ID) if c not in frame.columns]
-    if missing:
-        raise InputError(
-            "the plan file lacks columns",
-            [
-                Problem(
-                    f"columns {', '.join(missing)} are missing",
-                    fix="write unit_id,territory_id rows",
-                )
-            ],
-            source=path,
-        )
-    return pd.Series(frame[TERRITORY_ID].to_numpy(), index=frame[UNIT_ID].to_numpy())
-
-
-def _write_plan(plan: Any, path: str) -> None:
-    if path.lower().endswith(".json"):
-        data = {str(u): str(t) for u, t in plan.assignment.items()}
-        Path(path).write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-    else:
-        plan.to_frame().to_csv(path, index=False)
-
-
 def _balance(args: argparse.Namespace) -> int:
     """Design or rebalance; the plan is always written, a missed tolerance exits 3."""
-    weight = _weights(args.weight)
+    check_arguments(args)
+    if args.workspace:
+        return _balance_workspace(args)
+    return _balance_units(args)
+
+
+def _balance_units(args: argparse.Namespace) -> int:
+    """Balance a units file; write the plan to --out."""
+    weight = weights(args.weight)
     units = prepare_units(
-        _read_units(args.units, args.id_column, args.layer), contiguity=args.contiguity
+        read_units_file(args.units, args.id_column, args.layer), contiguity=args.contiguity
     )
-    reps = _read_reps(args.reps) if args.reps else None
+    reps = read_reps_file(args.reps) if args.reps else None
     missed: str | None = None
     if args.baseline:
         plan = _rebalance(args, units, weight, reps)
         if plan.metrics.max_abs_deviation > args.tolerance + 1e-12:
-            missed = _budget_note(plan, args)
+            missed = budget_note(plan, args)
     else:
-        if args.max_moved is not None or args.keep:
-            raise InputError("--max-moved and --keep need --baseline")
-        params = BalanceParams(
-            weight=weight,
-            k=args.territories,
-            tolerance=args.tolerance,
-            seed=args.seed,
-            contiguity=args.contiguity,
-            min_workload=args.min_workload,
-            max_workload=args.max_workload,
-        )
+        params = BalanceParams(weight=weight, **param_fields(args))
         try:
             plan = design_territories(units, params, reps=reps)
         except ToleranceNotMetError as exc:
             plan = exc.plan
             missed = str(exc).replace(" The best plan is attached as .plan.", "")
-    _write_plan(plan, args.out)
-    emit(args, _payload(plan, args, missed), _text(plan, args, missed))
+    write_plan(plan, args.out)
+    emit(args, payload(plan, args, missed), summary_text(plan, args, missed))
     return TOLERANCE_MISSED if missed else 0
 
 
+def _balance_workspace(args: argparse.Namespace) -> int:
+    """Balance a workspace's scenario; write --out, save (and promote) the plan as asked."""
+    ws = open_workspace(args.workspace)
+    if args.user:
+        scope_for(ws, args.user).require("manage_scenarios")
+    sid = args.scenario or ws.active_scenario_id()
+    ws.scenario(sid)  # an unknown scenario is an InputError naming it
+    inputs, request, notes = _workspace_request(ws, sid, args)
+    result = run_balance(ws, sid, inputs, request)
+    missed = result.missed
+    if missed is not None and result.request.mode == REBALANCE:
+        missed = budget_note(result.plan, args)
+    if args.out:
+        write_plan(result.plan, args.out)
+    saved = _save(ws, sid, result, args, missed, notes)
+    data = {**payload(result.plan, args, missed), **saved, "scenario": sid, "notes": notes}
+    lines = [summary_text(result.plan, args, missed, head=_head(args, sid, saved))]
+    lines += [f"  note: {n}" for n in notes]
+    emit(args, data, "\n".join(lines))
+    return TOLERANCE_MISSED if missed else 0
+
+
+def _workspace_request(
+    ws: Workspace, sid: str, args: argparse.Namespace
+) -> tuple[BalanceInputs, BalanceRequest, list[str]]:
+    """The workspace's balance inputs, the request (its weight checked) and notes for the user."""
+    weight = weights(args.weight) if args.weight else None
+    names = [] if weight is None else ([weight] if isinstance(weight, str) else list(weight))
+    drive = DRIVE_H_PER_WEEK in names  # estimated only when asked for: it takes a while
+    network, why = workspace_network(ws) if drive else (None, None)
+    inputs = balance_inputs(ws, sid if drive else None, network=network,
+                            contiguity=args.contiguity)
+    variables = variable_options(inputs.units)
+    unknown = [n for n in names if n not in variables]
+    if unknown:
+        why_not = f" ({inputs.drive_error})" if inputs.drive_error else ""
+        raise InputError("bad --weight value", [
+            Problem(f"'{n}' cannot be balanced in this workspace{why_not}", column="--weight",
+                    fix=f"choose from {', '.join(variables)}") for n in unknown])
+    chosen: BalanceWeight = weight if weight is not None else next(iter(variables))
+    request = BalanceRequest(
+        mode=args.mode,
+        params=BalanceParams(weight=chosen, **param_fields(args)),
+        keep=tuple(args.keep),
+        reps=_workspace_reps(ws, sid, args.on_reps),
+    )
+    notes = [n for n in (why, inputs.drive_note if drive else None) if n]
+    if inputs.outside:
+        notes.append(f"{inputs.outside} accounts lie outside every unit and are left out")
+    return inputs, request, notes
+
+
+def _workspace_reps(ws: Workspace, sid: str, picked: list[str] | None) -> gpd.GeoDataFrame | None:
+    """The field reps to centre territories on (``None``: no --on-reps)."""
+    if picked is None:
+        return None
+    staff = field_reps(ws)
+    homes = staff[staff.geometry.notna() & ~staff.geometry.is_empty]
+    ids = homes[REP_ID].astype(str)
+    wanted = picked or sorted(set(territory_owners(ws, sid).values()) & set(ids))
+    unknown = sorted(set(wanted) - set(ids))
+    if unknown or not wanted:
+        raise InputError("bad --on-reps value", [Problem(
+            f"reps {format_ids(unknown)} are no field reps with a home" if unknown
+            else f"no field rep with a home owns a territory of scenario '{sid}'",
+            column="--on-reps", fix=f"name reps from {format_ids(sorted(ids)) or 'none'}")])
+    return homes[ids.isin(wanted).to_numpy()]
+
+
+def _save(
+    ws: Workspace,
+    sid: str,
+    result: BalanceResult,
+    args: argparse.Namespace,
+    missed: str | None,
+    notes: list[str],
+) -> dict[str, Any]:
+    """Save the plan as a scenario (one change), then promote it (another) when asked."""
+    if not args.save_scenario:
+        return {"saved_as": None, "promoted": False, "version": None}
+    scenario = save_balance(ws, result, base_scenario_id=sid, name=args.save_scenario,
+                            user=args.user)
+    new_id = scenario.scenario_id
+    change = ws.commit(SAVE_LABEL, user=args.user, scenario_id=new_id, cause="balance")
+    promoted = False
+    if args.promote and missed is not None:
+        notes.append(f"not promoted: the plan misses the tolerance (promote it anyway with "
+                     f"planner promote {new_id} --workspace {args.workspace})")
+    elif args.promote:
+        ws.promote(new_id, user=args.user)
+        change = ws.commit(f"promote scenario {new_id}", user=args.user, scenario_id=new_id)
+        promoted = True
+    return {"saved_as": new_id, "promoted": promoted,
+            "version": None if change is None else change.version}
+
+
+def _head(args: argparse.Namespace, sid: str, saved: dict[str, Any]) -> str:
+    """The first line of the text output of a workspace run."""
+    parts = [f"balanced scenario {sid} of {args.workspace}"]
+    if args.out:
+        parts.append(f"wrote {args.out}")
+    if saved["saved_as"]:
+        state = "active" if saved["promoted"] else "planning"
+        parts.append(f"saved as {state} scenario {saved['saved_as']}")
+    return "; ".join(parts)
 def _rebalance(args: argparse.Namespace, units: Any, weight: Any, reps: Any) -> TerritoryPlan:
-    baseline = _read_plan(args.baseline)
+    baseline = read_plan(args.baseline)
     k_base = baseline.nunique()
     if args.territories is not None and args.territories != k_base:
         raise InputError(
@@ -329,59 +321,3 @@ def _rebalance(args: argparse.Namespace, units: Any, weight: Any, reps: Any) -> 
     )
 
 
-def _budget_note(plan: TerritoryPlan, args: argparse.Namespace) -> str:
-    m = plan.metrics
-    binds = (
-        "the move budget binds (raise --max-moved or --max-moved-share)"
-        if args.max_moved is not None or args.max_moved_share is not None
-        else "the units are too coarse or the locks too tight"
-    )
-    return (
-        f"the best plan found is {m.max_abs_deviation:.2%} from target at worst, outside "
-        f"the tolerance of {args.tolerance:.2%}: {binds}"
-    )
-
-
-def _payload(plan: TerritoryPlan, args: argparse.Namespace, missed: str | None) -> dict[str, Any]:
-    m = plan.metrics
-    return {
-        "ok": missed is None,
-        "out": args.out,
-        "tolerance_met": missed is None,
-        "missed_by": max(0.0, m.max_abs_deviation - args.tolerance),
-        "message": missed,
-        "parameters": plan.parameters,
-        "metrics": m.to_dict(),
-    }
-
-
-def _text(plan: TerritoryPlan, args: argparse.Namespace, missed: str | None) -> str:
-    m = plan.metrics
-    text = [
-        f"wrote {args.out}: {m.n_territories} territories, {len(plan.assignment)} units",
-        f"  max deviation {m.max_abs_deviation:.2%}, mean {m.mean_abs_deviation:.2%} "
-        f"(tolerance {args.tolerance:.2%})",
-        f"  contiguous: {'yes' if m.all_contiguous else 'no: ' + ', '.join(m.noncontiguous)}",
-        f"  Polsby-Popper mean {m.polsby_popper_mean:.3f}, min {m.polsby_popper_min:.3f}",
-    ]
-    if m.home_distance_mean_km is not None:
-        text.append(
-            f"  distance to rep home: mean {m.home_distance_mean_km:.1f} km, "
-            f"max {m.home_distance_max_km:.1f} km"
-        )
-    if m.bridges:
-        names = ", ".join(f"{b.unit_a}-{b.unit_b} ({b.gap_m / 1000:.1f} km)" for b in m.bridges)
-        text.append(f"  islands bridged (counted as touching): {names}")
-    if m.disruption is not None:
-        d = m.disruption
-        moved = f"{d.moved_accounts} accounts in " if d.moved_accounts is not None else ""
-        text.append(
-            f"  moved from baseline: {moved}{d.moved_units} units, "
-            f"{d.moved_workload_share:.1%} of workload"
-        )
-    if missed:
-        text.append(
-            f"  tolerance NOT met, by {m.max_abs_deviation - args.tolerance:.2%}: "
-            f"{missed}; the best plan was written (exit {TOLERANCE_MISSED})"
-        )
-    return "\n".join(text)
