@@ -51,6 +51,7 @@ from planner.geo.columns import (
 )
 from planner.geo.sources import (
     ColumnMap,
+    RawTable,
     Source,
     Unreadable,
     column_text,
@@ -101,34 +102,31 @@ def validate_file(
     source
         A path, bytes, or a binary file object (e.g. an upload).
     kind
-        ``accounts``, ``reps``, ``units`` or ``territories``; guessed from the
-        columns and the geometry when ``None``.
+        ``accounts``, ``reps``, ``units`` or ``territories``; guessed from the columns and the
+        geometry when ``None``.
     columns
-        Explicit mapping from file columns to schema columns, e.g.
-        ``{"Breite": "latitude"}``; a value of ``None`` ignores the column. It
-        wins over the automatic recognition.
+        Explicit mapping from file columns to schema columns, e.g. ``{"Breite": "latitude"}``;
+        a value of ``None`` ignores the column. It wins over the automatic recognition.
     filename
-        The file name, needed for bytes and for file objects without a
-        ``name``; its extension decides the format.
+        The file name, needed for bytes and for file objects without a ``name``; its
+        extension decides the format.
     sheet
-        Sheet name or 0-based index in an XLSX workbook; by default the sheet
-        named like ``kind``, else the first.
+        Sheet name or 0-based index in an XLSX workbook; by default the sheet named like
+        ``kind``, else the first.
     layer
         Layer of a GeoPackage (or Shapefile inside a zip) holding several.
     encoding
-        Text encoding of a CSV; detected when ``None`` (UTF-8, then
-        Windows-1252, then Latin-1).
+        Text encoding of a CSV; detected when ``None`` (UTF-8, then Windows-1252, then Latin-1).
     crs
-        CRS of the coordinates in a GIS file; overrides the file's own and is
-        required for a Shapefile without ``.prj`` whose coordinates are not
-        longitude/latitude.
+        CRS of the coordinates in a GIS file; overrides the file's own and is required for a
+        Shapefile without ``.prj`` whose coordinates are not longitude/latitude.
     unit_type
         Type given to units (``"county"``, ``"zip"``...).
     scenario_id
         Scenario the territories belong to; the column is left out when ``None``.
     fix_swapped
-        Swap latitude and longitude back (with a warning) when the columns as a
-        whole look swapped; an error when ``False``.
+        Swap latitude and longitude back (with a warning) when the columns as a whole look
+        swapped; an error when ``False``.
     limits
         Largest file, unpacked size, rows, columns and cell accepted
         (:data:`planner.io.DEFAULT_LIMITS` when ``None``).
@@ -143,22 +141,16 @@ def validate_file(
     InputError
         Only for invalid arguments (an unknown ``kind``), never for the file.
     """
-    if kind is not None and kind not in KINDS:
-        raise InputError(
-            f"unknown kind '{kind}'",
-            [Problem(f"unknown kind '{kind}'", fix=f"use one of {', '.join(KINDS)}")],
-        )
-    options = ReadOptions(fix_swapped=fix_swapped, unit_type=unit_type, scenario_id=scenario_id)
+    _check_kind(kind)
     limits = limits or DEFAULT_LIMITS
     try:
         inp = open_input(source, filename, limits=limits)
     except Unreadable as exc:
         name = filename or name_of(source)
         return _empty_report(name, kind or "accounts", [exc.problem], file_format="")
-    kinds: tuple[Kind, ...] = (kind,) if kind else KINDS
     table = read_table(
         inp,
-        kinds=kinds,
+        kinds=(kind,) if kind else KINDS,
         columns=columns,
         sheet=sheet,
         layer=layer,
@@ -166,12 +158,29 @@ def validate_file(
         crs=crs,
         limits=limits,
     )
+    options = ReadOptions(fix_swapped=fix_swapped, unit_type=unit_type, scenario_id=scenario_id)
+    return _report(inp.name, table, kind, columns, options)
+
+
+def _check_kind(kind: Kind | None) -> None:
+    """Raise :class:`InputError` for a ``kind`` argument that is not a table kind."""
+    if kind is not None and kind not in KINDS:
+        raise InputError(
+            f"unknown kind '{kind}'",
+            [Problem(f"unknown kind '{kind}'", fix=f"use one of {', '.join(KINDS)}")],
+        )
+
+
+def _report(
+    name: str, table: RawTable, kind: Kind | None, columns: ColumnMap | None, options: ReadOptions
+) -> ValidationReport:
+    """Recognise the columns of a read table, check every row and report."""
     if kind is None:
         kind = guess_kind([str(c) for c in table.frame.columns], geometry=table.geometry_kind())
-        logger.info("%s: guessed that the file holds %s", inp.name, kind)
+        logger.info("%s: guessed that the file holds %s", name, kind)
     if not table.readable:
         return _empty_report(
-            inp.name,
+            name,
             kind,
             table.problems,
             file_format=table.file_format,
@@ -188,7 +197,7 @@ def validate_file(
         problems.extend(exc.problems)
     valid = frame.loc[~checked.bad].reset_index(drop=True)
     return ValidationReport(
-        path=inp.name,
+        path=name,
         kind=kind,
         rows_read=len(frame),
         rows_valid=len(valid),
