@@ -362,7 +362,8 @@ def read_osm(
         progress(0.5, "building the road graph")
     G = _graph_from_ways(ways, params, name=path.name)
     if G.number_of_edges() == 0:
-        raise _no_roads_error(path, ways)
+        counted = ways if ways.n_ways or not ways.ways else _read_with_osmium(path, params)
+        raise _no_roads_error(path, counted)  # pyrosm does not count the file's ways
     if progress:
         progress(1.0, f"{G.number_of_nodes()} nodes, {G.number_of_edges()} edges")
     return G
@@ -413,7 +414,8 @@ def _no_roads_error(path: Path, ways: _Ways) -> NetworkFileError:
     else:
         held = (
             f"the file has {_count(ways.n_highways, 'way')} with a highway tag, but none a car "
-            "may use in a connected piece (footways, paths, private or closed roads)"
+            "may use in a connected piece (footways, paths, private or closed roads, "
+            "one-way stubs that cannot be left)"
         )
     box = _header_box(path)
     if box is not None:

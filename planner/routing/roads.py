@@ -245,8 +245,8 @@ def node_coordinates(
     if bad.any():
         named = [ids[i] for i in np.flatnonzero(bad)]
         raise NetworkFileError("some road junctions have no valid coordinates", [Problem(
-            f"{len(named):,} nodes lack a longitude 'x' or latitude 'y' in degrees, or have one "
-            f"off the globe (node ids {format_ids(named)})",
+            f"{len(named):,} node(s) lack a longitude 'x' or latitude 'y' in degrees, or have "
+            f"one off the globe (node ids {format_ids(named)})",
             column="x/y", fix=REBUILD_FIX)], source=label)
     return lat, lon
 
@@ -305,7 +305,7 @@ def _bad_values(
         "(build_network() does both), or " + REBUILD_FIX
     )
     return Problem(
-        f"{len(shown):,} road segments have a missing, negative or infinite {column} "
+        f"{len(shown):,} road segment(s) with a missing, negative or infinite {column} "
         f"(edges {format_ids(shown)})",
         column=column,
         fix=fix,

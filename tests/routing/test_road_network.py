@@ -332,7 +332,7 @@ def test_junctions_without_coordinates_are_refused() -> None:
     G = _two_way(50.0, 5.0)
     del G.nodes[1]["y"]
     G.nodes[2]["x"] = float("nan")
-    with pytest.raises(InputError, match=r"2 nodes lack .*node ids 1, 2"):
+    with pytest.raises(InputError, match=r"2 node\(s\) lack .*node ids 1, 2"):
         RoadNetwork(G, source="roads.graphml")
 
 
