@@ -83,7 +83,7 @@ class BalanceRequest:
         ``"design"`` from scratch or ``"rebalance"`` the scenario's territories.
     params
         What to balance and how (:class:`~planner.balance.BalanceParams`);
-        its ``locked`` is not used: name ``keep`` instead.
+        with ``keep``, its ``locked`` is replaced by the kept territories.
     keep
         Territories of the scenario kept exactly as they are.
     reps
