@@ -136,3 +136,30 @@ def test_a_missed_tolerance_is_saved_not_promoted_and_exits_3(
     assert ws.scenario("drive").state == ScenarioState.PLANNING
     assert ws.active_scenario_id() == "2026-plan"
     assert payload["metrics"]["moved_accounts"] <= 10
+
+
+@pytest.mark.slow
+def test_on_reps_centres_one_territory_on_each_owner(
+    helsinki: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--on-reps alone: the reps who own the scenario's territories, ids kept, homes measured."""
+    code = main(["balance", "design", "--workspace", helsinki, "--on-reps", "--tolerance",
+                 "0.1", "--save-scenario", "Around reps", "--json"])
+    assert code in (0, TOLERANCE_MISSED)
+    payload = _json(capsys)
+    assert payload["metrics"]["n_territories"] == 4
+    assert payload["metrics"]["home_distance_mean_km"] is not None
+    ws = open_workspace(helsinki)
+    owners = ws.associations(payload["saved_as"])
+    owners = owners[owners[s.ROLE] == "owner"]
+    assert dict(zip(owners[s.TERRITORY_ID], owners[s.REP_ID], strict=True)) == {
+        f"HEL-{i}": f"hel-rep-{i}" for i in range(1, 5)}
+
+
+def test_on_reps_names_unknown_reps(helsinki: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A rep id that is no field rep with a home is refused with the ones there are."""
+    code = main(["balance", "design", "--workspace", helsinki, "--on-reps", "nobody", "--json"])
+    assert code == 2
+    problem = _json(capsys)["problems"][0]
+    assert problem["column"] == "--on-reps" and "nobody" in problem["message"]
+    assert "hel-rep-1" in problem["fix"]
