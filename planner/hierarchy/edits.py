@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,9 +12,7 @@ from planner import schema as s
 from planner.errors import InputError, Problem
 from planner.hierarchy.checks import DEFAULT_TOLERANCE_M, check_hierarchy
 from planner.hierarchy.navigation import compute_levels, descendants, ids_of, require_territory
-
-if TYPE_CHECKING:
-    from planner.workspace import Workspace
+from planner.workspace import Workspace
 
 __all__ = ["move_subtree", "rename", "save_hierarchy"]
 
