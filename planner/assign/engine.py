@@ -11,7 +11,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 
@@ -23,6 +22,7 @@ from planner.assign.inputs import (
     check_accounts,
     match_overrides,
     overrides_frame,
+    point_coordinates,
 )
 from planner.assign.layout import TerritoryLayout, cached_layout
 from planner.assign.resolve import (
@@ -201,19 +201,9 @@ def _checked_run(
         (w.category if issubclass(w.category, Warning) else PlannerWarning, str(w.message))
         for w in caught
     ]
-    x, y = _coordinates(np.asarray(accounts.geometry.values, dtype=object))
+    x, y = point_coordinates(np.asarray(accounts.geometry.values, dtype=object))
     return _complete_run(
         accounts, account_ids, (x, y, accounts.crs), territories, rules, overrides, found
-    )
-
-
-def _coordinates(
-    geoms: NDArray[np.object_],
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """x and y of each point (NaN for a missing or empty one)."""
-    return (
-        np.asarray(shapely.get_x(geoms), dtype=np.float64),
-        np.asarray(shapely.get_y(geoms), dtype=np.float64),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import geopandas as gpd
@@ -16,6 +17,10 @@ from numpy.typing import NDArray
 
 from planner import schema as s
 from planner.errors import InputError, PlannerWarning, Problem, format_ids
+from planner.geo.locate import threads
+
+#: Points from which reading x and y side by side pays off.
+_PARALLEL_MIN = 200_000
 
 __all__ = [
     "check_account_ids",
@@ -23,6 +28,7 @@ __all__ = [
     "id_series",
     "match_overrides",
     "overrides_frame",
+    "point_coordinates",
     "text_array",
 ]
 
@@ -247,3 +253,21 @@ def match_overrides(
         )
         ovr = ovr[~dup]
     return ovr.reset_index(drop=True), notes
+
+
+def point_coordinates(
+    geoms: NDArray[np.object_],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """x and y of each point (NaN for a missing or empty one).
+
+    GEOS releases Python's lock while it reads coordinates, so with more
+    than one core x and y are read side by side.
+    """
+    if len(geoms) < _PARALLEL_MIN or threads() < 2:
+        return (
+            np.asarray(shapely.get_x(geoms), dtype=np.float64),
+            np.asarray(shapely.get_y(geoms), dtype=np.float64),
+        )
+    with ThreadPoolExecutor(2) as pool:
+        fx, fy = pool.submit(shapely.get_x, geoms), pool.submit(shapely.get_y, geoms)
+        return np.asarray(fx.result(), dtype=np.float64), np.asarray(fy.result(), dtype=np.float64)

@@ -18,7 +18,10 @@ the returned pairs lie exactly on a boundary.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 from planner.geo.locate_cross import covering_pairs
 from planner.geo.locate_tree import CellTree, build_cell_tree, lookup
 
-__all__ = ["Located", "PolygonIndex", "build_index", "locate_points", "on_boundary"]
+__all__ = ["Located", "PolygonIndex", "build_index", "locate_points", "on_boundary", "threads"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +39,10 @@ logger = logging.getLogger(__name__)
 _GRID_MIN_POINTS = 20_000
 #: Points located at once (bounds the memory of a batch of ten million).
 _BATCH = 1 << 21
+#: Fewest points worth a thread of their own.
+_MIN_SPAN = 1 << 17
+#: Environment variable setting the lookup threads (1 turns threading off).
+THREADS_ENV = "PLANNER_THREADS"
 
 
 @dataclass(frozen=True)
@@ -171,11 +178,24 @@ def locate_points(
     n = len(xs)
     if index.cells is None:
         return _exact(xs, ys, np.arange(n, dtype=np.int64), index)
+    cells = index.cells
+    spans = _spans(n, threads())
+
+    def look(
+        span: tuple[int, int],
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        lo, hi = span
+        return lookup(cells, xs[lo:hi], ys[lo:hi])
+
+    if len(spans) > 1 and threads() > 1:  # the grid lookup is numpy: it runs beside itself
+        with ThreadPoolExecutor(min(threads(), len(spans))) as pool:
+            looked = list(pool.map(look, spans))
+    else:
+        looked = [look(span) for span in spans]
     points: list[NDArray[np.int64]] = []
     polys: list[NDArray[np.int64]] = []
-    for lo in range(0, n, _BATCH):
-        hi = min(n, lo + _BATCH)
-        p, t, exact = lookup(index.cells, xs[lo:hi], ys[lo:hi])
+    for (lo, _), (p, t, exact) in zip(spans, looked, strict=True):
+        # the exact tests use GEOS' prepared polygons, which are not shared across threads
         found = _exact(xs, ys, exact + lo, index)
         points += [p + lo, found.point_index]
         polys += [t, found.polygon_index]
@@ -183,6 +203,23 @@ def locate_points(
         empty = np.empty(0, dtype=np.int64)
         return Located(empty, empty)
     return Located(np.concatenate(points), np.concatenate(polys))
+
+
+def threads() -> int:
+    """Threads the grid lookup uses: ``$PLANNER_THREADS``, else the cores (at most 4)."""
+    text = os.environ.get(THREADS_ENV, "").strip()
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _spans(n: int, workers: int) -> list[tuple[int, int]]:
+    """Slices of at most ``_BATCH`` points, one per worker when there are enough points."""
+    parts = max(-(-n // _BATCH), min(workers, n // _MIN_SPAN))
+    if parts <= 1:
+        return [(0, n)] if n else []
+    edges = np.linspace(0, n, parts + 1).astype(np.int64)
+    return [(int(a), int(b)) for a, b in itertools.pairwise(edges)]
 
 
 def _exact(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
+import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from planner.assign.inputs import point_coordinates
 from planner.geo.locate import build_index, locate_points, on_boundary
 
 
@@ -113,3 +115,30 @@ def test_on_boundary_marks_vertices_and_edges() -> None:
     inner = located.point_index == len(x) - 1
     assert not border[inner].any()
     assert border[~inner].all()
+
+
+def test_threads_give_the_same_pairs_as_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Half a million points are looked up in spans side by side; the pairs do not change."""
+    polys = _layout(3, 400, 20)
+    x, y = _points(polys, 5, 500_000)
+    x[::1000] = np.nan  # points without a location stay unmatched in every span
+    index = build_index(polys, expected_points=len(x))
+    found = {}
+    for n_threads in ("1", "2", "3"):
+        monkeypatch.setenv("PLANNER_THREADS", n_threads)
+        located = locate_points(x, y, index)
+        pairs = zip(located.point_index.tolist(), located.polygon_index.tolist(), strict=True)
+        found[n_threads] = sorted(pairs)
+    assert found["1"] == found["2"] == found["3"]
+    assert found["1"] and not any(p % 1000 == 0 for p, _ in found["1"])
+
+
+def test_point_coordinates_read_side_by_side_match_shapely(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(0)
+    geoms = shapely.points(rng.random(300_000), rng.random(300_000))
+    geoms[::7] = None
+    monkeypatch.setenv("PLANNER_THREADS", "2")
+    x, y = point_coordinates(geoms)
+    np.testing.assert_array_equal(x, shapely.get_x(geoms))
+    np.testing.assert_array_equal(y, shapely.get_y(geoms))
+    assert np.isnan(x[::7]).all()
