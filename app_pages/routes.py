@@ -17,7 +17,9 @@ from ui import auth, routes, state
 
 
 @st.fragment
-def day_route(ws: Workspace, sid: str, network: RoadNetwork | None, estimate: EstimateParams) -> None:
+def day_route(
+    ws: Workspace, sid: str, network: RoadNetwork | None, estimate: EstimateParams
+) -> None:
     """The rep's route on a day: choose, plan, then map, ETA table, totals and downloads."""
     choice = routes.day_controls(ws, sid, auth.current_scope())
     if choice is None:
@@ -37,8 +39,11 @@ def day_route(ws: Workspace, sid: str, network: RoadNetwork | None, estimate: Es
     if stops.stops.empty:
         st.info(
             "No visits to route: "
-            + ("no account is due this week." if choice.mode == routes.DUE
-               else "pick the accounts to visit.")
+            + (
+                "no account is due this week."
+                if choice.mode == routes.DUE
+                else "pick the accounts to visit."
+            )
         )
         return
     planned = routes.planned_route(day, request, stops, network)

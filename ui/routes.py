@@ -607,16 +607,28 @@ def _simulation(
         "Search time per territory (s)", 1, 8, 2, key="tp.widget.routes.sim_search"
     )
     source = state.workspace_source()
-    key = (source.key if source else "", state.workspace_version(), sid, weeks,
-           per_territory, network is None, estimate)
+    key = (
+        source.key if source else "",
+        state.workspace_version(),
+        sid,
+        weeks,
+        per_territory,
+        network is None,
+        estimate,
+    )
     if controls[2].button(
         "Simulate routes",
         key="tp.widget.routes.simulate",
         help="Plans each territory's routes for the weeks chosen and "
         "averages their drive time (slower, closer to reality).",
     ):
-        route = RouteParams(weekdays=(0, 1, 2, 3, 4), weeks=weeks, use_frequencies=True,
-                            time_limit_s=float(per_territory), estimate=estimate)
+        route = RouteParams(
+            weekdays=(0, 1, 2, 3, 4),
+            weeks=weeks,
+            use_frequencies=True,
+            time_limit_s=float(per_territory),
+            estimate=estimate,
+        )
         params = WorkloadParams(method="simulate", estimate=estimate, route=route)
         bar = ProgressBar("Simulating each territory's routes…")
         began = time.monotonic()
@@ -654,4 +666,3 @@ def _workload_chart(ws: Workspace, sid: str, shown: pd.DataFrame, value: str) ->
     st.altair_chart(
         viz.territory_bar_chart(chart_data, value=value, colors=colors), width="stretch"
     )
-

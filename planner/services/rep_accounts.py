@@ -19,6 +19,7 @@ import pandas as pd
 
 from planner import schema as s
 from planner.access import AccessScope, active_mask
+from planner.models import AssociationRole
 from planner.routing import EstimateParams, RoadNetwork, WorkloadParams
 from planner.routing import account_drive_hours as routing_account_drive_hours
 from planner.routing.visits import DRIVE_H_PER_WEEK
@@ -38,8 +39,6 @@ __all__ = [
     "territory_homes",
 ]
 
-_OWNER = "owner"
-
 
 def saved_network_file(workspace_path: str | Path | None) -> Path | None:
     """Return the road network saved beside a workspace, or ``None`` if it has none.
@@ -57,6 +56,7 @@ def saved_network_file(workspace_path: str | Path | None) -> Path | None:
             return candidate
     return None
 
+
 # -- who owns what on a date ----------------------------------------------------------------
 
 
@@ -65,7 +65,7 @@ def _owners(ws: Workspace, scenario_id: str, on: date) -> pd.DataFrame:
     assoc = ws.associations(scenario_id)
     if assoc.empty:
         return assoc
-    owners = assoc[assoc[s.ROLE].astype(str) == _OWNER]
+    owners = assoc[assoc[s.ROLE].astype(str) == AssociationRole.OWNER.value]
     return owners[active_mask(owners, on).to_numpy()]
 
 

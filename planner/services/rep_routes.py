@@ -252,9 +252,7 @@ def rep_stops(day: RepDay, request: RepRouteRequest) -> RepStops:
     plan_days = tuple(sorted(set(request.weekdays)))
     counts = pd.Series(0, index=day.accounts.index, dtype=int)
     for week in range(request.weeks):
-        due = visits_due(
-            day.accounts, day_date(day.monday, 0, week), working_days=len(plan_days)
-        )
+        due = visits_due(day.accounts, day_date(day.monday, 0, week), working_days=len(plan_days))
         counts = counts.add(due["visits_this_week"], fill_value=0).astype(int)
     stops = day.accounts[counts > 0].assign(visits_in_plan=counts[counts > 0])
     return RepStops(stops, plan_days, day.monday, int(counts.sum()))
