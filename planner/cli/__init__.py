@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "export",
     "store",
     "staff",
+    "report",
 )
 
 Handler = Callable[[argparse.Namespace], int]
