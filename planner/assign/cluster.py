@@ -36,6 +36,7 @@ from planner.assign.engine import assign_accounts, assign_points
 from planner.assign.layout import TerritoryLayout, prepare_territories
 from planner.assign.partitions import read_table
 from planner.errors import ClusterUnavailableError, InputError, PlannerError, Problem
+from planner.geo.locate import THREADS_ENV
 from planner.progress import Progress, Stop, never_stop, no_progress
 
 __all__ = [
@@ -314,6 +315,7 @@ def _client(scheduler: str | None, workers: int | None) -> Iterator[Client]:
             processes=True,
             memory_limit=LOCAL_WORKER_MEMORY,
             dashboard_address=None,
+            env={THREADS_ENV: "1"},  # a worker per core: no threads inside a worker
         )
     except (OSError, RuntimeError) as exc:
         raise ClusterUnavailableError(f"a local Dask cluster could not start: {exc}") from exc
