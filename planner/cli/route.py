@@ -14,6 +14,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from planner.cli import add_json_flag, emit
 from planner.cli.route_common import (
     WEEKDAYS,
@@ -25,6 +27,8 @@ from planner.cli.route_common import (
 )
 from planner.cli.route_workspace import route_workspace
 from planner.errors import InputError, PlannerWarning, Problem
+from planner.routing import plan_routes, plan_team, read_instance, solve_instance, travel_matrix
+from planner.routing.outputs import to_geojson, to_gpx
 
 __all__ = ["register"]
 
@@ -163,8 +167,6 @@ def _add_matrix(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _read_csv(path: str, what: str) -> Any:
-    import pandas as pd
-
     file = Path(path)
     if not file.is_file():
         raise InputError(f"{what} file {path} does not exist", source=what)
@@ -212,8 +214,6 @@ def _route(args: argparse.Namespace) -> int:
 
 
 def _route_instance(args: argparse.Namespace) -> int:
-    from planner.routing.instances import read_instance, solve_instance
-
     instance = read_instance(
         args.instance, format=args.format, rounding=args.round, vehicles=args.vehicles
     )
@@ -245,9 +245,6 @@ def _route_instance(args: argparse.Namespace) -> int:
 
 
 def _route_team(args: argparse.Namespace) -> int:
-    from planner.routing.outputs import to_geojson, to_gpx
-    from planner.routing.team import plan_team
-
     stops = _read_csv(args.stops, "stops")
     reps = _read_csv(args.reps, "reps")
     params = stops_params(args)
@@ -288,8 +285,6 @@ def _route_team(args: argparse.Namespace) -> int:
 
 
 def _route_stops(args: argparse.Namespace) -> int:
-    from planner.routing.tours import plan_routes
-
     stops = _read_csv(args.stops, "stops")
     params = stops_params(args)
     network = network_of(args)
@@ -317,10 +312,6 @@ def _first_stop(stops: Any) -> tuple[float, float]:
 
 
 def _matrix(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from planner.routing.matrix import travel_matrix
-
     points = _read_csv(args.points, "points")
     if len(points) == 0:
         raise InputError("there are no points", source="points")

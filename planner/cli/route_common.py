@@ -11,11 +11,11 @@ from planner.errors import InputError, Problem
 from planner.routing import RoadNetwork, RouteParams, RoutePlan
 from planner.routing.network import build_network
 from planner.routing.outputs import to_geojson, to_gpx
+from planner.routing.plans import clock
 
 __all__ = [
     "WEEKDAYS",
     "WORKWEEK",
-    "clock",
     "network_of",
     "parse_weekdays",
     "plan_report",
@@ -109,8 +109,3 @@ def plan_report(
     if written:
         lines.append(f"wrote {' and '.join(written)}")
     return payload, lines
-
-
-def clock(seconds: float) -> str:
-    s = round(seconds)
-    return f"{s // 3600:02d}:{(s % 3600) // 60:02d}"
