@@ -8,6 +8,11 @@ rows). The peer does no checking at all (no ids, ranges, swaps, ZIP codes or
 row numbers): it is the floor, not a competitor. 30 % of the rows have no
 coordinates and are placed by ZIP code; the peer cannot place them.
 
+Large file (--big-mb 200): an accounts CSV of that size written to disk, read
+from its path by read_accounts and by pandas.read_csv in fresh processes
+(the same run): time and peak resident memory added (VmHWM). CSV files past
+``ReadLimits.stream_above_bytes`` are read in chunks of ``chunk_rows`` rows.
+
 Bad input (--corpus): every file of tests/data/bad/ through validate_file and
 through the bare reader of its format (pandas.read_csv, read_excel,
 read_parquet, geopandas.read_file): how many each refuses clearly, repairs
@@ -92,6 +97,62 @@ def _added_rss_mb(call: str, data: bytes) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+_BIG_CHILD = """
+import re, sys, time
+sys.path.insert(0, {here!r})
+import bench_io
+import pandas as pd
+from pathlib import Path
+def hwm():
+    return int(re.search(r"VmHWM:\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1))
+bench_io.locate_postal_codes(["30303"])
+path = {path!r}
+before = hwm()
+t0 = time.perf_counter()
+result = {call}
+elapsed = time.perf_counter() - t0
+print(len(result), elapsed, (hwm() - before) / 1024)
+"""
+
+
+def _write_big_csv(path: Path, megabytes: int, seed: int) -> int:
+    """Append 500,000-row blocks of accounts until the file reaches ``megabytes``."""
+    rows = 0
+    with path.open("wb") as out:
+        block = 0
+        while out.tell() < megabytes * 1_000_000:
+            data = _make_csv(500_000, seed + block)
+            if block:
+                data = data[data.index(b"\n") + 1 :]  # one header only
+                data = data.replace(b"001A", b"%03dA" % (block + 1))  # ids stay unique
+            out.write(data)
+            rows += 500_000
+            block += 1
+    return rows
+
+
+def big_file(megabytes: int, seed: int) -> None:
+    """Read a large CSV from disk with read_accounts and pandas.read_csv; print time and memory."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "big.csv"
+        rows = _write_big_csv(path, megabytes, seed)
+        size = path.stat().st_size / 1e6
+        print(f"large file: {rows:,} rows, {size:,.0f} MB on disk, read from its path")
+        for label, call in (
+            ("planner read_accounts (validated)", "bench_io.read_accounts(path)"),
+            ("pandas.read_csv (no checks)", "pd.read_csv(path, dtype={{'Id': str}})"),
+        ):
+            code = _BIG_CHILD.format(here=str(Path(__file__).parent), path=str(path), call=call)
+            out = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            )
+            n, elapsed, added = out.stdout.strip().splitlines()[-1].split()
+            print(
+                f"  {label:36s} {float(elapsed):6.1f} s   rows {int(n):,}   "
+                f"peak memory added {float(added):,.0f} MB"
+            )
+
+
 def _bare_read(path: Path) -> object:
     """What a script without the planner would do with the file."""
     name = path.name.lower()
@@ -144,7 +205,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--corpus", action="store_true", help="also run the bad-input corpus")
+    parser.add_argument(
+        "--big-mb", type=int, default=0, help="also read a CSV of this many MB from disk"
+    )
+    parser.add_argument("--only-big", action="store_true", help="run the large file only")
     args = parser.parse_args()
+    if args.big_mb and args.only_big:
+        big_file(args.big_mb, args.seed)
+        return
 
     data = _make_csv(args.rows, args.seed)
     locate_postal_codes(["30303"])  # load the ZIP table once, as a running app has
@@ -168,6 +236,8 @@ def main() -> None:
             f"  {label:36s} best {min(times):6.2f} s   rows placed {placed:,}   "
             f"peak memory added {added:,.0f} MB"
         )
+    if args.big_mb:
+        big_file(args.big_mb, args.seed)
     if args.corpus:
         corpus()
 
