@@ -231,7 +231,19 @@ class RepRouteRequest:
 
 @dataclass(frozen=True, eq=False)
 class RepStops:
-    """The stops of a request: the accounts to visit, on which days, from which first day."""
+    """The stops of a request: the accounts to visit, on which days, from which first day.
+
+    Parameters
+    ----------
+    stops
+        The rep's accounts to visit (a due plan adds ``visits_in_plan``).
+    weekdays
+        The plan's working days (0 = Monday), in order.
+    first_day
+        The Monday of the date's week (due), or the date itself (chosen).
+    visits
+        Visits asked: due visits over the weeks, or one per chosen account.
+    """
 
     stops: pd.DataFrame
     weekdays: tuple[int, ...]
@@ -291,7 +303,11 @@ def route_params(day: RepDay, request: RepRouteRequest, stops: RepStops) -> Rout
 
 @dataclass(frozen=True, eq=False)
 class RepRoute:
-    """A planned route of a rep: the plan, its stops, and where it starts."""
+    """A planned route of a rep: the plan, its stops, and where it starts.
+
+    ``home_guessed`` says the rep has no home location, so the route starts
+    and ends at the centre of the stops.
+    """
 
     day: RepDay
     stops: RepStops
