@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "route",
     "network",
     "balance",
+    "gaps",
     "export",
     "store",
     "staff",
