@@ -57,6 +57,7 @@ from planner.geo.rule_syntax import (
     literal_text,
     parse_tree,
 )
+from planner.schema import is_missing
 
 __all__ = [
     "COMPARISONS",
@@ -74,13 +75,6 @@ def _value_text(v: Any) -> str:
     if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
         return str(int(v))
     return str(v)
-
-
-def _is_missing(v: Any) -> bool:
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
 
 
 # --------------------------------------------------------------------------- rule
@@ -315,7 +309,7 @@ def parse_rules(
     problems: list[Problem] = []
     bad: list[str] = []
     for owner, text in rules.items():
-        if text is None or _is_missing(text) or not str(text).strip():
+        if text is None or is_missing(text) or not str(text).strip():
             continue
         try:
             parsed[str(owner)] = parse_rule(str(text), fields=fields, label=f"{what} {owner}")
@@ -359,7 +353,7 @@ def _compare_array(col: pd.Series, op: str, value: Value) -> NDArray[np.bool_]:
 
 
 def _compare_one(v: Any, op: str, value: Value) -> bool:
-    if _is_missing(v):
+    if is_missing(v):
         return False
     try:
         if isinstance(value, str):

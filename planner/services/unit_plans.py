@@ -51,10 +51,9 @@ def _key(name: object) -> str:
 
 
 def _text(value: Any) -> str | None:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    text = str(value).strip()
-    if text.endswith(".0") and text[:-2].isdigit():  # 13001.0 from a spreadsheet
+    """An id as text; ``13001.0`` (a spreadsheet's number) is read as ``13001``."""
+    text = s.text_or_none(value)
+    if text is not None and text.endswith(".0") and text[:-2].isdigit():
         text = text[:-2]
     return text or None
 
