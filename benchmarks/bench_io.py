@@ -140,7 +140,7 @@ def big_file(megabytes: int, seed: int) -> None:
         print(f"large file: {rows:,} rows, {size:,.0f} MB on disk, read from its path")
         for label, call in (
             ("planner read_accounts (validated)", "bench_io.read_accounts(path)"),
-            ("pandas.read_csv (no checks)", "pd.read_csv(path, dtype={{'Id': str}})"),
+            ("pandas.read_csv (no checks)", "pd.read_csv(path, dtype={'Id': str})"),
         ):
             code = _BIG_CHILD.format(here=str(Path(__file__).parent), path=str(path), call=call)
             out = subprocess.run(

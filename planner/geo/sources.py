@@ -13,15 +13,17 @@ for a bad file.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from planner.errors import InputError, Problem
 from planner.geo.columns import Kind
+from planner.io.chunked import input_size, read_delimited_chunked
 from planner.io.delimited import read_delimited
 from planner.io.excel import read_excel
 from planner.io.gis import read_parquet, read_vector, read_zip
-from planner.io.limits import DEFAULT_LIMITS, ReadLimits, check_file_size, gunzip
+from planner.io.limits import DEFAULT_LIMITS, ReadLimits, check_file_size, gunzip_chunks
 from planner.io.table import (
     MAX_ROWS,
     ColumnMap,
@@ -176,7 +178,9 @@ def read_table(
     if suffix == ".gz":
         return _read_gzip(inp, kinds=kinds, crs=crs, limits=limits, **options)
     if suffix in _TABULAR:
-        return read_delimited(inp, kinds=kinds, extra=extra, encoding=encoding, limits=limits)
+        large = input_size(inp) > limits.stream_above_bytes
+        reader = read_delimited_chunked if large else read_delimited
+        return reader(inp, kinds=kinds, extra=extra, encoding=encoding, limits=limits)
     if suffix in _EXCEL:
         return read_excel(inp, kinds=kinds, extra=extra, sheet=sheet, limits=limits)
     if suffix == ".xls":
@@ -227,12 +231,12 @@ def _network_file(inp: InputFile) -> RawTable:
 def _read_gzip(
     inp: InputFile, *, kinds: tuple[Kind, ...], crs: Any, limits: ReadLimits, **options: Any
 ) -> RawTable:
-    """Read a gzip-compressed file (``accounts.csv.gz``) as the file inside it."""
+    """Read a gzip-compressed file (``accounts.csv.gz``) as the file inside it.
+
+    The file is unpacked piece by piece into a temporary file (never whole in
+    memory) and refused once it passes ``limits.max_unpacked_bytes``.
+    """
     inner = suffix_of(Path(inp.name).stem)
-    try:
-        data = gunzip(inp.read_bytes(), limits, name=inp.name)
-    except InputError as exc:
-        return unreadable_table(inp, "gzip", exc.problems[0])
     if inner in {".gz", ".zip"}:
         return unreadable_table(
             inp,
@@ -242,5 +246,25 @@ def _read_gzip(
                 fix="unpack the file and give the table inside it",
             ),
         )
-    nested = InputFile(name=inp.name, suffix=inner or ".csv", data=data)
-    return read_table(nested, kinds=kinds, crs=crs, limits=limits, **options)
+    with tempfile.TemporaryDirectory(prefix="planner-gz-") as tmp:
+        path = Path(tmp) / f"unpacked{inner or '.csv'}"
+        try:
+            _unpack(inp, path, limits)
+        except InputError as exc:
+            return unreadable_table(inp, "gzip", exc.problems[0])
+        nested = InputFile(name=inp.name, suffix=inner or ".csv", path=path)
+        return read_table(nested, kinds=kinds, crs=crs, limits=limits, **options)
+
+
+def _unpack(inp: InputFile, target: Path, limits: ReadLimits) -> None:
+    """Write the gzip input unpacked to ``target``, within the limits."""
+    with target.open("wb") as out:
+        if inp.data is not None:
+            pieces = gunzip_chunks(inp.data, limits, name=inp.name)
+            for piece in pieces:
+                out.write(piece)
+            return
+        assert inp.path is not None
+        with inp.path.open("rb") as fh:
+            for piece in gunzip_chunks(fh, limits, name=inp.name):
+                out.write(piece)

@@ -13,6 +13,7 @@ import csv
 import io
 import logging
 import warnings
+from collections.abc import Mapping, Sequence
 from itertools import islice
 
 import numpy as np
@@ -38,7 +39,16 @@ from planner.io.table import (
 )
 from planner.io.text import guess_utf16, quote_swallowed_mask
 
-__all__ = ["read_delimited"]
+__all__ = [
+    "NUMERIC_ALIASES",
+    "cut_off_last_row",
+    "delimiter_of",
+    "long_cell_problems",
+    "long_cells",
+    "read_delimited",
+    "sample_records",
+    "swallowed_problem",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -138,8 +148,8 @@ def read_delimited(
     enc: str | None = None
     try:
         text, enc, problems = _decode(data, encoding)
-        delimiter, skip = _delimiter(text, inp.suffix)
-        sample = _sample_records(text, delimiter, skip, limits)
+        delimiter, skip = delimiter_of(text, inp.suffix)
+        sample = sample_records(text, delimiter, skip, limits)
         h = find_header(sample, kinds, extra)
         if h is None:
             return unreadable_table(inp, "csv", empty_file_problem(), encoding=enc)
@@ -166,7 +176,7 @@ def read_delimited(
     return table
 
 
-def _delimiter(text: str, suffix: str) -> tuple[str, int]:
+def delimiter_of(text: str, suffix: str) -> tuple[str, int]:
     """Return the delimiter and how many lines to skip (1 after Excel's ``sep=`` hint)."""
     first = text[: text.find("\n")].strip() if "\n" in text[:200] else text[:200].strip()
     if first.lower().startswith("sep=") and len(first) == 5:  # Excel's delimiter hint
@@ -185,7 +195,7 @@ def _too_long_cell(line: int, limit: int) -> Unreadable:
     )
 
 
-def _sample_records(text: str, delimiter: str, skip: int, limits: ReadLimits) -> list[list[str]]:
+def sample_records(text: str, delimiter: str, skip: int, limits: ReadLimits) -> list[list[str]]:
     """Read the first records (for the header), refusing cells past the csv module's limit."""
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
@@ -198,7 +208,21 @@ def _cell_problems(
     frame: pd.DataFrame, text: str, delimiter: str, limits: ReadLimits
 ) -> list[Problem]:
     """Report over-long cells, quotes never closed and a last row cut off."""
-    problems: list[Problem] = []
+    problems = long_cell_problems(long_cells(frame, limits), limits)
+    swallowed = quote_swallowed_mask(frame, delimiter) if '"' in text else None
+    if swallowed is not None:
+        quote = swallowed_problem(frame.index[swallowed.to_numpy(dtype=bool)])
+        if quote is not None:
+            problems.append(quote)
+    cut = cut_off_last_row(frame, text, delimiter)
+    if cut is not None:
+        problems.append(cut)
+    return problems
+
+
+def long_cells(frame: pd.DataFrame, limits: ReadLimits) -> dict[str, list[int]]:
+    """Return the rows (as numbered in ``frame.index``) of over-long cells, by column."""
+    found: dict[str, list[int]] = {}
     for col in frame.columns:
         values = frame[col]
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
@@ -209,33 +233,41 @@ def _cell_problems(
             lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
         long = lengths > limits.max_cell_chars
         if long.any():
-            problems.append(
-                Problem(
-                    f"{int(long.sum())} cells are longer than {limits.max_cell_chars:,} characters",
-                    rows=tuple(int(i) for i in frame.index[long.to_numpy(dtype=bool)][:MAX_ROWS]),
-                    column=str(col),
-                    fix="shorten these cells (a notes field?) or leave the column out; or raise "
-                    "ReadLimits(max_cell_chars=...)",
-                )
-            )
-    swallowed = quote_swallowed_mask(frame, delimiter) if '"' in text else None
-    if swallowed is not None and swallowed.any():
-        problems.append(
-            Problem(
-                'a quote (") is opened and never closed, so the following lines were read '
-                "into one cell of this row",
-                rows=tuple(int(i) for i in frame.index[swallowed.to_numpy(dtype=bool)][:MAX_ROWS]),
-                fix="remove the stray quote or close it, then save the file again",
-            )
+            found[str(col)] = [int(i) for i in frame.index[long.to_numpy(dtype=bool)]]
+    return found
+
+
+def long_cell_problems(found: Mapping[str, Sequence[int]], limits: ReadLimits) -> list[Problem]:
+    """One problem per column with cells past ``limits.max_cell_chars``."""
+    return [
+        Problem(
+            f"{len(rows)} cells are longer than {limits.max_cell_chars:,} characters",
+            rows=tuple(rows[:MAX_ROWS]),
+            column=col,
+            fix="shorten these cells (a notes field?) or leave the column out; or raise "
+            "ReadLimits(max_cell_chars=...)",
         )
-    cut = _cut_off_last_row(frame, text, delimiter)
-    if cut is not None:
-        problems.append(cut)
-    return problems
+        for col, rows in found.items()
+    ]
 
 
-def _cut_off_last_row(frame: pd.DataFrame, text: str, delimiter: str) -> Problem | None:
-    """A file that ends without a line break may have lost the end of its last row."""
+def swallowed_problem(rows: Sequence[int] | pd.Index) -> Problem | None:
+    """The problem of rows that swallowed the following lines after a quote never closed."""
+    if len(rows) == 0:
+        return None
+    return Problem(
+        'a quote (") is opened and never closed, so the following lines were read '
+        "into one cell of this row",
+        rows=tuple(int(i) for i in rows[:MAX_ROWS]),
+        fix="remove the stray quote or close it, then save the file again",
+    )
+
+
+def cut_off_last_row(frame: pd.DataFrame, text: str, delimiter: str) -> Problem | None:
+    """A file that ends without a line break may have lost the end of its last row.
+
+    ``text`` is the file's text, or its end (enough to hold the last line).
+    """
     if frame.empty or text.endswith(("\n", "\r")):
         return None
     last_line = text[text.rfind("\n") + 1 :]
@@ -272,7 +304,7 @@ def _cut_off_last_row(frame: pd.DataFrame, text: str, delimiter: str) -> Problem
     return None
 
 
-_NUMERIC_ALIASES = frozenset(
+NUMERIC_ALIASES = frozenset(
     alias
     for kind in KINDS
     for target, aliases in ALIASES[kind].items()
@@ -300,7 +332,7 @@ def _parse_csv(
             warnings.simplefilter("error", pd.errors.ParserWarning)
             # Coordinate and amount columns are parsed by pandas (fast); every
             # other column stays text so ids and ZIP codes keep their zeros.
-            numeric = [n for n in names if normalise_name(n) in _NUMERIC_ALIASES]
+            numeric = [n for n in names if normalise_name(n) in NUMERIC_ALIASES]
             frame = pd.read_csv(
                 io.StringIO(text),
                 sep=delimiter,

@@ -49,6 +49,11 @@ class ReadLimits:
         Most columns in a table's header.
     max_cell_chars
         Longest single cell (characters).
+    stream_above_bytes
+        Delimited text files larger than this are read in chunks (bounded
+        memory), not whole; a gzip file is unpacked to a temporary file.
+    chunk_rows
+        Records per chunk of a chunked read.
     """
 
     max_file_bytes: int = 512 * _MIB
@@ -56,6 +61,8 @@ class ReadLimits:
     max_rows: int = 5_000_000
     max_columns: int = 2_000
     max_cell_chars: int = 65_536
+    stream_above_bytes: int = 32 * _MIB
+    chunk_rows: int = 200_000
 
     def __post_init__(self) -> None:
         bad = [
