@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -14,10 +14,8 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from planner import schema as s
+from planner.routing.network import RoadNetwork
 from planner.viz.options import OSM_ATTRIBUTION, OSM_TILE_URL, TileSource
-
-if TYPE_CHECKING:  # pragma: no cover
-    from planner.routing.network import RoadNetwork
 
 __all__ = [
     "add_osm_attribution",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import folium
 import geopandas as gpd
@@ -24,9 +23,7 @@ from planner.viz.summary import (
     territory_summary,
 )
 from planner.viz.territories import add_territories, outline_rows
-
-if TYPE_CHECKING:  # pragma: no cover
-    from planner.workspace import Workspace
+from planner.workspace import Workspace
 
 __all__ = ["workspace_map"]
 

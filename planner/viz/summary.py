@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -13,9 +13,7 @@ import shapely
 
 from planner import schema as s
 from planner.tree import TerritoryTree
-
-if TYPE_CHECKING:  # pragma: no cover
-    from planner.workspace import Workspace
+from planner.workspace import Workspace
 
 __all__ = [
     "PALETTE",
