@@ -62,17 +62,8 @@ def star_performers(
         without a target after those with one (ranked by amount).
     """
     period = pick_period(targets, period, metric)
-    t = targets_of(targets, period, metric)
-    t = t[t[s.REP_ID].notna()]
-    alone = t[t[s.TERRITORY_ID].isna()].groupby(s.REP_ID)[s.VALUE].sum()
-    within = t[t[s.TERRITORY_ID].notna()].groupby(s.REP_ID)[s.VALUE].sum()
-    target = alone.combine_first(within)
-    won = opportunities[
-        opportunities[IS_WON] & in_period(opportunities[CLOSED_DATE], period)
-    ].copy()
-    won[s.OWNER_ID] = str_ids(won[s.OWNER_ID])
-    amount = won.groupby(s.OWNER_ID)[AMOUNT].sum()
-    count = won.groupby(s.OWNER_ID).size()
+    target = _user_targets(targets, period, metric)
+    amount, count = _won_by_owner(opportunities, period)
     ids = str_ids(reps[s.REP_ID])
     out = pd.DataFrame({s.REP_ID: ids.to_numpy()})
     out[s.NAME] = (
@@ -85,13 +76,36 @@ def star_performers(
     out["won_amount"] = out[s.REP_ID].map(amount).fillna(0.0).astype(float)
     out["won_count"] = out[s.REP_ID].map(count).fillna(0).astype(int)
     out["attainment"] = (out["won_amount"] / out["target"].where(out["target"] > 0)).astype(float)
-    out = out[out["target"].notna() | (out["won_count"] > 0)]
+    out = _ranked(out[out["target"].notna() | (out["won_count"] > 0)])
+    out.attrs["period"] = period
+    return out.head(top) if top is not None else out
+
+
+def _user_targets(targets: pd.DataFrame, period: str | None, metric: str) -> pd.Series:
+    """Each user's own target, else the sum of their targets in their territories."""
+    t = targets_of(targets, period, metric)
+    t = t[t[s.REP_ID].notna()]
+    alone = t[t[s.TERRITORY_ID].isna()].groupby(s.REP_ID)[s.VALUE].sum()
+    within = t[t[s.TERRITORY_ID].notna()].groupby(s.REP_ID)[s.VALUE].sum()
+    return alone.combine_first(within)
+
+
+def _won_by_owner(opportunities: pd.DataFrame, period: str | None) -> tuple[pd.Series, pd.Series]:
+    """Won amount and count per owner, of opportunities closed in ``period``."""
+    won = opportunities[
+        opportunities[IS_WON] & in_period(opportunities[CLOSED_DATE], period)
+    ].copy()
+    won[s.OWNER_ID] = str_ids(won[s.OWNER_ID])
+    return won.groupby(s.OWNER_ID)[AMOUNT].sum(), won.groupby(s.OWNER_ID).size()
+
+
+def _ranked(out: pd.DataFrame) -> pd.DataFrame:
+    """Best attainment first (then amount, then id); ``rank`` from 1."""
     out = out.sort_values(
         ["attainment", "won_amount", s.REP_ID], ascending=[False, False, True], na_position="last"
     ).reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    out.attrs["period"] = period
-    return out.head(top) if top is not None else out
+    return out
 
 
 def _territories_of(
