@@ -396,6 +396,7 @@ def planned_route(
         bar.clear()
     remember("plan", key, route)
     remember("plan_s", key, time.monotonic() - began)
+    remember("plan_serial", key, time.time_ns())  # a new plan, a new day picker
     return route, key
 
 
@@ -456,7 +457,8 @@ def _day_choice(plan: RoutePlan, key: PlanKey, wanted: date) -> int:
         list(range(len(plan.days))),
         default=first,
         format_func=lambda i: day_label(plan, i, key.first_day),
-        key=f"tp.widget.routes.day.{key.first_day}.{key.request.weekdays}",
+        # One picker per plan: a new plan of the same week must not inherit the old choice.
+        key=f"tp.widget.routes.day.{recall('plan_serial', key)}",
     )
     return first if chosen is None else int(chosen)
 
