@@ -74,6 +74,20 @@ class RoadNetwork:
         The road graph; see :func:`build_network` to make one.
     source
         Where the graph came from (file name or description), shown to users.
+
+    Attributes
+    ----------
+    report
+        What building the network left out as unreachable
+        (:class:`~planner.routing.roads.NetworkReport`: counts, and a box and
+        centroid per dropped part), or ``None`` when the graph does not say.
+
+    Raises
+    ------
+    NetworkFileError
+        If the graph has no nodes, a node without valid ``x``/``y``, or an
+        edge whose ``length`` or ``travel_time`` is missing, negative or
+        infinite (naming the edges).
     """
 
     def __init__(self, graph: nx.MultiDiGraph, *, source: str = "") -> None:
@@ -83,8 +97,6 @@ class RoadNetwork:
                 "the graph has no road junctions", fix=_REBUILD)])
         self.graph = graph
         self.source = source
-        #: What building the network left out (``None`` when not recorded,
-        #: e.g. a GraphML file written by another program).
         self.report: NetworkReport | None = _stored_report(graph)
         ids = list(graph.nodes)
         self.node_ids = np.asarray(ids, dtype=np.int64)
@@ -102,7 +114,7 @@ class RoadNetwork:
         t_best = np.maximum(t_arr[best], 1e-3)
         self.edge_u = u_arr[best]
         self.edge_v = v_arr[best]
-        self.edge_key = [keys[i] for i in best]
+        self.edge_key = [keys[i][2] for i in best]  # the MultiDiGraph key of each edge
         self.edge_time_s = t_best
         self.edge_length_m = np.maximum(l_arr[best], 1e-3)
         # Edges are sorted by (u, v): build both CSR matrices with the same layout,
