@@ -38,8 +38,8 @@ __all__ = ["register"]
 #: File suffixes ``planner report --out`` writes.
 REPORT_SUFFIXES = (".csv", ".xlsx")
 _TEXT_COLUMNS = (
-    "path", "owners", "accounts", s.ANNUAL_REVENUE, "workload_h", reporting.DRIVE_COLUMN,
-    "target_effective", "won_amount", "attainment",
+    s.TERRITORY_ID, "path", "owners", "accounts", s.ANNUAL_REVENUE, "workload_h",
+    reporting.DRIVE_COLUMN, "target_effective", "won_amount", "attainment",
 )  # fmt: skip
 
 
