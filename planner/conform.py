@@ -15,6 +15,8 @@ __all__ = ["as_text", "conform", "conform_tables"]
 
 def as_text(col: pd.Series) -> pd.Series:
     """Return ``col`` as Python strings with ``None`` for every missing value (vectorised)."""
+    if col.dtype == object and pd.api.types.infer_dtype(col, skipna=False) == "string":
+        return col  # all text already (the usual case for a stored table): nothing to do
     values = col.to_numpy(dtype=object, copy=True)
     missing = pd.isna(values)
     present = ~missing

@@ -52,20 +52,20 @@ def row_keys(frame: pd.DataFrame, key: Sequence[str]) -> np.ndarray:
     """Return each row's key as one string (key columns joined; missing shown as NUL)."""
     if not len(frame):
         return np.array([], dtype=object)
-    parts = []
-    for c in key:
-        values = frame[c].to_numpy(dtype=object)
-        missing = pd.isna(values)
-        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
-            text = values.copy()
-        else:
-            text = np.array([str(v) for v in values], dtype=object)
-        text[missing] = _NULL
-        parts.append(text)
-    out = parts[0]
-    for part in parts[1:]:
-        out = out + _SEP + part
-    return np.asarray(out, dtype=object)
+    parts = [_key_text(frame[c].to_numpy(dtype=object)) for c in key]
+    if len(parts) == 1:
+        return parts[0]
+    return np.array([_SEP.join(row) for row in zip(*parts, strict=True)], dtype=object)
+
+
+def _key_text(values: np.ndarray) -> np.ndarray:
+    """One key column as text, missing values as NUL."""
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":  # all text: as it is
+        return values
+    missing = pd.isna(values)
+    text = np.array([_NULL if m else str(v) for v, m in zip(values, missing, strict=True)],
+                    dtype=object)  # fmt: skip
+    return text
 
 
 def key_values(key: str, columns: Sequence[str]) -> dict[str, str | None]:
@@ -75,9 +75,34 @@ def key_values(key: str, columns: Sequence[str]) -> dict[str, str | None]:
 
 
 def _column_differs(old: pd.Series, new: pd.Series, geometry: bool) -> np.ndarray:
-    """Return, per aligned row, whether two columns hold different values (vectorised)."""
-    a = old.to_numpy(dtype=object)
-    b = new.to_numpy(dtype=object)
+    """Return, per aligned row, whether two columns hold different values (vectorised).
+
+    Typed columns compare in numpy; text columns (Python strings and
+    ``None``, as stored) compare element by element, and only the rows that
+    look different there get the careful check of missing values.
+    """
+    if geometry:
+        return _careful_differs(old.to_numpy(dtype=object), new.to_numpy(dtype=object), True)
+    a, b = old.to_numpy(), new.to_numpy()
+    if a.dtype.kind == "f" and b.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            return np.asarray((a != b) & ~(np.isnan(a) & np.isnan(b)), dtype=bool)
+    if a.dtype.kind in "biu" and a.dtype == b.dtype:
+        return np.asarray(a != b, dtype=bool)
+    if a.dtype == object and b.dtype == object:
+        try:
+            looks = np.asarray(a != b, dtype=bool)
+        except (TypeError, ValueError):  # pd.NA compares to NA, which has no truth value
+            return _careful_differs(a, b, False)
+        rows = np.flatnonzero(looks)
+        if len(rows):  # NaN != NaN, None != NaN: look again at these few
+            looks[rows] = _careful_differs(a[rows], b[rows], False)
+        return looks
+    return _careful_differs(a.astype(object), b.astype(object), False)
+
+
+def _careful_differs(a: np.ndarray, b: np.ndarray, geometry: bool) -> np.ndarray:
+    """Per row, whether ``a`` and ``b`` differ; any two missing values are equal."""
     am, bm = pd.isna(a), pd.isna(b)
     both = ~am & ~bm
     differs = am != bm

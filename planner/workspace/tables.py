@@ -199,10 +199,13 @@ class WorkspaceTables:
         combined = pd.concat([keep, new], ignore_index=True) if len(keep) else new
         if isinstance(new, gpd.GeoDataFrame):
             combined = gpd.GeoDataFrame(combined, geometry=s.GEOMETRY, crs=s.STORAGE_CRS)
+        same_shape = list(keep.columns) == list(new.columns) and keep.dtypes.equals(new.dtypes)
+        if len(keep) and not same_shape:  # two conformed parts of one shape need no more
+            combined = conform(combined, table)
         tracked = self._tracked()
         tracked.scope = scenario_id
         try:
-            tracked[table] = conform(combined, table)
+            tracked[table] = combined
         finally:
             tracked.scope = None
 
