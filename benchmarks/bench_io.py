@@ -9,8 +9,9 @@ row numbers): it is the floor, not a competitor. 30 % of the rows have no
 coordinates and are placed by ZIP code; the peer cannot place them.
 
 Large file (--big-mb 200): an accounts CSV of that size written to disk, read
-from its path by read_accounts and by pandas.read_csv in fresh processes
-(the same run): time and peak resident memory added (VmHWM). CSV files past
+from its path in fresh processes (the same run): the raw table read whole (as
+before chunks) and in chunks, read_accounts with every check, and
+pandas.read_csv; time and peak resident memory added (VmHWM). CSV files past
 ``ReadLimits.stream_above_bytes`` are read in chunks of ``chunk_rows`` rows.
 
 Bad input (--corpus): every file of tests/data/bad/ through validate_file and
@@ -38,6 +39,8 @@ import pandas as pd
 
 from planner.errors import PlannerError
 from planner.geo.io import locate_postal_codes, read_accounts, validate_file
+from planner.geo.sources import open_input, read_table
+from planner.io import ReadLimits
 
 BAD = Path(__file__).resolve().parents[1] / "tests" / "data" / "bad"
 
@@ -131,6 +134,22 @@ def _write_big_csv(path: Path, megabytes: int, seed: int) -> int:
     return rows
 
 
+def raw_table(path: Path, *, chunked: bool) -> pd.DataFrame:
+    """The file layer alone (what reads chunks): the raw table, before any check."""
+    limits = ReadLimits() if chunked else ReadLimits(stream_above_bytes=1 << 40)
+    table = read_table(
+        open_input(path, None, limits=limits),
+        kinds=("accounts",),
+        columns=None,
+        sheet=None,
+        layer=None,
+        encoding=None,
+        crs=None,
+        limits=limits,
+    )
+    return table.frame
+
+
 def big_file(megabytes: int, seed: int) -> None:
     """Read a large CSV from disk with read_accounts and pandas.read_csv; print time and memory."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -139,6 +158,8 @@ def big_file(megabytes: int, seed: int) -> None:
         size = path.stat().st_size / 1e6
         print(f"large file: {rows:,} rows, {size:,.0f} MB on disk, read from its path")
         for label, call in (
+            ("planner raw table, whole (before)", "bench_io.raw_table(path, chunked=False)"),
+            ("planner raw table, in chunks", "bench_io.raw_table(path, chunked=True)"),
             ("planner read_accounts (validated)", "bench_io.read_accounts(path)"),
             ("pandas.read_csv (no checks)", "pd.read_csv(path, dtype={'Id': str})"),
         ):
