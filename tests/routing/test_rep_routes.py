@@ -114,7 +114,7 @@ def test_request_reports_every_problem_at_once() -> None:
     """No working day and too many weeks are listed together; so are a bad mode and day."""
     with pytest.raises(InputError, match="2 problems") as info:
         RepRouteRequest(weekdays=(), weeks=20)
-    assert [p.fix for p in info.value.problems][0] == "pick at least one working day"
+    assert info.value.problems[0].fix == "pick at least one working day"
     with pytest.raises(InputError, match="2 problems"):
         RepRouteRequest(mode="sometimes", weekdays=(9,))  # type: ignore[arg-type]
 
