@@ -37,12 +37,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from planner.errors import InputError, Problem, format_ids
+from planner.export.etm_read import EtmOptions, read_etm_export
+from planner.export.etm_state import EtmSnapshot
 from planner.export.files import write_csv
 from planner.export.plan import (
     MANIFEST,
@@ -195,11 +198,14 @@ def _write_step(folder: Path, number: int, step: LoadStep) -> tuple[Path, dict[s
     return path, entry
 
 
+Since = str | os.PathLike[str] | EtmSnapshot
+
+
 def write_salesforce(
     plan: PlanData,
     out_dir: str | os.PathLike[str],
     *,
-    since: str | os.PathLike[str] | None = None,
+    since: Since | None = None,
     options: SalesforceOptions | None = None,
 ) -> ExportResult:
     """Write the Salesforce load files of ``plan`` (or their delta from ``since``).
@@ -211,7 +217,12 @@ def write_salesforce(
     out_dir
         The folder to write (must not be ``since``).
     since
-        A previous Salesforce export folder: write only the changes.
+        What Salesforce holds now: a previous export folder of ours (the
+        delta names records by DeveloperName), or an export *from*
+        Salesforce (folder or zip of Territory2.csv... with Ids) or the
+        :class:`~planner.export.etm_state.EtmSnapshot` of a scenario imported
+        from one: then every delete lists the records' Ids and every update
+        carries them.
     options
         Access levels, username and account-id columns, role labels.
 
@@ -229,32 +240,26 @@ def write_salesforce(
         of the same model.
     """
     opts = options or SalesforceOptions()
-    previous: SalesforceState | None = None
-    if since is not None:
-        if Path(since).resolve() == Path(out_dir).resolve():
-            raise InputError(
-                "the delta cannot be written over the previous export",
-                [Problem("--out equals --since", fix="write the delta to a new folder")],
-            )
-        previous, _ = read_state(since)
+    previous, snapshot = _previous(plan, out_dir, since, opts)
+    if snapshot is not None and not opts.model_developer_name:
+        opts = replace(opts, model_developer_name=snapshot.model)
     state = build_state(plan, opts, previous.keys if previous is not None else None)
     folder = prepare_out_dir(out_dir)
     for stale in folder.glob("[0-9][0-9]_*.csv"):
         stale.unlink()
     steps = full_steps(state) if previous is None else delta_steps(previous, state)
+    if snapshot is not None:
+        steps = [snapshot.with_ids(step) for step in steps]
     written, entries = [], []
     for number, step in enumerate(steps, start=1):
         path, entry = _write_step(folder, number, step)
         written.append(path)
         entries.append(entry)
-    state_dir = folder / STATE_DIR
-    state_dir.mkdir(exist_ok=True)
-    for attr, name in _STATE_FILES.items():
-        write_csv(getattr(state, attr), state_dir / name)
-    write_csv(state.keys, folder / KEYS_FILE)
+    _write_state(folder, state)
     manifest = base_manifest(plan, "salesforce") | {
         "mode": "full" if previous is None else "delta",
-        "since": None if since is None else str(Path(since).resolve()),
+        "since": _since_label(since),
+        "deletes_by": "Id" if snapshot is not None else DEV,
         "model": state.model[DEV].iloc[0],
         "files": entries,
         "state": {attr: f"{STATE_DIR}/{name}" for attr, name in _STATE_FILES.items()},
@@ -264,6 +269,47 @@ def write_salesforce(
     write_manifest(folder, manifest)
     logger.info("wrote %s Salesforce export (%d steps) to %s", manifest["mode"], len(steps), folder)
     return ExportResult("salesforce", folder, tuple(written), manifest)
+
+
+def _write_state(folder: Path, state: SalesforceState) -> None:
+    state_dir = folder / STATE_DIR
+    state_dir.mkdir(exist_ok=True)
+    for attr, name in _STATE_FILES.items():
+        write_csv(getattr(state, attr), state_dir / name)
+    write_csv(state.keys, folder / KEYS_FILE)
+
+
+def _since_label(since: Since | None) -> str | None:
+    if since is None:
+        return None
+    if isinstance(since, EtmSnapshot):
+        return f"Salesforce export {since.source}".strip()
+    return str(Path(since).resolve())
+
+
+def _previous(
+    plan: PlanData, out_dir: str | os.PathLike[str], since: Since | None, opts: SalesforceOptions
+) -> tuple[SalesforceState | None, EtmSnapshot | None]:
+    """What Salesforce holds (``None`` for a full export), and its Ids when known."""
+    if since is None:
+        return None, None
+    if isinstance(since, EtmSnapshot):
+        return since.plain_state(), since
+    if Path(since).resolve() == Path(out_dir).resolve():
+        raise InputError(
+            "the delta cannot be written over the previous export",
+            [Problem("--out equals --since", fix="write the delta to a new folder")],
+        )
+    if Path(since).is_dir() and (Path(since) / MANIFEST).is_file():
+        previous, _ = read_state(since)
+        return previous, None
+    etm = EtmOptions(
+        model=opts.model_developer_name,
+        user_column=opts.user_column,
+        account_id_column=opts.account_id_column,
+    )
+    snapshot = read_etm_export(since, reps=plan.reps, accounts=plan.accounts, options=etm).snapshot
+    return snapshot.plain_state(), snapshot
 
 
 def load_files(folder: str | os.PathLike[str]) -> list[tuple[dict[str, Any], pd.DataFrame]]:

@@ -8,7 +8,7 @@ from typing import Any
 from planner.errors import InputError, Problem
 from planner.export import files, pdf
 from planner.export.plan import FORMATS, ExportFormat, ExportResult, PlanData
-from planner.export.salesforce import write_salesforce
+from planner.export.salesforce import Since, write_salesforce
 
 __all__ = ["export_plan"]
 
@@ -18,7 +18,7 @@ def export_plan(
     out_dir: str | os.PathLike[str],
     fmt: ExportFormat,
     *,
-    since: str | os.PathLike[str] | None = None,
+    since: Since | None = None,
     options: Any = None,
     territory_id: str | None = None,
 ) -> ExportResult:
@@ -34,7 +34,9 @@ def export_plan(
         ``csv``, ``geojson``, ``gpkg``, ``xlsx``, ``salesforce``, ``pdf`` (printable
         plan) or ``png``/``svg`` (the plan's map).
     since
-        A previous Salesforce export: write the delta from it.
+        What Salesforce holds (a previous export of ours, an export from
+        Salesforce with Ids, or the snapshot of a scenario imported from one):
+        write the delta from it.
     options
         :class:`planner.export.salesforce.SalesforceOptions` for the Salesforce format.
     territory_id
