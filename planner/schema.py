@@ -108,6 +108,11 @@ VALUE = "value"
 TIMESTAMP = "timestamp"
 USER = "user"
 KEY = "key"
+OPPORTUNITY_ID = "opportunity_id"
+AMOUNT = "amount"
+CREATED_DATE = "created_date"
+CLOSED_DATE = "closed_date"
+STAGE = "stage"
 
 Kind = Literal["str", "float", "int", "bool"]
 
@@ -326,6 +331,20 @@ TABLES: dict[str, TableSchema] = {
             _c(VALUE, "float"),
         ),
         key=(SCENARIO_ID, TERRITORY_ID, REP_ID, PERIOD, METRIC),
+    ),
+    "opportunities": TableSchema(
+        "opportunities",
+        (
+            _c(OPPORTUNITY_ID),
+            _c(ACCOUNT_ID),
+            _c(OWNER_ID, nullable=True),
+            _c(AMOUNT, "float"),
+            _c(CREATED_DATE),
+            _c(CLOSED_DATE, nullable=True),
+            _c(STAGE),
+        ),
+        key=(OPPORTUNITY_ID,),
+        extra_columns=True,
     ),
     "audit": TableSchema(
         "audit",

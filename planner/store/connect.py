@@ -10,6 +10,7 @@ copy is made beside it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import sqlite3
@@ -32,6 +33,7 @@ from planner.store.create import (
     is_database_url,
     safe_url,
     schema_for,
+    wgs84_wkt,
 )
 from planner.store.layout import (
     HIDDEN,
@@ -39,7 +41,10 @@ from planner.store.layout import (
     Layout,
     gpkg_engine,
     postgres_engine,
+    register_gpkg,
 )
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "DATABASE_URL_ENV",
@@ -151,7 +156,8 @@ def _open_gpkg(file: Path, *, readonly: bool, timeout_s: float) -> Store:
     meta = _read_meta(engine, None)
     _check_version(meta, str(file))
     layout = Layout("gpkg", extras=_reflect_extras(engine, None))
-    return Store(engine, layout, location=str(file), name=meta.get("name") or file.stem)
+    store = Store(engine, layout, location=str(file), name=meta.get("name") or file.stem)
+    return _with_every_table(store, names, readonly=readonly)
 
 
 def _open_postgis(url: str, name: str) -> Store:
@@ -174,12 +180,36 @@ def _open_postgis(url: str, name: str) -> Store:
     meta = _read_meta(engine, schema)
     _check_version(meta, f"server workspace '{name}'")
     layout = Layout("postgis", schema=schema, extras=_reflect_extras(engine, schema))
-    return Store(
+    store = Store(
         engine,
         layout,
         location=f"{safe_url(url)} (workspace {name})",
         name=meta.get("name") or name,
     )
+    present = set(sa.inspect(engine).get_table_names(schema=schema))
+    return _with_every_table(store, present, readonly=False)
+
+
+def _with_every_table(store: Store, present: set[str], *, readonly: bool) -> Store:
+    """Add the tables a newer planner declares that the stored workspace lacks.
+
+    New tables only ever add to a workspace (an older planner ignores them),
+    so they are created on open; a read-only open reads them as empty.
+    """
+    missing = [t for t in store.layout.tables if t not in present]
+    if not missing:
+        return store
+    if readonly:
+        store.layout.absent.update(missing)
+        return store
+    with store.writing() as conn:
+        for table in missing:
+            store.layout.tables[table].create(conn, checkfirst=True)
+        if store.backend == "gpkg":
+            spatial = {t: s.TABLES[t].geometry is not None for t in missing}
+            register_gpkg(conn, spatial, wgs84_wkt())
+    logger.info("added tables %s to %s", ", ".join(missing), store.location)
+    return store
 
 
 def _read_meta(engine: sa.Engine, schema: str | None) -> dict[str, str]:
@@ -209,9 +239,10 @@ def _check_version(meta: Mapping[str, str], where: str) -> None:
 
 def _reflect_extras(engine: sa.Engine, schema: str | None) -> dict[str, dict[str, s.Kind]]:
     inspector = sa.inspect(engine)
+    present = set(inspector.get_table_names(schema=schema))
     extras: dict[str, dict[str, s.Kind]] = {}
     for table, spec in s.TABLES.items():
-        if not spec.extra_columns:
+        if not spec.extra_columns or table not in present:
             continue
         declared = set(spec.column_names) | {s.GEOMETRY, *HIDDEN}
         for col in inspector.get_columns(table, schema=schema):

@@ -163,6 +163,9 @@ class Store:
         with self.faults("read"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             for name in self.layout.tables:
+                if name in self.layout.absent:
+                    tables[name] = s.empty_frame(name)
+                    continue
                 frame = pyogrio.read_dataframe(self.location, layer=name, use_arrow=True)
                 tables[name] = self._known_columns(name, frame)
         with self.reading() as conn:
@@ -192,7 +195,12 @@ class Store:
                 sa.select(self.layout.meta.c[s.KEY], self.layout.meta.c[s.VALUE])
             )
             meta = {str(k): str(v) for k, v in meta_rows}
-            tables = {name: self.read_table(conn, name) for name in self.layout.tables}
+            tables = {
+                name: s.empty_frame(name)
+                if name in self.layout.absent
+                else self.read_table(conn, name)
+                for name in self.layout.tables
+            }
         return Snapshot(tables, meta, version)
 
     def read_table(self, conn: Connection, name: str, where: Any = None) -> pd.DataFrame:

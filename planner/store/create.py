@@ -37,7 +37,14 @@ from planner.store.layout import (
 )
 from planner.store.pgcopy import copy_in
 
-__all__ = ["SCHEMA_PREFIX", "create_store", "is_database_url", "safe_url", "schema_for"]
+__all__ = [
+    "SCHEMA_PREFIX",
+    "create_store",
+    "is_database_url",
+    "safe_url",
+    "schema_for",
+    "wgs84_wkt",
+]
 
 #: Prefix of the PostgreSQL schema of each server workspace.
 SCHEMA_PREFIX = "ws_"
@@ -58,7 +65,8 @@ def schema_for(name: str) -> str:
     return (SCHEMA_PREFIX + slug)[:63]
 
 
-def _wgs84_wkt() -> str:
+def wgs84_wkt() -> str:
+    """The WKT of EPSG:4326, as the GeoPackage registry stores it."""
     return str(CRS.from_epsg(4326).to_wkt())
 
 
@@ -138,7 +146,7 @@ def _create_gpkg(
         with engine.connect().execution_options(tp_write=True) as conn, conn.begin():
             layout.metadata.create_all(conn)
             spatial = {t: s.TABLES[t].geometry is not None for t in s.TABLES}
-            register_gpkg(conn, {**spatial, META: False}, _wgs84_wkt())
+            register_gpkg(conn, {**spatial, META: False}, wgs84_wkt())
             _write_baseline(conn, layout, tables, name, description, version)
         engine.dispose()
         _checkpoint(tmp)

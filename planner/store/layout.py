@@ -110,6 +110,8 @@ class Layout:
     extras: dict[str, dict[str, s.Kind]] | None = None
 
     def __post_init__(self) -> None:
+        #: Declared tables the stored workspace lacks (read as empty; see connect).
+        self.absent: set[str] = set()
         self.metadata = sa.MetaData(schema=self.schema)
         self.extras = {t: dict(v) for t, v in (self.extras or {}).items()}
         self.tables: dict[str, sa.Table] = {}

@@ -128,6 +128,11 @@ class WorkspaceTables:
         return self.tables["scenarios"]
 
     @property
+    def opportunities(self) -> pd.DataFrame:
+        """CRM opportunities (won, lost, open) kept for reports and quota proposals."""
+        return self.tables["opportunities"]
+
+    @property
     def audit(self) -> pd.DataFrame:
         """The audit log, oldest first."""
         return self.tables["audit"]
