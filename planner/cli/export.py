@@ -25,8 +25,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--scenario", help="scenario id (the active scenario by default)")
     p.add_argument("--format", required=True, choices=FORMATS, dest="fmt", help="what to write")
     p.add_argument("--out", required=True, help="folder to write (created if missing)")
-    p.add_argument(
-        "--since", metavar="PREVIOUS_EXPORT_DIR", help="write the Salesforce delta from this export"
+    since = p.add_mutually_exclusive_group()
+    since.add_argument(
+        "--since",
+        metavar="PREVIOUS_EXPORT",
+        help="write the Salesforce delta from this export: a folder we wrote (deletes by "
+        "DeveloperName) or an export from Salesforce, folder or zip (deletes by Id)",
+    )
+    since.add_argument(
+        "--since-scenario",
+        metavar="SCENARIO",
+        help="write the Salesforce delta from the Salesforce export this scenario was "
+        "imported from (deletes by Id)",
     )
     p.add_argument("--as-user", metavar="USER", help="write only what this user id or email sees")
     p.add_argument("--territory", metavar="T", help="PDF only: print this territory alone")
@@ -54,6 +64,7 @@ def _export(args: argparse.Namespace) -> int:
     from planner.errors import InputError, Problem
     from planner.export import export_plan, plan_from_workspace
     from planner.export.salesforce import SalesforceOptions
+    from planner.services.crm_import import salesforce_snapshot
     from planner.workspace import open_workspace
 
     ws = open_workspace(args.workspace)
@@ -61,7 +72,8 @@ def _export(args: argparse.Namespace) -> int:
     if args.as_user:
         scope = scope_for(ws, args.as_user, scenario_id=sid)
         scope.require(export_action(args.fmt))  # the CRM load set needs its own right
-        if args.fmt == "salesforce" and args.since and not scope.unrestricted:
+        delta = args.since or args.since_scenario
+        if args.fmt == "salesforce" and delta and not scope.unrestricted:
             raise AccessDeniedError(
                 f"a Salesforce delta as user '{scope.user_id}' would delete everything they "
                 "cannot see; write deltas as an admin (without --as-user)"
@@ -86,8 +98,11 @@ def _export(args: argparse.Namespace) -> int:
             user_column=args.user_column,
             account_id_column=args.account_id_column,
         )
+    since = args.since
+    if args.since_scenario:
+        since = salesforce_snapshot(ws, args.since_scenario)
     result = export_plan(
-        plan, args.out, args.fmt, since=args.since, options=options, territory_id=args.territory
+        plan, args.out, args.fmt, since=since, options=options, territory_id=args.territory
     )
     payload: dict[str, Any] = {"ok": True, **result.to_dict()}
     lines = [

@@ -12,7 +12,9 @@ from pathlib import Path
 from planner.access import scope_for
 from planner.cli import add_json_flag, emit, parse_column_map
 from planner.errors import InputError, Problem, WorkspaceError
+from planner.export.etm_read import EtmOptions
 from planner.geo.columns import Kind
+from planner.services.crm_import import import_salesforce
 from planner.services.importing import (
     NEW_SCENARIO,
     ImportOptions,
@@ -23,19 +25,27 @@ from planner.workspace import Workspace, open_workspace
 
 __all__ = ["register"]
 
-_KINDS = ("accounts", "users", "units", "territories")
+_KINDS = ("accounts", "users", "units", "territories", "salesforce")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``import`` and ``promote`` commands."""
     p = sub.add_parser(
         "import",
-        help="import accounts, users, units or territories into a workspace",
+        help="import accounts, users, units, territories or a Salesforce ETM export",
         description="Check a file (every problem at once), then import it into an existing "
-        "workspace (saved at once as one change) or into a new workspace file.",
+        "workspace (saved at once as one change) or into a new workspace file. "
+        "`import salesforce DIR` reads a Salesforce Territory Management export (a folder or "
+        "zip of Territory2.csv, UserTerritory2Association.csv, ObjectTerritory2Association.csv, "
+        "optionally Territory2Model.csv, Territory2Type.csv, User.csv) into a new scenario that "
+        "remembers each record's Id.",
     )
     p.add_argument("kind", choices=_KINDS, help="what the file holds")
-    p.add_argument("file", help="CSV, XLSX, GeoJSON, GeoPackage, Parquet or zipped Shapefile")
+    p.add_argument(
+        "file",
+        help="CSV, XLSX, GeoJSON, GeoPackage, Parquet or zipped Shapefile; "
+        "salesforce: the export folder or zip",
+    )
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--workspace", "-w", help="the workspace to import into")
     where.add_argument("--new", metavar="FILE.gpkg", help="make a new workspace file")
@@ -55,6 +65,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="SOURCE=TARGET",
         help="map a file column to a planner column (repeatable); TARGET empty ignores it",
     )
+    p.add_argument("--model", default="", help="salesforce: the Territory2Model expected")
+    p.add_argument(
+        "--user-column",
+        default="email",
+        help="salesforce: users column with Salesforce usernames or emails (default: email)",
+    )
+    p.add_argument(
+        "--account-id-column",
+        default="account_id",
+        help="salesforce: accounts column with Salesforce Account Ids (default: account_id)",
+    )
     p.add_argument("--user", help="who imports (recorded; must be a planner or admin if set)")
     add_json_flag(p)
     p.set_defaults(handler=_import)
@@ -68,6 +89,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
+    if args.kind == "salesforce":
+        return _import_salesforce(args)
     path = Path(args.file)
     if not path.is_file():
         raise InputError(
@@ -111,6 +134,36 @@ def _import(args: argparse.Namespace) -> int:
     }
     lines = [*result.messages, *(f"note: {n}" for n in result.notes)]
     emit(args, payload, "\n".join(lines) or "imported")
+    return 0
+
+
+def _import_salesforce(args: argparse.Namespace) -> int:
+    if args.new:
+        raise InputError(
+            "a Salesforce export is imported into a workspace with its users and accounts",
+            [Problem("--new given", fix="import users and accounts first, then use --workspace")],
+        )
+    ws = open_workspace(args.workspace)
+    if args.user:
+        scope_for(ws, args.user).require("import_data")
+    options = EtmOptions(
+        model=args.model, user_column=args.user_column, account_id_column=args.account_id_column
+    )
+    result = import_salesforce(
+        ws, args.file, options=options, scenario_name=args.scenario_name, user=args.user
+    )
+    version = _save(result.workspace, ws, args)
+    payload = {
+        "ok": True,
+        "kind": args.kind,
+        "messages": list(result.messages),
+        "notes": list(result.notes),
+        "scenario_id": result.scenario_id,
+        "version": version,
+        "workspace": args.workspace,
+    }
+    lines = [*result.messages, *(f"note: {n}" for n in result.notes)]
+    emit(args, payload, "\n".join(lines))
     return 0
 
 

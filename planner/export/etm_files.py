@@ -52,7 +52,7 @@ _EXTRA_COLUMNS = (
 )  # fmt: skip
 
 
-def id_key(value: str) -> str:
+def id_key(value: object) -> str:
     """The comparable form of a Salesforce record Id: its case-sensitive 15-character core.
 
     An 18-character Id is the 15-character one plus a checksum, and exports
@@ -63,7 +63,7 @@ def id_key(value: str) -> str:
     >>> id_key("0MI5g0000004Q1aGAE") == id_key("0MI5g0000004Q1a")
     True
     """
-    text = value.strip()
+    text = value.strip() if isinstance(value, str) else ""
     return text[:15] if len(text) == 18 else text
 
 

@@ -284,7 +284,8 @@ def _assoc_territories(
                 fix="export Territory2 and the associations at the same time",
             )
         )
-    return frame[keys.isin(set(model_dev))].assign(_dev=keys.map(model_dev))
+    mine = keys.isin(set(model_dev))
+    return frame[mine].assign(_dev=keys[mine].map(model_dev).to_numpy())
 
 
 def read_etm_export(
@@ -332,8 +333,8 @@ def read_etm_export(
     )
     if problems:
         raise InputError(
-            f"the Salesforce export cannot be read ({len(problems)} problems): "
-            "nothing was imported",
+            f"the Salesforce export cannot be read ({len(problems)} "
+            f"problem{'' if len(problems) == 1 else 's'}): nothing was imported",
             problems,
             source=files.source,
         )
