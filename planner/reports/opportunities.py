@@ -93,7 +93,8 @@ def read_opportunities(source: str | os.PathLike[str] | pd.DataFrame) -> pd.Data
     pandas.DataFrame
         ``opportunity_id``, the input columns with ``amount`` as float and the
         dates as timestamps, plus ``is_closed``, ``is_won`` and ``cycle_days``
-        (closed minus created, in days; ``NaN`` while open).
+        (closed minus created, in days; ``NaN`` while open). ``attrs["ids_given"]``
+        tells whether the ids are the file's (else ``row2``, ``row3``...).
 
     Raises
     ------
@@ -126,6 +127,7 @@ def read_opportunities(source: str | os.PathLike[str] | pd.DataFrame) -> pd.Data
         }
     )
     out[CYCLE_DAYS] = (out[CLOSED_DATE] - out[CREATED_DATE]).dt.days.astype(float)
+    out.attrs["ids_given"] = _ids_given(raw)
     _log_open_with_date(closed, dates)
     return out
 
@@ -242,9 +244,14 @@ def _close_problems(
     return problems
 
 
+def _ids_given(raw: pd.DataFrame) -> bool:
+    """Whether every row has its own ``opportunity_id`` in the file."""
+    return OPPORTUNITY_ID in raw.columns and not _blank(raw, OPPORTUNITY_ID).any()
+
+
 def _opportunity_ids(raw: pd.DataFrame) -> pd.Series:
     """The file's ids when every row has one, else ``row2``, ``row3``... (file rows)."""
-    if OPPORTUNITY_ID in raw.columns and not _blank(raw, OPPORTUNITY_ID).any():
+    if _ids_given(raw):
         return raw[OPPORTUNITY_ID].astype(str).str.strip()
     return pd.Series([f"row{i + 2}" for i in range(len(raw))])
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from planner.errors import InputError, Problem
 
-__all__ = ["in_period", "period_bounds"]
+__all__ = ["in_period", "period_bounds", "previous_periods"]
 
 
 def period_bounds(
@@ -68,3 +68,37 @@ def in_period(when: pd.Series, period: str | None) -> pd.Series:
         return when.notna()
     start, end = period_bounds(period)
     return (when >= start) & (when < end)
+
+
+def previous_periods(period: str, count: int = 1) -> list[str]:
+    """Return the ``count`` periods of the same kind just before ``period``, latest first.
+
+    ``"2026-Q1"`` gives ``["2025-Q4", "2025-Q3"]`` for two, ``"2026-07"``
+    ``["2026-06"]``, ``"FY2026-H1"`` ``["FY2025-H2"]``, ``"2026"`` ``["2025"]``.
+
+    Raises
+    ------
+    InputError
+        If ``period`` is not understood, or ``count`` is below 1.
+    """
+    period_bounds(period)  # refuses an unknown period with the accepted forms
+    if count < 1:
+        raise InputError(
+            f"cannot look back {count} periods",
+            [Problem(f"count {count}", fix="look back at least one period")],
+        )
+    text = str(period).strip().upper()
+    m = re.fullmatch(r"(FY)?(\d{4})(?:-(Q|H)?(\d{1,2}))?", text)
+    assert m is not None
+    fiscal, year = m.group(1) or "", int(m.group(2))
+    if m.group(4) is None:
+        return [f"{fiscal}{year - k}" for k in range(1, count + 1)]
+    kind = m.group(3) or ""
+    per_year = {"Q": 4, "H": 2, "": 12}[kind]
+    index = year * per_year + int(m.group(4)) - 1
+    out = []
+    for k in range(1, count + 1):
+        y, part = divmod(index - k, per_year)
+        label = f"{kind}{part + 1}" if kind else f"{part + 1:02d}"
+        out.append(f"{fiscal}{y}-{label}")
+    return out
