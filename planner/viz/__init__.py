@@ -33,6 +33,7 @@ from planner.viz.charts import territory_bar_chart
 from planner.viz.legend import LegendRow, add_legend
 from planner.viz.maps import workspace_map
 from planner.viz.options import OSM_ATTRIBUTION, OSM_TILE_URL, MapOptions, TileSource
+from planner.viz.places import add_place_labels, place_layer
 from planner.viz.points import add_accounts, add_reps
 from planner.viz.summary import (
     PALETTE,
@@ -58,6 +59,7 @@ __all__ = [
     "add_accounts",
     "add_legend",
     "add_osm_attribution",
+    "add_place_labels",
     "add_reps",
     "add_roads",
     "add_territories",
@@ -69,6 +71,7 @@ __all__ = [
     "map_html",
     "missing_vendor_files",
     "parent_outline_style",
+    "place_layer",
     "primary_territory",
     "road_lines",
     "territory_bar_chart",

@@ -14,6 +14,7 @@ from planner.viz.assets import localize_assets
 from planner.viz.basemap import add_roads, add_units, auto_tolerance_m, base_map, map_bounds
 from planner.viz.legend import LegendRow, add_legend
 from planner.viz.options import MapOptions
+from planner.viz.places import add_place_labels, place_layer
 from planner.viz.points import add_accounts, add_reps
 from planner.viz.summary import (
     is_shown,
@@ -81,6 +82,8 @@ def workspace_map(
     )
     if roads is not None and not roads.empty:
         add_roads(m, roads)  # above the fills, below the markers; clicks pass through
+    if opts.show_places:
+        add_place_labels(m, place_layer(bounds, accounts))
     owner = primary_territory(workspace.memberships(sid), terr)
     n_accounts = 0
     if opts.show_accounts:

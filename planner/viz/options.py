@@ -39,6 +39,10 @@ class MapOptions:
         Draw the accounts.
     show_reps
         Draw the reps' home bases.
+    show_places
+        Write the names of the biggest places on the map (from the bundled
+        US postal-code data, or the accounts' own cities): context that
+        needs no internet.
     simplify_m
         Tolerance, in metres, for simplifying polygons before drawing (keeps
         the page small; 0 draws them exactly). ``None`` picks one from the
@@ -51,6 +55,7 @@ class MapOptions:
     show_units: bool = True
     show_accounts: bool = True
     show_reps: bool = True
+    show_places: bool = True
     simplify_m: float | None = None
 
     def __post_init__(self) -> None:

@@ -17,7 +17,8 @@ from shapely.geometry import box
 from planner import schema as s
 from planner import viz
 from planner.errors import InputError
-from planner.workspace import Workspace
+from planner.samples import sample_path
+from planner.workspace import Workspace, open_workspace
 from tests.app.conftest import HOSTILE_NAME, build_small_workspace
 
 _LOADED = re.compile(r"<(?:script|link)\b[^>]*?(?:src|href)=\"([^\"]+)\"", re.IGNORECASE)
@@ -249,3 +250,28 @@ def test_road_lines_keep_each_street_once() -> None:
     assert lines.geometry.iloc[0].length == pytest.approx(0.02)
     html = viz.map_html(viz.workspace_map(build_small_workspace(5), roads=lines))
     assert "tp-road" in html
+
+
+def test_offline_map_names_the_biggest_places() -> None:
+    georgia = open_workspace(sample_path("georgia"))
+    m = viz.workspace_map(georgia)
+    layer = next(c for c in m._children.values() if getattr(c, "layer_name", "") == "Place names")
+    labels = [
+        re.sub(r"<[^>]+>", "", marker.icon.options["html"]) for marker in layer._children.values()
+    ]
+    assert labels[0] == "Atlanta" and {"Macon", "Savannah", "Augusta"} <= set(labels)
+    assert len(labels) <= 40
+    quiet = viz.workspace_map(georgia, options=viz.MapOptions(show_places=False))
+    assert "tp-place" not in quiet.get_root().render()
+
+
+def test_place_names_from_data_are_escaped() -> None:
+    places = gpd.GeoDataFrame(
+        {"name": [HOSTILE_NAME], "weight": [3], "tier": [1]},
+        geometry=gpd.points_from_xy([24.9], [60.2]),
+        crs="EPSG:4326",
+    )
+    m = viz.base_map([[60.1, 24.8], [60.3, 25.0]])
+    viz.add_place_labels(m, places)
+    page = m.get_root().render()
+    assert HOSTILE_NAME not in page and "tp-place" in page

@@ -1,0 +1,61 @@
+"""Place-name labels drawn on the map itself, so an offline map still says where it is."""
+
+from __future__ import annotations
+
+import html
+
+import folium
+import geopandas as gpd
+
+from planner.geo.places import place_labels
+
+__all__ = ["add_place_labels", "place_layer"]
+
+#: Label font size (px) by tier: 1 = the biggest places.
+_FONT_PX = {1: 15, 2: 13, 3: 11}
+_LABEL_CSS = (
+    "white-space:nowrap;font:600 {px}px/1.1 system-ui,sans-serif;color:#3b3b3b;"
+    "text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 2px #fff;pointer-events:none;"
+    "transform:translate(-50%,-50%);display:inline-block"
+)
+
+
+def place_layer(
+    bounds: list[list[float]] | None,
+    accounts: gpd.GeoDataFrame | None = None,
+    *,
+    limit: int = 40,
+) -> gpd.GeoDataFrame:
+    """The places to label inside a map's ``[[south, west], [north, east]]`` bounds."""
+    if bounds is None:
+        return place_labels((0.0, 0.0, 0.0, 0.0), limit=0)
+    (south, west), (north, east) = bounds
+    return place_labels((west, south, east, north), accounts=accounts, limit=limit)
+
+
+def add_place_labels(
+    m: folium.Map, places: gpd.GeoDataFrame, *, name: str = "Place names"
+) -> folium.FeatureGroup | None:
+    """Write each place's name at its position (bigger for bigger places); ``None`` if none.
+
+    The labels are text, not markers: they take no clicks, so the
+    territories and accounts under them stay clickable.
+    """
+    if places.empty:
+        return None
+    group = folium.FeatureGroup(name=name, show=True)
+    for row in places.itertuples(index=False):
+        px = _FONT_PX.get(int(getattr(row, "tier", 3)), 11)
+        text = html.escape(str(row.name))
+        folium.Marker(
+            location=[row.geometry.y, row.geometry.x],
+            icon=folium.DivIcon(
+                html=f'<span class="tp-place" style="{_LABEL_CSS.format(px=px)}">{text}</span>',
+                icon_size=(0, 0),
+                class_name="tp-place-icon",
+            ),
+            interactive=False,
+            keyboard=False,
+        ).add_to(group)
+    group.add_to(m)
+    return group
