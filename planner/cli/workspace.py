@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from planner.access import scope_for
+from planner import schema as s
+from planner.access import AccessScope, build_scope, scope_for
 from planner.cli import add_json_flag, emit, parse_column_map
 from planner.errors import InputError, Problem, WorkspaceError
 from planner.export.etm_read import EtmOptions
@@ -145,7 +146,7 @@ def _import_salesforce(args: argparse.Namespace) -> int:
         )
     ws = open_workspace(args.workspace)
     if args.user:
-        scope_for(ws, args.user).require("import_data")
+        _scope(ws, args.user).require("import_data")
     options = EtmOptions(
         model=args.model, user_column=args.user_column, account_id_column=args.account_id_column
     )
@@ -165,6 +166,15 @@ def _import_salesforce(args: argparse.Namespace) -> int:
     lines = [*result.messages, *(f"note: {n}" for n in result.notes)]
     emit(args, payload, "\n".join(lines))
     return 0
+
+
+def _scope(ws: Workspace, user: str) -> AccessScope:
+    """What ``user`` may do (by role alone while the workspace has no scenario)."""
+    if ws.scenarios.empty:
+        empty = s.empty_frame
+        return build_scope(user, reps=ws.reps, territories=empty("territories"),
+                           associations=empty("associations"))  # fmt: skip
+    return scope_for(ws, user)
 
 
 def _save(new: Workspace, ws: Workspace | None, args: argparse.Namespace) -> int | None:

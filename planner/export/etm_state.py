@@ -37,6 +37,8 @@ _RECORDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "ObjectTerritory2Association": ("objects", (OBJECT_ID, TERR_REF)),
 }
 
+_ACCESS = ("AccountAccessLevel", "OpportunityAccessLevel", "CaseAccessLevel")
+
 
 @dataclass(frozen=True)
 class EtmSnapshot:
@@ -123,6 +125,23 @@ class EtmSnapshot:
         frame.insert(0, ID, [v or "" for v in values])
         new_key = (ID,) if step.operation == "delete" else (ID, *step.key)
         return replace(step, frame=frame, key=new_key)
+
+    def keep_access(self, state: SalesforceState) -> SalesforceState:
+        """``state`` with the access levels Salesforce has for territories it already holds.
+
+        The planner keeps no access level per territory, so a delta leaves
+        those set in Salesforce alone (new territories get the export's options).
+        """
+        old = self.state.territories
+        columns = [c for c in _ACCESS if c in old.columns and c in state.territories.columns]
+        if not columns or not len(old):
+            return state
+        territories = state.territories.copy()
+        by_name = old.drop_duplicates(DEV).set_index(DEV)
+        known = territories[DEV].isin(by_name.index)
+        for column in columns:
+            territories.loc[known, column] = territories.loc[known, DEV].map(by_name[column])
+        return replace(state, territories=territories)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-friendly form (for a scenario's ``parameters``)."""

@@ -221,8 +221,9 @@ def write_salesforce(
         delta names records by DeveloperName), or an export *from*
         Salesforce (folder or zip of Territory2.csv... with Ids) or the
         :class:`~planner.export.etm_state.EtmSnapshot` of a scenario imported
-        from one: then every delete lists the records' Ids and every update
-        carries them.
+        from one: then every delete lists the records' Ids, every update
+        carries them, and territories already in Salesforce keep their
+        access levels.
     options
         Access levels, username and account-id columns, role labels.
 
@@ -244,6 +245,8 @@ def write_salesforce(
     if snapshot is not None and not opts.model_developer_name:
         opts = replace(opts, model_developer_name=snapshot.model)
     state = build_state(plan, opts, previous.keys if previous is not None else None)
+    if snapshot is not None:
+        state = snapshot.keep_access(state)
     folder = prepare_out_dir(out_dir)
     for stale in folder.glob("[0-9][0-9]_*.csv"):
         stale.unlink()
