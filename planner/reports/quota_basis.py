@@ -57,7 +57,7 @@ def quota_units(
     frame = frame[frame[s.TERRITORY_ID].isin(set(tree.leaves()))].reset_index(drop=True)
     if per != "rep":
         out = frame[[s.TERRITORY_ID, s.NAME, "path"]].copy()
-        out[LEAVES] = [{t: 1.0} for t in out[s.TERRITORY_ID]]
+        out[LEAVES] = pd.Series([{t: 1.0} for t in out[s.TERRITORY_ID]], index=out.index)
         return out
     return _rep_units(ws, scenario_id, frame, as_of or date.today())
 
@@ -125,8 +125,8 @@ def basis_figures(
             amounts = won.groupby(str_ids(won[s.OWNER_ID]))[AMOUNT].sum()
             out[col] = units[s.REP_ID].map(amounts).fillna(0.0).astype(float).to_numpy()
         else:
-            won = _won_in_territories(ws, scenario_id, opportunities, periods)
-            out[col] = _spread(units, won.reindex(leaf_ids).fillna(0.0))
+            by_leaf = _won_in_territories(ws, scenario_id, opportunities, periods)
+            out[col] = _spread(units, by_leaf.reindex(leaf_ids).fillna(0.0))
     return out
 
 

@@ -80,8 +80,7 @@ def propose_quotas(
     lookback
         How many earlier periods count as history.
     opportunities
-        As :func:`planner.reports.read_opportunities` gives them; by default
-        the workspace's stored ones.
+        As :func:`read_opportunities` gives them (default: the stored ones).
     as_of
         The day owners are judged on (today by default).
 
@@ -208,7 +207,8 @@ def save_quotas(
                           scope=scope)  # fmt: skip
     ws.set_rows("targets", scenario_id, updated)
     detail = {"period": period, "metric": metric, "targets": len(items),
-              "total": float(sum(t.value for t in items)), **proposal.attrs}  # fmt: skip
+              "total": float(sum(t.value for t in items)),
+              "proposal": {str(k): v for k, v in proposal.attrs.items()}}  # fmt: skip
     ws.log("propose_quotas", detail, user=user, scenario_id=scenario_id)
     return items
 
