@@ -13,7 +13,7 @@ from planner.models import UserRole
 from planner.routing import EstimateParams, RoadNetwork
 from planner.services.rep_routes import rep_day, rep_stops
 from planner.workspace import Workspace
-from ui import auth, routes, state
+from ui import auth, routes, state, team_routes
 
 
 @st.fragment
@@ -65,6 +65,19 @@ def travel_workload(
     routes.workload_section(ws, sid, network, estimate)
 
 
+@st.fragment
+def team_plan(
+    ws: Workspace, sid: str, network: RoadNetwork | None, estimate: EstimateParams
+) -> None:
+    """Several reps planned at once over a pool of accounts: map, tables and files per rep."""
+    st.caption(
+        "Plan several reps' days together, each from their own home with their own shift: "
+        "the plan decides who visits which account on which day. You see only your reps "
+        "and their accounts."
+    )
+    team_routes.team_section(ws, sid, auth.current_scope(), network, estimate)
+
+
 # -- the page --------------------------------------------------------------------------------
 
 ws = state.current_workspace()
@@ -80,8 +93,10 @@ estimate = routes.estimate_settings(network)
 if scope is not None and scope.role == UserRole.REP:
     day_route(ws, sid, network, estimate)
 else:
-    route_tab, workload_tab = st.tabs(["Day route", "Travel workload"])
+    route_tab, team_tab, workload_tab = st.tabs(["Day route", "Team plan", "Travel workload"])
     with route_tab:
         day_route(ws, sid, network, estimate)
+    with team_tab:
+        team_plan(ws, sid, network, estimate)
     with workload_tab:
         travel_workload(ws, sid, network, estimate)

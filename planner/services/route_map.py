@@ -15,15 +15,28 @@ from folium.template import Template
 
 from planner import viz
 from planner.export.safety import escape_html
-from planner.routing import DayRoute, RoadNetwork, RoutePlan, route_geometry
+from planner.routing import DayRoute, RoadNetwork, RoutePlan, TeamPlan, route_geometry
 from planner.routing.hours import DAY_NAMES
 from planner.services.route_tables import clock_text
 
-__all__ = ["ROUTE_COLOR", "route_map"]
+__all__ = ["REP_COLORS", "ROUTE_COLOR", "rep_color", "route_map", "team_map"]
 
 #: Colour of the route line and the numbered stops.
 ROUTE_COLOR = "#1f6feb"
 _UNVISITED_COLOR = "#d9480f"
+#: One colour per rep of a team plan (then repeated), told apart on a light or plain map.
+REP_COLORS = (
+    "#1f6feb",
+    "#d6336c",
+    "#2f9e44",
+    "#f08c00",
+    "#7048e8",
+    "#0c8599",
+    "#a61e4d",
+    "#5c940d",
+    "#e8590c",
+    "#364fc7",
+)
 
 _ROUTE_CSS = f"""
 .tp-stop {{ background: none; border: none; }}
@@ -173,7 +186,9 @@ def _add_stops(m: folium.Map, plan: RoutePlan, route: DayRoute) -> None:
         ).add_to(m)
 
 
-def _add_home(m: folium.Map, plan: RoutePlan, route: DayRoute) -> None:
+def _add_home(
+    m: folium.Map, plan: RoutePlan, route: DayRoute, *, rep_class: str = "", color: str = ""
+) -> None:
     tip = (
         f"<b>Home</b><br>leave {clock_text(route.leave_home_s)} · back "
         f"{clock_text(route.return_home_s)}"
@@ -183,7 +198,10 @@ def _add_home(m: folium.Map, plan: RoutePlan, route: DayRoute) -> None:
     folium.Marker(
         [float(plan.lat[0]), float(plan.lon[0])],
         icon=folium.DivIcon(
-            html="<div>⌂</div>", icon_size=(26, 26), icon_anchor=(13, 13), class_name="tp-home"
+            html=f'<div style="background:{color}">⌂</div>' if color else "<div>⌂</div>",
+            icon_size=(26, 26),
+            icon_anchor=(13, 13),
+            class_name=f"tp-home {rep_class}".strip(),
         ),
         tooltip=tip,
     ).add_to(m)
@@ -230,3 +248,113 @@ def _add_legend(m: folium.Map, route: DayRoute, estimated: bool, left_out: bool)
     if left_out:
         extra.append(viz.LegendRow("dot", "Not visited", color=_UNVISITED_COLOR))
     viz.add_legend(m, [], title=f"Route · {DAY_NAMES[route.weekday]}", extra=extra)
+
+
+# -- a team plan: every rep's days, one colour per rep -------------------------------------
+
+
+def rep_color(position: int) -> str:
+    """Return the colour of the rep at ``position`` in a team plan."""
+    return REP_COLORS[position % len(REP_COLORS)]
+
+
+def team_map(
+    team: TeamPlan,
+    day: tuple[int, int] | None = None,
+    *,
+    network: RoadNetwork | None = None,
+    tiles: viz.TileSource = "none",
+    roads: gpd.GeoDataFrame | None = None,
+) -> folium.Map:
+    """Draw a team plan: each rep's routes, stops and home in the rep's own colour.
+
+    Parameters
+    ----------
+    team
+        The plan (:func:`planner.routing.plan_team`).
+    day
+        ``(week, weekday)`` of the day to draw (0 = first week, 0 = Monday);
+        ``None`` draws every day.
+    network
+        The network the plan was made on (lines follow its roads).
+    tiles, roads
+        The basemap, and street lines for context when there is none.
+
+    Each rep's lines and markers carry the class ``tp-rep-<position>``.
+    """
+    lat = [float(p.lat[i]) for p in team.plans for i in range(len(p.lat))]
+    lon = [float(p.lon[i]) for p in team.plans for i in range(len(p.lon))]
+    m = viz.base_map(_bounds(lat, lon), tiles=tiles)
+    m.add_child(_RouteCss())
+    if roads is not None and not roads.empty and tiles == "none":
+        viz.add_roads(m, roads)
+    estimated = any(p.estimated for p in team.plans) or network is None
+    rows = []
+    for r, (rep, plan) in enumerate(zip(team.reps, team.plans, strict=True)):
+        days = [d for d in plan.days if day is None or (d.week, d.weekday) == day]
+        _add_rep_days(m, plan, days, None if estimated else network, estimated, r)
+        _add_home(
+            m,
+            plan,
+            days[0] if len(days) == 1 else plan.days[0],
+            rep_class=f"tp-rep-{r}",
+            color=rep_color(r),
+        )
+        visits = sum(len(d.stops) for d in days)
+        rows.append(
+            viz.LegendRow(
+                "line",
+                f"{rep.name}: {visits} visits",
+                color=rep_color(r),
+                weight=4,
+                dashed=estimated,
+            )
+        )
+    rows.append(viz.LegendRow("rep", "Home"))
+    title = "Team plan" if day is None else f"Team plan · {_day_title(day)}"
+    viz.add_legend(m, [], title=title, extra=rows)
+    return m
+
+
+def _day_title(day: tuple[int, int]) -> str:
+    week, weekday = day
+    return DAY_NAMES[weekday] if week == 0 else f"week {week + 1} {DAY_NAMES[weekday]}"
+
+
+def _add_rep_days(
+    m: folium.Map,
+    plan: RoutePlan,
+    days: list[DayRoute],
+    network: RoadNetwork | None,
+    estimated: bool,
+    r: int,
+) -> None:
+    """One rep's legs and numbered stops on ``days``, in the rep's colour."""
+    color = rep_color(r)
+    labels = {d.label for d in days}
+    legs = route_geometry(plan, network)
+    for leg in legs[legs["day"].isin(labels)].itertuples():
+        folium.PolyLine(
+            [(float(y), float(x)) for x, y in leg.geometry.coords],
+            color=color,
+            weight=5,
+            opacity=0.85,
+            dash_array="8 8" if estimated else None,
+            class_name=f"tp-route tp-rep-{r}",
+            tooltip=f"{escape_html(leg.day)}: {escape_html(str(leg.from_id))} → "
+            f"{escape_html(str(leg.to_id))}, {leg.drive_s / 60:.0f} min",
+        ).add_to(m)
+    for d in days:
+        for stop in d.stops:
+            label = escape_html(stop.name or stop.stop_id)
+            folium.Marker(
+                [float(plan.lat[stop.point]), float(plan.lon[stop.point])],
+                icon=folium.DivIcon(
+                    html=f'<div style="background:{color}">{stop.sequence}</div>',
+                    icon_size=(24, 24),
+                    icon_anchor=(12, 12),
+                    class_name=f"tp-stop tp-rep-{r}",
+                ),
+                tooltip=f"<b>{escape_html(d.label)} {stop.sequence}. {label}</b><br>arrive "
+                f"{clock_text(stop.arrival_s)} · leave {clock_text(stop.departure_s)}",
+            ).add_to(m)

@@ -79,7 +79,7 @@ def _cell(row: pd.Series, column: str) -> str | None:
 def _max_hours(row: pd.Series, weekdays: str) -> float:
     """A day's share of the weekly capacity (NaN: the whole shift)."""
     try:
-        week_h = float(row.get(s.CAPACITY_H_PER_WEEK))
+        week_h = float(row.get(s.CAPACITY_H_PER_WEEK))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return float("nan")
     days = len([d for d in weekdays.split(",") if d.strip()])
@@ -229,6 +229,9 @@ class TeamRequest:
         makes due over the weeks; ``False``: each account once.
     route
         Search time, estimate settings and seed (shifts come from the reps).
+    shifts
+        ``(rep_id, day_start, day_end, weekdays)`` replacing a rep's shift
+        from the reps table for this plan (``weekdays`` as ``Mo,Tu,We``).
     """
 
     rep_ids: tuple[str, ...]
@@ -238,6 +241,7 @@ class TeamRequest:
     weeks: int = 1
     use_frequencies: bool = True
     route: RouteParams = field(default_factory=RouteParams)
+    shifts: tuple[tuple[str, str, str, str], ...] = ()
 
     def __post_init__(self) -> None:
         problems = []
@@ -336,6 +340,9 @@ def _chosen_reps(
         )
     order = {r: i for i, r in enumerate(request.rep_ids)}
     chosen = known[ids.isin(order)].copy()
+    for rep_id, start, end, weekdays in request.shifts:
+        row = chosen[s.REP_ID].astype(str) == str(rep_id)
+        chosen.loc[row, ["day_start", "day_end", "weekdays"]] = [start, end, weekdays]
     return chosen.sort_values(s.REP_ID, key=lambda c: c.map(order)).reset_index(drop=True)
 
 

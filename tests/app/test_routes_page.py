@@ -12,9 +12,10 @@ from streamlit.testing.v1 import AppTest
 
 from planner import schema as s
 from planner.access import scope_for
+from planner.errors import InputError
 from planner.routing import RouteParams, plan_routes, visits_due
 from planner.samples import SAMPLES, data_dir
-from planner.services import rep_accounts, rep_routes, route_map, route_tables
+from planner.services import rep_accounts, rep_routes, route_map, route_tables, team_routes
 from tests.app.conftest import HOSTILE_NAME, build_small_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +106,9 @@ def test_georgia_route_is_labelled_as_an_estimate(monkeypatch: pytest.MonkeyPatc
     at = _open("georgia", monkeypatch, user="ga-mgr-d-metro")
     rep = at.selectbox(key="tp.widget.routes.rep")
     assert rep.options == [
-        "David Nguyen (ga-rep-law)", "Emily Carter (ga-rep-mar)", "Marcus Johnson (ga-rep-atl)"
+        "David Nguyen (ga-rep-law)",
+        "Emily Carter (ga-rep-mar)",
+        "Marcus Johnson (ga-rep-atl)",
     ]  # the metro manager's reps only
     assert any("Estimated drive times" in w.value for w in at.warning)
     assert "Drive time (estimate)" in _metrics(at)
@@ -177,8 +180,9 @@ def test_visits_due_follow_the_frequencies() -> None:
             s.VISITS_PER_MONTH: np.repeat([0.25, 0.5, 1.0, 2.0, 8.0, 0.0, np.nan, 30.0], 50),
         }
     )
-    weeks = [rep_routes.week_start(MONDAY) + pd.Timedelta(weeks=w).to_pytimedelta()
-             for w in range(52)]
+    weeks = [
+        rep_routes.week_start(MONDAY) + pd.Timedelta(weeks=w).to_pytimedelta() for w in range(52)
+    ]
     counts = pd.Series(0, index=accounts[s.ACCOUNT_ID])
     for monday in weeks:
         due = visits_due(accounts, monday)
@@ -203,12 +207,27 @@ def test_routable_reps_follow_the_scope() -> None:
     """Reps see themselves, managers their team, planners everyone who owns a territory."""
     ws = build_small_workspace()
     reps = ws.reps.copy()
-    reps.loc[len(reps)] = {s.REP_ID: "R3", s.NAME: "Other rep", s.ROLE: "rep",
-                           s.CAPACITY_H_PER_WEEK: 40.0, "geometry": reps.geometry.iloc[0]}
-    reps.loc[len(reps)] = {s.REP_ID: "P1", s.NAME: "Planner", s.ROLE: "planner",
-                           s.CAPACITY_H_PER_WEEK: None, "geometry": None}
-    reps.loc[len(reps)] = {s.REP_ID: "M2", s.NAME: "Team lead", s.ROLE: "manager",
-                           s.CAPACITY_H_PER_WEEK: None, "geometry": None}
+    reps.loc[len(reps)] = {
+        s.REP_ID: "R3",
+        s.NAME: "Other rep",
+        s.ROLE: "rep",
+        s.CAPACITY_H_PER_WEEK: 40.0,
+        "geometry": reps.geometry.iloc[0],
+    }
+    reps.loc[len(reps)] = {
+        s.REP_ID: "P1",
+        s.NAME: "Planner",
+        s.ROLE: "planner",
+        s.CAPACITY_H_PER_WEEK: None,
+        "geometry": None,
+    }
+    reps.loc[len(reps)] = {
+        s.REP_ID: "M2",
+        s.NAME: "Team lead",
+        s.ROLE: "manager",
+        s.CAPACITY_H_PER_WEEK: None,
+        "geometry": None,
+    }
     reps[s.MANAGER_ID] = [None, None, "M2", None, None]
     ws.set_table("reps", reps)
     assoc = ws.rows("associations", "base").copy()
@@ -271,8 +290,10 @@ def test_account_drive_hours_split_each_territory_total() -> None:
     hours = rep_accounts.account_drive_hours(ws, "base", on=MONDAY)
     assert hours.index.equals(ws.accounts.index) and (hours >= 0).all()
     assert hours.iloc[-1] == 0.0  # the last account is in no territory
-    table = travel_workload(rep_accounts.territory_accounts(ws, "base"),
-                            homes=rep_accounts.territory_homes(ws, "base", on=MONDAY))
+    table = travel_workload(
+        rep_accounts.territory_accounts(ws, "base"),
+        homes=rep_accounts.territory_homes(ws, "base", on=MONDAY),
+    )
     members = ws.memberships("base").set_index(s.ACCOUNT_ID)[s.TERRITORY_ID]
     by_territory = hours.groupby(ws.accounts[s.ACCOUNT_ID].map(members)).sum()
     expected = table.set_index(s.TERRITORY_ID)["drive_h_per_week"]
@@ -292,3 +313,119 @@ def test_directions_links_only_with_the_online_basemap(small: AppTest) -> None:
     assert links and all(
         link.proto.url.startswith("https://www.google.com/maps/dir/") for link in links
     )
+
+
+# -- team plans -------------------------------------------------------------------------------
+
+
+def _team_plan(at: AppTest, pool: str, territories: list[str], reps: list[str] | None) -> None:
+    """Fill the Team plan tab and plan (search time at its 2 s minimum)."""
+    at.radio(key="tp.widget.team.pool").set_value(pool).run()
+    if territories:
+        at.multiselect(key=f"tp.widget.team.territories.{pool}").set_value(territories).run()
+    if reps is not None:
+        at.multiselect(key=f"tp.widget.team.reps.{','.join(territories)}").set_value(reps).run()
+    at.slider(key="tp.widget.team.search").set_value(2).run()
+    at.button(key="tp.widget.team.plan").click().run()
+    _no_exceptions(at)
+
+
+def test_team_plan_covers_a_vacant_territory(small: AppTest) -> None:
+    """Two reps cover the vacant Centre territory: one plan, a map per rep, tables and files."""
+    _team_plan(small, "vacant", ["T2"], ["R1", "R2"])
+    metrics = _metrics(small)
+    assert metrics["Reps"] == "2"
+    visits = int(metrics["Visits"])
+    assert visits > 0
+    summary = next(d.value for d in small.dataframe if "days with visits" in d.value.columns)
+    assert list(summary["rep_id"]) == ["R1", "R2"]
+    assert int(summary["visits"].sum()) == visits
+    table = next(d.value for d in small.dataframe if {"rep", "account id"} <= set(d.value.columns))
+    ws = build_small_workspace()
+    centre = set(ws.memberships("base").query("territory_id == 'T2'")[s.ACCOUNT_ID])
+    assert set(table["account id"]) <= centre  # only the pool's accounts
+    labels = [b.label for b in small.get("download_button")]
+    assert labels.count("GPX") == 2 and labels.count("CSV") == 2
+
+
+def test_team_plan_asks_for_reps_and_territories(small: AppTest) -> None:
+    """Nothing is planned until reps and territories are chosen; the tab says what is missing."""
+    small.radio(key="tp.widget.team.pool").set_value("territory").run()
+    _no_exceptions(small)
+    assert "Pick the reps to plan together." in _text(small)
+    small.multiselect(key="tp.widget.team.reps.").set_value(["R1"]).run()
+    assert "no territory chosen" in _text(small)
+    assert not [b for b in small.button if b.key == "tp.widget.team.plan"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _sample("helsinki"), reason="the Helsinki sample is not built")
+def test_manager_plans_two_reps_week(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Helsinki manager pools two territories; their owners share the week along the roads."""
+    at = _open("helsinki", monkeypatch, user="hel-mgr")
+    options = at.multiselect(key="tp.widget.team.reps.").options
+    assert "hel-planner" not in " ".join(options)
+    _team_plan(at, "territory", ["HEL-1", "HEL-2"], None)  # the owners are picked for us
+    summary = next(d.value for d in at.dataframe if "days with visits" in d.value.columns)
+    assert list(summary["rep_id"]) == ["hel-rep-1", "hel-rep-2"]
+    assert (summary["visits"] > 0).all(), "both reps should get visits"
+    assert "Estimated" not in " ".join(str(m.label) for m in at.metric)
+
+
+def test_team_reps_and_pools_follow_the_scope() -> None:
+    """A rep plans only themself; a manager their reps; unassigned and vacant pools are right."""
+    ws = build_small_workspace()
+    rep = scope_for(ws, "R1", scenario_id="base")
+    manager = scope_for(ws, "R2", scenario_id="base")
+    assert list(team_routes.team_reps(ws, "base", rep, on=MONDAY)[s.REP_ID]) == ["R1"]
+    assert set(team_routes.team_reps(ws, "base", manager, on=MONDAY)[s.REP_ID]) == {"R1", "R2"}
+    assert team_routes.team_reps(ws, "base", None, on=MONDAY).empty
+    terr = team_routes.pool_territories(ws, "base", manager, on=MONDAY)
+    assert dict(zip(terr[s.TERRITORY_ID], terr["vacant"], strict=True)) == {
+        "T1": False,
+        "T2": True,
+        "T3": True,
+    }
+    vacant = team_routes.pool_accounts(ws, "base", manager, "vacant", on=MONDAY)
+    assert set(vacant[s.TERRITORY_ID]) == {"T2", "T3"}
+    planner = scope_for(ws, "R2", scenario_id="base")
+    loose = team_routes.pool_accounts(ws, "base", planner, "unassigned", on=MONDAY)
+    assert set(loose[s.ACCOUNT_ID]) <= {"A0039"}
+    request = team_routes.TeamRequest(
+        rep_ids=("R1", "R2"),
+        pool="territory",
+        territory_ids=("T1",),
+        first_monday=MONDAY,
+        route=RouteParams(time_limit_s=1.0),
+    )
+    with pytest.raises(InputError, match="cannot be planned") as err:
+        team_routes.plan_team_routes(ws, "base", rep, request)
+    assert "R2" in err.value.problems[0].message
+    with pytest.raises(InputError, match="invalid team plan request"):
+        team_routes.TeamRequest(rep_ids=(), pool="territory")
+
+
+def test_team_plan_of_the_small_workspace_uses_each_reps_shift() -> None:
+    """Shifts given for the plan are kept: no visit outside a rep's own hours or days."""
+    ws = build_small_workspace()
+    scope = scope_for(ws, "R2", scenario_id="base")
+    request = team_routes.TeamRequest(
+        rep_ids=("R1", "R2"),
+        pool="territory",
+        territory_ids=("T1", "T2", "T3"),
+        first_monday=MONDAY,
+        use_frequencies=False,
+        route=RouteParams(time_limit_s=2.0),
+        shifts=(("R1", "09:00", "13:00", "Mo,Tu"), ("R2", "12:00", "17:00", "We")),
+    )
+    team = team_routes.plan_team_routes(ws, "base", scope, request)
+    visits = team_routes.team_visits(team)
+    r1 = visits[visits[s.REP_ID] == "R1"]
+    r2 = visits[visits[s.REP_ID] == "R2"]
+    assert set(r1["date"].str[:2]) <= {"Mo", "Tu"} and set(r2["date"].str[:2]) <= {"We"}
+    assert (r1["arrive"] >= "09:00").all() and (r1["leave"] <= "13:00").all()
+    assert (r2["arrive"] >= "12:00").all() and (r2["leave"] <= "17:00").all()
+    done = len(visits) + len(team.plan.unvisited)
+    assert done == len(team.pool)  # every account visited or its reason given
+    m = route_map.team_map(team.plan).get_root().render()
+    assert "tp-rep-0" in m and "tp-rep-1" in m
