@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser(
         "export",
-        help="export a scenario (CSV, GeoJSON, GeoPackage, XLSX, Salesforce ETM, PDF, PNG/SVG map)",
+        help="export a scenario (CSV, GeoJSON, GPKG, XLSX, Salesforce ETM, Zoho CRM, PDF, map)",
         description="Write a scenario of a workspace to a folder. With --as-user only what that "
         "user may see is written. With --since (Salesforce only) only the changes from a "
         "previous export are written, as delete/insert/update load files in load order.",
@@ -47,12 +47,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--user-column",
         default="email",
-        help="reps column with Salesforce usernames (default: email)",
+        help="reps column with Salesforce usernames / Zoho account owners (default: email)",
     )
     p.add_argument(
         "--account-id-column",
         default="account_id",
-        help="accounts column with Salesforce account Ids (default: account_id)",
+        help="accounts column with Salesforce account Ids / Zoho Record Ids (default: account_id)",
     )
     p.add_argument("--model", default="", help="Territory2Model DeveloperName (default: scenario)")
     add_json_flag(p)
@@ -64,6 +64,7 @@ def _export(args: argparse.Namespace) -> int:
     from planner.errors import InputError, Problem
     from planner.export import export_plan, plan_from_workspace
     from planner.export.salesforce import SalesforceOptions
+    from planner.export.zoho import ZohoOptions
     from planner.services.crm_import import salesforce_snapshot
     from planner.workspace import open_workspace
 
@@ -91,7 +92,11 @@ def _export(args: argparse.Namespace) -> int:
     plan = plan_from_workspace(
         ws, sid, as_user=args.as_user, opportunities=opportunities, period=args.period
     )
-    options = None
+    options: Any = None
+    if args.fmt == "zoho":
+        options = ZohoOptions(
+            account_id_column=args.account_id_column, user_column=args.user_column
+        )
     if args.fmt == "salesforce":
         options = SalesforceOptions(
             model_developer_name=args.model,

@@ -14,8 +14,9 @@ from planner.access import AccessScope, build_scope, scope_for
 from planner.cli import add_json_flag, emit, parse_column_map
 from planner.errors import InputError, Problem, WorkspaceError
 from planner.export.etm_read import EtmOptions
+from planner.export.zoho import ZohoOptions
 from planner.geo.columns import Kind
-from planner.services.crm_import import import_salesforce
+from planner.services.crm_import import import_salesforce, import_zoho
 from planner.services.importing import (
     NEW_SCENARIO,
     ImportOptions,
@@ -26,7 +27,7 @@ from planner.workspace import Workspace, open_workspace
 
 __all__ = ["register"]
 
-_KINDS = ("accounts", "users", "units", "territories", "salesforce")
+_KINDS = ("accounts", "users", "units", "territories", "salesforce", "zoho")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,7 +46,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "file",
         help="CSV, XLSX, GeoJSON, GeoPackage, Parquet or zipped Shapefile; "
-        "salesforce: the export folder or zip",
+        "salesforce: the export folder or zip; zoho: the Accounts export (CSV or XLSX)",
     )
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--workspace", "-w", help="the workspace to import into")
@@ -75,7 +76,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--account-id-column",
         default="account_id",
-        help="salesforce: accounts column with Salesforce Account Ids (default: account_id)",
+        help="salesforce, zoho: accounts column with the CRM's account Ids (default: account_id)",
     )
     p.add_argument("--user", help="who imports (recorded; must be a planner or admin if set)")
     add_json_flag(p)
@@ -90,8 +91,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    if args.kind == "salesforce":
-        return _import_salesforce(args)
+    if args.kind in ("salesforce", "zoho"):
+        return _import_crm(args)
     path = Path(args.file)
     if not path.is_file():
         raise InputError(
@@ -138,21 +139,35 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import_salesforce(args: argparse.Namespace) -> int:
+def _import_crm(args: argparse.Namespace) -> int:
     if args.new:
         raise InputError(
-            "a Salesforce export is imported into a workspace with its users and accounts",
+            f"a {args.kind} file is imported into a workspace with its users and accounts",
             [Problem("--new given", fix="import users and accounts first, then use --workspace")],
         )
     ws = open_workspace(args.workspace)
     if args.user:
         _scope(ws, args.user).require("import_data")
-    options = EtmOptions(
-        model=args.model, user_column=args.user_column, account_id_column=args.account_id_column
-    )
-    result = import_salesforce(
-        ws, args.file, options=options, scenario_name=args.scenario_name, user=args.user
-    )
+    if args.kind == "salesforce":
+        options = EtmOptions(
+            model=args.model, user_column=args.user_column, account_id_column=args.account_id_column
+        )
+        result = import_salesforce(
+            ws, args.file, options=options, scenario_name=args.scenario_name, user=args.user
+        )
+    else:
+        path = Path(args.file)
+        if not path.is_file():
+            raise InputError(f"{path} does not exist", [Problem(f"no file {path}", fix="check it")])
+        result = import_zoho(
+            ws,
+            path.name,
+            path.read_bytes(),
+            base_scenario=args.scenario,
+            scenario_name=args.scenario_name,
+            user=args.user,
+            options=ZohoOptions(account_id_column=args.account_id_column),
+        )
     version = _save(result.workspace, ws, args)
     payload = {
         "ok": True,
@@ -172,8 +187,9 @@ def _scope(ws: Workspace, user: str) -> AccessScope:
     """What ``user`` may do (by role alone while the workspace has no scenario)."""
     if ws.scenarios.empty:
         empty = s.empty_frame
-        return build_scope(user, reps=ws.reps, territories=empty("territories"),
-                           associations=empty("associations"))  # fmt: skip
+        return build_scope(
+            user, reps=ws.reps, territories=empty("territories"), associations=empty("associations")
+        )
     return scope_for(ws, user)
 
 

@@ -30,10 +30,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ExportFormat = Literal["csv", "geojson", "gpkg", "xlsx", "salesforce", "pdf", "png", "svg"]
+ExportFormat = Literal["csv", "geojson", "gpkg", "xlsx", "salesforce", "zoho", "pdf", "png", "svg"]
 #: Every export format, in the order the CLI lists them.
 FORMATS: tuple[ExportFormat, ...] = (
-    "csv", "geojson", "gpkg", "xlsx", "salesforce", "pdf", "png", "svg",
+    "csv", "geojson", "gpkg", "xlsx", "salesforce", "zoho", "pdf", "png", "svg",
 )  # fmt: skip
 #: Name of the file describing an export folder.
 MANIFEST = "manifest.json"

@@ -9,6 +9,7 @@ from planner.errors import InputError, Problem
 from planner.export import files, pdf
 from planner.export.plan import FORMATS, ExportFormat, ExportResult, PlanData
 from planner.export.salesforce import Since, write_salesforce
+from planner.export.zoho import export_zoho
 
 __all__ = ["export_plan"]
 
@@ -31,14 +32,16 @@ def export_plan(
     out_dir
         The folder to write; created if missing.
     fmt
-        ``csv``, ``geojson``, ``gpkg``, ``xlsx``, ``salesforce``, ``pdf`` (printable
+        ``csv``, ``geojson``, ``gpkg``, ``xlsx``, ``salesforce``, ``zoho`` (Zoho CRM
+        accounts with their territories), ``pdf`` (printable
         plan) or ``png``/``svg`` (the plan's map).
     since
         What Salesforce holds (a previous export of ours, an export from
         Salesforce with Ids, or the snapshot of a scenario imported from one):
         write the delta from it.
     options
-        :class:`planner.export.salesforce.SalesforceOptions` for the Salesforce format.
+        :class:`planner.export.salesforce.SalesforceOptions` for the Salesforce format,
+        :class:`planner.export.zoho.ZohoOptions` for Zoho.
     territory_id
         PDF only: print this territory (and its subtree) instead of the whole plan.
 
@@ -69,6 +72,8 @@ def export_plan(
         return pdf.export_map_image(plan, out_dir, fmt)
     if fmt == "salesforce":
         return write_salesforce(plan, out_dir, since=since, options=options)
+    if fmt == "zoho":
+        return export_zoho(plan, out_dir, options)
     writer = {
         "csv": files.export_csv,
         "geojson": files.export_geojson,
