@@ -19,6 +19,7 @@ import hashlib
 import logging
 import os
 import re
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -27,9 +28,11 @@ import streamlit as st
 
 from planner import schema as s
 from planner.errors import PlannerError
+from planner.export.etm_read import EtmOptions
 from planner.geo.columns import Kind
 from planner.geo.io import ValidationReport
 from planner.services import importing as services
+from planner.services.crm_import import import_salesforce
 from planner.services.importing import (
     ACCOUNT_TEMPLATE_COLUMNS,
     FILE_TYPES,
@@ -66,6 +69,7 @@ __all__ = [
     "accounts_template_csv",
     "auto_mapping",
     "check_upload",
+    "crm_import_section",
     "file_columns",
     "is_gis_file",
     "layer_names",
@@ -336,3 +340,89 @@ def run_make_units() -> None:
     ws.tables = dict(result.workspace.tables)
     state.mark_changed("make units from accounts")
     _flash("success", "Made units from the accounts.", result=result)
+
+
+# -- Salesforce ETM export (zip) -----------------------------------------------------------
+
+_SF = "tp.import.salesforce"
+
+
+def crm_import_section(ws: Workspace) -> None:
+    """An expander to import a Salesforce ETM export (zip) as a new scenario, with its outcome.
+
+    The zip holds Territory2.csv, UserTerritory2Association.csv and
+    ObjectTerritory2Association.csv (Territory2Model.csv, Territory2Type.csv
+    and User.csv too when exported); every problem is listed before anything changes.
+    """
+    outcome = st.session_state.get(f"{_SF}.outcome")
+    with st.expander("Salesforce ETM export (zip)", expanded=outcome is not None):
+        st.caption(
+            "A zip of the Territory2, UserTerritory2Association and ObjectTerritory2Association "
+            "files Data Loader exports (Territory2Model, Territory2Type and User too, if you "
+            "have them) becomes a new planning scenario that remembers each record's Id, so "
+            "the Export page can write a delta that deletes by Id."
+        )
+        upload = st.file_uploader("Export (zip)", type=["zip"], key=f"{_SF}.file")
+        left, middle, right = st.columns(3)
+        accounts = [c for c in ws.accounts.columns if c != s.GEOMETRY]
+        left.selectbox(
+            "Salesforce account Id column",
+            accounts,
+            key=f"{_SF}.accounts",
+            index=accounts.index(s.ACCOUNT_ID) if s.ACCOUNT_ID in accounts else 0,
+        )
+        users = [c for c in ws.reps.columns if c not in (s.GEOMETRY, s.PASSWORD_HASH)]
+        middle.selectbox(
+            "Salesforce username or email column",
+            users,
+            key=f"{_SF}.users",
+            index=users.index(s.EMAIL) if s.EMAIL in users else 0,
+        )
+        right.text_input(
+            "Territory model (optional)", key=f"{_SF}.model", placeholder="the export's only model"
+        )
+        st.text_input("Scenario name", key=f"{_SF}.name", placeholder="the model's label")
+        st.button(
+            "Import the Salesforce export",
+            key=f"{_SF}.go",
+            disabled=upload is None,
+            on_click=run_salesforce_import,
+        )
+        if outcome is not None:
+            kind, text = outcome
+            (st.success if kind == "success" else st.error)(text)
+
+
+def run_salesforce_import() -> None:
+    """Import the uploaded Salesforce export as the signed-in user (the button's ``on_click``)."""
+    scope = auth.current_scope()
+    ws = state.workspace_or_none()
+    upload = st.session_state.get(f"{_SF}.file")
+    if scope is None or not scope.can("import_data") or ws is None or upload is None:
+        st.session_state[f"{_SF}.outcome"] = ("error", "Access denied, or no file uploaded.")
+        return
+    user = auth.current_user()
+    options = EtmOptions(
+        model=str(st.session_state.get(f"{_SF}.model") or ""),
+        user_column=str(st.session_state.get(f"{_SF}.users") or s.EMAIL),
+        account_id_column=str(st.session_state.get(f"{_SF}.accounts") or s.ACCOUNT_ID),
+    )
+    with tempfile.TemporaryDirectory(prefix="tp-etm-") as tmp:
+        path = Path(tmp) / Path(upload.name).name
+        path.write_bytes(upload.getvalue())
+        try:
+            result = import_salesforce(
+                ws,
+                path,
+                options=options,
+                user=None if user is None else str(user.user_id),
+                scenario_name=str(st.session_state.get(f"{_SF}.name") or ""),
+            )
+        except PlannerError as exc:
+            st.session_state[f"{_SF}.outcome"] = ("error", str(exc))
+            return
+    ws.tables = dict(result.workspace.tables)
+    state.mark_changed("import salesforce")
+    if result.scenario_id is not None:
+        state.set_scenario_id(result.scenario_id)
+    st.session_state[f"{_SF}.outcome"] = ("success", " ".join([*result.messages, *result.notes]))
