@@ -24,6 +24,7 @@ st.caption(
     "territories (GeoJSON, GeoPackage, zipped Shapefile; territories also as CSV/XLSX "
     "without shapes). Every problem is listed before anything changes."
 )
+importing.crm_import_section(ws)  # a Salesforce ETM export (zip), in an expander
 
 
 def _show_problems(problems: list[Any], *, key: str) -> None:
