@@ -83,7 +83,8 @@ def workspace_map(
     if roads is not None and not roads.empty:
         add_roads(m, roads)  # above the fills, below the markers; clicks pass through
     if opts.show_places:
-        add_place_labels(m, place_layer(bounds, accounts))
+        area = units if not units.empty else terr
+        add_place_labels(m, place_layer(bounds, accounts, within=area))
     owner = primary_territory(workspace.memberships(sid), terr)
     n_accounts = 0
     if opts.show_accounts:

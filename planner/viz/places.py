@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 
 import folium
 import geopandas as gpd
@@ -11,6 +12,8 @@ from planner.geo.places import place_labels
 
 __all__ = ["add_place_labels", "place_layer"]
 
+#: Labels keep at least this fraction of the map's diagonal between them.
+_GAPS_PER_DIAGONAL = 28
 #: Label font size (px) by tier: 1 = the biggest places.
 _FONT_PX = {1: 15, 2: 13, 3: 11}
 _LABEL_CSS = (
@@ -24,13 +27,38 @@ def place_layer(
     bounds: list[list[float]] | None,
     accounts: gpd.GeoDataFrame | None = None,
     *,
+    within: gpd.GeoDataFrame | None = None,
     limit: int = 40,
 ) -> gpd.GeoDataFrame:
-    """The places to label inside a map's ``[[south, west], [north, east]]`` bounds."""
+    """The places to label inside a map's ``[[south, west], [north, east]]`` bounds.
+
+    With ``within`` (the units or territories), only places inside one of
+    its shapes are kept: a map of Georgia names Georgia's cities, not
+    those of the neighbouring states inside its frame.
+    """
     if bounds is None:
         return place_labels((0.0, 0.0, 0.0, 0.0), limit=0)
     (south, west), (north, east) = bounds
-    return place_labels((west, south, east, north), accounts=accounts, limit=limit)
+    box = (west, south, east, north)
+    found = place_labels(box, accounts=accounts, limit=limit * 5)
+    if within is not None and not within.empty and not found.empty:
+        shapes = within.to_crs(found.crs) if within.crs != found.crs else within
+        hits = shapes.sindex.query(found.geometry, predicate="intersects")
+        found = found.iloc[sorted(set(hits[0].tolist()))]
+    gap = math.hypot(east - west, north - south) / _GAPS_PER_DIAGONAL
+    kept = _spaced(found, gap).head(limit).reset_index(drop=True)
+    kept["rank"] = range(1, len(kept) + 1)
+    return kept
+
+
+def _spaced(places: gpd.GeoDataFrame, gap: float) -> gpd.GeoDataFrame:
+    """Keep places biggest first, dropping any closer than ``gap`` degrees to one kept."""
+    xs, ys = places.geometry.x.to_numpy(), places.geometry.y.to_numpy()
+    keep: list[int] = []
+    for i in range(len(places)):
+        if all(math.hypot(xs[i] - xs[j], ys[i] - ys[j]) >= gap for j in keep):
+            keep.append(i)
+    return places.iloc[keep]
 
 
 def add_place_labels(
