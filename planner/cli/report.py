@@ -29,7 +29,13 @@ from planner.cli.report_common import (
 from planner.cli.report_targets import register_targets
 from planner.errors import InputError, PlannerError, Problem
 from planner.export.files import csv_bytes, xlsx_bytes
-from planner.reports import read_opportunities, sales_cycle, star_performers, territory_report
+from planner.reports import (
+    read_opportunities,
+    sales_cycle,
+    star_performers,
+    stored_opportunities,
+    territory_report,
+)
 from planner.services import reporting
 from planner.workspace import Workspace
 
@@ -53,7 +59,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "are given). With --as-user only what that user may see is reported.",
     )
     add_common_options(p)
-    p.add_argument("--opportunities", metavar="CSV", help="opportunities for won revenue")
+    p.add_argument(
+        "--opportunities",
+        metavar="CSV",
+        help="opportunities for won revenue (default: those stored in the workspace)",
+    )
     p.add_argument("--out", metavar="FILE", help="write the report to FILE.csv or FILE.xlsx")
     add_json_flag(p)
     p.set_defaults(handler=_report)
@@ -67,7 +77,7 @@ def _report(args: argparse.Namespace) -> int:
     ws, sid, scope = open_scoped(args)
     _check_out(args.out)
     view = visible(ws, scope)
-    opportunities = _opportunities(args.opportunities, scope)
+    opportunities = _opportunities(ws, args.opportunities, scope)
     targets = view.rows("targets", sid)
     period = chosen_period(args, targets)
     report, notes = _territory_report(view, sid, targets, opportunities, period, args.metric)
@@ -95,9 +105,12 @@ def _check_out(out: str | None) -> None:
         )
 
 
-def _opportunities(path: str | None, scope: AccessScope | None) -> pd.DataFrame | None:
+def _opportunities(
+    ws: Workspace, path: str | None, scope: AccessScope | None
+) -> pd.DataFrame | None:
+    """The file's opportunities, else the workspace's stored ones (what the scope may see)."""
     if not path:
-        return None
+        return stored_opportunities(ws, scope=scope)
     opportunities = read_opportunities(path)
     return opportunities if scope is None else scope.filter_opportunities(opportunities)
 

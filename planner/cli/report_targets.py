@@ -19,6 +19,7 @@ from planner.cli.report_common import (
     records,
     visible,
 )
+from planner.cli.report_quotas import register_propose
 from planner.errors import InputError, Problem, format_ids
 from planner.models import Target
 from planner.reports import set_targets, target_rollup
@@ -30,12 +31,13 @@ __all__ = ["register_targets"]
 
 
 def register_targets(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``targets`` command and its verbs (show, set, import)."""
+    """Add the ``targets`` command and its verbs (show, set, import, propose)."""
     p = sub.add_parser(
         "targets",
         help="show, set or import targets (quotas per territory, user and period)",
         description="planner targets --workspace W show | set --territory T --value N | "
-        "import FILE.csv. A change is saved to the workspace at once.",
+        "import FILE.csv | propose --period P --total N. A change is saved to the workspace "
+        "at once.",
     )
     add_common_options(p)
     verbs = p.add_subparsers(dest="verb", required=True)
@@ -52,6 +54,7 @@ def register_targets(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         add_common_options(verb, default=argparse.SUPPRESS)
         add_json_flag(verb)
         verb.set_defaults(handler=handler)
+    register_propose(verbs)
 
 
 def _show(args: argparse.Namespace) -> int:
