@@ -12,6 +12,7 @@ from pathlib import Path
 from planner import schema as s
 from planner.access import AccessScope, build_scope, scope_for
 from planner.cli import add_json_flag, emit, parse_column_map
+from planner.cli.report_quotas import import_opportunities
 from planner.errors import InputError, Problem, WorkspaceError
 from planner.export.etm_read import EtmOptions
 from planner.export.zoho import ZohoOptions
@@ -27,7 +28,7 @@ from planner.workspace import Workspace, open_workspace
 
 __all__ = ["register"]
 
-_KINDS = ("accounts", "users", "units", "territories", "salesforce", "zoho")
+_KINDS = ("accounts", "users", "units", "territories", "salesforce", "zoho", "opportunities")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -78,6 +79,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="account_id",
         help="salesforce, zoho: accounts column with the CRM's account Ids (default: account_id)",
     )
+    p.add_argument("--merge", action="store_true", help="opportunities: merge by id (else replace)")
     p.add_argument("--user", help="who imports (recorded; must be a planner or admin if set)")
     add_json_flag(p)
     p.set_defaults(handler=_import)
@@ -91,6 +93,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
+    if args.kind == "opportunities":
+        return import_opportunities(args)
     if args.kind in ("salesforce", "zoho"):
         return _import_crm(args)
     path = Path(args.file)
