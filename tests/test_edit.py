@@ -384,3 +384,18 @@ def test_edit_rights_follow_the_scope() -> None:
     with pytest.raises(AccessDeniedError, match="only planners and admins"):
         edit.require_edit_rights(manager, everything=True)
     edit.require_edit_rights(_scope(UserRole.PLANNER, None), "T2", everything=True)
+
+
+def test_an_edit_that_splits_a_territory_says_so_and_lists_it(grid: Workspace) -> None:
+    """T2 = U10, U11, U20 (an L); giving U10 to T1 leaves U11 and U20 touching at a corner."""
+    joined = edit.toggle_unit(grid, "base", "T2", "U20")
+    assert not any("separate parts" in w for w in joined.warnings)
+    split = edit.toggle_unit(grid, "base", "T1", "U10")
+    assert any(w.startswith("T2 is now in 2 separate parts") for w in split.warnings)
+    troubles = edit.trouble_list(grid, "base", split.assignment)
+    assert [t.label for t in troubles if t.kind == "split"] == [
+        "T2 is in 2 separate parts (not contiguous)"
+    ]
+    mended = edit.toggle_unit(grid, "base", "T2", "U10")  # take it back: whole again
+    assert not any("separate parts" in w for w in mended.warnings)
+    assert not [t for t in edit.trouble_list(grid, "base", mended.assignment) if t.kind == "split"]

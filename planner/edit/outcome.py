@@ -8,8 +8,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import shapely
+from shapely.geometry.base import BaseGeometry
 
 from planner import hierarchy
+from planner import schema as s
 from planner.errors import InputError, Problem
 from planner.geo.assign import Assignment, assign_workspace
 from planner.workspace import Workspace
@@ -17,8 +20,10 @@ from planner.workspace import Workspace
 __all__ = [
     "EditOutcome",
     "all_or_nothing",
+    "contiguity_notes",
     "finish",
     "hierarchy_notes",
+    "part_count",
     "run_assignment",
     "user_error",
 ]
@@ -73,6 +78,33 @@ def finish(
     """Re-assign the accounts after an edit and say what changed, with every note once."""
     result = run_assignment(ws, scenario_id, user=user)
     return EditOutcome(message, result, tuple(dict.fromkeys([*notes, *result.warnings])))
+
+
+def part_count(shape: BaseGeometry | None) -> int:
+    """Separate parts of a territory's shape (slivers of under a millionth of it ignored)."""
+    if shape is None or shape.is_empty:
+        return 0
+    parts = shapely.get_parts(shape)
+    areas = shapely.area(parts)
+    total = float(areas.sum())
+    return int((areas > total * 1e-6).sum()) if total > 0 else 0
+
+
+def contiguity_notes(
+    before: gpd.GeoDataFrame, after: gpd.GeoDataFrame, ids: Iterable[str | None]
+) -> list[str]:
+    """A warning for each of ``ids`` whose shape an edit broke into more parts."""
+    old = dict(zip(before[s.TERRITORY_ID].astype(str), before.geometry, strict=True))
+    new = dict(zip(after[s.TERRITORY_ID].astype(str), after.geometry, strict=True))
+    notes = []
+    for tid in dict.fromkeys(i for i in ids if i):
+        was, now = part_count(old.get(tid)), part_count(new.get(tid))
+        if now > max(was, 1):
+            notes.append(
+                f"{tid} is now in {now} separate parts (it was in {max(was, 1)}): give the "
+                "cut-off part to a neighbour, or take back the unit that joined them"
+            )
+    return notes
 
 
 def hierarchy_notes(territories: gpd.GeoDataFrame, ids: Iterable[str | None]) -> list[str]:

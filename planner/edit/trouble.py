@@ -1,4 +1,4 @@
-"""What is left to fix after an edit: unassigned accounts, overlaps and gaps."""
+"""What is left to fix after an edit: unassigned accounts, overlaps, gaps, split territories."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from shapely.geometry.base import BaseGeometry
 
 from planner import schema as s
 from planner import viz
+from planner.edit.outcome import part_count
 from planner.geo.assign import Assignment
 from planner.geo.shapes import find_gaps, find_overlaps
 from planner.workspace import Workspace
@@ -23,7 +24,8 @@ class Trouble:
     Parameters
     ----------
     kind
-        ``"unassigned"``, ``"overlap"`` or ``"gap"``.
+        ``"unassigned"``, ``"overlap"``, ``"gap"`` or ``"split"`` (a territory in
+        separate parts).
     key
         Stable id of the problem (for widget keys).
     label
@@ -32,14 +34,15 @@ class Trouble:
         Where it is (EPSG:4326), for zooming the map.
     """
 
-    kind: Literal["unassigned", "overlap", "gap"]
+    kind: Literal["unassigned", "overlap", "gap", "split"]
     key: str
     label: str
     geometry: BaseGeometry
 
 
 def trouble_list(ws: Workspace, scenario_id: str, assignment: Assignment) -> list[Trouble]:
-    """Return the unassigned accounts, same-type overlaps of leaves, and units left uncovered."""
+    """Return the unassigned accounts, same-type overlaps of leaves, territories in separate
+    parts, and units left uncovered."""
     terr = ws.territories(scenario_id)
     leaves = terr[terr[s.TERRITORY_ID].astype(str).isin(viz.leaf_territory_ids(terr))]
     accounts = ws.accounts
@@ -75,6 +78,11 @@ def trouble_list(ws: Workspace, scenario_id: str, assignment: Assignment) -> lis
                     geom,
                 )
             )
+    for tid, shape in zip(leaves[s.TERRITORY_ID].astype(str), leaves.geometry, strict=True):
+        parts = part_count(shape)
+        if parts > 1:
+            label = f"{tid} is in {parts} separate parts (not contiguous)"
+            out.append(Trouble("split", f"s:{tid}", label, shape))
     if len(leaves) and not ws.units.empty:
         gaps = find_gaps(leaves, units=ws.units)
         unit_geom = dict(zip(ws.units[s.UNIT_ID].astype(str), ws.units.geometry, strict=True))

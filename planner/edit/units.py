@@ -14,6 +14,7 @@ from planner.edit.geometry import polygonal, redraw_parents, set_geometries
 from planner.edit.outcome import (
     EditOutcome,
     all_or_nothing,
+    contiguity_notes,
     finish,
     hierarchy_notes,
     user_error,
@@ -139,7 +140,7 @@ def toggle_unit(
     touched = [territory_id] if holder is None or holder == territory_id else [territory_id, holder]
     changed.update(_follow_units(terr, ws.units, new_ua, touched, territory_id, unit_shape))
     new = redraw_parents(set_geometries(terr, changed), touched)
-    notes = hierarchy_notes(new, touched)
+    notes = contiguity_notes(terr, new, touched) + hierarchy_notes(new, touched)
     message = _toggle_message(territory_id, unit_id, holder, member)
     with all_or_nothing(ws):
         ws.set_rows("unit_assignment", scenario_id, new_ua)
