@@ -1,4 +1,4 @@
-"""Export: the plan for other CRMs (CSV), GIS tools, a spreadsheet report, or Salesforce ETM."""
+"""Export: the plan for CRMs (CSV, Zoho, Salesforce ETM and its delta), GIS tools or a report."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import streamlit as st
 from planner import schema as s
 from planner.errors import PlannerError
 from planner.export import ExportFormat, SalesforceOptions
+from planner.export.etm_state import EtmSnapshot
 from planner.export.pdf import map_image_bytes, pdf_bytes
-from planner.services import reporting
+from planner.export.zoho import ZohoOptions
+from planner.services import crm_export, crm_import, reporting
 from ui import auth, state
 
 ws = state.current_workspace()
@@ -34,7 +36,14 @@ FORMATS: dict[ExportFormat, tuple[str, str]] = {
     "salesforce": (
         "Salesforce Enterprise Territory Management",
         "Numbered load files (Territory2Type, Territory2Model, Territory2, "
-        "UserTerritory2Association, ObjectTerritory2Association) for Data Loader, in load order.",
+        "UserTerritory2Association, ObjectTerritory2Association) for Data Loader, in load order; "
+        "or only the changes since a previous export (deleting by record Id when that export "
+        "came from Salesforce).",
+    ),
+    "zoho": (
+        "Zoho CRM accounts",
+        "Accounts_territories.csv (Record Id, Account Name, Account Owner, Territories) for "
+        "Zoho's import of the Accounts module, matching on Record Id.",
     ),
     "pdf": (
         "PDF for printing",
@@ -56,29 +65,65 @@ st.caption(FORMATS[fmt][1])
 if not scope.can("export_salesforce"):
     st.caption("Salesforce load files are written by admins.")
 
-options = None
-if fmt == "salesforce":
+options: SalesforceOptions | ZohoOptions | None = None
+previous: bytes | EtmSnapshot | None = None
+account_columns = [c for c in ws.accounts.columns if c != s.GEOMETRY]
+user_columns = [c for c in ws.reps.columns if c not in (s.GEOMETRY, s.PASSWORD_HASH)]
+if fmt in ("salesforce", "zoho"):
     c1, c2, c3 = st.columns(3)
-    model = c1.text_input("Territory model (DeveloperName)", placeholder="from the scenario name")
-    user_columns = [c for c in ws.reps.columns if c not in (s.GEOMETRY, s.PASSWORD_HASH)]
     user_column = c2.selectbox(
-        "Salesforce username column", user_columns,
-        index=user_columns.index(s.EMAIL) if s.EMAIL in user_columns else 0,
+        "Salesforce username column" if fmt == "salesforce" else "Account Owner column",
+        user_columns, index=user_columns.index(s.EMAIL) if s.EMAIL in user_columns else 0,
+        key="tp.widget.export_user_column",
     )  # fmt: skip
-    account_columns = [c for c in ws.accounts.columns if c != s.GEOMETRY]
     account_column = c3.selectbox(
-        "Salesforce account Id column", account_columns,
-        index=account_columns.index(s.ACCOUNT_ID),
+        "Salesforce account Id column" if fmt == "salesforce" else "Zoho Record Id column",
+        account_columns, index=account_columns.index(s.ACCOUNT_ID),
+        key="tp.widget.export_account_column",
     )  # fmt: skip
-    try:
-        options = SalesforceOptions(
-            model_developer_name=model.strip(),
-            user_column=user_column,
-            account_id_column=account_column,
-        )
-    except PlannerError as exc:
-        st.error(str(exc))
-        st.stop()
+    if fmt == "zoho":
+        options = ZohoOptions(account_id_column=account_column, user_column=user_column)
+    else:
+        model = c1.text_input("Territory model (DeveloperName)", placeholder="from the scenario")
+        try:
+            options = SalesforceOptions(
+                model_developer_name=model.strip(),
+                user_column=user_column,
+                account_id_column=account_column,
+            )
+        except PlannerError as exc:
+            st.error(str(exc))
+            st.stop()
+        modes = ["Full load"]
+        imported = crm_import.imported_scenarios(ws) if scope.unrestricted else []
+        if scope.unrestricted:
+            modes.append("Changes since a previous export (zip)")
+        if imported:
+            modes.append("Changes since an imported Salesforce scenario")
+        mode = st.radio("Load", modes, key="tp.widget.export_salesforce_mode", horizontal=True)
+        if mode == "Changes since a previous export (zip)":
+            since = st.file_uploader(
+                "Previous export (zip of ours, or Data Loader's export of Territory2, "
+                "UserTerritory2Association, ObjectTerritory2Association... with Ids)",
+                type=["zip"], key="tp.widget.export_since_zip",
+            )  # fmt: skip
+            if since is None:
+                st.info("Upload the previous export to write only the changes since.")
+                st.stop()
+            previous = since.getvalue()
+        elif mode != "Full load":
+            base = st.selectbox(
+                "Imported scenario", imported, key="tp.widget.export_since_scenario"
+            )
+            try:
+                previous = crm_import.salesforce_snapshot(ws, base)
+            except PlannerError as exc:
+                st.error(str(exc))
+                st.stop()
+        if not scope.unrestricted:
+            st.caption(
+                "Deltas are written by planners and admins (they delete what you cannot see)."
+            )
 
 territory = None
 if fmt == "pdf":
@@ -110,6 +155,9 @@ if st.button("Prepare the export", type="primary", key="tp.widget.export_prepare
                 data = pdf_bytes(plan, territory_id=territory)
         elif fmt in DIRECT:
             data = map_image_bytes(plan, "svg" if fmt == "svg" else "png")
+        elif previous is not None:
+            assert isinstance(options, SalesforceOptions)
+            data = crm_export.salesforce_delta_zip(plan, previous, options=options)
         else:
             data = reporting.export_zip(plan, fmt, options=options)
     except PlannerError as exc:
