@@ -28,7 +28,7 @@ from __future__ import annotations
 from planner.reports.actuals import actuals_by_territory, sales_cycle
 from planner.reports.opportunities import OPPORTUNITY_COLUMNS, read_opportunities
 from planner.reports.people import star_performers
-from planner.reports.periods import period_bounds, previous_periods
+from planner.reports.periods import next_period, period_bounds, previous_periods
 from planner.reports.quotas import allocate, propose_quotas, quota_targets, save_quotas
 from planner.reports.stored import StoredOpportunities, store_opportunities, stored_opportunities
 from planner.reports.targets import set_targets, target_rollup
@@ -39,6 +39,7 @@ __all__ = [
     "StoredOpportunities",
     "actuals_by_territory",
     "allocate",
+    "next_period",
     "period_bounds",
     "previous_periods",
     "propose_quotas",

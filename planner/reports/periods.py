@@ -8,7 +8,7 @@ import pandas as pd
 
 from planner.errors import InputError, Problem
 
-__all__ = ["in_period", "period_bounds", "previous_periods"]
+__all__ = ["in_period", "next_period", "period_bounds", "previous_periods"]
 
 
 def period_bounds(
@@ -81,24 +81,35 @@ def previous_periods(period: str, count: int = 1) -> list[str]:
     InputError
         If ``period`` is not understood, or ``count`` is below 1.
     """
-    period_bounds(period)  # refuses an unknown period with the accepted forms
     if count < 1:
         raise InputError(
             f"cannot look back {count} periods",
             [Problem(f"count {count}", fix="look back at least one period")],
         )
-    text = str(period).strip().upper()
-    m = re.fullmatch(r"(FY)?(\d{4})(?:-(Q|H)?(\d{1,2}))?", text)
+    return [_shifted(period, -k) for k in range(1, count + 1)]
+
+
+def next_period(period: str) -> str:
+    """Return the period of the same kind just after ``period`` (``"2026-Q4"``: ``"2027-Q1"``).
+
+    Raises
+    ------
+    InputError
+        If ``period`` is not understood.
+    """
+    return _shifted(period, 1)
+
+
+def _shifted(period: str, by: int) -> str:
+    """The period ``by`` periods of the same kind away from ``period``."""
+    period_bounds(period)  # refuses an unknown period with the accepted forms
+    m = re.fullmatch(r"(FY)?(\d{4})(?:-(Q|H)?(\d{1,2}))?", str(period).strip().upper())
     assert m is not None
     fiscal, year = m.group(1) or "", int(m.group(2))
     if m.group(4) is None:
-        return [f"{fiscal}{year - k}" for k in range(1, count + 1)]
+        return f"{fiscal}{year + by}"
     kind = m.group(3) or ""
     per_year = {"Q": 4, "H": 2, "": 12}[kind]
-    index = year * per_year + int(m.group(4)) - 1
-    out = []
-    for k in range(1, count + 1):
-        y, part = divmod(index - k, per_year)
-        label = f"{kind}{part + 1}" if kind else f"{part + 1:02d}"
-        out.append(f"{fiscal}{y}-{label}")
-    return out
+    y, part = divmod(year * per_year + int(m.group(4)) - 1 + by, per_year)
+    label = f"{kind}{part + 1}" if kind else f"{part + 1:02d}"
+    return f"{fiscal}{y}-{label}"

@@ -10,7 +10,7 @@ import pytest
 from planner.access import AccessDeniedError, scope_for
 from planner.errors import InputError
 from planner.reports import store_opportunities, stored_opportunities
-from planner.reports.periods import previous_periods
+from planner.reports.periods import next_period, previous_periods
 from planner.workspace import Workspace, open_workspace
 
 
@@ -89,6 +89,8 @@ def test_previous_periods_walk_back_over_years() -> None:
     assert previous_periods("2026-H1") == ["2025-H2"]
     assert previous_periods("2026-01") == ["2025-12"]
     assert previous_periods("FY2026", 2) == ["FY2025", "FY2024"]
+    assert next_period("2026-Q4") == "2027-Q1" and next_period("2026-12") == "2027-01"
+    assert next_period("FY2026-H2") == "FY2027-H1" and next_period("2026") == "2027"
     with pytest.raises(InputError, match="not understood"):
         previous_periods("Q1")
     with pytest.raises(InputError, match="look back"):
