@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import altair as alt
-import pandas as pd
 import streamlit as st
 
 from planner import schema as s
 from planner.errors import PlannerError
 from planner.export.files import csv_bytes, xlsx_bytes
-from planner.reports import read_opportunities, sales_cycle, star_performers, territory_report
+from planner.reports import sales_cycle, star_performers, territory_report
 from planner.services import reporting
 from ui import auth, state
+from ui import targets as targets_ui
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()
@@ -25,24 +25,7 @@ if terr.empty:
     st.stop()
 
 with st.expander("Opportunities (CSV) for revenue won, star performers and sales cycles"):
-    st.caption(
-        "Columns: account_id, owner_id, amount, created_date, closed_date, stage "
-        "(Salesforce names such as AccountId, CloseDate, StageName are recognised). "
-        "Kept for this session only; you see the opportunities of your accounts and users."
-    )
-    upload = st.file_uploader("Opportunities file", type=["csv"], key="tp.widget.opportunities")
-    if upload is not None:
-        try:
-            raw = pd.read_csv(upload, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-            state.set_opportunities(read_opportunities(raw), label=upload.name)
-        except PlannerError as exc:
-            st.error(str(exc))
-        except (ValueError, UnicodeDecodeError) as exc:
-            st.error(f"{upload.name} could not be read as CSV: {exc}")
-loaded = state.opportunities()
-opportunities = loaded[0] if loaded else None
-if loaded:
-    st.caption(f"Opportunities: **{loaded[1]}** ({len(loaded[0]):,} you may see).")
+    opportunities = targets_ui.opportunities_for_reports(scope)
 
 known_periods = reporting.periods(targets)
 c1, c2 = st.columns(2)

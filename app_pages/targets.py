@@ -11,6 +11,7 @@ from planner.models import Target
 from planner.reports import set_targets, target_rollup
 from planner.services import reporting
 from ui import auth, state
+from ui import targets as targets_ui
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()
@@ -80,6 +81,8 @@ if users.empty:
 else:
     st.dataframe(users, hide_index=True, width="stretch",
                  column_config={s.VALUE: money})  # fmt: skip
+
+targets_ui.propose_quotas_section(ws, sid, scope, known_periods[-1] if known_periods else None)
 
 if not scope.can("set_target"):
     st.caption("Your role can read targets; managers, planners and admins set them.")
