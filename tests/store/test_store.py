@@ -83,6 +83,39 @@ def test_geometry_and_every_table_round_trip(stored: tuple[Opener, str]) -> None
     assert got.loc[got[s.TERRITORY_ID] == "HEL-2"].geometry.iloc[0].equals(poly)
 
 
+HOSTILE_TEXTS = [
+    'He said "hi", then\nleft; a,b',  # quotes, newline, delimiters
+    "",  # an empty text is not a missing one
+    None,
+    "t",  # a boolean's spelling
+    "NULL",
+    "\\N",
+    "Ω ünïcödé 🙂",
+    "  padded  ",
+]
+
+
+def test_awkward_text_and_numbers_read_back_exactly(stored: tuple[Opener, str]) -> None:
+    """Empty and missing text stay apart; quotes and newlines survive both backends."""
+    opener, _ = stored
+    ws = opener()
+    acc = ws.accounts.copy()
+    rows = acc.index[: len(HOSTILE_TEXTS)]
+    acc[s.NAME] = acc[s.NAME].astype(object)
+    for row, text in zip(rows, HOSTILE_TEXTS, strict=True):
+        acc.at[row, s.NAME] = text
+    acc.loc[rows[:3], s.ANNUAL_REVENUE] = [float("nan"), float("inf"), -0.5]
+    ws.set_table("accounts", acc)
+    ws.commit("awkward values", user="ann")
+    got = opener().accounts.set_index(s.ACCOUNT_ID)
+    want = acc.set_index(s.ACCOUNT_ID)
+    ids = want.index[: len(HOSTILE_TEXTS)]
+    assert got.loc[ids, s.NAME].tolist() == HOSTILE_TEXTS
+    revenue = got.loc[ids[:3], s.ANNUAL_REVENUE].tolist()
+    # not-a-number and infinity are both stored as missing (no backend keeps infinity alike)
+    assert pd.isna(revenue[0]) and pd.isna(revenue[1]) and revenue[2] == -0.5
+
+
 def test_disjoint_edits_of_two_sessions_both_land(stored: tuple[Opener, str]) -> None:
     """A manager and a planner change different rows: both are kept, no conflict."""
     opener, _ = stored
