@@ -13,7 +13,7 @@ from planner.models import UserRole
 from planner.routing import EstimateParams, RoadNetwork
 from planner.services.rep_routes import rep_day, rep_stops
 from planner.workspace import Workspace
-from ui import auth, routes, state, team_routes
+from ui import auth, network_upload, routes, state, team_routes
 
 
 @st.fragment
@@ -93,10 +93,15 @@ estimate = routes.estimate_settings(network)
 if scope is not None and scope.role == UserRole.REP:
     day_route(ws, sid, network, estimate)
 else:
-    route_tab, team_tab, workload_tab = st.tabs(["Day route", "Team plan", "Travel workload"])
-    with route_tab:
+    planner = scope is not None and scope.unrestricted and scope.can("edit")
+    names = ["Day route", "Team plan", "Travel workload"] + (["Road network"] if planner else [])
+    tabs = st.tabs(names)
+    with tabs[0]:
         day_route(ws, sid, network, estimate)
-    with team_tab:
+    with tabs[1]:
         team_plan(ws, sid, network, estimate)
-    with workload_tab:
+    with tabs[2]:
         travel_workload(ws, sid, network, estimate)
+    if planner:
+        with tabs[3]:
+            network_upload.network_section(ws, ws_file, network)

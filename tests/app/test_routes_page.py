@@ -13,9 +13,11 @@ from streamlit.testing.v1 import AppTest
 from planner import schema as s
 from planner.access import scope_for
 from planner.errors import InputError
+from planner.io.limits import ReadLimits
 from planner.routing import RouteParams, plan_routes, visits_due
 from planner.samples import SAMPLES, data_dir
 from planner.services import rep_accounts, rep_routes, route_map, route_tables, team_routes
+from planner.services.network_upload import store_uploaded_network
 from tests.app.conftest import HOSTILE_NAME, build_small_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -429,3 +431,58 @@ def test_team_plan_of_the_small_workspace_uses_each_reps_shift() -> None:
     assert done == len(team.pool)  # every account visited or its reason given
     m = route_map.team_map(team.plan).get_root().render()
     assert "tp-rep-0" in m and "tp-rep-1" in m
+
+
+# -- a road network from the user's own extract -----------------------------------------------
+
+#: 52 KB of Monaco (© OpenStreetMap contributors, ODbL 1.0; see tests/data/README.md).
+MONACO_PBF = ROOT / "tests" / "data" / "osm" / "monaco_centre.osm.pbf"
+
+
+def test_planner_uploads_an_extract_and_routes_follow_it(
+    small: AppTest, small_workspace_file: Path
+) -> None:
+    """The extract is built, saved beside the workspace, its dropped parts and coverage reported."""
+    assert rep_accounts.saved_network_file(small_workspace_file) is None
+    upload = small.file_uploader(key="tp.widget.network.file")
+    upload.upload(MONACO_PBF.name, MONACO_PBF.read_bytes()).run()
+    small.button(key="tp.widget.network.build").click().run()
+    _no_exceptions(small)
+    saved = rep_accounts.saved_network_file(small_workspace_file)
+    assert saved is not None and saved.name == "small_roads.graphml.gz"
+    text = "\n".join([_text(small), *(x.value for x in small.success)])
+    assert "Road network saved as small_roads.graphml.gz" in text
+    assert "dropped as unreachable" in text and "parts" in text
+    assert "Only 0 of the workspace's 40 located accounts" in text  # Monaco is not Helsinki
+    assert "roads of small_roads.graphml.gz" in text  # the page now reads the stored network
+
+
+def test_uploads_that_are_not_extracts_are_refused(small: AppTest) -> None:
+    """An empty file and a corrupt PBF each get a clear error, and nothing is saved."""
+    for name, data, expected in [
+        ("empty.osm.pbf", b"", "the file is empty"),
+        ("broken.osm.pbf", b"\x00\x00\x00\x0dnot a pbf at all", "broken.osm.pbf"),
+    ]:
+        small.file_uploader(key="tp.widget.network.file").set_value(
+            (name, data, "application/octet-stream")
+        ).run()
+        small.button(key="tp.widget.network.build").click().run()
+        _no_exceptions(small)
+        assert expected in _text(small), name
+        assert not small.success
+
+
+def test_network_upload_checks_the_size_limit(tmp_path: Path) -> None:
+    """A file above ReadLimits.max_file_bytes, or not OSM, is refused before it is read."""
+    with pytest.raises(InputError, match="too large"):
+        store_uploaded_network(
+            MONACO_PBF.read_bytes(),
+            MONACO_PBF.name,
+            tmp_path / "w.gpkg",
+            limits=ReadLimits(max_file_bytes=1000),
+        )
+    with pytest.raises(InputError, match="not an OpenStreetMap extract"):
+        store_uploaded_network(b"a,b\n1,2\n", "accounts.csv", tmp_path / "w.gpkg")
+    with pytest.raises(InputError, match="no file to store"):
+        store_uploaded_network(MONACO_PBF.read_bytes(), MONACO_PBF.name, None)
+    assert not list(tmp_path.iterdir())
