@@ -125,8 +125,9 @@ def test_a_delta_for_another_model_is_refused(
         write_salesforce(plan, tmp_path / "b", since=ETM_EXPORT, options=other)
 
 
+@pytest.mark.slow
 @settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(dropped=st.sets(st.integers(min_value=0, max_value=4)))
 def test_exactly_the_dropped_account_associations_are_deleted(
@@ -167,6 +168,7 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]:
     return code, json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.slow
 def test_cli_imports_the_export_then_writes_the_delta_by_id(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
