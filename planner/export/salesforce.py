@@ -44,6 +44,7 @@ from typing import Any
 import pandas as pd
 
 from planner.errors import InputError, Problem, format_ids
+from planner.export.etm_files import read_etm_files
 from planner.export.etm_read import EtmOptions, read_etm_export
 from planner.export.etm_state import EtmSnapshot
 from planner.export.files import write_csv
@@ -322,14 +323,37 @@ def load_files(folder: str | os.PathLike[str]) -> list[tuple[dict[str, Any], pd.
     return [(e, _read_csv(root / e["file"])) for e in manifest.get("files", [])]
 
 
+def _previous_names(previous: str | os.PathLike[str]) -> dict[str, set[str]]:
+    """DeveloperNames of the types, models and territories a previous export holds.
+
+    ``previous`` is one of our exports, or an export from Salesforce (folder or zip).
+    """
+    root = Path(previous)
+    frames: dict[str, pd.DataFrame | None]
+    if root.is_dir() and (root / MANIFEST).is_file():
+        old, _ = read_state(root)
+        frames = {
+            "Territory2Type": old.types,
+            "Territory2Model": old.model,
+            "Territory2": old.territories,
+        }
+    else:
+        files = read_etm_files(root)
+        frames = {
+            obj: files.get(obj) for obj in ("Territory2Type", "Territory2Model", "Territory2")
+        }
+    return {obj: set(frame[DEV]) if frame is not None else set() for obj, frame in frames.items()}
+
+
 def check_load_order(
     folder: str | os.PathLike[str], *, previous: str | os.PathLike[str] | None = None
 ) -> list[Problem]:
     """Check that every reference in an export points to a record loaded before it.
 
     Walks the steps in order keeping the set of records that exist (those of
-    ``previous`` first, for a delta); external references (users, accounts)
-    are assumed to exist in the org.
+    ``previous`` first, for a delta: one of our exports or an export from
+    Salesforce); external references (users, accounts) are assumed to exist
+    in the org.
 
     Returns
     -------
@@ -342,10 +366,8 @@ def check_load_order(
         "Territory2": set(),
     }
     if previous is not None:
-        old, _ = read_state(previous)
-        existing["Territory2Type"] |= set(old.types[DEV])
-        existing["Territory2Model"] |= set(old.model[DEV])
-        existing["Territory2"] |= set(old.territories[DEV])
+        for obj, names in _previous_names(previous).items():
+            existing[obj] |= names
     problems = []
     for entry, frame in load_files(folder):
         for ref in entry["references"]:
@@ -366,7 +388,7 @@ def check_load_order(
                         fix="load the referenced records in an earlier step",
                     )
                 )
-        if entry["object"] in existing and entry["key"] == [DEV]:
+        if entry["object"] in existing and DEV in frame.columns:
             if entry["operation"] == "insert":
                 existing[entry["object"]] |= set(frame[DEV])
             elif entry["operation"] == "delete":

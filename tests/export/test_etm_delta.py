@@ -14,7 +14,12 @@ from planner.cli import main
 from planner.errors import InputError
 from planner.export import plan_from_workspace
 from planner.export.etm_read import EtmOptions
-from planner.export.salesforce import SalesforceOptions, load_files, write_salesforce
+from planner.export.salesforce import (
+    SalesforceOptions,
+    check_load_order,
+    load_files,
+    write_salesforce,
+)
 from planner.services.crm_import import import_salesforce, salesforce_snapshot
 from planner.workspace import Workspace, open_workspace
 from tests.export.etm_fixtures import ETM_EXPORT, etm_workspace
@@ -83,6 +88,7 @@ def test_moves_and_removals_delete_by_id(imported: tuple[Workspace, str], tmp_pa
     ]
     inserted = files["ObjectTerritory2Association_insert"]
     assert list(inserted["ObjectId"]) == ["0015g00000XyZ02"]
+    assert check_load_order(tmp_path / "d", previous=ETM_EXPORT) == []
     manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())
     deletes = [e for e in manifest["files"] if e["operation"] == "delete" and e["rows"]]
     assert deletes and all(e["key"] == ["Id"] for e in deletes)
