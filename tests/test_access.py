@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from planner import schema as s
 from planner.access import (
     AccessDeniedError,
     AccessScope,
@@ -21,7 +22,8 @@ from planner.access import (
     scope_for,
 )
 from planner.models import Scenario
-from planner.workspace import Workspace
+from planner.samples import sample_path
+from planner.workspace import Workspace, open_workspace
 
 TODAY = date(2025, 6, 1)
 
@@ -456,3 +458,11 @@ def test_cli_export_as_user_holds_only_the_user_s_scope(
     assert allowed.account_ids is not None and allowed.territory_ids is not None
     assert accounts <= allowed.account_ids
     assert territories <= allowed.territory_ids
+
+
+def test_every_workspace_table_has_an_access_rule() -> None:
+    """A new table without a rule would break every restricted view (sign-in included)."""
+    ws = open_workspace(sample_path("helsinki"))
+    rep = scope_for(ws, "hel-rep-1")
+    for table in s.TABLES:
+        rep.filter_table(table, ws.tables[table])  # raises for a table without a rule

@@ -276,6 +276,7 @@ class AccessScope:
             "overrides": self.filter_memberships,
             "associations": self.filter_associations,
             "targets": self.filter_targets,
+            "opportunities": self.filter_opportunities,
         }
         if table in handlers:
             return handlers[table](frame)

@@ -85,12 +85,6 @@ def test_bad_arguments_and_rights_are_refused(
     assert open_workspace(helsinki_path).opportunities.empty
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AccessScope.filter_table has no rule for the new opportunities table, so every "
-    "restricted view (--as-user a rep or manager) fails: planner/access/scope.py needs "
-    "'opportunities': self.filter_opportunities",
-)
 def test_a_rep_may_propose_but_not_save(
     helsinki_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
