@@ -35,7 +35,11 @@ OPTIONAL_FILES = ("Territory2Model", "Territory2Type", "User")
 #: Columns each file needs (canonical spelling).
 ETM_COLUMNS: dict[str, tuple[str, ...]] = {
     "Territory2": (
-        "Id", "Name", "DeveloperName", "ParentTerritory2Id", "Territory2ModelId",
+        "Id",
+        "Name",
+        "DeveloperName",
+        "ParentTerritory2Id",
+        "Territory2ModelId",
         "Territory2TypeId",
     ),
     "UserTerritory2Association": ("Id", "UserId", "Territory2Id", "RoleInTerritory2"),
@@ -43,13 +47,24 @@ ETM_COLUMNS: dict[str, tuple[str, ...]] = {
     "Territory2Model": ("Id", "DeveloperName"),
     "Territory2Type": ("Id", "DeveloperName"),
     "User": ("Id",),
-}  # fmt: skip
+}
 #: Columns read when present (canonical spelling).
 _EXTRA_COLUMNS = (
-    "ForecastUserId", "AccountAccessLevel", "OpportunityAccessLevel", "CaseAccessLevel",
-    "Description", "MasterLabel", "Priority", "Name", "Username", "Email",
-    "FederationIdentifier", "State", "SobjectType", "IsActive",
-)  # fmt: skip
+    "ForecastUserId",
+    "AccountAccessLevel",
+    "OpportunityAccessLevel",
+    "CaseAccessLevel",
+    "Description",
+    "MasterLabel",
+    "Priority",
+    "Name",
+    "Username",
+    "Email",
+    "FederationIdentifier",
+    "State",
+    "SobjectType",
+    "IsActive",
+)
 
 
 def id_key(value: object) -> str:
@@ -102,12 +117,27 @@ def _listing(path: Path) -> dict[str, bytes | Path]:
     return found
 
 
+def _names(path: Path) -> set[str]:
+    """Lower-case stems of the JSON files of a folder or zip (top level or one folder down)."""
+    if path.is_dir():
+        return {p.stem.lower() for p in path.glob("*.json")}
+    with zipfile.ZipFile(path) as archive:
+        return {
+            PurePosixPath(n).stem.lower()
+            for n in archive.namelist()
+            if n.lower().endswith(".json") and len(PurePosixPath(n).parts) <= 2
+        }
+
+
 def _read(content: bytes | Path) -> pd.DataFrame:
     data = content.read_bytes() if isinstance(content, Path) else content
     return pd.read_csv(
-        io.BytesIO(data), dtype=str, keep_default_na=False, na_filter=False,
+        io.BytesIO(data),
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
         encoding="utf-8-sig",
-    )  # fmt: skip
+    )
 
 
 def _canonical(frame: pd.DataFrame, obj: str) -> pd.DataFrame:
@@ -141,6 +171,18 @@ def read_etm_files(path: str | os.PathLike[str]) -> EtmFiles:
             [Problem(f"no folder or zip {root}", fix="check the path")],
         )
     listing = _listing(root)
+    if "manifest" in _names(root):
+        raise InputError(
+            f"{root.name} is an export of Territory Planner, not one from Salesforce",
+            [
+                Problem(
+                    "it holds manifest.json",
+                    fix="give its folder (unzipped) as --since, "
+                    "or export the territory model from Salesforce with Data Loader",
+                )
+            ],
+            source=str(root),
+        )
     problems: list[Problem] = []
     frames: dict[str, pd.DataFrame] = {}
     for obj in (*REQUIRED_FILES, *OPTIONAL_FILES):

@@ -11,11 +11,13 @@ import pytest
 from planner.errors import InputError
 from planner.export.etm_read import EtmOptions, read_etm_export
 from planner.export.etm_state import EtmSnapshot
+from planner.export.salesforce import write_salesforce
 from planner.services.crm_import import (
     import_salesforce,
     imported_scenarios,
     salesforce_snapshot,
 )
+from tests.export.conftest import make_two_region_plan
 from tests.export.etm_fixtures import ETM_EXPORT, copy_export, edit_csv, etm_workspace
 
 SF_IDS = EtmOptions(account_id_column="sf_id")
@@ -242,3 +244,16 @@ def test_a_missing_column_names_file_and_column(tmp_path: Path) -> None:
     (problem,) = info.value.problems
     assert problem.column == "RoleInTerritory2"
     assert "UserTerritory2Association.csv" in problem.message
+
+
+def test_a_zip_of_our_own_export_is_not_taken_for_salesforces(tmp_path: Path) -> None:
+    """Our export also has a Territory2.csv (in state/): its manifest tells them apart."""
+    ours = write_salesforce(make_two_region_plan(), tmp_path / "ours").out_dir
+    archive = tmp_path / "ours.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in ours.rglob("*"):
+            if path.is_file():
+                zf.write(path, f"ours/{path.relative_to(ours).as_posix()}")
+    ws = etm_workspace()
+    with pytest.raises(InputError, match="an export of Territory Planner, not one from Salesforce"):
+        import_salesforce(ws, archive, options=SF_IDS)
