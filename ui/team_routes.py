@@ -17,7 +17,7 @@ from planner import schema as s
 from planner.access import AccessScope
 from planner.errors import InputError, PlannerError
 from planner.export.safety import neutralise_frame
-from planner.routing import EstimateParams, RoadNetwork, RouteParams, to_gpx
+from planner.routing import EstimateParams, RoadNetwork, RouteParams, UnvisitedStop, to_gpx
 from planner.routing.hours import DAY_NAMES
 from planner.services.rep_routes import day_date, next_working_day, week_start
 from planner.services.route_map import rep_color, team_map
@@ -228,7 +228,8 @@ def _show(team: TeamRoutes, network: RoadNetwork | None, ws: Workspace, key: obj
         "Drive time" + (" (estimate)" if network is None else ""),
         f"{summary['drive h'].sum():,.1f} h",
     )
-    cols[3].metric("Not visited", len(plan.unvisited))
+    missed = [u for u in plan.unvisited if u.status != "not_due"]
+    cols[3].metric("Not visited", len(missed), help="Visits due in the plan that nobody makes")
     day = _day_choice(team)
     tiles = state.tile_source()
     roads = road_context_for(workspace_file(ws)) if tiles == "none" and network else None
@@ -241,9 +242,12 @@ def _show(team: TeamRoutes, network: RoadNetwork | None, ws: Workspace, key: obj
         when = day_date(team.monday, day[1], day[0])
         visits = visits[visits["date"] == f"{DAY_NAMES[day[1]]} {when:%Y-%m-%d}"]
     st.dataframe(visits, hide_index=True, width="stretch")
-    if plan.unvisited:
-        with st.expander(f"Not visited: {len(plan.unvisited)}"):
-            st.dataframe(_unvisited(team), hide_index=True, width="stretch")
+    if missed:
+        with st.expander(f"Not visited: {len(missed)}"):
+            st.dataframe(_unvisited(missed), hide_index=True, width="stretch")
+    not_due = len(plan.unvisited) - len(missed)
+    if not_due:
+        st.caption(f"{not_due:,} accounts of the pool are not due in these weeks.")
     _downloads(team, network)
     took = recall("team_s", key)
     method = plan.plans[0].method if plan.plans else ""
@@ -272,10 +276,12 @@ def _colored(summary: pd.DataFrame) -> object:
         color = rep_color(int(str(row.name)))
         return [f"background-color: {color}; color: #fff" if c == "rep" else "" for c in row.index]
 
-    return summary.style.apply(style, axis=1)
+    return summary.style.apply(style, axis=1).format(
+        {"drive h": "{:.2f}", "drive km": "{:.1f}", "working h": "{:.1f}"}
+    )
 
 
-def _unvisited(team: TeamRoutes) -> pd.DataFrame:
+def _unvisited(missed: list[UnvisitedStop]) -> pd.DataFrame:
     rows = [
         {
             "account": u.name or u.stop_id,
@@ -283,7 +289,7 @@ def _unvisited(team: TeamRoutes) -> pd.DataFrame:
             "status": u.status,
             "reason": u.reason,
         }
-        for u in team.plan.unvisited
+        for u in missed
     ]
     return pd.DataFrame(rows)
 
