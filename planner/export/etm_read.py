@@ -269,6 +269,7 @@ def _assoc_territories(
     all_dev: Mapping[str, str],
     model_dev: Mapping[str, str],
     problems: list[Problem],
+    notes: list[str],
 ) -> pd.DataFrame:
     """Rows of ``obj`` in the model (unknown territories reported), with a ``_dev`` column."""
     frame = files.frames[obj]
@@ -285,6 +286,9 @@ def _assoc_territories(
             )
         )
     mine = keys.isin(set(model_dev))
+    other = int((~mine & ~unknown).sum())
+    if other:
+        notes.append(f"Skipped {other} rows of {obj}.csv that belong to other territory models.")
     return frame[mine].assign(_dev=keys[mine].map(model_dev).to_numpy())
 
 
@@ -325,8 +329,10 @@ def read_etm_export(
     tree = TerritoryTree({d: dev_of.get(p) for d, p in zip(terr[DEV], parents, strict=True)})
     _cycles(tree, problems)
     types, type_dev = _type_frames(files, terr)
-    users = _assoc_territories(files, "UserTerritory2Association", all_dev, dev_of, problems)
-    objects = _assoc_territories(files, "ObjectTerritory2Association", all_dev, dev_of, problems)
+    users = _assoc_territories(files, "UserTerritory2Association", all_dev, dev_of, problems, notes)
+    objects = _assoc_territories(
+        files, "ObjectTerritory2Association", all_dev, dev_of, problems, notes
+    )
     user_match = match_users(files, users, reps, opts.user_column, problems)
     objects, account_match = match_accounts(
         objects, accounts, opts.account_id_column, problems, notes

@@ -217,6 +217,7 @@ def test_two_models_need_a_choice(tmp_path: Path) -> None:
     )
     assert list(draft.territories["territory_id"]) == ["North_Draft"]
     assert draft.memberships.empty
+    assert any("5 rows of ObjectTerritory2Association.csv" in n for n in draft.notes)
 
 
 def test_a_loop_of_parents_is_refused(tmp_path: Path) -> None:
