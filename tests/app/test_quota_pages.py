@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from planner import schema as s
 from planner.workspace import Workspace, open_workspace
+from tests.app.test_access_pages import PASSWORD, SUBMIT, build_team_workspace
 from ui import targets as targets_ui
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -121,3 +122,45 @@ def test_uploaded_opportunities_are_stored_and_drive_history(
     fresh.switch_page("app_pages/targets.py").run()
     proposal = _propose(fresh, basis="history", total=won, period="2026-Q2", step=1)
     assert proposal["proposed"].to_list() == proposal["last_actual"].to_list()
+
+
+@pytest.fixture
+def team_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """The team workspace of the access tests (reps, a manager, passwords), a copy of our own."""
+    path = tmp_path / "team.gpkg"
+    build_team_workspace().save(path)
+    monkeypatch.setenv("PLANNER_WORKSPACE", str(path))
+    monkeypatch.setenv("PLANNER_TILES", "none")
+    monkeypatch.delenv("PLANNER_SESSION_TIMEOUT_MIN", raising=False)
+    return AppTest.from_file(APP, default_timeout=60).run()
+
+
+def _sign_in(at: AppTest, login: str) -> None:
+    at.text_input(key="tp.widget.login").input(login)
+    at.text_input(key="tp.widget.password").input(PASSWORD)
+    at.button(key=SUBMIT).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_a_manager_splits_a_total_over_their_territories(team_app: AppTest, tmp_path: Path) -> None:
+    """M1 sees T1 and T2 only; the whole total goes to them and is saved in their scope."""
+    _sign_in(team_app, "M1")
+    team_app.switch_page("app_pages/targets.py").run()
+    proposal = _propose(team_app, basis="revenue", total=10_000.0, period="2026-Q2", step=100)
+    assert list(proposal[s.TERRITORY_ID]) == ["T1", "T2"]
+    assert proposal["proposed"].sum() == 10_000
+    team_app.button(key=targets_ui.PROPOSE_SAVE).click().run()
+    _ok(team_app)
+    saved = open_workspace(tmp_path / "team.gpkg").rows("targets", "base")
+    saved = saved[saved["period"] == "2026-Q2"]
+    assert set(saved[s.TERRITORY_ID]) == {"T1", "T2"} and saved[s.VALUE].sum() == 10_000
+
+
+def test_a_rep_reads_a_proposal_but_cannot_save_it(team_app: AppTest) -> None:
+    """R1's proposal covers T1 alone; there is no Save button for a rep."""
+    _sign_in(team_app, "R1")
+    team_app.switch_page("app_pages/targets.py").run()
+    proposal = _propose(team_app, basis="accounts", total=500.0, period="2026-Q2", step=1)
+    assert list(proposal[s.TERRITORY_ID]) == ["T1"] and proposal["proposed"].sum() == 500
+    assert not [b for b in team_app.button if b.key == targets_ui.PROPOSE_SAVE]
+    assert any("read proposals" in c.value for c in team_app.caption)
