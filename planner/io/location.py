@@ -18,13 +18,13 @@ from planner.geo.columns import (
     ColumnMatch,
     normalise_name,
 )
+from planner.geodesy import haversine_m
 from planner.io.collect import Collector, ReadOptions
 from planner.io.geometry import coordinate_trouble
 from planner.io.table import RawTable, column_text
 from planner.io.values import (
     examples,
     has_word,
-    haversine_km,
     is_word,
     locate_zip5,
     normalise_zip,
@@ -214,8 +214,8 @@ def _swap_evidence(
             zla = zip_location.loc[known, s.LATITUDE].to_numpy()
             zlo = zip_location.loc[known, s.LONGITUDE].to_numpy()
             a, o = lat[known].to_numpy(), lon[known].to_numpy()
-            given = haversine_km(a, o, zla, zlo)
-            swapped = haversine_km(o, a, zla, zlo)
+            given = haversine_m(a, o, zla, zlo) / 1000
+            swapped = haversine_m(o, a, zla, zlo) / 1000
             by_zip[known] = (swapped < 100) & (given > 500)
     reasons = []
     if by_range.any():

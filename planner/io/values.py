@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -137,12 +136,3 @@ def locate_zip5(zip5: pd.Series) -> tuple[pd.Series, pd.Series]:
     lat = np.array([lats.get(str(u), np.nan) for u in uniques] + [np.nan], dtype=float)
     lon = np.array([lons.get(str(u), np.nan) for u in uniques] + [np.nan], dtype=float)
     return pd.Series(lat[codes], index=zip5.index), pd.Series(lon[codes], index=zip5.index)
-
-
-def haversine_km(
-    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
-) -> np.ndarray:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dlat, dlon = p2 - p1, np.radians(lon2 - lon1)
-    a = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
-    return cast(np.ndarray, 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(a, 0, 1))))

@@ -14,6 +14,7 @@ import networkx as nx
 import numpy as np
 
 from planner.errors import InputError, NetworkFileError, Problem, format_ids
+from planner.geodesy import haversine_m
 
 #: The fix for a network file whose roads cannot be used.
 REBUILD_FIX = (
@@ -58,8 +59,6 @@ DEFAULT_SPEEDS_KPH: Mapping[str, float] = MappingProxyType(
 
 #: OSM ``highway`` values a car may use.
 DRIVABLE_HIGHWAYS = frozenset(DEFAULT_SPEEDS_KPH)
-
-_EARTH_RADIUS_M = 6_371_008.8
 
 
 @dataclass(frozen=True)
@@ -193,8 +192,12 @@ class NetworkReport:
             "dropped_edges": self.dropped_edges,
             "n_dropped_parts": self.n_dropped_parts,
             "dropped_parts": [
-                {"nodes": p.nodes, "edges": p.edges, "bbox": list(p.bbox),
-                 "centroid": list(p.centroid)}
+                {
+                    "nodes": p.nodes,
+                    "edges": p.edges,
+                    "bbox": list(p.bbox),
+                    "centroid": list(p.centroid),
+                }
                 for p in self.dropped_parts
             ],
         }
@@ -214,13 +217,26 @@ class NetworkReport:
         """
         data = json.loads(text)
         parts = tuple(
-            DroppedPart(int(p["nodes"]), int(p["edges"]),
-                        (float(p["bbox"][0]), float(p["bbox"][1]),
-                         float(p["bbox"][2]), float(p["bbox"][3])))
+            DroppedPart(
+                int(p["nodes"]),
+                int(p["edges"]),
+                (
+                    float(p["bbox"][0]),
+                    float(p["bbox"][1]),
+                    float(p["bbox"][2]),
+                    float(p["bbox"][3]),
+                ),
+            )
             for p in data["dropped_parts"]
         )
-        return cls(int(data["kept_nodes"]), int(data["kept_edges"]), int(data["dropped_nodes"]),
-                   int(data["dropped_edges"]), int(data["n_dropped_parts"]), parts)
+        return cls(
+            int(data["kept_nodes"]),
+            int(data["kept_edges"]),
+            int(data["dropped_nodes"]),
+            int(data["dropped_edges"]),
+            int(data["n_dropped_parts"]),
+            parts,
+        )
 
 
 def node_coordinates(
@@ -244,10 +260,18 @@ def node_coordinates(
     bad = ~(np.abs(lat) <= 90) | ~(np.abs(lon) <= 180)  # NaN fails both tests
     if bad.any():
         named = [ids[i] for i in np.flatnonzero(bad)]
-        raise NetworkFileError("some road junctions have no valid coordinates", [Problem(
-            f"{len(named):,} node(s) lack a longitude 'x' or latitude 'y' in degrees, or have "
-            f"one off the globe (node ids {format_ids(named)})",
-            column="x/y", fix=REBUILD_FIX)], source=label)
+        raise NetworkFileError(
+            "some road junctions have no valid coordinates",
+            [
+                Problem(
+                    f"{len(named):,} node(s) lack a longitude 'x' or latitude 'y' in degrees, or have "
+                    f"one off the globe (node ids {format_ids(named)})",
+                    column="x/y",
+                    fix=REBUILD_FIX,
+                )
+            ],
+            source=label,
+        )
     return lat, lon
 
 
@@ -277,8 +301,9 @@ def edge_arrays(
         if (problem := _bad_values(values, keys, column, unit)) is not None
     ]
     if problems:
-        raise NetworkFileError("some road segments have unusable lengths or times", problems,
-                               source=label)
+        raise NetworkFileError(
+            "some road segments have unusable lengths or times", problems, source=label
+        )
     return np.asarray(us, dtype=np.int64), np.asarray(vs, dtype=np.int64), keys, t_arr, l_arr
 
 
@@ -289,9 +314,7 @@ def _number(value: object) -> float:
         return float("nan")
 
 
-def _bad_values(
-    values: np.ndarray, keys: list[Any], column: str, unit: str
-) -> Problem | None:
+def _bad_values(values: np.ndarray, keys: list[Any], column: str, unit: str) -> Problem | None:
     """A problem naming the edges whose ``column`` is missing, negative or infinite."""
     bad = ~(values >= 0) | np.isinf(values)
     if not bad.any():
@@ -317,19 +340,3 @@ def unit_xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     la = np.radians(np.asarray(lat, dtype=float))
     lo = np.radians(np.asarray(lon, dtype=float))
     return np.column_stack((np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)))
-
-
-def haversine_m(
-    lat1: np.ndarray | float,
-    lon1: np.ndarray | float,
-    lat2: np.ndarray | float,
-    lon2: np.ndarray | float,
-) -> np.ndarray:
-    """Return great-circle distances in metres (broadcasting like numpy)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp = p2 - p1
-    dl = np.radians(np.asarray(lon2) - np.asarray(lon1))
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return np.asarray(2 * _EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
-
-

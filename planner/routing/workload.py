@@ -15,6 +15,7 @@ from scipy.spatial import ConvexHull, QhullError
 
 from planner import schema as S
 from planner.errors import InputError, Problem
+from planner.geodesy import EARTH_RADIUS_M
 from planner.progress import Progress
 from planner.routing.frequency import WEEKS_PER_MONTH, id_phase, visits_in_weeks
 from planner.routing.matrix import EstimateParams
@@ -91,8 +92,8 @@ class WorkloadParams:
 def _local_xy(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """Metres east/north of the points' mean (equirectangular; fine for a territory)."""
     lat0 = float(np.mean(lat))
-    x = np.radians(lon - np.mean(lon)) * 6_371_008.8 * math.cos(math.radians(lat0))
-    y = np.radians(lat - lat0) * 6_371_008.8
+    x = np.radians(lon - np.mean(lon)) * EARTH_RADIUS_M * math.cos(math.radians(lat0))
+    y = np.radians(lat - lat0) * EARTH_RADIUS_M
     return np.column_stack((x, y))
 
 
@@ -205,8 +206,13 @@ def _prepared(accounts: pd.DataFrame, params: WorkloadParams) -> pd.DataFrame:
         rows = tuple(int(i) + 2 for i in np.flatnonzero(bad.to_numpy())[:50])
         raise InputError(
             "accounts cannot be used for travel workload",
-            [Problem("accounts without coordinates or territory", rows=rows,
-                     fix="fill in latitude, longitude and territory_id")],
+            [
+                Problem(
+                    "accounts without coordinates or territory",
+                    rows=rows,
+                    fix="fill in latitude, longitude and territory_id",
+                )
+            ],
         )
     vpm = (
         pd.to_numeric(frame[S.VISITS_PER_MONTH], errors="coerce")
@@ -245,8 +251,9 @@ def _territory_row(
     else:
         # Visits plus a first guess of the drive (a tenth of the day) fill these days.
         days_of_work = visit_h / (0.9 * params.route.max_work_s / 3600)
-        drive_s, drive_m, method = _estimate(lat, lon, per_week, home, network, params,
-                                             len(params.route.weekdays), days_of_work)
+        drive_s, drive_m, method = _estimate(
+            lat, lon, per_week, home, network, params, len(params.route.weekdays), days_of_work
+        )
     return {
         S.TERRITORY_ID: tid,
         "accounts": len(g),
