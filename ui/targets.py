@@ -23,7 +23,7 @@ from planner.reports import (
 from planner.workspace import Workspace
 from ui import state
 
-__all__ = ["opportunities_for_reports", "propose_quotas_section"]
+__all__ = ["opportunities_for_reports", "propose_quotas_section", "visible_opportunities"]
 
 # Widget and memory keys of these pieces (to move into ui.keys with the rest).
 PROPOSE_FORM = "tp.targets.propose_form"
@@ -62,7 +62,7 @@ def propose_quotas_section(
     if request is None:
         return
     try:
-        proposal = propose_quotas(ws, sid, opportunities=stored_opportunities(ws, scope=scope),
+        proposal = propose_quotas(ws, sid, opportunities=visible_opportunities(scope),
                                   **request)  # fmt: skip
     except PlannerError as exc:
         st.error(str(exc))
@@ -190,8 +190,7 @@ def opportunities_for_reports(scope: AccessScope) -> pd.DataFrame | None:
     if loaded:
         st.caption(f"Opportunities: **{loaded[1]}** ({len(loaded[0]):,} you may see).")
         return loaded[0]
-    ws = state.workspace_or_none()
-    stored = None if ws is None else _stored(ws, scope)
+    stored = _stored(scope)
     if stored is not None:
         st.caption(f"Opportunities stored in the workspace: {len(stored):,} you may see.")
     return stored
@@ -224,9 +223,30 @@ def _take_upload(upload: UploadedFile, may_store: bool, scope: AccessScope) -> N
         )
 
 
-def _stored(ws: Workspace, scope: AccessScope) -> pd.DataFrame | None:
+def _stored(scope: AccessScope) -> pd.DataFrame | None:
     try:
-        return stored_opportunities(ws, scope=scope)
+        return visible_opportunities(scope)
     except PlannerError as exc:
         st.error(f"The stored opportunities cannot be used: {exc}")
         return None
+
+
+def visible_opportunities(scope: AccessScope) -> pd.DataFrame | None:
+    """The workspace's stored opportunities the user may see (``None``: none stored).
+
+    Read once per saved version of the workspace and shared between runs.
+    """
+    ws = state.workspace_or_none()
+    if ws is None:
+        return None
+    content = state.content_key(ws)
+    every = stored_opportunities(ws) if content is None else _read_stored(content, ws)
+    if every is None:
+        return None
+    mine = scope.filter_opportunities(every).reset_index(drop=True)
+    return mine if len(mine) else None
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _read_stored(content: tuple[str, int], _ws: Workspace) -> pd.DataFrame | None:
+    return stored_opportunities(_ws)
