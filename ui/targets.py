@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -75,7 +76,7 @@ def propose_quotas_section(
         st.caption("Your role can read proposals; managers, planners and admins save them.")
 
 
-def _request_form(latest_period: str | None) -> dict[str, object] | None:
+def _request_form(latest_period: str | None) -> dict[str, Any] | None:
     """The request the user last submitted (kept across reruns), or ``None`` before any."""
     default_period = next_period(latest_period) if latest_period else str(date.today().year + 1)
     with st.form(PROPOSE_FORM):
