@@ -17,6 +17,7 @@ from planner.cli import add_json_flag, emit
 from planner.cli.report_common import add_common_options, open_scoped, records, visible
 from planner.errors import InputError, Problem
 from planner.reports import propose_quotas, save_quotas, store_opportunities, stored_opportunities
+from planner.reports.stored import StoreMode
 from planner.workspace import open_workspace
 
 __all__ = ["import_opportunities", "register_propose"]
@@ -133,7 +134,7 @@ def import_opportunities(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
     user = getattr(args, "user", None)
     scope = scope_for(ws, user) if user else None
-    mode = "merge" if getattr(args, "merge", False) else "replace"
+    mode: StoreMode = "merge" if getattr(args, "merge", False) else "replace"
     result = store_opportunities(ws, args.file, mode=mode, scope=scope, user=user)
     change = ws.commit(f"import {result.read} opportunities", user=user)
     payload = {"ok": True, "kind": "opportunities", "mode": mode, **result.__dict__,
