@@ -1,4 +1,4 @@
-"""The iterated 2-opt/Or-opt search of symmetric tours: valid tours, never longer, optimal when small."""
+"""Iterated 2-opt/Or-opt search of symmetric tours: valid, never longer, optimal when small."""
 
 from __future__ import annotations
 
