@@ -1,11 +1,16 @@
-"""Map: the territories of the chosen scenario, coloured, with their accounts and reps."""
+"""Map: the territories of the chosen scenario, coloured, with their accounts and reps.
+
+From :data:`planner.viz_fast.FAST_THRESHOLD` accounts on, the accounts are
+drawn as dots on one canvas (:func:`planner.viz_fast.add_fast_accounts`), and
+a note says the map is being prepared until they are drawn.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from planner import viz
-from ui import auth, cache, maps, state
+from planner import viz, viz_fast
+from ui import auth, cache, keys, maps, state
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()
@@ -13,6 +18,8 @@ ws = auth.apply_query_focus(ws, sid)  # ?territory= / ?account=, refused outside
 scenario = ws.scenario(sid)
 tiles = state.tile_source()
 has_roads = cache.roads_file_for(state.workspace_path()) is not None
+n_accounts = len(ws.accounts)
+fast = n_accounts >= viz_fast.FAST_THRESHOLD
 
 head, *toggles = st.columns([4, 1, 1, 1, 1], vertical_alignment="bottom")
 head.title("Map")
@@ -24,14 +31,22 @@ show_roads = has_roads and toggles[3].toggle(
 )
 st.caption(
     f"Scenario **{scenario.name or sid}** ({scenario.state}) · "
-    f"{len(ws.territories(sid)):,} territories · {len(ws.accounts):,} accounts · "
+    f"{len(ws.territories(sid)):,} territories · {n_accounts:,} accounts · "
     f"{len(ws.reps):,} reps. Hover a territory for its figures, click an account for details."
 )
 
-options = state.map_options(show_units=show_units, show_accounts=show_accounts, show_reps=show_reps)
+hint = st.empty()
+if fast and show_accounts:
+    hint.info(f"Preparing the map of {n_accounts:,} accounts…", icon=":material/hourglass_top:")
+options = state.map_options(
+    show_units=show_units, show_accounts=show_accounts and not fast, show_reps=show_reps
+)
 roads = cache.road_lines_for(state.workspace_path()) if show_roads else None
 m = viz.workspace_map(ws, sid, options=options, roads=roads)
-maps.show_map(m, key="territory_map", height=640)
+if fast and show_accounts:
+    viz_fast.add_fast_accounts(m, cache.account_layer(state.content_key(ws), ws, sid))
+maps.show_map(m, key=keys.MAP, height=640)
+hint.empty()  # the map itself says "Drawing N accounts…" until its dots are drawn
 maps.attribution_caption()
 if tiles == "none":
     st.caption("No basemap: choose OpenStreetMap tiles in the sidebar when online.")

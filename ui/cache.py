@@ -1,4 +1,11 @@
-"""Cached reading of workspace files, shared by every session of the server."""
+"""What the app computes once and shares between runs and sessions: ``st.cache_*`` only.
+
+Results that depend on a workspace are keyed by what they depend on: the
+workspace's ``content`` key (its store and version; see
+:func:`ui.state.content_key`) and their own arguments, never by a session.
+Arguments named with a leading underscore are not part of the key
+(Streamlit's rule): they are the objects the result is computed from.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +13,37 @@ import hashlib
 import logging
 import re
 import tempfile
+import warnings
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import streamlit as st
 
+from planner import schema as s
+from planner.assign import Assignment
 from planner.errors import PlannerError
-from planner.store import Snapshot, Store, open_store
-from planner.viz import road_lines
+from planner.geo.assign import assign_workspace
+from planner.routing.network import load_network
+from planner.store import Snapshot, Store, open_store, redo_target, undo_target
+from planner.viz import leaf_territory_ids, primary_territory, road_lines, territory_colors
+from planner.viz_fast import account_arrays
 from planner.workspace import Workspace
 
-__all__ = ["read_workspace", "road_lines_for", "roads_file_for", "store_for", "store_upload"]
+__all__ = [
+    "Content",
+    "account_layer",
+    "assignment",
+    "read_workspace",
+    "road_lines_for",
+    "roads_file_for",
+    "store_for",
+    "store_upload",
+    "undo_redo_targets",
+]
+
+#: What a workspace's cached results depend on: its store's location and version.
+Content = tuple[str, int]
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +114,6 @@ def roads_file_for(workspace_path: str | Path | None) -> Path | None:
 @st.cache_data(show_spinner="Loading the road network…", max_entries=4)
 def _road_lines(path: str, mtime_ns: int) -> gpd.GeoDataFrame:
     del mtime_ns  # only part of the cache key
-    from planner.routing.network import load_network
-
     return road_lines(load_network(path))
 
 
@@ -106,3 +131,73 @@ def road_lines_for(workspace_path: str | Path | None) -> gpd.GeoDataFrame | None
     except PlannerError as exc:
         logger.warning("road network %s not drawn: %s", file, exc)
         return None
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def undo_redo_targets(
+    location: str, version: int, user: str | None, _store: Store
+) -> tuple[bool, bool]:
+    """Whether ``user`` has a change to undo, and an undo to redo, at ``version`` of the store.
+
+    Raises
+    ------
+    planner.errors.PlannerError
+        If the store cannot be read (not cached).
+    """
+    del location, version  # only part of the cache key
+    return undo_target(_store, user) is not None, redo_target(_store, user) is not None
+
+
+def _assign(ws: Workspace, scenario_id: str) -> Assignment:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return assign_workspace(ws, scenario_id)
+
+
+@st.cache_data(show_spinner="Assigning the accounts…", max_entries=8)
+def _cached_assignment(content: Content, scenario_id: str, _ws: Workspace) -> Assignment:
+    del content  # only part of the cache key
+    return _assign(_ws, scenario_id)
+
+
+def assignment(content: Content | None, ws: Workspace, scenario_id: str) -> Assignment:
+    """The assignment of a scenario as the library computes it now; cached per ``content``.
+
+    ``content`` ``None`` (a session's unsaved or restricted copy) computes it afresh.
+
+    Raises
+    ------
+    planner.errors.PlannerError
+        If the scenario's territories cannot be used.
+    """
+    if content is None:
+        return _assign(ws, scenario_id)
+    return _cached_assignment(content, scenario_id, ws)
+
+
+def _account_layer(ws: Workspace, scenario_id: str) -> dict[str, Any]:
+    terr = ws.territories(scenario_id)
+    shapes = gpd.GeoSeries(terr.geometry.to_numpy(), index=terr[s.TERRITORY_ID].astype(str))
+    colors = territory_colors(leaf_territory_ids(terr), geometries=shapes)
+    names = {
+        str(t): str(n) if isinstance(n, str) and n else str(t)
+        for t, n in zip(terr[s.TERRITORY_ID], terr[s.NAME], strict=True)
+    }
+    owner = primary_territory(ws.memberships(scenario_id), terr)
+    return account_arrays(ws.accounts, territory_of=owner, colors=colors, territory_names=names)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _cached_account_layer(content: Content, scenario_id: str, _ws: Workspace) -> dict[str, Any]:
+    del content  # only part of the cache key
+    return _account_layer(_ws, scenario_id)
+
+
+def account_layer(content: Content | None, ws: Workspace, scenario_id: str) -> dict[str, Any]:
+    """The accounts of a scenario as the fast map layer draws them (:mod:`planner.viz_fast`).
+
+    Shared, read-only: cached per ``content`` (``None`` computes it afresh).
+    """
+    if content is None:
+        return _account_layer(ws, scenario_id)
+    return _cached_account_layer(content, scenario_id, ws)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 import json
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -25,14 +24,15 @@ import shapely
 import streamlit as st
 from folium.plugins import Draw
 from shapely.geometry.base import BaseGeometry
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from planner import edit, viz
 from planner import schema as s
 from planner.edit import EditOutcome, Trouble
 from planner.errors import InputError, PlannerError
-from planner.geo.assign import Assignment, assign_workspace
+from planner.geo.assign import Assignment
 from planner.workspace import Workspace
-from ui import auth, state
+from ui import auth, cache, keys, state
 
 __all__ = [
     "MapMode",
@@ -45,6 +45,7 @@ __all__ = [
     "problem_map",
     "remember",
     "require_edit",
+    "rerun_fragment",
     "show_error",
     "show_flash",
 ]
@@ -269,10 +270,6 @@ def drawing_signature(features: object) -> str:
 
 # --------------------------------------------------------------------------- Streamlit glue
 
-_ASSIGNMENT = "tp.edit.assignment"
-_FLASH = "tp.edit.flash"
-_SEEN = "tp.edit.seen"
-
 
 def current_user() -> str | None:
     """Return the signed-in user's id (``local`` in local mode), or ``None``."""
@@ -312,20 +309,14 @@ def require_edit(*territory_ids: str | None, everything: bool = False) -> None:
 def current_assignment(ws: Workspace, scenario_id: str) -> Assignment:
     """Return the assignment of the scenario as the library computes it now (cached per version).
 
+    Shared by every session on the same version (:func:`ui.cache.assignment`).
+
     Raises
     ------
     planner.errors.PlannerError
         If the scenario's territories cannot be used.
     """
-    token = (id(ws), scenario_id, state.workspace_version())
-    cached = st.session_state.get(_ASSIGNMENT)
-    if cached is not None and cached[0] == token:
-        return cached[1]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = assign_workspace(ws, scenario_id)
-    st.session_state[_ASSIGNMENT] = (token, result)
-    return result
+    return cache.assignment(state.content_key(ws), ws, scenario_id)
 
 
 def remember(outcome: EditOutcome, before: Mapping[str, int] | None = None) -> None:
@@ -335,14 +326,14 @@ def remember(outcome: EditOutcome, before: Mapping[str, int] | None = None) -> N
     success message: the banner above the page says what happened instead.
     """
     if state.pending() is not None:
-        st.session_state.pop(_FLASH, None)
+        st.session_state.pop(keys.EDIT_FLASH, None)
         return
-    st.session_state[_FLASH] = (outcome.message, outcome.warnings, dict(before or {}))
+    st.session_state[keys.EDIT_FLASH] = (outcome.message, outcome.warnings, dict(before or {}))
 
 
 def show_flash() -> dict[str, int] | None:
     """Show the message of the last edit once; return the counts from before it, if any."""
-    flash = st.session_state.pop(_FLASH, None)
+    flash = st.session_state.pop(keys.EDIT_FLASH, None)
     if flash is None:
         return None
     message, notes, before = flash
@@ -361,9 +352,19 @@ def show_error(exc: PlannerError) -> None:
         st.error(str(exc))
 
 
+def rerun_fragment() -> None:
+    """Rerun the fragment this code runs in (the whole page when it runs as part of a full run).
+
+    Streamlit refuses ``st.rerun(scope="fragment")`` outside a fragment's own rerun.
+    """
+    ctx = get_script_run_ctx()
+    in_fragment = ctx is not None and bool(ctx.fragment_ids_this_run)
+    st.rerun(scope="fragment" if in_fragment else "app")
+
+
 def first_time(kind: str, signature: str) -> bool:
     """Return ``True`` the first time ``signature`` of ``kind`` (a click, a drawing) is seen."""
-    seen: dict[str, str] = st.session_state.setdefault(_SEEN, {})
+    seen: dict[str, str] = st.session_state.setdefault(keys.EDIT_SEEN, {})
     if seen.get(kind) == signature:
         return False
     seen[kind] = signature

@@ -13,20 +13,12 @@ import streamlit.components.v1 as components
 
 from planner.errors import PlannerError
 from planner.samples import SAMPLES
-from ui import auth, state
+from ui import auth, keys, state
 from ui.cache import store_upload
 
 __all__ = ["draw_sidebar"]
 
 _UPLOAD = "upload"
-_CHOICE_WIDGET = "tp.widget.workspace"
-_UPLOAD_WIDGET = "tp.widget.upload"
-_SCENARIO_WIDGET = "tp.widget.scenario"
-_TILES_WIDGET = "tp.widget.tiles"
-_NOTE = "tp.undo_note"
-_NEXT_CHOICE = "tp.next_workspace_choice"
-_LAST_UPLOAD = "tp.last_upload"
-_FULL_RUN = "tp.full_run"
 _TILE_LABELS = {"none": "None (works offline)", "osm": "OpenStreetMap tiles (online)"}
 
 
@@ -80,9 +72,9 @@ def _open_upload(name: str, data: bytes) -> bool:
     (the reason shows as the load error). The same upload is handled once.
     """
     digest = hashlib.sha256(data).hexdigest()[:16]
-    if st.session_state.get(_LAST_UPLOAD) == digest:
+    if st.session_state.get(keys.LAST_UPLOAD) == digest:
         return False
-    st.session_state[_LAST_UPLOAD] = digest
+    st.session_state[keys.LAST_UPLOAD] = digest
     staged = store_upload(name, data)
     stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in Path(name).stem) or "upload"
     folder = state.save_dir()
@@ -96,25 +88,29 @@ def _open_upload(name: str, data: bytes) -> bool:
         for leftover in (target, *target.parent.glob(f"{target.stem}.v1-backup.gpkg")):
             leftover.unlink(missing_ok=True)
         return False
-    st.session_state[_NEXT_CHOICE] = source.key  # selected before the picker is drawn
+    st.session_state[keys.NEXT_WORKSPACE_CHOICE] = source.key  # selected before the picker is drawn
     return True
 
 
 def _workspace_picker() -> None:
     options = _choices()
-    keys = list(options)
+    choices = list(options)
     default = _default_choice()
     current = state.workspace_source()
-    if _NEXT_CHOICE in st.session_state:
-        st.session_state[_CHOICE_WIDGET] = st.session_state.pop(_NEXT_CHOICE)
-    elif _CHOICE_WIDGET not in st.session_state and current is not None and current.key in keys:
-        st.session_state[_CHOICE_WIDGET] = current.key
+    if keys.NEXT_WORKSPACE_CHOICE in st.session_state:
+        st.session_state[keys.WORKSPACE_CHOICE] = st.session_state.pop(keys.NEXT_WORKSPACE_CHOICE)
+    elif (
+        keys.WORKSPACE_CHOICE not in st.session_state
+        and current is not None
+        and current.key in choices
+    ):
+        st.session_state[keys.WORKSPACE_CHOICE] = current.key
     choice = st.selectbox(
         "Workspace",
-        keys,
-        index=keys.index(default) if default in keys else 0,
+        choices,
+        index=choices.index(default) if default in choices else 0,
         format_func=lambda k: options.get(k, k),
-        key=_CHOICE_WIDGET,
+        key=keys.WORKSPACE_CHOICE,
         help="Every workspace in the save folder and on the team server. Edits are saved as "
         "you make them.",
     )
@@ -122,7 +118,7 @@ def _workspace_picker() -> None:
         upload = st.file_uploader(
             "GeoPackage saved by Territory Planner",
             type=["gpkg"],
-            key=_UPLOAD_WIDGET,
+            key=keys.UPLOAD,
             help="A workspace file (.gpkg). To import CSV or GIS layers, use the data page.",
         )
         if upload is not None and _open_upload(upload.name, upload.getvalue()):
@@ -169,7 +165,7 @@ def _user_box() -> None:
         return
     who, out = st.columns([3, 2], vertical_alignment="center")
     who.text(f"{user.name or user.user_id}\n{user.user_id} · {user.role}")  # plain: no markup
-    if out.button("Sign out", key="tp.widget.signout"):
+    if out.button("Sign out", key=keys.SIGN_OUT):
         auth.sign_out("You signed out.")
         st.rerun()
 
@@ -183,7 +179,7 @@ def _source_for_key(choice: str) -> str:
 
 
 def _on_scenario_change() -> None:
-    state.set_scenario_id(st.session_state[_SCENARIO_WIDGET])
+    state.set_scenario_id(st.session_state[keys.SCENARIO_CHOICE])
 
 
 def _scenario_picker() -> None:
@@ -203,27 +199,27 @@ def _scenario_picker() -> None:
         except PlannerError:
             wanted = ids[0]
         state.set_scenario_id(str(wanted))
-    st.session_state[_SCENARIO_WIDGET] = wanted
+    st.session_state[keys.SCENARIO_CHOICE] = wanted
     st.selectbox(
         "Scenario",
         ids,
         format_func=lambda sid: labels.get(sid, sid),
-        key=_SCENARIO_WIDGET,
+        key=keys.SCENARIO_CHOICE,
         on_change=_on_scenario_change,
     )
 
 
 def _on_tiles_change() -> None:
-    state.set_tiles(st.session_state[_TILES_WIDGET])
+    state.set_tiles(st.session_state[keys.TILES_CHOICE])
 
 
 def _basemap_picker() -> None:
-    st.session_state[_TILES_WIDGET] = state.tile_source()
+    st.session_state[keys.TILES_CHOICE] = state.tile_source()
     st.radio(
         "Basemap",
         list(_TILE_LABELS),
         format_func=_TILE_LABELS.__getitem__,
-        key=_TILES_WIDGET,
+        key=keys.TILES_CHOICE,
         on_change=_on_tiles_change,
         help="Without a basemap, units, territories and roads give the context. "
         "OpenStreetMap tiles need an internet connection.",
@@ -253,11 +249,13 @@ if (!doc.__tpUndoKeys) {
 
 
 def _on_undo() -> None:
-    st.session_state[_NOTE] = state.undo_redo("undo")
+    st.session_state[keys.UNDO_NOTE] = state.undo_redo("undo")
+    st.session_state[keys.UNDONE] = True
 
 
 def _on_redo() -> None:
-    st.session_state[_NOTE] = state.undo_redo("redo")
+    st.session_state[keys.UNDO_NOTE] = state.undo_redo("redo")
+    st.session_state[keys.UNDONE] = True
 
 
 def _change_controls() -> None:
@@ -266,34 +264,47 @@ def _change_controls() -> None:
     scope = auth.current_scope()
     if ws is None or scope is None or not scope.can("edit") or ws.store is None:
         return
-    can_undo, can_redo = state.can_undo_redo()
-    undo, redo = st.columns(2)
-    undo.button(
-        "Undo", key="tp.widget.undo", icon=":material/undo:", disabled=not can_undo,
-        on_click=_on_undo, width="stretch",
-        help="Undo your newest change (Ctrl+Z outside a text field). Others' changes are "
-        "not touched.",
-    )  # fmt: skip
-    redo.button(
-        "Redo", key="tp.widget.redo", icon=":material/redo:", disabled=not can_redo,
-        on_click=_on_redo, width="stretch",
-        help="Redo what you undid (Ctrl+Y).",
-    )  # fmt: skip
+    every = _refresh_seconds()
+    live = st.fragment(_undo_redo, run_every=timedelta(seconds=every) if every > 0 else None)
+    live()
     components.html(_UNDO_KEYS, height=0)
-    note = st.session_state.pop(_NOTE, None)
-    if note:
-        st.caption(note)
-    st.caption(f"Saved as you go · version {ws.version}")
     with st.popover("Save a copy as…", width="stretch"):
-        name = st.text_input("Name of the copy", key="tp.widget.copy_name")
-        if st.button("Save the copy", key="tp.widget.save_copy", disabled=not name.strip()):
+        name = st.text_input("Name of the copy", key=keys.COPY_NAME)
+        if st.button("Save the copy", key=keys.SAVE_COPY, disabled=not name.strip()):
             try:
                 path = state.save_copy(name)
             except PlannerError as exc:
                 st.error(str(exc))
             else:
-                st.session_state[_NEXT_CHOICE] = state.file_source(path).key
+                st.session_state[keys.NEXT_WORKSPACE_CHOICE] = state.file_source(path).key
                 st.rerun()
+
+
+def _undo_redo() -> None:
+    """Undo and redo with the version shown: a fragment of its own, so an edit made in a page's
+    fragment shows here within a few seconds; an undo or a redo reruns the whole page."""
+    if st.session_state.pop(keys.UNDONE, False):
+        st.rerun(scope="app")
+    ws = state.workspace_or_none()
+    if ws is None or ws.store is None:
+        return
+    can_undo, can_redo = state.can_undo_redo()
+    undo, redo = st.columns(2)
+    undo.button(
+        "Undo", key=keys.UNDO, icon=":material/undo:", disabled=not can_undo,
+        on_click=_on_undo, width="stretch",
+        help="Undo your newest change (Ctrl+Z outside a text field). Others' changes are "
+        "not touched.",
+    )  # fmt: skip
+    redo.button(
+        "Redo", key=keys.REDO, icon=":material/redo:", disabled=not can_redo,
+        on_click=_on_redo, width="stretch",
+        help="Redo what you undid (Ctrl+Y).",
+    )  # fmt: skip
+    note = st.session_state.pop(keys.UNDO_NOTE, None)
+    if note:
+        st.caption(note)
+    st.caption(f"Saved as you go · version {ws.version}")
 
 
 def _refresh_seconds() -> float:
@@ -310,7 +321,7 @@ def _watch_for_changes() -> None:
     Only on its own timer: during a run caused by the user's click it does
     nothing, so the click is handled on the version the user saw.
     """
-    if st.session_state.get(_FULL_RUN):
+    if st.session_state.get(keys.FULL_RUN):
         return
     if state.newer_version():
         state.request_refresh()
@@ -331,28 +342,28 @@ def draw_pending_banner() -> None:
         reload, keep = st.columns(2)
         if reload.button(
             "Reload and reapply",
-            key="tp.widget.conflict_reload",
+            key=keys.CONFLICT_RELOAD,
             help="Drop your change, show the newest version; then redo your edit.",
         ):
             state.drop_pending()
             st.rerun()
         if keep.button(
             "Save mine as a new scenario",
-            key="tp.widget.conflict_keep",
+            key=keys.CONFLICT_KEEP,
             disabled=not held.scenario_id,
             help="Keep your version of the scenario as a new planning scenario.",
         ):
             new_id = state.keep_pending_as_scenario()
             if new_id:
-                st.session_state[_NOTE] = f"Saved your version as scenario {new_id}."
+                st.session_state[keys.UNDO_NOTE] = f"Saved your version as scenario {new_id}."
             st.rerun()
         return
     st.error(f"**Not saved**: {held.message}", icon=":material/cloud_off:")
     retry, drop = st.columns(2)
-    if retry.button("Try again", key="tp.widget.retry"):
+    if retry.button("Try again", key=keys.RETRY):
         state.retry_pending()
         st.rerun()
-    if drop.button("Discard my change", key="tp.widget.discard"):
+    if drop.button("Discard my change", key=keys.DISCARD):
         state.drop_pending()
         st.rerun()
 
@@ -374,9 +385,9 @@ def draw_sidebar() -> None:
         _change_controls()
         every = _refresh_seconds()
         if every > 0:
-            st.session_state[_FULL_RUN] = True
+            st.session_state[keys.FULL_RUN] = True
             try:
                 st.fragment(_watch_for_changes, run_every=timedelta(seconds=every))()
             finally:
-                st.session_state[_FULL_RUN] = False
+                st.session_state[keys.FULL_RUN] = False
         _basemap_picker()

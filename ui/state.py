@@ -33,10 +33,11 @@ import streamlit as st
 
 from planner.errors import ConflictError, PlannerError, WorkspaceError
 from planner.samples import SAMPLES, sample_path, write_sample
-from planner.store import DATABASE_URL_ENV, list_workspaces, redo_target, undo_target
+from planner.store import DATABASE_URL_ENV, list_workspaces
 from planner.viz import MapOptions, TileSource
 from planner.workspace import Workspace
-from ui.cache import read_workspace
+from ui import keys
+from ui.cache import Content, read_workspace, undo_redo_targets
 
 __all__ = [
     "TILES_ENV",
@@ -44,6 +45,7 @@ __all__ = [
     "Pending",
     "WorkspaceSource",
     "can_undo_redo",
+    "content_key",
     "current_scenario_id",
     "current_workspace",
     "default_tiles",
@@ -87,18 +89,6 @@ SAVE_DIR_ENV = "PLANNER_SAVE_DIR"
 #: ``none`` (default: works offline) or ``osm`` (OpenStreetMap tiles; needs internet).
 TILES_ENV = "PLANNER_TILES"
 DEFAULT_SAMPLE = "helsinki"
-
-_WS = "tp.workspace"
-_SOURCE = "tp.source"
-_SCENARIO = "tp.scenario_id"
-_VERSION = "tp.version"
-_ERROR = "tp.load_error"
-_TILES = "tp.tiles"
-_SAVED_PATH = "tp.saved_path"
-_OPPORTUNITIES = "tp.opportunities"
-_PENDING = "tp.pending"
-_REFRESH = "tp.refresh"
-_UNDO_MEMO = "tp.undo_memo"
 
 
 @dataclass(frozen=True)
@@ -207,13 +197,13 @@ def open_source(source: WorkspaceSource) -> Workspace | None:
     try:
         ws = _read(source)
     except PlannerError as exc:
-        st.session_state[_ERROR] = f"Could not open {source.label}: {exc}"
+        st.session_state[keys.LOAD_ERROR] = f"Could not open {source.label}: {exc}"
         return None
-    st.session_state[_WS] = ws
-    st.session_state[_SOURCE] = source
-    st.session_state[_ERROR] = None
-    st.session_state[_SCENARIO] = _default_scenario(ws)
-    st.session_state.pop(_PENDING, None)
+    st.session_state[keys.WORKSPACE] = ws
+    st.session_state[keys.SOURCE] = source
+    st.session_state[keys.LOAD_ERROR] = None
+    st.session_state[keys.SCENARIO] = _default_scenario(ws)
+    st.session_state.pop(keys.PENDING, None)
     mark_changed(commit=False)
     return ws
 
@@ -231,7 +221,7 @@ def newer_version() -> bool:
 
 def request_refresh() -> None:
     """Ask the next run to take in others' changes (see :func:`sync`)."""
-    st.session_state[_REFRESH] = True
+    st.session_state[keys.REFRESH] = True
 
 
 def sync() -> None:
@@ -243,7 +233,7 @@ def sync() -> None:
     conflict instead of silently overwriting it. A session holding an edit
     that could not be saved keeps it until the user decides.
     """
-    if not st.session_state.pop(_REFRESH, False):
+    if not st.session_state.pop(keys.REFRESH, False):
         return
     ws = workspace_or_none()
     source = workspace_source()
@@ -251,25 +241,25 @@ def sync() -> None:
         return
     try:
         if ws.store.head() != ws.version:
-            st.session_state[_WS] = _read(source)
+            st.session_state[keys.WORKSPACE] = _read(source)
             mark_changed(commit=False)
     except PlannerError as exc:
-        st.session_state[_ERROR] = f"Could not read the newest version: {exc}"
+        st.session_state[keys.LOAD_ERROR] = f"Could not read the newest version: {exc}"
 
 
 def set_load_error(message: str | None) -> None:
     """Record (or clear) the message of a workspace that failed to open."""
-    st.session_state[_ERROR] = message
+    st.session_state[keys.LOAD_ERROR] = message
 
 
 def load_error() -> str | None:
     """Return why the last workspace failed to open, or ``None``."""
-    return cast("str | None", st.session_state.get(_ERROR))
+    return cast("str | None", st.session_state.get(keys.LOAD_ERROR))
 
 
 def workspace_source() -> WorkspaceSource | None:
     """Return where the open workspace came from, or ``None``."""
-    return cast("WorkspaceSource | None", st.session_state.get(_SOURCE))
+    return cast("WorkspaceSource | None", st.session_state.get(keys.SOURCE))
 
 
 def workspace_or_none() -> Workspace | None:
@@ -278,7 +268,7 @@ def workspace_or_none() -> Workspace | None:
     For the shared frame (sidebar, saving) only: pages show
     :func:`current_workspace`, which holds what the user may see.
     """
-    return cast("Workspace | None", st.session_state.get(_WS))
+    return cast("Workspace | None", st.session_state.get(keys.WORKSPACE))
 
 
 def _full_workspace() -> Workspace:
@@ -347,11 +337,11 @@ def current_scenario_id() -> str:
     """
     current_workspace()  # stops the page if none is open or nobody is signed in
     ws = _full_workspace()
-    sid = st.session_state.get(_SCENARIO)
+    sid = st.session_state.get(keys.SCENARIO)
     known = set(ws.scenarios["scenario_id"].astype(str))
     if sid not in known:
         sid = _default_scenario(ws)
-        st.session_state[_SCENARIO] = sid
+        st.session_state[keys.SCENARIO] = sid
     if sid is None:
         st.warning("This workspace has no scenario yet: import or draw territories first.")
         st.stop()
@@ -360,13 +350,13 @@ def current_scenario_id() -> str:
 
 def scenario_choice() -> str | None:
     """Return the chosen scenario id as stored, unchecked (``None`` if none chosen yet)."""
-    value = st.session_state.get(_SCENARIO)
+    value = st.session_state.get(keys.SCENARIO)
     return None if value is None else str(value)
 
 
 def set_scenario_id(scenario_id: str) -> None:
     """Choose scenario ``scenario_id`` (call ``st.rerun()`` to refresh the sidebar at once)."""
-    st.session_state[_SCENARIO] = scenario_id
+    st.session_state[keys.SCENARIO] = scenario_id
 
 
 @dataclass(frozen=True)
@@ -381,7 +371,7 @@ class Pending:
 
 def pending() -> Pending | None:
     """Return the session's unsaved edit, if the last save failed."""
-    return cast("Pending | None", st.session_state.get(_PENDING))
+    return cast("Pending | None", st.session_state.get(keys.PENDING))
 
 
 def _user_id() -> str | None:
@@ -406,7 +396,7 @@ def mark_changed(action: str = "edit", *, commit: bool = True) -> bool:
     bool
         Whether the edit is saved (or there was nothing to save).
     """
-    st.session_state[_VERSION] = int(st.session_state.get(_VERSION, 0)) + 1
+    st.session_state[keys.VERSION] = int(st.session_state.get(keys.VERSION, 0)) + 1
     ws = workspace_or_none()
     if not commit or ws is None or ws.store is None:
         return True
@@ -414,12 +404,12 @@ def mark_changed(action: str = "edit", *, commit: bool = True) -> bool:
     try:
         ws.commit(action, user=_user_id(), scenario_id=sid or None)
     except ConflictError as exc:
-        st.session_state[_PENDING] = Pending(action, sid, str(exc), conflict=True)
+        st.session_state[keys.PENDING] = Pending(action, sid, str(exc), conflict=True)
         return False
     except PlannerError as exc:
-        st.session_state[_PENDING] = Pending(action, sid, str(exc), conflict=False)
+        st.session_state[keys.PENDING] = Pending(action, sid, str(exc), conflict=False)
         return False
-    st.session_state.pop(_PENDING, None)
+    st.session_state.pop(keys.PENDING, None)
     return True
 
 
@@ -428,13 +418,13 @@ def retry_pending() -> bool:
     held = pending()
     if held is None:
         return True
-    st.session_state.pop(_PENDING, None)
+    st.session_state.pop(keys.PENDING, None)
     return mark_changed(held.action)
 
 
 def drop_pending() -> None:
     """Drop the session's unsaved edit and show the newest saved version ("reload and reapply")."""
-    st.session_state.pop(_PENDING, None)
+    st.session_state.pop(keys.PENDING, None)
     ws = workspace_or_none()
     if ws is not None and ws.store is not None:
         ws.reload()
@@ -453,9 +443,9 @@ def keep_pending_as_scenario() -> str | None:
     try:
         change = ws.commit_as_new_scenario(held.scenario_id, user=_user_id())
     except PlannerError as exc:
-        st.session_state[_PENDING] = Pending(held.action, held.scenario_id, str(exc), False)
+        st.session_state[keys.PENDING] = Pending(held.action, held.scenario_id, str(exc), False)
         return None
-    st.session_state.pop(_PENDING, None)
+    st.session_state.pop(keys.PENDING, None)
     mark_changed(commit=False)
     new_id = None if change is None else change.scenario_id
     if new_id:
@@ -482,27 +472,33 @@ def undo_redo(what: Literal["undo", "redo"]) -> str:
 def can_undo_redo() -> tuple[bool, bool]:
     """Whether the signed-in user has a change to undo, and an undo to redo.
 
-    Asked once per version the session shows (every page run draws the buttons).
+    Asked once per version of the store and user (:func:`ui.cache.undo_redo_targets`),
+    however many page runs draw the buttons.
     """
     ws = workspace_or_none()
     if ws is None or ws.store is None:
         return False, False
-    user = _user_id()
-    key = (ws.store.location, ws.version, user)
-    memo = st.session_state.get(_UNDO_MEMO)
-    if memo is not None and memo[0] == key:
-        return cast("tuple[bool, bool]", memo[1])
     try:
-        found = (undo_target(ws.store, user) is not None, redo_target(ws.store, user) is not None)
+        return undo_redo_targets(str(ws.store.location), int(ws.version), _user_id(), ws.store)
     except PlannerError:
         return False, False
-    st.session_state[_UNDO_MEMO] = (key, found)
-    return found
+
+
+def content_key(ws: Workspace) -> Content | None:
+    """What cached results computed from ``ws`` depend on (:mod:`ui.cache`), or ``None``.
+
+    The session's whole workspace, saved: its store's location and version.
+    ``None`` (compute afresh) for a copy restricted to a user, a workspace
+    with no store and one holding an edit that could not be saved.
+    """
+    if ws.store is None or ws is not workspace_or_none() or pending() is not None:
+        return None
+    return str(ws.store.location), int(ws.version)
 
 
 def workspace_version() -> int:
     """Return a number that changes whenever the session's workspace changes."""
-    return int(st.session_state.get(_VERSION, 0))
+    return int(st.session_state.get(keys.VERSION, 0))
 
 
 def set_opportunities(frame: pd.DataFrame | None, *, label: str = "") -> None:
@@ -513,9 +509,9 @@ def set_opportunities(frame: pd.DataFrame | None, *, label: str = "") -> None:
     """
     source = workspace_source()
     if frame is None or source is None:
-        st.session_state.pop(_OPPORTUNITIES, None)
+        st.session_state.pop(keys.OPPORTUNITIES, None)
         return
-    st.session_state[_OPPORTUNITIES] = (source.key, label, frame)
+    st.session_state[keys.OPPORTUNITIES] = (source.key, label, frame)
 
 
 def opportunities() -> tuple[pd.DataFrame, str] | None:
@@ -523,7 +519,7 @@ def opportunities() -> tuple[pd.DataFrame, str] | None:
 
     Filtered through the user's scope (:meth:`planner.access.AccessScope.filter_opportunities`).
     """
-    stored = st.session_state.get(_OPPORTUNITIES)
+    stored = st.session_state.get(keys.OPPORTUNITIES)
     source = workspace_source()
     if stored is None or source is None or stored[0] != source.key:
         return None
@@ -543,12 +539,12 @@ def default_tiles() -> TileSource:
 
 def tile_source() -> TileSource:
     """Return the session's basemap setting."""
-    return cast(TileSource, st.session_state.get(_TILES) or default_tiles())
+    return cast(TileSource, st.session_state.get(keys.TILES) or default_tiles())
 
 
 def set_tiles(tiles: TileSource) -> None:
     """Set the session's basemap."""
-    st.session_state[_TILES] = tiles
+    st.session_state[keys.TILES] = tiles
 
 
 def map_options(**overrides: object) -> MapOptions:

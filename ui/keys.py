@@ -1,0 +1,190 @@
+"""Every ``st.session_state`` key and widget key of the app's frame and pages, named once.
+
+A key is written here and only here; modules use the constant
+(``st.session_state[keys.SCENARIO]``, ``key=keys.EDIT_MODE``). Keys made per
+item (a map per mode, a field per file) are functions of the item. Values are
+grouped by prefix: ``tp.`` the session's state, ``tp.widget.`` the frame's
+widgets, ``tp.<page>.`` one page's widgets and memory. (The routes, balance and
+compare pages and ``ui.routes`` / ``ui.scenarios`` still write their own.)
+
+Streamlit needs the key itself at run time, so these are plain strings.
+"""
+
+from __future__ import annotations
+
+# --------------------------------------------------------------------------- the session (ui.state)
+WORKSPACE = "tp.workspace"
+SOURCE = "tp.source"
+SCENARIO = "tp.scenario_id"
+VERSION = "tp.version"
+LOAD_ERROR = "tp.load_error"
+TILES = "tp.tiles"
+OPPORTUNITIES = "tp.opportunities"
+PENDING = "tp.pending"
+REFRESH = "tp.refresh"
+
+# --------------------------------------------------------------------------- sign-in (ui.auth)
+AUTH_SESSION = "tp.auth.session"
+AUTH_SOURCE = "tp.auth.source"
+AUTH_NOTICE = "tp.auth.notice"
+AUTH_VIEW = "tp.auth.view"
+LOGIN = "tp.widget.login"
+PASSWORD = "tp.widget.password"
+SIGN_IN_FORM = "tp.form.signin"
+CLEAR_FOCUS = "tp.widget.clear_focus"
+
+# ---------------------------------------------------------------------- the sidebar (ui.sidebar)
+WORKSPACE_CHOICE = "tp.widget.workspace"
+UPLOAD = "tp.widget.upload"
+SCENARIO_CHOICE = "tp.widget.scenario"
+TILES_CHOICE = "tp.widget.tiles"
+UNDO_NOTE = "tp.undo_note"
+UNDONE = "tp.undone"
+NEXT_WORKSPACE_CHOICE = "tp.next_workspace_choice"
+LAST_UPLOAD = "tp.last_upload"
+FULL_RUN = "tp.full_run"
+SIGN_OUT = "tp.widget.signout"
+UNDO = "tp.widget.undo"
+REDO = "tp.widget.redo"
+COPY_NAME = "tp.widget.copy_name"
+SAVE_COPY = "tp.widget.save_copy"
+CONFLICT_RELOAD = "tp.widget.conflict_reload"
+CONFLICT_KEEP = "tp.widget.conflict_keep"
+RETRY = "tp.widget.retry"
+DISCARD = "tp.widget.discard"
+
+# --------------------------------------------------------------------------- Edit territories
+EDIT_FLASH = "tp.edit.flash"
+EDIT_SEEN = "tp.edit.seen"
+EDIT_SELECTED = "tp.edit.selected"
+EDIT_NEXT_SELECTED = "tp.edit.next_selected"
+EDIT_PENDING = "tp.edit.pending"
+EDIT_NONCE = "tp.edit.nonce"
+EDIT_MODE = "tp.edit.mode"
+EDIT_ZOOM = "tp.edit.zoom"
+EDIT_UNIT_FORM = "tp.edit.unit_form"
+EDIT_UNIT_PICK = "tp.edit.unit_pick"
+EDIT_RESHAPE_FORM = "tp.edit.reshape_form"
+EDIT_USE = "tp.edit.use"
+EDIT_DRAWN_FORM = "tp.edit.drawn_form"
+EDIT_DISCARD = "tp.edit.discard"
+EDIT_COUNTS = "tp.edit.counts"
+EDIT_HISTORY = "tp.edit.history"
+
+
+def edit_map(mode: str, shown: str, zoom: bool, version: int, nonce: int) -> str:
+    """The editing map's key: a new map (and no stale drawing) when any of these change."""
+    return f"tp.edit.map.{mode}.{shown}.{int(zoom)}.{version}.{nonce}"
+
+
+# --------------------------------------------------------------------------- Hierarchy
+HIERARCHY_TREE = "tp.hierarchy.tree"
+HIERARCHY_RENAME_ID = "tp.hierarchy.rename_id"
+HIERARCHY_RENAME_FORM = "tp.hierarchy.rename_form"
+HIERARCHY_MOVE_FORM = "tp.hierarchy.move_form"
+HIERARCHY_MOVE_ID = "tp.hierarchy.move_id"
+HIERARCHY_MOVE_TO = "tp.hierarchy.move_to"
+HIERARCHY_SAVE_TYPES = "tp.hierarchy.save_types"
+
+
+def hierarchy_name(territory_id: str) -> str:
+    """The name field of one territory."""
+    return f"tp.hierarchy.name.{territory_id}"
+
+
+def hierarchy_type(territory_id: str) -> str:
+    """The type field of one territory."""
+    return f"tp.hierarchy.type.{territory_id}"
+
+
+def hierarchy_types(version: int) -> str:
+    """The territory types' editor of one workspace version."""
+    return f"tp.hierarchy.types.{version}"
+
+
+# --------------------------------------------------------------------------- Assignment
+ASSIGN_FOCUS = "tp.assign.focus"
+ASSIGN_RERUN = "tp.assign.rerun"
+ASSIGN_TERRITORY = "tp.assign.t"
+ASSIGN_CAUSE = "tp.assign.cause"
+ASSIGN_SEARCH = "tp.assign.q"
+ASSIGN_PRIMARY = "tp.assign.primary"
+ASSIGN_TABLE = "tp.assign.table"
+ASSIGN_ACCOUNT = "tp.assign.account"
+ASSIGN_WHY_NOT = "tp.assign.why_not"
+ASSIGN_VERDICTS = "tp.assign.verdicts"
+ASSIGN_HISTORY = "tp.assign.history"
+ASSIGN_MAP = "tp.assign.map"
+ASSIGN_BULK_SOURCE = "tp.assign.bulk_source"
+ASSIGN_BULK_FORM = "tp.assign.bulk_form"
+
+
+def assign_zoom(problem: str) -> str:
+    """The zoom button of one listed problem."""
+    return f"tp.assign.zoom.{problem}"
+
+
+# --------------------------------------------------------------------------- Import data
+IMPORT_FLASH = "tp.import.flash"
+IMPORT_UPLOADS = "tp.import.uploads"
+IMPORT_REFUSED = "tp.import.refused"
+IMPORT_MAKE_H3 = "tp.import.make_h3"
+IMPORT_TEMPLATE = "tp.import.template"
+IMPORT_KIND = "tp.import.kind"
+IMPORT_MAPPING = "tp.import.mapping"
+IMPORT_PROBLEMS = "tp.import.problems"
+IMPORT_PREVIEW = "tp.import.preview"
+IMPORT_INTO = "tp.import.into"
+IMPORT_REPS_MODE = "tp.import.reps_mode"
+IMPORT_SCENARIO = "tp.import.scenario"
+IMPORT_TERRITORIES_MODE = "tp.import.terr_mode"
+IMPORT_UNIT_TYPE = "tp.import.unit_type"
+IMPORT_H3 = "tp.import.h3"
+IMPORT_GO = "tp.import.go"
+
+
+def import_file(n: int) -> str:
+    """The upload field (a new one after each import, so it is emptied)."""
+    return f"tp.import.file.{n}"
+
+
+def import_field(name: str, signature: str) -> str:
+    """A field of one uploaded file (``sheet``, ``layer``, ``crs``, ``ws_name``, ``sc_name``)."""
+    return f"tp.import.{name}.{signature}"
+
+
+def import_column(signature: str, found: str, i: int) -> str:
+    """The column picker of one expected field of one uploaded file."""
+    return f"tp.import.map.{signature}.{found}.{i}"
+
+
+# --------------------------------------------------------------------------- Team
+TEAM_TERRITORY = "tp.team.territory"
+TEAM_STAFF = "tp.team.staff"
+TEAM_ADD_FORM = "tp.team.add_form"
+TEAM_USER = "tp.team.user"
+TEAM_ROLE = "tp.team.role"
+TEAM_START = "tp.team.start"
+TEAM_END = "tp.team.end"
+TEAM_LAST_DAY = "tp.team.last_day"
+TEAM_END_BUTTON = "tp.team.end_button"
+TEAM_REMOVE_BUTTON = "tp.team.remove_button"
+TEAM_LOAD = "tp.team.load"
+TEAM_VACANCIES = "tp.team.vacancies"
+
+
+def team_pick(version: int) -> str:
+    """The assignment picker of one workspace version."""
+    return f"tp.team.pick.{version}"
+
+
+# --------------------------------------------------------------------------- Map, export, reports
+MAP = "territory_map"
+EXPORT_FORMAT = "tp.widget.export_format"
+EXPORT_TERRITORY = "tp.widget.export_territory"
+EXPORT_PREPARE = "tp.widget.export_prepare"
+EXPORT_DOWNLOAD = "tp.widget.export_download"
+OPPORTUNITIES_UPLOAD = "tp.widget.opportunities"
+REPORT_CSV = "tp.widget.report_csv"
+REPORT_XLSX = "tp.widget.report_xlsx"
+TARGET_FORM = "tp.form.target"
