@@ -21,7 +21,7 @@ weights_lists = st.lists(
 ).filter(lambda w: sum(w) > 0)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(weights=weights_lists, steps=st.integers(1, 10_000), step=st.sampled_from([1, 5, 1000]))
 def test_allocate_sums_to_the_total_in_whole_steps(
     weights: list[float], steps: int, step: int
@@ -37,7 +37,7 @@ def test_allocate_sums_to_the_total_in_whole_steps(
     assert np.all(parts[np.asarray(weights) == 0] == 0)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     weights=weights_lists,
     total=st.integers(1, 10**9),
