@@ -9,10 +9,10 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from planner import hierarchy
 from planner import schema as s
 from planner.edit.outcome import user_error
 from planner.edit.rows import row_of, source_of
+from planner.tree import TerritoryTree
 
 __all__ = ["clip_inside_parent", "polygonal", "redraw_parents", "set_geometries"]
 
@@ -68,21 +68,18 @@ def redraw_parents(territories: gpd.GeoDataFrame, start: Iterable[str | None]) -
     geopandas.GeoDataFrame
         A copy; other rows are unchanged.
     """
-    parents = hierarchy.parent_map(territories)
-    kids: dict[str, list[str]] = {t: [] for t in parents}
-    for tid, parent in parents.items():
-        if parent in kids:
-            kids[parent].append(tid)
-    todo = _with_ancestors(parents, start)
+    tree = TerritoryTree.of(territories)
+    known = [first for first in start if first is not None and first in tree.parent]
+    todo = {t for first in known for t in [first, *tree.ancestors(first)]}
     ids = territories[s.TERRITORY_ID].astype(str).tolist()
     pos = {t: i for i, t in enumerate(ids)}
-    levels = hierarchy.compute_levels(territories)
     geoms = dict(zip(ids, territories.geometry.tolist(), strict=True))
     changed: dict[int, BaseGeometry] = {}
-    for tid in sorted(todo, key=lambda t: -int(levels.get(t, 0))):
-        if not kids[tid] or source_of(territories, pos[tid]) != "units":
+    for tid in sorted(todo, key=lambda t: -tree.depth(t)):
+        kids = tree.children(tid)
+        if not kids or source_of(territories, pos[tid]) != "units":
             continue
-        parts = [geoms[k] for k in kids[tid] if geoms[k] is not None and not geoms[k].is_empty]
+        parts = [geoms[k] for k in kids if geoms[k] is not None and not geoms[k].is_empty]
         if not parts:
             continue
         merged = polygonal(shapely.union_all(parts))
@@ -91,19 +88,6 @@ def redraw_parents(territories: gpd.GeoDataFrame, start: Iterable[str | None]) -
         geoms[tid] = merged
         changed[pos[tid]] = merged
     return set_geometries(territories, changed) if changed else territories.copy()
-
-
-def _with_ancestors(parents: Mapping[str, str | None], start: Iterable[str | None]) -> set[str]:
-    """The known territories of ``start`` and every ancestor of theirs (cycles stop the walk)."""
-    todo: set[str] = set()
-    for first in start:
-        node: str | None = first
-        seen: set[str] = set()
-        while node is not None and node in parents and node not in seen:
-            seen.add(node)
-            todo.add(node)
-            node = parents[node]
-    return todo
 
 
 def clip_inside_parent(

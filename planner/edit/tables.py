@@ -6,10 +6,11 @@ from collections.abc import Collection, Mapping
 
 import pandas as pd
 
-from planner import hierarchy, viz
 from planner import schema as s
+from planner import viz
 from planner.edit.rows import territory_label
 from planner.geo.assign import Assignment
+from planner.tree import TerritoryTree
 from planner.workspace import Workspace
 
 __all__ = [
@@ -41,7 +42,7 @@ def counts_table(
             "is_leaf": summary["is_leaf"],
         }
     )
-    order = _tree_order(ws.territories(scenario_id))
+    order = _tree_order(TerritoryTree.of(ws.territories(scenario_id)))
     out = out.set_index(s.TERRITORY_ID, drop=False).reindex(order).reset_index(drop=True)
     if before is not None:
         out["change"] = [
@@ -51,25 +52,12 @@ def counts_table(
     return out
 
 
-def _tree_order(territories: pd.DataFrame) -> list[str]:
-    """Territory ids depth first from the roots, siblings sorted (cycles appended at the end)."""
-    parents = hierarchy.parent_map(territories)
-    kids: dict[str, list[str]] = {t: [] for t in parents}
-    for tid, parent in parents.items():
-        if parent in kids:
-            kids[parent].append(tid)
-    order: list[str] = []
-    seen: set[str] = set()
-    stack = sorted((t for t, p in parents.items() if p is None or p not in parents), reverse=True)
-    while stack:
-        t = stack.pop()
-        if t in seen:
-            continue
-        seen.add(t)
-        order.append(t)
-        stack.extend(sorted(kids[t], reverse=True))
-    order.extend(sorted(t for t in parents if t not in seen))
-    return order
+def _tree_order(tree: TerritoryTree) -> list[str]:
+    """Territory ids depth first from the roots, siblings sorted (loops appended at the end)."""
+    ordered = TerritoryTree({t: tree.parent[t] for t in sorted(tree.ids)}, tree.names)
+    order = ordered.descendants(ordered.roots(), include_self=True)
+    seen = set(order)
+    return order + [t for t in ordered.ids if t not in seen]
 
 
 def hierarchy_table(ws: Workspace, scenario_id: str) -> pd.DataFrame:
@@ -77,17 +65,12 @@ def hierarchy_table(ws: Workspace, scenario_id: str) -> pd.DataFrame:
     terr = ws.territories(scenario_id)
     summary = viz.territory_summary(ws, scenario_id).set_index(s.TERRITORY_ID)
     names = territory_label(terr)
-    parents = hierarchy.parent_map(terr)
+    tree = TerritoryTree.of(terr)
     rows = []
     by_id = terr.set_index(terr[s.TERRITORY_ID].astype(str))
-    for tid in _tree_order(terr):
+    for tid in _tree_order(tree):
         row = by_id.loc[tid]
-        chain = [tid]
-        node = parents.get(tid)
-        while node is not None and node in parents and node not in chain:
-            chain.append(node)
-            node = parents.get(node)
-        level = len(chain) - 1
+        level = tree.depth(tid)
         name = row[s.NAME] if isinstance(row[s.NAME], str) and row[s.NAME] else tid
         rows.append(
             {
@@ -96,9 +79,9 @@ def hierarchy_table(ws: Workspace, scenario_id: str) -> pd.DataFrame:
                 s.LEVEL_NAME: row[s.LEVEL_NAME],
                 s.TYPE_ID: row[s.TYPE_ID],
                 s.SOURCE: row[s.SOURCE],
-                s.PARENT_ID: parents.get(tid),
+                s.PARENT_ID: tree.parent.get(tid),
                 "accounts": int(summary["accounts"].get(tid, 0)),
-                "path": " › ".join(names.get(t, t) for t in reversed(chain)),
+                "path": tree.path_text(tid, labels=names),
             }
         )
     return pd.DataFrame(rows)
