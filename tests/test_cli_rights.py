@@ -61,6 +61,12 @@ WALKED = {
     "reassign": "--user",
     "undo": "--user",
     "redo": "--user",
+    "report": "--as-user",
+    "targets show": "--as-user",
+    "targets set": "--as-user",
+    "targets import": "--as-user",
+    "targets propose": "--as-user",
+    "gaps": "--as",
 }
 
 #: Commands that read a workspace but take no user: what each shows to anyone.
@@ -302,6 +308,47 @@ def test_staff_of_a_territory_is_shown_only_inside_the_scope(
     assert "staff" not in payload
 
 
+_PROPOSE = ["targets", "propose", "--total", "1000000", "--period", "2026-Q1"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["report", "--out", "{out}/report.csv"], ["targets", "show"], _PROPOSE, ["gaps"]],
+    ids=["report", "targets show", "targets propose", "gaps"],
+)
+@pytest.mark.parametrize("who", list(USERS))
+def test_reports_show_only_the_users_scope(
+    who: str,
+    command: list[str],
+    workspace: Path,
+    seen: dict[str, Seen],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Attainment report, targets and their proposal, unit gaps: nothing of the other region."""
+    user = USERS[who]
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = [c.format(out=out) for c in command]
+    option = WALKED[" ".join(command[:2]) if command[0] == "targets" else command[0]]
+    code, printed = _run([*argv, "--workspace", str(workspace), option, user], capsys)
+    assert code == 0, printed
+    texts = [printed, *(text for _, text in _file_texts(out))]
+    accounts, territories = _leaks("\n".join(texts), seen[user], seen["all"])
+    assert not accounts and not territories, (sorted(accounts)[:10], sorted(territories))
+
+
+def test_a_rep_cannot_save_proposed_targets(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Saving a targets proposal needs set_target; the other region's manager sets only his own."""
+    before = _version(workspace)
+    argv = [*_PROPOSE, "--save", "--workspace", str(workspace), "--json", "--as-user", REP]
+    code, printed = _run(argv, capsys)
+    assert _refused(code, printed), printed
+    assert _version(workspace) == before
+
+
 # -- changing: refused, the workspace left as it was -----------------------------------------
 
 
@@ -333,6 +380,13 @@ def _change_argv(command: str, workspace: Path, tmp_path: Path, user: str) -> li
         return ["reassign", *w, "--to", target, "--from-territory", OUTSIDE[user], "--user", user]
     if command == "staff":
         return ["staff", *w, "--territory", OUTSIDE[user], "--user", user, "--as", user]
+    target = ["--period", "2026-Q1", "--as-user", user]
+    if command == "targets set":
+        return ["targets", "set", "--territory", OUTSIDE[user], "--value", "100", *w, *target]
+    if command == "targets import":
+        path = tmp_path / "targets.csv"
+        path.write_text(f"territory_id,period,metric,value\n{OUTSIDE[user]},2026-Q1,revenue,1\n")
+        return ["targets", "import", str(path), *w, "--as-user", user]
     raise AssertionError(command)
 
 
@@ -344,7 +398,10 @@ MISSING_CHECK = {
 }
 
 
-@pytest.mark.parametrize("command", ["import", "promote", "balance", "reassign", "staff"])
+@pytest.mark.parametrize(
+    "command",
+    ["import", "promote", "balance", "reassign", "staff", "targets set", "targets import"],
+)
 @pytest.mark.parametrize("who", list(USERS))
 def test_changes_needing_rights_are_refused(
     who: str,
@@ -354,7 +411,11 @@ def test_changes_needing_rights_are_refused(
     capsys: pytest.CaptureFixture[str],
     request: pytest.FixtureRequest,
 ) -> None:
-    """Import (import_data), promote and balance (manage_scenarios), reassign and staff (edit)."""
+    """Import (import_data), promote and balance (manage_scenarios), reassign and staff (edit),
+    targets (set_target, on a territory of the scope).
+
+    (``gaps --fill`` checks edit rights only when there are gaps; the sample has none.)
+    """
     user = USERS[who]
     reason = MISSING_CHECK.get((command, user))
     if reason is not None:
