@@ -25,6 +25,8 @@ from planner.export.salesforce_names import (
     USER_REF,
 )
 from planner.export.salesforce_state import SalesforceState
+from planner.schema import text_or_none
+from planner.tree import TerritoryTree
 
 __all__ = ["LoadStep", "Operation", "delta_steps", "full_steps"]
 
@@ -65,21 +67,8 @@ def _depths(territories: pd.DataFrame, known_parent: Mapping[str, str] | None = 
     parent = dict(zip(territories[DEV], territories[PARENT_REF], strict=True))
     if known_parent:
         parent = {**known_parent, **parent}
-    depth: dict[str, int] = {}
-
-    def walk(name: str) -> int:
-        chain = []
-        node: str | None = name
-        while node and node not in depth and node not in chain:
-            chain.append(node)
-            node = parent.get(node) or None
-        base = depth.get(node, -1) if node else -1
-        for n in reversed(chain):
-            base += 1
-            depth[n] = base
-        return depth[name]
-
-    return territories[DEV].map(walk)
+    tree = TerritoryTree({str(k): text_or_none(v) for k, v in parent.items()})
+    return territories[DEV].map(lambda name: tree.depth(str(name)))
 
 
 def _by_level(step: LoadStep, known_parent: Mapping[str, str] | None = None) -> list[LoadStep]:

@@ -30,6 +30,7 @@ from planner.geo.shapes import dissolve_units
 from planner.geo.sources import Unreadable, open_input, read_table
 from planner.hierarchy import compute_levels, leaves
 from planner.models import DEFAULT_TYPE
+from planner.tree import TerritoryTree
 from planner.workspace import Workspace
 
 __all__ = ["PLAN_ROW", "UNIT_COLUMN_NAMES", "fill_gaps", "is_unit_plan", "read_unit_plan",
@@ -340,13 +341,12 @@ def _grow_shapes(ws: Workspace, scenario_id: str, filled: pd.DataFrame) -> None:
     """Add each filled unit's shape to its territory and that territory's ancestors."""
     territories = ws.rows("territories", scenario_id).drop(columns=[s.SCENARIO_ID])
     ids = territories[s.TERRITORY_ID].astype(str)
-    parent = dict(zip(ids, territories[s.PARENT_ID].map(_text), strict=True))
+    tree = TerritoryTree.of(territories)
     grow: dict[str, list[str]] = {}
     for unit, tid in zip(filled[s.UNIT_ID], filled[s.TERRITORY_ID], strict=True):
-        node: str | None = str(tid)
-        while node in parent and unit not in grow.get(node, ()):
-            grow.setdefault(node, []).append(unit)
-            node = parent[node]
+        for node in [str(tid), *tree.ancestors(str(tid))]:
+            if unit not in grow.setdefault(node, []):
+                grow[node].append(unit)
     units = ws.units.to_crs(s.STORAGE_CRS)
     shapes = dict(zip(units[s.UNIT_ID].astype(str), units.geometry, strict=True))
     geoms = [shapely.union_all([g, *(shapes[u] for u in grow[t])]) if t in grow else g

@@ -146,17 +146,15 @@ def territory_summary(workspace: Workspace, scenario_id: str | None = None) -> p
     direct = pd.DataFrame({"tid": own.to_numpy(), "rev": rev.to_numpy()})
     counts = direct.groupby("tid").size()
     sums = direct.groupby("tid")["rev"].sum()
-    parent = dict(zip(out[s.TERRITORY_ID], out[s.PARENT_ID], strict=True))
+    tree = TerritoryTree.of(out)
     total_n: dict[str, int] = dict.fromkeys(out[s.TERRITORY_ID], 0)
     total_r: dict[str, float] = dict.fromkeys(out[s.TERRITORY_ID], 0.0)
     for tid in counts.index:
-        node: Any = tid
-        seen: set[str] = set()
-        while node is not None and node in total_n and node not in seen:
-            seen.add(node)
+        if tid not in total_n:
+            continue
+        for node in [tid, *tree.ancestors(tid)]:
             total_n[node] += int(counts[tid])
             total_r[node] += float(sums[tid])
-            node = parent.get(node)
     out["accounts"] = out[s.TERRITORY_ID].map(total_n).astype("int64")
     out[s.ANNUAL_REVENUE] = out[s.TERRITORY_ID].map(total_r).astype("float64")
     leaves = set(leaf_territory_ids(terr))
