@@ -106,7 +106,9 @@ def _read(
             if not head.strip():
                 return unreadable_table(inp, "csv", empty_file_problem())
             enc = _encoding(head, encoding)
-            head_text = _whole_lines(head.decode(enc, errors="replace"))
+            head_text = head.decode(enc, errors="replace")
+            if len(head) == _HEAD:  # the file goes on: keep whole lines only
+                head_text = _whole_lines(head_text)
             delimiter, skip = delimiter_of(head_text, inp.suffix)
             sample = sample_records(head_text, delimiter, skip, limits)
             h = find_header(sample, kinds, extra)
@@ -211,10 +213,23 @@ def _parse_chunks(
         raise _ReadWhole("not UTF-8 past the first megabyte") from exc
     except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError) as exc:
         raise _ReadWhole(f"ragged rows ({exc})") from exc
+    _same_kinds(frames, numeric)
     frame = pd.concat(frames) if frames else pd.DataFrame(columns=names)
     found = long_cell_problems(long, limits)
     quote = swallowed_problem(swallowed)
     return frame, found if quote is None else [*found, quote]
+
+
+def _same_kinds(frames: list[pd.DataFrame], numeric: list[str]) -> None:
+    """Hand over to a whole read when a number column is numbers in some chunks, text in others.
+
+    A whole read keeps such a column as text, values as written; joining
+    chunks would mix parsed numbers (``inf`` for ``1e999``) with text.
+    """
+    for col in numeric:
+        kinds = {pd.api.types.is_numeric_dtype(f[col]) for f in frames}
+        if len(kinds) > 1:
+            raise _ReadWhole(f"column {col!r} holds numbers in some chunks and text in others")
 
 
 def _tail(inp: InputFile, encoding: str | None) -> str:

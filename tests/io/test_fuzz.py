@@ -229,3 +229,36 @@ def test_rule_depth_is_bounded(depth: int) -> None:
     else:
         with pytest.raises(RuleError, match="nests more than 50"):
             parse_rule(rule)
+
+
+CHUNKS = ReadLimits(
+    max_file_bytes=1 << 20, max_unpacked_bytes=1 << 21, max_columns=200,
+    stream_above_bytes=1, chunk_rows=2,
+)  # fmt: skip
+WHOLE = ReadLimits(max_file_bytes=1 << 20, max_unpacked_bytes=1 << 21, max_columns=200)
+
+
+@FUZZ
+@given(
+    header=st.lists(
+        st.sampled_from(["account_id", "latitude", "longitude", "postal_code", "name", "x"]),
+        min_size=1,
+        max_size=6,
+    ),
+    rows=st.lists(st.lists(CELL, max_size=7), max_size=12),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+    encoding=st.sampled_from(["utf-8", "utf-16-le", "latin-1", "utf-8-sig"]),
+    newline=st.sampled_from(["\n", "\r\n", ""]),
+)
+def test_chunked_reads_agree_with_whole_reads(
+    header: list[str], rows: list[list[str]], delimiter: str, encoding: str, newline: str
+) -> None:
+    """Any CSV-like text read in chunks of two records gives the whole read's problems."""
+    lines = [delimiter.join(header)] + [delimiter.join(r) for r in rows]
+    data = ("\n".join(lines) + newline).encode(encoding, errors="replace")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PlannerWarning)
+        whole = validate_file(data, filename="t.csv", kind="accounts", limits=WHOLE)
+        chunked = validate_file(data, filename="t.csv", kind="accounts", limits=CHUNKS)
+    assert [str(p) for p in chunked.problems] == [str(p) for p in whole.problems]
+    assert chunked.rows_read == whole.rows_read and chunked.rows_valid == whole.rows_valid
