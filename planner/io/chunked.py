@@ -7,8 +7,9 @@ the open file ``chunk_rows`` records at a time. Each chunk is numbered as the
 user sees the rows, checked for the row limit, over-long cells and quotes
 never closed, and kept; the problems of all chunks are reported once, as a
 whole read reports them. Files the chunked reader does not handle the same
-way (UTF-16, not UTF-8 past the first megabyte, ragged rows) are read whole
-by :func:`planner.io.delimited.read_delimited`, within the same limits.
+way (UTF-16, not UTF-8 past the first megabyte, ragged rows, a number column
+that holds text in some chunks only) are read whole by
+:func:`planner.io.delimited.read_delimited`, within the same limits.
 """
 
 from __future__ import annotations
