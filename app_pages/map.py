@@ -7,6 +7,7 @@ a note says the map is being prepared until they are drawn.
 
 from __future__ import annotations
 
+import folium
 import streamlit as st
 
 from planner import viz, viz_fast
@@ -41,10 +42,17 @@ if fast and show_accounts:
 options = state.map_options(
     show_units=show_units, show_accounts=show_accounts and not fast, show_reps=show_reps
 )
-roads = cache.road_lines_for(state.workspace_path()) if show_roads else None
-m = viz.workspace_map(ws, sid, options=options, roads=roads)
-if fast and show_accounts:
-    viz_fast.add_fast_accounts(m, cache.account_layer(state.content_key(ws), ws, sid))
+
+
+def _build() -> folium.Map:
+    roads = cache.road_lines_for(state.workspace_path()) if show_roads else None
+    m = viz.workspace_map(ws, sid, options=options, roads=roads)
+    if fast and show_accounts:
+        viz_fast.add_fast_accounts(m, cache.account_layer(state.content_key(ws), ws, sid))
+    return m
+
+
+m = cache.map_copy(state.content_key(ws), f"map|{sid}|{options!r}|{show_roads}|{fast}", _build)
 maps.show_map(m, key=keys.MAP, height=640)
 hint.empty()  # the map itself says "Drawing N accounts…" until its dots are drawn
 maps.attribution_caption()

@@ -87,7 +87,7 @@ def running_app(tree: Path, workspace: str, folder: Path) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "PLANNER_WORKSPACE": workspace, "PLANNER_TILES": "none",
            "PLANNER_SAVE_DIR": str(folder / "saved"), "PYTHONPATH": str(tree),
-           "PLANNER_DATA_DIR": str(ROOT / "data")}  # fmt: skip
+           "PLANNER_DATA_DIR": str(tree / "data")}  # fmt: skip
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
@@ -375,6 +375,7 @@ def map_steps(browser: Browser, url: str, repeat: int) -> dict[str, Any]:
 def measure(tree: Path, repeat: int, accounts: int, steps: set[str]) -> dict[str, Any]:
     """Every figure of the app in ``tree``: medians (seconds) and the single runs."""
     runs: dict[str, Any] = {}
+    os.environ["PLANNER_DATA_DIR"] = str(tree / "data")  # the samples of the tree measured
     with tempfile.TemporaryDirectory(prefix="bench-app-") as tmp, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         folder = Path(tmp)

@@ -13,6 +13,7 @@ milliseconds for 100,000 dots. A click opens a popup of the nearest account
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -21,11 +22,10 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from planner import schema as s
-from planner.export.safety import escape_html
 from planner.viz import UNASSIGNED_COLOR
 
 __all__ = ["FAST_THRESHOLD", "account_arrays", "add_fast_accounts"]
@@ -34,6 +34,15 @@ __all__ = ["FAST_THRESHOLD", "account_arrays", "add_fast_accounts"]
 FAST_THRESHOLD = 20_000
 
 _SCALE = 100_000  # coordinates travel as integers of 1e-5 degrees (about 1 m)
+_SEP = "\u001f"  # joins the names (and the ids) into one string: the "unit separator"
+
+
+def _b64(values: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(values).tobytes()).decode("ascii")
+
+
+def _joined(values: pd.Series) -> str:
+    return _SEP.join(values.astype(str).str.replace(_SEP, " ", regex=False))
 
 
 def account_arrays(
@@ -46,43 +55,54 @@ def account_arrays(
     """Return the accounts as the compact arrays the canvas layer draws.
 
     Rows without a location are left out. Each territory is one index into
-    ``colors`` and ``territories``; the last index is "no territory".
+    ``colors`` and ``territories``; the last index is "no territory". Text is
+    sent as it is: the map shows it as text, never as HTML.
 
     Returns
     -------
     dict
-        ``lat`` and ``lon`` (integers, 1e-5 degrees), ``t`` (territory
-        index), ``names`` and ``ids`` (html-escaped), ``territories`` (names,
-        escaped) and ``colors``.
+        ``xy`` (base64 of little-endian int32 pairs: latitude, longitude in
+        1e-5 degrees), ``t`` (base64 of uint16 territory indexes), ``names``
+        and ``ids`` (joined by U+001F), ``territories`` (names) and ``colors``.
     """
     geoms = accounts.geometry
     acc = accounts[(geoms.notna() & ~geoms.is_empty).to_numpy()]
     if acc.crs is not None and not acc.crs.equals(s.STORAGE_CRS):
         acc = acc.to_crs(s.STORAGE_CRS)
     owner = territory_of if isinstance(territory_of, pd.Series) else pd.Series(territory_of)
-    ids = acc[s.ACCOUNT_ID].astype(str)
+    ids = acc[s.ACCOUNT_ID].astype(str).reset_index(drop=True)
     tids = ids.map(owner.astype(str))
     keys = sorted(set(tids.dropna()))
     index = pd.Series(np.arange(len(keys)), index=keys, dtype="int64")
-    t = tids.map(index).fillna(len(keys)).astype("int64").to_numpy()
-    names_by_id = territory_names or {}
-    names = acc[s.NAME] if s.NAME in acc.columns else ids
-    titles = [
-        escape_html(str(n)) if isinstance(n, str) and n else escape_html(i)
-        for n, i in zip(names.to_numpy(), ids.to_numpy(), strict=True)
-    ]
+    t = tids.map(index).fillna(len(keys)).to_numpy(dtype="<u2")
+    names = acc[s.NAME].reset_index(drop=True) if s.NAME in acc.columns else ids
+    names = names.where(names.notna() & (names.astype(str) != ""), ids)
+    xy = np.column_stack([acc.geometry.y.to_numpy(), acc.geometry.x.to_numpy()])
+    named = territory_names or {}
     return {
-        "lat": np.rint(acc.geometry.y.to_numpy() * _SCALE).astype("int64").tolist(),
-        "lon": np.rint(acc.geometry.x.to_numpy() * _SCALE).astype("int64").tolist(),
-        "t": t.tolist(),
-        "names": titles,
-        "ids": [escape_html(i) for i in ids],
-        "territories": [escape_html(str(names_by_id.get(k) or k)) for k in keys] + ["(none)"],
+        "n": len(ids),
+        "xy": _b64(np.rint(xy * _SCALE).astype("<i4")),
+        "t": _b64(t),
+        "names": _joined(names),
+        "ids": _joined(ids),
+        "territories": [str(named.get(k) or k) for k in keys] + ["(none)"],
         "colors": [colors.get(k, UNASSIGNED_COLOR) for k in keys] + [UNASSIGNED_COLOR],
     }
 
 
-class _CanvasAccounts(MacroElement):  # type: ignore[misc]
+class _RawScript(Element):
+    """A script already written: rendered as it is (no template compiled from megabytes)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        del kwargs
+        return self._text
+
+
+class _CanvasAccounts(MacroElement):
     """A Leaflet layer drawing the accounts' dots on one canvas (see the module's text)."""
 
     _template = Template(
@@ -91,14 +111,21 @@ class _CanvasAccounts(MacroElement):  # type: ignore[misc]
         (function () {
             var map = {{ this._parent.get_name() }};
             var d = {{ this.payload }};
-            var n = d.lat.length, k = 1e-5, mx = new Float64Array(n), my = new Float64Array(n);
+            function bytes(b64) {
+                var s = atob(b64), out = new Uint8Array(s.length);
+                for (var i = 0; i < s.length; i++) { out[i] = s.charCodeAt(i); }
+                return out.buffer;
+            }
+            var xy = new Int32Array(bytes(d.xy)), tt = new Uint16Array(bytes(d.t));
+            var names = d.names.split('\u001f'), ids = d.ids.split('\u001f');
+            var n = d.n, k = 1e-5, mx = new Float64Array(n), my = new Float64Array(n);
             for (var i = 0; i < n; i++) {
-                var lat = d.lat[i] * k * Math.PI / 180;
-                mx[i] = (d.lon[i] * k + 180) / 360;
+                var lat = xy[2 * i] * k * Math.PI / 180;
+                mx[i] = (xy[2 * i + 1] * k + 180) / 360;
                 my[i] = (1 - Math.log(Math.tan(lat) + 1 / Math.cos(lat)) / Math.PI) / 2;
             }
             var order = Array.from({length: n}, function (_, i) { return i; })
-                .sort(function (a, b) { return d.t[a] - d.t[b]; });
+                .sort(function (a, b) { return tt[a] - tt[b]; });
             var sx = new Float32Array(n), sy = new Float32Array(n);
             var note = L.DomUtil.create('div', 'tp-loading', map.getContainer());
             note.textContent = 'Drawing ' + n.toLocaleString('en') + ' accounts…';
@@ -135,9 +162,9 @@ class _CanvasAccounts(MacroElement):  # type: ignore[misc]
                         var i = order[j], x = mx[i] * scale - ox, y = my[i] * scale - oy;
                         sx[i] = x; sy[i] = y;
                         if (x < -r || y < -r || x > size.x + r || y > size.y + r) { continue; }
-                        if (d.t[i] !== last) {
+                        if (tt[i] !== last) {
                             if (last >= 0) { ctx.fill(); if (r > 2) { ctx.stroke(); } }
-                            last = d.t[i]; ctx.fillStyle = d.colors[last]; ctx.beginPath();
+                            last = tt[i]; ctx.fillStyle = d.colors[last]; ctx.beginPath();
                         }
                         ctx.moveTo(x + r, y); ctx.arc(x, y, r, 0, 2 * Math.PI);
                     }
@@ -152,12 +179,20 @@ class _CanvasAccounts(MacroElement):  # type: ignore[misc]
                         if (dd < bd) { bd = dd; best = i; }
                     }
                     if (best < 0) { return; }
-                    L.popup({maxWidth: 320}).setLatLng([d.lat[best] * k, d.lon[best] * k])
-                        .setContent('<div class="tp-popup"><b>' + d.names[best] + '</b>'
-                            + '<br><span class="tp-k">Account id:</span> ' + d.ids[best]
-                            + '<br><span class="tp-k">Territory:</span> '
-                            + '<span class="tp-sw" style="background:' + d.colors[d.t[best]]
-                            + '"></span>' + d.territories[d.t[best]] + '</div>')
+                    var box = L.DomUtil.create('div', 'tp-popup');
+                    function line(key, text, color) {
+                        L.DomUtil.create('br', '', box);
+                        L.DomUtil.create('span', 'tp-k', box).textContent = key + ' ';
+                        if (color) {
+                            L.DomUtil.create('span', 'tp-sw', box).style.background = color;
+                        }
+                        box.appendChild(document.createTextNode(text));
+                    }
+                    L.DomUtil.create('b', '', box).textContent = names[best];
+                    line('Account id:', ids[best]);
+                    line('Territory:', d.territories[tt[best]], d.colors[tt[best]]);
+                    L.popup({maxWidth: 320}).setLatLng([xy[2 * best] * k, xy[2 * best + 1] * k])
+                        .setContent(box)
                         .openOn(this._map);
                 }
             });
@@ -170,8 +205,15 @@ class _CanvasAccounts(MacroElement):  # type: ignore[misc]
     def __init__(self, payload: dict[str, Any]) -> None:
         super().__init__()
         self._name = "CanvasAccounts"
-        # '</' cannot end the <script> early; all text is html-escaped already.
+        # '</' cannot end the <script> early (the text is shown as text, never as HTML)
         self.payload = json.dumps(payload, separators=(",", ":")).replace("</", "<\\/")
+
+    def render(self, **kwargs: Any) -> str:
+        """Add the layer's script to the figure as it is (see :class:`_RawScript`)."""
+        script = self._template.module.__dict__["script"](self, kwargs)
+        figure: Any = self.get_root()
+        figure.script.add_child(_RawScript(script), name=self.get_name())
+        return ""
 
 
 def add_fast_accounts(m: folium.Map, payload: Mapping[str, Any]) -> int:
@@ -181,4 +223,4 @@ def add_fast_accounts(m: folium.Map, payload: Mapping[str, Any]) -> int:
     details of each account would make the page several times larger).
     """
     m.add_child(_CanvasAccounts(dict(payload)))
-    return len(payload["lat"])
+    return int(payload["n"])

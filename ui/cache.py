@@ -9,23 +9,37 @@ Arguments named with a leading underscore are not part of the key
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import re
 import tempfile
 import warnings
+from collections.abc import Callable, Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import folium
 import geopandas as gpd
+import pandas as pd
 import streamlit as st
 
 from planner import schema as s
 from planner.assign import Assignment
+from planner.edit import counts_table
 from planner.errors import PlannerError
 from planner.geo.assign import assign_workspace
 from planner.routing.network import load_network
-from planner.store import Snapshot, Store, open_store, redo_target, undo_target
+from planner.store import (
+    Snapshot,
+    Store,
+    history_frame,
+    open_store,
+    redo_target,
+    table_as_of,
+    undo_target,
+)
 from planner.viz import leaf_territory_ids, primary_territory, road_lines, territory_colors
 from planner.viz_fast import account_arrays
 from planner.workspace import Workspace
@@ -34,11 +48,15 @@ __all__ = [
     "Content",
     "account_layer",
     "assignment",
+    "history",
+    "map_copy",
     "read_workspace",
     "road_lines_for",
     "roads_file_for",
+    "rows_as_of",
     "store_for",
     "store_upload",
+    "territory_counts",
     "undo_redo_targets",
 ]
 
@@ -201,3 +219,63 @@ def account_layer(content: Content | None, ws: Workspace, scenario_id: str) -> d
     if content is None:
         return _account_layer(ws, scenario_id)
     return _cached_account_layer(content, scenario_id, ws)
+
+
+@st.cache_resource(show_spinner=False, max_entries=24)
+def _cached_map(content: Content, what: str, _build: Callable[[], folium.Map]) -> folium.Map:
+    del content, what  # only part of the cache key
+    return _build()
+
+
+def map_copy(content: Content | None, what: str, build: Callable[[], folium.Map]) -> folium.Map:
+    """A copy of the map ``build()`` makes, built once per ``content`` and ``what``.
+
+    ``what`` names everything else the map depends on (scenario, mode,
+    selection, options). Each caller gets its own deep copy (a few
+    milliseconds), since showing a map changes it; the copies of one map
+    render to the same page, so showing it again does not reload it.
+    """
+    if content is None:
+        return build()
+    return copy.deepcopy(_cached_map(content, what, build))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def history(
+    content: Content, account: str | None, territory: str | None, _store: Store
+) -> pd.DataFrame:
+    """The recorded changes of an account or a territory (:func:`planner.store.history_frame`).
+
+    Raises
+    ------
+    planner.errors.PlannerError
+        If the store cannot be read (not cached).
+    """
+    del content  # only part of the cache key
+    return history_frame(_store, account=account, territory=territory)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def rows_as_of(
+    content: Content, table: str, day: date, where: tuple[tuple[str, str], ...], _store: Store
+) -> pd.DataFrame:
+    """The rows of ``table`` matching ``where`` as they were on ``day`` (``table_as_of``)."""
+    del content  # only part of the cache key
+    return table_as_of(_store, table, day, where=dict(where))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _cached_counts(
+    content: Content, scenario_id: str, before: tuple[tuple[str, int], ...], _ws: Workspace
+) -> pd.DataFrame:
+    del content  # only part of the cache key
+    return counts_table(_ws, scenario_id, dict(before) or None)
+
+
+def territory_counts(
+    content: Content | None, ws: Workspace, scenario_id: str, before: Mapping[str, int] | None
+) -> pd.DataFrame:
+    """Accounts per territory and the change since ``before`` (``planner.edit.counts_table``)."""
+    if content is None:
+        return counts_table(ws, scenario_id, dict(before) if before else None)
+    return _cached_counts(content, scenario_id, tuple(sorted((before or {}).items())), ws)

@@ -9,8 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from planner.errors import PlannerError
-from planner.store import coverage_as_of, history_frame, table_as_of
-from ui import state
+from planner.store import coverage_as_of
+from planner.workspace import Workspace
+from ui import cache, state
 
 __all__ = ["history_panel"]
 
@@ -58,7 +59,8 @@ def history_panel(*, account: str | None = None, territory: str | None = None, k
     label = f"account {account}" if account is not None else f"territory {territory}"
     with st.expander(f"History of {label}", icon=":material/history:"):
         try:
-            frame = history_frame(ws.store, account=account, territory=territory)
+            version = (str(ws.store.location), int(ws.version))
+            frame = cache.history(version, account, territory, ws.store)
         except PlannerError as exc:
             st.error(str(exc))
             return
@@ -72,7 +74,7 @@ def history_panel(*, account: str | None = None, territory: str | None = None, k
                 _account_on(ws.store, account, day)
             else:
                 assert territory is not None
-                _territory_on(ws.store, territory, day)
+                _territory_on(ws, territory, day)
         except PlannerError as exc:
             st.error(str(exc))
 
@@ -89,11 +91,12 @@ def _account_on(store: Any, account: str, day: date) -> None:
     )
 
 
-def _territory_on(store: Any, territory: str, day: date) -> None:
+def _territory_on(ws: Workspace, territory: str, day: date) -> None:
     sid = state.scenario_choice()
-    where = {"territory_id": territory, **({"scenario_id": sid} if sid else {})}
-    rows = table_as_of(store, "territories", day, where=where)
-    users = table_as_of(store, "associations", day, where=where)
+    where = (("territory_id", territory), *((("scenario_id", sid),) if sid else ()))
+    version = (str(ws.store.location), int(ws.version)) if ws.store is not None else ("", 0)
+    rows = cache.rows_as_of(version, "territories", day, where, ws.store)
+    users = cache.rows_as_of(version, "associations", day, where, ws.store)
     if rows.empty:
         st.markdown(f"On **{day.isoformat()}** the territory did not exist.")
         return

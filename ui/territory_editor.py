@@ -21,7 +21,7 @@ from planner import schema as s
 from planner.errors import PlannerError
 from planner.geo.shapes import DrawnTerritory, drawn_territory
 from planner.workspace import Workspace
-from ui import editing, keys, maps, state
+from ui import cache, editing, keys, maps, state
 from ui.history import history_panel
 
 __all__ = ["MODES", "territory_editor"]
@@ -76,7 +76,7 @@ def _load() -> _Page:
     ws = state.workspace_for_edit()  # "access denied" for reps
     terr = view.territories(sid)
     before = editing.show_flash()
-    counts = edit.counts_table(view, sid, before)
+    counts = cache.territory_counts(state.content_key(view), view, sid, before)
     return _Page(
         view=view,
         ws=ws,
@@ -118,9 +118,14 @@ def _map(
     page: _Page, mode: editing.MapMode, selected: str | None, zoom: bool, map_key: str
 ) -> dict[str, Any]:
     options = state.map_options(show_units=mode != "units", show_reps=False)
-    m = editing.edit_map(
-        page.view, page.sid, mode=mode, selected=selected, options=options, zoom_to_selected=zoom
-    )
+    m = cache.map_copy(
+        state.content_key(page.view),
+        f"edit|{page.sid}|{mode}|{selected}|{zoom}|{options!r}",
+        lambda: editing.edit_map(
+            page.view, page.sid, mode=mode, selected=selected, options=options,
+            zoom_to_selected=zoom,
+        ),
+    )  # fmt: skip
     returned = ["last_object_clicked"] if mode == "units" else ["all_drawings"]
     result = maps.show_map(m, key=map_key, height=600, returned_objects=returned) or {}
     maps.attribution_caption()
