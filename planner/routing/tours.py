@@ -27,7 +27,7 @@ from planner.routing.solver import (
     run_pyvrp,
     to_solver_units,
 )
-from planner.routing.tsp_search import improve_tour
+from planner.routing.tsp_search import candidate_neighbours, improve_tour
 
 __all__ = [
     "UNREACHABLE",
@@ -52,10 +52,8 @@ _POLISH_NEIGHBOURS = 10
 _OWN_NEIGHBOURS_FROM = 300
 #: Tours above this many points skip the Python polish (the matrix as lists costs too much).
 _LIST_LIMIT = 1200
-#: Symmetric tours of at least this many points use our iterated local search, with this
-#: many neighbours per point.
+#: Symmetric tours of at least this many points use our iterated local search.
 _ILS_FROM = 8
-_ILS_NEIGHBOURS = 10
 #: Seconds of PyVRP's first descent per point and neighbour (measured here: 0.75 s for
 #: 2,000 points with 10 neighbours on a loaded 2-core machine).
 _DESCENT_S_PER_POINT_NEIGHBOUR = 3.8e-5
@@ -231,7 +229,7 @@ def _search_tour(M: np.ndarray, *, deadline: float, seed: int, stop: Stop | None
     n = len(M)
     big = n > _LIST_LIMIT
     if not big and n >= _ILS_FROM and np.array_equal(M, M.T):
-        near = nearest_clients(M, _ILS_NEIGHBOURS)
+        near = candidate_neighbours(M)
         start = _nearest_neighbour_tour(M, 0)
         return improve_tour(M.tolist(), near, start, deadline=deadline, seed=seed, stop=stop)
     near = nearest_clients(M, _POLISH_NEIGHBOURS if big else _NEIGHBOURS)

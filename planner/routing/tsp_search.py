@@ -20,7 +20,9 @@ import random
 import time
 from collections.abc import Callable
 
-__all__ = ["improve_tour"]
+import numpy as np
+
+__all__ = ["candidate_neighbours", "improve_tour"]
 
 _EPS = 1e-9
 #: Longest window of the tour a double bridge cuts in (stops).
@@ -149,6 +151,45 @@ def _try_or_opt(T: _Tour, a: int, near: list[int]) -> list[int] | None:
     return None
 
 
+def _try_or3opt(T: _Tour, a: int, near: list[list[int]]) -> list[int] | None:
+    """The first improving swap of two neighbouring stretches after ``a`` (any lengths).
+
+    ``a b..c d..e f`` becomes ``a d..e b..c f``: no stretch is reversed, so
+    long runs (a cluster's whole visit) move in one step. Stretches across
+    the tour's end are left to other stops.
+    """
+    D, pos, n = T.D, T.pos, T.n
+    i = pos[a]
+    if i + 1 >= n:
+        return None
+    b = T.t[i + 1]
+    d_ab = D[a][b]
+    for d in near[a]:
+        g1 = d_ab - D[a][d]
+        if g1 <= 0:
+            break
+        j = pos[d] - 1  # c, the stop before d
+        if j <= i:
+            continue
+        c = T.t[j]
+        g1 += D[c][d]
+        for e in near[b]:
+            g2 = g1 - D[e][b]
+            if g2 <= 0:
+                break
+            k = pos[e]
+            if k <= j or k + 1 >= n:
+                continue
+            f = T.t[k + 1]
+            delta = D[c][f] - D[e][f] - g2
+            if delta < -_EPS:
+                t = T.t
+                T.assign(i + 1, t[j + 1 : k + 1] + t[i + 1 : j + 1])
+                T.length += delta
+                return [a, b, c, d, e, f]
+    return None
+
+
 def _move_run(T: _Tour, run: list[int], c: int, nxt: int, end: int) -> None:
     """Put ``run`` between neighbours ``c`` and ``nxt``, with ``end`` next to ``c``.
 
@@ -176,7 +217,9 @@ def _local_search(T: _Tour, near: list[list[int]], active: list[int], deadline: 
             return
         a = stack.pop()
         queued.discard(a)
-        touched = _try_two_opt(T, a, near[a]) or _try_or_opt(T, a, near[a])
+        touched = (
+            _try_two_opt(T, a, near[a]) or _try_or_opt(T, a, near[a]) or _try_or3opt(T, a, near)
+        )
         if touched:
             for c in (a, *touched):
                 if c not in queued:
@@ -196,6 +239,39 @@ def _double_bridge(T: _Tour, rng: random.Random) -> list[int]:
     T.assign(x, t[y:z] + t[x:y])
     T.length += after - before
     return ends
+
+
+def candidate_neighbours(
+    M: np.ndarray, nearest: int = 10, spread: int = 3, pool: int = 40
+) -> list[list[int]]:
+    """Each point's ``nearest`` nearest points, then up to ``spread`` in other directions.
+
+    A point of a tight cluster has only its cluster among its nearest
+    points, so no move could ever change the links between clusters. From
+    the ``pool`` nearest, a farther point ``q`` is added when it is closer
+    to ``p`` than to every neighbour chosen so far (it lies "the other
+    way"): a stand-in for quadrant neighbours when there are no coordinates.
+    """
+    n = len(M)
+    sym = (M + M.T).astype(float)
+    np.fill_diagonal(sym, np.inf)
+    size = min(pool, n - 1)
+    part = np.argpartition(sym, size - 1, axis=1)[:, :size]
+    rows = np.arange(n)[:, None]
+    ordered = part[rows, np.argsort(sym[rows, part], axis=1)]
+    out = []
+    for p in range(n):
+        cand = ordered[p]
+        chosen = list(cand[:nearest])
+        extra = 0
+        for q in cand[nearest:]:
+            if extra >= spread:
+                break
+            if sym[p, q] < sym[chosen, q].min():
+                chosen.append(q)
+                extra += 1
+        out.append([int(c) for c in chosen])
+    return out
 
 
 def improve_tour(
