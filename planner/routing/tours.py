@@ -156,16 +156,16 @@ def solve_tour(
 
     A symmetric matrix of 8 to 1,200 points: a nearest-neighbour tour
     improved by :func:`planner.routing.tsp_search.improve_tour` (iterated
-    2-opt and Or-opt with double bridges) for the whole time. Otherwise
-    (asymmetric road times, or more points) a nearest-neighbour tour
-    polished by 2-opt and Or-opt warm-starts PyVRP's iterated local search,
-    whose best tour gets a last polish. Every step keeps the deadline, so
-    a call returns within the limit at any size (2,000 points at 2 s:
-    about 2 s). Measured by ``benchmarks/bench_tsp.py --set extra`` on
-    fourteen TSPLIB instances of 127-493 cities at 2 s on a loaded 2-core
-    machine (0.5-0.6 s of CPU per call): a mean gap of 0.64 % to the
-    optimum (0 to 2.2 %; the clustered fl417 and pr439 are the hardest),
-    against 7.1 % for PyVRP alone and 6.3 % for OR-Tools in the same run.
+    2-opt, Or-opt and Or-3opt with double bridges) for the whole time.
+    Otherwise (asymmetric road times, or more points) a nearest-neighbour
+    tour polished by 2-opt and Or-opt warm-starts PyVRP's iterated local
+    search, whose best tour gets a last polish. Every step keeps the
+    deadline, so a call returns within the limit at any size (2,000 points
+    at 2 s: about 2 s). Measured by ``benchmarks/bench_tsp.py --set extra``
+    on fourteen TSPLIB instances of 127-493 cities at 2 s on a loaded
+    2-core machine (0.8 s of CPU per call on average): a mean gap of
+    0.36 % to the optimum (0 to 1.9 %, pr439 the hardest), against 4.7 %
+    for PyVRP alone and 5.0 % for OR-Tools in the same run.
 
     Parameters
     ----------

@@ -1,17 +1,18 @@
-"""Iterated local search for symmetric closed tours: 2-opt and Or-opt, double bridges.
+"""Iterated local search for symmetric closed tours: 2-opt, Or-opt, Or-3opt, double bridges.
 
 The search behind :func:`planner.routing.tours.solve_tour` on symmetric
-matrices. A local search moves by 2-opt (reverse a stretch) and Or-opt (move
-a run of one to three stops, either way round, next to one of its nearest
-neighbours), looking only at the ``k`` nearest neighbours of each stop and
-only at stops whose surroundings changed (don't-look bits: a queue of
+matrices. A local search moves by 2-opt (reverse a stretch), Or-opt (move a
+run of one to three stops, either way round, next to one of its
+neighbours) and Or-3opt (swap two neighbouring stretches of any length),
+looking only at each stop's candidate neighbours (:func:`candidate_neighbours`)
+and only at stops whose surroundings changed (don't-look bits: a queue of
 "active" stops). Then, until the deadline, a double bridge inside a short
-random window of the tour kicks the best tour out of its local optimum; the
-local search repairs the few stops around the cuts, and the result is kept
-when it is no longer than the best.
+random window of the tour kicks the tour out of its local optimum; the
+local search repairs the few stops around the cuts, and the change is
+undone (from a journal of the rewritten stretches) when the tour got longer.
 
 The tour is a Python list with each stop's position beside it; moves are
-list slices (done in C) followed by a rebuild of the positions.
+list slices (done in C) and only the rewritten stretch's positions change.
 """
 
 from __future__ import annotations
