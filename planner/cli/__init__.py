@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "store",
     "staff",
     "report",
+    "isochrone",
 )
 
 Handler = Callable[[argparse.Namespace], int]
