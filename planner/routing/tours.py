@@ -231,7 +231,8 @@ def _search_tour(M: np.ndarray, *, deadline: float, seed: int, stop: Stop | None
     if not big and n >= _ILS_FROM and np.array_equal(M, M.T):
         near = candidate_neighbours(M)
         start = _nearest_neighbour_tour(M, 0)
-        return improve_tour(M.tolist(), near, start, deadline=deadline, seed=seed, stop=stop)
+        until = began + 0.95 * (deadline - began)  # a margin for a busy machine
+        return improve_tour(M.tolist(), near, start, deadline=until, seed=seed, stop=stop)
     near = nearest_clients(M, _POLISH_NEIGHBOURS if big else _NEIGHBOURS)
     close = [row[:_POLISH_NEIGHBOURS] for row in near]
     Dl = None if big else M.tolist()
