@@ -35,6 +35,7 @@ from planner.viz.maps import workspace_map
 from planner.viz.options import OSM_ATTRIBUTION, OSM_TILE_URL, MapOptions, TileSource
 from planner.viz.places import add_place_labels, place_layer
 from planner.viz.points import add_accounts, add_reps
+from planner.viz.rings import add_isochrones
 from planner.viz.summary import (
     PALETTE,
     UNASSIGNED_COLOR,
@@ -57,6 +58,7 @@ __all__ = [
     "MapOptions",
     "TileSource",
     "add_accounts",
+    "add_isochrones",
     "add_legend",
     "add_osm_attribution",
     "add_place_labels",

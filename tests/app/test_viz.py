@@ -17,6 +17,7 @@ from shapely.geometry import box
 from planner import schema as s
 from planner import viz
 from planner.errors import InputError
+from planner.routing.isochrones import IsochroneParams, isochrones
 from planner.samples import sample_path
 from planner.workspace import Workspace, open_workspace
 from tests.app.conftest import HOSTILE_NAME, build_small_workspace
@@ -275,3 +276,13 @@ def test_place_names_from_data_are_escaped() -> None:
     viz.add_place_labels(m, places)
     page = m.get_root().render()
     assert HOSTILE_NAME not in page and "tp-place" in page
+
+
+def test_drive_time_rings_are_drawn_longest_first_with_their_minutes() -> None:
+    rings = isochrones(60.17, 24.94, IsochroneParams(minutes=(10, 20)))
+    m = viz.base_map([[59.9, 24.5], [60.4, 25.4]])
+    assert viz.add_isochrones(m, rings) is not None
+    page = m.get_root().render()
+    assert page.index("20 min drive") < page.index("10 min drive")
+    assert "estimate: no road network" in page
+    assert viz.add_isochrones(m, rings.iloc[0:0]) is None
