@@ -30,6 +30,7 @@ from planner.viz.assets import (
 )
 from planner.viz.basemap import add_osm_attribution, add_roads, add_units, base_map, road_lines
 from planner.viz.charts import territory_bar_chart
+from planner.viz.density import add_density, density_grid
 from planner.viz.legend import LegendRow, add_legend
 from planner.viz.maps import workspace_map
 from planner.viz.options import OSM_ATTRIBUTION, OSM_TILE_URL, MapOptions, TileSource
@@ -58,6 +59,7 @@ __all__ = [
     "MapOptions",
     "TileSource",
     "add_accounts",
+    "add_density",
     "add_isochrones",
     "add_legend",
     "add_osm_attribution",
@@ -68,6 +70,7 @@ __all__ = [
     "add_units",
     "asset_urls",
     "base_map",
+    "density_grid",
     "leaf_territory_ids",
     "localize_assets",
     "map_html",

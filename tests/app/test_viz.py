@@ -7,8 +7,10 @@ from pathlib import Path
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from folium.plugins import Draw, Fullscreen
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -286,3 +288,27 @@ def test_drive_time_rings_are_drawn_longest_first_with_their_minutes() -> None:
     assert page.index("20 min drive") < page.index("10 min drive")
     assert "estimate: no road network" in page
     assert viz.add_isochrones(m, rings.iloc[0:0]) is None
+
+
+def test_density_grid_keeps_every_account_and_sums_the_weight() -> None:
+    rng = np.random.default_rng(1)
+    n = 5_000
+    accounts = gpd.GeoDataFrame(
+        {"annual_revenue": rng.random(n) * 1000, "label": "x"},
+        geometry=gpd.points_from_xy(24.9 + rng.normal(0, 0.05, n), 60.2 + rng.normal(0, 0.02, n)),
+        crs="EPSG:4326",
+    )
+    accounts.loc[0, "geometry"] = None  # no position: left out
+    grid = viz.density_grid(accounts, cells_across=40)
+    assert grid["accounts"].sum() == n - 1 and set(grid["class"]) <= set(range(5))
+    cells = grid.geometry.to_numpy()
+    points = accounts.geometry.iloc[1:].to_numpy()
+    assert shapely.intersects(shapely.union_all(cells), points).all()  # each in a drawn cell
+    revenue = viz.density_grid(accounts, weight="annual_revenue", cells_across=40)
+    assert revenue["value"].sum() == pytest.approx(accounts["annual_revenue"].iloc[1:].sum())
+    with pytest.raises(InputError) as caught:
+        viz.density_grid(accounts, weight="label", cells_across=5)
+    assert len(caught.value.problems) == 2
+    m = viz.base_map([[60.0, 24.6], [60.4, 25.2]])
+    assert viz.add_density(m, revenue, label="revenue") is not None
+    assert "accounts)" in m.get_root().render()
