@@ -264,8 +264,8 @@ def node_coordinates(
             "some road junctions have no valid coordinates",
             [
                 Problem(
-                    f"{len(named):,} node(s) lack a longitude 'x' or latitude 'y' in degrees, or have "
-                    f"one off the globe (node ids {format_ids(named)})",
+                    f"{len(named):,} node(s) lack a longitude 'x' or latitude 'y' in degrees, "
+                    f"or have one off the globe (node ids {format_ids(named)})",
                     column="x/y",
                     fix=REBUILD_FIX,
                 )
