@@ -163,9 +163,9 @@ def solve_tour(
     deadline, so a call returns within the limit at any size (2,000 points
     at 2 s: about 2 s). Measured by ``benchmarks/bench_tsp.py --set extra``
     on fourteen TSPLIB instances of 127-493 cities at 2 s on a loaded
-    2-core machine (0.8 s of CPU per call on average): a mean gap of
-    0.36 % to the optimum (0 to 1.9 %, pr439 the hardest), against 4.7 %
-    for PyVRP alone and 5.0 % for OR-Tools in the same run.
+    2-core machine (0.8-1.3 s of CPU per call): a mean gap of 0.35 % to the
+    optimum (0 to 1.9 %, pr439 the hardest), against 4.2 % for PyVRP alone
+    and 4.4 % for OR-Tools in the same run.
 
     Parameters
     ----------
