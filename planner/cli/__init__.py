@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "staff",
     "report",
     "isochrone",
+    "find",
 )
 
 Handler = Callable[[argparse.Namespace], int]
