@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from planner import schema as s
+from planner.access import AccessScope
+from planner.edit import require_edit_rights
 from planner.errors import InputError, Problem, format_ids
 from planner.geo.assign import Assignment, assign_workspace
 from planner.geo.locate import locate_points
@@ -103,18 +105,16 @@ def reassign(
     reason: str = "",
     recompute: bool = True,
     effective_date: str | date | None = None,
+    scope: AccessScope | None = None,
 ) -> ReassignSummary:
     """Move every account of a rep, a territory or a set of units to ``to_territory``.
 
     Exactly one of ``from_rep``, ``from_territory`` and ``units`` is given:
 
-    - ``from_rep``: the accounts of the territories the rep owns (current
-      ``owner`` associations) and the accounts whose ``owner_id`` is the rep;
-    - ``from_territory``: its member accounts, and those of every territory
-      below it;
-    - ``units``: the accounts located in those units; the units themselves
-      are moved in ``unit_assignment`` and territories built from units get
-      their shapes redrawn.
+    ``from_rep`` moves the accounts of the territories the rep owns and those
+    whose ``owner_id`` is the rep; ``from_territory`` its accounts and those
+    below it; ``units`` the accounts inside them, the units moving too (and
+    unit-built shapes redrawn).
 
     Parameters
     ----------
@@ -133,14 +133,14 @@ def reassign(
         the rep's account records passes to the target's owner (or is
         cleared). Commit with the same effective date so the history answers
         "who covered account X on date D".
+    scope
+        The rights of the user moving them: every territory the accounts
+        leave or join must be one they may edit (``None``: no check).
 
-    Returns a :class:`ReassignSummary`.
-
-    Raises
-    ------
-    InputError
-        If not exactly one source is given, a territory, rep or unit does not
-        exist, or the target is the source.
+    Returns a :class:`ReassignSummary`. Raises :class:`InputError` if not
+    exactly one source is given, a territory, rep or unit does not exist, or
+    the target is the source, and :class:`~planner.access.AccessDeniedError`
+    (nothing changed) when ``scope`` may not edit them.
     """
     sid = scenario_id or workspace.active_scenario_id()
     when = _effective(effective_date)
@@ -155,8 +155,10 @@ def reassign(
         assert units is not None
         rows, moved_units = _unit_rows(workspace, territories, mem, units, to_territory)
         selector = {"units": moved_units}
-        _move_units(workspace, sid, moved_units, to_territory)
     rows = rows[rows[s.TERRITORY_ID].astype(object).ne(to_territory).to_numpy()]
+    _require_rights(scope, to_territory, rows, selector)
+    if moved_units:
+        _move_units(workspace, sid, moved_units, to_territory)
     new_rows, from_counts = _override_rows(rows, to_territory, user, reason)
     moved = tuple(sorted(set(rows[s.ACCOUNT_ID].astype(str))))
     _store_overrides(workspace, sid, new_rows)
@@ -194,6 +196,17 @@ def _log_move(
         user=user,
         scenario_id=sid,
     )
+
+
+def _require_rights(
+    scope: AccessScope | None, target: str, rows: pd.DataFrame, selector: dict[str, Any]
+) -> None:
+    """Refuse, before anything changes, a move touching a territory ``scope`` may not edit."""
+    if scope is None:
+        return
+    left = [str(t) for t in rows[s.TERRITORY_ID] if not s.is_missing(t)]
+    named = [selector.get("from_territory"), *selector.get("territories", [])]
+    require_edit_rights(scope, target, *left, *named)
 
 
 def _check_request(

@@ -67,6 +67,8 @@ WALKED = {
     "targets import": "--as-user",
     "targets propose": "--as-user",
     "gaps": "--as",
+    "find": "--as-user",
+    "isochrone": "--as-user",
 }
 
 #: Commands that read a workspace but take no user: what each shows to anyone.
@@ -391,11 +393,7 @@ def _change_argv(command: str, workspace: Path, tmp_path: Path, user: str) -> li
 
 
 #: Changes whose command does not check the right it needs (today): the missing check.
-MISSING_CHECK = {
-    ("promote", MANAGER): "planner promote checks 'edit', not 'manage_scenarios'",
-    ("reassign", REP): "planner reassign checks no right (reassign() has no scope)",
-    ("reassign", MANAGER): "planner reassign checks no right (reassign() has no scope)",
-}
+MISSING_CHECK: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize(
@@ -446,3 +444,21 @@ def test_undo_and_redo_touch_only_the_users_own_changes(
     code, printed = _run([verb, *w, "--user", USERS[who]], capsys)
     assert code == 2, printed
     assert _version(workspace) == before
+
+
+@pytest.mark.parametrize("who", list(USERS))
+def test_search_and_drive_times_stay_inside_the_scope(
+    who: str, workspace: Path, seen: dict[str, Seen], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``find`` lists only visible accounts; ``isochrone`` will not start at another's account."""
+    user = USERS[who]
+    code, printed = _run(["find", "GA-", "-w", str(workspace), "--limit", "100",
+                          "--as-user", user, "--json"], capsys)  # fmt: skip
+    assert code == 0, printed
+    found = {h["key"] for h in json.loads(printed)["hits"] if h["kind"] == "account"}
+    assert found and found <= seen[user].accounts
+    outside = sorted(seen["all"].accounts - seen[user].accounts)[0]
+    code, printed = _run(["isochrone", "-w", str(workspace), "--account", outside, "--estimate",
+                          "--as-user", user, "--json"], capsys)  # fmt: skip
+    answer = json.loads(printed)  # refused as unknown: whether it exists is not said either
+    assert code != 0 and answer["ok"] is False and "start" not in answer

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from planner.access import scope_for
 from planner.cli import add_json_flag, emit
 from planner.errors import InputError, Problem, WorkspaceError
 from planner.reassign import reassign
@@ -231,9 +232,12 @@ def _workspaces(args: argparse.Namespace) -> int:
 
 def _reassign(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
+    sid = args.scenario or ws.active_scenario_id()
+    scope = scope_for(ws, args.user, scenario_id=sid) if args.user else None
     summary = reassign(
         ws,
         args.scenario,
+        scope=scope,
         to_territory=args.to_territory,
         from_rep=args.from_rep,
         from_territory=args.from_territory,

@@ -214,7 +214,7 @@ def _save(new: Workspace, ws: Workspace | None, args: argparse.Namespace) -> int
 def _promote(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
     if args.user:
-        scope_for(ws, args.user).require("edit")
+        scope_for(ws, args.user).require("manage_scenarios")
     ws.promote(args.scenario, user=args.user)
     change = ws.commit(f"promote scenario {args.scenario}", user=args.user)
     payload = {
