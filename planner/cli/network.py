@@ -61,6 +61,19 @@ def _build(args: argparse.Namespace) -> int:
 
     network = build_network(args.osm, progress=progress)
     path = save_network(network, target)
-    payload = {"ok": True, "nodes": network.n_nodes, "file": str(path)}
-    emit(args, payload, f"saved {network.n_nodes:,} road junctions to {path}")
+    report = network.report
+    payload = {
+        "ok": True,
+        "nodes": network.n_nodes,
+        "file": str(path),
+        "dropped": None if report is None else report.to_dict(),
+    }
+    text = f"saved {network.n_nodes:,} road junctions to {path}"
+    if report is not None:
+        text += "\n" + report.summary() + "".join(
+            f"\n  dropped: {p.nodes:,} junctions, {p.edges:,} segments, around "
+            f"{p.centroid[0]:.5f},{p.centroid[1]:.5f}"
+            for p in report.dropped_parts[:10]
+        )
+    emit(args, payload, text)
     return 0

@@ -21,6 +21,12 @@ def test_build_saves_the_network_beside_the_workspace(
     saved = tmp_path / "monaco_roads.graphml.gz"
     assert Path(payload["file"]) == saved
     assert load_network(saved).n_nodes == payload["nodes"]
+    dropped = payload["dropped"]  # the Monaco cut drops unreachable pieces: said, with where
+    assert dropped["dropped_nodes"] > 0 and dropped["n_dropped_parts"] >= 1
+    assert len(dropped["dropped_parts"][0]["bbox"]) == 4
+    main(["network", "build", str(monaco_osm), "--workspace", str(workspace)])
+    text = capsys.readouterr().out
+    assert "dropped as unreachable" in text and "dropped: " in text
 
 
 def test_bad_arguments_exit_2_with_the_fix(
