@@ -11,7 +11,7 @@ from planner.export.etm_state import EtmSnapshot
 from planner.export.pdf import map_image_bytes, pdf_bytes
 from planner.export.zoho import ZohoOptions
 from planner.services import crm_export, crm_import, reporting
-from ui import auth, state
+from ui import auth, keys, state
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()
@@ -58,7 +58,7 @@ DIRECT = {"pdf": "application/pdf", "png": "image/png", "svg": "image/svg+xml"}
 st.title("Export")
 allowed = [f for f in FORMATS if f != "salesforce" or scope.can("export_salesforce")]
 fmt = st.radio(
-    "Format", allowed, format_func=lambda f: FORMATS[f][0], key="tp.widget.export_format",
+    "Format", allowed, format_func=lambda f: FORMATS[f][0], key=keys.EXPORT_FORMAT,
     horizontal=True,
 )  # fmt: skip
 st.caption(FORMATS[fmt][1])
@@ -74,12 +74,12 @@ if fmt in ("salesforce", "zoho"):
     user_column = c2.selectbox(
         "Salesforce username column" if fmt == "salesforce" else "Account Owner column",
         user_columns, index=user_columns.index(s.EMAIL) if s.EMAIL in user_columns else 0,
-        key="tp.widget.export_user_column",
+        key=keys.EXPORT_USER_COLUMN,
     )  # fmt: skip
     account_column = c3.selectbox(
         "Salesforce account Id column" if fmt == "salesforce" else "Zoho Record Id column",
         account_columns, index=account_columns.index(s.ACCOUNT_ID),
-        key="tp.widget.export_account_column",
+        key=keys.EXPORT_ACCOUNT_COLUMN,
     )  # fmt: skip
     if fmt == "zoho":
         options = ZohoOptions(account_id_column=account_column, user_column=user_column)
@@ -100,21 +100,19 @@ if fmt in ("salesforce", "zoho"):
             modes.append("Changes since a previous export (zip)")
         if imported:
             modes.append("Changes since an imported Salesforce scenario")
-        mode = st.radio("Load", modes, key="tp.widget.export_salesforce_mode", horizontal=True)
+        mode = st.radio("Load", modes, key=keys.EXPORT_SALESFORCE_MODE, horizontal=True)
         if mode == "Changes since a previous export (zip)":
             since = st.file_uploader(
                 "Previous export (zip of ours, or Data Loader's export of Territory2, "
                 "UserTerritory2Association, ObjectTerritory2Association... with Ids)",
-                type=["zip"], key="tp.widget.export_since_zip",
+                type=["zip"], key=keys.EXPORT_SINCE_ZIP,
             )  # fmt: skip
             if since is None:
                 st.info("Upload the previous export to write only the changes since.")
                 st.stop()
             previous = since.getvalue()
         elif mode != "Full load":
-            base = st.selectbox(
-                "Imported scenario", imported, key="tp.widget.export_since_scenario"
-            )
+            base = st.selectbox("Imported scenario", imported, key=keys.EXPORT_SINCE_SCENARIO)
             try:
                 previous = crm_import.salesforce_snapshot(ws, base)
             except PlannerError as exc:
@@ -133,7 +131,7 @@ if fmt == "pdf":
     territory = st.selectbox(
         "Territory", [None, *sorted(names, key=lambda t: (names[t], t))],
         format_func=lambda t: "The whole plan" if t is None else f"{names[t]} ({t})",
-        key="tp.widget.export_territory",
+        key=keys.EXPORT_TERRITORY,
     )  # fmt: skip
 
 loaded = state.opportunities() if fmt == "xlsx" else None
@@ -145,7 +143,7 @@ else:
         f"and {len(ws.accounts):,} accounts of scenario **{sid}**."
     )
 
-if st.button("Prepare the export", type="primary", key="tp.widget.export_prepare"):
+if st.button("Prepare the export", type="primary", key=keys.EXPORT_PREPARE):
     full = state.workspace_or_none()  # the plan is filtered through the scope right below
     assert full is not None
     try:
@@ -173,7 +171,7 @@ if st.button("Prepare the export", type="primary", key="tp.widget.export_prepare
         st.download_button(
             f"Download {FORMATS[fmt][0]} (.{name.rsplit('.', 1)[1]})", data,
             file_name=name, mime=mime,
-            key="tp.widget.export_download", on_click="ignore", type="primary",
+            key=keys.EXPORT_DOWNLOAD, on_click="ignore", type="primary",
         )  # fmt: skip
 st.caption(
     "Text cells starting with = + - @ are neutralised in CSV and XLSX files, so spreadsheets "

@@ -10,7 +10,7 @@ import streamlit as st
 from planner import edit, hierarchy
 from planner import schema as s
 from planner.errors import PlannerError
-from ui import auth, editing, state
+from ui import auth, editing, keys, state
 
 view = state.current_workspace()  # what the user may see (all of it for planners)
 sid = state.current_scenario_id()
@@ -47,7 +47,7 @@ st.dataframe(
         "accounts": st.column_config.NumberColumn("accounts", format="%d"),
         "path": st.column_config.TextColumn("path", width="large"),
     },
-    key="tp.hierarchy.tree",
+    key=keys.HIERARCHY_TREE,
 )
 
 
@@ -77,19 +77,19 @@ if not editing.can_edit():
 rename_col, move_col = st.columns(2, gap="large")
 with rename_col:
     st.subheader("Rename")
-    target = st.selectbox("Territory", ids, format_func=_label, key="tp.hierarchy.rename_id")
+    target = st.selectbox("Territory", ids, format_func=_label, key=keys.HIERARCHY_RENAME_ID)
     if target is not None:
         row = terr[terr[s.TERRITORY_ID].astype(str) == target].iloc[0]
         types = view.territory_types[s.TYPE_ID].astype(str).tolist()
         current_type = str(row[s.TYPE_ID])
-        with st.form("tp.hierarchy.rename_form"):
+        with st.form(keys.HIERARCHY_RENAME_FORM):
             old_name = row[s.NAME] if isinstance(row[s.NAME], str) else ""
-            name = st.text_input("Name", value=old_name, key=f"tp.hierarchy.name.{target}")
+            name = st.text_input("Name", value=old_name, key=keys.hierarchy_name(target))
             type_id = st.selectbox(
                 "Type",
                 types,
                 index=types.index(current_type) if current_type in types else 0,
-                key=f"tp.hierarchy.type.{target}",
+                key=keys.hierarchy_type(target),
             )
             if st.form_submit_button("Save", type="primary"):
                 _apply(
@@ -106,14 +106,14 @@ with move_col:
         "Moves a territory with everything below it. Parents built from units grow "
         "around their new children; a drawn parent must contain them."
     )
-    with st.form("tp.hierarchy.move_form"):
-        moving = st.selectbox("Territory", ids, format_func=_label, key="tp.hierarchy.move_id")
+    with st.form(keys.HIERARCHY_MOVE_FORM):
+        moving = st.selectbox("Territory", ids, format_func=_label, key=keys.HIERARCHY_MOVE_ID)
         new_parent = st.selectbox(
             "New parent",
             [None, *ids],
             format_func=_label,
             accept_new_options=True,
-            key="tp.hierarchy.move_to",
+            key=keys.HIERARCHY_MOVE_TO,
             help="Pick a territory, or type an id",
         )
         if st.form_submit_button("Move", type="primary") and moving is not None:
@@ -141,9 +141,9 @@ edited = st.data_editor(
         s.TYPE_ID: st.column_config.TextColumn("type id", required=True),
         s.PRIORITY: st.column_config.NumberColumn("priority", min_value=0, step=1, format="%d"),
     },
-    key=f"tp.hierarchy.types.{state.workspace_version()}",
+    key=keys.hierarchy_types(state.workspace_version()),
 )
-if st.button("Save the types", key="tp.hierarchy.save_types"):
+if st.button("Save the types", key=keys.HIERARCHY_SAVE_TYPES):
     try:
         editing.require_edit(everything=True)
         outcome = edit.save_territory_types(state.workspace_for_edit(), edited, user=user)

@@ -10,7 +10,7 @@ from planner.errors import PlannerError
 from planner.export.files import csv_bytes, xlsx_bytes
 from planner.reports import sales_cycle, star_performers, territory_report
 from planner.services import reporting
-from ui import auth, state
+from ui import auth, keys, state
 from ui import targets as targets_ui
 
 ws = state.current_workspace()
@@ -160,11 +160,11 @@ if cycle is not None:
 stem = f"report-{sid}" + (f"-{period}" if period else "")
 d1, d2, _ = st.columns([1, 1, 3])
 d1.download_button("Download CSV", csv_bytes(report), file_name=f"{stem}.csv", mime="text/csv",
-                   key="tp.widget.report_csv", on_click="ignore")  # fmt: skip
+                   key=keys.REPORT_CSV, on_click="ignore")  # fmt: skip
 d2.download_button(
     "Download XLSX", lambda: xlsx_bytes(sheets), file_name=f"{stem}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    key="tp.widget.report_xlsx", on_click="ignore",
+    key=keys.REPORT_XLSX, on_click="ignore",
 )  # fmt: skip
 st.caption(
     f"Downloads hold only what you may see (user **{scope.user_id}**); cells starting with "

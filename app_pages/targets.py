@@ -10,7 +10,7 @@ from planner.errors import PlannerError
 from planner.models import Target
 from planner.reports import set_targets, target_rollup
 from planner.services import reporting
-from ui import auth, state
+from ui import auth, keys, state
 from ui import targets as targets_ui
 
 ws = state.current_workspace()
@@ -94,7 +94,7 @@ names = dict(zip(terr[s.TERRITORY_ID].astype(str), terr[s.NAME], strict=True))
 people = [str(r) for r in ws.reps[s.REP_ID] if scope.unrestricted or str(r) != scope.user_id]
 person_names = dict(zip(ws.reps[s.REP_ID].astype(str), ws.reps[s.NAME], strict=True))
 NOBODY = ""
-with st.form("tp.form.target"):
+with st.form(keys.TARGET_FORM):
     c1, c2 = st.columns(2)
     territory = c1.selectbox(
         "Territory", [NOBODY, *editable],

@@ -9,7 +9,7 @@ import streamlit as st
 from planner import edit, staffing
 from planner import schema as s
 from planner.errors import PlannerError
-from ui import auth, editing, state
+from ui import auth, editing, keys, state
 
 view = state.current_workspace()  # what the user may see (all of it for planners)
 sid = state.current_scenario_id()
@@ -53,7 +53,7 @@ if not editable:
 else:
     st.subheader("People of a territory")
     target = st.selectbox(
-        "Territory", editable, format_func=lambda t: labels.get(t, t), key="tp.team.territory"
+        "Territory", editable, format_func=lambda t: labels.get(t, t), key=keys.TEAM_TERRITORY
     )
     staff = staffing.territory_staff(view, sid, target)
     if len(staff):
@@ -67,18 +67,18 @@ else:
                 s.END_DATE: st.column_config.TextColumn("until"),
                 "current": st.column_config.CheckboxColumn("current"),
             },
-            key="tp.team.staff",
+            key=keys.TEAM_STAFF,
         )
     else:
         st.warning(f"Nobody works on {labels.get(target, target)} yet.")
 
     add_col, end_col = st.columns(2, gap="large")
-    with add_col, st.form("tp.team.add_form"):
+    with add_col, st.form(keys.TEAM_ADD_FORM):
         st.markdown("**Add a user**")
-        rep_id = st.selectbox("User", list(names), format_func=_user_label, key="tp.team.user")
-        role = st.selectbox("Role", s.ASSOCIATION_ROLES, key="tp.team.role")
-        start = st.date_input("From", value=None, key="tp.team.start")
-        until = st.date_input("Until", value=None, key="tp.team.end")
+        rep_id = st.selectbox("User", list(names), format_func=_user_label, key=keys.TEAM_USER)
+        role = st.selectbox("Role", s.ASSOCIATION_ROLES, key=keys.TEAM_ROLE)
+        start = st.date_input("From", value=None, key=keys.TEAM_START)
+        until = st.date_input("Until", value=None, key=keys.TEAM_END)
         if st.form_submit_button("Add", type="primary") and rep_id is not None:
             _apply(
                 staffing.assign_user,
@@ -92,16 +92,16 @@ else:
     with end_col:
         st.markdown("**End or remove an assignment**")
         pairs = [f"{r} · {role}" for r, role in zip(staff[s.REP_ID], staff[s.ROLE], strict=True)]
-        picked = st.selectbox("Assignment", pairs, key=f"tp.team.pick.{state.workspace_version()}")
-        last_day = st.date_input("Last day", value="today", key="tp.team.last_day")
+        picked = st.selectbox("Assignment", pairs, key=keys.team_pick(state.workspace_version()))
+        last_day = st.date_input("Last day", value="today", key=keys.TEAM_LAST_DAY)
         end_button, remove_button = st.columns(2)
         if picked is not None:
             who, picked_role = picked.split(" · ")
-            keys = {"territory_id": target, "rep_id": who, "role": picked_role}
-            if end_button.button("End", key="tp.team.end_button"):
-                _apply(staffing.end_assignment, target, end_date=last_day, **keys)
-            if remove_button.button("Remove", key="tp.team.remove_button"):
-                _apply(staffing.remove_assignment, target, **keys)
+            row = {"territory_id": target, "rep_id": who, "role": picked_role}
+            if end_button.button("End", key=keys.TEAM_END_BUTTON):
+                _apply(staffing.end_assignment, target, end_date=last_day, **row)
+            if remove_button.button("Remove", key=keys.TEAM_REMOVE_BUTTON):
+                _apply(staffing.remove_assignment, target, **row)
 
 st.subheader("Each user's territories and load")
 st.dataframe(
@@ -114,13 +114,13 @@ st.dataframe(
         "workload_h_per_month": st.column_config.NumberColumn("workload (h/month)", format="%.1f"),
         s.CAPACITY_H_PER_WEEK: st.column_config.NumberColumn("capacity (h/week)", format="%.0f"),
     },
-    key="tp.team.load",
+    key=keys.TEAM_LOAD,
 )
 
 st.subheader("Vacancies")
 vacant = staffing.vacancies(view, sid)
 if len(vacant):
     st.caption("Territories without a current owner: pick one above and add an owner.")
-    st.dataframe(vacant, hide_index=True, width="stretch", key="tp.team.vacancies")
+    st.dataframe(vacant, hide_index=True, width="stretch", key=keys.TEAM_VACANCIES)
 else:
     st.success("Every territory has an owner.")

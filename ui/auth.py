@@ -39,6 +39,7 @@ from planner.auth import (
 from planner.errors import PlannerError
 from planner.models import UserRole
 from planner.workspace import Workspace
+from ui import keys
 
 __all__ = [
     "DEFAULT_TIMEOUT_MIN",
@@ -93,13 +94,6 @@ PAGE_ACTIONS: dict[str, Action] = {
 SIGN_IN_PAGE = "app_pages/signin.py"
 SIGN_IN_URL = "signin"
 
-_SESSION = "tp.auth.session"
-_SESSION_SOURCE = "tp.auth.source"
-_NOTICE = "tp.auth.notice"
-_VIEW = "tp.auth.view"
-_LOGIN_WIDGET = "tp.widget.login"
-_PASSWORD_WIDGET = "tp.widget.password"
-
 
 # -- settings ------------------------------------------------------------------------------
 
@@ -145,12 +139,12 @@ def _workspace() -> Workspace | None:
 
 def sign_out(notice: str | None = None) -> None:
     """End the session's sign-in; ``notice`` is shown on the sign-in form next."""
-    current = st.session_state.get(_SESSION)
+    current = st.session_state.get(keys.AUTH_SESSION)
     if current is not None:
         logger.info("user %s signed out (%s)", current.user_id, notice or "sign-out")
-    for key in (_SESSION, _SESSION_SOURCE, _VIEW):
+    for key in (keys.AUTH_SESSION, keys.AUTH_SOURCE, keys.AUTH_VIEW):
         st.session_state.pop(key, None)
-    st.session_state[_NOTICE] = notice
+    st.session_state[keys.AUTH_NOTICE] = notice
 
 
 def sign_in(login: str, password: str) -> User | None:
@@ -211,10 +205,10 @@ def sign_in_as(user: User) -> Session:
     """
     timeout = timeout_s()
     started = start_session(user, timeout_s=timeout, max_age_s=max(DEFAULT_MAX_AGE_S, timeout))
-    st.session_state[_SESSION] = started
-    st.session_state[_SESSION_SOURCE] = _source_key()
-    st.session_state[_NOTICE] = None
-    st.session_state.pop(_VIEW, None)
+    st.session_state[keys.AUTH_SESSION] = started
+    st.session_state[keys.AUTH_SOURCE] = _source_key()
+    st.session_state[keys.AUTH_NOTICE] = None
+    st.session_state.pop(keys.AUTH_VIEW, None)
     logger.info("user %s signed in", user.user_id)
     return started
 
@@ -226,10 +220,10 @@ def session() -> Session | None:
     workspace than the open one, is ended here (with a notice for the form).
     Each call restarts the idle clock: call it once per run (the sidebar does).
     """
-    current = cast("Session | None", st.session_state.get(_SESSION))
+    current = cast("Session | None", st.session_state.get(keys.AUTH_SESSION))
     if current is None:
         return None
-    if st.session_state.get(_SESSION_SOURCE) != _source_key():
+    if st.session_state.get(keys.AUTH_SOURCE) != _source_key():
         sign_out("You opened another workspace: sign in to it.")
         return None
     if current.is_expired():
@@ -237,13 +231,13 @@ def session() -> Session | None:
         sign_out(f"Your session ended after {minutes:g} minutes without activity: sign in again.")
         return None
     touched = current.touch()
-    st.session_state[_SESSION] = touched
+    st.session_state[keys.AUTH_SESSION] = touched
     return touched
 
 
 def _signed_in() -> Session | None:
     """The stored session as it is (no expiry check, no touch)."""
-    return cast("Session | None", st.session_state.get(_SESSION))
+    return cast("Session | None", st.session_state.get(keys.AUTH_SESSION))
 
 
 def is_local_mode() -> bool:
@@ -270,7 +264,7 @@ def current_user() -> User | None:
 
 def notice() -> str | None:
     """Return the message left by the last sign-out (timeout, workspace change), if any."""
-    return cast("str | None", st.session_state.get(_NOTICE))
+    return cast("str | None", st.session_state.get(keys.AUTH_NOTICE))
 
 
 # -- scope and the visible view -------------------------------------------------------------
@@ -344,7 +338,7 @@ def visible_view() -> tuple[AccessScope, Workspace] | None:
         return None
     sid = _chosen_scenario(ws)
     key = (_source_key(), state.workspace_version(), sid, user.user_id, date.today())
-    cached = cast("_View | None", st.session_state.get(_VIEW))
+    cached = cast("_View | None", st.session_state.get(keys.AUTH_VIEW))
     if cached is not None and cached.key == key:
         return cached.scope, cached.workspace
     try:
@@ -353,7 +347,7 @@ def visible_view() -> tuple[AccessScope, Workspace] | None:
         sign_out("Your user is no longer in this workspace.")
         return None
     view = ws if scope.unrestricted else restrict_workspace(ws, scope)
-    st.session_state[_VIEW] = _View(key, scope, view)
+    st.session_state[keys.AUTH_VIEW] = _View(key, scope, view)
     return scope, view
 
 
@@ -477,7 +471,7 @@ def apply_query_focus(ws: Workspace, scenario_id: str) -> Workspace:
     )
     note, clear = st.columns([5, 1], vertical_alignment="center")
     note.info(f"Showing only {what} (from the page address).")
-    if clear.button("Show all", key="tp.widget.clear_focus"):
+    if clear.button("Show all", key=keys.CLEAR_FOCUS):
         st.query_params.clear()
         st.rerun()
     return _focused(ws, scope, scenario_id, focus)
@@ -547,10 +541,10 @@ def sign_in_form() -> None:
         st.info("Open a workspace in the sidebar first.")
         return
     st.caption(f"Workspace **{ws.name}**: its users sign in with their user id or e-mail.")
-    with st.form("tp.form.signin", clear_on_submit=False, width=420):
-        login = st.text_input("User id or e-mail", key=_LOGIN_WIDGET, autocomplete="username")
+    with st.form(keys.SIGN_IN_FORM, clear_on_submit=False, width=420):
+        login = st.text_input("User id or e-mail", key=keys.LOGIN, autocomplete="username")
         password = st.text_input(
-            "Password", type="password", key=_PASSWORD_WIDGET, autocomplete="current-password"
+            "Password", type="password", key=keys.PASSWORD, autocomplete="current-password"
         )
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:

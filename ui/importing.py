@@ -20,9 +20,9 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import streamlit as st
 
@@ -56,7 +56,7 @@ from planner.services.importing import (
     validate_upload,
 )
 from planner.workspace import Workspace
-from ui import auth, state
+from ui import auth, keys, state
 
 __all__ = [
     "ACCOUNT_TEMPLATE_COLUMNS",
@@ -91,26 +91,40 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_FLASH = "tp.import.flash"
-_UPLOADS = "tp.import.uploads"
-_MEMO = "tp.import.memo"
-_MEMO_SIZE = 8
-_T = TypeVar("_T")
 #: The sidebar's workspace picker (ui/sidebar.py); see :func:`_keep_new_workspace_open`.
-_SIDEBAR_CHOICE = "tp.widget.workspace"
 _PRIVILEGED_ROLES = ("planner", "admin")
 
 
-def _remembered(key: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
-    """Return ``compute()``, remembered in the session for the last few keys."""
-    memo = cast("dict[tuple[Any, ...], Any]", st.session_state.setdefault(_MEMO, {}))
-    if key in memo:
-        return cast(_T, memo[key])
-    value = compute()
-    memo[key] = value
-    while len(memo) > _MEMO_SIZE:
-        memo.pop(next(iter(memo)))
-    return value
+@st.cache_data(show_spinner="Checking the file…", max_entries=8)
+def _report(
+    digest: str,
+    filename: str,
+    kind: Kind | None,
+    columns: tuple[tuple[str, str | None], ...],
+    crs: str | None,
+    layer: str | None,
+    sheet: str | int | None,
+    _data: bytes,
+) -> ValidationReport:
+    """The check of one file (by content digest) with these options; shared by sessions."""
+    del digest  # only part of the cache key (``_data`` is not hashed again)
+    return validate_upload(
+        filename, _data, kind=kind, columns=dict(columns) or None, crs=crs, layer=layer,
+        sheet=sheet,
+    )  # fmt: skip
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _columns(
+    digest: str,
+    filename: str,
+    kind: Kind | None,
+    sheet: str | int | None,
+    layer: str | None,
+    _data: bytes,
+) -> list[str]:
+    del digest  # only part of the cache key
+    return services.file_columns(filename, _data, kind=kind, sheet=sheet, layer=layer)
 
 
 def check_upload(
@@ -123,7 +137,7 @@ def check_upload(
     layer: str | None = None,
     sheet: str | int | None = None,
 ) -> ValidationReport:
-    """Validate an uploaded file, remembering the last few reports of the session.
+    """Validate an uploaded file; the last few checks are cached (by content and options).
 
     Parameters
     ----------
@@ -145,22 +159,9 @@ def check_upload(
     planner.geo.io.ValidationReport
         Every problem; a CRS that cannot be understood is one of them.
     """
-    key = (
-        "report",
-        hashlib.sha256(data).hexdigest(),
-        filename,
-        kind,
-        tuple(sorted((columns or {}).items(), key=lambda kv: kv[0])),
-        crs,
-        layer,
-        sheet,
-    )
-    return _remembered(
-        key,
-        lambda: validate_upload(
-            filename, data, kind=kind, columns=columns, crs=crs, layer=layer, sheet=sheet
-        ),
-    )
+    digest = hashlib.sha256(data).hexdigest()
+    options = tuple(sorted((columns or {}).items(), key=lambda kv: kv[0]))
+    return _report(digest, filename, kind, options, crs, layer, sheet, data)
 
 
 def file_columns(
@@ -173,10 +174,7 @@ def file_columns(
 ) -> list[str]:
     """The file's column names (:func:`planner.services.importing.file_columns`), remembered."""
     digest = hashlib.sha256(data).hexdigest()
-    return _remembered(
-        ("columns", digest, filename, kind, sheet, layer),
-        lambda: services.file_columns(filename, data, kind=kind, sheet=sheet, layer=layer),
-    )
+    return _columns(digest, filename, kind, sheet, layer, data)
 
 
 def new_workspace_path(name: str, folder: str | os.PathLike[str] | None = None) -> Path:
@@ -198,17 +196,22 @@ def new_workspace_path(name: str, folder: str | os.PathLike[str] | None = None) 
 
 def uploader_key() -> str:
     """Return the key of the page's file uploader (a new one after each import empties it)."""
-    return f"tp.import.file.{int(st.session_state.get(_UPLOADS, 0))}"
+    return keys.import_file(int(st.session_state.get(keys.IMPORT_UPLOADS, 0)))
 
 
 def _flash(kind: str, title: str, result: ImportResult | None = None,
            error: Exception | None = None) -> None:  # fmt: skip
-    st.session_state[_FLASH] = {"kind": kind, "title": title, "result": result, "error": error}
+    st.session_state[keys.IMPORT_FLASH] = {
+        "kind": kind,
+        "title": title,
+        "result": result,
+        "error": error,
+    }
 
 
 def pop_flash() -> dict[str, Any] | None:
     """Return (once) what the last import did or why it was refused."""
-    return cast("dict[str, Any] | None", st.session_state.pop(_FLASH, None))
+    return cast("dict[str, Any] | None", st.session_state.pop(keys.IMPORT_FLASH, None))
 
 
 def _keep_new_workspace_open() -> None:
@@ -220,7 +223,7 @@ def _keep_new_workspace_open() -> None:
     """
     source = state.workspace_source()
     if source is not None:
-        st.session_state[_SIDEBAR_CHOICE] = source.key
+        st.session_state[keys.WORKSPACE_CHOICE] = source.key
 
 
 def options_from_widgets(widgets: Mapping[str, str], fixed: Mapping[str, Any]) -> ImportOptions:
@@ -298,8 +301,7 @@ def run_import(
         return
     if result.scenario_id is not None:
         state.set_scenario_id(result.scenario_id)
-    st.session_state[_UPLOADS] = int(st.session_state.get(_UPLOADS, 0)) + 1
-    st.session_state.pop(_MEMO, None)
+    st.session_state[keys.IMPORT_UPLOADS] = int(st.session_state.get(keys.IMPORT_UPLOADS, 0)) + 1
     _flash("success", f"Imported {report.path}.", result=result)
 
 
@@ -344,8 +346,6 @@ def run_make_units() -> None:
 
 # -- Salesforce ETM export (zip) -----------------------------------------------------------
 
-_SF = "tp.import.salesforce"
-
 
 def crm_import_section(ws: Workspace) -> None:
     """An expander to import a Salesforce ETM export (zip) as a new scenario, with its outcome.
@@ -354,7 +354,7 @@ def crm_import_section(ws: Workspace) -> None:
     ObjectTerritory2Association.csv (Territory2Model.csv, Territory2Type.csv
     and User.csv too when exported); every problem is listed before anything changes.
     """
-    outcome = st.session_state.get(f"{_SF}.outcome")
+    outcome = st.session_state.get(f"{keys.IMPORT_SALESFORCE}.outcome")
     with st.expander("Salesforce ETM export (zip)", expanded=outcome is not None):
         st.caption(
             "A zip of the Territory2, UserTerritory2Association and ObjectTerritory2Association "
@@ -362,29 +362,35 @@ def crm_import_section(ws: Workspace) -> None:
             "have them) becomes a new planning scenario that remembers each record's Id, so "
             "the Export page can write a delta that deletes by Id."
         )
-        upload = st.file_uploader("Export (zip)", type=["zip"], key=f"{_SF}.file")
+        upload = st.file_uploader(
+            "Export (zip)", type=["zip"], key=f"{keys.IMPORT_SALESFORCE}.file"
+        )
         left, middle, right = st.columns(3)
         accounts = [c for c in ws.accounts.columns if c != s.GEOMETRY]
         left.selectbox(
             "Salesforce account Id column",
             accounts,
-            key=f"{_SF}.accounts",
+            key=f"{keys.IMPORT_SALESFORCE}.accounts",
             index=accounts.index(s.ACCOUNT_ID) if s.ACCOUNT_ID in accounts else 0,
         )
         users = [c for c in ws.reps.columns if c not in (s.GEOMETRY, s.PASSWORD_HASH)]
         middle.selectbox(
             "Salesforce username or email column",
             users,
-            key=f"{_SF}.users",
+            key=f"{keys.IMPORT_SALESFORCE}.users",
             index=users.index(s.EMAIL) if s.EMAIL in users else 0,
         )
         right.text_input(
-            "Territory model (optional)", key=f"{_SF}.model", placeholder="the export's only model"
+            "Territory model (optional)",
+            key=f"{keys.IMPORT_SALESFORCE}.model",
+            placeholder="the export's only model",
         )
-        st.text_input("Scenario name", key=f"{_SF}.name", placeholder="the model's label")
+        st.text_input(
+            "Scenario name", key=f"{keys.IMPORT_SALESFORCE}.name", placeholder="the model's label"
+        )
         st.button(
             "Import the Salesforce export",
-            key=f"{_SF}.go",
+            key=f"{keys.IMPORT_SALESFORCE}.go",
             disabled=upload is None,
             on_click=run_salesforce_import,
         )
@@ -397,15 +403,20 @@ def run_salesforce_import() -> None:
     """Import the uploaded Salesforce export as the signed-in user (the button's ``on_click``)."""
     scope = auth.current_scope()
     ws = state.workspace_or_none()
-    upload = st.session_state.get(f"{_SF}.file")
+    upload = st.session_state.get(f"{keys.IMPORT_SALESFORCE}.file")
     if scope is None or not scope.can("import_data") or ws is None or upload is None:
-        st.session_state[f"{_SF}.outcome"] = ("error", "Access denied, or no file uploaded.")
+        st.session_state[f"{keys.IMPORT_SALESFORCE}.outcome"] = (
+            "error",
+            "Access denied, or no file uploaded.",
+        )
         return
     user = auth.current_user()
     options = EtmOptions(
-        model=str(st.session_state.get(f"{_SF}.model") or ""),
-        user_column=str(st.session_state.get(f"{_SF}.users") or s.EMAIL),
-        account_id_column=str(st.session_state.get(f"{_SF}.accounts") or s.ACCOUNT_ID),
+        model=str(st.session_state.get(f"{keys.IMPORT_SALESFORCE}.model") or ""),
+        user_column=str(st.session_state.get(f"{keys.IMPORT_SALESFORCE}.users") or s.EMAIL),
+        account_id_column=str(
+            st.session_state.get(f"{keys.IMPORT_SALESFORCE}.accounts") or s.ACCOUNT_ID
+        ),
     )
     with tempfile.TemporaryDirectory(prefix="tp-etm-") as tmp:
         path = Path(tmp) / Path(upload.name).name
@@ -416,13 +427,16 @@ def run_salesforce_import() -> None:
                 path,
                 options=options,
                 user=None if user is None else str(user.user_id),
-                scenario_name=str(st.session_state.get(f"{_SF}.name") or ""),
+                scenario_name=str(st.session_state.get(f"{keys.IMPORT_SALESFORCE}.name") or ""),
             )
         except PlannerError as exc:
-            st.session_state[f"{_SF}.outcome"] = ("error", str(exc))
+            st.session_state[f"{keys.IMPORT_SALESFORCE}.outcome"] = ("error", str(exc))
             return
     ws.tables = dict(result.workspace.tables)
     state.mark_changed("import salesforce")
     if result.scenario_id is not None:
         state.set_scenario_id(result.scenario_id)
-    st.session_state[f"{_SF}.outcome"] = ("success", " ".join([*result.messages, *result.notes]))
+    st.session_state[f"{keys.IMPORT_SALESFORCE}.outcome"] = (
+        "success",
+        " ".join([*result.messages, *result.notes]),
+    )

@@ -1,7 +1,7 @@
 """Session state of the app: the open workspace, the chosen scenario and map settings.
 
 Pages read state only through these accessors, never through raw
-``st.session_state`` keys, so the keys live in one place::
+``st.session_state`` keys; every key is named once, in :mod:`ui.keys`::
 
     ws = state.current_workspace()      # what the user may see; stops the page if none
     sid = state.current_scenario_id()
