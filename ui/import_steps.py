@@ -269,30 +269,7 @@ def import_options(
             "that are gone are dropped."
         )
     else:  # territories
-        scenarios = {sc.scenario_id: f"{sc.name or sc.scenario_id} · {sc.state}"
-                     for sc in ws.scenario_list()}  # fmt: skip
-        widgets["scenario_id"] = keys.IMPORT_SCENARIO
-        target = st.selectbox(
-            "Into scenario",
-            [importing.NEW_SCENARIO, *scenarios],
-            format_func=lambda v: scenarios.get(v, "A new planning scenario"),
-            key=widgets["scenario_id"],
-        )
-        if target == importing.NEW_SCENARIO:
-            widgets["scenario_name"] = keys.import_field("sc_name", sig)
-            st.text_input(
-                "Name of the new scenario",
-                value=f"Imported {Path(name).stem}",
-                key=widgets["scenario_name"],
-            )
-        else:
-            widgets["replace_territories"] = keys.IMPORT_TERRITORIES_MODE
-            st.radio(
-                "Its territories",
-                [False, True],
-                format_func=lambda v: "Replace them all" if v else "Add these (same id: replace)",
-                key=widgets["replace_territories"],
-            )
+        _territory_options(ws, name, sig, widgets)
     if report.kind == "units":
         widgets["unit_type"] = keys.IMPORT_UNIT_TYPE
         st.selectbox("Unit type", ["county", "zip", "custom"], key=widgets["unit_type"])
@@ -327,3 +304,31 @@ def options_ready(report: ValidationReport, widgets: dict[str, str], fixed: dict
             "from the sidebar."
         )
     return ready
+
+
+def _territory_options(ws: Workspace, name: str, sig: str, widgets: dict[str, str]) -> None:
+    """Into which scenario territories go, and whether they replace its own."""
+    scenarios = {sc.scenario_id: f"{sc.name or sc.scenario_id} · {sc.state}"
+                 for sc in ws.scenario_list()}  # fmt: skip
+    widgets["scenario_id"] = keys.IMPORT_SCENARIO
+    target = st.selectbox(
+        "Into scenario",
+        [importing.NEW_SCENARIO, *scenarios],
+        format_func=lambda v: scenarios.get(v, "A new planning scenario"),
+        key=widgets["scenario_id"],
+    )
+    if target == importing.NEW_SCENARIO:
+        widgets["scenario_name"] = keys.import_field("sc_name", sig)
+        st.text_input(
+            "Name of the new scenario",
+            value=f"Imported {Path(name).stem}",
+            key=widgets["scenario_name"],
+        )
+    else:
+        widgets["replace_territories"] = keys.IMPORT_TERRITORIES_MODE
+        st.radio(
+            "Its territories",
+            [False, True],
+            format_func=lambda v: "Replace them all" if v else "Add these (same id: replace)",
+            key=widgets["replace_territories"],
+        )
