@@ -1,0 +1,56 @@
+"""The Map page's fast account layer (planner.viz_fast): compact arrays and a safe script."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+
+from planner import schema as s
+from planner import viz, viz_fast
+from tests.app.conftest import HOSTILE_NAME, build_small_workspace
+
+
+def _decoded(payload: dict[str, object]) -> tuple[np.ndarray, np.ndarray]:
+    xy = np.frombuffer(base64.b64decode(str(payload["xy"])), dtype="<i4").reshape(-1, 2)
+    t = np.frombuffer(base64.b64decode(str(payload["t"])), dtype="<u2")
+    return xy, t
+
+
+def test_arrays_hold_every_located_account_with_its_territory() -> None:
+    """Coordinates round to 1e-5 degrees; each account keeps its territory; none -> the last."""
+    ws = build_small_workspace(60, seed=3)
+    terr = ws.territories("base")
+    owner = viz.primary_territory(ws.memberships("base"), terr)
+    colors = {"T1": "#111111", "T2": "#222222", "T3": "#333333"}
+    payload = viz_fast.account_arrays(ws.accounts, territory_of=owner, colors=colors)
+    xy, t = _decoded(payload)
+    acc = ws.accounts
+    assert payload["n"] == len(acc) == len(xy) == len(t)
+    assert np.abs(xy[:, 0] / 1e5 - acc.geometry.y.to_numpy()).max() <= 0.5e-5
+    assert np.abs(xy[:, 1] / 1e5 - acc.geometry.x.to_numpy()).max() <= 0.5e-5
+    territories = list(payload["territories"])  # type: ignore[call-overload]
+    ids = str(payload["ids"]).split("\u001f")
+    assert ids == acc[s.ACCOUNT_ID].astype(str).tolist()
+    for account_id, index in zip(ids, t, strict=True):
+        expected = owner.get(account_id)
+        assert territories[index] == (expected if expected is not None else "(none)")
+    assert payload["colors"][-1] == viz.UNASSIGNED_COLOR  # type: ignore[index]
+
+
+def test_names_travel_as_text_and_cannot_end_the_script() -> None:
+    """A name with markup reaches the page as a JSON string; '</' is escaped inside the script."""
+    ws = build_small_workspace(10)
+    ws.accounts.loc[ws.accounts.index[1], s.NAME] = "</script><b>x</b>\u001fy"
+    owner = viz.primary_territory(ws.memberships("base"), ws.territories("base"))
+    payload = viz_fast.account_arrays(ws.accounts, territory_of=owner, colors={})
+    names = str(payload["names"]).split("\u001f")
+    assert names[0] == HOSTILE_NAME
+    assert names[1] == "</script><b>x</b> y"  # the separator inside a name is a space
+    m = viz.workspace_map(ws, "base", options=viz.MapOptions(show_accounts=False))
+    assert viz_fast.add_fast_accounts(m, payload) == 10
+    html = viz.map_html(m)
+    assert "</script><b>" not in html
+    assert json.dumps(HOSTILE_NAME)[1:-1].replace("</", "<\\/") in html
+    assert "tp-accounts-drawn" in html and "tp-loading" in html
