@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from planner.balance.exact import exact_partition
 from planner.balance.metrics import compute_metrics
 from planner.balance.params import BalanceParams, LocksLike
 from planner.balance.plan import TerritoryPlan, ToleranceNotMetError
@@ -106,8 +107,9 @@ def design_territories(
     bu, values, problem, p = _setup(units, p, reps, report)
     n_runs = p.restarts if p.restarts is not None else max(1, min(6, 1000 // bu.n))
     state = _best_of_starts(bu, values, problem, p, n_runs, report, stop or never_stop)
+    proved = _solve_exactly(state, p, report)
     report(0.95, "measuring")
-    plan = _finish(bu, state, problem, p, values, reps, started, n_runs)
+    plan = _finish(bu, state, problem, p, values, reps, started, n_runs, proved=proved)
     report(1.0, "done")
     return plan
 
@@ -121,11 +123,14 @@ def _finish(
     reps: gpd.GeoDataFrame | None,
     started: float,
     n_runs: int,
+    *,
+    proved: bool = False,
 ) -> TerritoryPlan:
     """Measure the best state as a plan; raise with it attached if it misses the tolerance."""
     plan = _make_plan(bu, state.labels(), problem, p, values, reps,
                       time.perf_counter() - started, restarts=n_runs)
-    _raise_if_missed(state, values, problem, p.tolerance, plan)
+    plan.parameters["proved_infeasible"] = proved
+    _raise_if_missed(state, values, problem, p.tolerance, plan, proved=proved)
     logger.info("designed %d territories in %.2f s, max deviation %.3f%%",
                 len(problem.territories), time.perf_counter() - started,
                 100 * state.max_abs_dev())
@@ -211,15 +216,34 @@ def _best_of_starts(
     return best[1]
 
 
+def _solve_exactly(state: SearchState, p: BalanceParams, report: Progress) -> bool:
+    """Settle a missed tolerance exactly on small maps; ``True`` when none can be met (proved).
+
+    A solved plan is then made more compact within the tolerance.
+    """
+    if state.max_abs_dev() <= p.tolerance:
+        return False
+    report(0.9, "solving exactly")
+    outcome = exact_partition(state, p.tolerance)
+    if outcome == "solved" and p.compactness_sweeps:
+        state.compact(p.tolerance, sweeps=p.compactness_sweeps)
+    logger.info("exact set partitioning: %s", outcome)
+    return outcome == "infeasible"
+
+
 def _raise_if_missed(
     state: SearchState, values: np.ndarray, problem: DesignProblem, tolerance: float,
-    plan: TerritoryPlan,
+    plan: TerritoryPlan, *, proved: bool = False,
 ) -> None:
     reached = state.max_abs_dev()
     if reached <= tolerance + 1e-12:
         return
     lower = granularity_bound(values, problem)
     floor = (f" (the heaviest unit alone forces at least {lower:.2%})" if lower > 0 else "")
+    if proved:
+        floor += (f"; no contiguous plan within {tolerance:.2%} exists with these units, "
+                  "adjacency, locks and number of territories (proved by listing every "
+                  "connected set of units within the tolerance)")
     raise ToleranceNotMetError(
         f"the best plan found is {reached:.2%} from target at worst, outside the "
         f"tolerance of {tolerance:.2%}{floor}. To make it feasible: raise the tolerance to "
