@@ -354,14 +354,15 @@ def test_manager_sets_a_target_in_their_subtree(app: AppTest) -> None:
     """M1 may set targets on T1/T2 and for their reps, not on T3 or for themselves."""
     _sign_in(app, "M1")
     app.switch_page("app_pages/targets.py").run()
-    territory, user = app.selectbox[2], app.selectbox[3]
+    territory = next(b for b in app.selectbox if b.label == "Territory")
+    user = next(b for b in app.selectbox if b.label == "User")
     assert set(territory.options) - {"(none: a user's own target)"} == {
         "West (T1)",
         "Centre & <b>Port</b> (T2)",
     }
     assert not [o for o in user.options if "(M1)" in o]
     territory.set_value("T2")
-    app.number_input[0].set_value(250.0)
+    next(n for n in app.number_input if n.label == "Value").set_value(250.0)
     app.button(key="FormSubmitter:tp.form.target-Set target").click().run()
     _no_exceptions(app)
     assert not _errors(app), _errors(app)
