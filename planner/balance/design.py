@@ -55,9 +55,9 @@ def design_territories(
     programme, re-centred a few times); hand stray pieces to neighbours;
     search locally without breaking contiguity (flows along the territory
     graph, single moves, swaps); merge and re-split stuck pairs along random
-    spanning trees (:mod:`planner.balance.recombine`); finally raise the
-    Polsby-Popper compactness within the tolerance. Same inputs and seed
-    give the same plan.
+    spanning trees (:mod:`planner.balance.recombine`); raise compactness
+    within the tolerance; on a missed tolerance, solve small maps exactly
+    (:mod:`planner.balance.exact`). Same inputs and seed, same plan.
 
     Parameters
     ----------
@@ -95,8 +95,8 @@ def design_territories(
         locks too heavy, cut off or not joinable); the message says what
         would make it feasible.
     ToleranceNotMetError
-        (an :class:`InfeasibleError`) if the search ended outside the
-        tolerance; the best plan found is attached as ``.plan``.
+        (an :class:`InfeasibleError`) if the search ended outside the tolerance
+        (the message says when no plan can meet it); the best plan is ``.plan``.
     """
     started = time.perf_counter()
     report = progress or no_progress
