@@ -88,8 +88,7 @@ def design_territories(
     Raises
     ------
     InputError
-        If inputs are invalid (missing or negative weights, ``k`` larger than
-        the number of units, unknown lock labels...).
+        If inputs are invalid (missing or negative weights, too large ``k``...).
     InfeasibleError
         If the tolerance cannot be met (a unit heavier than a target allows,
         locks too heavy, cut off or not joinable); the message says what
