@@ -37,9 +37,11 @@ from planner.auth import (
     upgraded_hash,
 )
 from planner.errors import PlannerError
+from planner.hierarchy import descendants
 from planner.models import UserRole
 from planner.workspace import Workspace
 from ui import keys
+from ui import session as stored
 
 __all__ = [
     "DEFAULT_TIMEOUT_MIN",
@@ -125,16 +127,12 @@ def requires_sign_in(ws: Workspace | None) -> bool:
 
 
 def _source_key() -> str | None:
-    from ui import state
-
-    source = state.workspace_source()
+    source = stored.workspace_source()
     return None if source is None else source.key
 
 
 def _workspace() -> Workspace | None:
-    from ui import state
-
-    return state.workspace_or_none()
+    return stored.workspace_or_none()
 
 
 def sign_out(notice: str | None = None) -> None:
@@ -271,9 +269,7 @@ def notice() -> str | None:
 
 
 def _chosen_scenario(ws: Workspace) -> str | None:
-    from ui import state
-
-    sid = state.scenario_choice()
+    sid = stored.scenario_choice()
     known = set(ws.scenarios[s.SCENARIO_ID].astype(str))
     if sid in known:
         return sid
@@ -330,14 +326,12 @@ def visible_view() -> tuple[AccessScope, Workspace] | None:
     when the workspace, the scenario, the user or the day changes. ``None``
     when no workspace is open or nobody is signed in.
     """
-    from ui import state
-
-    ws = state.workspace_or_none()
+    ws = stored.workspace_or_none()
     user = current_user()
     if ws is None or user is None:
         return None
     sid = _chosen_scenario(ws)
-    key = (_source_key(), state.workspace_version(), sid, user.user_id, date.today())
+    key = (_source_key(), stored.workspace_version(), sid, user.user_id, date.today())
     cached = cast("_View | None", st.session_state.get(keys.AUTH_VIEW))
     if cached is not None and cached.key == key:
         return cached.scope, cached.workspace
@@ -430,7 +424,6 @@ def query_focus(ws: Workspace, scenario_id: str) -> Focus:
 
 def _focused(ws: Workspace, scope: AccessScope, scenario_id: str, focus: Focus) -> Workspace:
     """The part of ``ws`` under the focused territory (and/or the focused account)."""
-    from planner.hierarchy import descendants
 
     terr = ws.territories(scenario_id)
     territories: frozenset[str] | None = None
@@ -530,9 +523,7 @@ def _demo_hint(ws: Workspace) -> None:
 
 def sign_in_form() -> None:
     """Draw the sign-in form (and, for bundled samples, the demo users)."""
-    from ui import state
-
-    ws = state.workspace_or_none()
+    ws = stored.workspace_or_none()
     st.title("Sign in")
     message = notice()
     if message:
@@ -556,6 +547,6 @@ def sign_in_form() -> None:
                 st.error(SIGN_IN_FAILED)
         else:
             st.rerun()
-    source = state.workspace_source()
+    source = stored.workspace_source()
     if source is not None and source.key.startswith("sample:"):
         _demo_hint(ws)

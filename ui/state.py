@@ -31,13 +31,21 @@ from typing import Literal, cast
 import pandas as pd
 import streamlit as st
 
+from planner.access import AccessDeniedError
 from planner.errors import ConflictError, PlannerError, WorkspaceError
 from planner.samples import SAMPLES, sample_path, write_sample
 from planner.store import DATABASE_URL_ENV, list_workspaces
 from planner.viz import MapOptions, TileSource
 from planner.workspace import Workspace
-from ui import keys
+from ui import auth, keys
 from ui.cache import Content, read_workspace, undo_redo_targets
+from ui.session import (
+    WorkspaceSource,
+    scenario_choice,
+    workspace_or_none,
+    workspace_source,
+    workspace_version,
+)
 
 __all__ = [
     "TILES_ENV",
@@ -89,35 +97,6 @@ SAVE_DIR_ENV = "PLANNER_SAVE_DIR"
 #: ``none`` (default: works offline) or ``osm`` (OpenStreetMap tiles; needs internet).
 TILES_ENV = "PLANNER_TILES"
 DEFAULT_SAMPLE = "helsinki"
-
-
-@dataclass(frozen=True)
-class WorkspaceSource:
-    """Where a workspace lives.
-
-    Parameters
-    ----------
-    key
-        Identifies the source (``sample:helsinki``, ``file:/x.gpkg``, ``server:north``).
-    label
-        What the user sees.
-    path
-        The workspace file, or ``None`` for a workspace on the team server.
-    server_name
-        The workspace's name on the server (``$PLANNER_DATABASE_URL``).
-    """
-
-    key: str
-    label: str
-    path: Path | None
-    server_name: str | None = None
-
-    @property
-    def where(self) -> str:
-        """The file path or the server URL."""
-        if self.path is not None:
-            return str(self.path)
-        return os.environ.get(DATABASE_URL_ENV, "")
 
 
 def save_dir() -> Path:
@@ -257,20 +236,6 @@ def load_error() -> str | None:
     return cast("str | None", st.session_state.get(keys.LOAD_ERROR))
 
 
-def workspace_source() -> WorkspaceSource | None:
-    """Return where the open workspace came from, or ``None``."""
-    return cast("WorkspaceSource | None", st.session_state.get(keys.SOURCE))
-
-
-def workspace_or_none() -> Workspace | None:
-    """Return the session's whole workspace, or ``None`` if none is open.
-
-    For the shared frame (sidebar, saving) only: pages show
-    :func:`current_workspace`, which holds what the user may see.
-    """
-    return cast("Workspace | None", st.session_state.get(keys.WORKSPACE))
-
-
 def _full_workspace() -> Workspace:
     """Return the session's whole workspace; stop the page with an explanation if none is open."""
     ws = workspace_or_none()
@@ -292,8 +257,6 @@ def current_workspace() -> Workspace:
     the page with an explanation if no workspace is open or nobody is signed in.
     """
     _full_workspace()
-    from ui import auth
-
     view = auth.visible_view()
     if view is None:
         st.warning("Sign in to see this workspace.")
@@ -317,8 +280,6 @@ def workspace_for_edit() -> Workspace:
     (``can_edit_territory``, ``require_move_account``) before each change.
     """
     ws = _full_workspace()
-    from ui import auth
-
     auth.require("edit")
     return ws
 
@@ -348,12 +309,6 @@ def current_scenario_id() -> str:
     return str(sid)
 
 
-def scenario_choice() -> str | None:
-    """Return the chosen scenario id as stored, unchecked (``None`` if none chosen yet)."""
-    value = st.session_state.get(keys.SCENARIO)
-    return None if value is None else str(value)
-
-
 def set_scenario_id(scenario_id: str) -> None:
     """Choose scenario ``scenario_id`` (call ``st.rerun()`` to refresh the sidebar at once)."""
     st.session_state[keys.SCENARIO] = scenario_id
@@ -375,8 +330,6 @@ def pending() -> Pending | None:
 
 
 def _user_id() -> str | None:
-    from ui import auth
-
     user = auth.current_user()
     return None if user is None else str(user.user_id)
 
@@ -496,11 +449,6 @@ def content_key(ws: Workspace) -> Content | None:
     return str(ws.store.location), int(ws.version)
 
 
-def workspace_version() -> int:
-    """Return a number that changes whenever the session's workspace changes."""
-    return int(st.session_state.get(keys.VERSION, 0))
-
-
 def set_opportunities(frame: pd.DataFrame | None, *, label: str = "") -> None:
     """Keep opportunities read by :func:`planner.reports.read_opportunities` for this workspace.
 
@@ -523,8 +471,6 @@ def opportunities() -> tuple[pd.DataFrame, str] | None:
     source = workspace_source()
     if stored is None or source is None or stored[0] != source.key:
         return None
-    from ui import auth
-
     scope = auth.current_scope()
     if scope is None:
         return None
@@ -564,9 +510,6 @@ def save_copy(name: str) -> Path:
     planner.access.AccessDeniedError
         If the user's role may not edit (reps).
     """
-    from planner.access import AccessDeniedError
-    from ui import auth
-
     scope = auth.current_scope()
     if scope is None or not scope.can("edit"):
         raise AccessDeniedError("your role may not change the workspace, so it cannot copy it")
