@@ -11,7 +11,7 @@ import folium
 import streamlit as st
 
 from planner import viz, viz_fast
-from ui import auth, cache, keys, maps, state
+from ui import auth, cache, keys, map_tools, maps, state
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()
@@ -36,6 +36,8 @@ st.caption(
     f"{len(ws.reps):,} reps. Hover a territory for its figures, click an account for details."
 )
 
+found = map_tools.find_box(ws, st)
+layers = map_tools.layer_controls(ws)
 hint = st.empty()
 if fast and show_accounts:
     hint.info(f"Preparing the map of {n_accounts:,} accounts…", icon=":material/hourglass_top:")
@@ -53,6 +55,8 @@ def _build() -> folium.Map:
 
 
 m = cache.map_copy(state.content_key(ws), f"map|{sid}|{options!r}|{show_roads}|{fast}", _build)
+network_file = cache.roads_file_for(state.workspace_path())
+map_tools.add_layers(m, ws, layers, found, None if network_file is None else str(network_file))
 maps.show_map(m, key=keys.MAP, height=640)
 hint.empty()  # the map itself says "Drawing N accounts…" until its dots are drawn
 maps.attribution_caption()

@@ -30,7 +30,8 @@ from planner.assign import Assignment
 from planner.edit import counts_table
 from planner.errors import PlannerError
 from planner.geo.assign import assign_workspace
-from planner.routing.network import load_network
+from planner.routing.network import RoadNetwork, load_network
+from planner.services.rep_accounts import saved_network_file
 from planner.store import (
     Snapshot,
     Store,
@@ -119,20 +120,19 @@ def store_upload(name: str, data: bytes) -> Path:
 
 def roads_file_for(workspace_path: str | Path | None) -> Path | None:
     """Return the road network saved beside a workspace (``<name>_roads.graphml[.gz]``), if any."""
-    if workspace_path is None:
-        return None
-    path = Path(workspace_path)
-    for suffix in ("_roads.graphml.gz", "_roads.graphml"):
-        candidate = path.with_name(f"{path.stem}{suffix}")
-        if candidate.is_file():
-            return candidate
-    return None
+    return saved_network_file(workspace_path)
 
 
-@st.cache_data(show_spinner="Loading the road network…", max_entries=4)
-def _road_lines(path: str, mtime_ns: int) -> gpd.GeoDataFrame:
+@st.cache_resource(show_spinner="Loading the road network…", max_entries=4)
+def network(path: str, mtime_ns: int) -> RoadNetwork:
+    """The road network in a file, loaded once per file version (shared by every session)."""
     del mtime_ns  # only part of the cache key
-    return road_lines(load_network(path))
+    return load_network(path)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _road_lines(path: str, mtime_ns: int) -> gpd.GeoDataFrame:
+    return road_lines(network(path, mtime_ns))
 
 
 def road_lines_for(workspace_path: str | Path | None) -> gpd.GeoDataFrame | None:

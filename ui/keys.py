@@ -181,6 +181,12 @@ def team_pick(version: int) -> str:
 
 # --------------------------------------------------------------------------- Map, export, reports
 MAP = "territory_map"
+MAP_FIND = "tp.map.find"
+MAP_FIND_PICK = "tp.map.find_pick"
+MAP_DENSITY = "tp.map.density"
+MAP_DENSITY_WEIGHT = "tp.map.density_weight"
+MAP_RINGS_FROM = "tp.map.rings_from"
+MAP_RINGS_MINUTES = "tp.map.rings_minutes"
 EXPORT_FORMAT = "tp.widget.export_format"
 EXPORT_TERRITORY = "tp.widget.export_territory"
 EXPORT_PREPARE = "tp.widget.export_prepare"
