@@ -151,7 +151,7 @@ def problems_tab(ws: Workspace, sid: str, result: Assignment) -> None:
     if not troubles:
         st.success(
             "Every account is in a territory, no two territories of one type overlap, "
-            "and every unit is covered."
+            "every territory is in one piece and every unit is covered."
         )
     by_key = {t.key: t for t in troubles}
     focus_key = st.session_state.get(keys.ASSIGN_FOCUS)
@@ -162,6 +162,7 @@ def problems_tab(ws: Workspace, sid: str, result: Assignment) -> None:
             "unassigned": "Unassigned accounts",
             "overlap": "Overlapping territories",
             "gap": "Units no territory covers",
+            "split": "Territories in separate parts",
         }
         limit = 25
         for kind, title in titles.items():
