@@ -71,7 +71,9 @@ def _account_city(accounts: pd.DataFrame) -> pd.Series | None:
             return accounts[column].astype(object).map(s.text_or_none)
     if s.ADDRESS not in accounts.columns:
         return None
-    return accounts[s.ADDRESS].astype(object).map(_address_place)
+    address = accounts[s.ADDRESS].astype(object)
+    known = {a: _address_place(a) for a in pd.unique(address.dropna())}  # each text once
+    return address.map(known)
 
 
 def _address_place(address: object) -> str | None:
