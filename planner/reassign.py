@@ -154,7 +154,8 @@ def reassign(
     else:
         assert units is not None
         rows, moved_units = _unit_rows(workspace, territories, mem, units, to_territory)
-        selector = {"units": moved_units}
+        holders = _holders(workspace, sid, moved_units)
+        selector = {"units": moved_units, "from_unit_holders": holders}
     rows = rows[rows[s.TERRITORY_ID].astype(object).ne(to_territory).to_numpy()]
     _require_rights(scope, to_territory, rows, selector)
     if moved_units:
@@ -205,7 +206,11 @@ def _require_rights(
     if scope is None:
         return
     left = [str(t) for t in rows[s.TERRITORY_ID] if not s.is_missing(t)]
-    named = [selector.get("from_territory"), *selector.get("territories", [])]
+    named = [
+        selector.get("from_territory"),
+        *selector.get("territories", []),
+        *selector.get("from_unit_holders", []),
+    ]
     require_edit_rights(scope, target, *left, *named)
 
 
@@ -440,6 +445,13 @@ def _override(
         s.SET_AT: stamp,
         s.REASON: reason or None,
     }
+
+
+def _holders(workspace: Workspace, scenario_id: str, units: list[str]) -> list[str]:
+    """The territories holding ``units`` now (they lose them even when no account lies inside)."""
+    ua = workspace.rows("unit_assignment", scenario_id)
+    held = ua[ua[s.UNIT_ID].astype(str).isin(units).to_numpy()]
+    return sorted(set(held[s.TERRITORY_ID].astype(str)))
 
 
 def _move_units(workspace: Workspace, scenario_id: str, units: list[str], target: str) -> None:
