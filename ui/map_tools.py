@@ -112,10 +112,10 @@ def _rings(
     params = IsochroneParams(minutes=minutes)
     if network_file is None:
         return isochrones(home[0], home[1], params)
-    network = cache.network(network_file, Path(network_file).stat().st_mtime_ns)
     try:
+        network = cache.network(network_file, Path(network_file).stat().st_mtime_ns)
         return isochrones(home[0], home[1], params, network=network)
-    except PlannerError as exc:  # the home lies outside the network's area: estimate
+    except (PlannerError, OSError) as exc:  # no usable network, or the home outside it
         st.caption(f"Drive times estimated: {str(exc).splitlines()[0]}")
         return isochrones(home[0], home[1], params)
 
