@@ -143,7 +143,7 @@ def add_density(
             "color": f["properties"]["color"],
             "weight": 0.5,
             "fillColor": f["properties"]["color"],
-            "fillOpacity": 0.65,
+            "fillOpacity": 0.85,
         },
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
     ).add_to(group)
