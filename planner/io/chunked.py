@@ -28,6 +28,7 @@ from planner.errors import Problem
 from planner.geo.columns import Kind, normalise_name
 from planner.io.delimited import (
     NUMERIC_ALIASES,
+    csv_table,
     cut_off_last_row,
     delimiter_of,
     long_cell_problems,
@@ -46,7 +47,6 @@ from planner.io.table import (
     find_header,
     finish_rows,
     header_names,
-    header_only_problem,
     unreadable_table,
 )
 from planner.io.text import guess_utf16, quote_swallowed_mask
@@ -129,19 +129,7 @@ def _read(
     cut = cut_off_last_row(frame, _tail(inp, enc), delimiter)
     if cut is not None:
         problems.append(cut)
-    table = RawTable(
-        inp.name,
-        "csv",
-        frame,
-        encoding=enc,
-        header_row=header_row,
-        decimal_comma=delimiter == ";",
-        problems=problems,
-    )
-    if frame.empty:
-        table.problems.append(header_only_problem(header_row))
-        table.readable = False
-    return table
+    return csv_table(inp, frame, enc, header_row, delimiter, problems)
 
 
 @contextmanager

@@ -41,6 +41,7 @@ from planner.io.text import guess_utf16, quote_swallowed_mask
 
 __all__ = [
     "NUMERIC_ALIASES",
+    "csv_table",
     "cut_off_last_row",
     "delimiter_of",
     "long_cell_problems",
@@ -161,11 +162,23 @@ def read_delimited(
     problems.extend(ragged)
     frame = finish_rows(frame, header_row)
     problems.extend(_cell_problems(frame, text, delimiter, limits))
+    return csv_table(inp, frame, enc, header_row, delimiter, problems)
+
+
+def csv_table(
+    inp: InputFile,
+    frame: pd.DataFrame,
+    encoding: str,
+    header_row: int,
+    delimiter: str,
+    problems: list[Problem],
+) -> RawTable:
+    """The raw table of a parsed CSV file; one with a header only is not readable."""
     table = RawTable(
         inp.name,
         "csv",
         frame,
-        encoding=enc,
+        encoding=encoding,
         header_row=header_row,
         decimal_comma=delimiter == ";",
         problems=problems,
