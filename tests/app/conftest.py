@@ -12,11 +12,32 @@ import pytest
 from shapely.geometry import Point, box
 
 from planner import schema as s
+from planner.auth import ScryptParams, hash_password
 from planner.models import Scenario, ScenarioState
 from planner.workspace import Workspace
 
 #: An account name that would run script if a page or popup forgot to escape it.
 HOSTILE_NAME = "<img src=x onerror=alert(1)> Smith & Sons"
+
+
+#: A cheap scrypt cost for test passwords.
+FAST_HASH = ScryptParams(log2_n=4, r=8, p=1)
+
+
+def with_team(ws: Workspace) -> Workspace:
+    """``ws`` with users R1 (rep), P1 (planner) and AD (admin), all with the password 'pw'."""
+    reps = pd.DataFrame(
+        {
+            s.REP_ID: ["R1", "P1", "AD"],
+            s.NAME: ["Aino", "Pekka", "Elina"],
+            s.ROLE: ["rep", "planner", "admin"],
+            s.EMAIL: ["r1@example.com", "p1@example.com", "ad@example.com"],
+            s.CAPACITY_H_PER_WEEK: [40.0, 0.0, 0.0],
+            s.PASSWORD_HASH: [hash_password("pw", params=FAST_HASH) for _ in range(3)],
+        }
+    )
+    ws.set_table("reps", reps.assign(geometry=None))
+    return ws
 
 
 def build_small_workspace(n_accounts: int = 40, *, seed: int = 0) -> Workspace:

@@ -15,11 +15,10 @@ from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
 from planner import schema as s
-from planner.auth import ScryptParams, hash_password
 from planner.errors import InputError
 from planner.samples import SAMPLES, data_dir
 from planner.workspace import Workspace
-from tests.app.conftest import build_small_workspace
+from tests.app.conftest import build_small_workspace, with_team
 from ui import importing
 from ui.importing import ImportOptions, plan_import, validate_upload
 
@@ -27,7 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PAGE = "app_pages/import_data.py"
 UPLOADER = "tp.import.file.0"
-FAST = ScryptParams(log2_n=4, r=8, p=1)
 
 #: Six shops in central Helsinki, inside the small workspace's territories.
 GOOD_ACCOUNTS = b"account_id,name,latitude,longitude,industry\n" + b"".join(
@@ -336,22 +334,6 @@ def test_only_planners_open_the_page(
 # --------------------------------------------------------------------------- the glue
 
 
-def _team(ws: Workspace) -> Workspace:
-    """``ws`` with users R1 (rep), P1 (planner) and AD (admin), all with passwords."""
-    reps = pd.DataFrame(
-        {
-            s.REP_ID: ["R1", "P1", "AD"],
-            s.NAME: ["Aino", "Pekka", "Elina"],
-            s.ROLE: ["rep", "planner", "admin"],
-            s.EMAIL: ["r1@example.com", "p1@example.com", "ad@example.com"],
-            s.CAPACITY_H_PER_WEEK: [40.0, 0.0, 0.0],
-            s.PASSWORD_HASH: [hash_password("pw", params=FAST) for _ in range(3)],
-        }
-    )
-    ws.set_table("reps", reps.assign(geometry=None))
-    return ws
-
-
 def _reps_report(text: str) -> Any:
     report = validate_upload("users.csv", text.encode(), kind="reps")
     assert report.ok, report.problems
@@ -360,7 +342,7 @@ def _reps_report(text: str) -> Any:
 
 def test_planner_adds_and_updates_reps_keeping_passwords(small_workspace: Workspace) -> None:
     """Adding reps updates same-id rows; blank cells and passwords keep their current values."""
-    ws = _team(small_workspace)
+    ws = with_team(small_workspace)
     report = _reps_report("rep_id,name,role,capacity_h_per_week\nR1,,rep,32\nR9,Ville,rep,40\n")
     result = plan_import(report, ImportOptions(into="open"), workspace=ws, user="P1")
     reps = result.workspace.reps.set_index(s.REP_ID)
@@ -373,7 +355,7 @@ def test_planner_adds_and_updates_reps_keeping_passwords(small_workspace: Worksp
 
 def test_planner_may_not_change_sign_ins(small_workspace: Workspace) -> None:
     """Roles above manager, changed e-mails, passwords and replacing all users need an admin."""
-    ws = _team(small_workspace)
+    ws = with_team(small_workspace)
     report = _reps_report(
         "rep_id,name,role,email,password_hash\n"
         "R1,Aino,rep,attacker@example.com,\n"
@@ -392,7 +374,7 @@ def test_planner_may_not_change_sign_ins(small_workspace: Workspace) -> None:
 
 def test_nobody_removes_themselves_or_the_last_password(small_workspace: Workspace) -> None:
     """Even an admin may not replace the users without themselves or without any password."""
-    ws = _team(small_workspace)
+    ws = with_team(small_workspace)
     report = _reps_report("rep_id,name,role\nR5,Ville,rep\n")
     options = ImportOptions(into="open", replace_reps=True)
     with pytest.raises(InputError, match="problem") as caught:

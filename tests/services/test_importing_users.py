@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from planner import schema as s
-from planner.auth import ScryptParams, hash_password, verify_password
+from planner.auth import hash_password, verify_password
 from planner.errors import InputError
 from planner.geo.io import ValidationReport
 from planner.services.importing import ImportOptions, plan_import, validate_upload
 from planner.workspace import Workspace
+from tests.app.conftest import FAST_HASH, with_team
 
-FAST = ScryptParams(log2_n=4, r=8, p=1)
 #: A well-formed scrypt hash of the password "stolen", as another system would export it.
-FOREIGN = hash_password("stolen", params=FAST)
-
-
-def _team(ws: Workspace) -> Workspace:
-    """``ws`` with users R1 (rep), P1 (planner) and AD (admin), all with passwords 'pw'."""
-    reps = pd.DataFrame(
-        {
-            s.REP_ID: ["R1", "P1", "AD"],
-            s.NAME: ["Aino", "Pekka", "Elina"],
-            s.ROLE: ["rep", "planner", "admin"],
-            s.EMAIL: ["r1@example.com", "p1@example.com", "ad@example.com"],
-            s.CAPACITY_H_PER_WEEK: [40.0, 0.0, 0.0],
-            s.PASSWORD_HASH: [hash_password("pw", params=FAST) for _ in range(3)],
-        }
-    )
-    ws.set_table("reps", reps.assign(geometry=None))
-    return ws
+FOREIGN = hash_password("stolen", params=FAST_HASH)
 
 
 def _report(text: str) -> ValidationReport:
@@ -46,7 +29,7 @@ def _hash_of(ws: Workspace, rep_id: str) -> object:
 
 def test_admin_import_leaves_the_hash_column_out_with_a_note(small_workspace: Workspace) -> None:
     """An admin's file with hashes imports the users, keeps current passwords, sets none."""
-    ws = _team(small_workspace)
+    ws = with_team(small_workspace)
     rows = f"R1,Aino,rep,{FOREIGN}\nR9,Ville,rep,{FOREIGN}\n"
     report = _report("rep_id,name,role,password_hash\n" + rows)
     result = plan_import(
@@ -72,7 +55,7 @@ def test_new_workspace_never_takes_hashes(small_workspace: Workspace) -> None:
 
 def test_non_admin_is_refused_with_the_fix(small_workspace: Workspace) -> None:
     """Without the right to manage users the row is a problem naming the column and the fix."""
-    ws = _team(small_workspace)
+    ws = with_team(small_workspace)
     report = _report(f"rep_id,name,role,password_hash\nR9,Ville,rep,{FOREIGN}\n")
     with pytest.raises(InputError, match="1 problem with the users") as caught:
         plan_import(report, ImportOptions(into="open"), workspace=ws, user="P1")
@@ -84,7 +67,7 @@ def test_non_admin_is_refused_with_the_fix(small_workspace: Workspace) -> None:
 
 def test_file_without_hashes_has_no_note(small_workspace: Workspace) -> None:
     """A users file without a password column imports without the hash note."""
-    ws = _team(small_workspace)
+    ws = with_team(small_workspace)
     result = plan_import(
         _report("rep_id,name,role\nR9,Ville,rep\n"), ImportOptions(into="open"), workspace=ws,
         user="P1",
