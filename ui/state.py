@@ -34,6 +34,7 @@ import streamlit as st
 from planner.access import AccessDeniedError
 from planner.errors import ConflictError, PlannerError, WorkspaceError
 from planner.samples import SAMPLES, sample_path, write_sample
+from planner.services.rep_accounts import NETWORK_SUFFIXES
 from planner.store import DATABASE_URL_ENV, list_workspaces
 from planner.viz import MapOptions, TileSource
 from planner.workspace import Workspace
@@ -125,7 +126,7 @@ def _working_copy(name: str) -> Path:
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         write_sample(name, target)
-    for suffix in ("_roads.graphml.gz", "_roads.graphml"):
+    for suffix in NETWORK_SUFFIXES:
         roads = bundled.with_name(f"{bundled.stem}{suffix}")
         copy = target.with_name(f"{target.stem}{suffix}")
         if roads.is_file() and not copy.exists():

@@ -13,6 +13,7 @@ from pathlib import Path
 from planner.cli import add_json_flag, emit
 from planner.errors import InputError, Problem
 from planner.routing.network import build_network, save_network
+from planner.services.rep_accounts import network_file_for
 
 __all__ = ["register"]
 
@@ -45,7 +46,7 @@ def _target(args: argparse.Namespace) -> Path:
             f"{workspace} is not a workspace file",
             [Problem("the network is saved beside a .gpkg workspace", fix="give the .gpkg path")],
         )
-    return workspace.with_name(f"{workspace.stem}_roads.graphml.gz")
+    return network_file_for(workspace)
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -70,10 +71,14 @@ def _build(args: argparse.Namespace) -> int:
     }
     text = f"saved {network.n_nodes:,} road junctions to {path}"
     if report is not None:
-        text += "\n" + report.summary() + "".join(
-            f"\n  dropped: {p.nodes:,} junctions, {p.edges:,} segments, around "
-            f"{p.centroid[0]:.5f},{p.centroid[1]:.5f}"
-            for p in report.dropped_parts[:10]
+        text += (
+            "\n"
+            + report.summary()
+            + "".join(
+                f"\n  dropped: {p.nodes:,} junctions, {p.edges:,} segments, around "
+                f"{p.centroid[0]:.5f},{p.centroid[1]:.5f}"
+                for p in report.dropped_parts[:10]
+            )
         )
     emit(args, payload, text)
     return 0

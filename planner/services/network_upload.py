@@ -25,7 +25,7 @@ from planner.io.limits import DEFAULT_LIMITS, ReadLimits, check_file_size
 from planner.progress import Progress, no_progress
 from planner.routing import RoadNetwork, build_network, save_network
 from planner.routing.roads import NetworkReport
-from planner.services.rep_accounts import saved_network_file
+from planner.services.rep_accounts import network_file_for, saved_network_file
 
 __all__ = ["OSM_SUFFIXES", "UploadedNetwork", "network_target", "store_uploaded_network"]
 
@@ -86,8 +86,7 @@ def network_target(workspace_path: str | Path | None) -> Path:
                 )
             ],
         )
-    path = Path(workspace_path)
-    return path.with_name(f"{path.stem}_roads.graphml.gz")
+    return network_file_for(workspace_path)
 
 
 def _check_upload(name: str, size: int, limits: ReadLimits) -> None:

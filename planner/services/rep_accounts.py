@@ -27,8 +27,10 @@ from planner.tree import TerritoryTree
 from planner.workspace import Workspace
 
 __all__ = [
+    "NETWORK_SUFFIXES",
     "account_drive_hours",
     "located_accounts",
+    "network_file_for",
     "owned_territories",
     "rep_accounts",
     "rep_home",
@@ -38,6 +40,10 @@ __all__ = [
     "territory_accounts",
     "territory_homes",
 ]
+
+
+#: The names a workspace's saved road network may have after the workspace's own name.
+NETWORK_SUFFIXES = ("_roads.graphml.gz", "_roads.graphml")
 
 
 def saved_network_file(workspace_path: str | Path | None) -> Path | None:
@@ -50,11 +56,17 @@ def saved_network_file(workspace_path: str | Path | None) -> Path | None:
     if workspace_path is None:
         return None
     path = Path(workspace_path)
-    for suffix in ("_roads.graphml.gz", "_roads.graphml"):
+    for suffix in NETWORK_SUFFIXES:
         candidate = path.with_name(f"{path.stem}{suffix}")
         if candidate.is_file():
             return candidate
     return None
+
+
+def network_file_for(workspace_path: str | Path) -> Path:
+    """Return where a workspace's road network is written: ``NAME_roads.graphml.gz`` beside it."""
+    path = Path(workspace_path)
+    return path.with_name(f"{path.stem}{NETWORK_SUFFIXES[0]}")
 
 
 # -- who owns what on a date ----------------------------------------------------------------
