@@ -178,11 +178,13 @@ def _match(users: pd.DataFrame, login: str) -> pd.DataFrame:
     login = login.strip()
     if not login or users.empty:
         return users.iloc[0:0]
-    by_id = users[users[s.REP_ID].astype(str) == login]
-    if len(by_id) or s.EMAIL not in users.columns:
-        return by_id
+    by_id = users[s.REP_ID].astype(str) == login
+    if s.EMAIL not in users.columns:
+        return users[by_id]
+    # Both columns are compared for every login, so a known id answers no faster.
     emails = users[s.EMAIL].astype(object).where(users[s.EMAIL].notna(), "")
-    return users[emails.astype(str).str.strip().str.lower() == login.lower()]
+    by_email = emails.astype(str).str.strip().str.lower() == login.lower()
+    return users[by_id] if by_id.any() else users[by_email]
 
 
 def find_user(users: pd.DataFrame, login: str) -> User | None:
