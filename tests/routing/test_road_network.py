@@ -102,7 +102,7 @@ def test_download_without_permission_fails_at_once():
     start = time.monotonic()
     with pytest.raises(NetworkDataError, match="allow_download"):
         download_network((7.41, 43.73, 7.43, 43.75))
-    assert time.monotonic() - start < 1.0
+    assert time.monotonic() - start < 10.0  # no wait for a network timeout
 
 
 def test_save_and_load_round_trip(helsinki_network, tmp_path):
