@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -16,12 +16,20 @@ from planner.errors import InputError, Problem
 from planner.geo.adjacency import Contiguity
 from planner.schema import CAPACITY_H_PER_WEEK
 
-__all__ = ["BalanceParams", "LocksLike"]
+__all__ = ["BalanceParams", "CompactnessMeasure", "DriveLimitKind", "LocksLike"]
 
 #: Locks as :class:`Locks`, a mapping unit id -> territory id, or nothing.
 LocksLike = Locks | Mapping[str, str] | pd.Series | None
 
 _CONTIGUITIES = ("rook", "queen")
+
+#: ``"hard"``: no unit beyond the limit; ``"soft"``: a penalty in the objective.
+DriveLimitKind = Literal["hard", "soft"]
+_DRIVE_LIMITS = ("hard", "soft")
+
+#: ``"shape"``: Polsby-Popper of the outline; ``"drive"``: drive time from the rep's home.
+CompactnessMeasure = Literal["shape", "drive"]
+_COMPACTNESS = ("shape", "drive")
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,24 @@ class BalanceParams:
         than the tolerance around a target they tighten it for the design
         (the plan's ``parameters["tolerance"]`` says by how much); a minimum
         above, or a maximum below, the mean target cannot be met.
+    max_drive_h
+        Longest drive, in hours, from a territory's rep home to any of its
+        units (needs reps with homes; ``None``: no limit). Drive times come
+        from the road network when the caller passes them (the CLI and the
+        app do when a network is saved), else from the straight-line
+        estimate (distance x 1.3 at 40 km/h, as :mod:`planner.routing`).
+    drive_limit
+        ``"hard"``: no unit may lie beyond ``max_drive_h`` (a request that
+        leaves a unit out of every rep's reach is refused, naming it);
+        ``"soft"``: a unit beyond it costs a penalty in the objective.
+    drive_penalty
+        Weight of the soft limit: a unit x % beyond the limit costs as much as
+        ``drive_penalty`` times x % of deviation from a target (squared, as
+        the deviation is).
+    compactness
+        What the compactness search raises: ``"shape"`` (Polsby-Popper of
+        the outlines) or ``"drive"`` (less drive time from the rep's home to
+        the units; needs reps).
     """
 
     weight: BalanceWeight
@@ -81,6 +107,10 @@ class BalanceParams:
     max_moved_share: float | None = None
     min_workload: float | None = None
     max_workload: float | None = None
+    max_drive_h: float | None = None
+    drive_limit: DriveLimitKind = "hard"
+    drive_penalty: float = 1.0
+    compactness: CompactnessMeasure = "shape"
 
     def __post_init__(self) -> None:
         if not isinstance(self.locked, Locks):
@@ -90,6 +120,7 @@ class BalanceParams:
             *_count_problems(self),
             *_range_problems(self),
             *_bound_problems(self),
+            *_drive_problems(self),
         ]
         if problems:
             raise InputError("the balance parameters are invalid", problems, source="params")
@@ -115,6 +146,10 @@ class BalanceParams:
             "max_moved_share": self.max_moved_share,
             "min_workload": self.min_workload,
             "max_workload": self.max_workload,
+            "max_drive_h": self.max_drive_h,
+            "drive_limit": self.drive_limit,
+            "drive_penalty": self.drive_penalty,
+            "compactness": self.compactness,
         }
 
 
@@ -190,4 +225,29 @@ def _bound_problems(p: BalanceParams) -> list[Problem]:
         out.append(Problem("min_workload and max_workload need a single weight column",
                            column="weight",
                            fix="balance one column, or leave the workload bounds out"))
+    return out
+
+
+def _positive(value: object) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and value > 0)
+
+
+def _drive_problems(p: BalanceParams) -> list[Problem]:
+    out: list[Problem] = []
+    if p.max_drive_h is not None and not _positive(p.max_drive_h):
+        out.append(Problem(f"max_drive_h must be a positive number of hours, not "
+                           f"{p.max_drive_h!r}", column="max_drive_h",
+                           fix="pass e.g. max_drive_h=1.5, or leave it out for no limit"))
+    if p.drive_limit not in _DRIVE_LIMITS:
+        out.append(Problem(f"drive_limit must be 'hard' or 'soft', not {p.drive_limit!r}",
+                           column="drive_limit",
+                           fix="pass 'hard' (never beyond) or 'soft' (a penalty)"))
+    if not _positive(p.drive_penalty):
+        out.append(Problem(f"drive_penalty must be a positive number, not {p.drive_penalty!r}",
+                           column="drive_penalty", fix="pass 1.0, or more to keep closer"))
+    if p.compactness not in _COMPACTNESS:
+        out.append(Problem(f"compactness must be 'shape' or 'drive', not {p.compactness!r}",
+                           column="compactness",
+                           fix="pass 'shape' (outlines) or 'drive' (drive time from home)"))
     return out
