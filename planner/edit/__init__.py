@@ -23,7 +23,9 @@ The edits live in modules by concern: :mod:`~planner.edit.drawing` (drawn
 shapes), :mod:`~planner.edit.units` (unit clicks), :mod:`~planner.edit.structure`
 (moves, renames, territory types), :mod:`~planner.edit.tables` and
 :mod:`~planner.edit.trouble` (what the pages show), :mod:`~planner.edit.rights`
-(who may edit); this package gathers their public names.
+(who may edit), :mod:`~planner.edit.rules` (territory rules) and
+:mod:`~planner.edit.overrides` (manual includes and excludes, which take the
+user's scope and check it themselves); this package gathers their public names.
 """
 
 from __future__ import annotations
@@ -31,8 +33,24 @@ from __future__ import annotations
 from planner.edit.drawing import add_drawn_territory, repair_notes, replace_shape
 from planner.edit.geometry import redraw_parents
 from planner.edit.outcome import EditOutcome, run_assignment
+from planner.edit.overrides import (
+    add_overrides,
+    exclude_accounts,
+    include_accounts,
+    override_table,
+    remove_overrides,
+)
 from planner.edit.rights import require_edit_rights
 from planner.edit.rows import new_territory_id, territory_label
+from planner.edit.rules import (
+    RuleCount,
+    clear_rule,
+    count_matches,
+    rule_candidates,
+    rule_chain,
+    rule_of,
+    set_rule,
+)
 from planner.edit.structure import move_territory, rename_territory, save_territory_types
 from planner.edit.tables import (
     counts_table,
@@ -46,21 +64,33 @@ from planner.edit.units import toggle_unit, unit_at, unit_holder, unit_owners, u
 
 __all__ = [
     "EditOutcome",
+    "RuleCount",
     "Trouble",
     "add_drawn_territory",
+    "add_overrides",
+    "clear_rule",
+    "count_matches",
     "counts_table",
+    "exclude_accounts",
     "filter_memberships",
     "hierarchy_table",
+    "include_accounts",
     "membership_table",
     "move_territory",
     "new_territory_id",
+    "override_table",
     "redraw_parents",
+    "remove_overrides",
     "rename_territory",
     "repair_notes",
     "replace_shape",
     "require_edit_rights",
+    "rule_candidates",
+    "rule_chain",
+    "rule_of",
     "run_assignment",
     "save_territory_types",
+    "set_rule",
     "stale_accounts",
     "territory_label",
     "toggle_unit",
