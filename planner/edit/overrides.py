@@ -11,7 +11,7 @@ scenario; the caller commits (one recorded change).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import pandas as pd
@@ -359,7 +359,7 @@ def _save(
     fresh: pd.DataFrame,
     drop: list[bool],
     action: str,
-    detail: dict[str, object],
+    detail: Mapping[str, object],
     message: str,
     notes: list[str],
     user: str | None,
@@ -375,5 +375,5 @@ def _save(
     merged = pd.concat(parts, ignore_index=True) if parts else old.iloc[:0]
     with all_or_nothing(ws):
         ws.set_rows("overrides", scenario_id, merged)
-        ws.log(action, detail, user=user, scenario_id=scenario_id)
+        ws.log(action, dict(detail), user=user, scenario_id=scenario_id)
         return finish(ws, scenario_id, message, notes, user=user)

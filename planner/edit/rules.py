@@ -15,6 +15,7 @@ above a territory and the territories below that inherit its rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from planner.edit.outcome import EditOutcome, all_or_nothing, finish
 from planner.edit.rights import require_edit_rights
 from planner.edit.rows import row_of
 from planner.geo.rules import Rule, parse_rule
+from planner.geo.shapes import point_xy
 from planner.tree import TerritoryTree
 from planner.workspace import Workspace
 
@@ -109,11 +111,8 @@ def _inside_shapes(ws: Workspace, territories: pd.DataFrame, chain: list[str]) -
     if not used:
         return keep
     points = accounts.to_crs(territories.crs) if accounts.crs != territories.crs else accounts
-    geoms = np.asarray(points.geometry.values, dtype=object)
-    has_point = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    keep &= has_point
-    x = np.where(has_point, shapely.get_x(np.where(has_point, geoms, None)), np.nan)
-    y = np.where(has_point, shapely.get_y(np.where(has_point, geoms, None)), np.nan)
+    x, y = point_xy(points)
+    keep &= ~(np.isnan(x) | np.isnan(y))
     for shape in used:
         shapely.prepare(shape)
         keep[keep] = shapely.intersects_xy(shape, x[keep], y[keep])
@@ -225,7 +224,7 @@ def rule_chain(territories: pd.DataFrame, territory_id: str) -> pd.DataFrame:
     for tid in ids:
         rules = [str(own[t]) for t in tree.path(tid) if own.get(t)]
         applies.append(" and ".join(f"({r})" if len(rules) > 1 else r for r in rules) or None)
-    columns: dict[str, list[object]] = {
+    columns: dict[str, list[Any]] = {
         s.TERRITORY_ID: list(ids),
         s.NAME: [tree.names.get(t, t) for t in ids],
         "depth": [tree.depth(t) for t in ids],
