@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "export",
     "store",
     "staff",
+    "handover",
     "report",
     "isochrone",
     "find",
