@@ -26,7 +26,9 @@ __all__ = [
     "StaffRole",
     "assign_user",
     "end_assignment",
+    "parse_day",
     "remove_assignment",
+    "stored_day",
     "territory_staff",
     "user_load",
     "vacancies",
@@ -46,7 +48,8 @@ def _error(message: str, fix: str, *, column: str | None = None) -> InputError:
     return InputError(message, [Problem(message, column=column, fix=fix)])
 
 
-def _day(value: str | date | None, name: str) -> date | None:
+def parse_day(value: str | date | None, name: str) -> date | None:
+    """A day given as a date or ``YYYY-MM-DD`` text (empty: ``None``); ``name`` is for errors."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, date):
@@ -59,10 +62,10 @@ def _day(value: str | date | None, name: str) -> date | None:
         ) from exc
 
 
-def _stored_day(value: object) -> date | None:
+def stored_day(value: object) -> date | None:
     """A stored start or end date (missing or unreadable ones count as open)."""
     try:
-        return None if s.is_missing(value) else _day(str(value), "date")
+        return None if s.is_missing(value) else parse_day(str(value), "date")
     except InputError:
         return None
 
@@ -136,9 +139,9 @@ def _check_single_owner(
         & (assoc[s.REP_ID].astype(str) != str(rep_id))
     ]
     clashes = [
-        (str(r[s.REP_ID]), _stored_day(r[s.START_DATE]), _stored_day(r[s.END_DATE]))
+        (str(r[s.REP_ID]), stored_day(r[s.START_DATE]), stored_day(r[s.END_DATE]))
         for _, r in others.iterrows()
-        if _overlaps(period, (_stored_day(r[s.START_DATE]), _stored_day(r[s.END_DATE])))
+        if _overlaps(period, (stored_day(r[s.START_DATE]), stored_day(r[s.END_DATE])))
     ]
     if clashes:
         who, first, last = clashes[0]
@@ -191,7 +194,7 @@ def assign_user(
     """
     _check_role(role)
     _check_known(ws, scenario_id, territory_id, rep_id)
-    first, last = _day(start_date, s.START_DATE), _day(end_date, s.END_DATE)
+    first, last = parse_day(start_date, s.START_DATE), parse_day(end_date, s.END_DATE)
     if first is not None and last is not None and last < first:
         raise _error(
             f"end date {last} is before start date {first}",
@@ -233,8 +236,8 @@ def end_assignment(
         assignment's start.
     """
     assoc, mask = _find(ws, scenario_id, territory_id, rep_id, role)
-    last = _day(end_date, s.END_DATE) or date.today()
-    first = _stored_day(assoc.loc[mask, s.START_DATE].iloc[0])
+    last = parse_day(end_date, s.END_DATE) or date.today()
+    first = stored_day(assoc.loc[mask, s.START_DATE].iloc[0])
     if first is not None and last < first:
         raise _error(
             f"end date {last} is before the assignment's start {first}",
@@ -375,7 +378,7 @@ def vacancies(ws: Workspace, scenario_id: str, *, as_of: date | None = None) -> 
     by_tid: dict[str, list[tuple[str, date | None, date | None]]] = {}
     cols = owners[[s.REP_ID, s.TERRITORY_ID, s.START_DATE, s.END_DATE]]
     for r, tid, a, b in cols.itertuples(index=False):
-        by_tid.setdefault(str(tid), []).append((str(r), _stored_day(a), _stored_day(b)))
+        by_tid.setdefault(str(tid), []).append((str(r), stored_day(a), stored_day(b)))
     owned_now = set(owners.loc[active_mask(owners, day).to_numpy(), s.TERRITORY_ID].astype(str))
     rows = []
     for _, t in leaves.iterrows():
