@@ -44,10 +44,13 @@ from planner.edit.rights import require_edit_rights
 from planner.edit.rows import new_territory_id, territory_label
 from planner.edit.rules import (
     RuleCount,
+    RuleField,
     clear_rule,
     count_matches,
     rule_candidates,
     rule_chain,
+    rule_examples,
+    rule_fields,
     rule_of,
     set_rule,
 )
@@ -65,6 +68,7 @@ from planner.edit.units import toggle_unit, unit_at, unit_holder, unit_owners, u
 __all__ = [
     "EditOutcome",
     "RuleCount",
+    "RuleField",
     "Trouble",
     "add_drawn_territory",
     "add_overrides",
@@ -87,6 +91,8 @@ __all__ = [
     "require_edit_rights",
     "rule_candidates",
     "rule_chain",
+    "rule_examples",
+    "rule_fields",
     "rule_of",
     "run_assignment",
     "save_territory_types",

@@ -15,7 +15,7 @@ above a territory and the territories below that inherit its rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ from planner.access import AccessScope
 from planner.edit.outcome import EditOutcome, all_or_nothing, finish
 from planner.edit.rights import require_edit_rights
 from planner.edit.rows import row_of
+from planner.geo.rule_syntax import field_text, literal_text
 from planner.geo.rules import Rule, parse_rule
 from planner.geo.shapes import point_xy
 from planner.tree import TerritoryTree
@@ -33,10 +34,13 @@ from planner.workspace import Workspace
 
 __all__ = [
     "RuleCount",
+    "RuleField",
     "clear_rule",
     "count_matches",
     "rule_candidates",
     "rule_chain",
+    "rule_examples",
+    "rule_fields",
     "rule_of",
     "set_rule",
 ]
@@ -96,6 +100,129 @@ def _label(territory_id: str) -> str:
 def _parse(ws: Workspace, territory_id: str, text: str) -> Rule:
     """Parse ``text`` against the accounts' columns (names and types)."""
     return parse_rule(text, fields=ws.accounts, label=_label(territory_id))
+
+
+# --------------------------------------------------------------------------- fields
+
+
+@dataclass(frozen=True)
+class RuleField:
+    """An account column a rule may read, with values to show as examples.
+
+    Parameters
+    ----------
+    name
+        The column, as a rule writes it (in backticks when not a plain name).
+    kind
+        ``number``, ``text`` or ``bool``: what it may be compared with.
+    examples
+        Up to five values as a rule writes them: the commonest texts, or
+        the smallest, middle and largest number.
+    missing
+        Accounts without a value.
+    distinct
+        Different values.
+    present
+        Accounts with a value.
+    """
+
+    name: str
+    kind: Literal["number", "text", "bool"]
+    examples: tuple[str, ...]
+    missing: int
+    distinct: int
+    present: int
+
+    @property
+    def groups(self) -> bool:
+        """Whether its values group accounts (2 to 50 values, shared), unlike ids or names."""
+        return 1 < self.distinct <= 50 and self.distinct * 2 <= self.present
+
+
+def _kind(column: pd.Series) -> Literal["number", "text", "bool"]:
+    """What a column holds, as the rule checker sees it (object columns by their values)."""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return "number"
+    values = column.dropna().head(50).tolist()
+    if values and all(isinstance(v, bool | np.bool_) for v in values):
+        return "bool"
+    if values and all(isinstance(v, int | float | np.number) for v in values):
+        return "number"
+    return "text"
+
+
+def _examples(column: pd.Series, kind: str) -> tuple[str, ...]:
+    values = column.dropna()
+    if not len(values):
+        return ()
+    if kind == "bool":
+        return ("true", "false")
+    if kind == "number":
+        numbers = pd.to_numeric(values, errors="coerce").dropna()
+        middle = float(f"{float(numbers.median()):.2g}") if len(numbers) else 0.0  # a round one
+        picks = [numbers.min(), middle, numbers.max()] if len(numbers) else []
+        return tuple(dict.fromkeys(literal_text(round(float(v), 2)) for v in picks))
+    common = values.astype(str).value_counts(sort=True).head(5).index.tolist()
+    return tuple(literal_text(str(v)) for v in common)
+
+
+def rule_fields(accounts: pd.DataFrame) -> list[RuleField]:
+    """The accounts' columns a rule may read (every one but the geometry), in table order."""
+    out = []
+    for column in accounts.columns:
+        if column == s.GEOMETRY:
+            continue
+        values = accounts[column]
+        kind = _kind(values)
+        out.append(
+            RuleField(
+                field_text(str(column)),
+                kind,
+                _examples(values, kind),
+                int(values.isna().sum()),
+                int(values.nunique(dropna=True)),
+                int(values.notna().sum()),
+            )
+        )
+    return out
+
+
+def rule_examples(fields: list[RuleField]) -> list[tuple[str, str]]:
+    """Example rules written with the data's own fields and values, each with what it means.
+
+    They show comparisons, ``AND``, ``OR``, ``NOT``, ``in`` and ``is null``;
+    fields with one value per account (ids, names) are not used.
+    """
+    texts = [f for f in fields if f.kind == "text" and f.groups]
+    numbers = [f for f in fields if f.kind == "number" and len(f.examples) > 1]
+    out: list[tuple[str, str]] = []
+    if texts:
+        t = texts[0]
+        one = t.examples[0]
+        out.append((f"{t.name} == {one}", f"{t.name} is {one}"))
+        if len(t.examples) > 1:
+            two = t.examples[1]
+            out.append((f"{t.name} == {one} OR {t.name} == {two}", "either value"))
+            out.append((f"{t.name} in [{one}, {two}]", "the same, as a list"))
+        out.append((f"NOT {t.name} == {one}", f"every other {t.name}, and accounts without one"))
+    if numbers:
+        n = numbers[0]
+        middle = n.examples[1] if len(n.examples) > 2 else n.examples[-1]
+        out.append((f"{n.name} >= {middle}", f"{n.name} at least {middle}"))
+        if texts:
+            t = texts[0]
+            both = f"{t.name} == {t.examples[0]} AND {n.name} >= {middle}"
+            out.append((both, "both at once"))
+            out.append(
+                (f"({t.name} == {t.examples[0]} OR {n.name} >= {middle}) AND NOT {t.name} is null",
+                 "parentheses group; NOT negates")
+            )  # fmt: skip
+    gaps = [f for f in fields if f.missing]
+    if gaps:
+        out.append((f"{gaps[0].name} is null", f"accounts without a {gaps[0].name}"))
+    return out
 
 
 # --------------------------------------------------------------------------- counting
