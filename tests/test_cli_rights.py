@@ -69,18 +69,18 @@ WALKED = {
     "gaps": "--as",
     "find": "--as-user",
     "isochrone": "--as-user",
+    "info": "--as-user",
+    "explain": "--as-user",
+    "route": "--as-user",
+    "history": "--as-user",
+    "network build": "--as-user",
+    "push": "--as-user",
+    "pull": "--as-user",
 }
 
 #: Commands that read a workspace but take no user: what each shows to anyone.
 NO_USER_OPTION = {
-    "info": "counts of accounts, territories, users and scenarios of the whole workspace",
-    "explain": "any account's territory and the rule that placed it",
-    "route": "any rep's day route with account names and addresses (--workspace --rep)",
-    "history": "every recorded change: accounts, territories and users of all regions",
-    "network build": "writes NAME_roads.graphml.gz beside any workspace",
-    "push": "copies a whole workspace with its history (and password hashes) to the server",
-    "pull": "copies a whole workspace from the server to a file",
-    "workspaces": "lists the workspace files and server workspaces",
+    "workspaces": "lists the workspace files and server workspaces (names only)",
 }
 
 #: Commands that never open a workspace (files in, files out).
@@ -462,3 +462,81 @@ def test_search_and_drive_times_stay_inside_the_scope(
                           "--as-user", user, "--json"], capsys)  # fmt: skip
     answer = json.loads(printed)  # refused as unknown: whether it exists is not said either
     assert code != 0 and answer["ok"] is False and "start" not in answer
+
+
+# -- the reading commands that take --as-user --------------------------------------------------
+
+
+@pytest.mark.parametrize("who", list(USERS))
+def test_info_counts_only_the_users_scope(
+    who: str, workspace: Path, seen: dict[str, Seen], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``info --as-user`` counts the accounts the user sees, not the workspace's."""
+    user = USERS[who]
+    code, printed = _run(["info", str(workspace), "--as-user", user, "--json"], capsys)
+    assert code == 0, printed
+    info = json.loads(printed)
+    assert info["accounts"] == len(seen[user].accounts) < len(seen["all"].accounts)
+    assert [sc["territories"] for sc in info["scenarios"]] == [len(seen[user].territories)]
+
+
+@pytest.mark.parametrize("who", list(USERS))
+def test_explain_and_history_refuse_what_is_outside(
+    who: str, workspace: Path, seen: dict[str, Seen], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An outside account is not explained; its history is refused, the rest filtered."""
+    user = USERS[who]
+    w = ["--workspace", str(workspace), "--as-user", user, "--json"]
+    inside = sorted(seen[user].accounts)[0]
+    outside = sorted(seen["all"].accounts - seen[user].accounts)[0]
+    code, printed = _run(["explain", inside, *w], capsys)
+    assert code == 0 and json.loads(printed)["ok"], printed
+    code, printed = _run(["explain", outside, *w], capsys)
+    assert _refused(code, printed), printed
+    code, printed = _run(["history", "--account", outside, *w], capsys)
+    assert _refused(code, printed), printed
+    code, printed = _run(["history", "--limit", "100000", *w], capsys)
+    assert code == 0, printed
+    accounts, territories = _leaks(printed, seen[user], seen["all"])
+    assert not accounts and not territories, (sorted(accounts)[:10], sorted(territories))
+
+
+def test_history_filter_sees_the_whole_workspace_without_a_user(
+    workspace: Path, seen: dict[str, Seen], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The leak check can fail: without --as-user, history names the other region."""
+    code, printed = _run(["history", "--workspace", str(workspace), "--limit", "100000",
+                          "--json"], capsys)  # fmt: skip
+    assert code == 0, printed
+    _, territories = _leaks(printed, seen[REP], seen["all"])
+    assert OUTSIDE[REP] in territories
+
+
+@pytest.mark.parametrize("who", list(USERS))
+def test_route_of_another_regions_rep_is_refused(
+    who: str, workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rep routes only themselves; a manager only the reps of their region."""
+    user = USERS[who]
+    other = "ga-rep-atl" if user == REP else "ga-rep-sav"  # the other region's rep
+    argv = ["route", "--workspace", str(workspace), "--rep", other, "--date", "2026-03-02",
+            "--out", str(tmp_path / "r.geojson"), "--as-user", user, "--json"]  # fmt: skip
+    code, printed = _run(argv, capsys)
+    assert _refused(code, printed), printed
+    assert not (tmp_path / "r.geojson").exists()
+
+
+@pytest.mark.parametrize("who", list(USERS))
+def test_network_build_and_push_need_their_rights(
+    who: str, workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Building a workspace's network needs import_data; copying a workspace needs an admin."""
+    user = USERS[who]
+    osm = tmp_path / "roads.osm"
+    osm.write_text("<osm version='0.6'></osm>")
+    code, printed = _run(["network", "build", str(osm), "--workspace", str(workspace),
+                          "--as-user", user, "--json"], capsys)  # fmt: skip
+    assert _refused(code, printed), printed
+    code, printed = _run(["push", str(workspace), "--url", "postgresql://nobody@127.0.0.1:9/x",
+                          "--as-user", user, "--json"], capsys)  # fmt: skip
+    assert _refused(code, printed), printed

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from planner import schema as s
+from planner.access import scope_for
 from planner.cli import add_json_flag, emit
 from planner.errors import InputError, Problem
 
@@ -70,6 +71,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("account_id", help="the account to explain")
     p.add_argument("--scenario", help="scenario id (the active one by default)")
     p.add_argument("--territory", help="also explain why the account is not in this territory")
+    p.add_argument("--as-user", help="explain only an account (and territory) this user may see")
     add_json_flag(p)
     p.set_defaults(handler=_explain)
 
@@ -263,6 +265,11 @@ def _explain(args: argparse.Namespace) -> int:
 
     ws = open_workspace(args.workspace)
     scenario = args.scenario or ws.active_scenario_id()
+    if args.as_user:
+        scope = scope_for(ws, args.as_user, scenario_id=scenario)
+        scope.require_account(args.account_id)
+        if args.territory:
+            scope.require_territory(args.territory)
     result = assign_workspace(ws, scenario)
     explanation = result.explain(args.account_id, args.territory)
     payload = {"ok": True, "scenario_id": scenario, **explanation.to_dict()}

@@ -6,6 +6,7 @@ import argparse
 from dataclasses import replace
 from typing import Any
 
+from planner.access import restrict_workspace, scope_for
 from planner.cli import add_json_flag, emit, parse_column_map
 from planner.io import DEFAULT_LIMITS, ReadLimits
 from planner.samples import SAMPLES, write_sample
@@ -55,6 +56,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("info", help="summarise a workspace: counts, scenarios, hierarchy depth")
     p.add_argument("workspace", help="a workspace .gpkg file")
+    p.add_argument("--as-user", help="count only what this user may see (their scenario)")
     add_json_flag(p)
     p.set_defaults(handler=_info)
 
@@ -107,6 +109,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _info(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
+    if args.as_user:
+        ws = restrict_workspace(ws, scope_for(ws, args.as_user))
     info: dict[str, Any] = ws.info()
     lines = [
         f"workspace {info['name']} ({args.workspace})",

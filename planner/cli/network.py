@@ -10,10 +10,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from planner.access import scope_for
 from planner.cli import add_json_flag, emit
 from planner.errors import InputError, Problem
 from planner.routing.network import build_network, save_network
 from planner.services.rep_accounts import network_file_for
+from planner.workspace import open_workspace
 
 __all__ = ["register"]
 
@@ -33,6 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     where = b.add_mutually_exclusive_group(required=True)
     where.add_argument("--workspace", "-w", help="the workspace .gpkg the network belongs to")
     where.add_argument("--out", help="the .graphml.gz file to write")
+    b.add_argument("--as-user", help="who builds it: needs the import_data right in the workspace")
     add_json_flag(b)
     b.set_defaults(handler=_build)
 
@@ -51,6 +54,8 @@ def _target(args: argparse.Namespace) -> Path:
 
 def _build(args: argparse.Namespace) -> int:
     target = _target(args)
+    if args.as_user and args.workspace:
+        scope_for(open_workspace(args.workspace), args.as_user).require("import_data")
     if not Path(args.osm).is_file():
         raise InputError(
             f"{args.osm} does not exist", [Problem(f"no file {args.osm}", fix="check the path")]

@@ -64,6 +64,7 @@ def _add_workspace_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("from a workspace")
     g.add_argument("--workspace", "-w", help="the workspace (.gpkg, or a server workspace)")
     g.add_argument("--rep", help="the rep (user id) whose route to plan")
+    g.add_argument("--as-user", help="plan as this user: only a rep they may see, their accounts")
     g.add_argument("--date", help="the day to route, YYYY-MM-DD (a due plan covers its week)")
     g.add_argument("--scenario", help="scenario id (the active one by default)")
     g.add_argument(

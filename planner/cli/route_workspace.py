@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from planner import schema as s
+from planner.access import restrict_workspace, scope_for
 from planner.cli import emit
 from planner.cli.route_common import (
     WORKWEEK,
@@ -47,12 +48,13 @@ def route_workspace(args: argparse.Namespace) -> int:
     problems: list[Problem] = []
     on = _parse_date(args.date, problems)
     request = _request(args, problems)
-    ws = open_workspace(args.workspace)
-    sid = _scenario(ws, args.scenario, problems)
+    whole = open_workspace(args.workspace)
+    sid = _scenario(whole, args.scenario, problems)
+    ws = _as_user(whole, sid, args)
     day = _rep_day(ws, sid, args.rep, on, problems)
     if problems or day is None or request is None:
         raise InputError(f"cannot route from {args.workspace} ({len(problems)} problems)", problems)
-    network = _workspace_network(args, ws)
+    network = _workspace_network(args, whole)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PlannerWarning)
         route = plan_rep_route(day, request, network=network)
@@ -127,6 +129,16 @@ def _scenario(ws: Workspace, scenario: str | None, problems: list[Problem]) -> s
         )
         return None
     return scenario
+
+
+def _as_user(ws: Workspace, sid: str | None, args: argparse.Namespace) -> Workspace:
+    """With ``--as-user``: only what that user may see, and only a rep they may see."""
+    if not args.as_user or sid is None:
+        return ws
+    scope = scope_for(ws, args.as_user, scenario_id=sid)
+    if args.rep:
+        scope.require_rep(args.rep)
+    return restrict_workspace(ws, scope)
 
 
 def _rep_day(

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from planner.access import scope_for
+from planner.access import AccessScope, scope_for
 from planner.cli import add_json_flag, emit
 from planner.errors import InputError, Problem, WorkspaceError
 from planner.reassign import reassign
@@ -56,6 +56,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD", help="the state on this date")
     p.add_argument("--scenario", help="the scenario (default: the one active on that date)")
     p.add_argument("--limit", type=int, default=200, help="at most this many rows (default 200)")
+    p.add_argument("--as-user", help="only changes to accounts, territories and users they may see")
     add_json_flag(p)
     p.set_defaults(handler=_history)
 
@@ -71,6 +72,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--name", help="the name on the server (default: the file's workspace name)")
     p.add_argument("--url", help=f"the server (default: ${DATABASE_URL_ENV})")
     p.add_argument("--overwrite", action="store_true", help="replace a workspace of that name")
+    p.add_argument("--as-user", help="who copies it: must be an admin of the file (hashes go too)")
     add_json_flag(p)
     p.set_defaults(handler=_push)
 
@@ -79,6 +81,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("file", help="the .gpkg file to write")
     p.add_argument("--url", help=f"the server (default: ${DATABASE_URL_ENV})")
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    p.add_argument("--as-user", help="who copies it: must be an admin of the server workspace")
     add_json_flag(p)
     p.set_defaults(handler=_pull)
 
@@ -121,13 +124,18 @@ def _server_url(given: str | None) -> str:
 def _history(args: argparse.Namespace) -> int:
     where, name = resolve_target(args.workspace)
     store = open_store(where, name=name)
+    scope = _history_scope(args)
     if args.as_of:
         payload = _as_of(store, args)
         emit(args, payload, _as_of_text(payload))
         return 0
     frame = history_frame(store, account=args.account, territory=args.territory, user=args.user)
+    if scope is not None and not scope.unrestricted:
+        frame = frame[_visible_rows(frame, scope)]
     frame = frame.tail(args.limit)
     rows = frame.drop(columns=["key"]).to_dict("records")
+    if scope is not None and not scope.unrestricted:
+        rows = [_masked(row, scope) for row in rows]
     payload = {"ok": True, "workspace": store.name, "changes": rows, "count": len(rows)}
     lines = [f"{len(rows)} recorded row changes in {store.name}:"]
     for r in rows:
@@ -138,6 +146,71 @@ def _history(args: argparse.Namespace) -> int:
         )
     emit(args, payload, "\n".join(lines))
     return 0
+
+
+def _history_scope(args: argparse.Namespace) -> AccessScope | None:
+    """With ``--as-user``: the user's scope, checked against what was asked for."""
+    if not args.as_user:
+        return None
+    scope = scope_for(open_workspace(args.workspace), args.as_user)
+    if args.account:
+        scope.require_account(args.account)
+    if args.territory:
+        scope.require_territory(args.territory)
+    if args.user:
+        scope.require_rep(args.user)
+    return scope
+
+
+def _visible_rows(frame: Any, scope: AccessScope) -> Any:
+    """Rows naming only accounts, territories and users the scope sees (and at least one)."""
+    named_any = False
+    hidden_any = False
+    for column, can in (
+        ("account_id", scope.can_view_account),
+        ("territory_id", scope.can_view_territory),
+        ("rep_id", scope.can_view_rep),
+    ):
+        ids = frame[column]
+        named = ids.notna() & (ids.astype(str) != "")
+        visible = ids.map(lambda v, can=can: isinstance(v, str) and can(v))
+        named_any = named_any | named
+        hidden_any = hidden_any | (named & ~visible.astype(bool))
+    return named_any & ~hidden_any
+
+
+#: Id fields of a changed row's before/after values, and who may see each.
+_ID_FIELDS = {
+    "account_id": "account",
+    "territory_id": "territory",
+    "parent_id": "territory",
+    "rep_id": "rep",
+    "manager_id": "rep",
+}
+
+
+def _masked(row: dict[str, Any], scope: AccessScope) -> dict[str, Any]:
+    """The row with ids outside the scope blanked in its before/after values."""
+    can = {
+        "account": scope.can_view_account,
+        "territory": scope.can_view_territory,
+        "rep": scope.can_view_rep,
+    }
+    for side in ("before", "after"):
+        values = row.get(side)
+        if isinstance(values, dict):
+            row[side] = {
+                k: None if k in _ID_FIELDS and isinstance(v, str) and not can[_ID_FIELDS[k]](v)
+                else v
+                for k, v in values.items()
+            }  # fmt: skip
+    return row
+
+
+def _require_admin(args: argparse.Namespace, target: str, name: str | None = None) -> None:
+    """With ``--as-user``: only an admin may copy a whole workspace (its hashes too)."""
+    if args.as_user:
+        scope_for(open_workspace(target, name=name), args.as_user).require("manage_users")
 
 
 def _as_of(store: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -202,6 +275,7 @@ def _push(args: argparse.Namespace) -> int:
     url = _server_url(args.url)
     if not Path(args.file).is_file():
         raise WorkspaceError(f"workspace file {args.file} does not exist")
+    _require_admin(args, args.file)
     source = open_store(args.file)
     copy = copy_store(source, url, name=args.name or source.name, overwrite=args.overwrite)
     payload = {"ok": True, "name": copy.name, "version": copy.head(), "server": copy.location}
@@ -214,6 +288,7 @@ def _pull(args: argparse.Namespace) -> int:
     target = Path(args.file)
     if target.exists() and not args.overwrite:
         raise WorkspaceError(f"{target} exists: pass --overwrite to replace it")
+    _require_admin(args, url, args.name)
     source = open_store(url, name=args.name)
     copy = copy_store(source, target, name=source.name, overwrite=True)
     payload = {"ok": True, "name": copy.name, "version": copy.head(), "file": str(target)}
