@@ -10,6 +10,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from planner.balance.drive import (
+    DriveCosts,
+    add_drive_report,
+    binds_text,
+    check_reach,
+    drive_costs,
+    reach_mask,
+    seeding_cost,
+)
 from planner.balance.exact import exact_partition
 from planner.balance.metrics import compute_metrics
 from planner.balance.params import BalanceParams, LocksLike
@@ -47,6 +56,7 @@ def design_territories(
     compactness_sweeps: int = 6,
     restarts: int | None = None,
     capacity_column: str = CAPACITY_H_PER_WEEK,
+    drive_hours: pd.DataFrame | None = None,
 ) -> TerritoryPlan:
     """Split units into contiguous territories of even workload.
 
@@ -79,6 +89,10 @@ def design_territories(
         best plan so far is returned (or attached to the tolerance error).
     weight, k, tolerance, locked, seed, contiguity, compactness_sweeps, restarts, capacity_column
         The fields of :class:`BalanceParams`, for callers that pass no ``params``.
+    drive_hours
+        Drive hours from each rep's home (rows, rep ids) to each unit
+        (columns, unit ids), e.g. on the road network; for ``max_drive_h``
+        and drive compactness. Left out, they are estimated from straight lines.
 
     Returns
     -------
@@ -91,11 +105,13 @@ def design_territories(
         If inputs are invalid (missing or negative weights, too large ``k``...).
     InfeasibleError
         If the tolerance cannot be met (a unit heavier than a target allows,
-        locks too heavy, cut off or not joinable); the message says what
+        locks too heavy, cut off or not joinable), or a hard drive limit
+        leaves units out of every rep's reach (named); the message says what
         would make it feasible.
     ToleranceNotMetError
         (an :class:`InfeasibleError`) if the search ended outside the tolerance
-        (the message says when no plan can meet it); the best plan is ``.plan``.
+        or beyond a hard drive limit (the message says by how much and what
+        binds, and when no plan can meet it); the best plan is ``.plan``.
     """
     started = time.perf_counter()
     report = progress or no_progress
@@ -104,11 +120,15 @@ def design_territories(
         compactness_sweeps=compactness_sweeps, restarts=restarts,
         capacity_column=capacity_column)
     bu, values, problem, p = _setup(units, p, reps, report)
+    drive = drive_costs(bu, problem.territories, p, reps=reps, drive_hours=drive_hours)
+    check_reach(drive, bu, problem.territories, problem.pinned, problem.open_)
     n_runs = p.restarts if p.restarts is not None else max(1, min(6, 1000 // bu.n))
-    state = _best_of_starts(bu, values, problem, p, n_runs, report, stop or never_stop)
+    state = _best_of_starts(bu, values, problem, p, n_runs, report, stop or never_stop,
+                            drive)
     proved = _solve_exactly(state, p, report)
     report(0.95, "measuring")
-    plan = _finish(bu, state, problem, p, values, reps, started, n_runs, proved=proved)
+    plan = _finish(bu, state, problem, p, values, reps, started, n_runs, proved=proved,
+                   drive=drive)
     report(1.0, "done")
     return plan
 
@@ -124,12 +144,17 @@ def _finish(
     n_runs: int,
     *,
     proved: bool = False,
+    drive: DriveCosts | None = None,
 ) -> TerritoryPlan:
     """Measure the best state as a plan; raise with it attached if it misses the tolerance."""
     plan = _make_plan(bu, state.labels(), problem, p, values, reps,
                       time.perf_counter() - started, restarts=n_runs)
     plan.parameters["proved_infeasible"] = proved
+    if drive is not None:
+        plan.parameters["drive"] = add_drive_report(plan.metrics.territories, drive, bu,
+                                                    state.labels(), problem.territories)
     _raise_if_missed(state, values, problem, p.tolerance, plan, proved=proved)
+    _raise_if_beyond(plan)
     logger.info("designed %d territories in %.2f s, max deviation %.3f%%",
                 len(problem.territories), time.perf_counter() - started,
                 100 * state.max_abs_dev())
@@ -198,17 +223,23 @@ def _best_of_starts(
     n_runs: int,
     report: Progress,
     stop: Stop,
+    drive: DriveCosts | None = None,
 ) -> SearchState:
-    """Run independent starts; keep the plan within tolerance first, then the most compact."""
-    best: tuple[tuple[float, float], SearchState] | None = None
+    """Run independent starts; keep the plan within tolerance first, then the most compact.
+
+    Under a hard drive limit, plans with fewer units beyond it come first.
+    """
+    ok = reach_mask(drive, bu)
+    best: tuple[tuple[float, float, float], SearchState] | None = None
     for run in range(n_runs):
         if best is not None and stop():
             break
         state = _search_once(bu, values, problem, p, p.seed + 7919 * run,
                              scaled(report, 0.05 + 0.9 * run / n_runs,
-                                    0.05 + 0.9 * (run + 1) / n_runs), stop)
-        pp_mean = sum(state.pp(t) for t in range(state.k)) / state.k
-        key = (max(state.max_abs_dev(), p.tolerance), -pp_mean)
+                                    0.05 + 0.9 * (run + 1) / n_runs), stop, (drive, ok))
+        pp_mean = sum(state.compactness_of(t) for t in range(state.k)) / state.k
+        beyond = float(len(state.beyond_reach())) if ok is not None else 0.0
+        key = (beyond, max(state.max_abs_dev(), p.tolerance), -pp_mean)
         if best is None or key < best[0]:
             best = (key, state)
     assert best is not None
@@ -223,7 +254,13 @@ def _solve_exactly(state: SearchState, p: BalanceParams, report: Progress) -> bo
     if state.max_abs_dev() <= p.tolerance:
         return False
     report(0.9, "solving exactly")
+    before, beyond = state.snapshot(), len(state.beyond_reach())
     outcome = exact_partition(state, p.tolerance)
+    if outcome == "solved" and len(state.beyond_reach()) > beyond:
+        state.restore(before)  # the exact step knows no drive limit: keep the search's plan
+        return False
+    if outcome == "infeasible" and state.drive is not None:
+        return False  # proved without the drive limit: true, but not the question asked
     if outcome == "solved" and p.compactness_sweeps:
         state.compact(p.tolerance, sweeps=p.compactness_sweeps)
     logger.info("exact set partitioning: %s", outcome)
@@ -237,6 +274,7 @@ def _raise_if_missed(
     reached = state.max_abs_dev()
     if reached <= tolerance + 1e-12:
         return
+    binds = _drive_binds(plan, tolerance)
     lower = granularity_bound(values, problem)
     floor = (f" (the heaviest unit alone forces at least {lower:.2%})" if lower > 0 else "")
     if proved:
@@ -246,8 +284,36 @@ def _raise_if_missed(
     raise ToleranceNotMetError(
         f"the best plan found is {reached:.2%} from target at worst, outside the "
         f"tolerance of {tolerance:.2%}{floor}. To make it feasible: raise the tolerance to "
-        f"{reached:.2%} or more, use smaller units, fewer territories, or fewer locks. The "
-        "best plan is attached as .plan.",
+        f"{reached:.2%} or more, use smaller units, fewer territories, or fewer locks.{binds} "
+        "The best plan is attached as .plan.",
+        plan,
+    )
+
+
+def _drive_binds(plan: TerritoryPlan, tolerance: float) -> str:
+    """Where the drive limit keeps territories off target, as a sentence (or nothing)."""
+    summary = plan.parameters.get("drive")
+    if not summary:
+        return ""
+    table = plan.metrics.territories
+    devs = dict(zip(table["territory_id"].astype(str), table["deviation"], strict=True))
+    text = binds_text(summary, devs, tolerance)
+    return f" Also, {text}." if text else ""
+
+
+def _raise_if_beyond(plan: TerritoryPlan) -> None:
+    """Refuse a plan that breaks a hard drive limit (attached, with the units beyond it)."""
+    summary = plan.parameters.get("drive")
+    if not summary or summary["met"] or summary["drive_limit"] != "hard":
+        return
+    table = plan.metrics.territories
+    over = table.loc[table["drive_units_beyond"] > 0, "territory_id"].astype(str).tolist()
+    raise ToleranceNotMetError(
+        f"the best plan found breaks the drive limit of {summary['max_drive_h']:g} h: "
+        f"{summary['units_beyond']} units lie beyond it, in territories {', '.join(over)} "
+        f"(longest drive {summary['drive_max_h']:.2f} h). To make it feasible: raise the drive "
+        "limit, make it soft, add reps, or loosen the tolerance. The best plan is attached "
+        "as .plan.",
         plan,
     )
 
@@ -260,15 +326,19 @@ def _search_once(
     seed: int,
     report: Progress,
     stop: Stop,
+    drive: tuple[DriveCosts | None, np.ndarray | None] = (None, None),
 ) -> SearchState:
-    """One start: seed, assign, repair, balance, compact."""
+    """One start: seed, assign, repair, balance, compact (within the drive limit, if any)."""
     tolerance = p.tolerance
     report(0.0, "seeding and assigning")
-    labels = initial_labels(bu, values, problem, tolerance, seed)
+    labels = initial_labels(bu, values, problem, tolerance, seed,
+                            extra_cost=seeding_cost(*drive))
     report(0.4, "repairing contiguity")
     labels = repair_contiguity(bu, values, labels, problem)
     state = SearchState(bu, values, labels, problem.targets, problem.pinned < 0, problem.open_)
     fill_empty(state, bu, problem)
+    state.use_drive(*drive)
+    state.fix_reach()
     report(0.5, "balancing")
     rng = np.random.default_rng(seed)
     _balance(state, tolerance * 0.5, rng, stop)

@@ -207,6 +207,8 @@ def best_split(
     best: Split | None = None
     for _ in range(trees):
         found = _best_cut_of_tree(state, a, b, region, rows, cols, w, pin_a, pin_b, rng)
+        if found is not None and not _keeps_reach(state, region.tolist(), found.first, a, b):
+            continue
         if found is not None and (best is None or found.key < best.key):
             best = found
     return best
@@ -337,6 +339,18 @@ def _subtree(order: np.ndarray, parent: np.ndarray, root: int) -> list[int]:
     return sorted(inside)
 
 
+def _keeps_reach(state: SearchState, region: list[int], first: frozenset[int], a: int,
+                 b: int) -> bool:
+    """Whether every unit that changes side may enter its new territory (drive limit)."""
+    if state.drive is None:
+        return True
+    for u in region:
+        dest = a if u in first else b
+        if state.lab[u] != dest and not state.reachable(u, dest):
+            return False
+    return True
+
+
 def _apply(state: SearchState, a: int, b: int, split: Split) -> None:
     region = state.members[a] | state.members[b]
     for u in sorted(region):
@@ -411,6 +425,9 @@ def _redraw_group(
                  reverse=True)
     old = sorted((abs(state.dev(t)) for t in group), reverse=True)
     if [round(x, 12) for x in new] >= [round(x, 12) for x in old]:
+        return False
+    if not all(state.reachable(int(region[i]), t) for part, t in zip(parts, group, strict=True)
+               for i in part.tolist() if state.lab[int(region[i])] != t):
         return False
     for part, t in zip(parts, group, strict=True):
         for i in part.tolist():

@@ -101,7 +101,7 @@ class SearchState(StateCore):
         while remaining > 0 and candidates:
             best: tuple[float, int] | None = None
             for u in candidates:
-                if not self.movable[u] or u in self.tabu:
+                if not self.movable[u] or u in self.tabu or not self.reachable(u, b):
                     continue
                 w = self.w[u]
                 if w <= 0 or w >= 2.0 * remaining:
@@ -125,6 +125,34 @@ class SearchState(StateCore):
             for v in self.nb[u]:
                 gains.pop(v, None)
             candidates.update(v for v in self.nb[u] if lab[v] == a)
+
+    def fix_reach(self, *, rounds: int = 50) -> int:
+        """Move units beyond the drive limit into a touching territory that reaches them.
+
+        Units are taken from the outside in (a unit moves only where it does
+        not split its territory), nearest home first; returns how many remain.
+        """
+        bad = self.beyond_reach()
+        for _ in range(rounds):
+            moved = False
+            for u in bad:
+                s = self.lab[u]
+                options = [d for d in self.neighbour_territories(u) if self._closer(u, s, d)]
+                if options and self.can_leave(u):
+                    self.move(u, min(options, key=lambda d: (self._excess_at(u, d), d)))
+                    moved = True
+            bad = self.beyond_reach()
+            if not bad or not moved:
+                break
+        return len(bad)
+
+    def _excess_at(self, u: int, d: int) -> float:
+        if self._ok is not None:
+            return 0.0 if self._ok[d, u] else 1.0
+        return float(self._ex[d, u]) if self._ex is not None else 0.0
+
+    def _closer(self, u: int, s: int, d: int) -> bool:
+        return self._excess_at(u, d) < self._excess_at(u, s)
 
     # --- phase 2: descent on squared deviation ------------------------------------
     def descend(self, goal: float, *, max_moves: int = 100_000, swaps: bool = True) -> None:
@@ -192,10 +220,11 @@ class SearchState(StateCore):
         return any(self._try_swap(u, v, t, n) for _delta, u, v, n in options[:tries])
 
     def _try_swap(self, u: int, v: int, t: int, n: int) -> bool:
-        if not self.can_leave(u):
+        if not self.can_leave(u) or not self.reachable(u, n):
             return False
         self.move(u, n)
-        if self.lab[v] == n and self.can_leave(v) and any(self.lab[x] == t for x in self.nb[v]):
+        if (self.lab[v] == n and self.can_leave(v) and self.reachable(v, t)
+                and any(self.lab[x] == t for x in self.nb[v])):
             self.move(v, t)
             return True
         self.move(u, t)
@@ -279,7 +308,7 @@ class SearchState(StateCore):
                 for d in self.neighbour_territories(u):
                     if not self._balance_ok(u, s, d, cap):
                         continue
-                    if self.pp_delta(u, s, d) > min_gain and self.can_leave(u):
+                    if self.compact_gain(u, s, d) > min_gain and self.can_leave(u):
                         self.move(u, d)
                         changed += 1
                         break
@@ -310,10 +339,10 @@ class SearchState(StateCore):
             for _gain, u, v in options[:per_pair]:
                 if self.lab[u] != a or self.lab[v] != b:
                     continue
-                before = self.pp(a) + self.pp(b)
+                before = self.compactness_of(a) + self.compactness_of(b)
                 if not self._try_swap(u, v, a, b):
                     continue
-                if self.pp(a) + self.pp(b) - before > min_gain:
+                if self.compactness_of(a) + self.compactness_of(b) - before > min_gain:
                     made += 1
                     break
                 self.move(u, a)
@@ -327,7 +356,8 @@ class SearchState(StateCore):
         Only the ``keep`` best are returned, so long borders (thousands of
         units) cost no more than short ones in the swap search.
         """
-        scored = [(u, self.pp_delta(u, a, b)) for u in self.border_units(a, b) if self.movable[u]]
+        scored = [(u, self.compact_gain(u, a, b)) for u in self.border_units(a, b)
+                  if self.movable[u] and self.reachable(u, b)]
         scored.sort(key=lambda x: (-x[1], x[0]))
         return scored[:keep]
 

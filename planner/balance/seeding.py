@@ -25,8 +25,14 @@ _LP_MAX_UNITS = 2500
 
 
 def initial_labels(
-    bu: BalanceUnits, values: np.ndarray, setup: DesignProblem, tol: float, seed: int
+    bu: BalanceUnits, values: np.ndarray, setup: DesignProblem, tol: float, seed: int,
+    *, extra_cost: np.ndarray | None = None,
 ) -> np.ndarray:
+    """Seed centres and assign units under capacity; ``extra_cost`` (k, n) is added per pair.
+
+    The extra cost is in units of the squared map extent (the distance cost's
+    scale): a drive limit makes units beyond reach expensive there.
+    """
     k = len(setup.territories)
     labels = np.full(bu.n, -1, dtype=np.int64)
     fixed = setup.pinned >= 0
@@ -55,7 +61,8 @@ def initial_labels(
     prev = None
     for _ in range(1 if setup.centres is not None else 5):
         assign = _assign_lp if len(todo) <= _LP_MAX_UNITS else _assign_dual
-        assigned = assign(xy, mass, values, todo, comp, allowed, centres, setup, tol)
+        assigned = assign(xy, mass, values, todo, comp, allowed, centres, setup, tol,
+                          extra_cost)
         labels[todo] = assigned
         if prev is not None and (prev != assigned).mean() < 0.01:
             break
@@ -172,6 +179,7 @@ def _assign_lp(
     centres: np.ndarray,
     setup: DesignProblem,
     tol: float,
+    extra_cost: np.ndarray | None = None,
 ) -> np.ndarray:
     """Assign ``todo`` units to territories: min sum mass * distance^2, loads near target."""
     k = len(setup.territories)
@@ -184,7 +192,7 @@ def _assign_lp(
         members = todo[comp[todo] == part]
         if len(members) == 0:
             continue
-        d2 = ((xy[members, None, :] - centres[None, ts, :]) ** 2).sum(axis=2) / extent**2
+        d2 = _pair_cost(xy, members, centres, ts, extent, extra_cost)
         m = min(len(ts), m_cand)
         near = np.argsort(d2, axis=1, kind="stable")[:, :m]
         rows_u.append(np.repeat(members, m))
@@ -242,6 +250,7 @@ def _assign_dual(
     centres: np.ndarray,
     setup: DesignProblem,
     tol: float,
+    extra_cost: np.ndarray | None = None,
 ) -> np.ndarray:
     """Assign ``todo`` units to near territories, loads near target, by a price iteration.
 
@@ -262,7 +271,7 @@ def _assign_dual(
         if len(rows) == 0:
             continue
         members = todo[rows]
-        d2 = ((xy[members, None, :] - centres[None, ts, :]) ** 2).sum(axis=2) / extent**2
+        d2 = _pair_cost(xy, members, centres, ts, extent, extra_cost)
         m = min(len(ts), 8)
         near = np.argsort(d2, axis=1, kind="stable")[:, :m]
         cost = np.take_along_axis(d2, near, axis=1) * (mass[members, None] / mass.mean())
@@ -296,3 +305,14 @@ def _price_iteration(
         price[used] += step * np.clip(rel, -1.0, 1.0)
         step *= 0.98
     return best
+
+
+def _pair_cost(
+    xy: np.ndarray, members: np.ndarray, centres: np.ndarray, ts: np.ndarray, extent: float,
+    extra_cost: np.ndarray | None,
+) -> np.ndarray:
+    """Squared distance of each unit to each candidate centre, over extent squared, plus extra."""
+    d2 = ((xy[members, None, :] - centres[None, ts, :]) ** 2).sum(axis=2) / extent**2
+    if extra_cost is not None:
+        d2 = d2 + extra_cost[np.ix_(ts, members)].T
+    return np.asarray(d2)

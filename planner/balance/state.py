@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from planner.balance.drive import DriveCosts
 from planner.balance.units import BalanceUnits
 
 __all__ = ["Move", "StateCore"]
@@ -83,6 +84,67 @@ class StateCore:
         #: exponent of the balance objective sum |deviation|**power: 2 evens out
         #: everyone; higher values chase the worst territory first
         self.power = 2
+        #: drive hours from the reps' homes and their limit (see :meth:`use_drive`)
+        self.drive: DriveCosts | None = None
+        self._ok: np.ndarray | None = None  # hard limit: (k, n) may unit enter territory
+        self._ex: np.ndarray | None = None  # soft limit: (k, n) relative excess
+        self._hours: np.ndarray | None = None  # drive compactness: (k, n) hours
+        self._h_scale = 1.0
+
+    def use_drive(self, drive: DriveCosts | None, ok: np.ndarray | None = None) -> None:
+        """Honour a drive limit (hard: moves never leave reach; soft: a penalty) from now on.
+
+        ``ok`` is the ``(k, n)`` mask of units each territory may hold (by
+        default the units within the limit).
+        """
+        self.drive = drive
+        self._ok = self._ex = self._hours = None
+        if drive is None:
+            return
+        if drive.by_drive:
+            self._hours = drive.hours
+            finite = drive.hours[np.isfinite(drive.hours)]
+            self._h_scale = float(finite.mean()) if finite.size and finite.mean() > 0 else 1.0
+        if drive.limit_h is not None and drive.hard:
+            self._ok = drive.reach if ok is None else ok
+        elif drive.limit_h is not None:
+            self._ex = drive.excess
+
+    def reachable(self, u: int, d: int) -> bool:
+        """Whether ``u`` may enter ``d`` without breaking the drive limit.
+
+        Hard limit: ``u`` within reach of ``d``'s home; soft limit: ``u`` no
+        further beyond the limit than where it is (only the descent trades
+        the penalty against balance, see :meth:`admits`).
+        """
+        if self._ok is not None:
+            return bool(self._ok[d, u])
+        if self._ex is not None:
+            return bool(self._ex[d, u] <= self._ex[self.lab[u], u] + 1e-12)
+        return True
+
+    def admits(self, u: int, d: int) -> bool:
+        """Whether the descent may consider moving ``u`` to ``d`` (the hard limit only)."""
+        return self._ok is None or bool(self._ok[d, u])
+
+    def drive_delta(self, u: int, s: int, d: int) -> float:
+        """Change of the soft drive penalty if ``u`` goes from ``s`` to ``d``."""
+        ex = self._ex
+        if ex is None or self.drive is None:
+            return 0.0
+        a, b = float(ex[s, u]), float(ex[d, u])
+        return self.drive.penalty ** 2 * (b * b - a * a)
+
+    def beyond_reach(self) -> list[int]:
+        """Units where the drive limit is broken (hard) or penalised (soft)."""
+        lab = self.lab
+        if self._ok is not None:
+            ok = self._ok
+            return [u for u in range(len(lab)) if not ok[lab[u], u]]
+        if self._ex is not None:
+            ex = self._ex
+            return [u for u in range(len(lab)) if ex[lab[u], u] > 0]
+        return []
 
     # --- bookkeeping -----------------------------------------------------------
     def recompute(self) -> None:
@@ -175,12 +237,17 @@ class StateCore:
         lab = self.lab
         return sorted(u for u in self.members[a] if any(lab[v] == b for v in self.nb[u]))
 
-    def neighbour_territories(self, u: int) -> list[int]:
-        """Open territories other than its own that unit ``u`` touches."""
+    def neighbour_territories(self, u: int, *, trade: bool = False) -> list[int]:
+        """Open territories other than its own that unit ``u`` touches and may enter.
+
+        With ``trade`` a soft drive limit does not filter (the caller prices it).
+        """
         lab = self.lab
         own = lab[u]
         out = sorted({lab[v] for v in self.nb[u]} - {own})
-        return [t for t in out if self.open[t]]
+        if trade:
+            return [t for t in out if self.open[t] and self.admits(u, t)]
+        return [t for t in out if self.open[t] and self.reachable(u, t)]
 
     def territory_graph(self) -> list[tuple[int, int]]:
         """Pairs ``(a, b)``, ``a < b``, of open territories that touch."""
@@ -205,10 +272,11 @@ class StateCore:
         dd0 = (self.load[d] - td) / td
         ds1 = (self.load[s] - w - ts) / ts
         dd1 = (self.load[d] + w - td) / td
+        extra = self.drive_delta(u, s, d) if self._ex is not None else 0.0
         if self.power == 2:
-            return ds1 * ds1 + dd1 * dd1 - ds0 * ds0 - dd0 * dd0
+            return ds1 * ds1 + dd1 * dd1 - ds0 * ds0 - dd0 * dd0 + extra
         p = self.power
-        return abs(ds1) ** p + abs(dd1) ** p - abs(ds0) ** p - abs(dd0) ** p
+        return abs(ds1) ** p + abs(dd1) ** p - abs(ds0) ** p - abs(dd0) ** p + extra
 
     def pp_delta(self, u: int, s: int, d: int) -> float:
         ls = self.shared_with(u, s)
@@ -223,6 +291,20 @@ class StateCore:
         return new - self.pp(s) - self.pp(d)
 
 
+    def compact_gain(self, u: int, s: int, d: int) -> float:
+        """Gain of compactness if ``u`` goes from ``s`` to ``d`` (shape, or drive from home)."""
+        h = self._hours
+        if h is None:
+            return self.pp_delta(u, s, d)
+        return float(h[s, u] - h[d, u]) / self._h_scale
+
+    def compactness_of(self, t: int) -> float:
+        """Compactness of ``t`` as the search raises it (Polsby-Popper, or minus drive time)."""
+        h = self._hours
+        if h is None:
+            return self.pp(t)
+        return -sum(float(h[t, u]) for u in self.members[t]) / self._h_scale
+
     def candidate_moves(self, t: int) -> list[tuple[float, int, int]]:
         """Improving moves touching ``t`` (out of it when heavy, into it when light)."""
         out: list[tuple[float, int, int]] = []
@@ -231,7 +313,7 @@ class StateCore:
             for u in self.members[t]:
                 if not self.movable[u] or self.w[u] <= 0 or u in self.tabu:
                     continue
-                for d in self.neighbour_territories(u):
+                for d in self.neighbour_territories(u, trade=True):
                     delta = self.sq_delta(u, t, d)
                     if delta < -1e-15:
                         out.append((delta, u, d))
@@ -243,7 +325,7 @@ class StateCore:
                     if s == t or u in seen or not self.open[s] or not self.movable[u]:
                         continue
                     seen.add(u)
-                    if self.w[u] <= 0 or u in self.tabu:
+                    if self.w[u] <= 0 or u in self.tabu or not self.admits(u, t):
                         continue
                     delta = self.sq_delta(u, s, t)
                     if delta < -1e-15:
@@ -285,7 +367,7 @@ class StateCore:
                     s = lab[u]
                     if s != t and u not in seen and self.open[s] and self.movable[u]:
                         seen.add(u)
-                        if self.w[u] > 0:
+                        if self.w[u] > 0 and self.reachable(u, t):
                             moves.append((-self.dev(s), u, t))
         moves.sort()
         return [(u, d) for _, u, d in moves]
