@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from planner.services.balance_inputs import variable_options
-from ui import auth, scenarios, state
+from ui import audit_view, auth, balance_controls, balance_result, scenarios, state
 
 auth.require("manage_scenarios")  # planners and admins
 ws = state.current_workspace()
@@ -15,10 +15,12 @@ inputs = scenarios.inputs_or_stop(ws, sid, "balanced")
 variables = variable_options(inputs.units)
 scenarios.show_inputs(ws.scenario(sid), inputs, variables)
 
-recommended = scenarios.sizing_advice(ws, inputs.units)  # how many reps the workload needs
-scenarios.plan_form(ws, sid, inputs, variables, recommended)  # "Run" shows the result below
+recommended = balance_controls.sizing_advice(ws, inputs.units)  # how many reps the workload needs
+balance_controls.plan_form(ws, sid, inputs, variables, recommended)  # "Run" shows the result
 
 run = scenarios.last_run(ws, sid)
 if run is not None:
-    scenarios.show_result(run, inputs, variables)
-    scenarios.save_controls(run)
+    balance_result.show_result(run, inputs, variables)
+    balance_result.save_controls(run)
+
+audit_view.audit_section(ws, sid, inputs, variables, run)  # the plan among sampled valid plans

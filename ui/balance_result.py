@@ -1,0 +1,176 @@
+"""The Balance page's result: whether the plan meets the tolerance, its figures, map, charts, save.
+
+The trade-off curve of a rebalance is drawn with the plan shown among its
+points (:func:`planner.services.balance_views.tradeoff_chart`): every point
+is a plan found under the same settings, so the plan lies on the frontier.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from planner.errors import PlannerError
+from planner.services.balance_inputs import BalanceInputs, plan_table, territory_labels
+from planner.services.balance_runs import DESIGN, SAVE_LABEL, default_scenario_name, save_balance
+from planner.services.balance_views import plan_map, tradeoff_chart, workload_chart
+from ui import auth, maps, state
+from ui.scenarios import BalanceRun
+
+__all__ = ["save_controls", "show_result"]
+
+
+def show_result(run: BalanceRun, inputs: BalanceInputs, variables: dict[str, str]) -> None:
+    """Show a run: whether it met the tolerance, its figures, map, charts and table."""
+    plan = run.plan
+    tolerance = float(plan.parameters.get("tolerance", 0.02))
+    st.subheader("Result")
+    _headline(run, tolerance)
+    _figures(run)
+    ws, sid = run.workspace, run.base_scenario_id
+    names = territory_labels(ws, sid, list(plan.territories))
+    table = plan_table(plan, inputs.units, names, tolerance)
+    weight_used = plan.parameters.get("weight")
+    unit_label = (
+        variables.get(weight_used, str(weight_used))
+        if isinstance(weight_used, str)
+        else "Weighted workload"
+    )
+    tabs = st.tabs(["Map", "Workload per territory", "Trade-off curve", "Table"])
+    with tabs[0]:
+        fmap, colors = plan_map(
+            ws.units,
+            plan,
+            table,
+            tiles=state.tile_source(),
+            tolerance=tolerance,
+            reps=run.result.request.reps,
+        )
+        maps.show_map(fmap, key="balance_map", height=560)
+        maps.attribution_caption()
+    with tabs[1]:
+        st.altair_chart(
+            workload_chart(table, colors, unit=unit_label, tolerance=tolerance), width="content"
+        )
+        st.caption(
+            "Grey band: the tolerance around each territory's target (black tick); "
+            "red outline: outside the band."
+        )
+    with tabs[2]:
+        _curve(run)
+    with tabs[3]:
+        _table(table)
+
+
+def _headline(run: BalanceRun, tolerance: float) -> None:
+    m = run.plan.metrics
+    if run.result.tolerance_met:
+        st.success(
+            f"Every territory is within ±{tolerance:.1%} of its target "
+            f"({m.n_territories} territories, {run.result.elapsed_s:.1f} s)."
+        )
+    elif run.result.request.mode == DESIGN:
+        st.warning(
+            f"No plan within ±{tolerance:.1%} was found; this is the best one "
+            f"({m.max_abs_deviation:.1%} at worst). Raise the tolerance, use fewer "
+            "territories or fewer locks."
+        )
+    else:
+        st.warning(
+            f"The move budget does not allow ±{tolerance:.1%}; this plan gets as close "
+            f"as the budget allows ({m.max_abs_deviation:.1%} at worst)."
+        )
+
+
+def _figures(run: BalanceRun) -> None:
+    m = run.plan.metrics
+    d = m.disruption
+    cells = st.columns(6)
+    cells[0].metric("Worst deviation", f"{m.max_abs_deviation:.1%}")
+    cells[1].metric("Mean deviation", f"{m.mean_abs_deviation:.1%}")
+    cells[2].metric("Contiguous", "Yes" if m.all_contiguous else f"No ({len(m.noncontiguous)})")
+    cells[3].metric(
+        "Polsby-Popper",
+        f"{m.polsby_popper_mean:.2f}",
+        help=f"Compactness, mean over territories (min {m.polsby_popper_min:.2f}); 1 is a disc.",
+    )
+    cells[4].metric(
+        "Accounts moved",
+        "–" if d is None or d.moved_accounts is None else f"{d.moved_accounts:,}",
+        help=None
+        if d is None
+        else f"{d.moved_units:,} units, {d.moved_workload_share:.0%} of the workload",
+    )
+    cells[5].metric("Run time", f"{run.result.elapsed_s:.1f} s")
+    if m.home_distance_mean_km is not None:
+        st.caption(
+            f"Distance from the workload to the rep's home: mean "
+            f"{m.home_distance_mean_km:.1f} km, worst {m.home_distance_max_km:.1f} km."
+        )
+
+
+def _curve(run: BalanceRun) -> None:
+    curve = run.result.curve
+    if curve is None:
+        st.info("The trade-off curve is drawn for a rebalance (tick “Draw the trade-off curve”).")
+        return
+    m = run.plan.metrics
+    d = m.disruption
+    shown = (
+        None
+        if d is None or d.moved_accounts is None
+        else (float(d.moved_accounts), m.max_abs_deviation)
+    )
+    st.altair_chart(tradeoff_chart(curve, chosen=shown), width="stretch")
+    st.caption(
+        "Each dot is the least deviation found for a budget of moved accounts "
+        "(the line joins those no other beats); the red diamond is the plan "
+        "shown, which stops once within the tolerance."
+    )
+
+
+def _table(table: pd.DataFrame) -> None:
+    st.dataframe(
+        table.drop(columns=["lower", "upper"]),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "deviation": st.column_config.NumberColumn(format="percent"),
+            "workload": st.column_config.NumberColumn(format="%.1f"),
+            "target": st.column_config.NumberColumn(format="%.1f"),
+            "polsby_popper": st.column_config.NumberColumn("Polsby-Popper", format="%.2f"),
+        },
+    )
+
+
+@st.fragment
+def save_controls(run: BalanceRun) -> None:
+    """Name the plan and save it as a planning scenario (a fragment)."""
+    st.subheader("Save")
+    if run.saved_as is not None:
+        st.success(
+            f"Saved as planning scenario **{run.saved_as}**: everybody on this workspace "
+            "sees it now. Open it from the sidebar, or compare it with the active plan on "
+            "the compare page."
+        )
+        return
+    ws, sid = run.workspace, run.base_scenario_id
+    default_name = default_scenario_name(run.result, ws.scenario(sid))
+    # one name field per run, so a new run proposes its own name
+    name = st.text_input("Scenario name", value=default_name, key=f"bal.save_name.{id(run)}")
+    if st.button("Save as scenario", key="bal.save"):
+        user = auth.current_user()
+        try:
+            saved = save_balance(
+                ws,
+                run.result,
+                base_scenario_id=sid,
+                name=name or default_name,
+                user=None if user is None else user.user_id,
+            )
+        except PlannerError as exc:
+            st.error(str(exc))
+        else:
+            run.saved_as = saved.scenario_id
+            state.mark_changed(SAVE_LABEL)
+            st.rerun()  # the sidebar lists the new scenario
