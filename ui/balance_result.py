@@ -110,6 +110,7 @@ def _figures(run: BalanceRun) -> None:
 
 
 def _curve(run: BalanceRun) -> None:
+    """The trade-off curve, traced under the plan's own settings, with the plan on it."""
     curve = run.result.curve
     if curve is None:
         st.info("The trade-off curve is drawn for a rebalance (tick “Draw the trade-off curve”).")
@@ -121,11 +122,17 @@ def _curve(run: BalanceRun) -> None:
         if d is None or d.moved_accounts is None
         else (float(d.moved_accounts), m.max_abs_deviation)
     )
-    st.altair_chart(tradeoff_chart(curve, chosen=shown), width="stretch")
+    tolerance = float(run.plan.parameters.get("tolerance", 0.02))
+    st.altair_chart(tradeoff_chart(curve, chosen=shown, tolerance=tolerance), width="stretch")
     st.caption(
-        "Each dot is the least deviation found for a budget of moved accounts "
-        "(the line joins those no other beats); the red diamond is the plan "
-        "shown, which stops once within the tolerance."
+        "Each blue dot is a rebalance of this scenario under the same settings as the plan "
+        "shown (variable, tolerance, kept territories and units), each with a different "
+        "limit on the accounts it may move: across, the accounts it moves; up, its worst "
+        "territory's deviation from target. The dot at 0 is the scenario as it is. The "
+        "line is the frontier: for each number of accounts moved, the least deviation any "
+        "of these plans reaches. The red diamond is the plan shown, on the line (or above "
+        "it when a plan moving fewer accounts does as well); the dashed line is the "
+        f"tolerance (±{tolerance:.1%}): each run stops once every territory is within it."
     )
 
 

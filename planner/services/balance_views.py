@@ -1,14 +1,14 @@
 """Views of a balance plan and of a comparison: maps of territories and moves, charts.
 
-Plain folium and altair (altair is the app's optional dependency, imported
-when a chart is drawn); the Balance and Compare pages show them.
+Plain folium; the charts (altair) are in :mod:`planner.services.balance_charts`
+and importable from here. The Balance and Compare pages show them.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -17,10 +17,16 @@ import pandas as pd
 import shapely
 
 from planner import schema as s
-from planner.balance import TerritoryPlan, TradeoffCurve
+from planner.balance import TerritoryPlan
 from planner.export.safety import escape_html
 from planner.geo.shapes import dissolve_units
 from planner.models import Scenario
+from planner.services.balance_charts import (
+    signed_pct,
+    tradeoff_chart,
+    tradeoff_frontier,
+    workload_chart,
+)
 from planner.viz import (
     UNASSIGNED_COLOR,
     LegendRow,
@@ -32,9 +38,6 @@ from planner.viz import (
     territory_colors,
 )
 
-if TYPE_CHECKING:  # pragma: no cover
-    import altair as alt
-
 __all__ = [
     "COMPARED_METRICS",
     "changes_map",
@@ -42,6 +45,7 @@ __all__ = [
     "plan_map",
     "scenarios_table",
     "tradeoff_chart",
+    "tradeoff_frontier",
     "workload_chart",
 ]
 
@@ -65,10 +69,6 @@ def _bounds(frame: gpd.GeoDataFrame) -> list[list[float]] | None:
     if not all(math.isfinite(v) for v in (west, south, east, north)):
         return None
     return [[float(south), float(west)], [float(north), float(east)]]
-
-
-def _pct(value: float) -> str:
-    return f"{value:+.1%}".replace("%", " %")
 
 
 def plan_map(
@@ -129,7 +129,7 @@ def plan_map(
         extra.append(LegendRow("rep", "Rep home base"))
     deviation = info["deviation"].astype(float).to_dict()
     items = [
-        (str(info.loc[t, "territory"]) + f" ({_pct(deviation[t])})", colors[t], None)
+        (str(info.loc[t, "territory"]) + f" ({signed_pct(deviation[t])})", colors[t], None)
         for t in sorted(colors)
         if t in deviation
     ]
@@ -160,7 +160,7 @@ def _plan_label(tid: str, row: pd.Series) -> str:
     return (
         f"<b>{escape_html(str(row['territory']))}</b> ({escape_html(tid)})<br>"
         f"workload {row['workload']:,.1f} · target {row['target']:,.1f}<br>"
-        f"deviation <b>{_pct(float(row['deviation']))}</b> ({status})<br>"
+        f"deviation <b>{signed_pct(float(row['deviation']))}</b> ({status})<br>"
         f"{int(row['accounts']):,} accounts · {int(row['units']):,} units"
     )
 
@@ -264,161 +264,6 @@ def changes_map(
         extra=[LegendRow("line", f"Moved unit ({len(changes):,})", color="#111111", weight=2.5)],
     )
     return m
-
-
-# --- charts ----------------------------------------------------------------------------------
-def workload_chart(
-    table: pd.DataFrame, colors: Mapping[str, str], *, unit: str, tolerance: float
-) -> alt.HConcatChart:
-    """Return workload per territory (bars over the tolerance band) beside its deviation.
-
-    Left: each territory's workload as a bar, its target as a black tick and
-    the tolerance band around the target in grey. Right: the deviation from
-    target, with the band of ±``tolerance`` shaded, so small differences show.
-    Bars outside the band are outlined in red.
-
-    Parameters
-    ----------
-    table
-        A :func:`plan_table`.
-    colors
-        Bar colour per territory id (the map's).
-    unit
-        What the workload is measured in (axis title).
-    tolerance
-        The accepted relative deviation.
-    """
-    import altair as alt  # the app's optional dependency
-
-    data = table.copy()
-    data["color"] = data[s.TERRITORY_ID].map(colors).fillna(UNASSIGNED_COLOR)
-    data["deviation_text"] = data["deviation"].map(_pct)
-    data["tol_low"], data["tol_high"] = -tolerance, tolerance
-    order = data.sort_values("workload", ascending=False)["territory"].tolist()
-    y = alt.Y("territory:N", sort=order, title=None, axis=alt.Axis(labelLimit=240))
-    tooltip = [
-        alt.Tooltip("territory:N"),
-        alt.Tooltip("workload:Q", format=",.1f"),
-        alt.Tooltip("target:Q", format=",.1f"),
-        alt.Tooltip("deviation_text:N", title="deviation"),
-        alt.Tooltip("accounts:Q", format=","),
-    ]
-    outline = alt.condition("datum.within", alt.value("transparent"), alt.value("#d62728"))
-    step = alt.Step(28)
-    base = alt.Chart(data)
-    band = base.mark_bar(color="#9e9e9e", opacity=0.45).encode(
-        y=y, x=alt.X("lower:Q", title=unit), x2="upper:Q"
-    )
-    bars = base.mark_bar(size=14).encode(
-        y=y,
-        x="workload:Q",
-        color=alt.Color("color:N", scale=None, legend=None),
-        stroke=outline,
-        strokeWidth=alt.value(2),
-        tooltip=tooltip,
-    )
-    target = base.mark_tick(color="#222222", thickness=2).encode(y=y, x="target:Q")
-    workload = (band + bars + target).properties(
-        height=step, width=420, title="Workload and tolerance band"
-    )
-    span = max(float(data["deviation"].abs().max()), tolerance) * 1.15
-    scale = alt.Scale(domain=[-span, span])
-    dev_band = base.mark_bar(color="#9e9e9e", opacity=0.45).encode(
-        y=alt.Y("territory:N", sort=order, axis=None),
-        x=alt.X("tol_low:Q", scale=scale, title="Deviation from target", axis=alt.Axis(format="%")),
-        x2="tol_high:Q",
-    )
-    dev_bars = base.mark_bar(size=14).encode(
-        y=alt.Y("territory:N", sort=order, axis=None),
-        x=alt.X("deviation:Q", scale=scale),
-        color=alt.Color("color:N", scale=None, legend=None),
-        stroke=outline,
-        strokeWidth=alt.value(2),
-        tooltip=tooltip,
-    )
-    zero = (
-        alt.Chart(pd.DataFrame({"x": [0.0]}))
-        .mark_rule(color="#222222")
-        .encode(x=alt.X("x:Q", scale=scale))
-    )
-    deviation = (dev_band + dev_bars + zero).properties(
-        height=step, width=260, title=f"Deviation (band ±{tolerance:.1%})"
-    )
-    return alt.hconcat(workload, deviation, spacing=12)
-
-
-def tradeoff_chart(
-    curve: TradeoffCurve, *, chosen: tuple[float, float] | None = None
-) -> alt.LayerChart:
-    """Return the trade-off curve: worst deviation against accounts moved.
-
-    Every budget's plan is a dot; the line joins the plans no other plan
-    beats on both counts (the efficient frontier), from the current plan on.
-
-    Parameters
-    ----------
-    curve
-        From :func:`planner.balance.tradeoff_curve`.
-    chosen
-        ``(accounts moved, worst deviation)`` of the plan shown, marked in red.
-    """
-    import altair as alt  # the app's optional dependency
-
-    pts = curve.points.copy()
-    pts["budget"] = [
-        ("no limit" if not np.isfinite(b) else f"{b:,.0f} accounts") for b in pts["budget_accounts"]
-    ]
-    start = pd.DataFrame(
-        [
-            {
-                "moved_accounts": 0.0,
-                "max_abs_deviation": curve.baseline_max_abs_deviation,
-                "budget": "current plan",
-                "moved_units": 0,
-            }
-        ]
-    )
-    data = pd.concat(
-        [start, pts[["moved_accounts", "max_abs_deviation", "budget", "moved_units"]]],
-        ignore_index=True,
-    )
-    data = (
-        data.sort_values(["moved_accounts", "max_abs_deviation"])
-        .drop_duplicates(["moved_accounts", "max_abs_deviation"])
-        .reset_index(drop=True)
-    )
-    best = data["max_abs_deviation"].cummin()
-    frontier = data[data["max_abs_deviation"] <= best + 1e-12].drop_duplicates("max_abs_deviation")
-    x = alt.X("moved_accounts:Q", title="Accounts moved")
-    y = alt.Y("max_abs_deviation:Q", title="Worst deviation from target", axis=alt.Axis(format="%"))
-    tooltip = [
-        alt.Tooltip("budget:N", title="budget"),
-        alt.Tooltip("moved_accounts:Q", format=",.0f", title="accounts moved"),
-        alt.Tooltip("moved_units:Q", title="units moved"),
-        alt.Tooltip("max_abs_deviation:Q", format=".2%", title="worst deviation"),
-    ]
-    line = alt.Chart(frontier).mark_line(interpolate="step-after", color="#4e79a7").encode(x=x, y=y)
-    dots = (
-        alt.Chart(data)
-        .mark_point(filled=True, size=70, color="#4e79a7")
-        .encode(x=x, y=y, tooltip=tooltip)
-    )
-    chart = line + dots
-    if chosen is not None:
-        mark = pd.DataFrame(
-            [
-                {
-                    "moved_accounts": chosen[0],
-                    "max_abs_deviation": chosen[1],
-                    "budget": "the plan shown",
-                    "moved_units": None,
-                }
-            ]
-        )
-        chart = chart + alt.Chart(mark).mark_point(
-            size=240, color="#d62728", shape="diamond", filled=True
-        ).encode(x=x, y=y, tooltip=tooltip[:2] + tooltip[3:])
-    return chart.properties(height=300)
 
 
 # --- tables of the compare page --------------------------------------------------------------
