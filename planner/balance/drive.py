@@ -129,7 +129,9 @@ def drive_costs(
 ) -> DriveCosts | None:
     """Drive hours from each territory's rep to each unit, when a limit or drive compactness asks.
 
-    Territory ids are rep ids (as in a design or rebalance with reps).
+    Territory ids are rep ids (as in a design or rebalance with reps); a
+    ``drive_hours`` table (rows territory ids, columns unit ids) may instead
+    give each territory's hours from its owner's home, without reps.
 
     Raises
     ------
@@ -139,13 +141,15 @@ def drive_costs(
     """
     if p.max_drive_h is None and p.compactness != "drive":
         return None
-    if reps is None:
+    if reps is None and drive_hours is None:
         raise InputError("a drive limit needs the reps' homes", [Problem(
             "max_drive_h and compactness='drive' measure drive time from each rep's home, "
-            "but no reps were given", column="max_drive_h",
-            fix="pass reps (rep_id and home point), or leave the drive limit out")],
+            "but neither reps nor drive hours were given", column="max_drive_h",
+            fix="pass reps (rep_id and home point) or drive_hours, or leave the drive limit "
+            "out")],
             source="params")
     if drive_hours is None:
+        assert reps is not None  # refused above
         hours, method = _estimated(bu, territories, reps), estimate_method()
     else:
         hours, method = drive_table(drive_hours, territories, list(bu.ids)), "roads"
@@ -182,8 +186,9 @@ def drive_table(table: pd.DataFrame, territories: list[str], units: list[str]) -
     problems: list[Problem] = []
     rows = [t for t in territories if t not in frame.index]
     if rows:
-        problems.append(Problem(f"drive hours have no row for reps {format_ids(rows)}",
-                                column="drive_hours", fix="give one row per rep (rep id index)"))
+        problems.append(Problem(f"drive hours have no row for territories {format_ids(rows)}",
+                                column="drive_hours",
+                                fix="give one row per territory (its rep id, or its id)"))
     cols = [u for u in units if u not in frame.columns]
     if cols:
         problems.append(Problem(f"drive hours have no column for units {format_ids(cols)}",

@@ -13,6 +13,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from planner.balance.drive import (
+    DriveCosts,
+    add_drive_report,
+    check_reach,
+    drive_costs,
+    reach_mask,
+)
 from planner.balance.metrics import compute_metrics
 from planner.balance.params import BalanceParams
 from planner.balance.plan import Locks, TerritoryPlan
@@ -58,6 +65,7 @@ def rebalance(
     capacity_column: str = CAPACITY_H_PER_WEEK,
     contiguity: Contiguity = "rook",
     seed: int = 0,
+    drive_hours: pd.DataFrame | None = None,
 ) -> TerritoryPlan:
     """Even out an existing plan while moving as few accounts as the budget allows.
 
@@ -94,6 +102,12 @@ def rebalance(
         :class:`BalanceParams` fields, for callers that pass no ``params``.
     max_moved_accounts, max_moved_share
         Likewise (:meth:`Locks.keep_territories` keeps whole territories).
+    drive_hours
+        Drive hours from each rep's home (rows) to each unit (columns) for
+        ``max_drive_h`` (estimated from straight lines when left out). No
+        move takes a unit beyond a hard limit; units the baseline already has
+        beyond it are moved into reach when the budget is unlimited, and
+        reported otherwise (``parameters["drive"]``).
 
     Returns
     -------
@@ -107,6 +121,8 @@ def rebalance(
     InputError
         If the baseline does not cover the units, budgets are negative, or
         locks contradict the baseline.
+    InfeasibleError
+        If a hard drive limit leaves units out of every rep's reach (named).
     """
     started = time.perf_counter()
     report = progress or no_progress
@@ -115,10 +131,14 @@ def rebalance(
         max_moved_share=max_moved_share, locked=locked, account_count=account_count,
         capacity_column=capacity_column, contiguity=contiguity, seed=seed)
     prep, budget = _prepare(units, baseline, p, reps, report)
+    drive = _drive(prep, p, reps, drive_hours)
     report(0.1, "rebalancing")
-    state = _run(prep, budget, p.tolerance, stop or never_stop)
+    state = _run(prep, budget, p.tolerance, stop or never_stop, drive)
     report(0.9, "measuring")
     plan = _measured(prep, state, p, budget, reps, time.perf_counter() - started)
+    if drive is not None:
+        plan.parameters["drive"] = add_drive_report(plan.metrics.territories, drive, prep.bu,
+                                                    state.labels(), prep.territories)
     report(1.0, "done")
     return plan
 
@@ -153,6 +173,17 @@ def _measured(
                  max_moved_accounts=p.max_moved_accounts, max_moved_share=p.max_moved_share)
 
 
+def _drive(
+    prep: RebalanceSetup, p: BalanceParams, reps: gpd.GeoDataFrame | None,
+    drive_hours: pd.DataFrame | None,
+) -> DriveCosts | None:
+    """The drive hours and limit of a rebalance; refuse a hard limit that leaves units out."""
+    drive = drive_costs(prep.bu, prep.territories, p, reps=reps, drive_hours=drive_hours)
+    pinned = np.where(prep.movable, -1, prep.labels)
+    check_reach(drive, prep.bu, prep.territories, pinned, prep.open_)
+    return drive
+
+
 def _legacy_params(weight: BalanceWeight | None, **kwargs: Any) -> BalanceParams:
     """Parameters from the keyword arguments of the older signature."""
     if weight is None:
@@ -163,9 +194,13 @@ def _legacy_params(weight: BalanceWeight | None, **kwargs: Any) -> BalanceParams
 
 
 def _run(
-    prep: RebalanceSetup, budget: float, tolerance: float, stop: Stop = never_stop
+    prep: RebalanceSetup, budget: float, tolerance: float, stop: Stop = never_stop,
+    drive: DriveCosts | None = None,
 ) -> SearchState:
     state = SearchState(prep.bu, prep.values, prep.labels, prep.targets, prep.movable, prep.open_)
+    state.use_drive(drive, reach_mask(drive, prep.bu))
+    if drive is not None and math.isinf(budget):
+        state.fix_reach()
     base = prep.labels.tolist()
     cost = prep.cost.tolist()
     state.power = 4 if math.isfinite(budget) else 2

@@ -34,6 +34,7 @@ from planner.cli.balance_args import add_balance_arguments, check_arguments, par
 from planner.cli.balance_files import (
     TOLERANCE_MISSED,
     budget_note,
+    drive_met,
     payload,
     read_plan,
     read_reps_file,
@@ -63,7 +64,6 @@ from planner.services.balance_runs import (
 from planner.workspace import Workspace, open_workspace
 
 __all__ = ["TOLERANCE_MISSED", "register"]
-
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -174,7 +174,7 @@ def _balance_units(args: argparse.Namespace) -> int:
     missed: str | None = None
     if args.baseline:
         plan = _rebalance(args, units, weight, reps)
-        if plan.metrics.max_abs_deviation > args.tolerance + 1e-12:
+        if plan.metrics.max_abs_deviation > args.tolerance + 1e-12 or not drive_met(plan):
             missed = budget_note(plan, args)
     else:
         params = BalanceParams(weight=weight, **param_fields(args))
@@ -198,7 +198,7 @@ def _balance_workspace(args: argparse.Namespace) -> int:
     inputs, request, notes = _workspace_request(ws, sid, args)
     result = run_balance(ws, sid, inputs, request)
     missed = result.missed
-    if missed is not None and result.request.mode == REBALANCE:
+    if result.request.mode == REBALANCE and (missed is not None or not drive_met(result.plan)):
         missed = budget_note(result.plan, args)
     if args.out:
         write_plan(result.plan, args.out)
@@ -218,15 +218,22 @@ def _workspace_request(
     names = [] if weight is None else ([weight] if isinstance(weight, str) else list(weight))
     drive = DRIVE_H_PER_WEEK in names  # estimated only when asked for: it takes a while
     network, why = workspace_network(ws) if drive else (None, None)
-    inputs = balance_inputs(ws, sid if drive else None, network=network,
-                            contiguity=args.contiguity)
+    inputs = balance_inputs(ws, sid if drive else None, network=network, contiguity=args.contiguity)
     variables = variable_options(inputs.units)
     unknown = [n for n in names if n not in variables]
     if unknown:
         why_not = f" ({inputs.drive_error})" if inputs.drive_error else ""
-        raise InputError("bad --weight value", [
-            Problem(f"'{n}' cannot be balanced in this workspace{why_not}", column="--weight",
-                    fix=f"choose from {', '.join(variables)}") for n in unknown])
+        raise InputError(
+            "bad --weight value",
+            [
+                Problem(
+                    f"'{n}' cannot be balanced in this workspace{why_not}",
+                    column="--weight",
+                    fix=f"choose from {', '.join(variables)}",
+                )
+                for n in unknown
+            ],
+        )
     chosen: BalanceWeight = weight if weight is not None else next(iter(variables))
     request = BalanceRequest(
         mode=args.mode,
@@ -250,10 +257,18 @@ def _workspace_reps(ws: Workspace, sid: str, picked: list[str] | None) -> gpd.Ge
     wanted = picked or sorted(set(territory_owners(ws, sid).values()) & set(ids))
     unknown = sorted(set(wanted) - set(ids))
     if unknown or not wanted:
-        raise InputError("bad --on-reps value", [Problem(
-            f"reps {format_ids(unknown)} are no field reps with a home" if unknown
-            else f"no field rep with a home owns a territory of scenario '{sid}'",
-            column="--on-reps", fix=f"name reps from {format_ids(sorted(ids)) or 'none'}")])
+        raise InputError(
+            "bad --on-reps value",
+            [
+                Problem(
+                    f"reps {format_ids(unknown)} are no field reps with a home"
+                    if unknown
+                    else f"no field rep with a home owns a territory of scenario '{sid}'",
+                    column="--on-reps",
+                    fix=f"name reps from {format_ids(sorted(ids)) or 'none'}",
+                )
+            ],
+        )
     return homes[ids.isin(wanted).to_numpy()]
 
 
@@ -268,20 +283,26 @@ def _save(
     """Save the plan as a scenario (one change), then promote it (another) when asked."""
     if not args.save_scenario:
         return {"saved_as": None, "promoted": False, "version": None}
-    scenario = save_balance(ws, result, base_scenario_id=sid, name=args.save_scenario,
-                            user=args.user)
+    scenario = save_balance(
+        ws, result, base_scenario_id=sid, name=args.save_scenario, user=args.user
+    )
     new_id = scenario.scenario_id
     change = ws.commit(SAVE_LABEL, user=args.user, scenario_id=new_id, cause="balance")
     promoted = False
     if args.promote and missed is not None:
-        notes.append(f"not promoted: the plan misses the tolerance (promote it anyway with "
-                     f"planner promote {new_id} --workspace {args.workspace})")
+        notes.append(
+            f"not promoted: the plan misses the tolerance (promote it anyway with "
+            f"planner promote {new_id} --workspace {args.workspace})"
+        )
     elif args.promote:
         ws.promote(new_id, user=args.user)
         change = ws.commit(f"promote scenario {new_id}", user=args.user, scenario_id=new_id)
         promoted = True
-    return {"saved_as": new_id, "promoted": promoted,
-            "version": None if change is None else change.version}
+    return {
+        "saved_as": new_id,
+        "promoted": promoted,
+        "version": None if change is None else change.version,
+    }
 
 
 def _head(args: argparse.Namespace, sid: str, saved: dict[str, Any]) -> str:
@@ -293,6 +314,8 @@ def _head(args: argparse.Namespace, sid: str, saved: dict[str, Any]) -> str:
         state = "active" if saved["promoted"] else "planning"
         parts.append(f"saved as {state} scenario {saved['saved_as']}")
     return "; ".join(parts)
+
+
 def _rebalance(args: argparse.Namespace, units: Any, weight: Any, reps: Any) -> TerritoryPlan:
     baseline = read_plan(args.baseline)
     k_base = baseline.nunique()
@@ -307,17 +330,6 @@ def _rebalance(args: argparse.Namespace, units: Any, weight: Any, reps: Any) -> 
             ],
         )
     locks = Locks.keep_territories(baseline, args.keep) if args.keep else None
-    return rebalance(
-        units,
-        baseline,
-        weight=weight,
-        tolerance=args.tolerance,
-        max_moved_accounts=args.max_moved,
-        max_moved_share=args.max_moved_share,
-        locked=locks,
-        reps=reps,
-        seed=args.seed,
-        contiguity=args.contiguity,
-    )
-
-
+    fields = {**param_fields(args), "k": None, "min_workload": None, "max_workload": None}
+    params = BalanceParams(weight=weight, locked=locks or Locks(), **fields)
+    return rebalance(units, baseline, params, reps=reps)

@@ -56,6 +56,32 @@ def _add_rules(p: argparse.ArgumentParser) -> None:
         help="largest workload of any territory (one --weight column; design)",
     )
     p.add_argument(
+        "--max-drive-h",
+        type=float,
+        metavar="HOURS",
+        help="longest drive from a rep's home to any unit of the rep's territory (needs --reps "
+        "or --on-reps; a workspace rebalance uses the territories' owners); on the road network "
+        "saved beside a workspace, else the straight-line estimate",
+    )
+    p.add_argument(
+        "--drive-limit",
+        default="hard",
+        help="hard: no unit beyond --max-drive-h (the default); soft: a penalty instead",
+    )
+    p.add_argument(
+        "--drive-penalty",
+        type=float,
+        default=1.0,
+        help="weight of a soft drive limit: x %% beyond it costs as much as this times x %% "
+        "off target (1.0)",
+    )
+    p.add_argument(
+        "--compactness",
+        default="shape",
+        help="what compactness raises: shape (outlines) or drive (drive time from the rep's "
+        "home; needs reps)",
+    )
+    p.add_argument(
         "--contiguity",
         default="rook",
         help="adjacency of units (rook: shared border; queen: corners count)",
@@ -134,6 +160,10 @@ def param_fields(args: argparse.Namespace) -> dict[str, Any]:
         "max_moved_share": args.max_moved_share,
         "min_workload": args.min_workload,
         "max_workload": args.max_workload,
+        "max_drive_h": args.max_drive_h,
+        "drive_limit": args.drive_limit,
+        "drive_penalty": args.drive_penalty,
+        "compactness": args.compactness,
     }
 
 
@@ -191,6 +221,14 @@ def _units_problems(args: argparse.Namespace) -> list[Problem]:
                 fix="use --workspace W to balance and save a workspace's scenario",
             )
         )
+    if _wants_drive(args) and not args.reps:
+        out.append(
+            Problem(
+                "--max-drive-h and --compactness drive need the reps' homes",
+                column="--reps",
+                fix="add --reps reps.csv (territory ids are then rep ids)",
+            )
+        )
     if args.mode == REBALANCE and not args.baseline:
         out.append(
             Problem(
@@ -237,6 +275,14 @@ def _workspace_problems(args: argparse.Namespace) -> list[Problem]:
                 fix="write planner balance design --workspace W -k 4",
             )
         )
+    if _wants_drive(args) and args.mode == DESIGN and args.on_reps is None:
+        out.append(
+            Problem(
+                "a design with --max-drive-h or --compactness drive needs --on-reps",
+                column="--on-reps",
+                fix="add --on-reps to centre one territory on each rep's home",
+            )
+        )
     if args.promote and not args.save_scenario:
         out.append(
             Problem(
@@ -278,3 +324,8 @@ def _workspace_problems(args: argparse.Namespace) -> list[Problem]:
             )
         )
     return out
+
+
+def _wants_drive(args: argparse.Namespace) -> bool:
+    """Whether the run measures drive time from reps' homes."""
+    return args.max_drive_h is not None or args.compactness == "drive"

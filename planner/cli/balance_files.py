@@ -15,6 +15,7 @@ import pandas as pd
 import pyogrio
 
 from planner.balance import TerritoryPlan
+from planner.balance.drive import binds_text
 from planner.errors import InputError, Problem
 from planner.geo.io import read_units
 from planner.schema import HOME_LATITUDE, HOME_LONGITUDE, STORAGE_CRS, TERRITORY_ID, UNIT_ID
@@ -22,6 +23,7 @@ from planner.schema import HOME_LATITUDE, HOME_LONGITUDE, STORAGE_CRS, TERRITORY
 __all__ = [
     "TOLERANCE_MISSED",
     "budget_note",
+    "drive_met",
     "payload",
     "read_plan",
     "read_reps_file",
@@ -128,16 +130,43 @@ def write_plan(plan: Any, path: str) -> None:
 
 
 def budget_note(plan: TerritoryPlan, args: argparse.Namespace) -> str:
+    """Say by how much a rebalance missed the tolerance (or drive limit) and what binds."""
     m = plan.metrics
     binds = (
         "the move budget binds (raise --max-moved or --max-moved-share)"
         if args.max_moved is not None or args.max_moved_share is not None
         else "the units are too coarse or the locks too tight"
     )
+    drive = _drive_binds(plan, args.tolerance)
+    if m.max_abs_deviation <= args.tolerance + 1e-12:
+        return drive.removeprefix("; ")
     return (
         f"the best plan found is {m.max_abs_deviation:.2%} from target at worst, outside "
-        f"the tolerance of {args.tolerance:.2%}: {binds}"
+        f"the tolerance of {args.tolerance:.2%}: {binds}{drive}"
     )
+
+
+def drive_met(plan: TerritoryPlan) -> bool:
+    """Whether the plan keeps its hard drive limit (``True`` without one)."""
+    drive = plan.parameters.get("drive")
+    return not drive or drive["drive_limit"] != "hard" or bool(drive["met"])
+
+
+def _drive_binds(plan: TerritoryPlan, tolerance: float) -> str:
+    """The drive limit's part of the message: units left beyond it, territories it binds."""
+    drive = plan.parameters.get("drive")
+    if not drive:
+        return ""
+    parts = []
+    if not drive_met(plan):
+        parts.append(f"{drive['units_beyond']} units stay beyond the hard drive limit of "
+                     f"{drive['max_drive_h']:g} h (the move budget does not reach them)")
+    table = plan.metrics.territories
+    devs = dict(zip(table[TERRITORY_ID].astype(str), table["deviation"], strict=True))
+    text = binds_text(drive, devs, tolerance)
+    if text:
+        parts.append(text)
+    return "".join(f"; {p}" for p in parts)
 
 
 def payload(plan: TerritoryPlan, args: argparse.Namespace, missed: str | None) -> dict[str, Any]:
@@ -170,6 +199,14 @@ def summary_text(
             f"  distance to rep home: mean {m.home_distance_mean_km:.1f} km, "
             f"max {m.home_distance_max_km:.1f} km"
         )
+    drive = plan.parameters.get("drive")
+    if drive:
+        limit = (f", limit {drive['max_drive_h']:g} h ({drive['drive_limit']}): "
+                 f"{'met' if drive['met'] else str(drive['units_beyond']) + ' units beyond'}"
+                 if drive["max_drive_h"] is not None else "")
+        binds = f"; binds {', '.join(drive['binds'])}" if drive["binds"] else ""
+        text.append(f"  longest drive from a rep's home {drive['drive_max_h']:.2f} h"
+                    f"{limit}{binds} ({drive['method']})")
     if m.bridges:
         names = ", ".join(f"{b.unit_a}-{b.unit_b} ({b.gap_m / 1000:.1f} km)" for b in m.bridges)
         text.append(f"  islands bridged (counted as touching): {names}")

@@ -19,7 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+from scipy.sparse.csgraph import dijkstra
 
 from planner import schema as s
 from planner.balance import (
@@ -33,7 +35,9 @@ from planner.balance import (
 from planner.balance.scenario import territory_owners
 from planner.errors import PlannerError
 from planner.geo.adjacency import Contiguity
-from planner.routing import RoadNetwork, load_network
+from planner.geodesy import haversine_m
+from planner.routing import EstimateParams, RoadNetwork, load_network
+from planner.routing.snapping import snap_points
 from planner.routing.visits import DRIVE_H_PER_WEEK
 from planner.services.rep_accounts import account_drive_hours, saved_network_file
 from planner.workspace import Workspace
@@ -44,6 +48,7 @@ __all__ = [
     "BalanceInputs",
     "balance_inputs",
     "drive_hours",
+    "home_drive_hours",
     "owner_labels",
     "plan_table",
     "territory_labels",
@@ -306,3 +311,60 @@ def workspace_network(ws: Workspace) -> tuple[RoadNetwork | None, str | None]:
     except PlannerError as exc:
         logger.warning("road network %s not used: %s", file, exc)
         return None, f"the road network {file.name} was not used: {exc}"
+
+
+def home_drive_hours(
+    units: BalanceUnits,
+    homes: Mapping[str, tuple[float, float]],
+    *,
+    network: RoadNetwork | None = None,
+    estimate: EstimateParams | None = None,
+) -> tuple[pd.DataFrame, str]:
+    """Drive hours from each home to each unit's centroid, for a balance's drive limit.
+
+    Parameters
+    ----------
+    units
+        The prepared units.
+    homes
+        ``(latitude, longitude)`` per row id: a rep id, or a territory id
+        for its owner's home.
+    network
+        The road network: fastest paths from each home (one Dijkstra per
+        home). Homes or unit centres too far from every road fall back to
+        the estimate.
+    estimate
+        The straight-line estimate used without a network (routing's).
+
+    Returns
+    -------
+    tuple
+        The hours (rows the ``homes`` keys, columns unit ids) and how they were made.
+    """
+    est = estimate or EstimateParams()
+    centres = units.geometry.centroid.to_crs(s.STORAGE_CRS)
+    lat, lon = centres.y.to_numpy(float), centres.x.to_numpy(float)
+    keys = [str(k) for k in homes]
+    hla = np.array([homes[k][0] for k in keys], dtype=float)[:, None]
+    hlo = np.array([homes[k][1] for k in keys], dtype=float)[:, None]
+    hours = haversine_m(hla, hlo, lat[None, :], lon[None, :]) * est.circuity / (
+        est.speed_kph * 1000.0)
+    method = est.describe()
+    if network is not None and keys:
+        hours, method = _road_hours(network, hla[:, 0], hlo[:, 0], lat, lon, hours)
+    return pd.DataFrame(hours, index=keys, columns=list(units.ids)), method
+
+
+def _road_hours(
+    network: RoadNetwork, hla: np.ndarray, hlo: np.ndarray, lat: np.ndarray, lon: np.ndarray,
+    fallback: np.ndarray,
+) -> tuple[np.ndarray, str]:
+    """Fastest road time from each home's node to each unit's node; the estimate where off roads."""
+    homes = snap_points(network, hla, hlo, warn=False)
+    cells = snap_points(network, lat, lon, warn=False)
+    seconds = dijkstra(network.time_csr, directed=True, indices=homes.position)
+    out = seconds[:, cells.position] / 3600.0
+    off = homes.off_network[:, None] | cells.off_network[None, :] | ~np.isfinite(out)
+    out = np.where(off, fallback, out)
+    note = f" ({int(off.sum())} pairs off the roads estimated)" if off.any() else ""
+    return out, f"roads: fastest paths on {network.source or 'the road network'}{note}"

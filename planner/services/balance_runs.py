@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 import geopandas as gpd
@@ -46,7 +47,8 @@ from planner.errors import InputError, Problem, format_ids
 from planner.hierarchy import leaves
 from planner.models import Scenario
 from planner.progress import Progress, no_progress
-from planner.services.balance_inputs import BalanceInputs
+from planner.services.balance_inputs import BalanceInputs, home_drive_hours, workspace_network
+from planner.services.rep_accounts import territory_homes
 from planner.workspace import Workspace
 
 __all__ = [
@@ -229,15 +231,39 @@ def run_balance(
     leaf_ids = [str(t) for t in leaves(base_terr)] if len(base_terr) else []
     _check_scenario(request, scenario_id, leaf_ids)
     baseline = scenario_assignment(ws, scenario_id) if leaf_ids else None
+    drive = _drive_hours(ws, scenario_id, inputs, request)
     if request.mode == DESIGN:
-        plan, missed = _design(ws, scenario_id, inputs, request, (baseline, leaf_ids), report)
+        plan, missed = _design(ws, scenario_id, inputs, request, (baseline, leaf_ids), report,
+                               drive)
         curve = None
     else:
         assert baseline is not None  # checked above
-        plan, missed, curve = _rebalance(inputs, request, baseline, report)
+        plan, missed, curve = _rebalance(inputs, request, baseline, report, drive)
     return BalanceResult(
         plan, request, missed is None, time.perf_counter() - started, curve=curve, missed=missed
     )
+
+
+def _drive_hours(
+    ws: Workspace, scenario_id: str, inputs: BalanceInputs, request: BalanceRequest
+) -> pd.DataFrame | None:
+    """Drive hours from the reps' homes (design) or the territories' owners' (rebalance).
+
+    On the road network saved beside the workspace when there is one, else
+    estimated; ``None`` when no drive limit or drive compactness is asked for.
+    """
+    p = request.params
+    if p.max_drive_h is None and p.compactness != "drive":
+        return None
+    if request.reps is not None:
+        pts = request.reps.to_crs(s.STORAGE_CRS).geometry
+        homes = {str(r): (float(g.y), float(g.x))
+                 for r, g in zip(request.reps[s.REP_ID], pts, strict=True)}
+    else:
+        homes = territory_homes(ws, scenario_id, on=date.today())
+    network, _why = workspace_network(ws)
+    hours, _method = home_drive_hours(inputs.prepared, homes, network=network)
+    return hours
 
 
 def _check_scenario(request: BalanceRequest, scenario_id: str, leaf_ids: Sequence[str]) -> None:
@@ -271,6 +297,7 @@ def _design(
     request: BalanceRequest,
     base: tuple[pd.Series | None, Sequence[str]],
     report: Progress,
+    drive: pd.DataFrame | None = None,
 ) -> tuple[TerritoryPlan, str | None]:
     """Design, then name the territories after the scenario's they overlap most.
 
@@ -287,7 +314,8 @@ def _design(
     params = request.params if locks is None else request.params.with_(locked=locks)
     missed = None
     try:
-        plan = design_territories(inputs.prepared, params, reps=reps, progress=report)
+        plan = design_territories(inputs.prepared, params, reps=reps, progress=report,
+                                  drive_hours=drive)
     except ToleranceNotMetError as exc:
         plan = exc.plan
         missed = str(exc).replace(" The best plan is attached as .plan.", "")
@@ -304,15 +332,17 @@ def _design(
 
 
 def _rebalance(
-    inputs: BalanceInputs, request: BalanceRequest, baseline: pd.Series, report: Progress
+    inputs: BalanceInputs, request: BalanceRequest, baseline: pd.Series, report: Progress,
+    drive: pd.DataFrame | None = None,
 ) -> tuple[TerritoryPlan, str | None, TradeoffCurve | None]:
     """Rebalance from the scenario's assignment (and trace the curve when asked)."""
     p = request.params
     if request.keep:
         p = p.with_(locked=keep_territories_locks(baseline, request.keep))
-    plan = rebalance(inputs.prepared, baseline, p, progress=report)
+    plan = rebalance(inputs.prepared, baseline, p, progress=report, drive_hours=drive)
     missed = None
-    if not bool(plan.parameters.get("tolerance_met", True)):
+    drive_kept = bool((plan.parameters.get("drive") or {}).get("met", True))
+    if not bool(plan.parameters.get("tolerance_met", True)) or not drive_kept:
         missed = budget_note(plan, p)
     curve = None
     if request.curve:
@@ -340,6 +370,12 @@ def budget_note(plan: TerritoryPlan, params: BalanceParams) -> str:
         if params.max_moved_accounts is not None or params.max_moved_share is not None
         else "the units are too coarse or the kept territories too many"
     )
+    drive = plan.parameters.get("drive") or {}
+    if drive and not drive["met"]:
+        binds += (f"; {drive['units_beyond']} units stay beyond the drive limit of "
+                  f"{drive['max_drive_h']:g} h")
+    if drive.get("binds"):
+        binds += f"; the drive limit binds territories {format_ids(drive['binds'])}"
     return (
         f"the best plan found is {m.max_abs_deviation:.2%} from target at worst, outside "
         f"the tolerance of {params.tolerance:.2%}: {binds}"
