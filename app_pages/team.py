@@ -6,10 +6,15 @@ from typing import Any
 
 import streamlit as st
 
-from planner import edit, staffing
+from planner import edit, handover, staffing
 from planner import schema as s
 from planner.errors import PlannerError
 from ui import auth, editing, keys, state
+
+#: Widget keys of the hand-over section (ui/keys.py belongs to another engineer this round).
+HANDOVER_FROM, HANDOVER_TO, HANDOVER_ON = "tp.team.ho_from", "tp.team.ho_to", "tp.team.ho_on"
+HANDOVER_ASK, HANDOVER_ASKED = "tp.team.ho_ask", "tp.team.ho_asked"
+HANDOVER_YES, HANDOVER_NO = "tp.team.ho_yes", "tp.team.ho_no"
 
 view = state.current_workspace()  # what the user may see (all of it for planners)
 sid = state.current_scenario_id()
@@ -102,6 +107,56 @@ else:
                 _apply(staffing.end_assignment, target, end_date=last_day, **row)
             if remove_button.button("Remove", key=keys.TEAM_REMOVE_BUTTON):
                 _apply(staffing.remove_assignment, target, **row)
+
+
+def _hand_over_section() -> None:
+    """Preview a departing user's hand-over to a successor; apply it once confirmed."""
+    st.subheader("Hand over a departing user")
+    st.caption(
+        "Their territories in force end the day before; the successor takes each one, in the "
+        "same role, from the chosen day; assignments not started yet and the accounts they own "
+        "go to the successor too. Saved as one change."
+    )
+    left, mid, right = st.columns(3)
+    gone = left.selectbox("Departing user", list(names), format_func=_user_label,
+                          index=None, key=HANDOVER_FROM)  # fmt: skip
+    heir = mid.selectbox("Successor", [r for r in names if r != gone], format_func=_user_label,
+                         index=None, key=HANDOVER_TO)  # fmt: skip
+    day = right.date_input("Successor's first day", value="today", key=HANDOVER_ON)
+    if gone is None or heir is None:
+        return
+    whole = state.workspace_for_edit()
+    try:
+        plan = handover.plan_hand_over(whole, sid, from_rep=gone, to_rep=heir, on=day)
+        handover.require_hand_over_rights(scope, plan)
+    except PlannerError as exc:
+        editing.show_error(exc)
+        return
+    st.dataframe(plan.changes, hide_index=True, width="stretch", column_config={
+        "kind": "what", "departing": f"{names.get(gone) or gone}",
+        "successor": f"{names.get(heir) or heir}",
+        "accounts": st.column_config.NumberColumn("accounts", help="accounts in the territory"),
+    })  # fmt: skip
+    asked = (gone, heir, str(plan.on))
+    if st.button("Hand over…", key=HANDOVER_ASK):
+        st.session_state[HANDOVER_ASKED] = asked
+    if st.session_state.get(HANDOVER_ASKED) != asked:
+        return
+    st.warning(f"Hand {_user_label(gone)} over to {_user_label(heir)} from {plan.on}?")
+    yes, no = st.columns(2)
+    if no.button("Cancel", key=HANDOVER_NO):
+        st.session_state.pop(HANDOVER_ASKED, None)
+        st.rerun()
+    if yes.button("Confirm hand-over", type="primary", key=HANDOVER_YES):
+        st.session_state.pop(HANDOVER_ASKED, None)  # the prompt goes, whatever the answer
+        outcome = handover.hand_over(whole, sid, plan, user=user)
+        state.mark_changed(f"hand over {gone} to {heir}")
+        editing.remember(outcome)
+        st.rerun()
+
+
+if editable:
+    _hand_over_section()
 
 st.subheader("Each user's territories and load")
 st.dataframe(
