@@ -49,8 +49,8 @@ def _hours(units: gpd.GeoDataFrame, reps: gpd.GeoDataFrame, plan) -> pd.Series: 
 
 def test_the_estimate_is_the_routing_estimate() -> None:
     """Balancing repeats routing's straight-line estimate (they stay independent): same figures."""
-    assert ESTIMATE_CIRCUITY == EstimateParams().circuity
-    assert ESTIMATE_SPEED_KPH == EstimateParams().speed_kph
+    assert EstimateParams().circuity == ESTIMATE_CIRCUITY
+    assert EstimateParams().speed_kph == ESTIMATE_SPEED_KPH
 
 
 def test_bad_drive_parameters_are_listed_together() -> None:
@@ -81,7 +81,7 @@ def test_a_hard_limit_keeps_every_unit_within_reach(county_grid) -> None:
 def test_a_limit_no_rep_can_keep_names_the_units_out_of_reach(county_grid) -> None:
     """0.3 h leaves the middle of the map to nobody: refused, naming units and the limit needed."""
     units, reps = county_grid
-    with pytest.raises(InfeasibleError, match=r"out of reach of every rep within 0.3 h") as info:
+    with pytest.raises(InfeasibleError, match=r"out of reach of every rep within 0\.3 h") as info:
         design_territories(units, BalanceParams(weight="w", max_drive_h=0.3), reps=reps)
     text = str(info.value)
     assert "u65" in text and "raise the drive limit to 0.69 h" in text
@@ -103,7 +103,7 @@ def test_a_soft_limit_is_a_penalty_not_a_refusal(county_grid) -> None:
 def test_a_heavy_soft_limit_is_named_when_it_costs_the_tolerance(county_grid) -> None:
     """At the default weight the 0.3 h limit outweighs balance: the message says it binds."""
     units, reps = county_grid
-    with pytest.raises(ToleranceNotMetError, match="the drive limit of 0.3 h binds") as info:
+    with pytest.raises(ToleranceNotMetError, match=r"the drive limit of 0\.3 h binds") as info:
         design_territories(units, BalanceParams(weight="w", max_drive_h=0.3,
                                                 drive_limit="soft"), reps=reps)
     light = info.value.plan
