@@ -15,7 +15,7 @@ inputs = scenarios.inputs_or_stop(ws, sid, "balanced")
 variables = variable_options(inputs.units)
 scenarios.show_inputs(ws.scenario(sid), inputs, variables)
 
-recommended = balance_controls.sizing_advice(ws, inputs.units)  # how many reps the workload needs
+recommended = scenarios.sizing_advice(ws, inputs.units)  # how many reps the workload needs
 balance_controls.plan_form(ws, sid, inputs, variables, recommended)  # "Run" shows the result
 
 run = scenarios.last_run(ws, sid)

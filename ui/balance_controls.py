@@ -17,7 +17,8 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from planner import schema as s
-from planner.balance import BalanceParams, Locks, recommend_territory_count
+from planner.balance import BalanceParams, Locks
+from planner.balance.params import CompactnessMeasure, DriveLimitKind
 from planner.balance.scenario import scenario_assignment, territory_owners
 from planner.errors import InputError, PlannerError, Problem
 from planner.hierarchy import leaves
@@ -40,10 +41,15 @@ from planner.workspace import Workspace
 from ui.progress import ProgressBar
 from ui.scenarios import BalanceRun, set_last_run
 
-__all__ = ["COMPACTNESS", "plan_form", "sizing_advice"]
+__all__ = ["COMPACTNESS", "plan_form"]
 
 #: Compactness passes of a design, with what the user reads.
 COMPACTNESS: dict[int, str] = {0: "Off", 2: "Light", 6: "Normal", 12: "Strong"}
+
+#: What a design makes compact, with what the user reads.
+_MEASURES: dict[CompactnessMeasure, str] = {"shape": "Shape", "drive": "Drive time from home"}
+#: How the longest drive binds, with what the user reads.
+_LIMITS: dict[DriveLimitKind, str] = {"hard": "Never beyond", "soft": "Avoid (penalty)"}
 
 #: The field under which a problem naming a parameter is shown.
 _FIELD_OF = {
@@ -59,6 +65,10 @@ _FIELD_OF = {
     "max_moved_share": "budget",
     "curve": "budget",
     "compactness_sweeps": "compactness",
+    "compactness": "compactness",
+    "max_drive_h": "drive",
+    "drive_limit": "drive",
+    "drive_penalty": "drive",
     "capacity_column": "size",
     s.CAPACITY_H_PER_WEEK: "size",
     "keep": "locks",
@@ -83,52 +93,12 @@ class _Form:
     min_workload: float | None = None
     max_workload: float | None = None
     compactness_sweeps: int = 6
+    compactness: CompactnessMeasure = "shape"
+    max_drive_h: float | None = None
+    drive_limit: DriveLimitKind = "hard"
+    drive_penalty: float = 1.0
     keep: list[str] = field(default_factory=list)
     units: list[str] = field(default_factory=list)
-
-
-def sizing_advice(ws: Workspace, units: pd.DataFrame) -> int | None:
-    """Show how many reps the visit hours need; return that count (``None`` without hours)."""
-    if "workload_h" not in units.columns:
-        return None
-    capacities = pd.to_numeric(field_reps(ws)[s.CAPACITY_H_PER_WEEK], errors="coerce").dropna()
-    with st.expander("How many reps does this workload need?", expanded=True):
-        c1, c2, c3 = st.columns([1, 1, 2])
-        capacity = c1.number_input(
-            "Field hours per rep and week", min_value=1.0, max_value=80.0, step=1.0,
-            value=float(capacities.median()) if len(capacities) else 40.0, key="bal.capacity",
-        )  # fmt: skip
-        utilisation = c2.slider(
-            "Target utilisation", 50, 100, 85, step=5, format="%d %%", key="bal.utilisation"
-        )
-        sizing = recommend_territory_count(
-            units.set_index(s.UNIT_ID)["workload_h"],
-            capacity_h_per_week=capacity,
-            target_utilisation=utilisation / 100,
-            period="month",
-        )
-        c3.info(
-            f"This workload needs **{sizing.territories} reps** at {capacity:g} h/week and "
-            f"{utilisation} % utilisation: {sizing.workload_h_per_week:,.1f} h of visits a week, "
-            f"{sizing.utilisation:.0%} of each rep's time."
-        )
-        options = sizing.options.rename(
-            columns={"territories": "Reps", "utilisation": "Utilisation",
-                     "spare_h_per_week": "Spare h/week"}
-        )  # fmt: skip
-        st.dataframe(
-            options, hide_index=True, width="stretch",
-            column_config={
-                "Utilisation": st.column_config.NumberColumn(format="percent"),
-                "Spare h/week": st.column_config.NumberColumn(format="%.1f"),
-            },
-        )  # fmt: skip
-        if sizing.oversized_units:
-            big = ", ".join(f"{u} ({h:.1f} h)" for u, h in sizing.oversized_units[:5])
-            st.warning(
-                f"Units busier than one rep can cover: {big}. Split them into smaller units."
-            )
-    return sizing.territories
 
 
 @st.fragment
@@ -283,25 +253,71 @@ def _rules(
     variables: dict[str, str],
     leaf_ids: list[str],
 ) -> None:
-    """Workload bounds and compactness (a design), kept territories and units (both modes)."""
+    """Bounds and compactness (a design), drive time, kept territories and units."""
     c1, c2, c3 = st.columns(3)
     if form.mode == DESIGN:
         _bounds(c1, form, inputs, variables)
-        sweeps = c2.select_slider(
-            "Compactness", options=list(COMPACTNESS), value=6, format_func=COMPACTNESS.get,
-            key="bal.compactness",
-            help="How hard the design works on round, tight territories once balanced "
-            "(Off: balance only; Strong takes longer).",
-        )  # fmt: skip
-        form.compactness_sweeps = int(sweeps)
-        form.slots["compactness"] = c2.container()
+        _compactness(c2, form)
     else:
         c1.caption(
             "A rebalance keeps each territory's target and moves few accounts: workload "
             "bounds and compactness apply when designing from scratch."
         )
-    form.keep, form.units = _locks(c3, ws, scenario_id, inputs, leaf_ids)
-    form.slots["locks"] = c3.container()
+    _drive(c3, form)
+    k1, k2 = st.columns(2)
+    form.keep, form.units = _locks((k1, k2), ws, scenario_id, inputs, leaf_ids)
+    form.slots["locks"] = st.container()
+
+
+def _compactness(col: DeltaGenerator, form: _Form) -> None:
+    """How hard a design works on compactness, and what compact means (shape or drive time)."""
+    sweeps = col.select_slider(
+        "Compactness", options=list(COMPACTNESS), value=6, format_func=COMPACTNESS.get,
+        key="bal.compactness",
+        help="How hard the design works on tight territories once balanced "
+        "(Off: balance only; Strong takes longer).",
+    )  # fmt: skip
+    form.compactness_sweeps = int(sweeps)
+    if form.reps is not None:
+        measure = col.radio(
+            "Compact by", list(_MEASURES), format_func=_MEASURES.__getitem__,
+            key="bal.compact_by", horizontal=True,
+            help="Round outlines, or less driving from each rep's home to the territory.",
+        )  # fmt: skip
+        form.compactness = measure
+    form.slots["compactness"] = col.container()
+
+
+def _drive(col: DeltaGenerator, form: _Form) -> None:
+    """The longest drive from the rep's home, as a hard limit or a soft penalty."""
+    if form.mode == DESIGN and form.reps is None:
+        col.caption(
+            "Drive time is measured from each rep's home: centre the territories on the "
+            "reps to limit it."
+        )
+        return
+    hours = col.number_input(
+        "Longest drive from the rep's home (hours)", min_value=0.0, max_value=24.0,
+        value=None, step=0.25, key="bal.max_drive_h", placeholder="no limit",
+        help="On the road network saved beside the workspace, else estimated from "
+        "straight lines (1.3 × the distance at 40 km/h).",
+    )  # fmt: skip
+    form.max_drive_h = None if hours is None else float(hours)
+    if hours is not None:
+        limit = col.radio(
+            "Drive limit", list(_LIMITS), format_func=_LIMITS.__getitem__, horizontal=True,
+            key="bal.drive_limit",
+        )  # fmt: skip
+        form.drive_limit = limit
+        if limit == "soft":
+            penalty = col.number_input(
+                "Weight of the drive limit", min_value=0.1, max_value=100.0, value=1.0,
+                step=0.5, key="bal.drive_penalty",
+                help="A unit 10 % beyond the limit costs as much as this times 10 % "
+                "of deviation from a target.",
+            )  # fmt: skip
+            form.drive_penalty = float(penalty)
+    form.slots["drive"] = col.container()
 
 
 def _bounds(
@@ -329,7 +345,7 @@ def _bounds(
 
 
 def _locks(
-    col: DeltaGenerator,
+    cols: tuple[DeltaGenerator, DeltaGenerator],
     ws: Workspace,
     scenario_id: str,
     inputs: BalanceInputs,
@@ -337,12 +353,12 @@ def _locks(
 ) -> tuple[list[str], list[str]]:
     """Territories kept as they are, and units kept in their territory."""
     labels = owner_labels(ws, scenario_id)
-    keep = col.multiselect(
+    keep = cols[0].multiselect(
         "Keep these territories as they are", leaf_ids, format_func=lambda t: labels.get(t, t),
         key="bal.locked", help="Their units stay put and nothing joins them.",
     )  # fmt: skip
     unit_names = _unit_labels(ws, scenario_id, inputs) if leaf_ids else {}
-    units = col.multiselect(
+    units = cols[1].multiselect(
         "Keep these units in their territory", list(unit_names),
         format_func=lambda u: unit_names.get(u, u), key="bal.locked_units",
         help="Each stays in the territory it has now; other units may still join or leave.",
@@ -387,7 +403,9 @@ def _request(
             locked=locks if locks is not None else Locks(),
             k=form.k, max_moved_accounts=form.max_moved_accounts,
             min_workload=form.min_workload, max_workload=form.max_workload,
-            compactness_sweeps=form.compactness_sweeps,
+            compactness_sweeps=form.compactness_sweeps, compactness=form.compactness,
+            max_drive_h=form.max_drive_h, drive_limit=form.drive_limit,
+            drive_penalty=form.drive_penalty,
         )  # fmt: skip
         request = BalanceRequest(
             mode=DESIGN if form.mode == DESIGN else REBALANCE, params=params,

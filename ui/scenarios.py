@@ -3,7 +3,8 @@
 The work is the library's (:mod:`planner.services.balance_inputs`,
 :mod:`planner.services.balance_runs`, :mod:`planner.services.balance_views`);
 this module keeps what a session needs (inputs once per workspace version,
-the last run, a pending promotion). The Balance page's form is
+the last run, a pending promotion) and the Balance page's inputs and
+sizing advice. The Balance page's form is
 :mod:`ui.balance_controls`, its result :mod:`ui.balance_result` and its
 fairness audit :mod:`ui.audit_view`. "Promote" is a fragment: using it
 re-runs only it, not the whole page.
@@ -14,15 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import cast
 
+import pandas as pd
 import streamlit as st
 
 from planner import schema as s
-from planner.balance import TerritoryPlan
+from planner.balance import TerritoryPlan, recommend_territory_count
 from planner.errors import PlannerError
 from planner.models import Scenario, ScenarioState
 from planner.services.balance_inputs import BalanceInputs
 from planner.services.balance_inputs import balance_inputs as compute_inputs
-from planner.services.balance_runs import BalanceResult
+from planner.services.balance_runs import BalanceResult, field_reps
 from planner.workspace import Workspace
 from ui import auth, routes, state
 from ui.cache import roads_file_for
@@ -40,6 +42,7 @@ __all__ = [
     "request_promote",
     "set_last_run",
     "show_inputs",
+    "sizing_advice",
 ]
 
 _INPUTS = "tp.balance.inputs"
@@ -172,6 +175,50 @@ def show_inputs(scenario: Scenario, inputs: BalanceInputs, variables: dict[str, 
         st.warning(
             f"{inputs.outside:,} accounts lie outside every unit and are left out of balancing."
         )
+
+
+def sizing_advice(ws: Workspace, units: pd.DataFrame) -> int | None:
+    """Show how many reps the visit hours need; return that count (``None`` without hours)."""
+    if "workload_h" not in units.columns:
+        return None
+    capacities = pd.to_numeric(field_reps(ws)[s.CAPACITY_H_PER_WEEK], errors="coerce").dropna()
+    with st.expander("How many reps does this workload need?", expanded=True):
+        c1, c2, c3 = st.columns([1, 1, 2])
+        capacity = c1.number_input(
+            "Field hours per rep and week", min_value=1.0, max_value=80.0, step=1.0,
+            value=float(capacities.median()) if len(capacities) else 40.0, key="bal.capacity",
+        )  # fmt: skip
+        utilisation = c2.slider(
+            "Target utilisation", 50, 100, 85, step=5, format="%d %%", key="bal.utilisation"
+        )
+        sizing = recommend_territory_count(
+            units.set_index(s.UNIT_ID)["workload_h"],
+            capacity_h_per_week=capacity,
+            target_utilisation=utilisation / 100,
+            period="month",
+        )
+        c3.info(
+            f"This workload needs **{sizing.territories} reps** at {capacity:g} h/week and "
+            f"{utilisation} % utilisation: {sizing.workload_h_per_week:,.1f} h of visits a week, "
+            f"{sizing.utilisation:.0%} of each rep's time."
+        )
+        options = sizing.options.rename(
+            columns={"territories": "Reps", "utilisation": "Utilisation",
+                     "spare_h_per_week": "Spare h/week"}
+        )  # fmt: skip
+        st.dataframe(
+            options, hide_index=True, width="stretch",
+            column_config={
+                "Utilisation": st.column_config.NumberColumn(format="percent"),
+                "Spare h/week": st.column_config.NumberColumn(format="%.1f"),
+            },
+        )  # fmt: skip
+        if sizing.oversized_units:
+            big = ", ".join(f"{u} ({h:.1f} h)" for u, h in sizing.oversized_units[:5])
+            st.warning(
+                f"Units busier than one rep can cover: {big}. Split them into smaller units."
+            )
+    return sizing.territories
 
 
 # --- the compare page ------------------------------------------------------------------------
