@@ -34,6 +34,8 @@ COMMAND_MODULES = (
     "report",
     "isochrone",
     "find",
+    "rules",
+    "overrides",
 )
 
 Handler = Callable[[argparse.Namespace], int]
