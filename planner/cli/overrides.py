@@ -106,7 +106,9 @@ def _remove(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     ws, sid, scope = _open(args)
     table = override_table(ws, sid, territory_id=args.territory, scope=scope)
-    rows: list[dict[str, Any]] = table.to_dict("records")
+    rows: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in table.to_dict("records")
+    ]
     lines = [
         f"  {r['account_id']:<12} {r['action']:<8} {r['territory_id']:<12} "
         f"{r['reason'] or '-'}  ({r['set_by'] or '?'}, {r['set_at']})"

@@ -71,8 +71,8 @@ def _open(args: argparse.Namespace) -> tuple[Workspace, str, AccessScope | None]
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    return out
+    clean = frame.astype(object).where(frame.notna(), None)
+    return [{str(k): v for k, v in r.items()} for r in clean.to_dict("records")]
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -94,17 +94,18 @@ def _show(args: argparse.Namespace) -> int:
     text = args.trial if args.trial is not None else rule_of(territories, args.territory) or ""
     count = count_matches(ws, sid, args.territory, text)
     sample = [a for a in count.sample if scope is None or scope.can_view_account(a)]
+    links = _records(chain)
     payload = {
         "ok": True,
         "scenario_id": sid,
         "territory_id": args.territory,
         "rule": text or None,
-        "chain": _records(chain),
+        "chain": links,
         "count": {**count.to_dict(), "sample": sample},
     }
     lines = [
         f"  {'  ' * int(r['depth'])}{r[s.TERRITORY_ID]:<12} {r['relation']:<6} {r[s.RULE] or '-'}"
-        for r in payload["chain"]
+        for r in links
     ]
     what = f"'{text}'" if text else "no rule"
     emit(
