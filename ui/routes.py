@@ -414,6 +414,7 @@ def show_route(
             "centre of the stops. Add the rep's home address on the data page."
         )
     _estimate_banner(plan)
+    _far_from_roads(plan)
     i = _day_choice(plan, key, wanted)
     day = plan.days[i]
     when = day_date(key.first_day, day.weekday, day.week) if len(plan.days) > 1 else key.first_day
@@ -442,6 +443,37 @@ def _estimate_banner(plan: RoutePlan) -> None:
             f"times and distances are estimates ({plan.method}). The map joins the stops "
             "with straight dashed lines, not roads.",
             icon=":material/straighten:",
+        )
+
+
+def _far_from_roads(plan: RoutePlan) -> None:
+    """List the stops (and home) that join the road network from far away."""
+    snap = plan.matrix.snap
+    if snap is None:
+        return
+    far = snap.far_points(plan.point_ids)
+    if not far:
+        return
+    names = dict(zip(plan.point_ids, plan.point_names, strict=True))
+    cut = sum(p.off_network for p in far)
+    noun = "stop is" if len(far) == 1 else "stops are"
+    text = f"**{len(far)} {noun} far from a drivable road** of the network: their drive "
+    text += "times are less reliable. Check their coordinates, or use a larger extract."
+    if cut:
+        text += f" {cut} of them are too far to route at all and are left out."
+    st.warning(text, icon=":material/wrong_location:")
+    with st.expander("Stops far from a road", expanded=False):
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Stop": [p.id for p in far],
+                    "Name": [names.get(p.id, "") for p in far],
+                    "To the nearest road (km)": [round(p.distance_m / 1000, 2) for p in far],
+                    "Routable": ["no" if p.off_network else "yes" for p in far],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
         )
 
 

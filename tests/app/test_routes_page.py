@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,9 +17,10 @@ from planner.access import scope_for
 from planner.errors import InputError
 from planner.io.limits import ReadLimits
 from planner.routing import RouteParams, plan_routes, visits_due
-from planner.samples import SAMPLES, data_dir
+from planner.samples import SAMPLES, data_dir, sample_path
 from planner.services import rep_accounts, rep_routes, route_map, route_tables, team_routes
 from planner.services.network_upload import store_uploaded_network
+from planner.workspace import open_workspace
 from tests.app.conftest import HOSTILE_NAME, build_small_workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -486,3 +489,33 @@ def test_network_upload_checks_the_size_limit(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no file to store"):
         store_uploaded_network(MONACO_PBF.read_bytes(), MONACO_PBF.name, None)
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(not _sample("helsinki"), reason="the Helsinki sample is not built")
+def test_stops_far_from_a_road_are_listed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Stops moved out to sea are named with their distance to the road network."""
+    copy = tmp_path / "helsinki.gpkg"
+    shutil.copyfile(sample_path("helsinki"), copy)
+    shutil.copyfile(
+        sample_path("helsinki").with_name("helsinki_roads.graphml.gz"),
+        tmp_path / "helsinki_roads.graphml.gz",
+    )
+    ws = open_workspace(copy)
+    sid = ws.active_scenario_id()
+    members = ws.memberships(sid)
+    held = set(members.loc[members["territory_id"] == "HEL-2", "account_id"])
+    accounts = ws.accounts.copy()
+    at_sea = accounts["account_id"].isin(held)
+    n = int(at_sea.sum())
+    accounts.loc[at_sea, "geometry"] = gpd.points_from_xy(  # 1-2 km off the shore, south
+        np.linspace(24.93, 24.99, n), np.full(n, 60.125), crs=accounts.crs
+    )
+    ws.set_table("accounts", accounts)
+    ws.commit("move HEL-2's accounts out to sea", user="hel-planner")
+    at = _open(str(copy), monkeypatch, user="hel-rep-2")
+    _no_exceptions(at)
+    warned = "\n".join(w.value for w in at.warning)
+    assert "far from a drivable road" in warned, warned
+    far = next(e for e in at.expander if e.label == "Stops far from a road").dataframe[0].value
+    assert set(far["Stop"]) <= held and len(far) > 0
+    assert (far["To the nearest road (km)"] > 0.5).all()
