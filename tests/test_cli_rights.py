@@ -76,6 +76,12 @@ WALKED = {
     "network build": "--as-user",
     "push": "--as-user",
     "pull": "--as-user",
+    "rule show": "--as-user",
+    "rule set": "--as-user",
+    "rule clear": "--as-user",
+    "override add": "--as-user",
+    "override remove": "--as-user",
+    "override list": "--as-user",
 }
 
 #: Commands that read a workspace but take no user: what each shows to anyone.
