@@ -40,6 +40,7 @@ from planner.store.layout import (
     META,
     Layout,
     gpkg_engine,
+    kind_of_sql,
     postgres_engine,
     register_gpkg,
 )
@@ -248,15 +249,7 @@ def _reflect_extras(engine: sa.Engine, schema: str | None) -> dict[str, dict[str
         for col in inspector.get_columns(table, schema=schema):
             if col["name"] in declared:
                 continue
-            type_name = str(col["type"]).upper()
-            kind: s.Kind = "str"
-            if any(x in type_name for x in ("FLOAT", "REAL", "DOUBLE", "NUMERIC")):
-                kind = "float"
-            elif "INT" in type_name:
-                kind = "int"
-            elif "BOOL" in type_name:
-                kind = "bool"
-            extras.setdefault(table, {})[col["name"]] = kind
+            extras.setdefault(table, {})[col["name"]] = kind_of_sql(str(col["type"]))
     return extras
 
 

@@ -19,7 +19,6 @@ those images as new changes.
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,17 +28,18 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from planner import schema as s
+from planner.conform import conform
 from planner.errors import ConflictError, StoreUnavailableError, WorkspaceError, format_ids
 from planner.models import now_iso
 from planner.store.changes import Change
 from planner.store.codec import decode_gpkg
+from planner.store.columnar import read_gpkg_table
 from planner.store.diff import RowChange, TableDiff, diff_table, row_keys
-from planner.store.layout import HIDDEN, Backend, Layout, kind_of_dtype
+from planner.store.layout import HIDDEN, Backend, Layout, kind_of_dtype, kind_of_sql
 from planner.store.messages import fault_message, row_label
 from planner.store.pgcopy import copy_out
 from planner.store.writes import apply_rows, record_change
@@ -159,30 +159,29 @@ class Store:
         with self.reading() as conn:
             version = self._head(conn)
             meta = self._meta(conn)
+            self._note_new_extras(conn)
         tables: dict[str, pd.DataFrame] = {}
-        with self.faults("read"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
+        with self.faults("read"):
             for name in self.layout.tables:
                 if name in self.layout.absent:
                     tables[name] = s.empty_frame(name)
-                    continue
-                frame = pyogrio.read_dataframe(self.location, layer=name, use_arrow=True)
-                tables[name] = self._known_columns(name, frame)
+                else:
+                    tables[name] = read_gpkg_table(self.location, self.layout, name)
         with self.reading() as conn:
             if self._head(conn) != version:
                 return None
         return Snapshot(tables, meta, version)
 
-    def _known_columns(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
-        frame = frame.drop(columns=[c for c in HIDDEN if c in frame.columns])
-        if s.TABLES[name].extra_columns:
-            known = set(self.layout.columns(name))
-            for col in frame.columns:
-                if col not in known and col != s.GEOMETRY:
-                    self.layout.note_extra(name, str(col), kind_of_dtype(frame[col].dtype))
-        if isinstance(frame, gpd.GeoDataFrame) and frame.crs is None:
-            frame = frame.set_crs(s.STORAGE_CRS, allow_override=True)
-        return frame
+    def _note_new_extras(self, conn: Connection) -> None:
+        """Learn the extra columns another process added to a file since it was opened."""
+        for name, spec in s.TABLES.items():
+            if not spec.extra_columns or name in self.layout.absent:
+                continue
+            known = set(self.layout.columns(name)) | set(HIDDEN) | {s.GEOMETRY}
+            for row in conn.exec_driver_sql(f'PRAGMA table_info("{name}")'):
+                column, declared = str(row[1]), str(row[2])
+                if column not in known:
+                    self.layout.note_extra(name, column, kind_of_sql(declared))
 
     def _meta(self, conn: Connection) -> dict[str, str]:
         rows = conn.execute(sa.select(self.layout.meta.c[s.KEY], self.layout.meta.c[s.VALUE]))
@@ -198,7 +197,7 @@ class Store:
             tables = {
                 name: s.empty_frame(name)
                 if name in self.layout.absent
-                else self.read_table(conn, name)
+                else conform(self.read_table(conn, name), name)
                 for name in self.layout.tables
             }
         return Snapshot(tables, meta, version)

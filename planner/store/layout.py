@@ -40,6 +40,8 @@ __all__ = [
     "Backend",
     "Layout",
     "gpkg_engine",
+    "kind_of_dtype",
+    "kind_of_sql",
     "postgres_engine",
     "register_gpkg",
 ]
@@ -71,6 +73,18 @@ def kind_of_dtype(dtype: Any) -> s.Kind:
     if text.startswith(("int", "Int", "uint")):
         return "int"
     if text == "bool":
+        return "bool"
+    return "str"
+
+
+def kind_of_sql(type_name: str) -> s.Kind:
+    """Return the stored kind of an extra column from its declared SQL type."""
+    upper = type_name.upper()
+    if any(x in upper for x in ("FLOAT", "REAL", "DOUBLE", "NUMERIC")):
+        return "float"
+    if "INT" in upper:
+        return "int"
+    if "BOOL" in upper:
         return "bool"
     return "str"
 

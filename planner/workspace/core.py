@@ -290,6 +290,7 @@ class Workspace(WorkspaceScenarios):
             name=str(snap.meta.get("name") or store.name),
             tables=snap.tables,
             description=str(snap.meta.get("description") or ""),
+            conformed=True,  # a store reads tables in their conformed shape
         )
         ws._attach(store, snap.version)
         return ws

@@ -8,7 +8,7 @@ and the audit log. Scenario lifecycle lives in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,13 +73,19 @@ class WorkspaceTables:
     description: str = ""
     store: Store | None = field(default=None, repr=False, compare=False)
     version: int = 0
+    #: The given tables are conformed already (read from a store): take them as they are.
+    conformed: InitVar[bool] = False
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, conformed: bool) -> None:
         given = self.tables
         self.tables = TrackedTables()
         for table in TABLE_NAMES:
             frame = given.get(table)
-            self.tables[table] = s.empty_frame(table) if frame is None else conform(frame, table)
+            if frame is None:
+                frame = s.empty_frame(table)
+            elif not conformed:
+                frame = conform(frame, table)
+            self.tables[table] = frame
         if self.territory_types.empty:
             self.add_territory_type(DEFAULT_TYPE)
         self._baseline: dict[str, pd.DataFrame] = dict(self.tables)
