@@ -60,7 +60,7 @@ BEFORE_FILE = ROOT / "benchmarks" / "data" / "bench_app_before.json"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-MAP_FRAME = "iframe[title='streamlit_folium.st_folium']"
+MAP_FRAME = "iframe[title$='st_folium']"
 LOGIN = "hel-planner"
 #: A click on the map with no answer in this many seconds is counted as lost.
 LOST_AFTER_S = 15.0

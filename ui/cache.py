@@ -44,6 +44,8 @@ from planner.store import (
 from planner.viz import leaf_territory_ids, primary_territory, road_lines, territory_colors
 from planner.viz_fast import account_arrays
 from planner.workspace import Workspace
+from ui.maps import MapParts
+from ui.maps import map_parts as render_parts
 
 __all__ = [
     "Content",
@@ -51,6 +53,7 @@ __all__ = [
     "assignment",
     "history",
     "map_copy",
+    "map_parts",
     "read_workspace",
     "road_lines_for",
     "roads_file_for",
@@ -238,6 +241,30 @@ def map_copy(content: Content | None, what: str, build: Callable[[], folium.Map]
     if content is None:
         return build()
     return copy.deepcopy(_cached_map(content, what, build))
+
+
+@st.cache_resource(show_spinner=False, max_entries=24)
+def _cached_parts(
+    content: Content, what: str, split: bool, _build: Callable[[], folium.Map]
+) -> MapParts:
+    del content, what  # only part of the cache key
+    return render_parts(_build(), split=split)
+
+
+def map_parts(
+    content: Content | None, what: str, build: Callable[[], folium.Map], *, split: bool = False
+) -> MapParts:
+    """The map ``build()`` makes, rendered once per ``content`` and ``what``.
+
+    Rendered by :func:`ui.maps.map_parts`.
+
+    ``what`` names everything else the map depends on (scenario, mode,
+    selection, options). The parts are text, shared read-only by every
+    session; showing them costs no rendering. ``content`` ``None`` renders afresh.
+    """
+    if content is None:
+        return render_parts(build(), split=split)
+    return _cached_parts(content, what, split, build)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

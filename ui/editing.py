@@ -44,10 +44,13 @@ __all__ = [
     "first_time",
     "problem_map",
     "remember",
+    "remember_error",
+    "remember_warning",
     "require_edit",
     "rerun_fragment",
     "show_error",
     "show_flash",
+    "take_flash",
 ]
 
 MapMode = Literal["draw", "edit", "units"]
@@ -328,28 +331,54 @@ def remember(outcome: EditOutcome, before: Mapping[str, int] | None = None) -> N
     if state.pending() is not None:
         st.session_state.pop(keys.EDIT_FLASH, None)
         return
-    st.session_state[keys.EDIT_FLASH] = (outcome.message, outcome.warnings, dict(before or {}))
+    st.session_state[keys.EDIT_FLASH] = {
+        "success": outcome.message,
+        "warnings": list(outcome.warnings),
+        "before": dict(before or {}),
+    }  # fmt: skip
 
 
-def show_flash() -> dict[str, int] | None:
-    """Show the message of the last edit once; return the counts from before it, if any."""
+def remember_error(exc: PlannerError) -> None:
+    """Keep a refused edit's message for the next run (from a callback, before the run)."""
+    st.session_state[keys.EDIT_FLASH] = {"error": _error_text(exc)}
+
+
+def remember_warning(text: str) -> None:
+    """Keep a warning for the next run (from a callback, before the run)."""
+    st.session_state[keys.EDIT_FLASH] = {"warnings": [text]}
+
+
+def take_flash() -> dict[str, Any]:
+    """Take the messages kept for this run (see :func:`show_flash`); empty if none."""
     flash = st.session_state.pop(keys.EDIT_FLASH, None)
+    return flash if isinstance(flash, dict) else {}
+
+
+def show_flash(flash: Mapping[str, Any] | None = None) -> dict[str, int] | None:
+    """Show the messages kept for this run once; return the counts from before the edit, if any.
+
+    ``flash``: messages already taken with :func:`take_flash` (default: take them now).
+    """
     if flash is None:
-        return None
-    message, notes, before = flash
-    st.success(message)
-    for note in notes:
+        flash = take_flash()
+    if flash.get("success"):
+        st.success(flash["success"])
+    if flash.get("error"):
+        st.error(flash["error"])
+    for note in flash.get("warnings", []):
         st.warning(note)
-    return before or None
+    return flash.get("before") or None
+
+
+def _error_text(exc: PlannerError) -> str:
+    if isinstance(exc, InputError) and exc.problems:
+        return "\n".join([exc.summary, *[f"- {p}" for p in exc.problems]])
+    return str(exc)
 
 
 def show_error(exc: PlannerError) -> None:
     """Show a library error with its list of problems."""
-    if isinstance(exc, InputError) and exc.problems:
-        lines = [exc.summary, *[f"- {p}" for p in exc.problems]]
-        st.error("\n".join(lines))
-    else:
-        st.error(str(exc))
+    st.error(_error_text(exc))
 
 
 def rerun_fragment() -> None:

@@ -1,30 +1,301 @@
-"""Show folium maps in Streamlit with the app's own (offline) Leaflet files."""
+"""Show folium maps in Streamlit with the app's own (offline) Leaflet files.
+
+A map is turned once into the parts the map component draws
+(:func:`map_parts`: its script, header, HTML and asset links) and the parts
+are shown with :func:`show_parts`; :func:`show_map` does both. Rendering a
+folium map runs Jinja templates for every element (0.3-0.7 s for a map of
+the Helsinki sample), so callers that show the same map on every run cache
+its parts (:func:`ui.cache.map_parts`).
+
+The component is streamlit-folium's own frontend. A map split into a fixed
+part (the map, its fit, the drawing tools) and its layers keeps its iframe
+while only the layers change: the new layers replace the old ones in place,
+with no reload, no flicker and no lost click on a map just drawn.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import folium
 import streamlit as st
 import streamlit.components.v1 as components
-from streamlit_folium import st_folium
+import streamlit_folium
+from branca.element import Element, Figure
+from folium.map import FitBounds
+from folium.plugins import Draw
+from folium.raster_layers import TileLayer
+from jinja2 import UndefinedError
 
-from planner.viz import DEFAULT_ASSET_BASE_URL, localize_assets, map_html
+from planner.viz import DEFAULT_ASSET_BASE_URL, is_fixed_element, localize_assets, map_html
 from planner.viz import missing_vendor_files as _missing
 
-__all__ = ["VENDOR_DIR", "attribution_caption", "missing_vendor_files", "show_map"]
+__all__ = [
+    "VENDOR_DIR",
+    "MapParts",
+    "attribution_caption",
+    "map_parts",
+    "missing_vendor_files",
+    "show_map",
+    "show_parts",
+]
 
 #: The folder Streamlit serves at ``/app/static/vendor`` (see .streamlit/config.toml).
 VENDOR_DIR = Path(__file__).resolve().parents[1] / "static" / "vendor"
 
 _SETUP_HINT = "run `python scripts/vendor_assets.py` (or `./dev setup`) once, then reload"
 
+#: streamlit-folium's frontend, declared here so its arguments can be prepared (and cached) by us.
+_component = components.declare_component(
+    "st_folium", path=str(Path(streamlit_folium.__file__).parent / "frontend" / "build")
+)
+
+#: The name the component's page gives the map (its div and its variable).
+_MAP_NAME = "map_div"
+_SCRIPT_LINK = re.compile(
+    r"<script\b[^>]*\bsrc=[\"'][^\"']*[\"'][^>]*>.*?</script\b[^>]*>", re.IGNORECASE | re.DOTALL
+)
+_CSS_LINK = re.compile(r'<link rel="stylesheet" href=".*?"/>')
+_MAP_DIV = re.compile(r'<div class="folium-map" id=".*" ></div>')
+_ELEMENT_REF = re.compile(r"\{\{\s*'([A-Za-z_$][A-Za-z0-9_$]*)'\s*\}\}")
+_DRAWN_ITEMS = re.compile(r"drawnItems_draw_control_[0-9a-z_]+")
+_ELEMENT_ID = re.compile(r"_[0-9a-f]{32}")
+
+#: Replaces the layers of the previous update: what the layers' script adds to the map
+#: (layers and controls) is remembered and removed before the next layers are added.
+_LAYERS_BEGIN = """
+(function () {
+var map_div = window.map;
+(window.tpLayers || []).forEach(function (x) { try { x.remove(); } catch (e) {} });
+var added = window.tpLayers = [];
+var keep = function (e) { added.push(e.layer); };
+var controlAddTo = L.Control.prototype.addTo;
+L.Control.prototype.addTo = function (map) {
+  added.push(this); return controlAddTo.call(this, map);
+};
+map_div.on('layeradd', keep);
+try {
+"""
+_LAYERS_END = """
+} finally {
+  map_div.off('layeradd', keep);
+  L.Control.prototype.addTo = controlAddTo;
+}
+})();
+"""
+
+
+@dataclass(frozen=True)
+class MapParts:
+    """A rendered map as the component takes it.
+
+    ``script`` makes the map and what must live as long as it (its fit, the
+    drawing tools); ``layers`` adds everything else and, shown again with
+    other layers, replaces them in place. ``mount`` changes exactly when
+    ``script`` does (element ids left out): a new ``mount`` draws a new map.
+    """
+
+    script: str
+    layers: str
+    header: str
+    html: str
+    css_links: tuple[str, ...]
+    js_links: tuple[str, ...]
+    bounds: dict[str, dict[str, float | None]]
+    zoom: Any
+    mount: str
+
 
 def missing_vendor_files() -> list[str]:
     """Return the vendored map files that are missing on this server."""
     return _missing(VENDOR_DIR)
+
+
+def _walk(element: Element) -> Iterator[Element]:
+    yield element
+    for child in element._children.values():
+        yield from _walk(child)
+
+
+def _own_script(element: Element) -> str:
+    """The script macro of one element (none: empty), as folium renders it."""
+    template = getattr(element, "_template", None)
+    module = getattr(template, "module", None)
+    if module is None or not hasattr(module, "script"):
+        return ""
+    try:
+        return str(module.script(element))
+    except UndefinedError:  # some elements (popups) only render as a whole template
+        return str(template.render(this=element, kwargs={})) if template is not None else ""
+
+
+def _script(element: Element) -> str:
+    return "\n".join(_own_script(e) for e in _walk(element))
+
+
+def _fixed(child: Element, m: folium.Map) -> bool:
+    """Whether ``child`` belongs to the map's fixed part (see :class:`MapParts`)."""
+    if isinstance(child, Draw | FitBounds | TileLayer) or is_fixed_element(child):
+        return True
+    return any(
+        isinstance(other, Draw) and other.feature_group is child for other in m._children.values()
+    )
+
+
+def _bounds(m: folium.Map) -> dict[str, dict[str, float | None]]:
+    try:
+        (south, west), (north, east) = m.get_bounds()
+    except (AttributeError, TypeError, ValueError):
+        south = west = north = east = None
+    return {
+        "_southWest": {"lat": south, "lng": west},
+        "_northEast": {"lat": north, "lng": east},
+    }
+
+
+def _links(m: folium.Map) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    css: list[str] = []
+    js: list[str] = []
+    for element in _walk(m):
+        css.extend(href for _, href in getattr(element, "default_css", None) or [])
+        js.extend(src for _, src in getattr(element, "default_js", None) or [])
+    return tuple(dict.fromkeys(css)), tuple(dict.fromkeys(js))
+
+
+def map_parts(m: folium.Map, *, split: bool = False) -> MapParts:
+    """Render ``m`` once into the parts :func:`show_parts` draws.
+
+    Parameters
+    ----------
+    m
+        The map; it is rendered (and so changed): pass a map of your own.
+    split
+        Put the layers apart from the map (see :class:`MapParts`), so
+        showing other layers later keeps the map; ``False``: all in ``script``.
+    """
+    localize_assets(m, base_url=DEFAULT_ASSET_BASE_URL)
+    root = m.get_root()
+    if not isinstance(root, Figure):  # folium puts every map in a figure: this never happens
+        raise TypeError("the map is not in a figure")
+    root.render()
+    name = m.get_name()
+    children = list(m._children.values())
+    fixed = [c for c in children if not split or _fixed(c, m)]
+    moving = [c for c in children if split and not _fixed(c, m)]
+    script = "\n".join([_own_script(m), *(_script(c) for c in fixed)])
+    script = _DRAWN_ITEMS.sub("drawnItems", script.replace("alert(coords);", ""))
+    if "drawnItems" not in script:
+        script += "\nvar drawnItems = [];"
+    layers = "\n".join(_script(c) for c in moving)
+    if layers:
+        layers = _LAYERS_BEGIN + layers + _LAYERS_END
+    css, js = _links(m)
+    header = _CSS_LINK.sub("", _SCRIPT_LINK.sub("", root.header.render()))
+    html = _MAP_DIV.sub("", root.html.render()).strip()
+    script = _ELEMENT_REF.sub(r"\1", script).replace(name, _MAP_NAME)
+    mount = hashlib.sha1(_ELEMENT_ID.sub("", script).encode()).hexdigest()[:16]
+    return MapParts(
+        script=script,
+        layers=_ELEMENT_REF.sub(r"\1", layers).replace(name, _MAP_NAME),
+        header=header.replace(name, _MAP_NAME),
+        html=html.replace(name, _MAP_NAME),
+        css_links=css,
+        js_links=js,
+        bounds=_bounds(m),
+        zoom=m.options.get("zoom"),
+        mount=mount,
+    )
+
+
+def show_parts(
+    parts: MapParts,
+    *,
+    key: str,
+    height: int = 620,
+    returned_objects: Iterable[str] = (),
+    on_change: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any] | None:
+    """Show a rendered map (:func:`map_parts`); return what the map reports back.
+
+    Parameters
+    ----------
+    parts
+        The map.
+    key
+        Streamlit widget key; the component's own key is ``key`` and
+        ``parts.mount``, so the same key with other layers keeps the map.
+    height
+        Height in pixels.
+    returned_objects
+        What the map reports back (``"last_object_clicked"``,
+        ``"all_drawings"``, ...; as ``streamlit_folium.st_folium``). Empty:
+        interacting with the map never reruns the page.
+    on_change
+        Called with the map's new report before the rerun it causes (a
+        click handled here is drawn by that very rerun).
+
+    Returns
+    -------
+    dict or None
+        The map's report (its defaults until the user acts), or ``None``
+        when the map's assets are missing.
+    """
+    if not _assets_present():
+        return None
+    wanted = list(returned_objects)
+    defaults = {k: v for k, v in _defaults(parts).items() if k in wanted}
+    component_key = f"{key}:{parts.mount}"
+
+    def changed() -> None:
+        value = st.session_state.get(component_key) or {}
+        st.session_state[key] = value
+        if on_change is not None:
+            on_change(value)
+
+    result: dict[str, Any] | None = _component(
+        script=parts.script, header=parts.header, html=parts.html, id=_MAP_NAME,
+        key=component_key, height=height, width=None, returned_objects=wanted,
+        default=defaults, zoom=None, center=None, feature_group=parts.layers or None,
+        return_on_hover=False, layer_control="", pixelated=False,
+        css_links=list(parts.css_links), js_links=list(parts.js_links), on_change=changed,
+        wrap_longitude=False,
+    )  # fmt: skip
+    return result
+
+
+def _defaults(parts: MapParts) -> dict[str, Any]:
+    """What the map reports before the user acts (the frontend's first report equals it)."""
+    return {
+        "last_clicked": None,
+        "last_object_clicked": None,
+        "last_object_clicked_count": 0,
+        "last_object_clicked_tooltip": None,
+        "last_object_clicked_popup": None,
+        "all_drawings": None,
+        "last_active_drawing": None,
+        "bounds": parts.bounds,
+        "zoom": parts.zoom,
+        "last_circle_radius": None,
+        "last_circle_polygon": None,
+        "selected_layers": None,
+        "selected_tags": None,
+        "last_geocoder_result": None,
+    }
+
+
+def _assets_present() -> bool:
+    missing = missing_vendor_files()
+    if missing:
+        st.error(
+            "The map's JavaScript files are not installed on this server "
+            f"(missing {', '.join(missing[:3])}{'…' if len(missing) > 3 else ''}): {_SETUP_HINT}."
+        )
+    return not missing
 
 
 def show_map(
@@ -46,9 +317,7 @@ def show_map(
     height
         Height in pixels.
     returned_objects
-        What the map reports back to the script (``"last_object_clicked"``,
-        ``"all_drawings"``, ...; see ``streamlit_folium.st_folium``). Empty:
-        interacting with the map never reruns the page.
+        What the map reports back to the script (see :func:`show_parts`).
     interactive
         ``False`` renders the plain HTML document in an iframe instead
         (nothing comes back; no component round trips).
@@ -56,28 +325,16 @@ def show_map(
     Returns
     -------
     dict or None
-        What ``st_folium`` returns, or ``None`` when ``interactive`` is false
-        or the assets are missing.
+        What the map reports (see :func:`show_parts`), or ``None`` when
+        ``interactive`` is false or the assets are missing.
     """
-    missing = missing_vendor_files()
-    if missing:
-        st.error(
-            "The map's JavaScript files are not installed on this server "
-            f"(missing {', '.join(missing[:3])}{'…' if len(missing) > 3 else ''}): {_SETUP_HINT}."
-        )
-        return None
-    localize_assets(m, base_url=DEFAULT_ASSET_BASE_URL)
     if not interactive:
-        components.html(map_html(m), height=height)
+        if _assets_present():
+            components.html(map_html(m), height=height)
         return None
-    result: dict[str, Any] = st_folium(
-        m,
-        key=key,
-        height=height,
-        use_container_width=True,
-        returned_objects=list(returned_objects),
-    )
-    return result
+    if not _assets_present():
+        return None
+    return show_parts(map_parts(m), key=key, height=height, returned_objects=returned_objects)
 
 
 def attribution_caption() -> None:

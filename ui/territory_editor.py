@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -46,6 +47,7 @@ class _Page:
     ids: list[str]
     leaves: set[str]
     user: str | None
+    flash: dict[str, Any]  # the last edit's messages, shown beside the map (it never moves)
 
 
 @st.fragment
@@ -53,16 +55,16 @@ def territory_editor() -> None:
     """Draw the editor: pickers, the map of the mode, its side panel, the counts."""
     page = _load()
     selected, mode, zoom = _pickers(page)
-    nonce = int(st.session_state.get(keys.EDIT_NONCE, 0))
-    shown = selected if (mode != "draw" or zoom) else ""  # the draw map hides the selection
-    map_key = keys.edit_map(mode, shown or "", zoom, state.workspace_version(), nonce)
+    map_key = _map_key(mode, selected, zoom)
     map_col, side = st.columns([3, 2], gap="medium")
     with map_col:
         result = _map(page, mode, selected, zoom, map_key)
     pending = _pending_drawing(result, map_key)
+    nonce = int(st.session_state.get(keys.EDIT_NONCE, 0))
     with side:
+        editing.show_flash(page.flash)
         if mode == "units":
-            _units_panel(page, selected, result, map_key)
+            _units_panel(page, selected)
         elif pending is None:
             _how_to(page, mode, selected)
         else:
@@ -70,14 +72,31 @@ def territory_editor() -> None:
         _counts(page, selected)
 
 
-def _load() -> _Page:
+def _map_key(mode: editing.MapMode, selected: str | None, zoom: bool) -> str:
+    """The map's widget key: a new key draws a new map (see :func:`_map`).
+
+    The unit map keeps its key across edits and selections (only its layers
+    change); the drawing maps change it with every edit (a drawing used is
+    gone) and with "Discard the drawing".
+    """
+    nonce = int(st.session_state.get(keys.EDIT_NONCE, 0))
+    if mode == "units":
+        return keys.edit_map(mode, "", zoom, 0, nonce)
+    shown = selected if (mode != "draw" or zoom) else ""  # the draw map hides the selection
+    return keys.edit_map(mode, shown or "", zoom, state.workspace_version(), nonce)
+
+
+def _load(*, quiet: bool = False) -> _Page:
+    """What the editor works on; ``quiet``: show nothing (in a callback, before the run)."""
     view = state.current_workspace()
     sid = state.current_scenario_id()
     ws = state.workspace_for_edit()  # "access denied" for reps
     terr = view.territories(sid)
-    before = editing.show_flash()
+    flash = {} if quiet else editing.take_flash()
+    before = flash.get("before") or None
     counts = cache.territory_counts(state.content_key(view), view, sid, before)
     return _Page(
+        flash=flash,
         view=view,
         ws=ws,
         sid=sid,
@@ -117,19 +136,32 @@ def _pickers(page: _Page) -> tuple[str | None, editing.MapMode, bool]:
 def _map(
     page: _Page, mode: editing.MapMode, selected: str | None, zoom: bool, map_key: str
 ) -> dict[str, Any]:
+    """The map of the mode, rendered once per version and view (:func:`ui.cache.map_parts`).
+
+    Its layers are apart from the map itself, so an edit on the unit map
+    redraws the layers in the map already shown. A click on a unit is
+    handled in the map's callback, before the rerun that draws its result.
+    """
     options = state.map_options(show_units=mode != "units", show_reps=False)
-    m = cache.map_copy(
+    parts = cache.map_parts(
         state.content_key(page.view),
         f"edit|{page.sid}|{mode}|{selected}|{zoom}|{options!r}",
         lambda: editing.edit_map(
             page.view, page.sid, mode=mode, selected=selected, options=options,
             zoom_to_selected=zoom,
         ),
+        split=True,
     )  # fmt: skip
-    returned = ["last_object_clicked"] if mode == "units" else ["all_drawings"]
-    result = maps.show_map(m, key=map_key, height=600, returned_objects=returned) or {}
+    if mode == "units":
+        returned = ["last_object_clicked", "last_object_clicked_count"]
+        on_change = partial(_on_unit_click, selected)
+    else:
+        returned, on_change = ["all_drawings"], None
+    result = maps.show_parts(
+        parts, key=map_key, height=600, returned_objects=returned, on_change=on_change
+    )
     maps.attribution_caption()
-    return result
+    return result or {}
 
 
 def _pending_drawing(result: dict[str, Any], map_key: str) -> dict[str, Any] | None:
@@ -150,28 +182,53 @@ def _apply(
     touched: Sequence[str | None],
     *,
     everything: bool = False,
+    rerun: bool = True,
     **kwargs: Any,
 ) -> None:
-    """Run an edit the user may make; on success remember its message and redraw the editor."""
+    """Run an edit the user may make; on success remember its message and redraw the editor.
+
+    ``rerun`` false (in a callback, before the run): the message of a
+    refusal is kept for the run too, and nothing reruns.
+    """
     previous = dict(zip(page.counts[s.TERRITORY_ID], page.counts["accounts"], strict=True))
     try:
         editing.require_edit(*touched, everything=everything)
         outcome = change(page.ws, page.sid, user=page.user, **kwargs)
     except PlannerError as exc:
-        editing.show_error(exc)
+        if rerun:
+            editing.show_error(exc)
+        else:
+            editing.remember_error(exc)
         return
     state.mark_changed(getattr(change, "__name__", "edit territories").replace("_", " "))
     editing.remember(outcome, previous)
     st.session_state[keys.EDIT_PENDING] = None
-    editing.rerun_fragment()
+    if rerun:
+        editing.rerun_fragment()
 
 
-def _toggle(page: _Page, selected: str, unit: str) -> None:
+def _toggle(page: _Page, selected: str, unit: str, *, rerun: bool = True) -> None:
     holder = edit.unit_holder(page.ws, page.sid, unit)
-    _apply(page, edit.toggle_unit, [selected, holder], territory_id=selected, unit_id=unit)
+    _apply(
+        page, edit.toggle_unit, [selected, holder], territory_id=selected, unit_id=unit,
+        rerun=rerun,
+    )  # fmt: skip
 
 
-def _units_panel(page: _Page, selected: str | None, result: dict[str, Any], map_key: str) -> None:
+def _on_unit_click(selected: str | None, report: dict[str, Any]) -> None:
+    """A click on the unit map (its callback, before the rerun): add or remove the unit there."""
+    click = report.get("last_object_clicked")
+    if not click or selected is None:
+        return
+    page = _load(quiet=True)
+    unit = edit.unit_at(page.view.units, float(click["lng"]), float(click["lat"]))
+    if unit is None:
+        editing.remember_warning("No unit there: click inside a unit's outline.")
+    else:
+        _toggle(page, selected, unit, rerun=False)
+
+
+def _units_panel(page: _Page, selected: str | None) -> None:
     st.subheader("Units")
     if selected is None:
         st.info("Pick a territory first.")
@@ -182,13 +239,6 @@ def _units_panel(page: _Page, selected: str | None, result: dict[str, Any], map_
         "click one of its (filled) units to remove it."
     )
     st.caption(f"{len(mine):,} units in this territory now.")
-    click = result.get("last_object_clicked")
-    if click and editing.first_time("click", f"{map_key}:{click['lat']}:{click['lng']}"):
-        unit = edit.unit_at(page.view.units, float(click["lng"]), float(click["lat"]))
-        if unit is None:
-            st.warning("No unit there: click inside a unit's outline.")
-        else:
-            _toggle(page, selected, unit)
     in_it = set(mine)
     with st.form(keys.EDIT_UNIT_FORM, border=False):
         unit_pick = st.selectbox(

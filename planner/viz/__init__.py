@@ -28,7 +28,14 @@ from planner.viz.assets import (
     map_html,
     missing_vendor_files,
 )
-from planner.viz.basemap import add_osm_attribution, add_roads, add_units, base_map, road_lines
+from planner.viz.basemap import (
+    add_osm_attribution,
+    add_roads,
+    add_units,
+    base_map,
+    is_fixed_element,
+    road_lines,
+)
 from planner.viz.charts import territory_bar_chart
 from planner.viz.density import add_density, density_grid
 from planner.viz.legend import LegendRow, add_legend
@@ -71,6 +78,7 @@ __all__ = [
     "asset_urls",
     "base_map",
     "density_grid",
+    "is_fixed_element",
     "leaf_territory_ids",
     "localize_assets",
     "map_html",

@@ -24,6 +24,7 @@ __all__ = [
     "auto_tolerance_m",
     "base_map",
     "display_geometries",
+    "is_fixed_element",
     "map_bounds",
     "road_lines",
 ]
@@ -157,8 +158,19 @@ def base_map(
     m.add_child(_Css(_MAP_CSS))
     add_osm_attribution(m)
     if bounds is not None:
-        m.fit_bounds([list(bounds[0]), list(bounds[1])], padding=(16, 16))
+        # rounded to ~1 cm: the same view gives the same script (a map shown keeps its frame)
+        corners = [[round(float(v), 7) for v in corner] for corner in bounds]
+        m.fit_bounds(corners, padding=(16, 16))
     return m
+
+
+def is_fixed_element(element: object) -> bool:
+    """Whether ``element`` is part of the base map itself (its styles and attribution).
+
+    Such elements live as long as the map; everything else added to it is a
+    layer that may be redrawn in place (see ``ui.maps``).
+    """
+    return isinstance(element, _Css | _Attribution)
 
 
 class _Attribution(MacroElement):

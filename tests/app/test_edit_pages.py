@@ -9,11 +9,13 @@ redrawn under a new key (as ``st_folium`` does).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+import streamlit as st
 from shapely.geometry import box, mapping
 from streamlit.testing.v1 import AppTest
 
@@ -32,7 +34,13 @@ CENTRE_BOX = box(24.935, 60.16, 24.95, 60.18)
 
 
 class FakeMap:
-    """Stands in for ``ui.maps.show_map``: replies like ``st_folium`` to a drawing or a click."""
+    """Stands in for ``ui.maps.show_map`` and ``show_parts``: replies like the map component.
+
+    A reply answers from the next map shown and on reruns while its key
+    stays (as the component does). A map with a callback gets the reply in
+    it first, then the run starts again, as the component's callback runs
+    before the rerun the click causes.
+    """
 
     def __init__(self) -> None:
         self.queued: dict[str, Any] | None = None
@@ -43,10 +51,21 @@ class FakeMap:
         """Answer ``reply`` from the next map shown, and on reruns while its key stays."""
         self.queued = reply
 
-    def __call__(self, m: object, *, key: str, returned_objects: Any = (), **_: Any) -> Any:
+    def __call__(
+        self,
+        m: object,
+        *,
+        key: str,
+        returned_objects: Any = (),
+        on_change: Callable[[dict[str, Any]], None] | None = None,
+        **_: Any,
+    ) -> Any:
         self.keys.append(key)
         if self.queued is not None:
             self.bound, self.queued = (key, self.queued), None
+            if on_change is not None:
+                on_change(self.bound[1])
+                st.rerun()
         if self.bound is not None and self.bound[0] == key:
             return self.bound[1]
         return {k: None for k in returned_objects}
@@ -57,6 +76,7 @@ def fake_map(monkeypatch: pytest.MonkeyPatch) -> FakeMap:
     """The map component replaced by a :class:`FakeMap`."""
     fake = FakeMap()
     monkeypatch.setattr("ui.maps.show_map", fake)
+    monkeypatch.setattr("ui.maps.show_parts", fake)
     return fake
 
 
