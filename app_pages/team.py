@@ -120,7 +120,7 @@ def _hand_over_section() -> None:
     left, mid, right = st.columns(3)
     gone = left.selectbox("Departing user", list(names), format_func=_user_label,
                           index=None, key=HANDOVER_FROM)  # fmt: skip
-    heir = mid.selectbox("Successor", [r for r in names if r != gone], format_func=_user_label,
+    heir = mid.selectbox("Successor", list(names), format_func=_user_label,
                          index=None, key=HANDOVER_TO)  # fmt: skip
     day = right.date_input("Successor's first day", value="today", key=HANDOVER_ON)
     if gone is None or heir is None:
@@ -132,11 +132,20 @@ def _hand_over_section() -> None:
     except PlannerError as exc:
         editing.show_error(exc)
         return
-    st.dataframe(plan.changes, hide_index=True, width="stretch", column_config={
-        "kind": "what", "departing": f"{names.get(gone) or gone}",
-        "successor": f"{names.get(heir) or heir}",
-        "accounts": st.column_config.NumberColumn("accounts", help="accounts in the territory"),
-    })  # fmt: skip
+    moving = plan.changes[plan.changes["kind"] == "territory"].drop(columns="kind")
+    owned = plan.changes[plan.changes["kind"] == "account"][["id", "name"]]
+    st.markdown(f"**Moves {len(moving)} territor{'y' if len(moving) == 1 else 'ies'} and "
+                f"{len(owned)} account{'' if len(owned) == 1 else 's'} {_user_label(gone)} "
+                f"owns to {_user_label(heir)}.**")  # fmt: skip
+    if len(moving):
+        st.dataframe(moving, hide_index=True, width="stretch", column_config={
+            "id": "territory", "departing": str(names.get(gone) or gone),
+            "successor": str(names.get(heir) or heir),
+            "accounts": st.column_config.NumberColumn("accounts", help="accounts in it"),
+        })  # fmt: skip
+    if len(owned):
+        with st.expander(f"Accounts owned by {_user_label(gone)} ({len(owned)})"):
+            st.dataframe(owned, hide_index=True, width="stretch", column_config={"id": "account"})
     asked = (gone, heir, str(plan.on))
     if st.button("Hand over…", key=HANDOVER_ASK):
         st.session_state[HANDOVER_ASKED] = asked

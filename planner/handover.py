@@ -51,7 +51,8 @@ class HandOverPlan:
     account_ids
         Accounts whose ``owner_id`` changes to the successor.
     changes
-        One row per moving assignment or account, columns :data:`HAND_OVER_COLUMNS`.
+        One row per moving assignment or account, columns :data:`HAND_OVER_COLUMNS`
+        (``accounts``: the territory's member accounts; empty on account rows).
     """
 
     from_rep: str
@@ -137,7 +138,7 @@ def _changes(
     rows = [("territory", tid, names.get(tid), role, gone, new, int(sizes.get(tid, 0)))
             for tid, role, gone, new in moved]  # fmt: skip
     since = f"from {on}"
-    rows += [("account", str(a), n, "account owner", f"until {on - timedelta(days=1)}", since, 1)
+    rows += [("account", str(a), n, "account owner", f"until {on - timedelta(days=1)}", since, None)
              for a, n in zip(accounts[s.ACCOUNT_ID], accounts[s.NAME], strict=True)]  # fmt: skip
     return pd.DataFrame(rows, columns=list(HAND_OVER_COLUMNS))
 

@@ -23,9 +23,10 @@ def _choose(at: AppTest, gone: str, heir: str, day: date) -> AppTest:
     return _ok(at)
 
 
-def _preview(at: AppTest) -> list[tuple[str, str, str]]:
+def _preview(at: AppTest) -> list[tuple[str, str]]:
+    """The territories the preview says move: (id, role)."""
     frame = next(d.value for d in at.dataframe if "successor" in d.value.columns)
-    return list(zip(frame["kind"], frame["id"], frame["role"], strict=True))
+    return list(zip(frame["id"], frame["role"], strict=True))
 
 
 def test_planner_hands_a_rep_over_after_a_preview_and_one_confirm(
@@ -35,7 +36,8 @@ def test_planner_hands_a_rep_over_after_a_preview_and_one_confirm(
     at = _app_on(small_workspace_file, monkeypatch).run()
     at.switch_page(PAGE).run()
     _choose(at, "R1", "R2", date(2026, 4, 1))
-    assert _preview(at) == [("territory", "T1", "owner")]
+    assert _preview(at) == [("T1", "owner")]
+    assert any("Moves 1 territory and 0 accounts" in m.value for m in at.markdown)
     assert open_workspace(small_workspace_file).version == 1  # a preview saves nothing
 
     at.button(key=ASK).click().run()
@@ -76,7 +78,7 @@ def test_a_manager_hands_over_inside_their_subtree(
     at = _sign_in(_app_on(team_copy, monkeypatch), "M1")
     at.switch_page(PAGE).run()
     _choose(at, "R1", "R3", date(2026, 5, 1))
-    assert ("territory", "T1", "owner") in _preview(at)
+    assert ("T1", "owner") in _preview(at)
     at.button(key=ASK).click().run()
     at.button(key=YES).click().run()
     _ok(at)
