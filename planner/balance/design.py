@@ -19,7 +19,7 @@ from planner.balance.drive import (
     reach_mask,
     seeding_cost,
 )
-from planner.balance.exact import exact_partition
+from planner.balance.exact import exact_partition, polish_exactly
 from planner.balance.metrics import compute_metrics
 from planner.balance.params import BalanceParams, LocksLike
 from planner.balance.plan import TerritoryPlan, ToleranceNotMetError
@@ -247,14 +247,24 @@ def _best_of_starts(
 
 
 def _solve_exactly(state: SearchState, p: BalanceParams, report: Progress) -> bool:
-    """Settle a missed tolerance exactly on small maps; ``True`` when none can be met (proved).
+    """Settle a missed tolerance exactly; ``True`` when none can be met (proved).
 
-    A solved plan is then made more compact within the tolerance.
+    First neighbourhoods of the territories outside the tolerance are cut
+    again exactly (:func:`~planner.balance.exact.polish_exactly`); then, on
+    small maps, the whole map. A solved plan is then made more compact
+    within the tolerance.
     """
     if state.max_abs_dev() <= p.tolerance:
         return False
     report(0.9, "solving exactly")
     before, beyond = state.snapshot(), len(state.beyond_reach())
+    polished = polish_exactly(state, p.tolerance)
+    logger.info("exact neighbourhoods: %d re-solved, max deviation %.4f", polished,
+                state.max_abs_dev())
+    if state.max_abs_dev() <= p.tolerance:
+        if p.compactness_sweeps:
+            state.compact(p.tolerance, sweeps=p.compactness_sweeps)
+        return False
     outcome = exact_partition(state, p.tolerance)
     if outcome == "solved" and len(state.beyond_reach()) > beyond:
         state.restore(before)  # the exact step knows no drive limit: keep the search's plan

@@ -24,7 +24,7 @@ from scipy.sparse import csc_matrix
 
 from planner.balance.search import SearchState
 
-__all__ = ["connected_sets", "exact_partition", "territory_cost"]
+__all__ = ["connected_sets", "exact_partition", "polish_exactly", "territory_cost"]
 
 logger = logging.getLogger(__name__)
 
@@ -278,3 +278,93 @@ def _match(state: SearchState, group: list[int], masks: list[int], units: list[i
         for r, c in zip(rr.tolist(), cc.tolist(), strict=True):
             out[idx[r]] = masks[idx[c]]
     return out
+
+
+def polish_exactly(
+    state: SearchState, goal: float, *, max_units: int = 60, max_sets: int = 100_000,
+    time_limit: float = 2.0, max_rounds: int | None = None,
+) -> int:
+    """Re-solve neighbourhoods exactly: each territory outside ``goal`` with its neighbours.
+
+    The worst territory and the territories it touches are merged and cut
+    again by set partitioning (every connected set of their units near
+    their targets listed, the split with the least squared deviation and
+    steep cost beyond ``goal`` picked); the new split is kept only when the
+    neighbourhood's sorted deviations fall, so the repair ends. Territories
+    outside the neighbourhood do not change, and each new territory is a
+    connected set, so the plan stays contiguous. A large-neighbourhood
+    search with exact steps, for maps of a few units per territory where
+    single moves and tree cuts stall (neighbourhoods above ``max_units``
+    units are skipped).
+
+    Returns
+    -------
+    int
+        Neighbourhoods re-solved.
+    """
+    done = 0
+    limit = max_rounds if max_rounds is not None else 10 * state.k
+    tried: set[tuple[tuple[int, ...], tuple[float, ...]]] = set()
+    while done < limit and state.max_abs_dev() > goal:
+        order = sorted((t for t in range(state.k) if state.open[t] and abs(state.dev(t)) > goal),
+                       key=lambda t: (-abs(state.dev(t)), t))
+        if not any(_resolve_once(state, group, goal, tried, max_units, max_sets, time_limit)
+                   for t in order for group in _rings(state, t)):
+            break
+        done += 1
+    return done
+
+
+def _rings(state: SearchState, t: int) -> list[tuple[int, ...]]:
+    """Territory ``t`` with its neighbours, then with theirs too."""
+    one = {t, *state.neighbour_territories_of(t)}
+    two = set(one).union(*(state.neighbour_territories_of(x) for x in one))
+    return [tuple(sorted(one)), tuple(sorted(two))]
+
+
+def _resolve_once(
+    state: SearchState, group: tuple[int, ...], goal: float,
+    tried: set[tuple[tuple[int, ...], tuple[float, ...]]], max_units: int, max_sets: int,
+    time_limit: float,
+) -> bool:
+    key = (group, tuple(round(state.load[g], 9) for g in group))
+    if key in tried:
+        return False
+    tried.add(key)
+    return _resolve(state, list(group), goal, max_units, max_sets, time_limit)
+
+
+def _resolve(
+    state: SearchState, group: list[int], goal: float, max_units: int, max_sets: int,
+    time_limit: float,
+) -> bool:
+    """Cut ``group``'s units again exactly; apply when the sorted deviations fall."""
+    if sum(len(state.members[g]) for g in group) > max_units:
+        return False
+    reg = _region(state, group)
+    classes = _classes(state, reg)
+    tg = [c.target for c in classes]
+    cap = max(abs(state.dev(g)) for g in group)
+    try:
+        sets = connected_sets(reg.nbm, reg.w, min(tg) * (1 - cap), max(tg) * (1 + cap), max_sets)
+    except _TooMany:
+        return False
+    columns = _columns(reg, sets, classes, cap, goal)
+    if not columns:
+        return False
+    _status, picked = _pick(reg, classes, columns, time_limit)
+    if picked is None:
+        return False
+    masks = _by_territory(classes, picked, len(group))
+    weight_of = _weights(reg.w)
+    new = sorted((abs(weight_of(m) - state.tgt[g]) / state.tgt[g]
+                  for g, m in zip(group, masks, strict=True)), reverse=True)
+    old = sorted((abs(state.dev(g)) for g in group), reverse=True)
+    if [round(x, 12) for x in new] >= [round(x, 12) for x in old]:
+        return False
+    before = state.snapshot()
+    _move_to(state, group, _match(state, group, masks, reg.units), reg.units)
+    if state.drive is not None and state.beyond_reach():
+        state.restore(before)  # interchangeable territories differ by their reps' reach
+        return False
+    return True

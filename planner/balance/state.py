@@ -249,6 +249,12 @@ class StateCore:
             return [t for t in out if self.open[t] and self.admits(u, t)]
         return [t for t in out if self.open[t] and self.reachable(u, t)]
 
+    def neighbour_territories_of(self, t: int) -> list[int]:
+        """Open territories other than ``t`` that touch it."""
+        lab = self.lab
+        out = {lab[v] for u in self.members[t] for v in self.nb[u]} - {t}
+        return sorted(x for x in out if self.open[x])
+
     def territory_graph(self) -> list[tuple[int, int]]:
         """Pairs ``(a, b)``, ``a < b``, of open territories that touch."""
         lab = self.lab
