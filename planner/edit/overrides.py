@@ -54,8 +54,13 @@ def _texts(account_ids: Sequence[object]) -> list[str]:
     return ["" if s.is_missing(a) else str(a).strip() for a in account_ids]
 
 
-def _check_accounts(ws: Workspace, ids: list[str], scope: AccessScope | None) -> None:
-    """Refuse empty ids, and ids that do not exist or ``scope`` may not see, naming their rows."""
+def _check_accounts(
+    ws: Workspace, ids: list[str], scope: AccessScope | None, *, known: bool = True
+) -> None:
+    """Refuse empty ids, and ids that do not exist or ``scope`` may not see, naming their rows.
+
+    With ``known=False`` only empty ids are refused.
+    """
     if not ids:
         raise user_error("no accounts given", "pick one or more accounts", column=s.ACCOUNT_ID)
     problems = []
@@ -64,6 +69,14 @@ def _check_accounts(ws: Workspace, ids: list[str], scope: AccessScope | None) ->
         problems.append(
             Problem("empty account id", rows=blank, column=s.ACCOUNT_ID, fix="give every row an id")
         )
+    if known:
+        problems.extend(_unknown(ws, ids, scope))
+    if problems:
+        raise InputError("some accounts cannot be used", problems)
+
+
+def _unknown(ws: Workspace, ids: list[str], scope: AccessScope | None) -> list[Problem]:
+    """Ids that do not exist (a problem), or that ``scope`` may not see (refused at once)."""
     if scope is not None and scope.account_ids is not None:
         hidden = [(i + 1, a) for i, a in enumerate(ids) if a and a not in scope.account_ids]
         if hidden:  # unknown and invisible read the same: existence is not revealed
@@ -72,20 +85,19 @@ def _check_accounts(ws: Workspace, ids: list[str], scope: AccessScope | None) ->
                 f"{format_ids([r for r, _ in hidden])}) do not exist or are outside what user "
                 f"'{scope.user_id}' may see; pick accounts of your territories"
             )
-    else:
-        known = set(ws.accounts[s.ACCOUNT_ID].astype(str))
-        unknown = [(i + 1, a) for i, a in enumerate(ids) if a and a not in known]
-        if unknown:
-            problems.append(
-                Problem(
-                    f"unknown accounts {format_ids([a for _, a in unknown])}",
-                    rows=tuple(r for r, _ in unknown),
-                    column=s.ACCOUNT_ID,
-                    fix="check the ids against the accounts table (planner find helps)",
-                )
-            )
-    if problems:
-        raise InputError("some accounts cannot be used", problems)
+        return []
+    present = set(ws.accounts[s.ACCOUNT_ID].astype(str))
+    unknown = [(i + 1, a) for i, a in enumerate(ids) if a and a not in present]
+    if not unknown:
+        return []
+    return [
+        Problem(
+            f"unknown accounts {format_ids([a for _, a in unknown])}",
+            rows=tuple(r for r, _ in unknown),
+            column=s.ACCOUNT_ID,
+            fix="check the ids against the accounts table (planner find helps)",
+        )
+    ]
 
 
 def _check_request(
@@ -247,6 +259,10 @@ def remove_overrides(
 ) -> EditOutcome:
     """Remove the overrides of accounts on a territory; their shape and rules decide again.
 
+    With a ``scope``, the territory must be one the user may edit; the
+    accounts need not be visible any more (an account excluded from the
+    user's territory has left their scope), only have an override there.
+
     Raises
     ------
     InputError
@@ -255,7 +271,12 @@ def remove_overrides(
     planner.access.AccessDeniedError
         If ``scope`` may not edit the territory or see the accounts.
     """
-    ids = _check_request(ws, scenario_id, territory_id, account_ids, scope)
+    row_of(ws.territories(scenario_id), territory_id)
+    if scope is not None:
+        require_edit_rights(scope, territory_id)
+    ids = _texts(account_ids)
+    _check_accounts(ws, ids, None, known=False)  # each must have an override: checked below
+    ids = list(dict.fromkeys(ids))
     old = ws.rows("overrides", scenario_id)
     on_t = old[s.TERRITORY_ID].astype(str) == territory_id
     have = set(old.loc[on_t.to_numpy(), s.ACCOUNT_ID].astype(str))
@@ -306,9 +327,7 @@ def override_table(
     """
     rows = ws.rows("overrides", scenario_id)
     if scope is not None:
-        rows = scope.filter_table("overrides", rows)
-        if scope.account_ids is not None:
-            rows = rows[rows[s.ACCOUNT_ID].astype(str).isin(scope.account_ids).to_numpy()]
+        rows = scope.filter_table("overrides", rows)  # an excluded account is no longer seen
     if territory_id is not None:
         rows = rows[(rows[s.TERRITORY_ID].astype(str) == territory_id).to_numpy()]
     accounts = ws.accounts
