@@ -215,7 +215,7 @@ def _picked_reps(right: DeltaGenerator, ws: Workspace, scenario_id: str) -> gpd.
     capacity = pd.to_numeric(reps[s.CAPACITY_H_PER_WEEK], errors="coerce")
     if not by_capacity:
         right.caption(f"{len(reps)} territories, one per rep, equal targets.")
-        return reps.drop(columns=[s.CAPACITY_H_PER_WEEK])
+        return reps.assign(**{s.CAPACITY_H_PER_WEEK: float("nan")})  # equal targets
     if len(reps) and (capacity.isna() | (capacity <= 0)).any():
         right.caption(
             f"{len(reps)} territories, one per rep; equal targets, because not every "
