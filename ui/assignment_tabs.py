@@ -16,7 +16,7 @@ from planner.assign import Assignment
 from planner.errors import PlannerError
 from planner.reassign import reassign
 from planner.workspace import Workspace
-from ui import editing, keys, maps, state
+from ui import editing, gap_fill, keys, maps, state
 from ui.history import history_panel
 
 __all__ = ["bulk_tab", "figures", "memberships_tab", "problems_tab", "stale_banner", "why_tab"]
@@ -184,6 +184,7 @@ def problems_tab(ws: Workspace, sid: str, result: Assignment) -> None:
         options = state.map_options(show_reps=False)
         m = editing.problem_map(ws, sid, troubles, focus=focus, options=options)
         maps.show_map(m, key=keys.ASSIGN_MAP, height=560)
+    gap_fill.gap_fill_section(ws, sid, troubles)
 
 
 def bulk_tab(ws: Workspace, sid: str, labels: dict[str, str], user: str | None) -> None:
