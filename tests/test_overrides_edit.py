@@ -185,3 +185,16 @@ def test_override_then_remove_is_the_identity(picks: list[int], target: str, act
     assert all(now.get(a) == before[a] for a in untouched)
     edit.remove_overrides(ws, "base", ids, target)
     assert _primary(ws) == before
+
+
+def test_choices_are_the_accounts_an_override_would_change(ws: Workspace) -> None:
+    """Exclude offers the territory's (and below) accounts; include every other; text narrows."""
+    out_of_t1 = edit.override_choices(ws, "base", "T1", "exclude")
+    assert sorted(out_of_t1[s.ACCOUNT_ID]) == _in(ws, "T1")
+    assert set(out_of_t1["now"]) == {"T1"}
+    into_t1 = edit.override_choices(ws, "base", "T1", "include")
+    assert not set(into_t1[s.ACCOUNT_ID]) & set(_in(ws, "T1"))
+    assert len(into_t1) + len(out_of_t1) == len(ws.accounts)
+    assert len(edit.override_choices(ws, "base", "R", "exclude")) == len(_primary(ws))
+    named = edit.override_choices(ws, "base", "T1", "include", text="SHOP 1", limit=3)
+    assert len(named) <= 3 and all(str(n).startswith("Shop 1") for n in named["account"])

@@ -37,6 +37,7 @@ from planner.edit.overrides import (
     add_overrides,
     exclude_accounts,
     include_accounts,
+    override_choices,
     override_table,
     remove_overrides,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "membership_table",
     "move_territory",
     "new_territory_id",
+    "override_choices",
     "override_table",
     "redraw_parents",
     "remove_overrides",

@@ -23,6 +23,7 @@ from planner.edit.rights import require_edit_rights
 from planner.edit.rows import row_of, territory_label
 from planner.errors import InputError, Problem, format_ids
 from planner.models import now_iso
+from planner.tree import TerritoryTree
 from planner.workspace import Workspace
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "add_overrides",
     "exclude_accounts",
     "include_accounts",
+    "override_choices",
     "override_table",
     "remove_overrides",
 ]
@@ -350,6 +352,61 @@ def override_table(
     return out.sort_values(
         [s.SET_AT, s.ACCOUNT_ID], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)
+
+
+def override_choices(
+    ws: Workspace,
+    scenario_id: str,
+    territory_id: str,
+    action: OverrideAction,
+    *,
+    text: str = "",
+    limit: int | None = None,
+) -> pd.DataFrame:
+    """The accounts an include in (or exclude from) a territory would change, for a picker.
+
+    For an exclude, the accounts in the territory or below it now; for an
+    include, every other account. ``text`` keeps those whose id, name or
+    address contains it (case ignored).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``account_id``, ``account`` (the name) and ``now`` (the territories
+        holding it as primary, joined), sorted by id, at most ``limit`` rows.
+    """
+    territories = ws.territories(scenario_id)
+    row_of(territories, territory_id)
+    subtree = {territory_id, *TerritoryTree.of(territories).descendants(territory_id)}
+    members = ws.memberships(scenario_id)
+    held = set(
+        members.loc[members[s.TERRITORY_ID].astype(str).isin(subtree), s.ACCOUNT_ID].astype(str)
+    )
+    primary = members[members[s.IS_PRIMARY].astype(bool)]
+    now = primary.groupby(primary[s.ACCOUNT_ID].astype(str))[s.TERRITORY_ID].agg(
+        lambda t: ", ".join(sorted(map(str, t)))
+    )
+    accounts = ws.accounts
+    ids = accounts[s.ACCOUNT_ID].astype(str)
+    keep = ids.isin(held) if action == "exclude" else ~ids.isin(held)
+    needle = text.strip().casefold()
+    if needle:
+        found = ids.str.casefold().str.contains(needle, regex=False)
+        for column in (s.NAME, s.ADDRESS):
+            if column in accounts.columns:
+                words = accounts[column].astype(str).str.casefold()
+                found |= words.str.contains(needle, regex=False) & accounts[column].notna()
+        keep &= found
+    chosen = accounts[keep.to_numpy()]
+    out = pd.DataFrame(
+        {
+            s.ACCOUNT_ID: chosen[s.ACCOUNT_ID].astype(str).to_numpy(),
+            "account": chosen[s.NAME].to_numpy(),
+            "now": chosen[s.ACCOUNT_ID].astype(str).map(now).to_numpy(),
+        }
+    ).sort_values(s.ACCOUNT_ID, kind="stable")
+    out = out.astype(object).where(out.notna(), None).reset_index(drop=True)
+    return out if limit is None else out.head(limit)
 
 
 def _accounts(ids: list[str]) -> str:
