@@ -57,6 +57,9 @@ def audit_section(
         "GerryChain's ReCom chain, the method of redistricting practice, and shows where "
         "this plan sits on each measure."
     )
+    if run is None and ws.territories(scenario_id).empty:
+        st.info("This scenario has no territories yet: design a plan above, then audit it.")
+        return
     which = _which_plan(scenario_id, run)
     plan, weight = _plan_and_weight(ws, scenario_id, variables, run, which)
     c1, c2, _ = st.columns([1, 1, 2])
