@@ -1,4 +1,4 @@
-"""Assignment: which territory each account is in and why, the problems to fix, bulk moves."""
+"""Assignment: each account's territory and why, problems, rules and overrides, bulk moves."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import streamlit as st
 from planner import edit
 from planner.errors import PlannerError
 from ui import assignment_tabs as tabs
-from ui import editing, state
+from ui import editing, rule_editor, state
 
 ws = state.current_workspace()  # what the user may see (all of it for planners)
 sid = state.current_scenario_id()
@@ -24,8 +24,14 @@ except PlannerError as exc:
 
 tabs.stale_banner(ws, sid, result, user)
 tabs.figures(result)
-table_tab, why_tab, problems_tab, bulk_tab = st.tabs(
-    ["Memberships", "Why is this account here?", "Unassigned and overlaps", "Bulk reassignment"]
+table_tab, why_tab, problems_tab, rules_tab, bulk_tab = st.tabs(
+    [
+        "Memberships",
+        "Why is this account here?",
+        "Unassigned and overlaps",
+        "Rules and overrides",
+        "Bulk reassignment",
+    ]
 )
 with table_tab:
     tabs.memberships_tab(edit.membership_table(ws, sid), labels)
@@ -33,5 +39,7 @@ with why_tab:
     tabs.why_tab(ws, result, labels)
 with problems_tab:
     tabs.problems_tab(ws, sid, result)
+with rules_tab:
+    rule_editor.rules_tab(ws, sid, labels, user)
 with bulk_tab:
     tabs.bulk_tab(ws, sid, labels, user)

@@ -1,0 +1,290 @@
+"""The Assignment page's "Rules and overrides" tab: a territory's rule and its manual overrides.
+
+Pick a territory; type its rule and see at once how many accounts it would
+hold (the count follows the typing, in a fragment, after a short pause); a
+rule that does not parse is shown with a caret under the position the
+library names. Apply saves it (one recorded change) and re-assigns the
+accounts. Beside it, the rules above the territory and the territories below
+that inherit its rule. Under them: include or exclude accounts with a reason,
+and the territory's overrides, which can be removed.
+
+The edits are :mod:`planner.edit.rules` and :mod:`planner.edit.overrides`,
+called with the session's access scope. Session keys live here (``tp.assign.rules.*``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+import streamlit as st
+
+from planner import edit
+from planner import schema as s
+from planner.edit.overrides import OverrideAction
+from planner.errors import PlannerError, RuleError
+from planner.workspace import Workspace
+from ui import auth, editing, state
+
+__all__ = ["rule_editor", "rules_tab"]
+
+TERRITORY = "tp.assign.rules.territory"
+CANDIDATES = "tp.assign.rules.candidates"
+ACTION = "tp.assign.rules.action"
+SEARCH = "tp.assign.rules.search"
+REASON = "tp.assign.rules.reason"
+#: Most accounts offered in the picker at once (type to narrow).
+PICK_LIMIT = 1000
+
+
+def text_key(territory_id: str) -> str:
+    """The rule field's key: a new one per territory and saved version (it shows the saved rule)."""
+    return f"tp.assign.rules.text.{territory_id}.{state.workspace_version()}"
+
+
+def _pick_key(territory_id: str, action: str) -> str:
+    return f"tp.assign.rules.pick.{territory_id}.{action}.{state.workspace_version()}"
+
+
+def _remove_key(territory_id: str) -> str:
+    return f"tp.assign.rules.remove.{territory_id}.{state.workspace_version()}"
+
+
+def rules_tab(ws: Workspace, sid: str, labels: Mapping[str, str], user: str | None) -> None:
+    """The whole tab: territory picker, rule editor, rules down the tree, overrides."""
+    if not labels:
+        st.info("This scenario has no territories yet.")
+        return
+    territory = st.selectbox(
+        "Territory", sorted(labels), format_func=lambda t: labels.get(t, t), key=TERRITORY
+    )
+    if territory is None:
+        return
+    editor_col, tree_col = st.columns([3, 2], gap="medium")
+    with editor_col:
+        rule_editor(ws, sid, territory, user)
+    with tree_col:
+        _chain(ws, sid, territory, labels)
+    st.divider()
+    form_col, list_col = st.columns(2, gap="medium")
+    with form_col:
+        _override_form(ws, sid, territory, user)
+    with list_col:
+        _override_list(ws, sid, territory, user)
+
+
+# --------------------------------------------------------------------------- the rule
+
+
+def _candidates(ws: Workspace, sid: str, territory: str) -> pd.DataFrame:
+    """The accounts the territory could hold, kept while the user types (per saved version)."""
+    tag = (state.workspace_version(), id(ws), ws.version, sid, territory)
+    kept = st.session_state.get(CANDIDATES)
+    if isinstance(kept, tuple) and kept[0] == tag:
+        frame: pd.DataFrame = kept[1]
+        return frame
+    frame = edit.rule_candidates(ws, sid, territory)
+    st.session_state[CANDIDATES] = (tag, frame)
+    return frame
+
+
+def _point_at(text: str, exc: RuleError) -> None:
+    """The library's message, and the rule with a caret under the position it names."""
+    first = str(exc).splitlines()[0]
+    fix = exc.problems[0].fix if exc.problems else ""
+    st.error(f"{first}." + (f" Fix: {fix}" if fix else ""), icon=":material/error:")
+    caret = " " * max(exc.position - 1, 0) + "^"
+    st.code(f"{text}\n{caret}", language=None)
+
+
+@st.fragment
+def rule_editor(ws: Workspace, sid: str, territory: str, user: str | None) -> None:
+    """The rule field with the live count, Apply and Clear, and the fields and examples."""
+    saved = edit.rule_of(ws.territories(sid), territory) or ""
+    key = text_key(territory)
+    text = st.text_input(
+        "Rule",
+        value=saved,
+        key=key,
+        live=True,
+        placeholder='e.g. industry == "Retail" AND annual_revenue >= 1000000',
+        help="Fields from the accounts table; == != < <= > >=, in [...], is null, "
+        "AND, OR, NOT and parentheses. Text in quotes; case matters in values, not in keywords.",
+    )
+    text = text or ""
+    pool = _candidates(ws, sid, territory)
+    try:
+        count = edit.count_matches(ws, sid, territory, text, candidates=pool)
+    except RuleError as exc:
+        _point_at(text, exc)
+        count = None
+    if count is not None:
+        held = edit.count_matches(ws, sid, territory, saved, candidates=pool).matched
+        changed = text.strip() != saved
+        st.metric(
+            "Matching accounts",
+            f"{count.matched:,} of {count.candidates:,}",
+            delta=f"{count.matched - held:+,} against the saved rule" if changed else None,
+            delta_color="off",
+        )
+        st.caption(
+            f"Of the {count.candidates:,} accounts {territory} could hold: inside its shape "
+            "and its parents' shapes, matching its parents' rules."
+        )
+    _rule_buttons(ws, sid, territory, user, text, saved, ok=count is not None)
+    _fields_help(ws, key)
+
+
+def _rule_buttons(
+    ws: Workspace, sid: str, territory: str, user: str | None, text: str, saved: str, *, ok: bool
+) -> None:
+    can = editing.can_edit()
+    apply_col, clear_col = st.columns(2)
+    apply = apply_col.button(
+        "Apply", type="primary", disabled=not (can and ok and text.strip() != saved),
+        key=f"tp.assign.rules.apply.{territory}", help=None if can else "Your role may not edit",
+    )  # fmt: skip
+    clear = clear_col.button(
+        "Clear the rule", disabled=not (can and saved), key=f"tp.assign.rules.clear.{territory}"
+    )
+    if not (apply or clear):
+        return
+    try:
+        editing.require_edit(territory)
+        outcome = edit.set_rule(
+            state.workspace_for_edit(), sid, territory, text if apply else None,
+            user=user, scope=auth.current_scope(),
+        )  # fmt: skip
+    except PlannerError as exc:
+        editing.show_error(exc)
+        return
+    state.mark_changed(f"rule {'set' if apply else 'clear'} {territory}")
+    editing.remember(outcome)
+    st.rerun()
+
+
+def _use(key: str, rule: str) -> None:
+    st.session_state[key] = rule
+
+
+def _fields_help(ws: Workspace, key: str) -> None:
+    """The accounts' fields with example values, and example rules to start from."""
+    fields = edit.rule_fields(ws.accounts)
+    with st.expander("Fields and examples"):
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "field": [f.name for f in fields],
+                    "holds": [f.kind for f in fields],
+                    "for example": [", ".join(f.examples) for f in fields],
+                    "missing": [f.missing for f in fields],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+        for i, (rule, meaning) in enumerate(edit.rule_examples(fields)):
+            code, use = st.columns([5, 1], vertical_alignment="center")
+            code.markdown(f"`{rule}` — {meaning}")
+            use.button(
+                "Use", key=f"tp.assign.rules.use.{i}", on_click=_use, args=(key, rule),
+                help="Put this rule in the field (nothing is saved until Apply)",
+            )  # fmt: skip
+
+
+def _chain(ws: Workspace, sid: str, territory: str, labels: Mapping[str, str]) -> None:
+    chain = edit.rule_chain(ws.territories(sid), territory)
+    st.markdown("**Rules down the tree**")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "territory": [
+                    "\u2003" * int(d) + labels.get(t, t)
+                    for t, d in zip(chain[s.TERRITORY_ID], chain["depth"], strict=True)
+                ],
+                "its rule": [r or "" for r in chain[s.RULE]],
+                "an account must match": [a or "(any)" for a in chain["applies"]],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(
+        "A territory only takes accounts matching its own rule and every rule above it; "
+        "the territories below inherit its rule. Includes beat rules; excludes beat both."
+    )
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def _override_form(ws: Workspace, sid: str, territory: str, user: str | None) -> None:
+    """Pick accounts, say why, include or exclude them."""
+    st.markdown("**Include or exclude accounts**")
+    if not editing.can_edit():
+        st.info("Your role may not change accounts' territories.")
+        return
+    words = {"include": f"Include in {territory}", "exclude": f"Exclude from {territory}"}
+    action: OverrideAction = st.radio(
+        "Action", ["include", "exclude"], horizontal=True, key=ACTION, format_func=words.__getitem__
+    )
+    search = st.text_input("Find accounts", key=SEARCH, placeholder="id, name or address")
+    choices = edit.override_choices(ws, sid, territory, action, text=search, limit=PICK_LIMIT)
+    names = dict(zip(choices[s.ACCOUNT_ID], choices["account"], strict=True))
+    now = dict(zip(choices[s.ACCOUNT_ID], choices["now"], strict=True))
+    picked = st.multiselect(
+        "Accounts", choices[s.ACCOUNT_ID].tolist(), key=_pick_key(territory, action),
+        format_func=lambda a: f"{names.get(a) or a} ({a}) · now {now.get(a) or 'nowhere'}",
+        placeholder="Pick one or many",
+    )  # fmt: skip
+    if len(choices) >= PICK_LIMIT:
+        st.caption(f"The first {PICK_LIMIT:,} accounts are offered: type to find others.")
+    reason = st.text_input("Reason", key=REASON, placeholder="e.g. key account served from HQ")
+    verb = "Include" if action == "include" else "Exclude"
+    label = f"{verb} {len(picked)} account{'s' if len(picked) != 1 else ''}"
+    if not st.button(label, type="primary", disabled=not picked, key="tp.assign.rules.override"):
+        return
+    try:
+        editing.require_edit(territory)
+        outcome = edit.add_overrides(
+            state.workspace_for_edit(), sid, picked, territory, action,
+            reason=reason, user=user, scope=auth.current_scope(),
+        )  # fmt: skip
+    except PlannerError as exc:
+        editing.show_error(exc)
+        return
+    state.mark_changed(f"override {action} {len(picked)} accounts {territory}")
+    editing.remember(outcome)
+    st.rerun()
+
+
+def _override_list(ws: Workspace, sid: str, territory: str, user: str | None) -> None:
+    """The territory's overrides, and removing some."""
+    table = edit.override_table(ws, sid, territory_id=territory)
+    st.markdown(f"**Overrides of {territory}** ({len(table):,})")
+    if table.empty:
+        st.caption("None: its shape and rules decide.")
+        return
+    st.dataframe(
+        table.drop(columns=[s.TERRITORY_ID, "territory"]),
+        hide_index=True,
+        width="stretch",
+        column_config={s.ACCOUNT_ID: st.column_config.TextColumn("account id")},
+    )
+    if not editing.can_edit():
+        return
+    ids = table[s.ACCOUNT_ID].tolist()
+    gone = st.multiselect("Remove the overrides of", ids, key=_remove_key(territory))
+    if not st.button("Remove", disabled=not gone, key="tp.assign.rules.remove_button"):
+        return
+    try:
+        editing.require_edit(territory)
+        outcome = edit.remove_overrides(
+            state.workspace_for_edit(), sid, gone, territory, user=user, scope=auth.current_scope()
+        )
+    except PlannerError as exc:
+        editing.show_error(exc)
+        return
+    state.mark_changed(f"override remove {len(gone)} accounts {territory}")
+    editing.remember(outcome)
+    st.rerun()
