@@ -11,7 +11,7 @@ import folium
 import streamlit as st
 
 from planner import viz, viz_fast
-from ui import auth, cache, keys, map_tools, maps, state
+from ui import account_actions, auth, cache, keys, map_tools, maps, state
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()
@@ -59,6 +59,7 @@ network_file = cache.roads_file_for(state.workspace_path())
 map_tools.add_layers(m, ws, layers, found, None if network_file is None else str(network_file))
 maps.show_map(m, key=keys.MAP, height=640)
 hint.empty()  # the map itself says "Drawing N accounts…" until its dots are drawn
+account_actions.account_panel(sid, found)  # include / exclude the opened account (issue 14)
 maps.attribution_caption()
 if tiles == "none":
     st.caption("No basemap: choose OpenStreetMap tiles in the sidebar when online.")
