@@ -22,7 +22,6 @@ from planner.assign.inputs import (
     check_accounts,
     match_overrides,
     overrides_frame,
-    point_coordinates,
 )
 from planner.assign.layout import TerritoryLayout, cached_layout
 from planner.assign.resolve import (
@@ -196,12 +195,11 @@ def _checked_run(
     """Check the account points, then the rest (see :func:`_complete_run`)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PlannerWarning)
-        accounts, account_ids = check_accounts(accounts)
+        accounts, account_ids, x, y = check_accounts(accounts)
     found = [
         (w.category if issubclass(w.category, Warning) else PlannerWarning, str(w.message))
         for w in caught
     ]
-    x, y = point_coordinates(np.asarray(accounts.geometry.values, dtype=object))
     return _complete_run(
         accounts, account_ids, (x, y, accounts.crs), territories, rules, overrides, found
     )
@@ -306,13 +304,21 @@ def _locate(run: _Run) -> tuple[PolygonIndex | None, Pairs]:
         empty = np.empty(0, dtype=np.int64)
         return None, (empty, empty)
     located = locate_points(run.x, run.y, index)
-    return index, (located.point_index, run.layout.shape_ids[located.polygon_index])
+    shape = (
+        located.polygon_index if run.layout.direct else run.layout.shape_ids[located.polygon_index]
+    )
+    return index, (located.point_index, shape)
 
 
 def _candidates(run: _Run, located: Pairs) -> tuple[Pairs, Pairs, NDArray[np.bool_]]:
     """(account, leaf) pairs that pass ancestor shapes and rules, plus rule-only leaves."""
     layout, n = run.layout, run.n
     lp, ls = located
+    in_shape = np.zeros(n, dtype=bool)
+    in_shape[lp] = True
+    if layout.direct and not run.rules:  # every located pair is a candidate
+        empty = np.empty(0, dtype=np.int64)
+        return (lp, ls), (empty, empty), in_shape
     cand_p, cand_t = _expand_to_leaves(lp, ls, layout)
     keep = np.ones(len(cand_p), dtype=bool)
     for a, needing in layout.ancestor_checks.items():
@@ -335,10 +341,11 @@ def _candidates(run: _Run, located: Pairs) -> tuple[Pairs, Pairs, NDArray[np.boo
         fails[sub] = ~_mask(run, r, masks)[cand_p[sub]]
         dropped |= fails & keep
         keep &= ~fails
-    in_shape = np.zeros(n, dtype=bool)
-    in_shape[lp] = True
     extra_p, extra_t = _rule_only(run, masks)
-    cand = (np.concatenate([cand_p[keep], extra_p]), np.concatenate([cand_t[keep], extra_t]))
+    if keep.all() and not len(extra_p):
+        cand = (cand_p, cand_t)
+    else:
+        cand = (np.concatenate([cand_p[keep], extra_p]), np.concatenate([cand_t[keep], extra_t]))
     return cand, (cand_p[dropped], cand_t[dropped]), in_shape
 
 
@@ -366,10 +373,10 @@ def _rule_only(run: _Run, masks: dict[int, NDArray[np.bool_]]) -> Pairs:
 
 def _expand_to_leaves(lp: I64, ls: I64, layout: TerritoryLayout) -> Pairs:
     """Turn (account, shape) pairs into (account, leaf) pairs for the leaves using each shape."""
+    if layout.direct or not len(lp):
+        return lp, ls
     ptr, flat = layout.leaves_of_shape()
     count = np.diff(ptr)
-    if not len(lp):
-        return lp, ls
     if (count <= 1).all():
         leaf_of = np.full(len(layout), -1, dtype=np.int64)
         leaf_of[count == 1] = flat

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ from planner.geo.rules import Rule
 __all__ = ["base_details", "membership_frame", "unassigned_frame"]
 
 I64 = NDArray[np.int64]
+_CAUSES = pd.CategoricalDtype(["spatial", "rule", "manual"])
 
 
 def base_details(layout: TerritoryLayout, rules: Mapping[int, Rule]) -> tuple[list[str], I64]:
@@ -78,13 +79,15 @@ def membership_frame(
             details.update((t, i) for i, t in enumerate(base_texts))
         return details.setdefault(text, len(details))
 
-    cause_code_of = np.where(chain_rule, 1, 0).astype(np.int64)  # spatial, rule, manual
-    ps = [np.flatnonzero(winners[k] >= 0) for k in range(winners.shape[0])]
-    ts = [winners[k, p] for k, p in enumerate(ps)]
-    p_all = np.concatenate(ps) if ps else np.empty(0, dtype=np.int64)
-    t_all = np.concatenate(ts) if ts else np.empty(0, dtype=np.int64)
-    cause = cause_code_of[t_all]
-    detail = detail_code_of[t_all]
+    in_order = winners.shape[0] == 1 and not manual_rows  # rows follow the accounts already
+    has = winners[0] >= 0 if in_order else None
+    p_all, t_all = _winner_pairs(winners, has)
+    cause = (
+        np.where(chain_rule, 1, 0).astype(np.int8)[t_all]  # spatial, rule, manual
+        if chain_rule.any()
+        else np.zeros(len(t_all), dtype=np.int8)
+    )
+    detail = t_all.copy() if _is_identity(detail_code_of) else detail_code_of[t_all]
     primary = np.ones(len(p_all), dtype=bool)
     if notes:
         wanted = {p * T + t: v for (p, t), v in notes.items()}
@@ -96,10 +99,10 @@ def membership_frame(
     if manual_rows:
         p_all = np.concatenate([p_all, np.array([r[0] for r in manual_rows], dtype=np.int64)])
         t_all = np.concatenate([t_all, np.array([r[1] for r in manual_rows], dtype=np.int64)])
-        cause = np.concatenate([cause, np.full(len(manual_rows), 2, dtype=np.int64)])
+        cause = np.concatenate([cause, np.full(len(manual_rows), 2, dtype=np.int8)])
         detail = np.concatenate([detail, np.array([code(r[3]) for r in manual_rows])])
         primary = np.concatenate([primary, np.array([r[2] for r in manual_rows], dtype=bool)])
-    if winners.shape[0] > 1 or manual_rows:
+    if not in_order:
         tid_rank = np.empty(T, dtype=np.int64)
         tid_rank[np.argsort(prep.tids.astype(str), kind="stable")] = np.arange(T)
         order = np.lexsort((tid_rank[t_all], p_all))
@@ -110,15 +113,33 @@ def membership_frame(
             detail[order],
             primary[order],
         )
+    ids = account_ids.array
     return pd.DataFrame(
         {
-            s.ACCOUNT_ID: account_ids.take(p_all).reset_index(drop=True),
-            s.TERRITORY_ID: _categorical(t_all, _dtype(layout, "tids", list(prep.tids))),
-            s.CAUSE: _categorical(cause, pd.CategoricalDtype(["spatial", "rule", "manual"])),
+            s.ACCOUNT_ID: ids[has] if has is not None else ids.take(p_all),
+            s.TERRITORY_ID: _categorical(t_all, _dtype(layout, "tids", prep.tids)),
+            s.CAUSE: _categorical(cause, _CAUSES),
             s.DETAIL: _categorical(detail, _detail_dtype(layout, rules, base_texts, details)),
             s.IS_PRIMARY: primary,
-        }
+        },
+        copy=False,
     )
+
+
+def _winner_pairs(winners: I64, has: NDArray[np.bool_] | None) -> tuple[I64, I64]:
+    """(account, territory) of every winner, type by type (``has``: where one type has one)."""
+    if has is not None:
+        return np.flatnonzero(has), winners[0][has]
+    ps = [np.flatnonzero(winners[k] >= 0) for k in range(winners.shape[0])]
+    ts = [winners[k][p] for k, p in enumerate(ps)]
+    if not ps:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    return np.concatenate(ps), np.concatenate(ts)
+
+
+def _is_identity(codes: I64) -> bool:
+    """Whether ``codes[i] == i`` for every ``i`` (each territory has its own detail)."""
+    return bool((codes == np.arange(len(codes))).all())
 
 
 def _detail_dtype(
@@ -130,11 +151,11 @@ def _detail_dtype(
     return _dtype(layout, ("base", tuple(sorted((k, str(r)) for k, r in rules.items()))), base)
 
 
-def _dtype(layout: TerritoryLayout, key: Any, categories: list[Any]) -> pd.CategoricalDtype:
+def _dtype(layout: TerritoryLayout, key: Any, categories: Collection[Any]) -> pd.CategoricalDtype:
     """A categorical dtype kept in the layout's memo (checking 37,000 categories costs)."""
     if len(categories) < 1000:
-        return pd.CategoricalDtype(categories)
-    return layout.memo(("dtype", key), lambda: pd.CategoricalDtype(categories))
+        return pd.CategoricalDtype(list(categories))
+    return layout.memo(("dtype", key), lambda: pd.CategoricalDtype(list(categories)))
 
 
 def _categorical(codes: NDArray[np.int64], dtype: pd.CategoricalDtype) -> pd.Categorical:

@@ -72,8 +72,12 @@ def _all_unique(ids: pd.Series) -> bool:
 
 def check_accounts(
     accounts: gpd.GeoDataFrame,
-) -> tuple[gpd.GeoDataFrame, pd.Series]:
-    """Check the accounts; return them (with a CRS) and their ids as text."""
+) -> tuple[gpd.GeoDataFrame, pd.Series, NDArray[np.float64], NDArray[np.float64]]:
+    """Check the accounts; return them (with a CRS), their ids as text, and x and y.
+
+    The coordinates are read once: a point has a number for x, so only the
+    rows without one (missing, empty or not a point) are looked at further.
+    """
     if not isinstance(accounts, gpd.GeoDataFrame):
         raise InputError(
             "accounts need locations",
@@ -81,16 +85,16 @@ def check_accounts(
         )
     ids, problems = _id_problems(accounts)
     geoms = np.asarray(accounts.geometry.values, dtype=object)
-    wrong = shapely.get_type_id(geoms) > 0
-    if wrong.any():
-        wrong[wrong] = ~shapely.is_empty(geoms[wrong])
-    if wrong.any():
-        bad_ids = ids[wrong].tolist()
+    x, y = _coordinates(geoms)
+    unread = np.flatnonzero(np.isnan(x))
+    wrong = unread[shapely.get_type_id(geoms[unread]) > 0]
+    wrong = wrong[~shapely.is_empty(geoms[wrong])]
+    if len(wrong):
         problems.append(
             Problem(
-                f"accounts {format_ids(bad_ids)} have a {geoms[wrong][0].geom_type} where a point "
-                "was expected",
-                rows=tuple(int(i) + 1 for i in np.flatnonzero(wrong)[:50]),
+                f"accounts {format_ids(ids.take(wrong).tolist())} have a "
+                f"{geoms[wrong[0]].geom_type} where a point was expected",
+                rows=tuple(int(i) + 1 for i in wrong[:50]),
                 column=s.GEOMETRY,
                 fix="give accounts point locations (latitude/longitude)",
             )
@@ -98,8 +102,20 @@ def check_accounts(
     if problems:
         raise InputError(f"{len(problems)} problem(s) with the accounts", problems)
     if accounts.crs is None:
-        accounts = _assume_lonlat(accounts, geoms)
-    return accounts, ids
+        accounts = _assume_lonlat(accounts, x, y)
+    return accounts, ids, x, y
+
+
+def _coordinates(geoms: NDArray[np.object_]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """x and y of each point; NaN for a missing or empty geometry or one that is not a point."""
+    try:
+        return point_coordinates(geoms)
+    except shapely.errors.GEOSException:  # GEOS refuses the coordinates of an empty point
+        x = np.full(len(geoms), np.nan)
+        y = np.full(len(geoms), np.nan)
+        usable = np.flatnonzero(~shapely.is_empty(geoms))
+        x[usable], y[usable] = point_coordinates(geoms[usable])
+        return x, y
 
 
 def check_account_ids(accounts: pd.DataFrame) -> pd.Series:
@@ -154,10 +170,16 @@ def _id_problems(accounts: pd.DataFrame) -> tuple[pd.Series, list[Problem]]:
     return ids, problems
 
 
-def _assume_lonlat(accounts: gpd.GeoDataFrame, geoms: NDArray[np.object_]) -> gpd.GeoDataFrame:
+def _assume_lonlat(
+    accounts: gpd.GeoDataFrame, x: NDArray[np.float64], y: NDArray[np.float64]
+) -> gpd.GeoDataFrame:
     """Accounts without a CRS: EPSG:4326 with a warning if they look like it, else an error."""
-    usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    bounds = shapely.total_bounds(geoms[usable]) if usable.any() else np.zeros(4)
+    usable = np.isfinite(x) & np.isfinite(y)
+    bounds = (
+        np.array([x[usable].min(), y[usable].min(), x[usable].max(), y[usable].max()])
+        if usable.any()
+        else np.zeros(4)
+    )
     lonlat = -180 <= bounds[0] <= bounds[2] <= 180 and -90 <= bounds[1] <= bounds[3] <= 90
     if not lonlat:
         raise InputError(

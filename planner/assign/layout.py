@@ -111,6 +111,24 @@ class TerritoryLayout:
                 self._memo[key] = make()
             return self._memo[key]
 
+    @property
+    def direct(self) -> bool:
+        """Whether every territory is a leaf located in its own shape (no hierarchy to walk).
+
+        Then a located shape's position is the territory's, and the leaves
+        need no expanding.
+        """
+        return self.memo("direct", self._direct)
+
+    def _direct(self) -> bool:
+        T = len(self)
+        return bool(
+            self.is_leaf.all()
+            and len(self.shape_ids) == T
+            and (self.shape_ids == np.arange(T)).all()
+            and (self.shape_of == np.arange(T)).all()
+        )
+
     def leaves_of_shape(self) -> tuple[I64, I64]:
         """CSR: per shape (territory position), the leaves that use it."""
         return self.memo("leaves_of_shape", self._leaves_of_shape)

@@ -74,13 +74,25 @@ def resolve_primaries(
     res = Resolution(np.full((K, n), -1, dtype=np.int64), type_names, type_code, tid_rank)
     if not len(cand_p):
         return res
-    group = cand_p * K + type_code[cand_t]
-    multi = np.bincount(group, minlength=n * K)[group] > 1
+    code = type_code[cand_t] if K > 1 else None  # one type: every code is 0
+    group = cand_p if code is None else cand_p * K + code
+    counts = np.bincount(group, minlength=n * K)
+    if counts.max() <= 1:  # no account has two candidates of one type: nothing to rank
+        _place(res.winners, code, cand_p, cand_t)
+        return res
+    multi = counts[group] > 1
     single = ~multi
-    res.winners[type_code[cand_t[single]], cand_p[single]] = cand_t[single]
-    if multi.any():
-        _rank_contested(cand_p[multi], cand_t[multi], res, rank, spatial)
+    _place(res.winners, None if code is None else code[single], cand_p[single], cand_t[single])
+    _rank_contested(cand_p[multi], cand_t[multi], res, rank, spatial)
     return res
+
+
+def _place(winners: I64, code: I64 | None, p: I64, t: I64) -> None:
+    """Record territory ``t`` as the winner of type ``code`` (0 when ``None``) for account ``p``."""
+    if code is None:
+        winners[0, p] = t
+    else:
+        winners[code, p] = t
 
 
 def _rank_contested(
