@@ -151,8 +151,7 @@ def gap_fill_section(ws: Workspace, sid: str, troubles: Sequence[Trouble]) -> No
             "accounts after", help="the territory's accounts once the unit joins"),
     })  # fmt: skip
     with map_col:
-        maps.show_map(_fill_map(ws, sid, preview, labels), key=GAP_FILL_MAP, height=420,
-                      interactive=False)  # fmt: skip
+        maps.show_map(_fill_map(ws, sid, preview, labels), key=GAP_FILL_MAP, height=420)
     if scope is None or not scope.unrestricted:
         st.info("Only planners and admins may fill gaps (the units belong to no territory).")
         return

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import folium
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -13,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 from planner import schema as s
 from planner.edit import run_assignment
 from planner.workspace import Workspace, open_workspace
-from tests.app.conftest import build_small_workspace, with_team
+from tests.app.conftest import build_small_workspace
+from ui import maps
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = "app_pages/assignment.py"
@@ -29,11 +32,9 @@ UNITS_OF = {
 GAPS = ["U30", "U31"]
 
 
-def unit_built_workspace(*, team: bool = False) -> Workspace:
+def unit_built_workspace() -> Workspace:
     """The small workspace with territories made of its units and two units left out."""
     ws = build_small_workspace()
-    if team:
-        ws = with_team(ws)
     shapes = dict(zip(ws.units[s.UNIT_ID], ws.units.geometry, strict=True))
     terr = ws.rows("territories", "base").drop(columns=[s.SCENARIO_ID])
     geoms = {t: shapely.union_all([shapes[u] for u in us]) for t, us in UNITS_OF.items()}
@@ -73,12 +74,26 @@ def _ok(at: AppTest) -> AppTest:
     return at
 
 
+@pytest.fixture
+def shown_maps(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The HTML of each map the page shows, by key (the real component still runs)."""
+    seen: dict[str, str] = {}
+    real = maps.show_map
+
+    def spy(m: folium.Map, *, key: str, **kwargs: Any) -> Any:
+        seen[key] = m.get_root().render()
+        return real(m, key=key, **kwargs)
+
+    monkeypatch.setattr("ui.maps.show_map", spy)
+    return seen
+
+
 def _proposal(at: AppTest) -> pd.DataFrame:
     return next(d.value for d in at.dataframe if "joins" in d.value.columns)
 
 
 def test_gaps_are_previewed_on_a_table_and_a_map_then_filled_as_one_change(
-    gappy_file: Path, monkeypatch: pytest.MonkeyPatch
+    gappy_file: Path, monkeypatch: pytest.MonkeyPatch, shown_maps: dict[str, str]
 ) -> None:
     """U30 and U31 touch T3 only: the preview says so, the map colours them, Apply saves once."""
     at = _app_on(gappy_file, monkeypatch).run()
@@ -87,8 +102,9 @@ def test_gaps_are_previewed_on_a_table_and_a_map_then_filled_as_one_change(
     proposal = _proposal(at)
     assert proposal[s.UNIT_ID].tolist() == GAPS
     assert all(j.endswith("(T3)") for j in proposal["joins"])
-    maps = [h for h in at.get("iframe") if "tp-gap-fill" in str(h.proto)]
-    assert maps, "the fill map is drawn"
+    drawn = shown_maps["tp.assign.gap_fill_map"]
+    assert drawn.count("unit U3") == 2 and "tp-gap-fill" in drawn, "each gap on the fill map"
+    assert "Gaps join" in drawn
     assert open_workspace(gappy_file).version == 1  # the preview saved nothing
 
     button = at.button(key=APPLY)
