@@ -11,7 +11,7 @@ from planner.errors import PlannerError
 from planner.models import ScenarioState
 from planner.services.balance_inputs import territory_labels, variable_options
 from planner.services.balance_views import changes_map, metrics_side_by_side, scenarios_table
-from ui import auth, maps, scenarios, state
+from ui import auth, display, maps, scenarios, state
 
 auth.require("manage_scenarios")  # planners and admins
 ws = state.current_workspace()
@@ -44,7 +44,7 @@ planning = [i for i in others if by_id[i].state == ScenarioState.PLANNING]
 default_b = (planning or others)[-1]
 
 with st.expander("Scenarios and their states", expanded=False):
-    st.dataframe(scenarios_table(all_scenarios), hide_index=True, width="stretch")
+    display.show_table(scenarios_table(all_scenarios), hide_index=True, width="stretch")
     st.caption(
         "Lifecycle: planning → active → archived. Promoting a scenario archives the "
         "active one; an archived scenario cannot be promoted again."
@@ -93,12 +93,12 @@ left, right = st.columns([2, 3])
 with left:
     st.subheader("Metrics")
     rows = metrics_side_by_side(comparison.metrics)
-    st.dataframe(rows, hide_index=True, width="stretch", height=36 * (len(rows) + 1) + 2)
+    display.show_table(rows, hide_index=True, width="stretch", height=36 * (len(rows) + 1) + 2)
 with right:
     st.subheader("Per territory")
     per = comparison.territories.copy()
     per.insert(1, "territory", per[s.TERRITORY_ID].astype(str).map(labels))
-    st.dataframe(
+    display.show_table(
         per,
         hide_index=True,
         width="stretch",
@@ -127,7 +127,7 @@ with tab_units:
     shown = moved_units.copy()
     shown["from"] = shown["from_territory"].astype(str).map(labels)
     shown["to"] = shown["to_territory"].astype(str).map(labels)
-    st.dataframe(
+    display.show_table(
         shown,
         hide_index=True,
         width="stretch",
@@ -138,7 +138,7 @@ with tab_accounts:
         shown = moved_accounts.copy()
         shown["from"] = shown["from_territory"].map(lambda t: labels.get(str(t), t) if t else "")
         shown["to"] = shown["to_territory"].map(lambda t: labels.get(str(t), t) if t else "")
-        st.dataframe(shown, hide_index=True, width="stretch")
+        display.show_table(shown, hide_index=True, width="stretch")
         st.download_button(
             "Download moved accounts (CSV)",
             shown.to_csv(index=False).encode("utf-8"),

@@ -10,7 +10,7 @@ import streamlit as st
 from planner import edit, hierarchy
 from planner import schema as s
 from planner.errors import PlannerError
-from ui import auth, editing, keys, state
+from ui import auth, display, editing, keys, state
 
 view = state.current_workspace()  # what the user may see (all of it for planners)
 sid = state.current_scenario_id()
@@ -34,7 +34,7 @@ st.caption(
     f"{len(ids):,} territories in {tree[s.LEVEL_NAME].nunique() if len(tree) else 0} "
     "level(s). Accounts roll up: a region counts every account below it."
 )
-st.dataframe(
+display.show_table(
     tree,
     hide_index=True,
     width="stretch",

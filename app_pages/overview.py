@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from planner import viz
-from ui import state
+from ui import display, state
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()
@@ -49,7 +49,7 @@ with right:
     table = pd.DataFrame(info["scenarios"]).rename(
         columns={"scenario_id": "id", "hierarchy_levels": "levels"}
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    display.show_table(table, hide_index=True, width="stretch")
     st.caption(
         f"Active scenario: **{info['active_scenario'] or 'none'}** · "
         f"{info['audit_entries']:,} audit entries · workspace schema v{info['schema_version']}"

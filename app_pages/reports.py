@@ -10,7 +10,7 @@ from planner.errors import PlannerError
 from planner.export.files import csv_bytes, xlsx_bytes
 from planner.reports import sales_cycle, star_performers, territory_report
 from planner.services import reporting
-from ui import auth, keys, state
+from ui import auth, display, keys, state
 from ui import targets as targets_ui
 
 ws = state.current_workspace()
@@ -83,7 +83,7 @@ with by_territory:
     if "target_effective" in report.columns:
         cols[3].metric(f"Target {period or ''}".strip(), f"{top['target_effective'].sum():,.0f}")
     shown = report.drop(columns=[s.PARENT_ID], errors="ignore")
-    st.dataframe(
+    display.show_table(
         shown,
         hide_index=True,
         width="stretch",
@@ -138,7 +138,7 @@ with star_tab:
     elif stars.empty:
         st.info("No user you may see has a target or a won opportunity in this period.")
     else:
-        st.dataframe(stars, hide_index=True, width="stretch",
+        display.show_table(stars, hide_index=True, width="stretch",
                      column_config={"target": money, "won_amount": money,
                                     "attainment": st.column_config.NumberColumn(
                                         format="percent")})  # fmt: skip
@@ -147,7 +147,7 @@ with cycle_tab:
     if cycle is None:
         st.info("Import opportunities (above) to see sales-cycle lengths across territories.")
     else:
-        st.dataframe(cycle, hide_index=True, width="stretch",
+        display.show_table(cycle, hide_index=True, width="stretch",
                      column_config={"win_rate": st.column_config.NumberColumn(format="percent"),
                                     "cycle_days_median": hours, "cycle_days_mean": hours,
                                     "cycle_days_p90": hours})  # fmt: skip

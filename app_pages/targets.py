@@ -10,7 +10,7 @@ from planner.errors import PlannerError
 from planner.models import Target
 from planner.reports import set_targets, target_rollup
 from planner.services import reporting
-from ui import auth, keys, state
+from ui import auth, display, keys, state
 from ui import targets as targets_ui
 
 ws = state.current_workspace()
@@ -49,7 +49,7 @@ st.caption(
 shown = rollup[["path", s.TERRITORY_ID, "target", "target_below", "target_effective",
                 "target_gap"]]  # fmt: skip
 money = st.column_config.NumberColumn(format="%,.0f")
-st.dataframe(
+display.show_table(
     shown,
     hide_index=True,
     width="stretch",
@@ -79,7 +79,7 @@ users = reporting.rep_targets(ws, sid, period=period)
 if users.empty:
     st.caption("No user targets in this period.")
 else:
-    st.dataframe(users, hide_index=True, width="stretch",
+    display.show_table(users, hide_index=True, width="stretch",
                  column_config={s.VALUE: money})  # fmt: skip
 
 targets_ui.propose_quotas_section(ws, sid, scope, known_periods[-1] if known_periods else None)

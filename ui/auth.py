@@ -499,9 +499,12 @@ def navigation(pages: Mapping[str, Sequence[StreamlitPage]]) -> StreamlitPage:
         return page
     scope = current_scope()
     if scope is None:  # no workspace open: every page explains how to open one
-        return st.navigation(pages)
+        return st.navigation(pages, expanded=True)
     shown = {section: [p for p in group if allowed(p, scope)] for section, group in pages.items()}
-    return st.navigation({section: group for section, group in shown.items() if group})
+    # expanded: every page is listed; none hides behind "View more"
+    return st.navigation(
+        {section: group for section, group in shown.items() if group}, expanded=True
+    )
 
 
 def _demo_hint(ws: Workspace) -> None:

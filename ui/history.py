@@ -11,7 +11,7 @@ import streamlit as st
 from planner.errors import PlannerError
 from planner.store import coverage_as_of
 from planner.workspace import Workspace
-from ui import cache, state
+from ui import cache, display, state
 
 __all__ = ["history_panel"]
 
@@ -67,7 +67,9 @@ def history_panel(*, account: str | None = None, territory: str | None = None, k
         if frame.empty:
             st.caption("No change recorded since the workspace was created.")
         else:
-            st.dataframe(_changes_table(frame), hide_index=True, width="stretch", key=f"{key}.t")
+            display.show_table(
+                _changes_table(frame), hide_index=True, width="stretch", key=f"{key}.t"
+            )
         day = st.date_input("As of", value=date.today(), key=f"{key}.day")
         try:
             if account is not None:

@@ -17,7 +17,7 @@ from planner.errors import InputError, PlannerError
 from planner.geo.columns import Kind
 from planner.geo.io import ValidationReport
 from planner.workspace import Workspace
-from ui import importing, keys
+from ui import display, importing, keys
 
 __all__ = [
     "FileOptions",
@@ -42,7 +42,7 @@ class FileOptions:
 
 
 def show_problems(problems: list[Any], *, key: str) -> None:
-    st.dataframe(
+    display.show_table(
         importing.problems_frame(problems),
         hide_index=True,
         width="stretch",
@@ -66,7 +66,7 @@ def _show_assignments(summaries: dict[str, dict[str, Any]], scenario_id: str | N
     u.metric("Unassigned accounts", f"{main['unassigned']:,}")
     t.metric("Territories with accounts", sum(1 for n in main["territories"].values() if n))
     if len(summaries) > 1:
-        st.dataframe(
+        display.show_table(
             [
                 {"scenario": sid, "assigned": x["assigned"], "unassigned": x["unassigned"]}
                 for sid, x in summaries.items()
@@ -198,7 +198,7 @@ def report_summary(
     fmt = report.file_format or Path(name).suffix.lstrip(".")
     st.caption(f"`{name}` ({fmt}) holds **{report.kind}**{how}.")
     if columns:
-        st.dataframe(
+        display.show_table(
             importing.mapping_frame(columns, report.columns_recognised),
             hide_index=True,
             key=keys.IMPORT_MAPPING,
@@ -217,7 +217,7 @@ def report_summary(
     if report.rows_valid:
         with st.expander(f"Preview of the readable rows ({min(report.rows_valid, 100)} shown)"):
             preview = report.frame.drop(columns=[s.GEOMETRY], errors="ignore").head(100)
-            st.dataframe(preview, hide_index=True, key=keys.IMPORT_PREVIEW)
+            display.show_table(preview, hide_index=True, key=keys.IMPORT_PREVIEW)
 
 
 def import_options(

@@ -48,6 +48,13 @@ UNDO = "tp.widget.undo"
 REDO = "tp.widget.redo"
 COPY_NAME = "tp.widget.copy_name"
 SAVE_COPY = "tp.widget.save_copy"
+
+
+def currency(source_key: str) -> str:
+    """The display currency picked for one workspace (each keeps its own)."""
+    return f"tp.widget.currency.{source_key}"
+
+
 CONFLICT_RELOAD = "tp.widget.conflict_reload"
 CONFLICT_KEEP = "tp.widget.conflict_keep"
 RETRY = "tp.widget.retry"

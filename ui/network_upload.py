@@ -17,6 +17,7 @@ from planner.io.limits import DEFAULT_LIMITS
 from planner.routing import RoadNetwork
 from planner.services.network_upload import UploadedNetwork, store_uploaded_network
 from planner.workspace import Workspace
+from ui import display
 from ui.progress import ProgressBar
 from ui.routes import recall, remember
 
@@ -103,7 +104,7 @@ def _show(done: UploadedNetwork) -> None:
         ]
         if parts:
             with st.expander(f"Largest dropped parts ({len(parts)})"):
-                st.dataframe(pd.DataFrame(parts), hide_index=True, width="stretch")
+                display.show_table(pd.DataFrame(parts), hide_index=True, width="stretch")
     note = done.coverage_note()
     if note:
         st.warning(note[0].upper() + note[1:] + ".")

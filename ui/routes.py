@@ -67,7 +67,7 @@ from planner.services.route_tables import (
     workload_frame,
 )
 from planner.workspace import Workspace
-from ui import maps, state
+from ui import display, maps, state
 from ui.progress import ProgressBar
 
 __all__ = [
@@ -422,7 +422,7 @@ def show_route(
     _route_map(route, i, network, ws)
     st.subheader(f"{WEEKDAY_NAMES[day.weekday]} {when:%d %B %Y}: {route.day.rep_name}")
     if day.stops:
-        st.dataframe(eta_frame(plan, i), hide_index=True, width="stretch")
+        display.show_table(eta_frame(plan, i), hide_index=True, width="stretch")
     else:
         st.info("No visit on this day.")
     for note in plan.notes:
@@ -463,7 +463,7 @@ def _far_from_roads(plan: RoutePlan) -> None:
         text += f" {cut} of them are too far to route at all and are left out."
     st.warning(text, icon=":material/wrong_location:")
     with st.expander("Stops far from a road", expanded=False):
-        st.dataframe(
+        display.show_table(
             pd.DataFrame(
                 {
                     "Stop": [p.id for p in far],
@@ -531,7 +531,7 @@ def _week_totals(plan: RoutePlan) -> None:
         wk[4].metric("Not visited", totals["unvisited"])
     if plan.unvisited:
         with st.expander(f"Not visited: {len(plan.unvisited)}", expanded=len(plan.days) == 1):
-            st.dataframe(plan.unvisited_table(), hide_index=True, width="stretch")
+            display.show_table(plan.unvisited_table(), hide_index=True, width="stretch")
 
 
 def _downloads(
@@ -616,7 +616,7 @@ def workload_section(
     simulated = _simulation(accounts, homes, network, estimate, sid)
     shown, value = workload_frame(table, ws.territories(sid), simulated)
     _workload_chart(ws, sid, shown, value)
-    st.dataframe(shown.drop(columns=[s.TERRITORY_ID]), hide_index=True, width="stretch")
+    display.show_table(shown.drop(columns=[s.TERRITORY_ID]), hide_index=True, width="stretch")
     st.download_button(
         "Travel workload (CSV)",
         neutralise_frame(shown).to_csv(index=False).encode("utf-8"),

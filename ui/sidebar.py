@@ -13,7 +13,7 @@ import streamlit.components.v1 as components
 
 from planner.errors import PlannerError
 from planner.samples import SAMPLES
-from ui import auth, keys, state
+from ui import auth, display, keys, state
 from ui.cache import store_upload
 
 __all__ = ["draw_sidebar"]
@@ -391,3 +391,6 @@ def draw_sidebar() -> None:
             finally:
                 st.session_state[keys.FULL_RUN] = False
         _basemap_picker()
+        ws = state.workspace_or_none()
+        if ws is not None:
+            display.currency_setting(ws)

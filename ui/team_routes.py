@@ -32,7 +32,7 @@ from planner.services.team_routes import (
     team_visits,
 )
 from planner.workspace import Workspace
-from ui import maps, state
+from ui import display, maps, state
 from ui.progress import ProgressBar
 from ui.routes import recall, remember, road_context_for, workspace_file
 
@@ -236,15 +236,15 @@ def _show(team: TeamRoutes, network: RoadNetwork | None, ws: Workspace, key: obj
     m = team_map(plan, day, network=network, tiles=tiles, roads=roads)
     maps.show_map(m, key="tp.routes.team_map", height=520)
     maps.attribution_caption()
-    st.dataframe(_colored(summary), hide_index=True, width="stretch")
+    display.show_table(_colored(summary), hide_index=True, width="stretch")
     visits = team_visits(team)
     if day is not None:
         when = day_date(team.monday, day[1], day[0])
         visits = visits[visits["date"] == f"{DAY_NAMES[day[1]]} {when:%Y-%m-%d}"]
-    st.dataframe(visits, hide_index=True, width="stretch")
+    display.show_table(visits, hide_index=True, width="stretch")
     if missed:
         with st.expander(f"Not visited: {len(missed)}"):
-            st.dataframe(_unvisited(missed), hide_index=True, width="stretch")
+            display.show_table(_unvisited(missed), hide_index=True, width="stretch")
     not_due = len(plan.unvisited) - len(missed)
     if not_due:
         st.caption(f"{not_due:,} accounts of the pool are not due in these weeks.")

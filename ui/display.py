@@ -1,0 +1,128 @@
+"""Tables as people read them: human headers with units and currency, blanks, scrolling.
+
+:func:`show_table` is ``st.dataframe`` for every page: the frame keeps its
+column names (downloads and tests see ``annual_revenue``), while the header
+shows ``Annual revenue (EUR)``; missing text shows blank instead of "None";
+numbers are grouped in the reader's locale; wide tables scroll sideways
+instead of squeezing columns. The currency is the workspace's
+(:func:`planner.labels.workspace_currency`) unless the user picks another in
+the sidebar (:func:`currency_setting`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from planner.labels import MONEY_COLUMNS, column_label, workspace_currency
+from planner.workspace import Workspace
+from ui import keys, session
+
+__all__ = ["currency", "currency_setting", "show_table", "table_config"]
+
+#: Currencies offered in the sidebar (the workspace's own is added when missing).
+_OFFERED = ("USD", "EUR", "GBP", "CAD", "AUD", "CHF", "SEK", "NOK", "DKK", "JPY", "INR")
+
+
+def _key() -> str:
+    source = session.workspace_source()
+    return keys.currency(source.key if source is not None else "")
+
+
+def currency() -> str:
+    """The currency amounts are shown in (the sidebar's choice for this workspace)."""
+    chosen = st.session_state.get(_key())
+    if chosen:
+        return str(chosen)
+    ws = session.workspace_or_none()
+    return workspace_currency(None if ws is None else ws.accounts)
+
+
+def currency_setting(ws: Workspace) -> None:
+    """A sidebar picker of the display currency, defaulting to the workspace's."""
+    own = workspace_currency(ws.accounts)
+    options = list(_OFFERED) if own in _OFFERED else [own, *_OFFERED]
+    key = _key()
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = own
+    st.selectbox(
+        "Currency",
+        options,
+        key=key,
+        help="The currency revenue, targets and amounts are labelled with. The default "
+        "comes from the accounts' country (or $PLANNER_CURRENCY); amounts are not converted.",
+    )
+
+
+def table_config(
+    frame: pd.DataFrame, given: Mapping[str, Any] | None = None, *, money: str | None = None
+) -> dict[str, Any]:
+    """Column settings: a human header for every column, grouped numbers.
+
+    ``given`` settings win (a page's own formats); their missing labels are filled in.
+    """
+    code = money or currency()
+    config: dict[str, Any] = {}
+    for column in frame.columns:
+        label = column_label(column, code)
+        if given is not None and column in given:
+            config[column] = _labelled(given[column], label)
+            continue
+        dtype = frame[column].dtype
+        if pd.api.types.is_bool_dtype(dtype):
+            config[column] = st.column_config.CheckboxColumn(label)
+        elif pd.api.types.is_numeric_dtype(dtype):
+            fmt = "localized" if column in MONEY_COLUMNS or _whole(frame[column]) else None
+            config[column] = st.column_config.NumberColumn(label, format=fmt)
+        else:
+            config[column] = st.column_config.Column(label)
+    return config
+
+
+def show_table(
+    frame: pd.DataFrame,
+    *,
+    column_config: Mapping[str, Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Show ``frame`` with human headers, blank missing text and grouped numbers."""
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("width", "stretch")
+    return st.dataframe(
+        blank_missing_text(frame), column_config=table_config(frame, column_config), **kwargs
+    )
+
+
+def blank_missing_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text columns show "" where a value is missing (numbers keep NaN)."""
+    text = [
+        c
+        for c in frame.columns
+        if frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype)
+    ]
+    if not text:
+        return frame
+    out = frame.copy()
+    for column in text:
+        out[column] = out[column].astype(object).where(out[column].notna(), "")
+    return out
+
+
+def _labelled(setting: Any, label: str) -> Any:
+    """A page's own column setting, with the human header when it names none."""
+    if isinstance(setting, dict) and not setting.get("label"):
+        return {**setting, "label": label}
+    return setting
+
+
+def _whole(values: pd.Series) -> bool:
+    """Whether a number column holds large whole numbers (grouped: 1,256 not 1256)."""
+    finite = values.dropna()
+    return (
+        bool(len(finite))
+        and bool((finite.abs() >= 1000).any())
+        and bool((finite == finite.round()).all())
+    )
