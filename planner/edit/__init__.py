@@ -30,6 +30,7 @@ user's scope and check it themselves); this package gathers their public names.
 
 from __future__ import annotations
 
+from planner.edit.accounts import edit_accounts, require_account_edit_rights, set_account_values
 from planner.edit.drawing import add_drawn_territory, repair_notes, replace_shape
 from planner.edit.geometry import redraw_parents
 from planner.edit.outcome import EditOutcome, run_assignment
@@ -76,6 +77,7 @@ __all__ = [
     "clear_rule",
     "count_matches",
     "counts_table",
+    "edit_accounts",
     "exclude_accounts",
     "filter_memberships",
     "hierarchy_table",
@@ -90,6 +92,7 @@ __all__ = [
     "rename_territory",
     "repair_notes",
     "replace_shape",
+    "require_account_edit_rights",
     "require_edit_rights",
     "rule_candidates",
     "rule_chain",
@@ -98,6 +101,7 @@ __all__ = [
     "rule_of",
     "run_assignment",
     "save_territory_types",
+    "set_account_values",
     "set_rule",
     "stale_accounts",
     "territory_label",
