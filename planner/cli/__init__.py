@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "store",
     "staff",
     "handover",
+    "accounts",
     "report",
     "isochrone",
     "find",
