@@ -78,7 +78,7 @@ with by_territory:
     cols = st.columns(4)
     top = report[report[s.PARENT_ID].isna()]
     cols[0].metric("Accounts", f"{int(top['accounts'].sum()):,}")
-    cols[1].metric("Annual revenue", f"{top[s.ANNUAL_REVENUE].sum():,.0f}")
+    cols[1].metric(f"Annual revenue ({display.currency()})", f"{top[s.ANNUAL_REVENUE].sum():,.0f}")
     cols[2].metric("Visit workload (h/month)", f"{top['workload_h'].sum():,.1f}")
     if "target_effective" in report.columns:
         cols[3].metric(f"Target {period or ''}".strip(), f"{top['target_effective'].sum():,.0f}")

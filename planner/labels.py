@@ -123,8 +123,8 @@ def column_label(column: object, currency: str = "USD") -> str:
     known = COLUMN_LABELS.get(name)
     if known is not None:
         return known.format(currency=currency)
-    if "_" not in name or not name.islower():
-        return name  # already written for people ("visit h/month", "Accounts")
+    if "_" not in name or not name.islower():  # already written for people: "visit h/month"
+        return name[:1].upper() + name[1:]
     text = name.replace("_", " ")
     return text[:1].upper() + text[1:]
 

@@ -20,7 +20,7 @@ def test_known_columns_get_units_and_currency() -> None:
 
 def test_unknown_names_are_tidied_and_human_ones_kept() -> None:
     assert column_label("drive_hours_week") == "Drive hours week"
-    assert column_label("visit h/month") == "visit h/month"
+    assert column_label("visit h/month") == "Visit h/month"
     assert column_label("Accounts") == "Accounts"
 
 
