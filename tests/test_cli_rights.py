@@ -82,6 +82,8 @@ WALKED = {
     "override add": "--as-user",
     "override remove": "--as-user",
     "override list": "--as-user",
+    "handover": "--as",
+    "accounts set": "--as-user",
 }
 
 #: Commands that read a workspace but take no user: what each shows to anyone.
@@ -388,6 +390,12 @@ def _change_argv(command: str, workspace: Path, tmp_path: Path, user: str) -> li
         return ["reassign", *w, "--to", target, "--from-territory", OUTSIDE[user], "--user", user]
     if command == "staff":
         return ["staff", *w, "--territory", OUTSIDE[user], "--user", user, "--as", user]
+    if command == "handover":  # the owner of a territory the user may not edit
+        return ["handover", *w, "--from", "ga-rep-sav" if user == MANAGER else "ga-rep-atl",
+                "--to", "ga-rep-val", "--on", "2026-04-01", "--as", user]  # fmt: skip
+    if command == "accounts set":  # an account of Savannah (south): outside both users' rights
+        return ["accounts", "set", *w, "--ids", "GA-00001", "--column", "industry",
+                "--value", "Retail", "--as-user", user]  # fmt: skip
     target = ["--period", "2026-Q1", "--as-user", user]
     if command == "targets set":
         return ["targets", "set", "--territory", OUTSIDE[user], "--value", "100", *w, *target]
@@ -404,8 +412,9 @@ MISSING_CHECK: dict[tuple[str, str], str] = {}
 
 @pytest.mark.parametrize(
     "command",
-    ["import", "promote", "balance", "reassign", "staff", "targets set", "targets import"],
-)
+    ["import", "promote", "balance", "reassign", "staff", "targets set", "targets import",
+     "handover", "accounts set"],
+)  # fmt: skip
 @pytest.mark.parametrize("who", list(USERS))
 def test_changes_needing_rights_are_refused(
     who: str,
