@@ -49,9 +49,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _handover(args: argparse.Namespace) -> int:
     ws = open_workspace(args.workspace)
     sid = args.scenario or ws.active_scenario_id()
+    scope = scope_for(ws, args.as_user, scenario_id=sid) if args.as_user else None
+    if scope is not None:  # users the caller may not see are not even looked up
+        scope.require_rep(args.from_rep)
+        scope.require_rep(args.to_rep)
     plan = plan_hand_over(ws, sid, from_rep=args.from_rep, to_rep=args.to_rep, on=args.on)
-    if args.as_user:
-        require_hand_over_rights(scope_for(ws, args.as_user, scenario_id=sid), plan)
+    if scope is not None:
+        require_hand_over_rights(scope, plan)
     changes = plan.changes.astype(object).where(plan.changes.notna(), None)
     payload: dict[str, Any] = {
         "ok": True, "scenario_id": sid, "on": plan.on.isoformat(), "applied": False,
