@@ -76,7 +76,8 @@ def workspace_map(
     m = base_map(bounds, tiles=opts.tiles)
     if opts.show_units and not units.empty:
         add_units(m, units, simplify_m=simplify_m)
-    shown = _territories(workspace, sid, terr)
+    owner = primary_territory(workspace.memberships(sid), terr)
+    shown = _territories(workspace, sid, terr, owner)
     add_territories(
         m, terr, colors=shown.colors, account_counts=shown.counts, simplify_m=simplify_m
     )
@@ -85,7 +86,6 @@ def workspace_map(
     if opts.show_places:
         area = units if not units.empty else terr
         add_place_labels(m, place_layer(bounds, accounts, within=area))
-    owner = primary_territory(workspace.memberships(sid), terr)
     n_accounts = 0
     if opts.show_accounts:
         n_accounts = add_accounts(
@@ -110,10 +110,12 @@ def workspace_map(
     return m
 
 
-def _territories(workspace: Workspace, sid: str, terr: gpd.GeoDataFrame) -> _Territories:
+def _territories(
+    workspace: Workspace, sid: str, terr: gpd.GeoDataFrame, owner: pd.Series
+) -> _Territories:
     leaves = leaf_territory_ids(terr)
     shapes = gpd.GeoSeries(terr.geometry.to_numpy(), index=terr[s.TERRITORY_ID].astype(str))
-    summary = territory_summary(workspace, sid) if len(terr) else None
+    summary = territory_summary(workspace, sid, owner=owner) if len(terr) else None
     counts: dict[str, int] = (
         dict(zip(summary[s.TERRITORY_ID], summary["accounts"], strict=True))
         if summary is not None
@@ -138,7 +140,8 @@ def _add_workspace_legend(
     """Swatches of the leaves, then unassigned accounts, parent outlines and reps."""
     items = [(shown.names[t], shown.colors[t], shown.counts.get(t)) for t in shown.leaves]
     extra: list[LegendRow] = []
-    unassigned = len(accounts) - int(accounts[s.ACCOUNT_ID].astype(str).isin(owner.index).sum())
+    ids = pd.Index(accounts[s.ACCOUNT_ID].to_numpy(dtype=object, na_value=None), dtype=object)
+    unassigned = len(accounts) - int(ids.astype(str).isin(owner.index.astype(object)).sum())
     if opts.show_accounts and unassigned > 0:
         extra.append(LegendRow("dot", f"No territory ({unassigned:,} accounts)"))
     extra.extend(outline_rows(terr, set(shown.leaves)))

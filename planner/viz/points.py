@@ -194,6 +194,11 @@ def add_accounts(
     return len(rows)
 
 
+def _texts(values: pd.Series) -> list[Any]:
+    """The values as plain Python objects (pandas' per-item access is slow on Arrow text)."""
+    return values.to_numpy(dtype=object, na_value=None).tolist()
+
+
 def _popup_columns(acc: gpd.GeoDataFrame) -> dict[str, list[str]]:
     """Each popup field's escaped text per account ("" when missing)."""
     columns = {}
@@ -201,32 +206,30 @@ def _popup_columns(acc: gpd.GeoDataFrame) -> dict[str, list[str]]:
         if col not in acc.columns:
             columns[label] = [""] * len(acc)
         elif col == s.ANNUAL_REVENUE:
-            columns[label] = [_fmt_number(v) for v in acc[col].to_numpy()]
+            columns[label] = [_fmt_number(v) for v in _texts(acc[col])]
         else:
-            columns[label] = [escape_html(str(v)) if is_shown(v) else "" for v in acc[col]]
+            columns[label] = [escape_html(str(v)) if is_shown(v) else "" for v in _texts(acc[col])]
     return columns
 
 
 def _account_rows(acc: gpd.GeoDataFrame, tids: pd.Series, keys: list[str]) -> list[list[Any]]:
     """``[lat, lon, territory index, title, *fields]`` per account (index ``len(keys)``: none)."""
-    index = {t: i for i, t in enumerate(keys)}
-    none_index = len(keys)
-    ids = acc[s.ACCOUNT_ID].astype(str)
-    xs = np.round(acc.geometry.x.to_numpy(), 6)
-    ys = np.round(acc.geometry.y.to_numpy(), 6)
+    index = pd.Series(np.arange(len(keys)), index=pd.Index(keys, dtype=object), dtype="int64")
+    where = pd.Series(tids.to_numpy(dtype=object, na_value=None), dtype=object).map(index)
+    color_index = where.fillna(len(keys)).astype("int64").tolist()
+    ids = _texts(acc[s.ACCOUNT_ID].astype(str))
+    xs = np.round(acc.geometry.x.to_numpy(), 6).tolist()
+    ys = np.round(acc.geometry.y.to_numpy(), 6).tolist()
     columns = _popup_columns(acc)
+    fields = [columns[f] for f, _ in _FIELDS]
     title = [
         escape_html(str(n)) if is_shown(n) else escape_html(str(i))
-        for n, i in zip(acc[s.NAME].to_numpy(), ids.to_numpy(), strict=True)
+        for n, i in zip(_texts(acc[s.NAME]), ids, strict=True)
     ]
-    rows = []
-    for k in range(len(acc)):
-        t = tids.iloc[k]
-        ci = index[str(t)] if isinstance(t, str) and t in index else none_index
-        rows.append(
-            [float(ys[k]), float(xs[k]), ci, title[k], *(columns[f][k] for f, _ in _FIELDS)]
-        )
-    return rows
+    return [
+        [ys[k], xs[k], color_index[k], title[k], *(col[k] for col in fields)]
+        for k in range(len(ids))
+    ]
 
 
 def add_reps(m: folium.Map, reps: gpd.GeoDataFrame, *, name: str = "Reps") -> int:

@@ -106,13 +106,11 @@ def primary_territory(memberships: pd.DataFrame, territories: pd.DataFrame) -> p
     """
     if memberships.empty:
         return pd.Series(dtype=object, name=s.TERRITORY_ID)
-    level = territories.set_index(s.TERRITORY_ID)[s.LEVEL]
-    frame = memberships[[s.ACCOUNT_ID, s.TERRITORY_ID, s.IS_PRIMARY]].copy()
-    frame["_level"] = frame[s.TERRITORY_ID].map(level).fillna(-1)
-    frame = frame.sort_values(
-        [s.ACCOUNT_ID, s.IS_PRIMARY, "_level", s.TERRITORY_ID], ascending=[True, False, False, True]
-    )
-    first = frame.drop_duplicates(s.ACCOUNT_ID)
+    frame = memberships[[s.ACCOUNT_ID, s.TERRITORY_ID, s.IS_PRIMARY]]
+    shared = frame[s.ACCOUNT_ID].duplicated(keep=False).to_numpy()
+    # an account in one territory needs no ranking (most of them: no sort of a million rows)
+    parts = [frame[~shared], _deepest_primary(frame[shared], territories)]
+    first = pd.concat(parts).sort_values(s.ACCOUNT_ID, kind="stable")
     return pd.Series(
         first[s.TERRITORY_ID].astype(str).to_numpy(),
         index=first[s.ACCOUNT_ID].astype(str).to_numpy(),
@@ -120,7 +118,19 @@ def primary_territory(memberships: pd.DataFrame, territories: pd.DataFrame) -> p
     )
 
 
-def territory_summary(workspace: Workspace, scenario_id: str | None = None) -> pd.DataFrame:
+def _deepest_primary(frame: pd.DataFrame, territories: pd.DataFrame) -> pd.DataFrame:
+    """Of accounts in several territories: the primary, deepest, then smallest-id membership."""
+    level = territories.set_index(s.TERRITORY_ID)[s.LEVEL]
+    ranked = frame.assign(_level=frame[s.TERRITORY_ID].map(level).fillna(-1))
+    ranked = ranked.sort_values(
+        [s.ACCOUNT_ID, s.IS_PRIMARY, "_level", s.TERRITORY_ID], ascending=[True, False, False, True]
+    )
+    return ranked.drop_duplicates(s.ACCOUNT_ID).drop(columns="_level")
+
+
+def territory_summary(
+    workspace: Workspace, scenario_id: str | None = None, *, owner: pd.Series | None = None
+) -> pd.DataFrame:
     """Return one row per territory: name, parent, level, accounts and revenue.
 
     Counts and revenue roll up the hierarchy: a region's figures include every
@@ -132,11 +142,15 @@ def territory_summary(workspace: Workspace, scenario_id: str | None = None) -> p
         The workspace.
     scenario_id
         The scenario; the active one by default.
+    owner
+        :func:`primary_territory` of the scenario, if the caller has it already.
     """
     terr = workspace.territories(scenario_id)
     cols = [s.TERRITORY_ID, s.NAME, s.PARENT_ID, s.LEVEL, s.LEVEL_NAME, s.TYPE_ID, s.SOURCE]
     out = pd.DataFrame(terr[cols]).copy()
-    own = primary_territory(workspace.memberships(scenario_id), terr)
+    own = owner
+    if own is None:
+        own = primary_territory(workspace.memberships(scenario_id), terr)
     accounts = workspace.accounts
     revenue = pd.Series(
         pd.to_numeric(accounts[s.ANNUAL_REVENUE], errors="coerce").fillna(0.0).to_numpy(),
