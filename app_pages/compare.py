@@ -8,6 +8,7 @@ import streamlit as st
 from planner import schema as s
 from planner.balance.scenario import compare_scenarios, recorded_weight, scenario_assignment
 from planner.errors import PlannerError
+from planner.labels import count_of
 from planner.models import ScenarioState
 from planner.services.balance_inputs import territory_labels, variable_options
 from planner.services.balance_views import changes_map, metrics_side_by_side, scenarios_table
@@ -84,8 +85,8 @@ moved_accounts = (
     comparison.moved_accounts if comparison.moved_accounts is not None else pd.DataFrame()
 )
 st.caption(
-    f"**{_label(a)}** → **{_label(b)}**: {len(moved_units):,} units and "
-    f"{len(moved_accounts):,} accounts change territory."
+    f"**{_label(a)}** → **{_label(b)}**: {count_of(len(moved_units), 'unit')} and "
+    f"{count_of(len(moved_accounts), 'account')} change territory."
 )
 
 # --- metrics side by side ---------------------------------------------------------------------

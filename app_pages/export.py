@@ -10,6 +10,7 @@ from planner.export import ExportFormat, SalesforceOptions
 from planner.export.etm_state import EtmSnapshot
 from planner.export.pdf import map_image_bytes, pdf_bytes
 from planner.export.zoho import ZohoOptions
+from planner.labels import count_of
 from planner.services import crm_export, crm_import, reporting
 from ui import auth, keys, state
 
@@ -139,8 +140,8 @@ if scope.unrestricted:
     st.caption(f"The export holds the whole scenario **{sid}**.")
 else:
     st.caption(
-        f"The export holds only what you may see: {len(ws.territories(sid)):,} territories "
-        f"and {len(ws.accounts):,} accounts of scenario **{sid}**."
+        f"The export holds only what you may see: {count_of(len(ws.territories(sid)), 'territory')}"
+        f" and {count_of(len(ws.accounts), 'account')} of scenario **{sid}**."
     )
 
 if st.button("Prepare the export", type="primary", key=keys.EXPORT_PREPARE):
@@ -162,8 +163,9 @@ if st.button("Prepare the export", type="primary", key=keys.EXPORT_PREPARE):
         st.error(str(exc))
     else:
         st.success(
-            f"Ready: {len(plan.territories):,} territories, {len(plan.memberships):,} "
-            f"memberships, {len(plan.accounts):,} accounts."
+            f"Ready: {count_of(len(plan.territories), 'territory')}, "
+            f"{count_of(len(plan.memberships), 'membership')}, "
+            f"{count_of(len(plan.accounts), 'account')}."
         )
         stem = f"{sid}-{territory}" if territory else sid
         name, mime = (f"{stem}.{fmt}", DIRECT[fmt]) if fmt in DIRECT else (

@@ -10,6 +10,7 @@ import streamlit as st
 from planner import edit, hierarchy
 from planner import schema as s
 from planner.errors import PlannerError
+from planner.labels import count_of
 from ui import auth, display, editing, keys, state
 
 view = state.current_workspace()  # what the user may see (all of it for planners)
@@ -31,8 +32,9 @@ for problem in problems:
     (st.error if problem.severity == "error" else st.warning)(str(problem))
 
 st.caption(
-    f"{len(ids):,} territories in {tree[s.LEVEL_NAME].nunique() if len(tree) else 0} "
-    "level(s). Accounts roll up: a region counts every account below it."
+    f"{count_of(len(ids), 'territory')} on "
+    f"{count_of(tree[s.LEVEL].nunique() if len(tree) else 0, 'level')}. "
+    "Accounts roll up: a region counts every account below it."
 )
 display.show_table(
     tree,

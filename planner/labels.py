@@ -25,6 +25,7 @@ __all__ = [
     "CURRENCY_ENV",
     "MONEY_COLUMNS",
     "column_label",
+    "count_of",
     "workspace_currency",
 ]
 
@@ -127,6 +128,16 @@ def column_label(column: object, currency: str = "USD") -> str:
         return name[:1].upper() + name[1:]
     text = name.replace("_", " ")
     return text[:1].upper() + text[1:]
+
+
+def count_of(n: int, singular: str, plural: str | None = None) -> str:
+    """``"1 territory"``, ``"1,256 accounts"``: a count with its noun in the right number."""
+    if n == 1:
+        return f"1 {singular}"
+    if plural is None:
+        consonant_y = singular.endswith("y") and singular[-2:-1] not in set("aeiou")
+        plural = singular[:-1] + "ies" if consonant_y else singular + "s"
+    return f"{n:,} {plural}"
 
 
 def workspace_currency(accounts: pd.DataFrame | None = None) -> str:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from planner import schema as s
-from planner.labels import CURRENCY_ENV, column_label, workspace_currency
+from planner.labels import CURRENCY_ENV, column_label, count_of, workspace_currency
 
 
 def test_known_columns_get_units_and_currency() -> None:
@@ -43,3 +43,12 @@ def test_currency_from_the_accounts_country_or_the_environment(
     assert workspace_currency(finnish) == "GBP"
     monkeypatch.setenv(CURRENCY_ENV, "pounds")  # not an ISO code: ignored
     assert workspace_currency(finnish) == "EUR"
+
+
+def test_counts_take_the_right_number() -> None:
+    assert count_of(1, "territory") == "1 territory"
+    assert count_of(2, "territory") == "2 territories"
+    assert count_of(0, "rep") == "0 reps"
+    assert count_of(1256, "account") == "1,256 accounts"
+    assert count_of(3, "day") == "3 days"  # a vowel before the y
+    assert count_of(2, "person", "people") == "2 people"

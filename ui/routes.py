@@ -27,6 +27,7 @@ from planner import viz
 from planner.access import AccessScope
 from planner.errors import InputError, PlannerError
 from planner.export.safety import neutralise_frame
+from planner.labels import count_of
 from planner.routing import (
     EstimateParams,
     RoadNetwork,
@@ -358,9 +359,9 @@ def route_request(
 def due_caption(day: RepDay, stops: RepStops) -> None:
     """Say how many visits are due in the week and over which days."""
     st.caption(
-        f"{len(day.accounts):,} accounts in {', '.join(day.territories)} · "
-        f"**{stops.visits} visits due** in the week of {day.monday:%d %b %Y} (from each "
-        f"account's visits per month), spread over "
+        f"{count_of(len(day.accounts), 'account')} in {', '.join(day.territories)} · "
+        f"**{count_of(stops.visits, 'visit')} due** in the week of {day.monday:%d %b %Y} "
+        "(from each account's visits per month), spread over "
         f"{', '.join(DAY_NAMES[d] for d in stops.weekdays)}."
     )
 

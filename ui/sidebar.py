@@ -12,6 +12,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from planner.errors import PlannerError
+from planner.labels import count_of
 from planner.samples import SAMPLES
 from ui import auth, display, keys, state
 from ui.cache import store_upload
@@ -147,8 +148,9 @@ def _workspace_caption() -> None:
     sample = source.key.removeprefix("sample:") if source.key.startswith("sample:") else None
     blurb = SAMPLES[sample][1] if sample in SAMPLES else (ws.description or "")
     st.caption(
-        f"**{ws.name}** · {len(ws.accounts):,} accounts · {len(ws.reps):,} reps · "
-        f"{len(ws.units):,} units" + (f"  \n{blurb}" if blurb else "")
+        f"**{ws.name}** · {count_of(len(ws.accounts), 'account')} · "
+        f"{count_of(len(ws.reps), 'user')} · {count_of(len(ws.units), 'unit')}"
+        + (f"  \n{blurb}" if blurb else "")
     )
 
 

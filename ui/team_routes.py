@@ -17,6 +17,7 @@ from planner import schema as s
 from planner.access import AccessScope
 from planner.errors import InputError, PlannerError
 from planner.export.safety import neutralise_frame
+from planner.labels import count_of
 from planner.routing import EstimateParams, RoadNetwork, RouteParams, UnvisitedStop, to_gpx
 from planner.routing.hours import DAY_NAMES
 from planner.services.rep_routes import day_date, next_working_day, week_start
@@ -199,7 +200,7 @@ def _plan(
     network: RoadNetwork | None,
     key: object,
 ) -> None:
-    bar = ProgressBar(f"Planning {len(request.rep_ids)} reps together…")
+    bar = ProgressBar(f"Planning {count_of(len(request.rep_ids), 'rep')} together…")
     began = time.monotonic()
     try:
         team = plan_team_routes(ws, sid, scope, request, network=network, progress=bar)
@@ -247,7 +248,8 @@ def _show(team: TeamRoutes, network: RoadNetwork | None, ws: Workspace, key: obj
             display.show_table(_unvisited(missed), hide_index=True, width="stretch")
     not_due = len(plan.unvisited) - len(missed)
     if not_due:
-        st.caption(f"{not_due:,} accounts of the pool are not due in these weeks.")
+        st.caption(f"{count_of(not_due, 'account')} of the pool {'is' if not_due == 1 else 'are'} "
+                   "not due in these weeks.")  # fmt: skip
     _downloads(team, network)
     took = recall("team_s", key)
     method = plan.plans[0].method if plan.plans else ""

@@ -140,7 +140,7 @@ class WorkspaceScenarios(WorkspaceTables):
         scenarios = []
         for sc in self.scenario_list():
             terr = self.rows("territories", sc.scenario_id)
-            levels = int(terr[s.LEVEL].max()) + 1 if len(terr) else 0
+            levels = int(terr[s.LEVEL].nunique())  # levels present (a rep's view starts lower)
             scenarios.append(
                 {
                     "scenario_id": sc.scenario_id,
