@@ -213,7 +213,7 @@ def _weights(w: list[float]):  # type: ignore[no-untyped-def]
 
 def _pick(
     reg: _Region, classes: list[_Class], columns: list[tuple[int, int, float]],
-    time_limit: float = 2.0,
+    time_limit: float = 2.0, node_limit: int | None = None,
 ) -> tuple[int, list[list[int]] | None]:
     """Solve the set partitioning programme: each unit once, each class its size, least cost.
 
@@ -236,7 +236,7 @@ def _pick(
     cost = np.array([c for _s, _i, c in columns])
     rhs = np.concatenate([np.ones(n_units), [len(cl.members) for cl in classes]])
     res = milp(cost, constraints=LinearConstraint(a, rhs, rhs), integrality=np.ones(n_col),
-               bounds=Bounds(0, 1), options={"time_limit": time_limit})
+               bounds=Bounds(0, 1), options={"time_limit": time_limit, "node_limit": node_limit})
     if res.x is None:
         return int(res.status), None
     out: list[list[int]] = [[] for _ in classes]
@@ -281,8 +281,8 @@ def _match(state: SearchState, group: list[int], masks: list[int], units: list[i
 
 
 def polish_exactly(
-    state: SearchState, goal: float, *, max_units: int = 60, max_sets: int = 100_000,
-    time_limit: float = 2.0, max_rounds: int | None = None,
+    state: SearchState, goal: float, *, max_units: int = 100, max_sets: int = 100_000,
+    node_limit: int = 400, time_limit: float = 30.0, max_rounds: int | None = None,
 ) -> int:
     """Re-solve neighbourhoods exactly: each territory outside ``goal`` with its neighbours.
 
@@ -295,7 +295,9 @@ def polish_exactly(
     connected set, so the plan stays contiguous. A large-neighbourhood
     search with exact steps, for maps of a few units per territory where
     single moves and tree cuts stall (neighbourhoods above ``max_units``
-    units are skipped).
+    units are skipped). Each programme stops after ``node_limit``
+    branch-and-bound nodes (``time_limit`` seconds is only a safety net), so
+    the same inputs give the same plan however busy the machine is.
 
     Returns
     -------
@@ -308,7 +310,8 @@ def polish_exactly(
     while done < limit and state.max_abs_dev() > goal:
         order = sorted((t for t in range(state.k) if state.open[t] and abs(state.dev(t)) > goal),
                        key=lambda t: (-abs(state.dev(t)), t))
-        if not any(_resolve_once(state, group, goal, tried, max_units, max_sets, time_limit)
+        limits = (max_units, max_sets, node_limit, time_limit)
+        if not any(_resolve_once(state, group, goal, tried, limits)
                    for t in order for group in _rings(state, t)):
             break
         done += 1
@@ -324,21 +327,21 @@ def _rings(state: SearchState, t: int) -> list[tuple[int, ...]]:
 
 def _resolve_once(
     state: SearchState, group: tuple[int, ...], goal: float,
-    tried: set[tuple[tuple[int, ...], tuple[float, ...]]], max_units: int, max_sets: int,
-    time_limit: float,
+    tried: set[tuple[tuple[int, ...], tuple[float, ...]]],
+    limits: tuple[int, int, int, float],
 ) -> bool:
     key = (group, tuple(round(state.load[g], 9) for g in group))
     if key in tried:
         return False
     tried.add(key)
-    return _resolve(state, list(group), goal, max_units, max_sets, time_limit)
+    return _resolve(state, list(group), goal, limits)
 
 
 def _resolve(
-    state: SearchState, group: list[int], goal: float, max_units: int, max_sets: int,
-    time_limit: float,
+    state: SearchState, group: list[int], goal: float, limits: tuple[int, int, int, float],
 ) -> bool:
     """Cut ``group``'s units again exactly; apply when the sorted deviations fall."""
+    max_units, max_sets, node_limit, time_limit = limits
     if sum(len(state.members[g]) for g in group) > max_units:
         return False
     reg = _region(state, group)
@@ -352,7 +355,7 @@ def _resolve(
     columns = _columns(reg, sets, classes, cap, goal)
     if not columns:
         return False
-    _status, picked = _pick(reg, classes, columns, time_limit)
+    _status, picked = _pick(reg, classes, columns, time_limit, node_limit)
     if picked is None:
         return False
     masks = _by_territory(classes, picked, len(group))
