@@ -38,7 +38,8 @@ from planner.models import now_iso
 from planner.store.changes import Change
 from planner.store.codec import decode_gpkg
 from planner.store.columnar import read_gpkg_table
-from planner.store.diff import RowChange, TableDiff, diff_table, row_keys
+from planner.store.diff import RowChange, TableDiff, diff_aligned, diff_table
+from planner.store.facts import FrameFacts
 from planner.store.layout import HIDDEN, Backend, Layout, kind_of_dtype, kind_of_sql
 from planner.store.messages import fault_message, row_label
 from planner.store.pgcopy import copy_out
@@ -76,7 +77,8 @@ class Store:
         self.layout = layout
         self.location = location
         self.name = name
-        self._key_cache: dict[int, tuple[pd.DataFrame, np.ndarray]] = {}
+        #: Row keys and key uniqueness of the frames this store has read or compared.
+        self.facts = FrameFacts()
 
     @property
     def backend(self) -> Backend:
@@ -170,6 +172,14 @@ class Store:
         with self.reading() as conn:
             if self._head(conn) != version:
                 return None
+        return self._snapshot(tables, meta, version)
+
+    def _snapshot(
+        self, tables: dict[str, pd.DataFrame], meta: dict[str, str], version: int
+    ) -> Snapshot:
+        """The snapshot of stored tables, whose keys are unique (the store's key column is)."""
+        for frame in tables.values():
+            self.facts.mark_unique(frame)
         return Snapshot(tables, meta, version)
 
     def _note_new_extras(self, conn: Connection) -> None:
@@ -200,7 +210,7 @@ class Store:
                 else conform(self.read_table(conn, name), name)
                 for name in self.layout.tables
             }
-        return Snapshot(tables, meta, version)
+        return self._snapshot(tables, meta, version)
 
     def read_table(self, conn: Connection, name: str, where: Any = None) -> pd.DataFrame:
         """Read one table (optionally filtered) inside the caller's transaction."""
@@ -238,22 +248,6 @@ class Store:
         return frame
 
     # -- diffs --------------------------------------------------------------
-    def _keys(self, frame: pd.DataFrame, key: Sequence[str]) -> np.ndarray:
-        """Return the row keys of ``frame``, computed once per frame object.
-
-        Workspace frames are replaced, never changed in place, so a frame
-        read or committed before is keyed again for free.
-        """
-        cache = self._key_cache
-        hit = cache.get(id(frame))
-        if hit is not None and hit[0] is frame:
-            return hit[1]
-        keys = row_keys(frame, key)
-        if len(cache) > 32:
-            cache.clear()
-        cache[id(frame)] = (frame, keys)
-        return keys
-
     def diff(
         self,
         tables: Mapping[str, pd.DataFrame],
@@ -281,19 +275,40 @@ class Store:
                     if col not in self.layout.columns(name) and col != s.GEOMETRY:
                         extras.setdefault(name, {})[col] = kind_of_dtype(after[col].dtype)
             columns = self.layout.columns(name) + list(extras.get(name, {}))
-            keys = None
-            if spec.key:
-                keys = (self._keys(before, spec.key), self._keys(after, spec.key))
-            if scope is not None:
-                a_mask = after[s.SCENARIO_ID].isin(scope).to_numpy()
-                b_mask = before[s.SCENARIO_ID].isin(scope).to_numpy()
-                after, before = after[a_mask], before[b_mask]
-                if keys is not None:
-                    keys = (keys[0][b_mask], keys[1][a_mask])
-            found = diff_table(name, before, after, columns, spec.key, keys)
+            found = self._diff_one(name, after, before, scope, columns)
+            if found.unique_after and self.facts.is_unique(before):
+                self.facts.mark_unique(after)  # the rows outside the scope are before's
             if len(found):
                 diffs.append(found)
         return diffs, extras
+
+    def _diff_one(
+        self,
+        name: str,
+        after: pd.DataFrame,
+        before: pd.DataFrame,
+        scope: frozenset[str] | None,
+        columns: list[str],
+    ) -> TableDiff:
+        """Compare one table (or one scenario's share of it): position by position when
+        the keys line up and are known unique, else by key."""
+        key = s.TABLES[name].key
+        a_mask = b_mask = None
+        if scope is not None:
+            a_mask = after[s.SCENARIO_ID].isin(scope).to_numpy()
+            b_mask = before[s.SCENARIO_ID].isin(scope).to_numpy()
+        scoped_after = after if a_mask is None else after[a_mask]
+        scoped_before = before if b_mask is None else before[b_mask]
+        if key and self.facts.is_unique(before):
+            aligned = diff_aligned(name, scoped_before, scoped_after, columns, key)
+            if aligned is not None:
+                return aligned
+        keys = None
+        if key:
+            keys = (self.facts.keys(before, key), self.facts.keys(after, key))
+            if a_mask is not None and b_mask is not None:
+                keys = (keys[0][b_mask], keys[1][a_mask])
+        return diff_table(name, scoped_before, scoped_after, columns, key, keys)
 
     # -- writing ------------------------------------------------------------
     def commit(
@@ -440,7 +455,7 @@ class Store:
 
     def keys_of(self, frame: pd.DataFrame, key: Sequence[str]) -> np.ndarray:
         """Return the row keys of ``frame`` (cached per frame object)."""
-        return self._keys(frame, key)
+        return self.facts.keys(frame, key)
 
     def row_changes(self, version: int) -> list[RowChange]:
         """Return the row changes a committed change made, in the order they were recorded."""

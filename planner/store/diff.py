@@ -20,7 +20,7 @@ import shapely
 from planner import schema as s
 from planner.store.codec import row_images
 
-__all__ = ["RowChange", "TableDiff", "diff_table", "row_keys"]
+__all__ = ["RowChange", "TableDiff", "diff_aligned", "diff_table", "row_keys"]
 
 _SEP = "\x1f"
 _NULL = "\x00"
@@ -39,10 +39,15 @@ class RowChange:
 
 @dataclass
 class TableDiff:
-    """Every row change of one table."""
+    """Every row change of one table.
+
+    ``unique_after`` tells whether the rows compared after the change had
+    unique keys (``None``: not known).
+    """
 
     table: str
     changes: list[RowChange] = field(default_factory=list)
+    unique_after: bool | None = None
 
     def __len__(self) -> int:
         return len(self.changes)
@@ -121,6 +126,96 @@ def _careful_differs(a: np.ndarray, b: np.ndarray, geometry: bool) -> np.ndarray
     return differs
 
 
+def diff_aligned(
+    table: str,
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    columns: Sequence[str],
+    key: Sequence[str],
+) -> TableDiff | None:
+    """Return the row changes when ``after`` keeps ``before``'s rows in the same places.
+
+    The usual edit changes values and keeps every row where it was (moving
+    an account changes its membership's territory, a key column, in place).
+    Then rows compare position by position, and key strings and images are
+    made only for the rows that differ. ``before``'s keys must be unique
+    (the caller knows: rows read from a store are). The result is what
+    :func:`diff_table` finds, in the same order: updates, then deletes, then
+    inserts. ``None`` when the rows do not line up (other lengths, many
+    re-keyed rows, or a new key that some other row had or has): then
+    :func:`diff_table` must compare by key.
+    """
+    if len(before) != len(after) or not key:
+        return None
+    before = _with_columns(before, columns)
+    after = _with_columns(after, columns)
+    rekeyed = np.zeros(len(before), dtype=bool)
+    for c in key:
+        rekeyed |= _column_differs(before[c], after[c], False)
+    if rekeyed.sum() > max(1000, len(before) // 10):
+        return None
+    differ = rekeyed.copy()
+    for c in columns:
+        if c not in key:
+            differ |= _column_differs(before[c], after[c], c == s.GEOMETRY)
+    moved = np.flatnonzero(rekeyed)
+    old_keys = row_keys(before.iloc[moved], key)
+    new_keys = row_keys(after.iloc[moved], key)
+    if len(set(new_keys.tolist())) < len(new_keys):
+        return None
+    if _anywhere(before, key, new_keys) or _anywhere(after, key, old_keys):
+        return None
+    changes = _updates(table, before, after, np.flatnonzero(differ & ~rekeyed), columns, key)
+    rows_before, rows_after = before.iloc[moved], after.iloc[moved]
+    for k, img in zip(old_keys, row_images(rows_before, columns), strict=True):
+        changes.append(RowChange(table, str(k), "delete", img, None))
+    for k, img in zip(new_keys, row_images(rows_after, columns), strict=True):
+        changes.append(RowChange(table, str(k), "insert", None, img))
+    return TableDiff(table, changes, unique_after=True)
+
+
+def _anywhere(frame: pd.DataFrame, key: Sequence[str], keys: np.ndarray) -> bool:
+    """Tell whether any row of ``frame`` has one of ``keys`` (few keys, a large frame).
+
+    One key column (the one with the most distinct wanted values) is looked
+    up over the whole frame; only its matches are keyed and compared.
+    """
+    if not len(keys):
+        return False
+    parts = [k.split(_SEP) for k in keys.tolist()] if len(key) > 1 else [[k] for k in keys]
+    wanted = [{p[i] for p in parts} for i in range(len(key))]
+    best = max(range(len(key)), key=lambda i: len(wanted[i]))
+    values = frame[key[best]].to_numpy(dtype=object)
+    maybe = np.array(pd.Series(values, dtype=object).isin(wanted[best] - {_NULL}), dtype=bool)
+    if _NULL in wanted[best]:
+        maybe |= pd.isna(values)
+    rows = np.flatnonzero(maybe)
+    if not len(rows):
+        return False
+    found = set(row_keys(frame.iloc[rows], key).tolist())
+    return not found.isdisjoint(keys.tolist())
+
+
+def _updates(
+    table: str,
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    rows: np.ndarray,
+    columns: Sequence[str],
+    key: Sequence[str],
+) -> list[RowChange]:
+    changes: list[RowChange] = []
+    if not len(rows):
+        return changes
+    a, b = before.iloc[rows], after.iloc[rows]
+    for k, x, y in zip(
+        row_keys(b, key), row_images(a, columns), row_images(b, columns), strict=True
+    ):
+        if x != y:
+            changes.append(RowChange(table, str(k), "update", x, y))
+    return changes
+
+
 def diff_table(
     table: str,
     before: pd.DataFrame,
@@ -155,6 +250,7 @@ def diff_table(
     new_index = pd.Index(new_keys, dtype=object)
     old_last = ~old_index.duplicated(keep="last")
     new_last = ~new_index.duplicated(keep="last")
+    unique_after = bool(new_last.all())
     old_index, new_index = old_index[old_last], new_index[new_last]
     old_pos, new_pos = np.flatnonzero(old_last), np.flatnonzero(new_last)
     at = old_index.get_indexer(new_index)
@@ -184,7 +280,7 @@ def diff_table(
         rows = after.iloc[new_pos[inserted]]
         for k, img in zip(new_index[inserted], row_images(rows, columns), strict=True):
             changes.append(RowChange(table, str(k), "insert", None, img))
-    return TableDiff(table, changes)
+    return TableDiff(table, changes, unique_after=unique_after)
 
 
 def _with_columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

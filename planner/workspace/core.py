@@ -201,7 +201,11 @@ class Workspace(WorkspaceScenarios):
         found = self.store.changes_since(self.version)
         if found is not None:
             head, rows = found
-            self.tables = TrackedTables(replay(self._baseline, rows, self.store.keys_of))
+            replayed = replay(self._baseline, rows, self.store.keys_of)
+            for table, frame in replayed.items():  # replaying keeps keys unique
+                if self.store.facts.is_unique(self._baseline[table]):
+                    self.store.facts.mark_unique(frame)
+            self.tables = TrackedTables(replayed)
             self.version = head
             self._mark_clean()
             return self
