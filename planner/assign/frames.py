@@ -189,21 +189,24 @@ def unassigned_frame(
     tids: NDArray[np.object_],
 ) -> pd.DataFrame:
     """The accounts in no territory, each with the most telling reason."""
-    idx = np.flatnonzero(~assigned)
-    reason = np.full(len(idx), "outside every territory", dtype=object)
+    unassigned = ~assigned
+    idx = np.flatnonzero(unassigned)
+    reason = np.empty(len(idx), dtype=object)
+    reason.fill("outside every territory")  # np.full converts the text once per row
     reason[in_shape[idx]] = "inside a territory shape, but no territory there takes it"
     for pairs, template in (
         (rule_failed, "fails the rules of {}"),
         (excluded, "excluded manually from {}"),
     ):
-        names = _names_by_account(pairs, ~assigned, tids)
+        names = _names_by_account(pairs, unassigned, tids)
         if names:
             where = np.searchsorted(idx, np.fromiter(names, dtype=np.int64, count=len(names)))
             reason[where] = [template.format(v) for v in names.values()]
     reason[~located[idx]] = "no location, and no rule-only territory matches it"
     return pd.DataFrame(
         {
-            s.ACCOUNT_ID: account_ids.take(idx).reset_index(drop=True),
-            s.REASON: pd.Series(reason, dtype=object),
-        }
+            s.ACCOUNT_ID: account_ids.array[unassigned],
+            s.REASON: pd.Series(reason, dtype=object, copy=False),
+        },
+        copy=False,
     )

@@ -75,6 +75,8 @@ def resolve_primaries(
     if not len(cand_p):
         return res
     code = type_code[cand_t] if K > 1 else None  # one type: every code is 0
+    if code is None and _all_distinct(res.winners[0], cand_p, cand_t):
+        return res
     group = cand_p if code is None else cand_p * K + code
     counts = np.bincount(group, minlength=n * K)
     if counts.max() <= 1:  # no account has two candidates of one type: nothing to rank
@@ -85,6 +87,19 @@ def resolve_primaries(
     _place(res.winners, None if code is None else code[single], cand_p[single], cand_t[single])
     _rank_contested(cand_p[multi], cand_t[multi], res, rank, spatial)
     return res
+
+
+def _all_distinct(row: I64, p: I64, t: I64) -> bool:
+    """Write ``row[p] = t``; keep it when every account in ``p`` is distinct, else undo it.
+
+    A repeated account overwrites itself, so fewer rows are set than pairs
+    given: as cheap as the write that is needed anyway.
+    """
+    row[p] = t
+    if np.count_nonzero(row >= 0) == len(p):
+        return True
+    row[:] = -1
+    return False
 
 
 def _place(winners: I64, code: I64 | None, p: I64, t: I64) -> None:
