@@ -60,7 +60,7 @@ def audit_section(
     if run is None and ws.territories(scenario_id).empty:
         st.info("This scenario has no territories yet: design a plan above, then audit it.")
         return
-    which = _which_plan(scenario_id, run)
+    which = _which_plan(ws.scenario(scenario_id).name or scenario_id, run)
     plan, weight = _plan_and_weight(ws, scenario_id, variables, run, which)
     c1, c2, _ = st.columns([1, 1, 2])
     n_plans = c1.number_input(
@@ -77,14 +77,16 @@ def audit_section(
         _show(cast("AuditResult", kept[1]))
 
 
-def _which_plan(scenario_id: str, run: BalanceRun | None) -> str:
+def _which_plan(scenario_name: str, run: BalanceRun | None) -> str:
     """The plan to audit: the one just made (when there is one) or the scenario as it is."""
     if run is None:
-        st.caption(f"Audits scenario **{scenario_id}** as it is (balance it to audit a new plan).")
+        st.caption(
+            f"Audits scenario **{scenario_name}** as it is (balance it to audit a new plan)."
+        )
         return _THE_SCENARIO
     options = {
         _THE_RUN: "The plan above" + (" (saved)" if run.saved_as else " (not saved yet)"),
-        _THE_SCENARIO: f"Scenario {scenario_id} as it is",
+        _THE_SCENARIO: f"Scenario {scenario_name} as it is",
     }
     choice = st.radio(
         "Plan to audit", list(options), format_func=options.__getitem__, horizontal=True,
@@ -108,7 +110,7 @@ def _plan_and_weight(
         return run.plan, next(iter(variables))
     recorded = recorded_weight(ws, scenario_id)
     default = recorded if isinstance(recorded, str) and recorded in variables else None
-    name = st.selectbox(
+    name = st.columns([1, 1])[0].selectbox(
         "Workload the scenario balances", list(variables), format_func=variables.__getitem__,
         index=list(variables).index(default) if default else 0, key="bal.audit.weight",
     )  # fmt: skip
@@ -145,7 +147,7 @@ def _show(result: AuditResult) -> None:
         f"{len(result.ensemble):,} plans sampled in {result.runtime_s:.1f} s, every territory "
         f"contiguous and within ±{result.tolerance:.1%} of an equal share (the plan's own "
         f"tolerance, or its worst deviation if larger), seed {result.seed}. The red line is this "
-        "plan; “as good as 76 %” means 76 % of the sampled plans do no better on that measure. "
+        "plan; “beats or ties 76 %” means 76 % of the sampled plans do no better on that measure. "
         "The sampled plans have equal targets and no kept territories."
     )
     metrics = shown_metrics(result)
@@ -156,9 +158,7 @@ def _show(result: AuditResult) -> None:
     st.dataframe(
         audit_table(result), hide_index=True, width="stretch",
         column_config={
-            "this plan": st.column_config.NumberColumn(format="%.4g"),
-            "ensemble median": st.column_config.NumberColumn(format="%.4g"),
-            "as good as": st.column_config.NumberColumn(format="percent"),
+            "beats or ties": st.column_config.NumberColumn(format="percent"),
         },
     )  # fmt: skip
     left, right, _ = st.columns([1, 1, 3])

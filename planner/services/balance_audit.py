@@ -42,6 +42,7 @@ __all__ = [
     "audit_verdict",
     "audit_workspace_plan",
     "default_ensemble_size",
+    "plan_mark_text",
     "shown_metrics",
 ]
 
@@ -52,7 +53,7 @@ AUDIT_MEASURES: dict[str, tuple[str, str]] = {
     f"spread_{s.ANNUAL_REVENUE}": ("Revenue potential spread (largest deviation from mean)", ".0%"),
     f"spread_{DRIVE_H_PER_WEEK}": ("Drive time spread (weekly drive hours, estimate)", ".0%"),
     "moved_accounts": ("Accounts moved from the scenario", ",.0f"),
-    "dispersion_km_mean": ("Mean distance to the territory's centre (km)", ",.1f"),
+    "dispersion_km_mean": ("Mean distance to the territory's centre (km)", ",.3~g"),
     "mean_abs_deviation": ("Mean workload deviation", ".1%"),
     "cut_edges": ("Cut edges (unit borders between territories)", ",.0f"),
 }
@@ -148,8 +149,17 @@ def _shares(result: AuditResult) -> dict[str, float]:
     }
 
 
+def _figure(metric: str, value: float) -> str:
+    """A measure's value as the user reads it (the chart axis's format)."""
+    d3 = AUDIT_MEASURES.get(metric, (metric, ".3~g"))[1]
+    return format(value, d3.replace("~", ""))  # d3's "~" trims zeros, as Python's g does
+
+
 def audit_table(result: AuditResult) -> pd.DataFrame:
-    """Return one row per measure: the plan, the ensemble's median and range, its rank."""
+    """Return one row per measure: the plan, the ensemble's median and range, its rank.
+
+    Values are text in each measure's format (percentages, km, counts).
+    """
     ranks = {str(r["metric"]): r for r in result.ranks().to_dict(orient="records")}
     rows = []
     for metric in shown_metrics(result):
@@ -157,11 +167,12 @@ def audit_table(result: AuditResult) -> pd.DataFrame:
         rows.append(
             {
                 "measure": _label(metric),
-                "this plan": float(r["plan"]),
-                "ensemble median": float(r["ensemble_median"]),
-                "ensemble range": f"{r['ensemble_min']:.4g} to {r['ensemble_max']:.4g}",
+                "this plan": _figure(metric, float(r["plan"])),
+                "ensemble median": _figure(metric, float(r["ensemble_median"])),
+                "ensemble range": f"{_figure(metric, float(r['ensemble_min']))} to "
+                f"{_figure(metric, float(r['ensemble_max']))}",
                 "better is": str(r["better"]),
-                "as good as": float(r["as_good_as_share"]),
+                "beats or ties": float(r["as_good_as_share"]),
             }
         )
     return pd.DataFrame(rows)
@@ -208,9 +219,8 @@ def audit_chart(result: AuditResult, metric: str, *, bins: int = 24) -> alt.Laye
         lo, hi = lo - 0.5, hi + 0.5
     counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
     bars = pd.DataFrame({"start": edges[:-1], "end": edges[1:], "plans": counts})
-    fmt = AUDIT_MEASURES.get(metric, (metric, ".3g"))[1]
-    share = _shares(result)[metric]
-    x = alt.X("start:Q", title=_label(metric), axis=alt.Axis(format=fmt))
+    fmt = AUDIT_MEASURES.get(metric, (metric, ".3~g"))[1]
+    x = alt.X("start:Q", bin="binned", title=None, axis=alt.Axis(format=fmt))
     hist = (
         alt.Chart(bars)
         .mark_bar(color="#7a9cc6")
@@ -225,14 +235,27 @@ def audit_chart(result: AuditResult, metric: str, *, bins: int = 24) -> alt.Laye
             ],
         )
     )
-    mark = pd.DataFrame({"start": [mine], "text": [f"this plan: as good as {share:.0%}"]})
+    mark = pd.DataFrame({"start": [mine], "text": [plan_mark_text(result, metric)]})
     rule = alt.Chart(mark).mark_rule(color="#d62728", strokeWidth=3).encode(x="start:Q")
+    right_half = mine > (lo + hi) / 2  # the label goes on the side with room
     label = (
         alt.Chart(mark)
-        .mark_text(color="#d62728", align="left", dx=5, dy=-4, baseline="top", fontWeight="bold")
+        .mark_text(
+            color="#d62728",
+            align="right" if right_half else "left",
+            dx=-6 if right_half else 6,
+            baseline="top",
+            fontWeight="bold",
+        )
         .encode(x="start:Q", y=alt.value(2), text="text:N")
     )
-    return (hist + rule + label).properties(height=180, title=_label(metric))
+    title = alt.TitleParams(_label(metric), anchor="start", fontSize=13)
+    return (hist + rule + label).properties(height=200, title=title)
+
+
+def plan_mark_text(result: AuditResult, metric: str) -> str:
+    """Return the label of the plan's line on a histogram: its rank among the sampled plans."""
+    return f"this plan: beats or ties {_shares(result)[metric]:.0%}"
 
 
 def audit_report_bytes(result: AuditResult, kind: Literal["html", "csv"]) -> bytes:
