@@ -135,7 +135,9 @@ def _rules_read(ws: Workspace, columns: Iterable[str]) -> list[str]:
     if s.RULE not in terr.columns:
         return []
     rules = terr[terr[s.RULE].notna()]
-    hit = rules[[any(c in str(r) for c in columns) for r in rules[s.RULE]]]
+    mask = pd.Series([any(c in str(r) for c in columns) for r in rules[s.RULE]],
+                     index=rules.index, dtype=bool)  # fmt: skip
+    hit = rules[mask]
     return sorted(set(hit[s.SCENARIO_ID].astype(str)))
 
 
@@ -252,8 +254,16 @@ def require_account_edit_rights(
                 strict=True)  # fmt: skip
     editable = {aid for aid, tid in pairs if scope.can_edit_territory(tid)}
     denied = [a for a in dict.fromkeys(str(a) for a in account_ids) if a not in editable]
-    if denied:
+    unseen = [a for a in denied if not scope.can_view_account(a)]
+    seen = [a for a in denied if scope.can_view_account(a)]
+    if unseen:  # never name what the user may not see
+        n = len(unseen)
         raise AccessDeniedError(
-            f"Access denied: account {format_ids(denied)} is outside the territories you may "
+            f"Access denied: {n} account{' does' if n == 1 else 's do'} not exist or "
+            f"{'is' if n == 1 else 'are'} outside what you may see"
+        )
+    if seen:
+        raise AccessDeniedError(
+            f"Access denied: account {format_ids(seen)} is outside the territories you may "
             "edit; ask a planner"
         )
