@@ -195,12 +195,19 @@ def read_table(
     if suffix in _PARQUET:
         return read_parquet(inp, crs=crs)
     if suffix == ".zip":
-        unpacked = read_zip(
-            inp, kinds=kinds, layer=layer, crs=crs, limits=limits, readable=_READABLE
-        )
-        if isinstance(unpacked, RawTable):
-            return unpacked
-        return read_table(unpacked, kinds=kinds, crs=crs, limits=limits, **options)
+        with tempfile.TemporaryDirectory(prefix="planner-zip-") as tmp:
+            unpacked = read_zip(
+                inp,
+                kinds=kinds,
+                layer=layer,
+                crs=crs,
+                limits=limits,
+                readable=_READABLE,
+                unpack_to=Path(tmp),
+            )
+            if isinstance(unpacked, RawTable):
+                return unpacked
+            return read_table(unpacked, kinds=kinds, crs=crs, limits=limits, **options)
     if suffix in _VECTOR:
         with inp.local_path() as path:
             return read_vector(path, inp.name, kinds=kinds, layer=layer, crs=crs)

@@ -22,7 +22,7 @@ from planner import schema as s
 from planner.errors import InputError, Problem
 from planner.geo.columns import Kind, normalise_name
 from planner.io.geometry import looks_projected
-from planner.io.limits import ReadLimits, read_zip_member
+from planner.io.limits import ReadLimits, copy_zip_member, read_zip_member
 from planner.io.table import (
     InputFile,
     RawTable,
@@ -203,14 +203,17 @@ def read_zip(
     crs: Any,
     limits: ReadLimits,
     readable: frozenset[str],
+    unpack_to: Path | None = None,
 ) -> RawTable | InputFile:
     """Read a zipped Shapefile, or unpack the one readable file of a zip for the caller.
 
-    Returns the Shapefile's table, a table of problems, or the inner file.
+    Returns the Shapefile's table, a table of problems, or the inner file:
+    unpacked piece by piece into the folder ``unpack_to`` when given (never
+    whole in memory), else in memory. A zip on disk is read from its path.
     """
-    data = inp.read_bytes()
+    source: Path | io.BytesIO = io.BytesIO(inp.data) if inp.data is not None else _path(inp)
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(source)
     except zipfile.BadZipFile:
         return unreadable_table(
             inp,
@@ -255,12 +258,9 @@ def read_zip(
             )
         member = inner[0]
         try:
-            data = read_zip_member(archive, member, limits, name=inp.name)
+            nested = _unpacked(archive, member, inp, limits, unpack_to)
         except InputError as exc:
             return unreadable_table(inp, "zip", exc.problems[0])
-        nested = InputFile(
-            name=f"{inp.name}!{member.filename}", suffix=suffix_of(member.filename), data=data
-        )
     if nested.suffix in {".zip", ".gz"}:
         return unreadable_table(
             inp,
@@ -271,6 +271,29 @@ def read_zip(
             ),
         )
     return nested
+
+
+def _path(inp: InputFile) -> Path:
+    assert inp.path is not None, "an input file is on disk or in memory"
+    return inp.path
+
+
+def _unpacked(
+    archive: zipfile.ZipFile,
+    member: zipfile.ZipInfo,
+    inp: InputFile,
+    limits: ReadLimits,
+    folder: Path | None,
+) -> InputFile:
+    """The zip's one readable file, in memory or unpacked into ``folder``."""
+    name = f"{inp.name}!{member.filename}"
+    suffix = suffix_of(member.filename)
+    if folder is None:
+        data = read_zip_member(archive, member, limits, name=inp.name)
+        return InputFile(name=name, suffix=suffix, data=data)
+    target = folder / f"unpacked{suffix}"
+    copy_zip_member(archive, member, target, limits, name=inp.name)
+    return InputFile(name=name, suffix=suffix, path=target)
 
 
 def _read_zipped_shapefile(

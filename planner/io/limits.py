@@ -15,6 +15,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import BinaryIO
 
 from planner.errors import InputError, Problem
@@ -23,10 +24,12 @@ __all__ = [
     "DEFAULT_LIMITS",
     "ReadLimits",
     "check_file_size",
+    "copy_zip_member",
     "describe_binary",
     "gunzip",
     "gunzip_chunks",
     "read_zip_member",
+    "zip_member_chunks",
 ]
 
 _CHUNK = 1 << 20  # 1 MiB per decompression step
@@ -154,11 +157,42 @@ def read_zip_member(
         When the member (as declared or as actually read) is too large, or is
         damaged.
     """
+    return b"".join(zip_member_chunks(archive, member, limits, name=name, budget=budget))
+
+
+def copy_zip_member(
+    archive: zipfile.ZipFile,
+    member: zipfile.ZipInfo,
+    target: Path,
+    limits: ReadLimits,
+    *,
+    name: str,
+) -> None:
+    """Unpack one zip member to ``target`` piece by piece (never whole in memory).
+
+    Raises
+    ------
+    InputError
+        As :func:`read_zip_member`.
+    """
+    with target.open("wb") as out:
+        for chunk in zip_member_chunks(archive, member, limits, name=name):
+            out.write(chunk)
+
+
+def zip_member_chunks(
+    archive: zipfile.ZipFile,
+    member: zipfile.ZipInfo,
+    limits: ReadLimits,
+    *,
+    name: str,
+    budget: int | None = None,
+) -> Iterator[bytes]:
+    """Yield one zip member's bytes in pieces, refusing it once it passes the limit."""
     allowed = limits.max_unpacked_bytes if budget is None else budget
     what = f"'{member.filename}' in the zip"
     if member.file_size > allowed:
         raise _unpacked_too_large(what, limits, name)
-    chunks: list[bytes] = []
     total = 0
     try:
         with archive.open(member) as stream:
@@ -166,7 +200,7 @@ def read_zip_member(
                 total += len(chunk)
                 if total > allowed:
                     raise _unpacked_too_large(what, limits, name)
-                chunks.append(chunk)
+                yield chunk
     except InputError:
         raise
     except Exception as exc:  # zipfile raises many types (ValueError, EOFError...) for damage
@@ -180,7 +214,6 @@ def read_zip_member(
             ],
             source=name,
         ) from exc
-    return b"".join(chunks)
 
 
 def gunzip(source: bytes | BinaryIO, limits: ReadLimits, *, name: str) -> bytes:
