@@ -1,4 +1,4 @@
-"""Accounts & data: filterable tables of the accounts, reps and territories of the workspace."""
+"""Accounts & data: filterable tables of the accounts, reps and territories; account editing."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import streamlit as st
 
 from planner import schema as s
 from planner.services import tables
-from ui import auth, state
+from ui import account_edit, auth, editing, state
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()
 ws = auth.apply_query_focus(ws, sid)  # ?territory= / ?account=, refused outside the scope
 
 st.title("Accounts & data")
+editing.show_flash()  # what the last account edit saved
 accounts_tab, reps_tab, territories_tab = st.tabs(["Accounts", "Reps", "Territories"])
 
 with accounts_tab:
@@ -26,7 +27,7 @@ with accounts_tab:
         accounts, territories=territory_filter, industries=industry_filter, text=text
     )
     st.caption(f"{len(shown):,} of {len(accounts):,} accounts")
-    st.dataframe(
+    picked = st.dataframe(
         shown,
         hide_index=True,
         width="stretch",
@@ -35,7 +36,12 @@ with accounts_tab:
             s.LATITUDE: st.column_config.NumberColumn(format="%.5f"),
             s.LONGITUDE: st.column_config.NumberColumn(format="%.5f"),
         },
+        on_select="rerun",
+        selection_mode="multi-row",
+        key=account_edit.TABLE_KEY,
     )
+    rows = [r for r in picked.selection.rows if r < len(shown)]
+    account_edit.edit_section(ws, shown, shown[s.ACCOUNT_ID].iloc[rows].astype(str).tolist())
 
 with reps_tab:
     reps = tables.reps_table(ws, sid)

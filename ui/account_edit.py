@@ -1,0 +1,109 @@
+"""The Data page's account editing: one column for the chosen accounts, or cells in a table.
+
+Both save through :func:`planner.edit.edit_accounts` as one recorded change
+(history, undo), after :func:`planner.edit.require_account_edit_rights`:
+planners and admins edit any account, managers those of the territories they
+may edit, reps none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from planner import edit
+from planner import schema as s
+from planner.edit.accounts import editable_account_columns
+from planner.errors import PlannerError
+from planner.workspace import Workspace
+from ui import auth, editing, state
+
+__all__ = ["EDIT_ROW_LIMIT", "TABLE_KEY", "edit_section"]
+
+#: Rows the cell editor shows at most (filter the table to edit others).
+EDIT_ROW_LIMIT = 500
+
+#: Widget keys (ui/keys.py belongs to another engineer this round).
+SET_COLUMN, SET_VALUE, SET_BUTTON = "tp.data.set_column", "tp.data.set_value", "tp.data.set_button"
+EDITOR_SAVE = "tp.data.editor_save"
+TABLE_KEY = "tp.data.accounts"  # the accounts table, whose selected rows are edited
+
+
+def _editor_key() -> str:
+    return f"tp.data.editor.{state.workspace_version()}"  # a saved edit starts a fresh editor
+
+
+def _save(edits: pd.DataFrame, action: str) -> None:
+    """Check the rights, save ``edits`` as one change, and rerun with the outcome."""
+    sid = state.current_scenario_id()
+    ids = edits[s.ACCOUNT_ID].astype(str).tolist()
+    try:
+        whole = state.workspace_for_edit()
+        edit.require_account_edit_rights(auth.current_scope(), whole.rows("memberships", sid), ids)
+        outcome = edit.edit_accounts(whole, edits, user=editing.current_user())
+    except PlannerError as exc:
+        editing.show_error(exc)
+        return
+    state.mark_changed(action)
+    editing.remember(outcome)
+    st.rerun()
+
+
+def _value_input(ws: Workspace, column: str) -> object:
+    if column == s.OWNER_ID:
+        users = ws.reps[s.REP_ID].astype(str).tolist()
+        return st.selectbox("New value", ["", *users], key=SET_VALUE,
+                            format_func=lambda u: u or "(none)")  # fmt: skip
+    return st.text_input("New value", key=SET_VALUE, placeholder="empty clears the value")
+
+
+def _set_column(ws: Workspace, chosen: Sequence[str], columns: Sequence[str]) -> None:
+    """One column to one value for the chosen accounts."""
+    left, right = st.columns(2)
+    with left:
+        column = st.selectbox("Column", columns, key=SET_COLUMN)
+    with right:
+        value = _value_input(ws, column)
+    n = len(chosen)
+    label = f"Set {column} for {n:,} account{'' if n == 1 else 's'}"
+    if st.button(label, key=SET_BUTTON, disabled=not n, type="primary"):
+        edits = pd.DataFrame({s.ACCOUNT_ID: list(chosen), column: [value] * n})
+        _save(edits, f"set {column} of {n} accounts")
+
+
+def _cell_editor(ws: Workspace, shown: pd.DataFrame, columns: Sequence[str]) -> None:
+    """The shown accounts' editable cells; the changed rows are saved together."""
+    if len(shown) > EDIT_ROW_LIMIT:
+        st.caption(f"Filter the table to {EDIT_ROW_LIMIT:,} accounts or fewer to edit cells.")
+        return
+    acc = ws.accounts.set_index(ws.accounts[s.ACCOUNT_ID].astype(str))
+    ids = shown[s.ACCOUNT_ID].astype(str)
+    before = acc.loc[ids, list(columns)].reset_index(names=s.ACCOUNT_ID)
+    after = st.data_editor(before, hide_index=True, width="stretch", key=_editor_key(),
+                           disabled=[s.ACCOUNT_ID], num_rows="fixed")  # fmt: skip
+    differs = ~((before == after) | (before.isna() & after.isna())).all(axis=1)
+    n = int(differs.sum())
+    if st.button(f"Save {n:,} edited account{'' if n == 1 else 's'}", key=EDITOR_SAVE,
+                 disabled=not n, type="primary"):  # fmt: skip
+        _save(after[differs.to_numpy()], f"edit {n} accounts")
+
+
+def edit_section(ws: Workspace, shown: pd.DataFrame, selected: Sequence[str]) -> None:
+    """Editing for users who may edit: selected rows (or every shown one) to one value, or cells."""
+    if not editing.can_edit():
+        return
+    columns = list(editable_account_columns(ws))
+    chosen = list(selected) or shown[s.ACCOUNT_ID].astype(str).tolist()
+    which = "selected" if selected else "shown"
+    with st.expander(f"Edit accounts ({len(chosen):,} {which})"):
+        st.caption(
+            "Select rows in the table above to edit only those (otherwise every shown account). "
+            "Ids and locations are not edited here. Each save is one change in the history."
+        )
+        one_value, cells = st.tabs(["One value for all", "Edit cells"])
+        with one_value:
+            _set_column(ws, chosen, columns)
+        with cells:
+            _cell_editor(ws, shown[shown[s.ACCOUNT_ID].astype(str).isin(chosen)], columns)
