@@ -107,6 +107,25 @@ def _figures(run: BalanceRun) -> None:
             f"Distance from the workload to the rep's home: mean "
             f"{m.home_distance_mean_km:.1f} km, worst {m.home_distance_max_km:.1f} km."
         )
+    _drive_caption(run.plan.parameters.get("drive"))
+
+
+def _drive_caption(drive: object) -> None:
+    """Say how far the longest drive from home is, against the limit when one was set."""
+    if not isinstance(drive, dict) or drive.get("max_drive_h") is None:
+        return
+    kind = "never beyond" if drive.get("drive_limit") == "hard" else "avoided"
+    status = (
+        "met"
+        if drive.get("met")
+        else f"{drive.get('units_beyond', 0)} units beyond it, in "
+        + ", ".join(str(t) for t in drive.get("binds", []))
+    )
+    (st.caption if drive.get("met") else st.warning)(
+        f"Longest drive from a rep's home: {float(drive.get('drive_max_h', 0.0)):.2f} h; "
+        f"limit {float(drive['max_drive_h']):g} h ({kind}): {status}. "
+        f"Drive times: {drive.get('method', 'estimate')}."
+    )
 
 
 def _curve(run: BalanceRun) -> None:

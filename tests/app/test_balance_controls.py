@@ -202,3 +202,4 @@ def test_a_hard_drive_limit_reaches_the_rebalance(
     assert (drive["max_drive_h"], drive["drive_limit"]) == (2.0, "hard")
     assert drive["met"] and drive["units_beyond"] == 0
     assert float(plan.metrics.territories["drive_max_h"].max()) <= 2.0 + 1e-9
+    assert any("limit 2 h (never beyond): met" in c.value for c in at.caption)
