@@ -60,58 +60,48 @@ def design_territories(
 ) -> TerritoryPlan:
     """Split units into contiguous territories of even workload.
 
-    The recipe: seed centres (weighted k-means on unit centroids, or the
-    reps' homes); assign units to centres under capacity (a HiGHS linear
-    programme, re-centred a few times); hand stray pieces to neighbours;
-    search locally without breaking contiguity (flows along the territory
-    graph, single moves, swaps); merge and re-split stuck pairs along random
-    spanning trees (:mod:`planner.balance.recombine`); raise compactness
-    within the tolerance; on a missed tolerance, solve small maps exactly
-    (:mod:`planner.balance.exact`). Same inputs and seed, same plan.
+    The recipe: seed centres (weighted k-means, or the reps' homes); assign
+    units under capacity (HiGHS LP); hand stray pieces to neighbours; search
+    locally without breaking contiguity (flows, moves, swaps, tree re-splits
+    of :mod:`planner.balance.recombine`); raise compactness within the
+    tolerance; on a missed tolerance, re-solve neighbourhoods (and small maps)
+    exactly (:mod:`planner.balance.exact`). Same inputs and seed, same plan.
 
     Parameters
     ----------
     units
-        Unit polygons with a ``unit_id`` column and the balance column(s),
-        in any CRS (geographic data is measured in a local UTM zone), or
-        prepared units.
+        Polygons with ``unit_id`` and the balance column(s), any CRS; or prepared.
     params
-        What to balance and how (:class:`BalanceParams`). When left out, it
-        is built from the keyword arguments below, which older callers pass.
+        What to balance and how (:class:`BalanceParams`); else the keywords below.
     reps
-        Reps with ``rep_id`` and a home point: one territory per rep, named by
-        the rep id, centred on the home; targets follow the capacity column
-        when every rep has one, else they are equal.
+        Reps with ``rep_id`` and a home point: one territory per rep (named by
+        it, around the home); targets follow capacity when every rep has one.
     progress
         Receives (fraction done, message).
     stop
-        Asked between starts and repair rounds; when it answers ``True`` the
-        best plan so far is returned (or attached to the tolerance error).
+        Asked between starts and repairs; ``True`` returns the best plan so far.
     weight, k, tolerance, locked, seed, contiguity, compactness_sweeps, restarts, capacity_column
         The fields of :class:`BalanceParams`, for callers that pass no ``params``.
     drive_hours
-        Drive hours from each rep's home (rows, rep ids) to each unit
-        (columns, unit ids), e.g. on the road network; for ``max_drive_h``
-        and drive compactness. Left out, they are estimated from straight lines.
+        Hours from each rep's home (rows) to each unit (columns), e.g. on roads,
+        for ``max_drive_h`` and drive compactness (else estimated).
 
     Returns
     -------
     TerritoryPlan
-        Assignment, parameters and metrics.
+        Assignment, parameters, metrics.
 
     Raises
     ------
     InputError
-        If inputs are invalid (missing or negative weights, too large ``k``...).
+        If inputs are invalid (missing or negative weights, ``k`` too large...).
     InfeasibleError
         If the tolerance cannot be met (a unit heavier than a target allows,
-        locks too heavy, cut off or not joinable), or a hard drive limit
-        leaves units out of every rep's reach (named); the message says what
-        would make it feasible.
+        locks too heavy, cut off or not joinable) or a hard drive limit leaves
+        units out of every rep's reach (named); the message says what to change.
     ToleranceNotMetError
         (an :class:`InfeasibleError`) if the search ended outside the tolerance
-        or beyond a hard drive limit (the message says by how much and what
-        binds, and when no plan can meet it); the best plan is ``.plan``.
+        or a hard drive limit (by how much, what binds); the best is ``.plan``.
     """
     started = time.perf_counter()
     report = progress or no_progress
@@ -120,8 +110,7 @@ def design_territories(
         compactness_sweeps=compactness_sweeps, restarts=restarts,
         capacity_column=capacity_column)
     bu, values, problem, p = _setup(units, p, reps, report)
-    drive = drive_costs(bu, problem.territories, p, reps=reps, drive_hours=drive_hours)
-    check_reach(drive, bu, problem.territories, problem.pinned, problem.open_)
+    drive = _drive(bu, problem, p, reps, drive_hours)
     n_runs = p.restarts if p.restarts is not None else max(1, min(6, 1000 // bu.n))
     state = _best_of_starts(bu, values, problem, p, n_runs, report, stop or never_stop,
                             drive)
@@ -204,6 +193,16 @@ def _bounded(p: BalanceParams, problem: DesignProblem) -> BalanceParams:
     if tol < p.tolerance:
         logger.info("workload bounds tighten the tolerance from %.4f to %.4f", p.tolerance, tol)
     return p.with_(tolerance=max(tol, 0.0))
+
+
+def _drive(
+    bu: BalanceUnits, problem: DesignProblem, p: BalanceParams, reps: gpd.GeoDataFrame | None,
+    drive_hours: pd.DataFrame | None,
+) -> DriveCosts | None:
+    """The drive hours and limit of the design; refuse a hard limit that leaves units out."""
+    drive = drive_costs(bu, problem.territories, p, reps=reps, drive_hours=drive_hours)
+    check_reach(drive, bu, problem.territories, problem.pinned, problem.open_)
+    return drive
 
 
 def _legacy_params(weight: BalanceWeight | None, **kwargs: Any) -> BalanceParams:

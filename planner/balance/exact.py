@@ -282,7 +282,7 @@ def _match(state: SearchState, group: list[int], masks: list[int], units: list[i
 
 def polish_exactly(
     state: SearchState, goal: float, *, max_units: int = 100, max_sets: int = 100_000,
-    node_limit: int = 400, time_limit: float = 30.0, max_rounds: int | None = None,
+    node_limit: int = 400, time_limit: float = 600.0, max_rounds: int | None = None,
 ) -> int:
     """Re-solve neighbourhoods exactly: each territory outside ``goal`` with its neighbours.
 

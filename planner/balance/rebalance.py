@@ -69,60 +69,50 @@ def rebalance(
 ) -> TerritoryPlan:
     """Even out an existing plan while moving as few accounts as the budget allows.
 
-    A greedy search from the baseline: at each step, the boundary move with
+    A greedy search from the baseline: each step takes the boundary move with
     the largest cut in squared deviation per account moved that the budget
-    affords (moving a unit back to its baseline territory refunds it), until
-    every territory is within ``tolerance``, the budget is spent, or no move
-    helps. Territories never split. With no budget limit, a final search
-    (single moves, swaps and kicks) gets as low a deviation as it can.
+    affords (moving back refunds), until every territory is within
+    ``tolerance``, the budget is spent or no move helps; territories never
+    split. With no budget limit, moves, swaps and kicks go as low as they can.
 
     Parameters
     ----------
     units
-        Unit polygons with the balance column(s) (and ``account_count``), or
-        prepared units.
+        Polygons with the balance column(s) (and ``account_count``); or prepared.
     baseline
-        The plan to start from: a :class:`TerritoryPlan` or unit id ->
-        territory id.
+        The plan to start from: a :class:`TerritoryPlan` or unit -> territory.
     params
-        What to balance and how (:class:`BalanceParams`; ``k``, ``restarts``
-        and ``compactness_sweeps`` are not used). ``tolerance`` 0 asks for the
-        least deviation the budget allows; the tighter of the two move limits
-        applies; without the ``account_count`` column each unit counts as one
-        account (``budget_basis``); ``seed`` is unused (the search is
-        deterministic).
+        What to balance and how (:class:`BalanceParams`; ``k``, ``restarts``,
+        ``compactness_sweeps`` and ``seed`` unused). ``tolerance`` 0 asks for
+        the least deviation the budget allows; the tighter move limit applies;
+        without ``account_count`` each unit counts as one (``budget_basis``).
     reps
-        Reps whose capacity sets the targets (territory id = rep id) and whose
-        homes are measured against.
+        Reps setting targets by capacity (territory id = rep id); their homes.
     progress
-        Called with (fraction done, message).
+        Receives (fraction done, message).
     stop
-        Asked between steps; when it answers ``True`` the plan so far is returned.
-    weight, tolerance, locked, account_count, capacity_column, contiguity, seed
-        :class:`BalanceParams` fields, for callers that pass no ``params``.
-    max_moved_accounts, max_moved_share
-        Likewise (:meth:`Locks.keep_territories` keeps whole territories).
+        Asked between steps; ``True`` returns the plan so far.
+    weight, tolerance, max_moved_accounts, max_moved_share, locked, account_count
+        :class:`BalanceParams` fields for callers without ``params`` (as are
+        ``capacity_column``, ``contiguity``, ``seed``).
     drive_hours
-        Drive hours from each rep's home (rows) to each unit (columns) for
-        ``max_drive_h`` (estimated from straight lines when left out). No
-        move takes a unit beyond a hard limit; units the baseline already has
-        beyond it are moved into reach when the budget is unlimited, and
-        reported otherwise (``parameters["drive"]``).
+        Hours from each territory's home (rows) to each unit (columns) for
+        ``max_drive_h`` (else estimated). No move goes beyond a hard limit;
+        the baseline's units beyond it are brought within reach by an
+        unlimited budget, else reported (``parameters["drive"]``).
 
     Returns
     -------
     TerritoryPlan
-        The rebalanced plan (disruption against the baseline in its metrics;
-        ``parameters["tolerance_met"]`` says whether the budget allowed the
-        tolerance: missing it is not an error, the budget is the caller's).
+        The rebalanced plan (disruption in its metrics); a missed tolerance is
+        no error (the budget is the caller's): ``parameters["tolerance_met"]``.
 
     Raises
     ------
     InputError
-        If the baseline does not cover the units, budgets are negative, or
-        locks contradict the baseline.
+        If the baseline misses units, budgets are negative, locks contradict it.
     InfeasibleError
-        If a hard drive limit leaves units out of every rep's reach (named).
+        If a hard drive limit leaves units out of every rep's reach.
     """
     started = time.perf_counter()
     report = progress or no_progress
@@ -135,10 +125,7 @@ def rebalance(
     report(0.1, "rebalancing")
     state = _run(prep, budget, p.tolerance, stop or never_stop, drive)
     report(0.9, "measuring")
-    plan = _measured(prep, state, p, budget, reps, time.perf_counter() - started)
-    if drive is not None:
-        plan.parameters["drive"] = add_drive_report(plan.metrics.territories, drive, prep.bu,
-                                                    state.labels(), prep.territories)
+    plan = _measured(prep, state, p, budget, reps, time.perf_counter() - started, drive)
     report(1.0, "done")
     return plan
 
@@ -166,11 +153,16 @@ def _measured(
     budget: float,
     reps: gpd.GeoDataFrame | None,
     elapsed_s: float,
+    drive: DriveCosts | None = None,
 ) -> TerritoryPlan:
-    """The plan the search reached, measured, with the run's parameters."""
-    return _plan(prep, state, weight=p.weight, tolerance=p.tolerance, budget=budget, reps=reps,
+    """The plan the search reached, measured, with the run's parameters (and drive report)."""
+    plan = _plan(prep, state, weight=p.weight, tolerance=p.tolerance, budget=budget, reps=reps,
                  seed=p.seed, contiguity=p.contiguity, elapsed_s=elapsed_s,
                  max_moved_accounts=p.max_moved_accounts, max_moved_share=p.max_moved_share)
+    if drive is not None:
+        plan.parameters["drive"] = add_drive_report(plan.metrics.territories, drive, prep.bu,
+                                                    state.labels(), prep.territories)
+    return plan
 
 
 def _drive(
