@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -35,6 +36,7 @@ from planner.reports import sales_cycle, star_performers, target_rollup, territo
 from planner.tree import TerritoryTree
 
 __all__ = [
+    "CSV_CHUNK_ROWS",
     "CSV_FILES",
     "PATH_SEPARATOR",
     "accounts_layer",
@@ -67,6 +69,8 @@ CSV_FILES = {
     "targets": "targets.csv",
     "users": "users.csv",
 }
+#: Rows formatted at a time when a CSV file is written.
+CSV_CHUNK_ROWS = 100_000
 #: Rows per sheet Excel can hold (one is the header).
 _XLSX_MAX_ROWS = 1_048_575
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -77,12 +81,21 @@ _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 def _text(series: pd.Series) -> pd.Series:
     """Text values with ``None`` for missing ones, as an object Series on the same index."""
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=False) == "string":
+        return series  # all text, nothing missing (a stored id column): as it is
     obj = series.astype(object)
     present = obj.notna().to_numpy()
     out = pd.Series([None] * len(series), index=series.index, dtype=object)
     if present.any():
         out[present] = obj[present].astype(str).astype(object)
     return out
+
+
+def _map_repeated(series: pd.Series, mapping: Mapping[Any, Any]) -> pd.Series:
+    """``series.map(mapping)`` for a long column of few distinct values: each looked up once."""
+    codes, distinct = pd.factorize(series, use_na_sentinel=False)
+    looked = pd.Series(distinct, dtype=object).map(mapping).to_numpy(dtype=object)
+    return pd.Series(looked[codes], index=series.index)  # typed as map would type it
 
 
 def _names(territories: pd.DataFrame) -> dict[str, str]:
@@ -153,10 +166,9 @@ def membership_table(
         }
     )
     if accounts is not None and s.NAME in accounts.columns and len(accounts):
-        lookup = dict(zip(_text(accounts[s.ACCOUNT_ID]), _text(accounts[s.NAME]), strict=True))
-        out["account_name"] = out[s.ACCOUNT_ID].map(lookup)
-    out["territory_name"] = out[s.TERRITORY_ID].map(names)
-    out["territory_path"] = out[s.TERRITORY_ID].map(paths)
+        out["account_name"] = _account_names(out[s.ACCOUNT_ID], accounts)
+    out["territory_name"] = _map_repeated(out[s.TERRITORY_ID], names)
+    out["territory_path"] = _map_repeated(out[s.TERRITORY_ID], paths)
     out[s.CAUSE] = _text(memberships[s.CAUSE]) if s.CAUSE in memberships.columns else None
     out[s.DETAIL] = _text(memberships[s.DETAIL]) if s.DETAIL in memberships.columns else None
     out[s.IS_PRIMARY] = (
@@ -165,6 +177,16 @@ def membership_table(
         else True
     )
     return out.sort_values([s.ACCOUNT_ID, s.TERRITORY_ID], kind="stable").reset_index(drop=True)
+
+
+def _account_names(ids: pd.Series, accounts: pd.DataFrame) -> pd.Series:
+    """Each id's account name (the last account of that id), NaN for an unknown id."""
+    known = _text(accounts[s.ACCOUNT_ID]).reset_index(drop=True)
+    names = _text(accounts[s.NAME]).reset_index(drop=True)
+    last = ~known.duplicated(keep="last").to_numpy()
+    at = pd.Index(known[last], dtype=object).get_indexer(ids.astype(object))
+    looked = np.append(names[last].to_numpy(dtype=object), np.nan)
+    return pd.Series(looked[at], index=ids.index)  # at == -1 picks the NaN; typed as map would
 
 
 def users_table(reps: pd.DataFrame) -> pd.DataFrame:
@@ -192,10 +214,21 @@ def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _csv_chunks(frame: pd.DataFrame, handle: Any) -> None:
+    """Write ``frame`` as safe CSV to a text handle, :data:`CSV_CHUNK_ROWS` rows at a time.
+
+    Each value is written as a whole-frame write would write it; only a
+    chunk's copy of safe text is held at once.
+    """
+    for start in range(0, max(len(frame), 1), CSV_CHUNK_ROWS):
+        part = _csv_ready(frame.iloc[start : start + CSV_CHUNK_ROWS])
+        part.to_csv(handle, index=False, header=start == 0, lineterminator="\r\n")
+
+
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """Return ``frame`` as safe CSV bytes (for download buttons)."""
     buffer = io.StringIO()
-    _csv_ready(frame).to_csv(buffer, index=False, lineterminator="\r\n")
+    _csv_chunks(frame, buffer)
     return buffer.getvalue().encode("utf-8")
 
 
@@ -211,10 +244,13 @@ def _atomic(path: Path, write: Callable[[Path], object]) -> Path:
 
 
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write ``frame`` as a safe UTF-8 CSV file, atomically; return the path."""
-    target = Path(path)
-    data = csv_bytes(frame)
-    return _atomic(target, lambda p: p.write_bytes(data))
+    """Write ``frame`` as a safe UTF-8 CSV file, atomically, in chunks; return the path."""
+
+    def write(p: Path) -> None:
+        with open(p, "w", encoding="utf-8", newline="") as handle:
+            _csv_chunks(frame, handle)
+
+    return _atomic(Path(path), write)
 
 
 def _sheet_name(name: str, taken: set[str]) -> str:
@@ -325,8 +361,7 @@ def territory_layer(plan: PlanData) -> gpd.GeoDataFrame:
 
 def accounts_layer(plan: PlanData) -> gpd.GeoDataFrame:
     """Account points with their primary territory (the first by id when several)."""
-    members = membership_table(plan.memberships, plan.territories)
-    primary = members[members[s.IS_PRIMARY]].drop_duplicates(s.ACCOUNT_ID)
+    primary = _primary_territories(plan.memberships, plan.territories)
     geo = as_geodataframe(plan.accounts)
     cols = [c for c in (s.ACCOUNT_ID, s.NAME, s.OWNER_ID, s.ANNUAL_REVENUE) if c in geo.columns]
     out = pd.DataFrame(geo[cols]).assign(**{s.ACCOUNT_ID: _text(geo[s.ACCOUNT_ID])})
@@ -336,12 +371,34 @@ def accounts_layer(plan: PlanData) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(out, geometry=geo.geometry.to_numpy(), crs=s.STORAGE_CRS)
 
 
+def _primary_territories(memberships: pd.DataFrame, territories: pd.DataFrame) -> pd.DataFrame:
+    """Each account's primary territory (the first by id when several) with its path.
+
+    The rows :func:`membership_table` would give, filtered to primary ones,
+    without the names nobody reads here.
+    """
+    primary = pd.DataFrame(
+        {
+            s.ACCOUNT_ID: _text(memberships[s.ACCOUNT_ID]),
+            s.TERRITORY_ID: _text(memberships[s.TERRITORY_ID]),
+        }
+    )
+    if s.IS_PRIMARY in memberships.columns:
+        primary = primary[memberships[s.IS_PRIMARY].fillna(False).astype(bool).to_numpy()]
+    primary = primary.sort_values([s.ACCOUNT_ID, s.TERRITORY_ID], kind="stable")
+    primary = primary.drop_duplicates(s.ACCOUNT_ID).reset_index(drop=True)
+    primary["territory_path"] = _map_repeated(
+        primary[s.TERRITORY_ID], territory_paths(territories)
+    )
+    return primary
+
+
 def _write_layer(frame: gpd.GeoDataFrame, path: Path, *, driver: str, layer: str) -> None:
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # columns are replaced, never changed in place
     for col in frame.columns:
         if col != frame.geometry.name and pd.api.types.is_object_dtype(frame[col]):
             frame[col] = _text(frame[col])
-    kwargs: dict[str, Any] = {"driver": driver, "layer": layer}
+    kwargs: dict[str, Any] = {"driver": driver, "layer": layer, "use_arrow": True}
     if driver == "GPKG":
         kwargs["promote_to_multi"] = True
         kwargs["append"] = path.exists()

@@ -16,6 +16,7 @@ import html
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _QUOTE = "'"
 _NEEDS_QUOTE = re.compile("^[" + re.escape("".join(FORMULA_TRIGGERS) + _QUOTE) + "]")
+_FIRST = frozenset((*FORMULA_TRIGGERS, _QUOTE))
 
 
 def neutralise(value: Any) -> Any:
@@ -66,15 +68,13 @@ def _text_columns(frame: pd.DataFrame) -> list[str]:
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Return a copy of ``frame`` with every text cell neutralised (numbers untouched)."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # columns are replaced, never changed in place
     for col in _text_columns(out):
         series = out[col]
         if series.empty:
             continue
-        try:
-            mask = series.str.match(_NEEDS_QUOTE.pattern).fillna(False).astype(bool)
-        except AttributeError:  # no text at all in this column
-            continue
+        first = (isinstance(v, str) and v[:1] in _FIRST for v in series.tolist())
+        mask = pd.Series(np.fromiter(first, dtype=bool, count=len(series)), index=series.index)
         if mask.any():
             series = series.astype(object)
             series[mask] = _QUOTE + series[mask].astype(str)

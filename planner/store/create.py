@@ -264,6 +264,14 @@ def _column_values(frame: pd.DataFrame, col: str) -> list[Any]:
     if series.dtype.kind == "f":
         arr = series.to_numpy(dtype=float)
         return [None if v != v else v for v in arr.tolist()]
+    if series.dtype.kind in "biu":  # Python ints and bools, never missing
+        return list(series.tolist())
+    if pd.api.types.infer_dtype(series, skipna=True) == "string":  # text and gaps
+        values = series.to_numpy(dtype=object)
+        out = values.tolist()
+        for i in np.flatnonzero(pd.isna(values)).tolist():
+            out[i] = None
+        return list(out)
     return [
         None if s.is_missing(v) else (v.item() if isinstance(v, np.generic) else v)
         for v in series.tolist()
@@ -283,15 +291,19 @@ def _bulk_insert(
     else:
         data[KEY_COL] = [uuid.uuid4().hex for _ in range(len(frame))]
     data[VERSION_COL] = [version] * len(frame)
-    t = layout.tables[table]
-    stmt = t.insert()
     if layout.backend == "postgis":
         geoms = np.asarray(frame[s.GEOMETRY], dtype=object) if spec.geometry is not None else None
         copy_in(conn, layout, table, data, geoms)
         return
     if spec.geometry is not None:
         data[s.GEOMETRY] = encode_gpkg(np.asarray(frame[s.GEOMETRY], dtype=object))
-    keys = list(data)
-    records = [dict(zip(keys, vals, strict=True)) for vals in zip(*data.values(), strict=True)]
-    for i in range(0, len(records), 10000):
-        conn.execute(stmt, records[i : i + 10000])
+    # the file's own driver takes plain tuples: no statement object or dict per row
+    names = ", ".join(f'"{c}"' for c in data)
+    sql = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(data))})'
+    rows = list(zip(*data.values(), strict=True))
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for i in range(0, len(rows), 10000):
+            cursor.executemany(sql, rows[i : i + 10000])
+    finally:
+        cursor.close()

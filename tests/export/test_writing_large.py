@@ -1,0 +1,143 @@
+"""The plain exports at scale: chunked CSV, one lookup per distinct value, the same bytes.
+
+Large exports write CSV a chunk at a time and look names up once per
+distinct territory or account; these tests hold them to what the plain
+whole-frame pandas operations give, value for value and byte for byte.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from planner import schema as s
+from planner.export import files
+from planner.export.files import (
+    accounts_layer,
+    csv_bytes,
+    membership_table,
+    territory_paths,
+    write_csv,
+)
+from planner.export.plan import PlanData
+from planner.export.safety import FORMULA_TRIGGERS, neutralise, neutralise_frame
+
+_cells = st.one_of(
+    st.none(),
+    st.text(max_size=6),
+    st.sampled_from([*FORMULA_TRIGGERS, "'", "=1+1", "plain", ""]),
+    st.floats(allow_nan=True, allow_infinity=False),
+    st.integers(min_value=-5, max_value=5),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_cells, max_size=25))
+def test_neutralised_frames_equal_neutralising_each_cell(values: list[object]) -> None:
+    """Every text cell that a spreadsheet would run gets its quote; nothing else changes."""
+    frame = pd.DataFrame({"text": pd.Series(values, dtype=object), "n": np.arange(len(values))})
+    original = frame["text"].tolist()
+    got = neutralise_frame(frame)
+    want = [neutralise(v) for v in values]
+    assert len(got) == len(want)
+    for a, b in zip(got["text"].tolist(), want, strict=True):
+        assert a is b or a == b or (a != a and b != b)  # NaN stays NaN
+    assert got["n"].tolist() == list(range(len(values)))
+    for a, b in zip(frame["text"].tolist(), original, strict=True):  # the input is untouched
+        assert a is b
+
+
+def _whole_frame_csv(frame: pd.DataFrame) -> bytes:
+    """The reference: the safe frame written in one go by pandas."""
+    buffer = io.StringIO()
+    files._csv_ready(frame).to_csv(buffer, index=False, lineterminator="\r\n")
+    return buffer.getvalue().encode("utf-8")
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 100_000])
+def test_a_csv_written_in_chunks_has_the_bytes_of_one_write(
+    chunk: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Header once, CRLF, booleans, gaps, floats and formulas exactly as a whole write."""
+    frame = pd.DataFrame(
+        {
+            "id": [f"a{i}" for i in range(10)],
+            "name": ["=x", None, "ok", "+1", "Süd", "a,b", 'q"q', "", "@m", "z"],
+            "value": [1.5, np.nan, 3.0, 1e20, -0.1, 2.0, 0.3, 7.0, np.nan, 1 / 3],
+            "flag": [True, False] * 5,
+            "count": np.arange(10, dtype=np.int64),
+        }
+    )
+    monkeypatch.setattr(files, "CSV_CHUNK_ROWS", chunk)
+    path = write_csv(frame, tmp_path / "out.csv")
+    assert path.read_bytes() == _whole_frame_csv(frame)
+    assert csv_bytes(frame) == _whole_frame_csv(frame)
+    empty = frame.iloc[:0]
+    assert write_csv(empty, tmp_path / "empty.csv").read_bytes() == _whole_frame_csv(empty)
+
+
+def _reference_membership(
+    memberships: pd.DataFrame, territories: pd.DataFrame, accounts: pd.DataFrame
+) -> pd.DataFrame:
+    """The names and paths by plain dictionary lookups (the way they were looked up before)."""
+    names = files._names(territories)
+    paths = territory_paths(territories)
+    ids = files._text(memberships[s.ACCOUNT_ID])
+    tids = files._text(memberships[s.TERRITORY_ID])
+    lookup = dict(
+        zip(files._text(accounts[s.ACCOUNT_ID]), files._text(accounts[s.NAME]), strict=True)
+    )
+    return pd.DataFrame(
+        {
+            "account_name": ids.map(lookup),
+            "territory_name": tids.map(names),
+            "territory_path": tids.map(paths),
+        }
+    )
+
+
+def test_membership_names_and_paths_equal_plain_lookups(two_region_plan: PlanData) -> None:
+    """Unknown accounts and territories, repeated account ids, missing names: as dict lookups."""
+    plan = two_region_plan
+    accounts = pd.concat([plan.accounts, plan.accounts.iloc[[0]].assign(name="Alpha again")])
+    accounts.loc[accounts.index[1], s.NAME] = None
+    members = plan.memberships.copy()
+    extra = members.iloc[[0, 0]].copy()
+    extra[s.ACCOUNT_ID] = ["nobody", None]
+    extra[s.TERRITORY_ID] = ["T404", "T1"]
+    members = pd.concat([members, extra], ignore_index=True)
+    got = membership_table(members, plan.territories, accounts.reset_index(drop=True))
+    want = _reference_membership(members, plan.territories, accounts.reset_index(drop=True))
+    order = (
+        pd.DataFrame(
+            {"a": files._text(members[s.ACCOUNT_ID]), "t": files._text(members[s.TERRITORY_ID])}
+        )
+        .sort_values(["a", "t"], kind="stable")
+        .index
+    )
+    want = want.loc[order].reset_index(drop=True)
+    for col in want.columns:
+        pd.testing.assert_series_equal(got[col], want[col], check_names=False)
+    assert got.loc[got[s.ACCOUNT_ID] == "a1", "account_name"].iloc[0] == "Alpha again"
+
+
+def test_the_accounts_layer_takes_each_accounts_first_primary_territory(
+    two_region_plan: PlanData,
+) -> None:
+    """The layer's territory is the primary membership first by territory id, as in the table."""
+    plan = two_region_plan
+    table = membership_table(plan.memberships, plan.territories)
+    first = table[table[s.IS_PRIMARY]].drop_duplicates(s.ACCOUNT_ID).set_index(s.ACCOUNT_ID)
+    layer = accounts_layer(plan).set_index(s.ACCOUNT_ID)
+    for account, row in layer.iterrows():
+        if account in first.index:
+            assert row[s.TERRITORY_ID] == first.loc[account, s.TERRITORY_ID]
+            assert row["territory_path"] == first.loc[account, "territory_path"]
+        else:
+            assert pd.isna(row[s.TERRITORY_ID])
