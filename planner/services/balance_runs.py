@@ -157,6 +157,16 @@ def _request_problems(r: BalanceRequest) -> list[Problem]:
                 fix="leave them out, or design from scratch",
             )
         )
+    if r.mode == DESIGN and r.reps is None and (
+        p.max_drive_h is not None or p.compactness == "drive"
+    ):
+        out.append(
+            Problem(
+                "a design with a drive limit or drive compactness needs the reps",
+                column="max_drive_h",
+                fix="centre the territories on the reps' homes, or leave the drive limit out",
+            )
+        )
     if r.mode == DESIGN and p.k is None and r.reps is None:
         out.append(
             Problem(

@@ -10,6 +10,7 @@ import pytest
 import shapely
 
 from planner.balance import BalanceParams, prepare_units
+from planner.errors import InputError
 from planner.routing import estimate_matrix
 from planner.routing.network import build_network
 from planner.samples import sample_path
@@ -65,3 +66,9 @@ def test_a_workspace_rebalance_keeps_a_drive_limit_from_the_owners_homes() -> No
     drive = result.plan.parameters["drive"]
     assert drive["met"] and drive["drive_max_h"] <= 1.0
     assert "drive_max_h" in result.plan.metrics.territories.columns
+
+
+def test_a_workspace_design_with_a_drive_limit_needs_reps() -> None:
+    """Without reps a design has no homes to drive from: the request says so."""
+    with pytest.raises(InputError, match="needs the reps"):
+        BalanceRequest(mode="design", params=BalanceParams(weight="w", k=4, max_drive_h=1.0))
