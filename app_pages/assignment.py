@@ -31,7 +31,8 @@ table_tab, why_tab, problems_tab, rules_tab, bulk_tab = st.tabs(
         "Unassigned and overlaps",
         "Rules and overrides",
         "Bulk reassignment",
-    ]
+    ],
+    key="tp.assign.tabs",  # the tab shown stays shown when an edit's message appears above
 )
 with table_tab:
     tabs.memberships_tab(edit.membership_table(ws, sid), labels)
