@@ -6,6 +6,7 @@ drawn); the Balance page shows them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -149,9 +150,9 @@ def tradeoff_frontier(
     data = pd.concat([pd.DataFrame(rows, columns=columns), pts[columns]], ignore_index=True)
     data = data.sort_values(["moved_accounts", "max_abs_deviation"], kind="stable")
     data = data.reset_index(drop=True)
-    best = data["max_abs_deviation"].cummin()
-    corners = data[data["max_abs_deviation"] <= best + 1e-12]
-    frontier = corners.drop_duplicates("max_abs_deviation").reset_index(drop=True)
+    # a corner is a plan beating every plan that moves fewer accounts (or as many, listed first)
+    before = data["max_abs_deviation"].cummin().shift(fill_value=math.inf)
+    frontier = data[data["max_abs_deviation"] < before - 1e-12].reset_index(drop=True)
     return data, frontier
 
 
