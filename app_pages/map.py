@@ -11,7 +11,7 @@ import folium
 import streamlit as st
 
 from planner import viz, viz_fast
-from ui import account_actions, auth, cache, keys, map_tools, maps, state
+from ui import account_actions, auth, cache, editing, keys, map_tools, maps, state
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()
@@ -22,7 +22,7 @@ has_roads = cache.roads_file_for(state.workspace_path()) is not None
 n_accounts = len(ws.accounts)
 fast = n_accounts >= viz_fast.FAST_THRESHOLD
 
-head, *toggles = st.columns([4, 1, 1, 1, 1], vertical_alignment="bottom")
+head, *toggles = st.columns([4, 1, 1, 1, 1, 1], vertical_alignment="bottom")
 head.title("Map")
 show_units = toggles[0].toggle("Units", value=True, help="Outlines of the building blocks")
 show_accounts = toggles[1].toggle("Accounts", value=True)
@@ -30,6 +30,8 @@ show_reps = toggles[2].toggle("Reps", value=True, help="Reps' home bases")
 show_roads = has_roads and toggles[3].toggle(
     "Roads", value=tiles == "none", help="The road network saved with the workspace"
 )
+selecting = map_tools.select_toggle(toggles[4])
+editing.show_flash()  # what the last move of selected accounts did
 st.caption(
     f"Scenario **{scenario.name or sid}** ({scenario.state}) · "
     f"{len(ws.territories(sid)):,} territories · {n_accounts:,} accounts · "
@@ -57,9 +59,14 @@ def _build() -> folium.Map:
 m = cache.map_copy(state.content_key(ws), f"map|{sid}|{options!r}|{show_roads}|{fast}", _build)
 network_file = cache.roads_file_for(state.workspace_path())
 map_tools.add_layers(m, ws, layers, found, None if network_file is None else str(network_file))
-maps.show_map(m, key=keys.MAP, height=640)
+if selecting:
+    map_tools.add_select_draw(m)
+returns = map_tools.SELECT_RETURNS if selecting else ()
+reply = maps.show_map(m, key=keys.MAP, height=640, returned_objects=returns)
 hint.empty()  # the map itself says "Drawing N accounts…" until its dots are drawn
 account_actions.account_panel(sid, found)  # include / exclude the opened account (issue 14)
 maps.attribution_caption()
 if tiles == "none":
     st.caption("No basemap: choose OpenStreetMap tiles in the sidebar when online.")
+if selecting:
+    map_tools.selection_panel(ws, sid, reply)

@@ -1,4 +1,5 @@
-"""The Map page's tools: find an account or a place, the density view, drive-time areas."""
+"""The Map page's tools: find an account or a place, the density view, drive-time areas,
+and selecting accounts by a drawn lasso or radius to move them to a territory."""
 
 from __future__ import annotations
 
@@ -7,19 +8,31 @@ from pathlib import Path
 
 import folium
 import geopandas as gpd
+import shapely
 import streamlit as st
+from folium.plugins import Draw
 
+from planner import edit
 from planner import schema as s
 from planner.errors import PlannerError
 from planner.export.safety import escape_html
+from planner.geo.selection import accounts_in_area, drawn_area
 from planner.routing.isochrones import IsochroneParams, isochrones
 from planner.services.rep_accounts import rep_home
 from planner.services.search import Hit, find
+from planner.services.tables import accounts_table
 from planner.viz import add_density, add_isochrones, density_grid
 from planner.workspace import Workspace
-from ui import cache, keys
+from ui import auth, cache, editing, keys, state
 
-__all__ = ["Layers", "add_layers", "find_box", "layer_controls"]
+__all__ = ["Layers", "add_layers", "add_select_draw", "find_box", "layer_controls",
+           "select_toggle", "selection_panel"]  # fmt: skip
+
+#: Widget keys of the selection tools (ui/keys.py belongs to another engineer this round).
+SELECT = "tp.map.select"
+MOVE_FORM, MOVE_TO, MOVE_REASON = "tp.map.move_form", "tp.map.move_to", "tp.map.move_reason"
+#: What the map component reports while selecting: every shape drawn.
+SELECT_RETURNS = ("all_drawings",)
 
 #: What the density view can sum: label -> account column (``None``: count accounts).
 DENSITY_WEIGHTS: dict[str, str | None] = {
@@ -131,3 +144,93 @@ def _fly_to(m: folium.Map, hit: Hit) -> None:
         icon=folium.Icon(color="red", icon="search", prefix="fa"),
     ).add_to(m)
     m.fit_bounds([[hit.lat - pad, hit.lon - pad], [hit.lat + pad, hit.lon + pad]])
+
+
+# --------------------------------------------------------------------------- lasso / radius
+
+
+def select_toggle(where: st.delta_generator.DeltaGenerator) -> bool:
+    """The switch that turns the map's drawing tools on for selecting accounts."""
+    return bool(where.toggle("Select", key=SELECT,
+                             help="Draw a lasso (polygon), a rectangle or a circle on the map to "
+                             "list the accounts inside and move them to a territory"))  # fmt: skip
+
+
+def add_select_draw(m: folium.Map) -> None:
+    """Leaflet.draw's polygon, rectangle and circle tools (served offline, see planner.viz)."""
+    shape = {"color": "#111111", "weight": 2, "fillOpacity": 0.08}
+    Draw(
+        position="topleft",
+        show_geometry_on_click=False,
+        draw_options={
+            "polyline": False, "marker": False, "circlemarker": False,
+            "polygon": {"showArea": False, "shapeOptions": shape},
+            "rectangle": {"shapeOptions": shape},
+            "circle": {"shapeOptions": shape, "showRadius": True, "metric": True},
+        },
+        edit_options={"edit": True, "remove": True},
+    ).add_to(m)  # fmt: skip
+
+
+def _selected(ws: Workspace, reply: dict[str, object] | None) -> list[str] | None:
+    """Accounts inside every area drawn (``None`` when nothing is drawn)."""
+    features = (reply or {}).get("all_drawings") or []
+    if not isinstance(features, list) or not features:
+        return None
+    area = shapely.union_all([drawn_area(f) for f in features])
+    return accounts_in_area(ws.accounts, area)
+
+
+def _move_form(sid: str, ids: list[str]) -> None:
+    """Move the selected accounts into a territory the user may edit, as overrides with a reason."""
+    scope = auth.current_scope()
+    labels = edit.territory_label(state.current_workspace().territories(sid))
+    targets = [t for t in labels if scope is not None and scope.can_edit_territory(t)]
+    if not targets:
+        return
+    with st.form(MOVE_FORM):
+        left, right = st.columns(2)
+        target = left.selectbox("Move them to", targets, format_func=lambda t: labels.get(t, t),
+                                key=MOVE_TO)  # fmt: skip
+        reason = right.text_input(
+            "Reason", key=MOVE_REASON, placeholder="e.g. new key-account team"
+        )
+        n = len(ids)
+        if st.form_submit_button(f"Move {n:,} account{'' if n == 1 else 's'}", type="primary"):
+            try:
+                outcome = edit.include_accounts(
+                    state.workspace_for_edit(), sid, ids, target, reason=reason,
+                    user=editing.current_user(), scope=scope,
+                )  # fmt: skip
+            except PlannerError as exc:
+                editing.show_error(exc)
+                return
+            state.mark_changed(f"move {n} accounts to {target}")
+            editing.remember(outcome)
+            st.rerun()
+
+
+def selection_panel(ws: Workspace, sid: str, reply: dict[str, object] | None) -> None:
+    """The accounts inside the drawn areas and, for users who may edit, where to move them."""
+    try:
+        ids = _selected(ws, reply)
+    except PlannerError as exc:
+        editing.show_error(exc)
+        return
+    if ids is None:
+        st.caption("Draw a lasso, a rectangle or a circle with the tools at the map's top left.")
+        return
+    table = accounts_table(ws, sid)
+    shown = table[table[s.ACCOUNT_ID].isin(ids)]
+    cols = [s.ACCOUNT_ID, s.NAME, "territory", s.INDUSTRY, s.ANNUAL_REVENUE]
+    by_territory = shown["territory"].value_counts()
+    parts = ", ".join(f"{t} {n:,}" for t, n in by_territory.items())
+    st.markdown(f"**{len(ids):,} account{'' if len(ids) == 1 else 's'} in the drawn area**"
+                + (f" ({parts})" if parts else ""))  # fmt: skip
+    if not ids:
+        return
+    revenue = st.column_config.NumberColumn("annual revenue", format="%,.0f")
+    st.dataframe(shown[cols], hide_index=True, width="stretch",
+                 column_config={s.ANNUAL_REVENUE: revenue})  # fmt: skip
+    if editing.can_edit():
+        _move_form(sid, ids)
