@@ -239,7 +239,9 @@ def _override_form(ws: Workspace, sid: str, territory: str, user: str | None) ->
     )  # fmt: skip
     if len(choices) >= PICK_LIMIT:
         st.caption(f"The first {PICK_LIMIT:,} accounts are offered: type to find others.")
-    reason = st.text_input("Reason", key=REASON, placeholder="e.g. key account served from HQ")
+    reason = st.text_input(
+        "Reason for the override", key=REASON, placeholder="e.g. key account served from HQ"
+    )
     verb = "Include" if action == "include" else "Exclude"
     label = f"{verb} {len(picked)} account{'s' if len(picked) != 1 else ''}"
     if not st.button(label, type="primary", disabled=not picked, key="tp.assign.rules.override"):
