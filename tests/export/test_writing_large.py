@@ -7,7 +7,6 @@ whole-frame pandas operations give, value for value and byte for byte.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -17,16 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner import schema as s
-from planner.export import files
-from planner.export.files import (
-    accounts_layer,
-    csv_bytes,
-    membership_table,
-    territory_paths,
-    write_csv,
-)
+from planner.export import tables_io
+from planner.export.files import accounts_layer, membership_table, territory_paths
 from planner.export.plan import PlanData
 from planner.export.safety import FORMULA_TRIGGERS, neutralise, neutralise_frame
+from planner.export.tables_io import csv_bytes, write_csv
 
 _cells = st.one_of(
     st.none(),
@@ -53,11 +47,11 @@ def test_neutralised_frames_equal_neutralising_each_cell(values: list[object]) -
         assert a is b
 
 
-def _whole_frame_csv(frame: pd.DataFrame) -> bytes:
-    """The reference: the safe frame written in one go by pandas."""
-    buffer = io.StringIO()
-    files._csv_ready(frame).to_csv(buffer, index=False, lineterminator="\r\n")
-    return buffer.getvalue().encode("utf-8")
+def _whole_frame_csv(frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """The reference: the safe frame written by pandas in one go (one chunk)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(tables_io, "CSV_CHUNK_ROWS", len(frame) + 1)
+        return csv_bytes(frame)
 
 
 @pytest.mark.parametrize("chunk", [1, 3, 7, 100_000])
@@ -74,24 +68,29 @@ def test_a_csv_written_in_chunks_has_the_bytes_of_one_write(
             "count": np.arange(10, dtype=np.int64),
         }
     )
-    monkeypatch.setattr(files, "CSV_CHUNK_ROWS", chunk)
-    path = write_csv(frame, tmp_path / "out.csv")
-    assert path.read_bytes() == _whole_frame_csv(frame)
-    assert csv_bytes(frame) == _whole_frame_csv(frame)
+    whole = _whole_frame_csv(frame, monkeypatch)
+    assert whole.startswith(b"id,name,value,flag,count\r\na0,'=x,1.5,true,0\r\n")
+    monkeypatch.setattr(tables_io, "CSV_CHUNK_ROWS", chunk)
+    assert write_csv(frame, tmp_path / "out.csv").read_bytes() == whole
+    assert csv_bytes(frame) == whole
     empty = frame.iloc[:0]
-    assert write_csv(empty, tmp_path / "empty.csv").read_bytes() == _whole_frame_csv(empty)
+    assert write_csv(empty, tmp_path / "empty.csv").read_bytes() == b"id,name,value,flag,count\r\n"
+
+
+def _plain_text(series: pd.Series) -> pd.Series:
+    return pd.Series([None if pd.isna(v) else str(v) for v in series], dtype=object)
 
 
 def _reference_membership(
     memberships: pd.DataFrame, territories: pd.DataFrame, accounts: pd.DataFrame
 ) -> pd.DataFrame:
     """The names and paths by plain dictionary lookups (the way they were looked up before)."""
-    names = files._names(territories)
+    names = dict(zip(territories[s.TERRITORY_ID], territories[s.NAME], strict=True))
     paths = territory_paths(territories)
-    ids = files._text(memberships[s.ACCOUNT_ID])
-    tids = files._text(memberships[s.TERRITORY_ID])
+    ids = _plain_text(memberships[s.ACCOUNT_ID])
+    tids = _plain_text(memberships[s.TERRITORY_ID])
     lookup = dict(
-        zip(files._text(accounts[s.ACCOUNT_ID]), files._text(accounts[s.NAME]), strict=True)
+        zip(_plain_text(accounts[s.ACCOUNT_ID]), _plain_text(accounts[s.NAME]), strict=True)
     )
     return pd.DataFrame(
         {
@@ -116,7 +115,7 @@ def test_membership_names_and_paths_equal_plain_lookups(two_region_plan: PlanDat
     want = _reference_membership(members, plan.territories, accounts.reset_index(drop=True))
     order = (
         pd.DataFrame(
-            {"a": files._text(members[s.ACCOUNT_ID]), "t": files._text(members[s.TERRITORY_ID])}
+            {"a": _plain_text(members[s.ACCOUNT_ID]), "t": _plain_text(members[s.TERRITORY_ID])}
         )
         .sort_values(["a", "t"], kind="stable")
         .index
