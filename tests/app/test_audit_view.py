@@ -77,6 +77,7 @@ def _plan_marks(at: AppTest) -> dict[str, tuple[float, str]]:
     return out
 
 
+@pytest.mark.slow
 def test_scenario_audit_shows_each_measure_with_the_plan_marked(
     helsinki_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -110,6 +111,7 @@ def test_scenario_audit_shows_each_measure_with_the_plan_marked(
     assert len(table) == len(metrics)
 
 
+@pytest.mark.slow
 def test_audit_of_a_new_design_uses_its_rules(
     helsinki_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -130,6 +132,7 @@ def test_audit_of_a_new_design_uses_its_rules(
     assert _plan_marks(at) == {}
 
 
+@pytest.mark.slow
 def test_bad_ensemble_or_plan_gets_the_librarys_message(
     helsinki_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -143,6 +146,7 @@ def test_bad_ensemble_or_plan_gets_the_librarys_message(
     assert any("one territory: there is nothing to recombine" in e.value for e in at.error)
 
 
+@pytest.mark.slow
 def test_report_files_hold_the_plan_and_the_ensemble(
     helsinki_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

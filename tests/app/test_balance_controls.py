@@ -25,6 +25,8 @@ APP = str(ROOT / "app.py")
 BALANCE = "app_pages/balance.py"
 RUN_KEY = "tp.balance.run"
 
+pytestmark = pytest.mark.slow  # each test runs the app and a balance (10-30 s)
+
 
 @pytest.fixture(scope="module")
 def helsinki_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
