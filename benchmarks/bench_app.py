@@ -1,7 +1,7 @@
 """How fast the app answers in a real browser: click to updated screen, Helsinki sample.
 
-Run: python benchmarks/bench_app.py [--repeat 3] [--accounts 100000] [--ref COMMIT]
-     [--save-before] [--steps edit,scenario,map]
+Run: python benchmarks/bench_app.py [--repeat 3] [--accounts 100000[,1000000]] [--ref COMMIT]
+     [--save-before] [--steps edit,scenario,map] [--keep DIR]
 
 Drives Debian's Chromium with Playwright against ``streamlit run app.py`` on
 127.0.0.1 (as the browser tests do; no request leaves the machine) and times,
@@ -14,10 +14,12 @@ script no longer running):
   a click with no answer in 15 s is counted as lost);
 - ``save_scenario``: Balance, "Save as scenario" after a design run;
 - ``promote_ask`` / ``promote_confirm``: Compare, "Promote" then "Confirm";
-- ``map_100k``: the Map page's first full render (from the click in the menu
-  until account markers are drawn) with ``--accounts`` accounts in a copy of
-  the sample (the sample's accounts copied with a seeded jitter), and whether
-  a loading hint showed before the markers.
+- ``map_100k`` (``map_1m``, ...): the Map page's first full render (from the
+  click in the menu until the accounts are drawn: markers, dots or counts)
+  with ``--accounts`` accounts in a copy of the sample (the sample's accounts
+  copied with a seeded jitter), and whether a loading hint showed before
+  them. ``--keep DIR`` keeps those copies in DIR for the next run (writing
+  a million accounts takes minutes).
 
 Each figure prints beside the same step measured before the app was made
 fast (``benchmarks/data/bench_app_before.json``, with its commit).
@@ -69,7 +71,7 @@ TIMEOUT_MS = int(os.environ.get("BENCH_APP_TIMEOUT_MS", "300000"))
 HINT_TEXT = re.compile(r"(loading|drawing|preparing).{0,40}(map|account|marker)", re.IGNORECASE)
 MARKERS = "path.tp-account, .marker-cluster, .tp-accounts-drawn"
 GOALS = {"mode_switch": 1.0, "unit_click": 1.0, "save_scenario": 1.0,
-         "promote_ask": 1.0, "promote_confirm": 1.0, "map_100k": 3.0}  # fmt: skip
+         "promote_ask": 1.0, "promote_confirm": 1.0, "map_100k": 3.0, "map_1m": 5.0}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the server
@@ -339,7 +341,14 @@ def big_workspace(path: Path, accounts: int, seed: int = 0) -> Path:
     return path
 
 
-def map_steps(browser: Browser, url: str, repeat: int) -> dict[str, Any]:
+def map_name(accounts: int) -> str:
+    """The figure's name: ``map_100k``, ``map_1m``."""
+    if accounts % 1_000_000 == 0:
+        return f"map_{accounts // 1_000_000}m"
+    return f"map_{accounts // 1000}k"
+
+
+def map_steps(browser: Browser, url: str, repeat: int, name: str) -> dict[str, Any]:
     """The Map page's first render in fresh sessions, and whether a loading hint showed."""
     times: list[float] = []
     hints: list[bool] = []
@@ -366,13 +375,15 @@ def map_steps(browser: Browser, url: str, repeat: int) -> dict[str, Any]:
             link = page.get_by_test_id("stSidebarNav").get_by_role("link", name="Map", exact=True)
             times.append(timed(page, link.click, drawn))
             hints.append(seen["hint"])
-    return {"map_100k": times, "map_100k_hint": hints}
+    return {name: times, f"{name}_hint": hints}
 
 
 # --------------------------------------------------------------------------- the run
 
 
-def measure(tree: Path, repeat: int, accounts: int, steps: set[str]) -> dict[str, Any]:
+def measure(
+    tree: Path, repeat: int, accounts: list[int], steps: set[str], keep: Path | None
+) -> dict[str, Any]:
     """Every figure of the app in ``tree``: medians (seconds) and the single runs."""
     runs: dict[str, Any] = {}
     os.environ["PLANNER_DATA_DIR"] = str(tree / "data")  # the samples of the tree measured
@@ -384,10 +395,12 @@ def measure(tree: Path, repeat: int, accounts: int, steps: set[str]) -> dict[str
                 runs.update(edit_steps(browser, url, repeat))
             if "scenario" in steps:
                 runs.update(scenario_steps(browser, url, repeat))
-        if "map" in steps:
-            big = big_workspace(folder / "helsinki_big.gpkg", accounts)
-            with running_app(tree, str(big), folder / "big") as url:
-                runs.update(map_steps(browser, url, repeat))
+        for n in accounts if "map" in steps else []:
+            big = (keep or folder) / f"helsinki_big_{n}.gpkg"
+            if not big.is_file():
+                big_workspace(big, n)
+            with running_app(tree, str(big), folder / f"big{n}") as url:
+                runs.update(map_steps(browser, url, repeat, map_name(n)))
         browser.close()
     figures = {k: statistics.median(v) for k, v in runs.items() if k in GOALS}
     return {"figures": figures, "runs": runs, "accounts": accounts}
@@ -433,8 +446,9 @@ def report(result: dict[str, Any], before: dict[str, Any] | None) -> None:
         nxt = result["runs"]["unit_click_next"]
         was = (before or {}).get("runs", {}).get("unit_click_next")
         print(f"next unit click on the redrawn map: {_answers(nxt)} (before: {_answers(was)})")
-    if "map_100k_hint" in result["runs"]:
-        print(f"loading hint seen before the markers (100k map): {result['runs']['map_100k_hint']}")
+    for key, hints in result["runs"].items():
+        if key.endswith("_hint"):
+            print(f"loading hint seen before the accounts ({key[:-5]}): {hints}")
     print(f"before-figures from {BEFORE_FILE.relative_to(ROOT)}{where}")
 
 
@@ -448,7 +462,8 @@ def _answers(runs: list[float | None] | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--accounts", default="100000", help="comma-separated sizes")
+    parser.add_argument("--keep", type=Path, help="keep the large workspaces here for next time")
     parser.add_argument("--ref", help="measure this commit (a git worktree in a temp folder)")
     parser.add_argument("--save-before", action="store_true", help="store as before-figures")
     parser.add_argument(
@@ -457,7 +472,8 @@ def main() -> None:
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         tree = stack.enter_context(worktree(args.ref)) if args.ref else ROOT
-        result = measure(tree, args.repeat, args.accounts, set(args.steps.split(",")))
+        sizes = [int(v) for v in args.accounts.split(",")]
+        result = measure(tree, args.repeat, sizes, set(args.steps.split(",")), args.keep)
         result["commit"] = _commit(tree)
     before = json.loads(BEFORE_FILE.read_text()) if BEFORE_FILE.is_file() else None
     report(result, None if args.save_before else before)
