@@ -66,6 +66,26 @@ def _text_columns(frame: pd.DataFrame) -> list[str]:
     ]
 
 
+def _starts_badly(values: Any) -> np.ndarray:
+    first = (isinstance(v, str) and v[:1] in _FIRST for v in values)
+    return np.fromiter(first, dtype=bool, count=len(values))
+
+
+def _needs_quote(values: np.ndarray) -> np.ndarray:
+    """Per cell, whether :func:`neutralise` changes it (each distinct value checked once
+    when a first sample shows the column repeats its values)."""
+    sample = values[:2000].tolist()
+    try:
+        repeats = len(set(sample)) < 0.2 * len(sample)
+    except TypeError:  # unhashable cells: check each
+        repeats = False
+    if not repeats:
+        return _starts_badly(values.tolist())
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    looked = np.append(_starts_badly(list(distinct)), False)  # code -1 (missing): no
+    return np.asarray(looked[codes], dtype=bool)
+
+
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Return a copy of ``frame`` with every text cell neutralised (numbers untouched)."""
     out = frame.copy(deep=False)  # columns are replaced, never changed in place
@@ -73,8 +93,7 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
         series = out[col]
         if series.empty:
             continue
-        first = (isinstance(v, str) and v[:1] in _FIRST for v in series.tolist())
-        mask = pd.Series(np.fromiter(first, dtype=bool, count=len(series)), index=series.index)
+        mask = pd.Series(_needs_quote(series.to_numpy(dtype=object)), index=series.index)
         if mask.any():
             series = series.astype(object)
             series[mask] = _QUOTE + series[mask].astype(str)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from planner import schema as s
@@ -41,7 +42,10 @@ _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
     out = neutralise_frame(frame.drop(columns=[s.GEOMETRY], errors="ignore"))
     for col in out.columns:
-        if pd.api.types.is_bool_dtype(out[col]):
+        if out[col].dtype == bool:  # plain booleans: no lookup per cell
+            words = np.where(out[col].to_numpy(), "true", "false").astype(object)
+            out[col] = pd.Series(words, index=out.index, dtype=object)
+        elif pd.api.types.is_bool_dtype(out[col]):
             out[col] = out[col].map({True: "true", False: "false"})
     return out
 

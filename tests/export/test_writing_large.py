@@ -140,3 +140,16 @@ def test_the_accounts_layer_takes_each_accounts_first_primary_territory(
             assert row["territory_path"] == first.loc[account, "territory_path"]
         else:
             assert pd.isna(row[s.TERRITORY_ID])
+
+
+@pytest.mark.parametrize("distinct", [3, 5000])
+def test_long_columns_repeated_or_not_are_neutralised_cell_by_cell(distinct: int) -> None:
+    """A long column of a few values (checked once per value) or of many: as cell by cell."""
+    rng = np.random.default_rng(distinct)
+    pool = ["=SUM(A1)", "North", None, "+1", "'q", np.nan, 7, "@x", "plain", "－y"]
+    picks = rng.integers(0, len(pool), size=6000) if distinct == 3 else np.arange(6000)
+    values = [pool[i % len(pool)] if distinct == 3 else f"{'=-'[i % 2]}v{i}" for i in picks]
+    frame = pd.DataFrame({"text": pd.Series(values, dtype=object)})
+    got = neutralise_frame(frame)["text"].tolist()
+    want = [neutralise(v) for v in values]
+    assert all(a is b or a == b or (a != a and b != b) for a, b in zip(got, want, strict=True))
