@@ -14,6 +14,7 @@ above a territory and the territories below that inherit its rule.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -318,7 +319,7 @@ def count_matches(
     else:
         rule = _parse(ws, territory_id, text)
         ids = pool[s.ACCOUNT_ID].astype(str)[rule.evaluate(pool)]
-    return RuleCount(territory_id, len(ids), len(pool), tuple(sorted(ids)[:10]))
+    return RuleCount(territory_id, len(ids), len(pool), tuple(heapq.nsmallest(10, ids.tolist())))
 
 
 # --------------------------------------------------------------------------- the chain
