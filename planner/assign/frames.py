@@ -158,8 +158,8 @@ def _dtype(layout: TerritoryLayout, key: Any, categories: Collection[Any]) -> pd
     return layout.memo(("dtype", key), lambda: pd.CategoricalDtype(list(categories)))
 
 
-def _categorical(codes: NDArray[np.int64], dtype: pd.CategoricalDtype) -> pd.Categorical:
-    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), dtype=dtype)
+def _categorical(codes: NDArray[np.integer[Any]], dtype: pd.CategoricalDtype) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes, dtype=dtype)
 
 
 def _names_by_account(

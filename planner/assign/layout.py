@@ -233,13 +233,37 @@ def _checked_frame(territories: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
     if not isinstance(frame, gpd.GeoDataFrame):
         frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * len(frame)))
     frame = frame.copy()
-    frame[s.TERRITORY_ID] = text_array(frame[s.TERRITORY_ID])
-    problems = [p for p in validate_hierarchy(frame, check_geometry=False) if p.severity == "error"]
-    if problems:
-        raise InputError(f"the territory hierarchy has {len(problems)} problem(s)", problems)
+    ids = text_array(frame[s.TERRITORY_ID])
+    frame[s.TERRITORY_ID] = ids
+    _check_hierarchy(ids, frame[s.PARENT_ID] if s.PARENT_ID in frame.columns else None)
     if frame.crs is None and not frame.geometry.notna().any():
         frame = frame.set_crs(crs)
     return prepare_polygons(frame, crs=crs, reference_crs=crs, allow_empty=True, orient=False)
+
+
+def _check_hierarchy(ids: NDArray[np.object_], parents: pd.Series | None) -> None:
+    """Raise for the errors :func:`~planner.hierarchy.validate_hierarchy` finds in the tree.
+
+    Territories without parents and with distinct ids have nothing to find
+    (a ZIP layout of 37,000 cells: walking them costs more than locating
+    100,000 accounts); otherwise only the ids and parents are checked.
+    """
+    flat = parents is None or bool(parents.isna().all())
+    if flat and _distinct_ids(ids):
+        return
+    tree = pd.DataFrame({s.TERRITORY_ID: pd.Series(ids, dtype=object)})
+    if parents is not None:
+        tree[s.PARENT_ID] = pd.Series(parents.to_numpy(dtype=object), dtype=object)
+    problems = [p for p in validate_hierarchy(tree, check_geometry=False) if p.severity == "error"]
+    if problems:
+        raise InputError(f"the territory hierarchy has {len(problems)} problem(s)", problems)
+
+
+def _distinct_ids(ids: NDArray[np.object_]) -> bool:
+    """Whether every id is given (not blank) and appears once."""
+    if any(t is None or t in ("", "None", "nan") for t in ids.tolist()):
+        return False
+    return len(set(ids.tolist())) == len(ids)
 
 
 def _layout(
@@ -247,9 +271,9 @@ def _layout(
 ) -> TerritoryLayout:
     """Arrays, chains and the shapes to locate in, from a checked frame."""
     tids = frame[s.TERRITORY_ID].to_numpy(dtype=object)
-    pos = {t: i for i, t in enumerate(tids)}
     parents = [-1] * len(frame)
-    if s.PARENT_ID in frame.columns:
+    if s.PARENT_ID in frame.columns and frame[s.PARENT_ID].notna().any():
+        pos = {t: i for i, t in enumerate(tids.tolist())}
         parents = [
             pos.get(p, -1) if p not in (None, "") else -1 for p in text_array(frame[s.PARENT_ID])
         ]
@@ -265,13 +289,19 @@ def _layout(
     if s.RULE in frame.columns:
         rule_texts = dict(zip(tids.tolist(), text_array(frame[s.RULE]).tolist(), strict=True))
     geoms = np.asarray(frame.geometry.values, dtype=object)
-    chains = _chains(parents)
     has_shape = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    shape_of = _shape_of(chains, has_shape, parents)
-    checks = _ancestor_checks(chains, shape_of, has_shape, is_leaf, geoms)
-    leaves = np.flatnonzero(is_leaf)
-    used = np.unique(shape_of[leaves][shape_of[leaves] >= 0])
-    shape_ids = np.union1d(used, np.array(sorted(checks), dtype=np.int64)).astype(np.int64)
+    if not is_leaf.all():
+        chains = _chains(parents)
+        shape_of = _shape_of(chains, has_shape)
+        checks = _ancestor_checks(chains, shape_of, has_shape, is_leaf, geoms)
+        leaves = np.flatnonzero(is_leaf)
+        used = np.unique(shape_of[leaves][shape_of[leaves] >= 0])
+        shape_ids = np.union1d(used, np.array(sorted(checks), dtype=np.int64)).astype(np.int64)
+    else:  # no hierarchy: each territory is its own chain and uses its own shape
+        chains = [[t] for t in range(len(frame))]
+        shape_of = np.where(has_shape, np.arange(len(frame)), -1).astype(np.int64)
+        checks = {}
+        shape_ids = np.flatnonzero(has_shape).astype(np.int64)
     return TerritoryLayout(
         frame, crs, tids, types, parents, is_leaf, geoms, rule_texts, chains, shape_of,
         shape_ids, checks, notes,
@@ -280,8 +310,6 @@ def _layout(
 
 def _chains(parents: list[int]) -> list[list[int]]:
     """Per territory, itself and its ancestors (a cycle is cut where it repeats)."""
-    if all(p < 0 for p in parents):
-        return [[t] for t in range(len(parents))]
     out = []
     for t in range(len(parents)):
         chain, seen, p = [t], {t}, parents[t]
@@ -293,9 +321,8 @@ def _chains(parents: list[int]) -> list[list[int]]:
     return out
 
 
-def _shape_of(chains: list[list[int]], has_shape: NDArray[np.bool_], parents: list[int]) -> I64:
-    if all(p < 0 for p in parents):
-        return np.where(has_shape, np.arange(len(parents)), -1).astype(np.int64)
+def _shape_of(chains: list[list[int]], has_shape: NDArray[np.bool_]) -> I64:
+    """Per territory, the nearest territory in its chain with a shape (-1 for none)."""
     return np.array(
         [next((a for a in chain if has_shape[a]), -1) for chain in chains], dtype=np.int64
     )
@@ -311,7 +338,7 @@ def _ancestor_checks(
     """Ancestor shape -> leaves whose own shape does not lie within it."""
     covers: dict[tuple[int, int], bool] = {}
     out: dict[int, list[int]] = {}
-    for t in np.flatnonzero(is_leaf):
+    for t in np.flatnonzero(is_leaf).tolist():
         own = int(shape_of[t])
         chain = chains[t]
         if own < 0 or len(chain) == 1:
