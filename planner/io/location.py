@@ -8,6 +8,10 @@ coordinates too.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -256,6 +260,18 @@ def _postal(
     return src, shown.astype("str"), located, us
 
 
+@contextmanager
+def without_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while many objects are made at once."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def place_rows(
     table: RawTable,
     match: ColumnMatch,
@@ -322,7 +338,8 @@ def place_rows(
     _unlocated(out, unresolved, postal_src, postal_text, us, required=required)
     located_mask = ~np.isnan(xs) & ~np.isnan(ys)
     points = np.full(len(index), None, dtype=object)
-    points[located_mask] = shapely.points(xs[located_mask], ys[located_mask])
+    with without_gc():  # a million new points would each run the collector over the table
+        points[located_mask] = shapely.points(xs[located_mask], ys[located_mask])
     geometry = gpd.GeoSeries(points, index=index, crs=s.STORAGE_CRS)
     precision[~located_mask] = None
     return geometry, pd.Series(precision, index=index, dtype="str"), postal_text
