@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 
 from planner import schema as s
+from planner.access import scope_for
 from planner.cli import main
 from planner.workspace import open_workspace
 from tests.app.conftest import build_small_workspace
@@ -186,3 +188,45 @@ def test_override_outside_the_scope_is_refused_and_the_list_is_the_scopes(
     assert code == 0
     code, out = run(capsys, "override", "list", "-w", str(small), "--as-user", "M3")
     assert [(o["account_id"], o["territory_id"]) for o in out["overrides"]] == [(mine, "T3")]
+
+
+# -- the Georgia sample as a rep and as the other region's manager ---------------------------
+
+
+@pytest.mark.slow
+def test_rule_and_override_commands_keep_to_the_scope_on_the_sample(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As a rep and as the other region's manager: listings name nothing outside the scope,
+    changes outside it are refused with the workspace at its version (as tests/test_cli_rights)."""
+    path = tmp_path / "ga.gpkg"
+    assert main(["sample", "georgia", str(path)]) == 0
+    capsys.readouterr()
+    ws = open_workspace(path)
+    sid = ws.active_scenario_id()
+    everything = set(ws.accounts[s.ACCOUNT_ID].astype(str))
+    assert main(["override", "add", "GA-00001", "-w", str(path), "-t", "T-SAV",
+                 "--action", "exclude", "--reason", "x"]) == 0  # fmt: skip
+    assert main(["override", "add", "GA-00002", "-w", str(path), "-t", "T-ATL",
+                 "--action", "exclude", "--reason", "x"]) == 0  # fmt: skip
+    assert main(["rule", "set", "annual_revenue >= 0", "-w", str(path), "-t", "T-ATL"]) == 0
+    assert main(["rule", "set", "annual_revenue >= 0", "-w", str(path), "-t", "T-SAV"]) == 0
+    capsys.readouterr()
+    for user, outside in (("ga-rep-sav", "T-ATL"), ("ga-mgr-r-north", "T-SAV")):
+        scope = scope_for(open_workspace(path), user, scenario_id=sid)
+        mine = scope.territory_ids or frozenset()
+        for argv in (["rule", "show"], ["override", "list"]):
+            code, out = run(capsys, *argv, "-w", str(path), "--as-user", user)
+            text = str(out)
+            assert code == 0 and outside not in text
+            assert set(re.findall(r"[RDT]-[A-Z]+", text)) <= set(mine)
+        before = _version(path)
+        code, out = run(capsys, "rule", "set", "annual_revenue >= 1", "-w", str(path),
+                        "-t", outside, "--as-user", user)  # fmt: skip
+        assert code == 2 and out["error"] == "AccessDeniedError"
+        stranger = sorted(everything - set(scope.account_ids or ()))[0]
+        inside = sorted(mine)[-1]
+        code, out = run(capsys, "override", "add", stranger, "-w", str(path), "-t", inside,
+                        "--action", "include", "--reason", "x", "--as-user", user)  # fmt: skip
+        assert code == 2 and out["error"] == "AccessDeniedError"
+        assert _version(path) == before
