@@ -135,8 +135,10 @@ def _changes(
     names = dict(zip(terr[s.TERRITORY_ID].astype(str), terr[s.NAME], strict=True))
     mem = ws.rows("memberships", scenario_id)
     sizes = mem.groupby(mem[s.TERRITORY_ID].astype(str))[s.ACCOUNT_ID].nunique()
-    rows = [("territory", tid, names.get(tid), role, gone, new, int(sizes.get(tid, 0)))
-            for tid, role, gone, new in moved]  # fmt: skip
+    rows: list[tuple[object, ...]] = [
+        ("territory", tid, names.get(tid), role, gone, new, int(sizes.get(tid, 0)))
+        for tid, role, gone, new in moved
+    ]
     since = f"from {on}"
     rows += [("account", str(a), n, "account owner", f"until {on - timedelta(days=1)}", since, None)
              for a, n in zip(accounts[s.ACCOUNT_ID], accounts[s.NAME], strict=True)]  # fmt: skip
