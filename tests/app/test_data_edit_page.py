@@ -79,7 +79,7 @@ def test_cells_edited_in_the_table_are_saved_together(
     at = _app_on(small_workspace_file, monkeypatch).run()
     at.switch_page(PAGE).run()
     _search(at, "Shop 3")  # A0003, A0030-A0039
-    version = at.session_state["tp.version"] if "tp.version" in at.session_state else 0
+    version = at.session_state.get("tp.version", 0)
     editor = f"tp.data.editor.{version}"  # the editor's key follows the workspace version
     at.session_state[editor] = {
         "edited_rows": {0: {s.NAME: "Corner Shop"}, 2: {s.VISITS_PER_MONTH: 4.0}},
