@@ -34,9 +34,17 @@ GAP_FILL_APPLY = "tp.assign.gap_fill_apply"
 _NO_TERRITORY = "#d62728"
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _cached_proposal(content: tuple[str, int], sid: str, _ws: Workspace) -> pd.DataFrame:
+    return fill_gaps(_ws, sid, apply=False)
+
+
 def _proposal(ws: Workspace, sid: str) -> pd.DataFrame:
-    """The fill proposal for the scenario (nothing changes)."""
-    return fill_gaps(ws, sid, apply=False)
+    """The fill proposal for the scenario (nothing changes), once per saved version."""
+    content = state.content_key(ws)
+    if content is None:  # a restricted or unsaved copy: computed afresh
+        return fill_gaps(ws, sid, apply=False)
+    return _cached_proposal(content, sid, ws)
 
 
 def _legend_items(
