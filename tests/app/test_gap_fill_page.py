@@ -16,6 +16,8 @@ from planner import schema as s
 from planner.edit import run_assignment
 from planner.workspace import Workspace, open_workspace
 from tests.app.conftest import build_small_workspace
+from tests.app.test_access_pages import build_team_workspace
+from tests.app.test_team_page import _sign_in
 from ui import maps
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,9 +34,9 @@ UNITS_OF = {
 GAPS = ["U30", "U31"]
 
 
-def unit_built_workspace() -> Workspace:
-    """The small workspace with territories made of its units and two units left out."""
-    ws = build_small_workspace()
+def unit_built_workspace(ws: Workspace | None = None) -> Workspace:
+    """``ws`` (the small workspace by default) with territories made of its units, two left out."""
+    ws = build_small_workspace() if ws is None else ws
     shapes = dict(zip(ws.units[s.UNIT_ID], ws.units.geometry, strict=True))
     terr = ws.rows("territories", "base").drop(columns=[s.SCENARIO_ID])
     geoms = {t: shapely.union_all([shapes[u] for u in us]) for t, us in UNITS_OF.items()}
@@ -127,4 +129,21 @@ def test_no_gap_no_section(small_workspace_file: Path, monkeypatch: pytest.Monke
     at.switch_page(PAGE).run()
     _ok(at)
     assert not [d for d in at.dataframe if "joins" in d.value.columns]
+    assert not [b for b in at.button if b.key == APPLY]
+
+
+def test_a_manager_sees_the_proposal_but_only_planners_apply_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R2 manages the whole region: the proposal shows, Apply does not (as planner gaps --fill)."""
+    path = tmp_path / "team-gaps.gpkg"
+    ws = unit_built_workspace(build_team_workspace())
+    ws.save(path)
+    if ws.store is not None:
+        ws.store.dispose()
+    at = _sign_in(_app_on(path, monkeypatch), "R2")
+    at.switch_page(PAGE).run()
+    _ok(at)
+    assert _proposal(at)[s.UNIT_ID].tolist() == GAPS
+    assert any("Only planners and admins may fill gaps" in i.value for i in at.info)
     assert not [b for b in at.button if b.key == APPLY]
