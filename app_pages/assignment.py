@@ -20,6 +20,8 @@ try:
     result = editing.current_assignment(ws, sid)
 except PlannerError as exc:
     editing.show_error(exc)
+    st.subheader("Rules and overrides")  # a rule that no longer parses can be fixed here
+    rule_editor.rules_tab(ws, sid, labels, user)
     st.stop()
 
 tabs.stale_banner(ws, sid, result, user)

@@ -97,6 +97,27 @@ def _point_at(text: str, exc: RuleError) -> None:
     st.code(f"{text}\n{caret}", language=None)
 
 
+def _count(
+    ws: Workspace, sid: str, territory: str, text: str, *, quiet: bool = False
+) -> edit.RuleCount | None:
+    """The count of ``text``; ``None`` after showing why not (nothing shown when ``quiet``).
+
+    A saved rule that no longer fits the data (its own, or a parent's) is
+    shown like a typo, so it can be fixed here.
+    """
+    try:
+        return edit.count_matches(
+            ws, sid, territory, text, candidates=_candidates(ws, sid, territory)
+        )
+    except RuleError as exc:
+        if not quiet:
+            _point_at(exc.rule, exc)
+    except PlannerError as exc:
+        if not quiet:
+            editing.show_error(exc)
+    return None
+
+
 @st.fragment
 def rule_editor(ws: Workspace, sid: str, territory: str, user: str | None) -> None:
     """The rule field with the live count, Apply and Clear, and the fields and examples."""
@@ -112,19 +133,16 @@ def rule_editor(ws: Workspace, sid: str, territory: str, user: str | None) -> No
         "AND, OR, NOT and parentheses. Text in quotes; case matters in values, not in keywords.",
     )
     text = text or ""
-    pool = _candidates(ws, sid, territory)
-    try:
-        count = edit.count_matches(ws, sid, territory, text, candidates=pool)
-    except RuleError as exc:
-        _point_at(text, exc)
-        count = None
+    count = _count(ws, sid, territory, text)
     if count is not None:
-        held = edit.count_matches(ws, sid, territory, saved, candidates=pool).matched
-        changed = text.strip() != saved
+        held = _count(ws, sid, territory, saved, quiet=True)
+        changed = text.strip() != saved and held is not None
         st.metric(
             "Matching accounts",
             f"{count.matched:,} of {count.candidates:,}",
-            delta=f"{count.matched - held:+,} against the saved rule" if changed else None,
+            delta=f"{count.matched - held.matched:+,} against the saved rule"
+            if changed and held is not None
+            else None,
             delta_color="off",
         )
         st.caption(

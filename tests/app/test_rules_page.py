@@ -263,3 +263,26 @@ def test_map_page_includes_the_account_opened_by_address(small: tuple[AppTest, P
     _ok(at)
     assert any(f"Included account {account} in T3" in x.value for x in at.success)
     assert account in _members(path, "T3")
+
+
+def test_a_saved_rule_that_no_longer_parses_can_be_fixed_on_the_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The assignment fails on T1's broken rule; the editor shows it pointed at and fixes it."""
+    path = tmp_path / "broken.gpkg"
+    ws = build_small_workspace()
+    terr = ws.territories("base")
+    terr.loc[terr[s.TERRITORY_ID] == "T1", s.RULE] = 'industy == "cafe"'
+    ws.set_rows("territories", "base", terr)
+    ws.save(path)
+    if ws.store is not None:
+        ws.store.dispose()
+    at = _open(_app(path, monkeypatch))
+    assert any("did you mean 'industry'" in e.value for e in at.error)
+    _pick(at, "T1")
+    assert any(c.value == 'industy == "cafe"\n^' for c in at.code)
+    _rule_field(at).input('industry == "cafe"').run()
+    assert _count(at) == "3 of 12"
+    _button(at, "Apply").click().run()
+    _ok(at)
+    assert _assigned(at) == 40 - 9
