@@ -63,7 +63,8 @@ def _set_column(ws: Workspace, chosen: Sequence[str], columns: Sequence[str]) ->
     """One column to one value for the chosen accounts."""
     left, right = st.columns(2)
     with left:
-        column = st.selectbox("Column", columns, key=SET_COLUMN)
+        first = columns.index(s.INDUSTRY) if s.INDUSTRY in columns else 0  # not the names
+        column = st.selectbox("Column", columns, index=first, key=SET_COLUMN)
     with right:
         value = _value_input(ws, column)
     n = len(chosen)

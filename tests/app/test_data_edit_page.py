@@ -43,7 +43,7 @@ def test_one_value_for_the_shown_accounts_is_saved_as_one_change(
     at = _app_on(small_workspace_file, monkeypatch).run()
     at.switch_page(PAGE).run()
     _search(at, "Shop 1")
-    assert at.button(key="tp.data.set_button").label == "Set name for 11 accounts"
+    assert at.button(key="tp.data.set_button").label == "Set industry for 11 accounts"
     _set(at, s.INDUSTRY, "bakery")
     assert "Saved 11 changed values in industry of 11 accounts." in at.success[0].value
     got = _accounts(small_workspace_file)
