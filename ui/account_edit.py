@@ -27,7 +27,7 @@ EDIT_ROW_LIMIT = 500
 
 #: Widget keys (ui/keys.py belongs to another engineer this round).
 SET_COLUMN, SET_VALUE, SET_BUTTON = "tp.data.set_column", "tp.data.set_value", "tp.data.set_button"
-EDITOR_SAVE = "tp.data.editor_save"
+EDITOR_SAVE, EDIT_HOW = "tp.data.editor_save", "tp.data.edit_how"
 TABLE_KEY = "tp.data.accounts"  # the accounts table, whose selected rows are edited
 
 
@@ -103,8 +103,9 @@ def edit_section(ws: Workspace, shown: pd.DataFrame, selected: Sequence[str]) ->
             "Select rows in the table above to edit only those (otherwise every shown account). "
             "Ids and locations are not edited here. Each save is one change in the history."
         )
-        one_value, cells = st.tabs(["One value for all", "Edit cells"])
-        with one_value:
-            _set_column(ws, chosen, columns)
-        with cells:
+        how = st.radio("How", ["One value for all", "Edit cells"], horizontal=True,
+                       key=EDIT_HOW, label_visibility="collapsed")  # fmt: skip
+        if how == "Edit cells":  # the cell editor is built only when asked for
             _cell_editor(ws, shown[shown[s.ACCOUNT_ID].astype(str).isin(chosen)], columns)
+        else:
+            _set_column(ws, chosen, columns)

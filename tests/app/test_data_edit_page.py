@@ -79,6 +79,7 @@ def test_cells_edited_in_the_table_are_saved_together(
     at = _app_on(small_workspace_file, monkeypatch).run()
     at.switch_page(PAGE).run()
     _search(at, "Shop 3")  # A0003, A0030-A0039
+    at.radio(key="tp.data.edit_how").set_value("Edit cells").run()
     version = at.session_state.get("tp.version", 0)
     editor = f"tp.data.editor.{version}"  # the editor's key follows the workspace version
     at.session_state[editor] = {
