@@ -200,7 +200,7 @@ class WorkspaceTables:
             Check the result against the table's schema.
         """
         self._require_scenario(scenario_id)
-        new = frame.copy()
+        new = frame.copy(deep=False)  # copy-on-write: the caller's frame is never changed
         new[s.SCENARIO_ID] = scenario_id
         new = conform(new, table)
         if validate:
