@@ -229,7 +229,8 @@ def _chain(ws: Workspace, sid: str, territory: str, labels: Mapping[str, str]) -
     )
     st.caption(
         "A territory only takes accounts matching its own rule and every rule above it; "
-        "the territories below inherit its rule. Includes beat rules; excludes beat both."
+        "the territories below inherit its rule. An include beats shapes and rules; an "
+        "exclude keeps an account out of a territory and those below (an include below wins)."
     )
 
 

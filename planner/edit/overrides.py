@@ -2,7 +2,8 @@
 
 An *include* puts an account in a territory whatever its shape and rule say
 (and makes it the account's primary territory of that type); an *exclude*
-keeps it out of the territory and everything below it (:mod:`planner.assign`).
+keeps it out of the territory and everything below it, unless an include
+puts it in one of those (:mod:`planner.assign`).
 Each override keeps who set it, when and why. Every function checks the whole
 request before anything changes (unknown accounts named by their row in the
 request, the user's rights), writes one audit entry and re-assigns the
