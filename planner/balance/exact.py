@@ -281,7 +281,8 @@ def _match(state: SearchState, group: list[int], masks: list[int], units: list[i
 
 
 def polish_exactly(
-    state: SearchState, goal: float, *, max_units: int = 100, max_sets: int = 100_000,
+    state: SearchState, goal: float, *, sizes: tuple[int, ...] = (100, 200),
+    max_sets: int = 100_000,
     node_limit: int = 400, time_limit: float = 600.0, max_rounds: int | None = None,
 ) -> int:
     """Re-solve neighbourhoods exactly: each territory outside ``goal`` with its neighbours.
@@ -294,8 +295,9 @@ def polish_exactly(
     outside the neighbourhood do not change, and each new territory is a
     connected set, so the plan stays contiguous. A large-neighbourhood
     search with exact steps, for maps of a few units per territory where
-    single moves and tree cuts stall (neighbourhoods above ``max_units``
-    units are skipped). Each programme stops after ``node_limit``
+    single moves and tree cuts stall. Neighbourhoods grow ring by ring up
+    to ``sizes[0]`` units; when no such neighbourhood helps any more, the
+    next size is tried. Each programme stops after ``node_limit``
     branch-and-bound nodes (``time_limit`` seconds is only a safety net), so
     the same inputs give the same plan however busy the machine is.
 
@@ -305,24 +307,53 @@ def polish_exactly(
         Neighbourhoods re-solved.
     """
     done = 0
+    for max_units in sizes:
+        done += _polish(state, goal, (max_units, max_sets, node_limit, time_limit), max_rounds)
+        if state.max_abs_dev() <= goal:
+            break
+    return done
+
+
+def _polish(
+    state: SearchState, goal: float, limits: tuple[int, int, int, float],
+    max_rounds: int | None,
+) -> int:
+    """Re-solve neighbourhoods of at most ``limits[0]`` units until none improves."""
+    done = 0
     limit = max_rounds if max_rounds is not None else 10 * state.k
     tried: set[tuple[tuple[int, ...], tuple[float, ...]]] = set()
     while done < limit and state.max_abs_dev() > goal:
         order = sorted((t for t in range(state.k) if state.open[t] and abs(state.dev(t)) > goal),
                        key=lambda t: (-abs(state.dev(t)), t))
-        limits = (max_units, max_sets, node_limit, time_limit)
         if not any(_resolve_once(state, group, goal, tried, limits)
-                   for t in order for group in _rings(state, t)):
+                   for t in order for group in _rings(state, t, limits[0])):
             break
         done += 1
     return done
 
 
-def _rings(state: SearchState, t: int) -> list[tuple[int, ...]]:
-    """Territory ``t`` with its neighbours, then with theirs too."""
+def _rings(state: SearchState, t: int, max_units: int) -> list[tuple[int, ...]]:
+    """Territory ``t`` with its neighbours; then grown ring by ring up to ``max_units`` units.
+
+    Each ring adds first the territories deviating the other way from ``t``
+    (they can absorb its surplus or deficit), as long as the units fit.
+    """
     one = {t, *state.neighbour_territories_of(t)}
-    two = set(one).union(*(state.neighbour_territories_of(x) for x in one))
-    return [tuple(sorted(one)), tuple(sorted(two))]
+    grown, size = set(one), sum(len(state.members[g]) for g in one)
+    frontier = set(one)
+    sign = 1.0 if state.dev(t) > 0 else -1.0
+    while frontier and size < max_units:
+        ring = set().union(*(state.neighbour_territories_of(x) for x in frontier)) - grown
+        added = set()
+        for g in sorted(ring, key=lambda g: (sign * state.dev(g), g)):
+            if size + len(state.members[g]) <= max_units:
+                added.add(g)
+                size += len(state.members[g])
+        if not added:
+            break
+        grown |= added
+        frontier = added
+    return [tuple(sorted(one))] + ([tuple(sorted(grown))] if grown != one else [])
 
 
 def _resolve_once(
