@@ -159,7 +159,14 @@ def _hand_over_section() -> None:
     if yes.button("Confirm hand-over", type="primary", key=HANDOVER_YES):
         st.session_state.pop(HANDOVER_ASKED, None)  # the prompt goes, whatever the answer
         outcome = handover.hand_over(whole, sid, plan, user=user)
-        state.mark_changed(f"hand over {gone} to {heir}")
+        action = f"hand over {gone} to {heir}"
+        try:  # dated the hand-over day; on any fault the usual save path explains it
+            whole.commit(action, user=user, effective_date=plan.on, cause="hand-over",
+                         scenario_id=sid)  # fmt: skip
+        except PlannerError:
+            state.mark_changed(action)
+        else:
+            state.mark_changed(action, commit=False)
         editing.remember(outcome)
         st.rerun()
 

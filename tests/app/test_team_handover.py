@@ -55,6 +55,7 @@ def test_planner_hands_a_rep_over_after_a_preview_and_one_confirm(
     assert any("nothing to hand over" in e.value for e in at.error)  # R1 has nothing left
     store = open_workspace(small_workspace_file).store
     assert store is not None and store.changes()[0].action == "hand over R1 to R2"
+    assert str(store.changes()[0].effective_date) == "2026-04-01"  # dated the hand-over day
 
 
 def test_cancel_closes_the_prompt_and_saves_nothing(
