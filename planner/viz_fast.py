@@ -72,10 +72,12 @@ def account_arrays(
     Returns
     -------
     dict
-        ``xy`` (base64 of little-endian int32 pairs: latitude, longitude in
-        1e-5 degrees), ``t`` (base64 of uint16 territory indexes), ``names``
-        and ``ids`` (joined by U+001F; empty beyond ``text_limit``),
-        ``territories`` (names) and ``colors``.
+        ``xy`` (base64 of little-endian pairs: latitude, longitude in 1e-5
+        degrees; ``xyBits`` 16: unsigned offsets from ``y0``, ``x0``, used
+        when the accounts span less than 0.65 degrees, else 32: signed
+        values), ``t`` (base64 of territory indexes, ``tBits`` 8 or 16),
+        ``names`` and ``ids`` (joined by U+001F; empty beyond
+        ``text_limit``), ``territories`` (names) and ``colors``.
     """
     geoms = accounts.geometry
     acc = accounts[(geoms.notna() & ~geoms.is_empty).to_numpy()]
@@ -86,8 +88,12 @@ def account_arrays(
     tids = ids.map(owner.astype(str))
     codes, uniques = pd.factorize(tids, sort=True)  # -1: no territory
     keys = [str(k) for k in uniques]
-    t = np.where(codes < 0, len(keys), codes).astype("<u2")
-    xy = np.column_stack([acc.geometry.y.to_numpy(), acc.geometry.x.to_numpy()])
+    t = np.where(codes < 0, len(keys), codes).astype("<u2" if len(keys) >= 255 else "u1")
+    xy = np.rint(
+        np.column_stack([acc.geometry.y.to_numpy(), acc.geometry.x.to_numpy()]) * _SCALE
+    ).astype("<i8")
+    origin = xy.min(axis=0) if len(xy) else np.zeros(2, dtype="<i8")
+    narrow = len(xy) > 0 and int((xy - origin).max()) < 2**16  # an area under ~0.65 degrees
     named = territory_names or {}
     with_text = len(ids) <= text_limit
     names = acc[s.NAME].reset_index(drop=True) if s.NAME in acc.columns else ids
@@ -95,8 +101,12 @@ def account_arrays(
         names = names.where(names.notna() & (names.astype(str) != ""), ids)
     return {
         "n": len(ids),
-        "xy": _b64(np.rint(xy * _SCALE).astype("<i4")),
+        "xy": _b64((xy - origin).astype("<u2") if narrow else xy.astype("<i4")),
+        "xyBits": 16 if narrow else 32,
+        "y0": int(origin[0]) if narrow else 0,
+        "x0": int(origin[1]) if narrow else 0,
         "t": _b64(t),
+        "tBits": 8 * t.itemsize,
         "names": _joined(names) if with_text else "",
         "ids": _joined(ids) if with_text else "",
         "territories": [str(named.get(k) or k) for k in keys] + ["(none)"],
@@ -130,14 +140,17 @@ class _CanvasAccounts(MacroElement):
                 for (var i = 0; i < s.length; i++) { out[i] = s.charCodeAt(i); }
                 return out.buffer;
             }
-            var xy = new Int32Array(bytes(d.xy)), tt = new Uint16Array(bytes(d.t));
+            var xy = d.xyBits === 16 ? new Uint16Array(bytes(d.xy)) : new Int32Array(bytes(d.xy));
+            var tt = d.tBits === 8 ? new Uint8Array(bytes(d.t)) : new Uint16Array(bytes(d.t));
+            function lat(i) { return (xy[2 * i] + d.y0) * 1e-5; }
+            function lon(i) { return (xy[2 * i + 1] + d.x0) * 1e-5; }
             var names = d.names ? d.names.split('\u001f') : null;
             var ids = d.ids ? d.ids.split('\u001f') : null;
-            var n = d.n, k = 1e-5, mx = new Float64Array(n), my = new Float64Array(n);
+            var n = d.n, mx = new Float64Array(n), my = new Float64Array(n);
             for (var i = 0; i < n; i++) {
-                var lat = xy[2 * i] * k * Math.PI / 180;
-                mx[i] = (xy[2 * i + 1] * k + 180) / 360;
-                my[i] = (1 - Math.log(Math.tan(lat) + 1 / Math.cos(lat)) / Math.PI) / 2;
+                var phi = lat(i) * Math.PI / 180;
+                mx[i] = (lon(i) + 180) / 360;
+                my[i] = (1 - Math.log(Math.tan(phi) + 1 / Math.cos(phi)) / Math.PI) / 2;
             }
             // the dots in territory order (a counting sort): one fill per colour
             var nt = d.colors.length, first = new Uint32Array(nt + 1), order = new Uint32Array(n);
@@ -271,7 +284,7 @@ class _CanvasAccounts(MacroElement):
                     L.DomUtil.create('b', '', box).textContent = names ? names[best] : 'Account';
                     if (ids) { line('Account id:', ids[best]); }
                     line('Territory:', d.territories[tt[best]], d.colors[tt[best]]);
-                    L.popup({maxWidth: 320}).setLatLng([xy[2 * best] * k, xy[2 * best + 1] * k])
+                    L.popup({maxWidth: 320}).setLatLng([lat(best), lon(best)])
                         .setContent(box)
                         .openOn(m);
                 }

@@ -196,7 +196,9 @@ def add_accounts(
 
 def _texts(values: pd.Series) -> list[Any]:
     """The values as plain Python objects (pandas' per-item access is slow on Arrow text)."""
-    return values.to_numpy(dtype=object, na_value=None).tolist()
+    plain = np.array(values.astype(object).to_numpy(), dtype=object)  # a copy of our own
+    plain[pd.isna(plain)] = None
+    return plain.tolist()
 
 
 def _popup_columns(acc: gpd.GeoDataFrame) -> dict[str, list[str]]:
@@ -214,8 +216,8 @@ def _popup_columns(acc: gpd.GeoDataFrame) -> dict[str, list[str]]:
 
 def _account_rows(acc: gpd.GeoDataFrame, tids: pd.Series, keys: list[str]) -> list[list[Any]]:
     """``[lat, lon, territory index, title, *fields]`` per account (index ``len(keys)``: none)."""
-    index = pd.Series(np.arange(len(keys)), index=pd.Index(keys, dtype=object), dtype="int64")
-    where = pd.Series(tids.to_numpy(dtype=object, na_value=None), dtype=object).map(index)
+    index = pd.Series(np.arange(len(keys)), index=pd.Index(np.asarray(keys, dtype=object)))
+    where = pd.Series(np.asarray(_texts(tids), dtype=object)).map(index)
     color_index = where.fillna(len(keys)).astype("int64").tolist()
     ids = _texts(acc[s.ACCOUNT_ID].astype(str))
     xs = np.round(acc.geometry.x.to_numpy(), 6).tolist()

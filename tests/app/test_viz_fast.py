@@ -6,6 +6,7 @@ import base64
 import json
 
 import numpy as np
+from shapely.geometry import Point
 
 from planner import schema as s
 from planner import viz, viz_fast
@@ -13,9 +14,13 @@ from tests.app.conftest import HOSTILE_NAME, build_small_workspace
 
 
 def _decoded(payload: dict[str, object]) -> tuple[np.ndarray, np.ndarray]:
-    xy = np.frombuffer(base64.b64decode(str(payload["xy"])), dtype="<i4").reshape(-1, 2)
-    t = np.frombuffer(base64.b64decode(str(payload["t"])), dtype="<u2")
-    return xy, t
+    """Latitude, longitude in 1e-5 degrees and territory indexes, as the page decodes them."""
+    wide = payload["xyBits"] == 32
+    raw = np.frombuffer(base64.b64decode(str(payload["xy"])), dtype="<i4" if wide else "<u2")
+    origin = np.array([payload["y0"], payload["x0"]], dtype="int64")
+    xy = raw.reshape(-1, 2).astype("int64") + origin
+    kind = "u1" if payload["tBits"] == 8 else "<u2"
+    return xy, np.frombuffer(base64.b64decode(str(payload["t"])), dtype=kind)
 
 
 def test_arrays_hold_every_located_account_with_its_territory() -> None:
@@ -54,3 +59,21 @@ def test_names_travel_as_text_and_cannot_end_the_script() -> None:
     assert "</script><b>" not in html
     assert json.dumps(HOSTILE_NAME)[1:-1].replace("</", "<\\/") in html
     assert "tp-accounts-drawn" in html and "tp-loading" in html
+
+
+def test_wide_areas_and_large_files_keep_every_position() -> None:
+    """Accounts over more than 0.65 degrees travel as 32-bit values; beyond the text limit
+    names and ids are left out, and positions and territories stay exact."""
+    ws = build_small_workspace(40, seed=5)
+    acc = ws.accounts.copy()
+    acc.loc[acc.index[0], "geometry"] = Point(-120.5, 35.25)  # far away: the span is wide
+    owner = viz.primary_territory(ws.memberships("base"), ws.territories("base"))
+    narrow = viz_fast.account_arrays(ws.accounts, territory_of=owner, colors={})
+    wide = viz_fast.account_arrays(acc, territory_of=owner, colors={}, text_limit=10)
+    assert narrow["xyBits"] == 16 and wide["xyBits"] == 32
+    assert wide["names"] == "" and wide["ids"] == "" and narrow["ids"] != ""
+    for payload, frame in ((narrow, ws.accounts), (wide, acc)):
+        xy, _ = _decoded(payload)
+        assert np.abs(xy[:, 0] / 1e5 - frame.geometry.y.to_numpy()).max() <= 0.5e-5
+        assert np.abs(xy[:, 1] / 1e5 - frame.geometry.x.to_numpy()).max() <= 0.5e-5
+    assert (_decoded(narrow)[1] == _decoded(wide)[1]).all()
