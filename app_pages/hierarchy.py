@@ -33,7 +33,7 @@ for problem in problems:
 
 st.caption(
     f"{count_of(len(ids), 'territory')} on "
-    f"{count_of(tree[s.LEVEL].nunique() if len(tree) else 0, 'level')}. "
+    f"{count_of(tree[s.LEVEL_NAME].nunique() if len(tree) else 0, 'level')}. "
     "Accounts roll up: a region counts every account below it."
 )
 display.show_table(

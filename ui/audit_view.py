@@ -30,7 +30,7 @@ from planner.services.balance_audit import (
 )
 from planner.services.balance_inputs import BalanceInputs
 from planner.workspace import Workspace
-from ui import state
+from ui import display, state
 from ui.progress import ProgressBar
 from ui.scenarios import BalanceRun
 
@@ -155,7 +155,7 @@ def _show(result: AuditResult) -> None:
         cols = st.columns(2)
         for col, metric in zip(cols, metrics[start : start + 2], strict=False):
             col.altair_chart(audit_chart(result, metric), width="stretch")
-    st.dataframe(
+    display.show_table(
         audit_table(result), hide_index=True, width="stretch",
         column_config={
             "beats or ties": st.column_config.NumberColumn(format="percent"),

@@ -14,7 +14,7 @@ from planner.errors import PlannerError
 from planner.services.balance_inputs import BalanceInputs, plan_table, territory_labels
 from planner.services.balance_runs import DESIGN, SAVE_LABEL, default_scenario_name, save_balance
 from planner.services.balance_views import plan_map, tradeoff_chart, workload_chart
-from ui import auth, maps, state
+from ui import auth, display, maps, state
 from ui.scenarios import BalanceRun
 
 __all__ = ["save_controls", "show_result"]
@@ -156,7 +156,7 @@ def _curve(run: BalanceRun) -> None:
 
 
 def _table(table: pd.DataFrame) -> None:
-    st.dataframe(
+    display.show_table(
         table.drop(columns=["lower", "upper"]),
         hide_index=True,
         width="stretch",

@@ -26,7 +26,7 @@ from planner.services.balance_inputs import BalanceInputs
 from planner.services.balance_inputs import balance_inputs as compute_inputs
 from planner.services.balance_runs import BalanceResult, field_reps
 from planner.workspace import Workspace
-from ui import auth, routes, state
+from ui import auth, display, routes, state
 from ui.cache import roads_file_for
 
 __all__ = [
@@ -206,7 +206,7 @@ def sizing_advice(ws: Workspace, units: pd.DataFrame) -> int | None:
             columns={"territories": "Reps", "utilisation": "Utilisation",
                      "spare_h_per_week": "Spare h/week"}
         )  # fmt: skip
-        st.dataframe(
+        display.show_table(
             options, hide_index=True, width="stretch",
             column_config={
                 "Utilisation": st.column_config.NumberColumn(format="percent"),

@@ -133,7 +133,8 @@ def _history(args: argparse.Namespace) -> int:
     if scope is not None and not scope.unrestricted:
         frame = frame[_visible_rows(frame, scope)]
     frame = frame.tail(args.limit)
-    rows = frame.drop(columns=["key"]).to_dict("records")
+    records = frame.drop(columns=["key"]).to_dict("records")
+    rows: list[dict[str, Any]] = [{str(k): v for k, v in row.items()} for row in records]
     if scope is not None and not scope.unrestricted:
         rows = [_masked(row, scope) for row in rows]
     payload = {"ok": True, "workspace": store.name, "changes": rows, "count": len(rows)}

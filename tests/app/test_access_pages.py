@@ -441,7 +441,7 @@ def test_rep_export_page_counts_match_the_scope(app: AppTest, team: Workspace) -
     app.switch_page("app_pages/export.py").run()
     app.button(key="tp.widget.export_prepare").click().run()
     _no_exceptions(app)
-    assert app.success[0].value.startswith("Ready: 1 territories")
+    assert app.success[0].value.startswith("Ready: 1 territory")
     assert f"{len(scope.account_ids)} accounts" in app.success[0].value
 
 
