@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from pyproj import CRS
 
 from planner import schema as s
+from planner.assign.collect import collector_paused
 from planner.assign.context import Context
 from planner.assign.frames import membership_frame, unassigned_frame
 from planner.assign.inputs import (
@@ -120,8 +121,9 @@ def assign_accounts(
         CRS that cannot be settled) or a rule does not parse or names an
         unknown field; every problem is listed.
     """
-    run = _checked_run(accounts, territories, rules, overrides)
-    return _assign_run(run, territory_types, progress or no_progress)
+    with collector_paused():
+        run = _checked_run(accounts, territories, rules, overrides)
+        return _assign_run(run, territory_types, progress or no_progress)
 
 
 def _assign_run(
@@ -179,8 +181,9 @@ def assign_points(
     xs = np.asarray(x, dtype=np.float64)
     ys = np.asarray(y, dtype=np.float64)
     table = accounts.reset_index(drop=True)
-    run = _complete_run(table, account_ids, (xs, ys, crs), territories, rules, overrides, [])
-    return _assign_run(run, territory_types, no_progress)
+    with collector_paused():
+        run = _complete_run(table, account_ids, (xs, ys, crs), territories, rules, overrides, [])
+        return _assign_run(run, territory_types, no_progress)
 
 
 # --------------------------------------------------------------------------- inputs

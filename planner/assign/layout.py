@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from pyproj import CRS
 
 from planner import schema as s
+from planner.assign.collect import collector_paused
 from planner.assign.inputs import text_array
 from planner.errors import InputError, PlannerWarning, Problem
 from planner.geo.locate import PolygonIndex, build_index
@@ -203,16 +204,17 @@ def prepare_territories(
         When the territories have no ids, the hierarchy has a cycle or a
         missing parent, or a shape cannot be used.
     """
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, collector_paused():
         warnings.simplefilter("always", PlannerWarning)
         frame = _checked_frame(territories, crs)
     notes = tuple(
         (w.category if issubclass(w.category, Warning) else PlannerWarning, str(w.message))
         for w in caught
     )
-    layout = _layout(frame, crs, notes)
-    if expected_points:
-        layout.index(expected_points)
+    with collector_paused():
+        layout = _layout(frame, crs, notes)
+        if expected_points:
+            layout.index(expected_points)
     return layout
 
 

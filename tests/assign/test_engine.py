@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import warnings
 
 import geopandas as gpd
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from planner import schema as s
 from planner.assign import assign_accounts, prepare_territories
+from planner.assign.collect import collector_paused
 from planner.errors import InputError
 
 CRS = "EPSG:32616"  # metres: a shape's area is its planar area, as the ranking sees it
@@ -171,3 +173,23 @@ def test_the_result_frames_keep_their_dtypes() -> None:
     assert pd.api.types.is_string_dtype(mem[s.ACCOUNT_ID])
     assert mem.index.equals(pd.RangeIndex(len(mem)))
     assert un.index.equals(pd.RangeIndex(len(un)))
+
+
+def test_the_cycle_collector_is_held_back_during_a_run_and_restored_after() -> None:
+    """Nested pauses restore the collector once at the end, and leave it off if it was off."""
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    assign_accounts(_points(10, 1), _cells(3, 1))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
