@@ -125,13 +125,15 @@ def _walk(element: Element) -> Iterator[Element]:
 def _own_script(element: Element) -> str:
     """The script macro of one element (none: empty), as folium renders it."""
     template = getattr(element, "_template", None)
-    module = getattr(template, "module", None)
-    if module is None or not hasattr(module, "script"):
+    if template is None:
         return ""
-    try:
+    try:  # reading the module runs the template's top level, which may need ``this``
+        module = getattr(template, "module", None)
+        if module is None or not hasattr(module, "script"):
+            return ""
         return str(module.script(element))
     except UndefinedError:  # some elements (popups) only render as a whole template
-        return str(template.render(this=element, kwargs={})) if template is not None else ""
+        return str(template.render(this=element, kwargs={}))
 
 
 def _script(element: Element) -> str:
