@@ -28,7 +28,7 @@ from planner.edit.outcome import EditOutcome, all_or_nothing, finish
 from planner.edit.rights import require_edit_rights
 from planner.edit.rows import row_of
 from planner.geo.rule_syntax import field_text, literal_text
-from planner.geo.rules import Rule, parse_rule
+from planner.geo.rules import Rule, column_kind, parse_rule
 from planner.geo.shapes import point_xy
 from planner.tree import TerritoryTree
 from planner.workspace import Workspace
@@ -141,17 +141,9 @@ class RuleField:
 
 
 def _kind(column: pd.Series) -> Literal["number", "text", "bool"]:
-    """What a column holds, as the rule checker sees it (object columns by their values)."""
-    if pd.api.types.is_bool_dtype(column.dtype):
-        return "bool"
-    if pd.api.types.is_numeric_dtype(column.dtype):
-        return "number"
-    values = column.dropna().head(50).tolist()
-    if values and all(isinstance(v, bool | np.bool_) for v in values):
-        return "bool"
-    if values and all(isinstance(v, int | float | np.number) for v in values):
-        return "number"
-    return "text"
+    """What a column holds, as the rule checker sees it (anything else reads as text)."""
+    kind = column_kind(column)
+    return "text" if kind == "other" else kind
 
 
 def _examples(column: pd.Series, kind: str) -> tuple[str, ...]:

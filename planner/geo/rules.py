@@ -64,6 +64,7 @@ __all__ = [
     "KEYWORDS",
     "Rule",
     "RuleError",
+    "column_kind",
     "parse_rule",
     "parse_rules",
 ]
@@ -88,7 +89,8 @@ def _atoms(node: Node) -> list[Atom]:
     return [node]
 
 
-def _kind_of(series: pd.Series) -> Literal["number", "bool", "text", "other"]:
+def column_kind(series: pd.Series) -> Literal["number", "bool", "text", "other"]:
+    """What a column holds as rules read it (object columns judged by their first values)."""
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return "bool"
@@ -181,7 +183,7 @@ class Rule:
             values = atom.values
         else:
             return
-        kind = _kind_of(column)
+        kind = column_kind(column)
         for v in values:
             if v is None:
                 if isinstance(atom, Compare):
@@ -331,7 +333,7 @@ def _text_values(col: pd.Series) -> pd.Series:
 def _compare_array(col: pd.Series, op: str, value: Value) -> NDArray[np.bool_]:
     missing = col.isna().to_numpy()
     target: Any = col
-    if isinstance(value, str) and _kind_of(col) != "text":
+    if isinstance(value, str) and column_kind(col) != "text":
         target = _text_values(col)
     try:
         if op == "==":
@@ -409,7 +411,7 @@ def _eval(node: Node, frame: pd.DataFrame, cache: dict[str, pd.Series]) -> NDArr
         present = [v for v in node.values if v is not None]
         has_null = len(present) != len(node.values)
         missing = col.isna().to_numpy()
-        if any(isinstance(v, str) for v in present) and _kind_of(col) != "text":
+        if any(isinstance(v, str) for v in present) and column_kind(col) != "text":
             hit = _text_values(col).isin(present).to_numpy()
         else:
             hit = col.isin(present).to_numpy()
