@@ -97,6 +97,20 @@ def test_managers_edit_only_accounts_of_their_territories() -> None:
     require_account_edit_rights(scope_for(ws, "P1", scenario_id="base"), mem, [by_terr["T3"]])
 
 
+def test_managers_hand_accounts_only_to_users_they_see() -> None:
+    """M1 may make R1 (his rep) the owner, not R4 (another manager's): R4 would then see it."""
+    ws = build_team_workspace()
+    mem = ws.rows("memberships", "base")
+    account = mem.groupby(s.TERRITORY_ID)[s.ACCOUNT_ID].first()["T1"]
+    scope = scope_for(ws, "M1", scenario_id="base")
+    require_account_edit_rights(scope, mem, [account], owners=["R1"])
+    with pytest.raises(AccessDeniedError, match="not a user you may see") as refused:
+        require_account_edit_rights(scope, mem, [account], owners=["R4"])
+    assert "R4" not in str(refused.value)  # never names who exists outside the scope
+    planner = scope_for(ws, "P1", scenario_id="base")
+    require_account_edit_rights(planner, mem, [account], owners=["R4"])
+
+
 _TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30).filter(
     lambda t: t.strip() != ""
 )

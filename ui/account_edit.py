@@ -41,7 +41,10 @@ def _save(edits: pd.DataFrame, action: str) -> None:
     ids = edits[s.ACCOUNT_ID].astype(str).tolist()
     try:
         whole = state.workspace_for_edit()
-        edit.require_account_edit_rights(auth.current_scope(), whole.rows("memberships", sid), ids)
+        owners = _new_owners(whole, edits)
+        edit.require_account_edit_rights(
+            auth.current_scope(), whole.rows("memberships", sid), ids, owners=owners
+        )
         outcome = edit.edit_accounts(whole, edits, user=editing.current_user())
     except PlannerError as exc:
         editing.show_error(exc)
@@ -49,6 +52,16 @@ def _save(edits: pd.DataFrame, action: str) -> None:
     state.mark_changed(action)
     editing.remember(outcome)
     st.rerun()
+
+
+def _new_owners(ws: Workspace, edits: pd.DataFrame) -> list[object]:
+    """The ``owner_id`` values the edits change (unchanged cells are not a hand-over)."""
+    if s.OWNER_ID not in edits.columns:
+        return []
+    now = ws.accounts.set_index(ws.accounts[s.ACCOUNT_ID].astype(str))[s.OWNER_ID]
+    old = edits[s.ACCOUNT_ID].astype(str).map(now)
+    new = edits[s.OWNER_ID]
+    return new[(new.astype(str) != old.astype(str)) & new.notna()].tolist()
 
 
 def _value_input(ws: Workspace, column: str) -> object:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from planner import schema as s
 from planner.access import scope_for
 from planner.cli import add_json_flag, emit
 from planner.edit.accounts import (
@@ -57,7 +58,8 @@ def _set(args: argparse.Namespace) -> int:
     ids = [i.strip() for chunk in args.ids for i in chunk.split(",") if i.strip()]
     if args.as_user:
         scope = scope_for(ws, args.as_user, scenario_id=sid)
-        require_account_edit_rights(scope, ws.rows("memberships", sid), ids)
+        owners = [args.value] if args.column == s.OWNER_ID else []
+        require_account_edit_rights(scope, ws.rows("memberships", sid), ids, owners=owners)
     outcome = set_account_values(ws, account_ids=ids, column=args.column, value=args.value,
                                  user=args.as_user)  # fmt: skip
     change = ws.commit(f"set {args.column} of {len(ids)} accounts", user=args.as_user,

@@ -234,12 +234,19 @@ def set_account_values(
 
 
 def require_account_edit_rights(
-    scope: AccessScope | None, memberships: pd.DataFrame, account_ids: Iterable[str]
+    scope: AccessScope | None,
+    memberships: pd.DataFrame,
+    account_ids: Iterable[str],
+    *,
+    owners: Iterable[object] = (),
 ) -> None:
     """Raise unless the user may edit every account named.
 
     Planners and admins may edit any account; managers those that belong to
-    a territory they may edit (``memberships`` of the scenario they work in).
+    a territory they may edit (``memberships`` of the scenario they work in),
+    and hand them (``owners``, the new ``owner_id`` values) only to users
+    they may see: an owner sees the account, so a manager cannot show it to
+    someone outside their team.
 
     Raises
     ------
@@ -266,4 +273,11 @@ def require_account_edit_rights(
         raise AccessDeniedError(
             f"Access denied: account {format_ids(seen)} is outside the territories you may "
             "edit; ask a planner"
+        )
+    named = {str(o).strip() for o in owners if isinstance(o, str) and o.strip()}
+    strangers = sorted(o for o in named if not scope.can_view_rep(o))
+    if strangers:
+        raise AccessDeniedError(
+            f"Access denied: {len(strangers)} new owner{'s are' if len(strangers) > 1 else ' is'} "
+            "not a user you may see; give accounts to your team, or ask a planner"
         )
