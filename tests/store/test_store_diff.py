@@ -35,7 +35,7 @@ _edits = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.integers(min_value=1, max_value=30), _edits, st.integers(min_value=0, max_value=3))
 def test_in_place_comparison_equals_comparison_by_key(
     n: int, edits: list[tuple[int, str, str | None]], seed: int
