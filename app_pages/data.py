@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from planner import schema as s
+from planner.labels import count_of
 from planner.services import tables
-from ui import account_edit, auth, editing, state
+from ui import account_edit, auth, display, editing, keys, state
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()
@@ -26,13 +27,10 @@ with accounts_tab:
     shown = tables.filter_accounts(
         accounts, territories=territory_filter, industries=industry_filter, text=text
     )
-    st.caption(f"{len(shown):,} of {len(accounts):,} accounts")
-    picked = st.dataframe(
-        shown,
-        hide_index=True,
-        width="stretch",
+    page = display.page_of(shown, key=keys.DATA_PAGE, noun="account", total=len(accounts))
+    picked = display.show_table(
+        page,
         column_config={
-            s.ANNUAL_REVENUE: st.column_config.NumberColumn("annual revenue", format="%,.0f"),
             s.LATITUDE: st.column_config.NumberColumn(format="%.5f"),
             s.LONGITUDE: st.column_config.NumberColumn(format="%.5f"),
         },
@@ -40,23 +38,17 @@ with accounts_tab:
         selection_mode="multi-row",
         key=account_edit.TABLE_KEY,
     )
-    rows = [r for r in picked.selection.rows if r < len(shown)]
-    account_edit.edit_section(ws, shown, shown[s.ACCOUNT_ID].iloc[rows].astype(str).tolist())
+    rows = [r for r in picked.selection.rows if r < len(page)]
+    account_edit.edit_section(ws, shown, page[s.ACCOUNT_ID].iloc[rows].astype(str).tolist())
 
 with reps_tab:
     reps = tables.reps_table(ws, sid)
-    st.caption(f"{len(reps):,} reps and users")
-    st.dataframe(reps, hide_index=True, width="stretch")
+    st.caption(count_of(len(reps), "user"))
+    display.show_table(reps)
 
 with territories_tab:
     terr = tables.territories_table(ws, sid)
-    st.caption(f"{len(terr):,} territories in this scenario")
-    st.dataframe(
-        terr,
-        hide_index=True,
-        width="stretch",
-        column_config={
-            s.ANNUAL_REVENUE: st.column_config.NumberColumn("annual revenue", format="%,.0f"),
-            "area_km2": st.column_config.NumberColumn("area (km²)", format="%.1f"),
-        },
+    st.caption(f"{count_of(len(terr), 'territory')} in this scenario")
+    display.show_table(
+        terr, column_config={"area_km2": st.column_config.NumberColumn("Area (km²)", format="%.1f")}
     )

@@ -17,11 +17,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from planner.labels import MONEY_COLUMNS, column_label, workspace_currency
+from planner.labels import MONEY_COLUMNS, column_label, count_of, workspace_currency
 from planner.workspace import Workspace
 from ui import keys, session
 
-__all__ = ["currency", "currency_setting", "show_table", "table_config"]
+__all__ = ["PAGE_ROWS", "currency", "currency_setting", "page_of", "show_table", "table_config"]
+
+#: Rows a table shows at once; longer tables get a page picker (a million rows never go
+#: to the browser in one piece).
+PAGE_ROWS = 5_000
 
 #: Currencies offered in the sidebar (the workspace's own is added when missing).
 _OFFERED = ("USD", "EUR", "GBP", "CAD", "AUD", "CHF", "SEK", "NOK", "DKK", "JPY", "INR")
@@ -94,6 +98,22 @@ def show_table(
     return st.dataframe(
         blank_missing_text(frame), column_config=table_config(frame, column_config), **kwargs
     )
+
+
+def page_of(frame: pd.DataFrame, *, key: str, noun: str, total: int | None = None) -> pd.DataFrame:
+    """The page of ``frame`` to show, with a caption and (when long) a page picker."""
+    n = len(frame)
+    counted = count_of(n, noun) if total is None else f"{n:,} of {count_of(total, noun)}"
+    if n <= PAGE_ROWS:
+        st.caption(counted)
+        return frame
+    pages = -(-n // PAGE_ROWS)
+    left, right = st.columns([1, 4])
+    page = int(left.number_input(f"Page (of {pages:,})", 1, pages, 1, key=key))
+    start = (page - 1) * PAGE_ROWS
+    stop = min(start + PAGE_ROWS, n)
+    right.caption(f"{counted}: rows {start + 1:,}-{stop:,} shown")
+    return frame.iloc[start:stop]
 
 
 def blank_missing_text(frame: pd.DataFrame) -> pd.DataFrame:

@@ -50,6 +50,9 @@ COPY_NAME = "tp.widget.copy_name"
 SAVE_COPY = "tp.widget.save_copy"
 
 
+DATA_PAGE = "tp.widget.data.page"
+
+
 def currency(source_key: str) -> str:
     """The display currency picked for one workspace (each keeps its own)."""
     return f"tp.widget.currency.{source_key}"
