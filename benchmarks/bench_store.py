@@ -1,12 +1,14 @@
 """The workspace store: one edit, opening, races and kills, beside the old whole-file save.
 
 Run: python benchmarks/bench_store.py [--accounts 100000] [--open-accounts 1000000]
-     [--edits 200] [--kills 100] [--url postgresql://...]
+     [--edits 200] [--kills 100] [--url postgresql://...] [--parts edit,open,race,kill]
 
-The peer is the previous planner's save (every table rewritten to a new
-GeoPackage with GDAL, then renamed over the old file), run here on the same
-workspace. The PostGIS rows run when --url or $PLANNER_DATABASE_URL names a
-server (./dev db).
+The peer of a save is the previous planner's save (every table rewritten to
+a new GeoPackage with GDAL, then renamed over the old file), run here on
+the same workspace; the peer of an open is the previous open (every column
+of every table read with GDAL, then conformed), on the same file. The
+PostGIS rows run when --url or $PLANNER_DATABASE_URL names a server
+(./dev db).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from planner import schema as s
 from planner.samples import sample_path
 from planner.store import create_store
 from planner.store.connect import schema_for
-from planner.store.layout import postgres_engine
+from planner.store.layout import HIDDEN, postgres_engine
 from planner.workspace import Workspace, open_workspace
 from tests.store.crash import kill_drill, race_drill, store_drill
 
@@ -75,11 +77,6 @@ def old_whole_file_save(ws: Workspace, target: Path) -> None:
         kwargs = {"geometry_type": "Unknown"} if "geometry" in frame.columns else {}
         pyogrio.write_dataframe(frame, tmp, layer=table, driver="GPKG", **kwargs)
     os.replace(tmp, target)
-
-
-def open_workspace_v1(path: Path) -> pd.DataFrame:
-    """The previous planner's open: every layer read with GDAL (here only the accounts)."""
-    return pyogrio.read_dataframe(path, layer="accounts")
 
 
 def timed(fn: Callable[[], object], repeats: int) -> list[float]:
@@ -174,23 +171,64 @@ def edit_part(
         print(f"{label + ': move 50 accounts':<34}{figs['move50'] * 1000:>10.0f} ms")
 
 
+def previous_open(path: str) -> Workspace:
+    """The previous open: every column of every table read with GDAL, then conformed."""
+    tables = {}
+    for table in s.TABLES:
+        frame = pyogrio.read_dataframe(path, layer=table, use_arrow=True)
+        frame = frame.drop(columns=[c for c in HIDDEN if c in frame.columns])
+        if "geometry" in frame.columns and frame.crs is None:
+            frame = frame.set_crs(s.STORAGE_CRS, allow_override=True)
+        tables[table] = frame
+    return Workspace(name="previous", tables=tables)  # conforms every table
+
+
+def big_edit_figures(ws: Workspace, repeats: int) -> dict[str, float]:
+    """Median seconds to move 50 accounts in a big workspace: the edit, then its commit."""
+    sid = ws.active_scenario_id()
+    edit, commit = [], []
+    for n in range(1, repeats + 1):
+        t = time.perf_counter()
+        mem = ws.memberships(sid).copy()
+        rows = mem.index[(n * 50) % (len(mem) - 50) :][:50]
+        mem.loc[rows, s.TERRITORY_ID] = ws.territories(sid)[s.TERRITORY_ID].iloc[1 + n % 2]
+        mem.loc[rows, s.CAUSE] = "manual"
+        ws.set_rows("memberships", sid, mem)
+        edit.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        ws.commit("move 50 accounts", user="bench")
+        commit.append(time.perf_counter() - t)
+    return {"edit": statistics.median(edit), "commit": statistics.median(commit)}
+
+
 def open_part(args: argparse.Namespace, backends: list[tuple[str, str]], folder: Path) -> None:
-    print(f"\n== open a workspace of {args.open_accounts:,} accounts ==")
-    huge = big_workspace(args.open_accounts)
+    n = args.open_accounts
+    print(f"\n== a workspace of {n:,} accounts: open, move 50 accounts ==")
+    huge = big_workspace(n)
+    t = time.perf_counter()
+    old_whole_file_save(huge, folder / "old-huge.gpkg")
+    print(f"{'old whole-file save (peer)':<40}{time.perf_counter() - t:>10.1f} s")
     for label, target in backends:
         name = f"huge{uuid.uuid4().hex[:8]}"
         where = str(folder / "huge.gpkg") if label == "GeoPackage" else target
+        t = time.perf_counter()
         create_store(where, huge.tables, name=name, overwrite=True).dispose()
+        print(f"{label + ': create (save a copy)':<40}{time.perf_counter() - t:>10.1f} s")
+        if label == "GeoPackage":
+            t = time.perf_counter()
+            before = previous_open(where)
+            took = time.perf_counter() - t
+            print(f"{'previous open: GDAL + conform (peer)':<40}{took:>10.1f} s")
+            del before
         t = time.perf_counter()
         opened = _opener(where, name)()
         took = time.perf_counter() - t
-        print(f"{label + ': open':<34}{took:>10.1f} s  ({len(opened.accounts):,} accounts)")
+        print(f"{label + ': open':<40}{took:>10.1f} s  ({len(opened.accounts):,} accounts)")
+        figs = big_edit_figures(opened, 3)
+        print(f"{label + ': move 50 accounts (edit)':<40}{figs['edit']:>10.2f} s")
+        print(f"{label + ': ... and commit it (save)':<40}{figs['commit']:>10.2f} s")
+        del opened
         _drop(label, target, name)
-    if (folder / "old.gpkg").is_file():
-        t = time.perf_counter()
-        old = open_workspace_v1(folder / "old.gpkg")
-        took = time.perf_counter() - t
-        print(f"{'old planner: read the 100k file':<34}{took:>10.1f} s  ({len(old):,} accounts)")
     del huge
 
 
