@@ -248,32 +248,29 @@ def _best_of_starts(
 def _solve_exactly(state: SearchState, p: BalanceParams, report: Progress) -> bool:
     """Settle a missed tolerance exactly; ``True`` when none can be met (proved).
 
-    First neighbourhoods of the territories outside the tolerance are cut
-    again exactly (:func:`~planner.balance.exact.polish_exactly`); then, on
-    small maps, the whole map. A solved plan is then made more compact
-    within the tolerance.
+    On small maps the whole map is solved or proved infeasible at once
+    (:func:`~planner.balance.exact.exact_partition`); where that is out of
+    reach, the neighbourhoods of the territories outside the tolerance are
+    cut again exactly (:func:`~planner.balance.exact.polish_exactly`). A plan
+    within the tolerance is then made more compact.
     """
     if state.max_abs_dev() <= p.tolerance:
         return False
     report(0.9, "solving exactly")
     before, beyond = state.snapshot(), len(state.beyond_reach())
-    polished = polish_exactly(state, p.tolerance)
-    logger.info("exact neighbourhoods: %d re-solved, max deviation %.4f", polished,
-                state.max_abs_dev())
-    if state.max_abs_dev() <= p.tolerance:
-        if p.compactness_sweeps:
-            state.compact(p.tolerance, sweeps=p.compactness_sweeps)
-        return False
     outcome = exact_partition(state, p.tolerance)
+    logger.info("exact set partitioning: %s", outcome)
     if outcome == "solved" and len(state.beyond_reach()) > beyond:
         state.restore(before)  # the exact step knows no drive limit: keep the search's plan
-        return False
-    if outcome == "infeasible" and state.drive is not None:
-        return False  # proved without the drive limit: true, but not the question asked
-    if outcome == "solved" and p.compactness_sweeps:
+        outcome = "skipped"
+    if outcome == "skipped":
+        polished = polish_exactly(state, p.tolerance)
+        logger.info("exact neighbourhoods: %d re-solved, max deviation %.4f", polished,
+                    state.max_abs_dev())
+    if state.max_abs_dev() <= p.tolerance and p.compactness_sweeps:
         state.compact(p.tolerance, sweeps=p.compactness_sweeps)
-    logger.info("exact set partitioning: %s", outcome)
-    return outcome == "infeasible"
+    # proved without the drive limit: true, but not the question asked
+    return outcome == "infeasible" and state.drive is None
 
 
 def _raise_if_missed(

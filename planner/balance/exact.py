@@ -284,6 +284,7 @@ def polish_exactly(
     state: SearchState, goal: float, *, sizes: tuple[int, ...] = (100, 200),
     max_sets: int = 100_000,
     node_limit: int = 400, time_limit: float = 600.0, max_rounds: int | None = None,
+    max_tries: int | None = None,
 ) -> int:
     """Re-solve neighbourhoods exactly: each territory outside ``goal`` with its neighbours.
 
@@ -297,7 +298,9 @@ def polish_exactly(
     search with exact steps, for maps of a few units per territory where
     single moves and tree cuts stall. Neighbourhoods grow ring by ring up
     to ``sizes[0]`` units; when no such neighbourhood helps any more, the
-    next size is tried. Each programme stops after ``node_limit``
+    next size is tried; each size solves at most ``max_tries`` programmes
+    (default four per territory), which bounds the work where no plan within
+    ``goal`` exists. Each programme stops after ``node_limit``
     branch-and-bound nodes (``time_limit`` seconds is only a safety net), so
     the same inputs give the same plan however busy the machine is.
 
@@ -308,7 +311,9 @@ def polish_exactly(
     """
     done = 0
     for max_units in sizes:
-        done += _polish(state, goal, (max_units, max_sets, node_limit, time_limit), max_rounds)
+        budget = [max_tries if max_tries is not None else 4 * state.k]
+        done += _polish(state, goal, (max_units, max_sets, node_limit, time_limit), max_rounds,
+                        budget)
         if state.max_abs_dev() <= goal:
             break
     return done
@@ -316,16 +321,19 @@ def polish_exactly(
 
 def _polish(
     state: SearchState, goal: float, limits: tuple[int, int, int, float],
-    max_rounds: int | None,
+    max_rounds: int | None, budget: list[int],
 ) -> int:
-    """Re-solve neighbourhoods of at most ``limits[0]`` units until none improves."""
+    """Re-solve neighbourhoods of at most ``limits[0]`` units until none improves.
+
+    ``budget`` holds how many programmes may still be solved (spent in place).
+    """
     done = 0
     limit = max_rounds if max_rounds is not None else 10 * state.k
     tried: set[tuple[tuple[int, ...], tuple[float, ...]]] = set()
-    while done < limit and state.max_abs_dev() > goal:
+    while done < limit and state.max_abs_dev() > goal and budget[0] > 0:
         order = sorted((t for t in range(state.k) if state.open[t] and abs(state.dev(t)) > goal),
                        key=lambda t: (-abs(state.dev(t)), t))
-        if not any(_resolve_once(state, group, goal, tried, limits)
+        if not any(budget[0] > 0 and _resolve_once(state, group, goal, tried, limits, budget)
                    for t in order for group in _rings(state, t, limits[0])):
             break
         done += 1
@@ -359,12 +367,13 @@ def _rings(state: SearchState, t: int, max_units: int) -> list[tuple[int, ...]]:
 def _resolve_once(
     state: SearchState, group: tuple[int, ...], goal: float,
     tried: set[tuple[tuple[int, ...], tuple[float, ...]]],
-    limits: tuple[int, int, int, float],
+    limits: tuple[int, int, int, float], budget: list[int],
 ) -> bool:
     key = (group, tuple(round(state.load[g], 9) for g in group))
-    if key in tried:
+    if key in tried or sum(len(state.members[g]) for g in group) > limits[0]:
         return False
     tried.add(key)
+    budget[0] -= 1
     return _resolve(state, list(group), goal, limits)
 
 
