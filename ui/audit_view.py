@@ -71,7 +71,8 @@ def audit_section(
     seed = c2.number_input("Seed", min_value=0, value=0, step=1, key="bal.audit.seed")
     key = (id(ws), scenario_id, which, id(run) if which == _THE_RUN else state.workspace_version())
     if st.button("Run the audit", key="bal.audit.run"):
-        _run(key, inputs, plan, weight, int(n_plans), int(seed))
+        before = _baseline(ws, scenario_id, plan)
+        _run(key, inputs, plan, weight, int(n_plans), int(seed), before)
     kept = st.session_state.get(_AUDIT)
     if kept is not None and kept[0] == key:
         _show(cast("AuditResult", kept[1]))
@@ -117,6 +118,21 @@ def _plan_and_weight(
     return scenario_assignment(ws, scenario_id), str(name)
 
 
+def _baseline(
+    ws: Workspace, scenario_id: str, plan: TerritoryPlan | pd.Series
+) -> pd.Series | None:
+    """The scenario's units before a new plan with the same territories (moves then count)."""
+    if not isinstance(plan, TerritoryPlan):
+        return None  # the scenario as it is moves nothing from itself
+    try:
+        before = scenario_assignment(ws, scenario_id)
+    except PlannerError:
+        return None
+    if set(before.astype(str)) != set(plan.assignment.astype(str)):
+        return None  # a new design: its territories are not the scenario's
+    return before
+
+
 def _run(
     key: tuple[object, ...],
     inputs: BalanceInputs,
@@ -124,13 +140,15 @@ def _run(
     weight: BalanceWeight,
     n_plans: int,
     seed: int,
+    baseline: pd.Series | None,
 ) -> None:
     """Sample the ensemble with a progress bar; keep the result (or show why it failed)."""
     bar = ProgressBar(f"Sampling {n_plans:,} plans…")
     try:
         result = audit_workspace_plan(
-            inputs, plan, weight=weight, n_plans=n_plans, seed=seed, progress=bar
-        )
+            inputs, plan, weight=weight, n_plans=n_plans, seed=seed, progress=bar,
+            baseline=baseline,
+        )  # fmt: skip
     except PlannerError as exc:
         st.error(str(exc))
         return

@@ -125,6 +125,8 @@ def audit_plan(
     columns: Sequence[str] = (),
     contiguity: Contiguity = "rook",
     seed: int = 0,
+    baseline: pd.Series | Mapping[str, str] | None = None,
+    moved_column: str | None = None,
     progress: Progress | None = None,
     stop: Stop | None = None,
 ) -> AuditResult:
@@ -153,6 +155,12 @@ def audit_plan(
         Adjacency used when ``units`` are not prepared yet.
     seed
         Seed of the chain.
+    baseline
+        The plan before (unit id -> territory id): every plan is then also
+        measured by ``moved_accounts``, what it moves away from the baseline.
+    moved_column
+        The units' column counting what moves (default ``account_count``
+        when the units have it, else each unit counts one).
     progress, stop
         Progress report and early stop (the ensemble sampled so far is kept).
 
@@ -171,13 +179,16 @@ def audit_plan(
     values, _ = balance_values(bu.frame, weight)
     extra = _extra_columns(bu, columns, n_plans, len(territories))
     k = len(territories)
-    measure = partial(_measure, bu, values, extra, k)
+    moved = _moved_weights(bu, territories, baseline, moved_column)
+    measure = partial(_measure, bu, values, extra, k, moved)
     mine = measure(labels)
     tol = tolerance if tolerance is not None else max(
         _plan_tolerance(plan), mine["max_abs_deviation"] + 1e-9)
     rows, stopped = _sample(bu, values, labels, k, tol, n_plans, seed, measure, report,
                             should_stop)
     senses = dict(_BASE_METRICS) | {f"spread_{c}": "lower" for c in extra}
+    if moved is not None:
+        senses["moved_accounts"] = "lower"
     report(1.0, "done")
     return AuditResult(mine, pd.DataFrame(rows, columns=list(senses)), senses, tol, seed,
                        time.perf_counter() - started, stopped)
@@ -214,9 +225,37 @@ def _extra_columns(
     return out
 
 
+def _moved_weights(
+    bu: BalanceUnits,
+    territories: Sequence[str],
+    baseline: pd.Series | Mapping[str, str] | None,
+    column: str | None,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The baseline's label per unit (-1: a territory the plan lacks) and what each unit moves."""
+    if baseline is None:
+        return None
+    before = pd.Series(baseline)
+    before.index = before.index.astype(str)
+    code = {str(t): i for i, t in enumerate(territories)}
+    start = np.array([code.get(str(before.get(u, "")), -1) for u in bu.ids], dtype=np.int64)
+    name = column or ("account_count" if "account_count" in bu.frame.columns else None)
+    if name is not None and name not in bu.frame.columns:
+        raise InputError(
+            f"the units have no column '{name}' to count what moves",
+            [Problem(f"no column '{name}'", column=name, fix="name the units' account count")],
+            source="audit",
+        )
+    weights = (
+        np.ones(bu.n)
+        if name is None
+        else pd.to_numeric(bu.frame[name], errors="coerce").fillna(0.0).to_numpy(float)
+    )
+    return start, weights
+
+
 def _measure(
     bu: BalanceUnits, values: np.ndarray, extra: dict[str, np.ndarray], k: int,
-    labels: np.ndarray,
+    moved: tuple[np.ndarray, np.ndarray] | None, labels: np.ndarray,
 ) -> dict[str, float]:
     """The audit metrics of one plan (equal targets, as the chain keeps)."""
     load = np.bincount(labels, weights=values, minlength=k)
@@ -238,6 +277,9 @@ def _measure(
         tot = np.bincount(labels, weights=col, minlength=k)
         mean = tot.mean()
         out[f"spread_{name}"] = float(np.abs(tot / mean - 1.0).max()) if mean else 0.0
+    if moved is not None:
+        start, weights = moved
+        out["moved_accounts"] = float(weights[labels != start].sum())
     return out
 
 

@@ -118,6 +118,15 @@ def _register_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="further column whose spread is compared, e.g. revenue (repeatable)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument(
+        "--baseline",
+        help="the plan before (CSV unit_id,territory_id or JSON): also compare what each "
+        "plan moves away from it",
+    )
+    p.add_argument(
+        "--moved-column",
+        help="units' column counting what moves (default account_count when present, else units)",
+    )
     p.add_argument("--id-column", help="units' id column")
     p.add_argument("--layer", help="layer of a GeoPackage")
     p.add_argument("--report", help="report file to write: .html or .csv")
@@ -136,6 +145,8 @@ def _audit(args: argparse.Namespace) -> int:
         n_plans=args.plans,
         columns=args.column,
         seed=args.seed,
+        baseline=read_plan(args.baseline) if args.baseline else None,
+        moved_column=args.moved_column,
     )
     if args.report:
         write_audit_report(result, args.report)

@@ -92,6 +92,7 @@ def audit_workspace_plan(
     weight: BalanceWeight,
     n_plans: int,
     seed: int = 0,
+    baseline: pd.Series | None = None,
     progress: Progress | None = None,
     stop: Stop | None = None,
 ) -> AuditResult:
@@ -109,6 +110,9 @@ def audit_workspace_plan(
         Plans to sample.
     seed
         Seed of the chain.
+    baseline
+        The scenario's assignment before the plan (unit id -> territory id):
+        every plan is then also measured by the accounts it moves from it.
     progress, stop
         Progress report and early stop.
 
@@ -124,6 +128,7 @@ def audit_workspace_plan(
         n_plans=n_plans,
         columns=audit_columns(inputs.units, weight),
         seed=seed,
+        baseline=baseline,
         progress=progress,
         stop=stop,
     )

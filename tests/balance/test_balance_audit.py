@@ -56,9 +56,9 @@ def test_sampled_plans_are_contiguous(grid_plan, monkeypatch) -> None:
     seen: list[np.ndarray] = []
     original = audit_module._measure
 
-    def spy(bu, values, extra, k, labels):
+    def spy(bu, values, extra, k, moved, labels):
         seen.append(labels.copy())
-        return original(bu, values, extra, k, labels)
+        return original(bu, values, extra, k, moved, labels)
 
     monkeypatch.setattr(audit_module, "_measure", spy)
     audit_plan(units, plan, weight="w", n_plans=20, seed=2)
@@ -112,3 +112,40 @@ def test_the_ensemble_keeps_the_tolerance_the_plan_was_made_with(grid_plan) -> N
         max(0.05, plan.metrics.max_abs_deviation + 1e-9))
     bare = audit_plan(units, plan.assignment, weight="w", n_plans=5)
     assert bare.tolerance == pytest.approx(max(0.02, plan.metrics.max_abs_deviation + 1e-9))
+
+
+def test_moves_from_a_baseline_are_measured_per_plan(grid_plan) -> None:
+    """With a baseline, each plan counts what it moves away from it (here: workload ``w``)."""
+    units, plan = grid_plan
+    before = plan.assignment.copy()
+    result = audit_plan(units, plan, weight="w", n_plans=20, seed=2, baseline=before,
+                        moved_column="w")  # fmt: skip
+    assert result.plan["moved_accounts"] == 0.0  # the plan against itself
+    assert result.senses["moved_accounts"] == "lower"
+    assert (result.ensemble["moved_accounts"] >= 0).all()
+    assert result.ensemble["moved_accounts"].max() > 0  # the chain moves units
+    # one unit given to another territory in the baseline: the plan now moves exactly its w
+    unit = before.index[0]
+    other = next(t for t in sorted(set(before)) if t != before[unit])
+    shifted = before.copy()
+    shifted[unit] = other
+    again = audit_plan(units, plan, weight="w", n_plans=5, seed=2, baseline=shifted,
+                       moved_column="w")  # fmt: skip
+    expected = float(units.loc[units["unit_id"].astype(str) == str(unit), "w"].iloc[0])
+    assert again.plan["moved_accounts"] == pytest.approx(expected)
+    with pytest.raises(InputError, match="no column 'nope'"):
+        audit_plan(units, plan, weight="w", n_plans=5, baseline=before, moved_column="nope")
+
+
+def test_cli_audit_compares_moves_from_a_baseline(grid_plan, tmp_path, capsys) -> None:
+    """``planner audit --baseline`` adds the moves of every plan to the ranks."""
+    units, plan = grid_plan
+    units_path = tmp_path / "units.gpkg"
+    units.to_file(units_path)
+    plan_path = tmp_path / "plan.csv"
+    plan.to_frame().to_csv(plan_path, index=False)
+    code = main(["audit", "--units", str(units_path), "--plan", str(plan_path), "--weight", "w",
+                 "--plans", "10", "--baseline", str(plan_path), "--moved-column", "w", "--json"])
+    assert code == 0
+    ranks = {r["metric"]: r for r in json.loads(capsys.readouterr().out)["ranks"]}
+    assert ranks["moved_accounts"]["plan"] == 0.0
