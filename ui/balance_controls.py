@@ -124,7 +124,7 @@ def plan_form(
     if mode == DESIGN:
         _design_options(right, form, ws, scenario_id, inputs, leaf_ids, recommended)
     else:
-        _rebalance_options(right, form)
+        _rebalance_options(right, form, ws)
     st.subheader("Rules")
     _rules(form, ws, scenario_id, inputs, variables, leaf_ids)
     request, problems = _request(form, ws, scenario_id)
@@ -231,8 +231,8 @@ def _picked_reps(right: DeltaGenerator, ws: Workspace, scenario_id: str) -> gpd.
     return reps
 
 
-def _rebalance_options(right: DeltaGenerator, form: _Form) -> None:
-    """The move budget and whether to trace the trade-off curve."""
+def _rebalance_options(right: DeltaGenerator, form: _Form, ws: Workspace) -> None:
+    """The move budget, targets by the owners' capacities, and the trade-off curve."""
     max_moved = right.number_input(
         "Most accounts that may move", min_value=0, value=None, step=10, key="bal.max_moved",
         placeholder="no limit", help="Leave empty for no limit.",
@@ -243,6 +243,12 @@ def _rebalance_options(right: DeltaGenerator, form: _Form) -> None:
     form.slots["budget"] = right.container()
     form.max_moved_accounts = None if max_moved is None else int(max_moved)
     form.curve = bool(curve)
+    by_capacity = right.checkbox(
+        "Targets follow each owner's capacity", value=False, key="bal.rebalance_capacity",
+        help="Each territory's share of the workload is its owner's share of the reps' "
+        "weekly hours (set them on the team page); otherwise targets are equal.",
+    )  # fmt: skip
+    form.reps = field_reps(ws) if by_capacity else None
 
 
 def _rules(

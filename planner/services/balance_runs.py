@@ -17,7 +17,7 @@ own unit assignment. Kept territories stay exactly as they are.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -61,6 +61,7 @@ __all__ = [
     "BalanceResult",
     "default_scenario_name",
     "field_reps",
+    "reps_by_territory",
     "run_balance",
     "save_balance",
 ]
@@ -141,12 +142,12 @@ def _request_problems(r: BalanceRequest) -> list[Problem]:
                 fix="leave the curve out, or rebalance",
             )
         )
-    if r.mode == REBALANCE and (p.k is not None or r.reps is not None):
+    if r.mode == REBALANCE and p.k is not None:
         out.append(
             Problem(
                 "a rebalance keeps the scenario's territories",
                 column="k",
-                fix="leave the number of territories and the reps out",
+                fix="leave the number of territories out",
             )
         )
     if r.mode == REBALANCE and (p.min_workload is not None or p.max_workload is not None):
@@ -248,7 +249,8 @@ def run_balance(
         curve = None
     else:
         assert baseline is not None  # checked above
-        plan, missed, curve = _rebalance(inputs, request, baseline, report, drive)
+        owners = territory_owners(ws, scenario_id) if request.reps is not None else {}
+        plan, missed, curve = _rebalance(inputs, request, baseline, report, drive, owners)
     return BalanceResult(
         plan, request, missed is None, time.perf_counter() - started, curve=curve, missed=missed
     )
@@ -341,15 +343,47 @@ def _design(
     return plan, missed
 
 
+def reps_by_territory(
+    reps: gpd.GeoDataFrame, owners: Mapping[str, str], territories: Sequence[str]
+) -> gpd.GeoDataFrame:
+    """The reps re-keyed by the territory each owns: a rebalance's capacity targets.
+
+    Raises
+    ------
+    InputError
+        Naming the territories without an owner among ``reps``.
+    """
+    by_rep = reps.set_index(reps[s.REP_ID].astype(str), drop=False)
+    missing = sorted(t for t in territories if owners.get(t) not in by_rep.index)
+    if missing:
+        raise InputError(
+            "targets by capacity need an owner with a capacity for every territory",
+            [Problem(f"territories {format_ids(missing)} have no owner among the reps",
+                     column="reps", fix="staff them on the Team page, or use equal targets")],
+            source="request",
+        )  # fmt: skip
+    ordered = sorted(territories)
+    rows = by_rep.loc[[owners[t] for t in ordered]].reset_index(drop=True)
+    rows[s.REP_ID] = ordered
+    return gpd.GeoDataFrame(rows, geometry=reps.geometry.name, crs=reps.crs)
+
+
 def _rebalance(
     inputs: BalanceInputs, request: BalanceRequest, baseline: pd.Series, report: Progress,
-    drive: pd.DataFrame | None = None,
+    drive: pd.DataFrame | None = None, owners: Mapping[str, str] | None = None,
 ) -> tuple[TerritoryPlan, str | None, TradeoffCurve | None]:
-    """Rebalance from the scenario's assignment (and trace the curve when asked)."""
+    """Rebalance from the scenario's assignment (and trace the curve when asked).
+
+    With ``request.reps``, each territory's target follows its owner's capacity.
+    """
     p = request.params
     if request.keep:
         p = p.with_(locked=keep_territories_locks(baseline, request.keep))
-    plan = rebalance(inputs.prepared, baseline, p, progress=report, drive_hours=drive)
+    reps = None
+    if request.reps is not None:
+        territories = sorted(set(baseline.astype(str)))
+        reps = reps_by_territory(request.reps, owners or {}, territories)
+    plan = rebalance(inputs.prepared, baseline, p, reps=reps, progress=report, drive_hours=drive)
     missed = None
     drive_kept = bool((plan.parameters.get("drive") or {}).get("met", True))
     if not bool(plan.parameters.get("tolerance_met", True)) or not drive_kept:
@@ -365,6 +399,7 @@ def _rebalance(
             locked=p.locked,
             account_count=p.account_count,
             capacity_column=p.capacity_column,
+            reps=reps,
             contiguity=p.contiguity,
             seed=p.seed,
             progress=report,

@@ -205,3 +205,18 @@ def test_a_hard_drive_limit_reaches_the_rebalance(
     assert drive["met"] and drive["units_beyond"] == 0
     assert float(plan.metrics.territories["drive_max_h"].max()) <= 2.0 + 1e-9
     assert any("limit 2 h (never beyond): met" in c.value for c in at.caption)
+
+
+def test_a_rebalance_can_follow_the_owners_capacities(
+    helsinki_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ticked, HEL-4 (its owner works 32 h, the others 40 h) gets the smaller target."""
+    at = _page(helsinki_file, monkeypatch)
+    at.radio(key="bal.mode").set_value("rebalance").run()
+    at.slider(key="bal.tolerance").set_value(5.0).run()
+    at.checkbox(key="bal.curve").uncheck().run()
+    at.checkbox(key="bal.rebalance_capacity").check().run()
+    plan = _run(at).plan  # type: ignore[attr-defined]
+    table = plan.metrics.territories.set_index("territory_id")
+    assert table.loc["HEL-4", "target"] < table.loc["HEL-1", "target"]
+    assert table.loc["HEL-4", "target"] / table["target"].sum() == pytest.approx(32 / 152)

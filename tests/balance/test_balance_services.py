@@ -26,6 +26,7 @@ from planner.services.balance_inputs import (
 from planner.services.balance_runs import (
     BalanceRequest,
     default_scenario_name,
+    field_reps,
     run_balance,
     save_balance,
 )
@@ -161,3 +162,23 @@ def test_compare_views_read_as_text(helsinki_inputs) -> None:
     assert rows.loc["Dispersion (km)"].tolist() == ["–", "7"]
     table = scenarios_table(ws.scenario_list())
     assert list(table["id"]) == [sc.scenario_id for sc in ws.scenario_list()]
+
+
+@pytest.mark.slow
+def test_a_rebalance_follows_the_owners_capacities(helsinki_inputs) -> None:
+    """hel-rep-4 works 32 h, the others 40 h: HEL-4's target is 32/152 of the workload."""
+    ws, inputs = helsinki_inputs
+    reps = field_reps(ws)
+    params = BalanceParams(weight="workload_h", tolerance=0.05)
+    result = run_balance(ws, BASE, inputs,
+                         BalanceRequest(mode="rebalance", params=params, reps=reps, curve=True))
+    load = inputs.units.groupby(result.plan.assignment.reindex(
+        inputs.units[s.UNIT_ID].astype(str)).to_numpy())["workload_h"].sum()
+    share = load / load.sum()
+    assert share["HEL-4"] == pytest.approx(32 / 152, rel=0.06)
+    assert share["HEL-1"] == pytest.approx(40 / 152, rel=0.06)
+    assert result.curve is not None  # traced with the same targets
+    lacking = reps[reps[s.REP_ID] != "hel-rep-4"]
+    with pytest.raises(InputError, match="HEL-4"):
+        run_balance(ws, BASE, inputs,
+                    BalanceRequest(mode="rebalance", params=params, reps=lacking))
