@@ -267,7 +267,7 @@ def _drive_hours(
     p = request.params
     if p.max_drive_h is None and p.compactness != "drive":
         return None
-    if request.reps is not None:
+    if request.mode == DESIGN and request.reps is not None:  # territories named by rep
         pts = request.reps.to_crs(s.STORAGE_CRS).geometry
         homes = {str(r): (float(g.y), float(g.x))
                  for r, g in zip(request.reps[s.REP_ID], pts, strict=True)}
