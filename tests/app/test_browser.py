@@ -273,6 +273,19 @@ def test_account_popup_shows_details(visit: Visit, server: Server) -> None:
     assert visit.errors == []
 
 
+def test_an_account_found_by_search_opens_its_popup(visit: Visit, server: Server) -> None:
+    """Typing a name in Find flies the map to the account and opens its popup."""
+    frame = _open_map(visit, server)
+    box = visit.page.get_by_placeholder("Find an account or a place")
+    box.fill("Scandinavian Outdoor")
+    box.press("Enter")
+    popup = frame.locator(".leaflet-popup-content", has_text="Scandinavian Outdoor")
+    popup.first.wait_for(timeout=60_000)
+    assert "Scandinavian Outdoor" in popup.first.inner_text()
+    assert visit.blocked == []
+    assert visit.errors == []
+
+
 @pytest.mark.skipif(not _sample_exists("georgia"), reason="the Georgia sample is not built")
 def test_switching_to_georgia_clusters_accounts(visit: Visit, server: Server) -> None:
     """Picking the Georgia sample in the sidebar redraws a 3-level map with clusters."""
