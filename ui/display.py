@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from planner.labels import MONEY_COLUMNS, column_label, count_of, workspace_currency
 from planner.workspace import Workspace
@@ -87,14 +88,20 @@ def table_config(
 
 
 def show_table(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Styler,
     *,
     column_config: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> Any:
-    """Show ``frame`` with human headers, blank missing text and grouped numbers."""
+    """Show ``frame`` with human headers, blank missing text and grouped numbers.
+
+    A styled frame (a pandas ``Styler``) keeps its own cell formats and colours.
+    """
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
+    if isinstance(frame, Styler):
+        data: pd.DataFrame = frame.data  # type: ignore[attr-defined]
+        return st.dataframe(frame, column_config=table_config(data, column_config), **kwargs)
     return st.dataframe(
         blank_missing_text(frame), column_config=table_config(frame, column_config), **kwargs
     )

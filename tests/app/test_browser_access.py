@@ -64,7 +64,7 @@ def rep_scope() -> AccessScope:
 def _map_account_ids(page: Page) -> list[str]:
     frame_locator = page.frame_locator(MAP_FRAME).first
     frame_locator.locator("path.tp-account").first.wait_for(state="attached", timeout=60_000)
-    frame = next(f for f in page.frames if "streamlit_folium" in f.url)
+    frame = next(f for f in page.frames if "st_folium" in f.url)
     ids: list[str] = frame.evaluate(MARKER_IDS_JS)
     return ids
 

@@ -98,6 +98,6 @@ def test_manager_staffs_a_drawn_territory_and_the_rep_then_sees_it(
     rep.frame_locator(MAP_FRAME).first.locator("path.tp-account").first.wait_for(
         state="attached", timeout=60_000
     )
-    frame = next(f for f in rep.frames if "streamlit_folium" in f.url)
+    frame = next(f for f in rep.frames if "st_folium" in f.url)
     shown: list[str] = frame.evaluate(MARKER_IDS_JS)
     assert sorted(shown) == sorted(t3)
