@@ -9,7 +9,7 @@ import streamlit as st
 from planner import edit, handover, staffing
 from planner import schema as s
 from planner.errors import PlannerError
-from ui import auth, editing, keys, state
+from ui import auth, display, editing, keys, state
 
 #: Widget keys of the hand-over section (ui/keys.py belongs to another engineer this round).
 HANDOVER_FROM, HANDOVER_TO, HANDOVER_ON = "tp.team.ho_from", "tp.team.ho_to", "tp.team.ho_on"
@@ -62,7 +62,7 @@ else:
     )
     staff = staffing.territory_staff(view, sid, target)
     if len(staff):
-        st.dataframe(
+        display.show_table(
             staff,
             hide_index=True,
             width="stretch",
@@ -138,14 +138,16 @@ def _hand_over_section() -> None:
                 f"{len(owned)} account{'' if len(owned) == 1 else 's'} {_user_label(gone)} "
                 f"owns to {_user_label(heir)}.**")  # fmt: skip
     if len(moving):
-        st.dataframe(moving, hide_index=True, width="stretch", column_config={
+        display.show_table(moving, hide_index=True, width="stretch", column_config={
             "id": "territory", "departing": str(names.get(gone) or gone),
             "successor": str(names.get(heir) or heir),
             "accounts": st.column_config.NumberColumn("accounts", help="accounts in it"),
         })  # fmt: skip
     if len(owned):
         with st.expander(f"Accounts owned by {_user_label(gone)} ({len(owned)})"):
-            st.dataframe(owned, hide_index=True, width="stretch", column_config={"id": "account"})
+            display.show_table(
+                owned, hide_index=True, width="stretch", column_config={"id": "account"}
+            )
     asked = (gone, heir, str(plan.on))
     if st.button("Hand over…", key=HANDOVER_ASK):
         st.session_state[HANDOVER_ASKED] = asked
@@ -175,7 +177,7 @@ if editable:
     _hand_over_section()
 
 st.subheader("Each user's territories and load")
-st.dataframe(
+display.show_table(
     staffing.user_load(view, sid),
     hide_index=True,
     width="stretch",
@@ -192,6 +194,6 @@ st.subheader("Vacancies")
 vacant = staffing.vacancies(view, sid)
 if len(vacant):
     st.caption("Territories without a current owner: pick one above and add an owner.")
-    st.dataframe(vacant, hide_index=True, width="stretch", key=keys.TEAM_VACANCIES)
+    display.show_table(vacant, hide_index=True, width="stretch", key=keys.TEAM_VACANCIES)
 else:
     st.success("Every territory has an owner.")

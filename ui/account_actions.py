@@ -16,7 +16,7 @@ from planner import schema as s
 from planner.edit.overrides import OverrideAction
 from planner.errors import PlannerError
 from planner.services.search import Hit
-from ui import auth, editing, state
+from ui import auth, display, editing, state
 
 __all__ = ["account_panel"]
 
@@ -66,7 +66,7 @@ def account_panel(sid: str, found: Hit | None) -> None:
         table = edit.override_table(view, sid)
         mine = table[table[s.ACCOUNT_ID] == account]
         if len(mine):
-            st.dataframe(
+            display.show_table(
                 mine[["territory", s.ACTION, s.REASON, s.SET_BY, s.SET_AT]],
                 hide_index=True,
                 width="stretch",

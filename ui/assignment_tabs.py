@@ -16,7 +16,7 @@ from planner.assign import Assignment
 from planner.errors import PlannerError
 from planner.reassign import reassign
 from planner.workspace import Workspace
-from ui import editing, gap_fill, keys, maps, state
+from ui import display, editing, gap_fill, keys, maps, state
 from ui.history import history_panel
 
 __all__ = ["bulk_tab", "figures", "memberships_tab", "problems_tab", "stale_banner", "why_tab"]
@@ -76,7 +76,7 @@ def memberships_tab(stored: pd.DataFrame, labels: dict[str, str]) -> None:
         primary_only=primary_only,
     )
     st.caption(f"{len(shown):,} of {len(stored):,} memberships")
-    st.dataframe(
+    display.show_table(
         shown,
         hide_index=True,
         width="stretch",
@@ -133,7 +133,7 @@ def why_tab(ws: Workspace, result: Assignment, labels: dict[str, str]) -> None:
                     for v in explanation.verdicts
                 ]
             )
-            st.dataframe(
+            display.show_table(
                 verdicts,
                 hide_index=True,
                 width="stretch",

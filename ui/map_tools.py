@@ -23,7 +23,7 @@ from planner.services.search import Hit, find
 from planner.services.tables import accounts_table
 from planner.viz import add_density, add_isochrones, density_grid
 from planner.workspace import Workspace
-from ui import auth, cache, editing, keys, state
+from ui import auth, cache, display, editing, keys, state
 
 __all__ = ["Layers", "add_layers", "add_select_draw", "find_box", "layer_controls",
            "select_toggle", "selection_panel"]  # fmt: skip
@@ -230,7 +230,7 @@ def selection_panel(ws: Workspace, sid: str, reply: dict[str, object] | None) ->
     if not ids:
         return
     revenue = st.column_config.NumberColumn("annual revenue", format="%,.0f")
-    st.dataframe(shown[cols], hide_index=True, width="stretch",
+    display.show_table(shown[cols], hide_index=True, width="stretch",
                  column_config={s.ANNUAL_REVENUE: revenue})  # fmt: skip
     if editing.can_edit():
         _move_form(sid, ids)

@@ -24,7 +24,7 @@ from planner import schema as s
 from planner.edit.overrides import OverrideAction
 from planner.errors import PlannerError, RuleError
 from planner.workspace import Workspace
-from ui import auth, editing, state
+from ui import auth, display, editing, state
 
 __all__ = ["rule_editor", "rules_tab"]
 
@@ -189,7 +189,7 @@ def _fields_help(ws: Workspace, key: str) -> None:
     """The accounts' fields with example values, and example rules to start from."""
     fields = edit.rule_fields(ws.accounts)
     with st.expander("Fields and examples"):
-        st.dataframe(
+        display.show_table(
             pd.DataFrame(
                 {
                     "field": [f.name for f in fields],
@@ -213,7 +213,7 @@ def _fields_help(ws: Workspace, key: str) -> None:
 def _chain(ws: Workspace, sid: str, territory: str, labels: Mapping[str, str]) -> None:
     chain = edit.rule_chain(ws.territories(sid), territory)
     st.markdown("**Rules down the tree**")
-    st.dataframe(
+    display.show_table(
         pd.DataFrame(
             {
                 "territory": [
@@ -286,7 +286,7 @@ def _override_list(ws: Workspace, sid: str, territory: str, user: str | None) ->
     if table.empty:
         st.caption("None: its shape and rules decide.")
         return
-    st.dataframe(
+    display.show_table(
         table.drop(columns=[s.TERRITORY_ID, "territory"]),
         hide_index=True,
         width="stretch",

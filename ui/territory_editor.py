@@ -22,7 +22,7 @@ from planner import schema as s
 from planner.errors import PlannerError
 from planner.geo.shapes import DrawnTerritory, drawn_territory
 from planner.workspace import Workspace
-from ui import cache, editing, keys, maps, state
+from ui import cache, display, editing, keys, maps, state
 from ui.history import history_panel
 
 __all__ = ["MODES", "territory_editor"]
@@ -369,7 +369,7 @@ def _counts(page: _Page, selected: str | None) -> None:
     }
     if "change" in table.columns:
         config["change"] = st.column_config.NumberColumn("change", format="%+d")
-    st.dataframe(
+    display.show_table(
         table, hide_index=True, width="stretch", column_config=config, key=keys.EDIT_COUNTS
     )
     view = page.view
