@@ -139,10 +139,21 @@ def blank_missing_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _labelled(setting: Any, label: str) -> Any:
-    """A page's own column setting, with the human header when it names none."""
-    if isinstance(setting, dict) and not setting.get("label"):
-        return {**setting, "label": label}
+    """A page's own column setting, with the human header when it names none.
+
+    Headers a page names itself start with a capital like the others ("account id" ->
+    "Account id"); a plain string is a header too, ``None`` hides the column.
+    """
+    if isinstance(setting, str):
+        return _capital(setting)
+    if isinstance(setting, dict):
+        given = setting.get("label")
+        return {**setting, "label": _capital(given) if isinstance(given, str) and given else label}
     return setting
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _whole(values: pd.Series) -> bool:

@@ -32,3 +32,23 @@ def test_long_tables_come_in_pages_with_blank_missing_text() -> None:
     shown = at.dataframe[0].value
     assert at.caption[0].value.endswith("rows 10,001-12,000 shown")
     assert len(shown) == 2_000 and shown["account_id"].iloc[-1] == "A11999"
+
+
+def test_headers_are_human_and_start_with_a_capital() -> None:
+    import pandas as pd
+    import streamlit as st
+
+    from ui.display import table_config
+
+    frame = pd.DataFrame({"annual_revenue": [1.0], "a": ["x"], "b": ["y"], "c": [1], "d": [2]})
+    given = {
+        "a": st.column_config.TextColumn("account id"),
+        "b": "thing",
+        "c": None,
+        "d": st.column_config.NumberColumn(format="%d"),
+    }
+    config = table_config(frame, given, money="EUR")
+    assert config["annual_revenue"]["label"] == "Annual revenue (EUR)"
+    assert config["a"]["label"] == "Account id"
+    assert config["b"] == "Thing" and config["c"] is None
+    assert config["d"]["label"] == "D" and config["d"]["type_config"]["format"] == "%d"
