@@ -316,10 +316,14 @@ def _unit_rows(
     inside = set(accounts[s.ACCOUNT_ID].astype(str).to_numpy()[located.point_index])
     target_type = _type_of(territories, target)
     same_type = (
-        mem[s.TERRITORY_ID].astype(str).map(lambda t: _type_of(territories, t) == target_type)
+        mem[s.TERRITORY_ID]
+        .astype(str)
+        .map(lambda t: _type_of(territories, t) == target_type)
+        .astype(bool)  # an empty membership table maps to text, not booleans
     )
     in_units = mem[s.ACCOUNT_ID].astype(str).isin(inside)
-    rows = _with_unplaced(mem[(in_units & same_type & mem[s.IS_PRIMARY]).to_numpy()], inside)
+    primary = mem[s.IS_PRIMARY].fillna(False).astype(bool)
+    rows = _with_unplaced(mem[(in_units & same_type & primary).to_numpy()], inside)
     return rows, sorted(set(wanted))
 
 
