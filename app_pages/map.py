@@ -11,6 +11,7 @@ import folium
 import streamlit as st
 
 from planner import viz, viz_fast
+from planner.labels import count_of
 from ui import account_actions, auth, cache, editing, keys, map_tools, maps, state
 
 ws = state.current_workspace()
@@ -31,11 +32,11 @@ show_roads = has_roads and toggles[3].toggle(
     "Roads", value=tiles == "none", help="The road network saved with the workspace"
 )
 selecting = map_tools.select_toggle(toggles[4])
-editing.show_flash()  # what the last move of selected accounts did
 st.caption(
     f"Scenario **{scenario.name or sid}** ({scenario.state}) · "
-    f"{len(ws.territories(sid)):,} territories · {n_accounts:,} accounts · "
-    f"{len(ws.reps):,} reps. Hover a territory for its figures, click an account for details."
+    f"{count_of(len(ws.territories(sid)), 'territory')} · {count_of(n_accounts, 'account')} · "
+    f"{count_of(len(ws.reps), 'user')}. Hover a territory for its figures, click an account "
+    "for details."
 )
 
 found = map_tools.find_box(ws, st)
@@ -68,5 +69,6 @@ account_actions.account_panel(sid, found)  # include / exclude the opened accoun
 maps.attribution_caption()
 if tiles == "none":
     st.caption("No basemap: choose OpenStreetMap tiles in the sidebar when online.")
+editing.show_flash()  # below the map: a message that comes and goes must not move the map
 if selecting:
     map_tools.selection_panel(ws, sid, reply)
