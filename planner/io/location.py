@@ -8,16 +8,13 @@ coordinates too.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
 from planner import schema as s
+from planner.collector import collector_paused
 from planner.geo.columns import (
     ColumnMatch,
     normalise_name,
@@ -260,18 +257,6 @@ def _postal(
     return src, shown.astype("str"), located, us
 
 
-@contextmanager
-def without_gc() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while many objects are made at once."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def place_rows(
     table: RawTable,
     match: ColumnMatch,
@@ -338,7 +323,7 @@ def place_rows(
     _unlocated(out, unresolved, postal_src, postal_text, us, required=required)
     located_mask = ~np.isnan(xs) & ~np.isnan(ys)
     points = np.full(len(index), None, dtype=object)
-    with without_gc():  # a million new points would each run the collector over the table
+    with collector_paused():  # a million new points would each run the collector
         points[located_mask] = shapely.points(xs[located_mask], ys[located_mask])
     geometry = gpd.GeoSeries(points, index=index, crs=s.STORAGE_CRS)
     precision[~located_mask] = None
