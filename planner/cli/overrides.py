@@ -12,25 +12,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from planner.access import AccessScope, scope_for
-from planner.cli import add_json_flag, emit
+from planner.cli import emit
+from planner.cli.territory_edit import add_territory_options, open_for_territory
 from planner.edit import EditOutcome, add_overrides, override_table, remove_overrides
 from planner.schema import OVERRIDE_ACTIONS
-from planner.store import DATABASE_URL_ENV
-from planner.workspace import Workspace, open_workspace
+from planner.workspace import Workspace
 
 __all__ = ["register"]
-
-
-def _common(p: argparse.ArgumentParser, *, territory_required: bool) -> None:
-    p.add_argument(
-        "--workspace", "-w", required=True,
-        help=f"a workspace .gpkg file, or a workspace name on ${DATABASE_URL_ENV}",
-    )  # fmt: skip
-    p.add_argument("--territory", "-t", required=territory_required, help="the territory id")
-    p.add_argument("--scenario", help="the scenario (default: the active one)")
-    p.add_argument("--as-user", help="act as this user: their rights are checked")
-    add_json_flag(p)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,24 +34,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("accounts", nargs="+", metavar="ACCOUNT", help="account ids")
     add.add_argument("--action", choices=OVERRIDE_ACTIONS, required=True)
     add.add_argument("--reason", required=True, help="why (kept on each override)")
-    _common(add, territory_required=True)
+    add_territory_options(add, territory_required=True)
     add.set_defaults(handler=_add)
     remove = verbs.add_parser("remove", help="remove the overrides of accounts on a territory")
     remove.add_argument("accounts", nargs="+", metavar="ACCOUNT", help="account ids")
-    _common(remove, territory_required=True)
+    add_territory_options(remove, territory_required=True)
     remove.set_defaults(handler=_remove)
     listing = verbs.add_parser("list", help="the overrides, newest first")
-    _common(listing, territory_required=False)
+    add_territory_options(listing, territory_required=False)
     listing.set_defaults(handler=_list)
-
-
-def _open(args: argparse.Namespace) -> tuple[Workspace, str, AccessScope | None]:
-    ws = open_workspace(args.workspace)
-    sid = args.scenario or ws.active_scenario_id()
-    scope = scope_for(ws, args.as_user, scenario_id=sid) if args.as_user else None
-    if scope is not None and args.territory:
-        scope.require_territory(args.territory)
-    return ws, sid, scope
 
 
 def _save(
@@ -84,7 +63,7 @@ def _save(
 
 
 def _add(args: argparse.Namespace) -> int:
-    ws, sid, scope = _open(args)
+    ws, sid, scope = open_for_territory(args)
     outcome = add_overrides(
         ws, sid, args.accounts, args.territory, args.action,
         reason=args.reason, user=args.as_user, scope=scope,
@@ -94,7 +73,7 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    ws, sid, scope = _open(args)
+    ws, sid, scope = open_for_territory(args)
     outcome = remove_overrides(
         ws, sid, args.accounts, args.territory, user=args.as_user, scope=scope
     )
@@ -104,7 +83,7 @@ def _remove(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    ws, sid, scope = _open(args)
+    ws, sid, scope = open_for_territory(args)
     table = override_table(ws, sid, territory_id=args.territory, scope=scope)
     rows: list[dict[str, Any]] = [
         {str(k): v for k, v in r.items()} for r in table.to_dict("records")

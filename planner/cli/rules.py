@@ -16,24 +16,12 @@ from typing import Any
 import pandas as pd
 
 from planner import schema as s
-from planner.access import AccessScope, scope_for
-from planner.cli import add_json_flag, emit
+from planner.cli import emit
+from planner.cli.territory_edit import add_territory_options, open_for_territory
 from planner.edit import EditOutcome, clear_rule, count_matches, rule_chain, rule_of, set_rule
-from planner.store import DATABASE_URL_ENV
-from planner.workspace import Workspace, open_workspace
+from planner.workspace import Workspace
 
 __all__ = ["register"]
-
-
-def _common(p: argparse.ArgumentParser, *, territory_required: bool) -> None:
-    p.add_argument(
-        "--workspace", "-w", required=True,
-        help=f"a workspace .gpkg file, or a workspace name on ${DATABASE_URL_ENV}",
-    )  # fmt: skip
-    p.add_argument("--territory", "-t", required=territory_required, help="the territory id")
-    p.add_argument("--scenario", help="the scenario (default: the active one)")
-    p.add_argument("--as-user", help="act as this user: their rights are checked")
-    add_json_flag(p)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,27 +35,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     verbs = group.add_subparsers(dest="verb", required=True)
     show = verbs.add_parser("show", help="the rules; for one territory its chain and count")
-    _common(show, territory_required=False)
+    add_territory_options(show, territory_required=False)
     show.add_argument("--try", dest="trial", metavar="RULE", help="count a rule without saving it")
     show.set_defaults(handler=_show)
     put = verbs.add_parser("set", help="give a territory a rule (parsed first), then re-assign")
     put.add_argument(
         "rule", help="the rule, e.g. 'industry == \"Retail\" AND annual_revenue >= 1e6'"
     )
-    _common(put, territory_required=True)
+    add_territory_options(put, territory_required=True)
     put.set_defaults(handler=_set)
     clear = verbs.add_parser("clear", help="remove a territory's rule, then re-assign")
-    _common(clear, territory_required=True)
+    add_territory_options(clear, territory_required=True)
     clear.set_defaults(handler=_clear)
-
-
-def _open(args: argparse.Namespace) -> tuple[Workspace, str, AccessScope | None]:
-    ws = open_workspace(args.workspace)
-    sid = args.scenario or ws.active_scenario_id()
-    scope = scope_for(ws, args.as_user, scenario_id=sid) if args.as_user else None
-    if scope is not None and args.territory:
-        scope.require_territory(args.territory)
-    return ws, sid, scope
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -76,7 +55,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _show(args: argparse.Namespace) -> int:
-    ws, sid, scope = _open(args)
+    ws, sid, scope = open_for_territory(args)
     territories = ws.territories(sid)
     if scope is not None:
         territories = scope.filter_territories(territories, reroot=False)
@@ -140,12 +119,12 @@ def _save(
 
 
 def _set(args: argparse.Namespace) -> int:
-    ws, sid, scope = _open(args)
+    ws, sid, scope = open_for_territory(args)
     outcome = set_rule(ws, sid, args.territory, args.rule, user=args.as_user, scope=scope)
     return _save(args, f"rule set {args.territory}", outcome, ws, sid)
 
 
 def _clear(args: argparse.Namespace) -> int:
-    ws, sid, scope = _open(args)
+    ws, sid, scope = open_for_territory(args)
     outcome = clear_rule(ws, sid, args.territory, user=args.as_user, scope=scope)
     return _save(args, f"rule clear {args.territory}", outcome, ws, sid)
