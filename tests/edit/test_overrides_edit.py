@@ -13,7 +13,7 @@ from planner.access import AccessDeniedError
 from planner.errors import InputError
 from planner.workspace import Workspace
 from tests.app.conftest import build_small_workspace
-from tests.test_rules_edit import scope_of
+from tests.edit.test_rules_edit import scope_of
 
 
 def _primary(ws: Workspace, sid: str = "base") -> dict[str, str]:
