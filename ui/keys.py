@@ -210,3 +210,29 @@ OPPORTUNITIES_UPLOAD = "tp.widget.opportunities"
 REPORT_CSV = "tp.widget.report_csv"
 REPORT_XLSX = "tp.widget.report_xlsx"
 TARGET_FORM = "tp.form.target"
+
+
+# --------------------------------------------------------------- account pickers (ui.account_actions)
+def pick_chosen(name: str) -> str:
+    """The accounts picked in one picker table (kept across its pages and searches)."""
+    return f"tp.pick.{name}.chosen"
+
+
+def pick_nonce(name: str) -> str:
+    """A counter bumped when a picker is cleared (its table starts without a selection)."""
+    return f"tp.pick.{name}.nonce"
+
+
+def pick_page(name: str) -> str:
+    """The page picker of one picker table."""
+    return f"tp.pick.{name}.page"
+
+
+def pick_clear(name: str) -> str:
+    """The "Clear the selection" button of one picker."""
+    return f"tp.pick.{name}.clear"
+
+
+def pick_table(name: str, view: str) -> str:
+    """The table of one picker for one view (rows shown); a new view gets a new table."""
+    return f"tp.pick.{name}.table.{view}"
