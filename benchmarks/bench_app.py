@@ -294,8 +294,8 @@ def scenario_steps(browser: Browser, url: str, repeat: int) -> dict[str, list[fl
         with new_page(browser, url) as page:
             page.goto(f"{url}/balance")
             sign_in(page)
-            page.get_by_role("button", name="Run").wait_for(timeout=TIMEOUT_MS)
-            page.get_by_role("button", name="Run").click()
+            page.get_by_role("button", name="Run", exact=True).wait_for(timeout=TIMEOUT_MS)
+            page.get_by_role("button", name="Run", exact=True).click()
             save = page.get_by_role("button", name="Save as scenario")
             save.wait_for(timeout=TIMEOUT_MS)
             page.wait_for_function(
