@@ -197,6 +197,7 @@ MAP_DENSITY = "tp.map.density"
 MAP_DENSITY_WEIGHT = "tp.map.density_weight"
 MAP_RINGS_FROM = "tp.map.rings_from"
 MAP_RINGS_MINUTES = "tp.map.rings_minutes"
+MAP_VIEW = "tp.map.view"  # the view the Map page's account layer last asked for
 EXPORT_FORMAT = "tp.widget.export_format"
 EXPORT_TERRITORY = "tp.widget.export_territory"
 EXPORT_PREPARE = "tp.widget.export_prepare"
