@@ -7,7 +7,7 @@ import streamlit as st
 from planner import schema as s
 from planner.labels import count_of
 from planner.services import tables
-from ui import account_edit, auth, display, editing, keys, state
+from ui import account_actions, account_edit, auth, display, editing, state
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()
@@ -27,19 +27,17 @@ with accounts_tab:
     shown = tables.filter_accounts(
         accounts, territories=territory_filter, industries=industry_filter, text=text
     )
-    page = display.page_of(shown, key=keys.DATA_PAGE, noun="account", total=len(accounts))
-    picked = display.show_table(
-        page,
+    picked = account_actions.pick_accounts(
+        shown,
+        name="data",
+        total=len(accounts),
+        valid=accounts[s.ACCOUNT_ID].astype(str).tolist(),
         column_config={
             s.LATITUDE: st.column_config.NumberColumn(format="%.5f"),
             s.LONGITUDE: st.column_config.NumberColumn(format="%.5f"),
         },
-        on_select="rerun",
-        selection_mode="multi-row",
-        key=account_edit.TABLE_KEY,
     )
-    rows = [r for r in picked.selection.rows if r < len(page)]
-    account_edit.edit_section(ws, shown, page[s.ACCOUNT_ID].iloc[rows].astype(str).tolist())
+    account_edit.edit_section(ws, shown, picked)
 
 with reps_tab:
     reps = tables.reps_table(ws, sid)

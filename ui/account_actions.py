@@ -1,4 +1,11 @@
-"""Include or exclude one account from the Map page: the account opened by ``?account=`` or found.
+"""Picking accounts in a table, and including or excluding one account from the Map page.
+
+:func:`pick_accounts` shows accounts as a table whose rows are selected by
+clicking them (the Data page's bulk edit, the Assignment page's include and
+exclude). The pick is kept by account id, so it survives paging, searching
+and filtering: rows picked on one page stay picked when another is shown, and
+come back selected when their page is shown again; a caption says how many
+are picked and how many of those the table does not show now.
 
 The Map page shows the account's popup on the map; under the map,
 :func:`account_panel` offers users who may edit to put that account in a
@@ -9,16 +16,121 @@ the account's overrides.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
 import streamlit as st
 
 from planner import edit
 from planner import schema as s
 from planner.edit.overrides import OverrideAction
 from planner.errors import PlannerError
+from planner.labels import count_of
 from planner.services.search import Hit
-from ui import auth, display, editing, state
+from ui import auth, display, editing, keys, state
 
-__all__ = ["account_panel"]
+__all__ = ["account_panel", "clear_pick", "pick_accounts", "picked_after"]
+
+#: Ids named in the caption of a pick (the rest are counted).
+_NAMED = 5
+
+
+def picked_after(kept: Sequence[str], shown: Sequence[str], rows: Sequence[int]) -> list[str]:
+    """The pick after a click: ``kept`` with the shown ids replaced by the selected rows' ids.
+
+    Ids the table does not show stay as they were (picked on another page or
+    before a search); of the shown ids, exactly those at ``rows`` are picked.
+    Order: the earlier picks first, then the table's order. Rows past the
+    table (a stale selection) are ignored.
+    """
+    showing = set(shown)
+    selected = {shown[r] for r in rows if 0 <= r < len(shown)}
+    earlier = [a for a in kept if a not in showing]
+    return earlier + [a for a in shown if a in selected]
+
+
+def clear_pick(name: str) -> None:
+    """Forget the pick of picker ``name`` (its table shows no selection on the next run)."""
+    st.session_state[keys.pick_chosen(name)] = []
+    st.session_state[keys.pick_nonce(name)] = (
+        int(st.session_state.get(keys.pick_nonce(name), 0)) + 1
+    )
+
+
+def _view(name: str, shown: Sequence[str]) -> str:
+    """A short name of what the table shows now (a new table, seeded with the pick, per view)."""
+    nonce = int(st.session_state.get(keys.pick_nonce(name), 0))
+    digest = hashlib.blake2b("\n".join(shown).encode(), digest_size=6).hexdigest()
+    return f"{nonce}.{len(shown)}.{digest}"
+
+
+def _pick_caption(name: str, chosen: Sequence[str], shown: Sequence[str], noun: str) -> None:
+    if not chosen:
+        st.caption(f"Click rows to select {noun}s (none selected).")
+        return
+    hidden = len(set(chosen) - set(shown))
+    named = ", ".join(chosen[:_NAMED]) + (", ..." if len(chosen) > _NAMED else "")
+    where = f"; {hidden:,} of them not in the table now" if hidden else ""
+    text, button = st.columns([5, 1], vertical_alignment="center")
+    text.markdown(f"**{count_of(len(chosen), noun)} selected** ({named}{where})")
+    button.button(
+        "Clear the selection", key=keys.pick_clear(name), on_click=clear_pick, args=(name,)
+    )
+
+
+def pick_accounts(
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    total: int | None = None,
+    valid: Sequence[str] | None = None,
+    column_config: Mapping[str, Any] | None = None,
+    noun: str = "account",
+) -> list[str]:
+    """Show ``frame`` (filtered by the page) as a table whose clicked rows are picked.
+
+    Parameters
+    ----------
+    frame
+        The accounts to show, with an ``account_id`` column; longer than a
+        page, it gets a page picker (:func:`ui.display.page_of`).
+    name
+        The picker's name (its memory and keys); one per purpose.
+    total
+        How many accounts there are before the page's filters (for the caption).
+    valid
+        The ids that may still be picked (others are dropped from the pick,
+        e.g. after an edit); ``None`` keeps every one.
+    column_config
+        The page's own column settings.
+
+    Returns
+    -------
+    list of str
+        The picked account ids, across pages and searches.
+    """
+    page = display.page_of(frame, key=keys.pick_page(name), noun=noun, total=total)
+    shown = page[s.ACCOUNT_ID].astype(str).tolist()
+    kept = [str(a) for a in st.session_state.get(keys.pick_chosen(name), [])]
+    if valid is not None:
+        allowed = set(valid)
+        kept = [a for a in kept if a in allowed]
+    picked = set(kept)
+    event = display.show_table(
+        page,
+        column_config=column_config,
+        on_select="rerun",
+        selection_mode="multi-row",
+        key=keys.pick_table(name, _view(name, shown)),
+        selection_default={"selection": {"rows": [i for i, a in enumerate(shown) if a in picked]}},
+    )
+    chosen = picked_after(kept, shown, event.selection.rows)
+    st.session_state[keys.pick_chosen(name)] = chosen
+    _pick_caption(name, chosen, shown, noun)
+    return chosen
+
 
 FLASH = "tp.map.account.flash"
 

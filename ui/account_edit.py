@@ -17,8 +17,9 @@ from planner import edit
 from planner import schema as s
 from planner.edit.accounts import editable_account_columns
 from planner.errors import PlannerError
+from planner.labels import column_label, count_of
 from planner.workspace import Workspace
-from ui import auth, editing, state
+from ui import auth, display, editing, state
 
 __all__ = ["EDIT_ROW_LIMIT", "TABLE_KEY", "edit_section"]
 
@@ -72,31 +73,35 @@ def _value_input(ws: Workspace, column: str) -> object:
     return st.text_input("New value", key=SET_VALUE, placeholder="empty clears the value")
 
 
+def _label(column: str) -> str:
+    return column_label(column, display.currency())
+
+
 def _set_column(ws: Workspace, chosen: Sequence[str], columns: Sequence[str]) -> None:
     """One column to one value for the chosen accounts."""
     left, right = st.columns(2)
     with left:
         first = columns.index(s.INDUSTRY) if s.INDUSTRY in columns else 0  # not the names
-        column = st.selectbox("Column", columns, index=first, key=SET_COLUMN)
+        column = st.selectbox("Column", columns, index=first, key=SET_COLUMN, format_func=_label)
     with right:
         value = _value_input(ws, column)
     n = len(chosen)
-    label = f"Set {column} for {n:,} account{'' if n == 1 else 's'}"
+    label = f"Set {_label(column)} for {count_of(n, 'account')}"
     if st.button(label, key=SET_BUTTON, disabled=not n, type="primary"):
         edits = pd.DataFrame({s.ACCOUNT_ID: list(chosen), column: [value] * n})
         _save(edits, f"set {column} of {n} accounts")
 
 
-def _cell_editor(ws: Workspace, shown: pd.DataFrame, columns: Sequence[str]) -> None:
-    """The shown accounts' editable cells; the changed rows are saved together."""
-    if len(shown) > EDIT_ROW_LIMIT:
-        st.caption(f"Filter the table to {EDIT_ROW_LIMIT:,} accounts or fewer to edit cells.")
+def _cell_editor(ws: Workspace, ids: Sequence[str], columns: Sequence[str]) -> None:
+    """The chosen accounts' editable cells; the changed rows are saved together."""
+    if len(ids) > EDIT_ROW_LIMIT:
+        st.caption(f"Select or filter to {EDIT_ROW_LIMIT:,} accounts or fewer to edit cells.")
         return
     acc = ws.accounts.set_index(ws.accounts[s.ACCOUNT_ID].astype(str))
-    ids = shown[s.ACCOUNT_ID].astype(str)
     before = acc.loc[ids, list(columns)].reset_index(names=s.ACCOUNT_ID)
     after = st.data_editor(before, hide_index=True, width="stretch", key=_editor_key(),
-                           disabled=[s.ACCOUNT_ID], num_rows="fixed")  # fmt: skip
+                           disabled=[s.ACCOUNT_ID], num_rows="fixed",
+                           column_config=display.table_config(before))  # fmt: skip
     differs = ~((before == after) | (before.isna() & after.isna())).all(axis=1)
     n = int(differs.sum())
     if st.button(f"Save {n:,} edited account{'' if n == 1 else 's'}", key=EDITOR_SAVE,
@@ -111,14 +116,15 @@ def edit_section(ws: Workspace, shown: pd.DataFrame, selected: Sequence[str]) ->
     columns = list(editable_account_columns(ws))
     chosen = list(selected) or shown[s.ACCOUNT_ID].astype(str).tolist()
     which = "selected" if selected else "shown"
-    with st.expander(f"Edit accounts ({len(chosen):,} {which})"):
+    with st.expander(f"Edit accounts ({count_of(len(chosen), 'account')} {which})"):
         st.caption(
-            "Select rows in the table above to edit only those (otherwise every shown account). "
+            "Click rows in the table above to edit only those (otherwise every shown account); "
+            "the selection is kept when you search or turn pages. "
             "Ids and locations are not edited here. Each save is one change in the history."
         )
         how = st.radio("How", ["One value for all", "Edit cells"], horizontal=True,
                        key=EDIT_HOW, label_visibility="collapsed")  # fmt: skip
         if how == "Edit cells":  # the cell editor is built only when asked for
-            _cell_editor(ws, shown[shown[s.ACCOUNT_ID].astype(str).isin(chosen)], columns)
+            _cell_editor(ws, chosen, columns)
         else:
             _set_column(ws, chosen, columns)

@@ -23,8 +23,9 @@ from planner import edit
 from planner import schema as s
 from planner.edit.overrides import OverrideAction
 from planner.errors import PlannerError, RuleError
+from planner.labels import count_of
 from planner.workspace import Workspace
-from ui import auth, display, editing, state
+from ui import account_actions, auth, display, editing, state
 
 __all__ = ["rule_editor", "rules_tab"]
 
@@ -33,8 +34,6 @@ CANDIDATES = "tp.assign.rules.candidates"
 ACTION = "tp.assign.rules.action"
 SEARCH = "tp.assign.rules.search"
 REASON = "tp.assign.rules.reason"
-#: Most accounts offered in the picker at once (type to narrow).
-PICK_LIMIT = 1000
 
 
 def text_key(territory_id: str) -> str:
@@ -42,12 +41,8 @@ def text_key(territory_id: str) -> str:
     return f"tp.assign.rules.text.{territory_id}.{state.workspace_version()}"
 
 
-def _pick_key(territory_id: str, action: str) -> str:
-    return f"tp.assign.rules.pick.{territory_id}.{action}.{state.workspace_version()}"
-
-
-def _remove_key(territory_id: str) -> str:
-    return f"tp.assign.rules.remove.{territory_id}.{state.workspace_version()}"
+def _pick_name(territory_id: str, action: str) -> str:
+    return f"rules.{territory_id}.{action}"
 
 
 def rules_tab(ws: Workspace, sid: str, labels: Mapping[str, str], user: str | None) -> None:
@@ -248,21 +243,19 @@ def _override_form(ws: Workspace, sid: str, territory: str, user: str | None) ->
         "Action", ["include", "exclude"], horizontal=True, key=ACTION, format_func=words.__getitem__
     )
     search = st.text_input("Find accounts", key=SEARCH, placeholder="id, name or address")
-    choices = edit.override_choices(ws, sid, territory, action, text=search, limit=PICK_LIMIT)
-    names = dict(zip(choices[s.ACCOUNT_ID], choices["account"], strict=True))
-    now = dict(zip(choices[s.ACCOUNT_ID], choices["now"], strict=True))
-    picked = st.multiselect(
-        "Accounts", choices[s.ACCOUNT_ID].tolist(), key=_pick_key(territory, action),
-        format_func=lambda a: f"{names.get(a) or a} ({a}) · now {now.get(a) or 'nowhere'}",
-        placeholder="Pick one or many",
+    everyone = edit.override_choices(ws, sid, territory, action)
+    choices = edit.override_choices(ws, sid, territory, action, text=search) if search else everyone
+    name = _pick_name(territory, action)
+    picked = account_actions.pick_accounts(
+        choices.fillna({"now": "no territory"}), name=name, total=len(everyone),
+        valid=everyone[s.ACCOUNT_ID].astype(str).tolist(),
+        column_config={"account": "Name", "now": "Now in"},
     )  # fmt: skip
-    if len(choices) >= PICK_LIMIT:
-        st.caption(f"The first {PICK_LIMIT:,} accounts are offered: type to find others.")
     reason = st.text_input(
         "Reason for the override", key=REASON, placeholder="e.g. key account served from HQ"
     )
     verb = "Include" if action == "include" else "Exclude"
-    label = f"{verb} {len(picked)} account{'s' if len(picked) != 1 else ''}"
+    label = f"{verb} {count_of(len(picked), 'account')}"
     if not st.button(label, type="primary", disabled=not picked, key="tp.assign.rules.override"):
         return
     try:
@@ -275,6 +268,7 @@ def _override_form(ws: Workspace, sid: str, territory: str, user: str | None) ->
         editing.show_error(exc)
         return
     state.mark_changed(f"override {action} {len(picked)} accounts {territory}")
+    account_actions.clear_pick(name)  # answered: the next pick starts empty
     editing.remember(outcome)
     st.rerun()
 
@@ -286,17 +280,16 @@ def _override_list(ws: Workspace, sid: str, territory: str, user: str | None) ->
     if table.empty:
         st.caption("None: its shape and rules decide.")
         return
-    display.show_table(
-        table.drop(columns=[s.TERRITORY_ID, "territory"]),
-        hide_index=True,
-        width="stretch",
-        column_config={s.ACCOUNT_ID: st.column_config.TextColumn("account id")},
-    )
+    shown = table.drop(columns=[s.TERRITORY_ID, "territory"])
     if not editing.can_edit():
+        display.show_table(shown)
         return
-    ids = table[s.ACCOUNT_ID].tolist()
-    gone = st.multiselect("Remove the overrides of", ids, key=_remove_key(territory))
-    if not st.button("Remove", disabled=not gone, key="tp.assign.rules.remove_button"):
+    name = f"remove.{territory}"
+    gone = account_actions.pick_accounts(
+        shown, name=name, valid=table[s.ACCOUNT_ID].astype(str).tolist(), noun="override"
+    )
+    label = f"Remove {count_of(len(gone), 'override')}" if gone else "Remove"
+    if not st.button(label, disabled=not gone, key="tp.assign.rules.remove_button"):
         return
     try:
         editing.require_edit(territory)
@@ -307,5 +300,6 @@ def _override_list(ws: Workspace, sid: str, territory: str, user: str | None) ->
         editing.show_error(exc)
         return
     state.mark_changed(f"override remove {len(gone)} accounts {territory}")
+    account_actions.clear_pick(name)
     editing.remember(outcome)
     st.rerun()

@@ -16,7 +16,13 @@ __all__ = ["team_copy"]  # the fixture, imported for these tests
 assert _TEAM  # the Team page's helpers are shared; this page is another
 
 PAGE = "app_pages/data.py"
-TABLE = "tp.data.accounts"
+
+
+def _select(at: AppTest, rows: list[int]) -> AppTest:
+    """Click ``rows`` of the accounts table (its key changes with what it shows)."""
+    table = next(d for d in at.dataframe if str(d.key).startswith("tp.pick.data.table."))
+    at.session_state[table.key] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    return _ok(at.run())
 
 
 def _accounts(path: Path) -> dict[str, dict[str, object]]:
@@ -43,7 +49,7 @@ def test_one_value_for_the_shown_accounts_is_saved_as_one_change(
     at = _app_on(small_workspace_file, monkeypatch).run()
     at.switch_page(PAGE).run()
     _search(at, "Shop 1")
-    assert at.button(key="tp.data.set_button").label == "Set industry for 11 accounts"
+    assert at.button(key="tp.data.set_button").label == "Set Industry for 11 accounts"
     _set(at, s.INDUSTRY, "bakery")
     assert "Saved 11 changed values in industry of 11 accounts." in at.success[0].value
     got = _accounts(small_workspace_file)
@@ -62,14 +68,34 @@ def test_selected_rows_only_and_a_bad_number_is_named(
     """Two selected rows get the revenue; 'lots' is refused with the account and column named."""
     at = _app_on(small_workspace_file, monkeypatch).run()
     at.switch_page(PAGE).run()
-    at.session_state[TABLE] = {"selection": {"rows": [2, 3], "columns": [], "cells": []}}
-    at.run()
+    _select(at, [2, 3])
+    assert any(m.value.startswith("**2 accounts selected** (A0002, A0003)") for m in at.markdown)
     _set(at, s.ANNUAL_REVENUE, "lots")
     assert "account A0002: 'lots' is not a number" in at.error[0].value
     assert open_workspace(small_workspace_file).version == 1
     _set(at, s.ANNUAL_REVENUE, "125,000")
     got = _accounts(small_workspace_file)
     assert [a for a, row in got.items() if row[s.ANNUAL_REVENUE] == 125000.0] == ["A0002", "A0003"]
+
+
+def test_the_selection_is_kept_through_a_search(
+    small_workspace_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows picked, then a search that hides them, then one more row: all three are edited."""
+    at = _app_on(small_workspace_file, monkeypatch).run()
+    at.switch_page(PAGE).run()
+    _select(at, [2, 3])  # A0002, A0003
+    _search(at, "Shop 39")
+    assert any("2 of them not in the table now" in m.value for m in at.markdown)
+    _select(at, [0])  # A0039
+    assert at.button(key="tp.data.set_button").label == "Set Industry for 3 accounts"
+    _set(at, s.INDUSTRY, "bakery")
+    got = _accounts(small_workspace_file)
+    assert {a for a, row in got.items() if row[s.INDUSTRY] == "bakery"} == {
+        "A0002",
+        "A0003",
+        "A0039",
+    }
 
 
 def test_cells_edited_in_the_table_are_saved_together(

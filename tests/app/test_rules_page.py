@@ -107,6 +107,21 @@ def _button(at: AppTest, label: str) -> Any:
     return next(b for b in at.button if b.label == label)
 
 
+def _picker(at: AppTest, name: str) -> Any:
+    """The picker table named ``name`` (its key changes with what it shows)."""
+    return next(d for d in at.dataframe if str(d.key).startswith(f"tp.pick.{name}.table."))
+
+
+def _select(at: AppTest, name: str, ids: list[str]) -> AppTest:
+    """Click the rows of ``ids`` in picker ``name`` (sets the selection state a click sets)."""
+    table = _picker(at, name)
+    rows = [i for i, a in enumerate(table.value[s.ACCOUNT_ID]) if a in set(ids)]
+    at.session_state[table.key] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    at.run()
+    _ok(at)
+    return at
+
+
 def _members(path: Path, territory: str) -> set[str]:
     mem = open_workspace(path).memberships("base")
     return set(mem.loc[mem[s.TERRITORY_ID] == territory, s.ACCOUNT_ID].astype(str))
@@ -185,9 +200,8 @@ def test_include_exclude_and_remove_with_a_reason(small: tuple[AppTest, Path]) -
     at, path = small
     _open(at)
     _pick(at, "T3")
-    picker = next(m for m in at.multiselect if str(m.key).startswith("tp.assign.rules.pick.T3"))
     moving = sorted(_members(path, "T1"))[:2]
-    picker.set_value(moving).run()
+    _select(at, "rules.T3.include", moving)
     at.text_input(key="tp.assign.rules.reason").input("served from the port").run()
     _button(at, "Include 2 accounts").click().run()
     _ok(at)
@@ -195,9 +209,9 @@ def test_include_exclude_and_remove_with_a_reason(small: tuple[AppTest, Path]) -
     assert set(moving) <= _members(path, "T3")
     listed = next(d.value for d in at.dataframe if s.REASON in d.value.columns)
     assert sorted(listed[s.ACCOUNT_ID]) == moving
-    remove = next(m for m in at.multiselect if str(m.key).startswith("tp.assign.rules.remove."))
-    remove.set_value(moving[:1]).run()
-    _button(at, "Remove").click().run()
+    assert not at.session_state["tp.pick.rules.T3.include.chosen"]  # answered: the pick is gone
+    _select(at, "remove.T3", moving[:1])
+    _button(at, "Remove 1 override").click().run()
     _ok(at)
     assert moving[0] not in _members(path, "T3") and moving[1] in _members(path, "T3")
     ws = open_workspace(path)
@@ -207,13 +221,37 @@ def test_include_exclude_and_remove_with_a_reason(small: tuple[AppTest, Path]) -
     ]  # fmt: skip
 
 
+def test_the_pick_survives_a_search_and_is_counted(small: tuple[AppTest, Path]) -> None:
+    """Rows clicked, then a search hides one: still 2 selected, said so; cleared by the button."""
+    at, path = small
+    _open(at)
+    _pick(at, "T3")
+    moving = sorted(_members(path, "T1"))[:2]
+    _select(at, "rules.T3.include", moving)
+    assert any(m.value.startswith("**2 accounts selected**") for m in at.markdown)
+    at.text_input(key="tp.assign.rules.search").input(moving[1]).run()
+    _ok(at)
+    assert _picker(at, "rules.T3.include").value[s.ACCOUNT_ID].tolist() == [moving[1]]
+    assert any("1 of them not in the table now" in m.value for m in at.markdown)
+    assert _button(at, "Include 2 accounts")
+    at.text_input(key="tp.assign.rules.search").input("").run()
+    _ok(at)  # the whole list again: both rows come back selected
+    table = _picker(at, "rules.T3.include")
+    rows = at.session_state[table.key]["selection"]["rows"]
+    assert sorted(table.value[s.ACCOUNT_ID].iloc[rows]) == moving
+    at.button(key="tp.pick.rules.T3.include.clear").click().run()
+    _ok(at)
+    assert any("none selected" in c.value for c in at.caption)
+    assert _button(at, "Include 0 accounts").disabled
+    assert open_workspace(path).version == 1
+
+
 def test_an_override_without_a_reason_is_refused(small: tuple[AppTest, Path]) -> None:
     at, path = small
     _open(at)
     _pick(at, "T2")
     at.radio(key="tp.assign.rules.action").set_value("exclude").run()
-    picker = next(m for m in at.multiselect if str(m.key).startswith("tp.assign.rules.pick.T2"))
-    picker.set_value(sorted(_members(path, "T2"))[:1]).run()
+    _select(at, "rules.T2.exclude", sorted(_members(path, "T2"))[:1])
     _button(at, "Exclude 1 account").click().run()
     _ok(at)
     assert any("an override needs a reason" in e.value for e in at.error)
