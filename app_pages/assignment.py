@@ -7,7 +7,7 @@ import streamlit as st
 from planner import edit
 from planner.errors import PlannerError
 from ui import assignment_tabs as tabs
-from ui import editing, rule_editor, state
+from ui import editing, keys, rule_editor, state
 
 ws = state.current_workspace()  # what the user may see (all of it for planners)
 sid = state.current_scenario_id()
@@ -34,7 +34,7 @@ table_tab, why_tab, problems_tab, rules_tab, bulk_tab = st.tabs(
         "Rules and overrides",
         "Bulk reassignment",
     ],
-    key="tp.assign.tabs",  # the tab shown stays shown when an edit's message appears above
+    key=keys.ASSIGN_TABS,  # the tab shown stays shown when an edit's message appears above
 )
 with table_tab:
     tabs.memberships_tab(edit.membership_table(ws, sid), labels)

@@ -11,11 +11,6 @@ from planner import schema as s
 from planner.errors import PlannerError
 from ui import auth, display, editing, keys, state
 
-#: Widget keys of the hand-over section (ui/keys.py belongs to another engineer this round).
-HANDOVER_FROM, HANDOVER_TO, HANDOVER_ON = "tp.team.ho_from", "tp.team.ho_to", "tp.team.ho_on"
-HANDOVER_ASK, HANDOVER_ASKED = "tp.team.ho_ask", "tp.team.ho_asked"
-HANDOVER_YES, HANDOVER_NO = "tp.team.ho_yes", "tp.team.ho_no"
-
 view = state.current_workspace()  # what the user may see (all of it for planners)
 sid = state.current_scenario_id()
 terr = view.territories(sid)
@@ -119,10 +114,10 @@ def _hand_over_section() -> None:
     )
     left, mid, right = st.columns(3)
     gone = left.selectbox("Departing user", list(names), format_func=_user_label,
-                          index=None, key=HANDOVER_FROM)  # fmt: skip
+                          index=None, key=keys.TEAM_HANDOVER_FROM)  # fmt: skip
     heir = mid.selectbox("Successor", list(names), format_func=_user_label,
-                         index=None, key=HANDOVER_TO)  # fmt: skip
-    day = right.date_input("Successor's first day", value="today", key=HANDOVER_ON)
+                         index=None, key=keys.TEAM_HANDOVER_TO)  # fmt: skip
+    day = right.date_input("Successor's first day", value="today", key=keys.TEAM_HANDOVER_ON)
     if gone is None or heir is None:
         return
     whole = state.workspace_for_edit()
@@ -149,17 +144,17 @@ def _hand_over_section() -> None:
                 owned, hide_index=True, width="stretch", column_config={"id": "account"}
             )
     asked = (gone, heir, str(plan.on))
-    if st.button("Hand over…", key=HANDOVER_ASK):
-        st.session_state[HANDOVER_ASKED] = asked
-    if st.session_state.get(HANDOVER_ASKED) != asked:
+    if st.button("Hand over…", key=keys.TEAM_HANDOVER_ASK):
+        st.session_state[keys.TEAM_HANDOVER_ASKED] = asked
+    if st.session_state.get(keys.TEAM_HANDOVER_ASKED) != asked:
         return
     st.warning(f"Hand {_user_label(gone)} over to {_user_label(heir)} from {plan.on}?")
     yes, no = st.columns(2)
-    if no.button("Cancel", key=HANDOVER_NO):
-        st.session_state.pop(HANDOVER_ASKED, None)
+    if no.button("Cancel", key=keys.TEAM_HANDOVER_NO):
+        st.session_state.pop(keys.TEAM_HANDOVER_ASKED, None)
         st.rerun()
-    if yes.button("Confirm hand-over", type="primary", key=HANDOVER_YES):
-        st.session_state.pop(HANDOVER_ASKED, None)  # the prompt goes, whatever the answer
+    if yes.button("Confirm hand-over", type="primary", key=keys.TEAM_HANDOVER_YES):
+        st.session_state.pop(keys.TEAM_HANDOVER_ASKED, None)  # the prompt goes, whatever the answer
         outcome = handover.hand_over(whole, sid, plan, user=user)
         action = f"hand over {gone} to {heir}"
         try:  # dated the hand-over day; on any fault the usual save path explains it

@@ -132,9 +132,6 @@ def pick_accounts(
     return chosen
 
 
-FLASH = "tp.map.account.flash"
-
-
 def _account(found: Hit | None) -> str | None:
     """The account found by the search, else the one the page address names."""
     if found is not None and found.kind == "account":
@@ -166,8 +163,10 @@ def account_panel(sid: str, found: Hit | None) -> None:
     title = f"{name} ({account})" if isinstance(name, str) and name else account
     labels = edit.territory_label(view.territories(sid))
     editable = [t for t in sorted(labels) if scope.can_edit_territory(t)]
-    with st.expander(f"Include or exclude {title}", expanded=bool(st.session_state.get(FLASH))):
-        flash = st.session_state.pop(FLASH, None)
+    with st.expander(
+        f"Include or exclude {title}", expanded=bool(st.session_state.get(keys.ACCOUNT_FLASH))
+    ):
+        flash = st.session_state.pop(keys.ACCOUNT_FLASH, None)
         if flash:
             st.success(flash)
         members = view.memberships(sid)
@@ -189,7 +188,7 @@ def _form(sid: str, account: str, editable: list[str], labels: dict[str, str]) -
     if not editable:
         st.info("You may not edit any territory here.")
         return
-    with st.form(f"tp.map.account.form.{account}"):
+    with st.form(keys.account_form(account)):
         territory = st.selectbox("Territory", editable, format_func=lambda t: labels.get(t, t))
         action: OverrideAction = st.radio(
             "Action", ["include", "exclude"], horizontal=True,
@@ -208,5 +207,7 @@ def _form(sid: str, account: str, editable: list[str], labels: dict[str, str]) -
         editing.show_error(exc)
         return
     state.mark_changed(f"override {action} {account} {territory}")
-    st.session_state[FLASH] = outcome.message + "".join(f" {w}." for w in outcome.warnings)
+    st.session_state[keys.ACCOUNT_FLASH] = outcome.message + "".join(
+        f" {w}." for w in outcome.warnings
+    )
     st.rerun()

@@ -19,21 +19,16 @@ from planner.edit.accounts import editable_account_columns
 from planner.errors import PlannerError
 from planner.labels import column_label, count_of
 from planner.workspace import Workspace
-from ui import auth, display, editing, state
+from ui import auth, display, editing, keys, state
 
-__all__ = ["EDIT_ROW_LIMIT", "TABLE_KEY", "edit_section"]
+__all__ = ["EDIT_ROW_LIMIT", "edit_section"]
 
 #: Rows the cell editor shows at most (filter the table to edit others).
 EDIT_ROW_LIMIT = 500
 
-#: Widget keys (ui/keys.py belongs to another engineer this round).
-SET_COLUMN, SET_VALUE, SET_BUTTON = "tp.data.set_column", "tp.data.set_value", "tp.data.set_button"
-EDITOR_SAVE, EDIT_HOW = "tp.data.editor_save", "tp.data.edit_how"
-TABLE_KEY = "tp.data.accounts"  # the accounts table, whose selected rows are edited
-
 
 def _editor_key() -> str:
-    return f"tp.data.editor.{state.workspace_version()}"  # a saved edit starts a fresh editor
+    return keys.data_editor(state.workspace_version())  # a saved edit starts a fresh editor
 
 
 def _save(edits: pd.DataFrame, action: str) -> None:
@@ -68,9 +63,9 @@ def _new_owners(ws: Workspace, edits: pd.DataFrame) -> list[object]:
 def _value_input(ws: Workspace, column: str) -> object:
     if column == s.OWNER_ID:
         users = ws.reps[s.REP_ID].astype(str).tolist()
-        return st.selectbox("New value", ["", *users], key=SET_VALUE,
+        return st.selectbox("New value", ["", *users], key=keys.DATA_SET_VALUE,
                             format_func=lambda u: u or "(none)")  # fmt: skip
-    return st.text_input("New value", key=SET_VALUE, placeholder="empty clears the value")
+    return st.text_input("New value", key=keys.DATA_SET_VALUE, placeholder="empty clears the value")
 
 
 def _label(column: str) -> str:
@@ -82,12 +77,14 @@ def _set_column(ws: Workspace, chosen: Sequence[str], columns: Sequence[str]) ->
     left, right = st.columns(2)
     with left:
         first = columns.index(s.INDUSTRY) if s.INDUSTRY in columns else 0  # not the names
-        column = st.selectbox("Column", columns, index=first, key=SET_COLUMN, format_func=_label)
+        column = st.selectbox(
+            "Column", columns, index=first, key=keys.DATA_SET_COLUMN, format_func=_label
+        )
     with right:
         value = _value_input(ws, column)
     n = len(chosen)
     label = f"Set {_label(column)} for {count_of(n, 'account')}"
-    if st.button(label, key=SET_BUTTON, disabled=not n, type="primary"):
+    if st.button(label, key=keys.DATA_SET_BUTTON, disabled=not n, type="primary"):
         edits = pd.DataFrame({s.ACCOUNT_ID: list(chosen), column: [value] * n})
         _save(edits, f"set {column} of {n} accounts")
 
@@ -104,7 +101,7 @@ def _cell_editor(ws: Workspace, ids: Sequence[str], columns: Sequence[str]) -> N
                            column_config=display.table_config(before))  # fmt: skip
     differs = ~((before == after) | (before.isna() & after.isna())).all(axis=1)
     n = int(differs.sum())
-    if st.button(f"Save {n:,} edited account{'' if n == 1 else 's'}", key=EDITOR_SAVE,
+    if st.button(f"Save {n:,} edited account{'' if n == 1 else 's'}", key=keys.DATA_EDITOR_SAVE,
                  disabled=not n, type="primary"):  # fmt: skip
         _save(after[differs.to_numpy()], f"edit {n} accounts")
 
@@ -123,7 +120,7 @@ def edit_section(ws: Workspace, shown: pd.DataFrame, selected: Sequence[str]) ->
             "Ids and locations are not edited here. Each save is one change in the history."
         )
         how = st.radio("How", ["One value for all", "Edit cells"], horizontal=True,
-                       key=EDIT_HOW, label_visibility="collapsed")  # fmt: skip
+                       key=keys.DATA_EDIT_HOW, label_visibility="collapsed")  # fmt: skip
         if how == "Edit cells":  # the cell editor is built only when asked for
             _cell_editor(ws, chosen, columns)
         else:

@@ -30,13 +30,12 @@ from planner.services.balance_audit import (
 )
 from planner.services.balance_inputs import BalanceInputs
 from planner.workspace import Workspace
-from ui import display, state
+from ui import display, keys, state
 from ui.progress import ProgressBar
 from ui.scenarios import BalanceRun
 
 __all__ = ["audit_section"]
 
-_AUDIT = "tp.balance.audit"
 _THE_RUN = "run"
 _THE_SCENARIO = "scenario"
 
@@ -65,15 +64,15 @@ def audit_section(
     c1, c2, _ = st.columns([1, 1, 2])
     n_plans = c1.number_input(
         "Plans to sample", min_value=10, max_value=5_000, step=100,
-        value=default_ensemble_size(len(inputs.units)), key="bal.audit.plans",
+        value=default_ensemble_size(len(inputs.units)), key=keys.BAL_AUDIT_PLANS,
         help="1,000 on maps up to 1,000 units, fewer on larger maps (each plan takes longer).",
     )  # fmt: skip
-    seed = c2.number_input("Seed", min_value=0, value=0, step=1, key="bal.audit.seed")
+    seed = c2.number_input("Seed", min_value=0, value=0, step=1, key=keys.BAL_AUDIT_SEED)
     key = (id(ws), scenario_id, which, id(run) if which == _THE_RUN else state.workspace_version())
-    if st.button("Run the audit", key="bal.audit.run"):
+    if st.button("Run the audit", key=keys.BAL_AUDIT_RUN):
         before = _baseline(ws, scenario_id, plan)
         _run(key, inputs, plan, weight, int(n_plans), int(seed), before)
-    kept = st.session_state.get(_AUDIT)
+    kept = st.session_state.get(keys.BAL_AUDIT)
     if kept is not None and kept[0] == key:
         _show(cast("AuditResult", kept[1]))
 
@@ -91,7 +90,7 @@ def _which_plan(scenario_name: str, run: BalanceRun | None) -> str:
     }
     choice = st.radio(
         "Plan to audit", list(options), format_func=options.__getitem__, horizontal=True,
-        key="bal.audit.which",
+        key=keys.BAL_AUDIT_WHICH,
     )  # fmt: skip
     return str(choice)
 
@@ -113,14 +112,12 @@ def _plan_and_weight(
     default = recorded if isinstance(recorded, str) and recorded in variables else None
     name = st.columns([1, 1])[0].selectbox(
         "Workload the scenario balances", list(variables), format_func=variables.__getitem__,
-        index=list(variables).index(default) if default else 0, key="bal.audit.weight",
+        index=list(variables).index(default) if default else 0, key=keys.BAL_AUDIT_WEIGHT,
     )  # fmt: skip
     return scenario_assignment(ws, scenario_id), str(name)
 
 
-def _baseline(
-    ws: Workspace, scenario_id: str, plan: TerritoryPlan | pd.Series
-) -> pd.Series | None:
+def _baseline(ws: Workspace, scenario_id: str, plan: TerritoryPlan | pd.Series) -> pd.Series | None:
     """The scenario's units before a new plan with the same territories (moves then count)."""
     if not isinstance(plan, TerritoryPlan):
         return None  # the scenario as it is moves nothing from itself
@@ -154,7 +151,7 @@ def _run(
         return
     finally:
         bar.clear()
-    st.session_state[_AUDIT] = (key, result)
+    st.session_state[keys.BAL_AUDIT] = (key, result)
 
 
 def _show(result: AuditResult) -> None:
@@ -182,9 +179,9 @@ def _show(result: AuditResult) -> None:
     left, right, _ = st.columns([1, 1, 3])
     left.download_button(
         "Download the report (HTML)", audit_report_bytes(result, "html"),
-        file_name="fairness_audit.html", mime="text/html", key="bal.audit.html",
+        file_name="fairness_audit.html", mime="text/html", key=keys.BAL_AUDIT_HTML,
     )  # fmt: skip
     right.download_button(
         "Download the ensemble (CSV)", audit_report_bytes(result, "csv"),
-        file_name="fairness_audit.csv", mime="text/csv", key="bal.audit.csv",
+        file_name="fairness_audit.csv", mime="text/csv", key=keys.BAL_AUDIT_CSV,
     )  # fmt: skip

@@ -38,6 +38,7 @@ from planner.services.balance_runs import (
     run_balance,
 )
 from planner.workspace import Workspace
+from ui import keys
 from ui.progress import ProgressBar
 from ui.scenarios import BalanceRun, set_last_run
 
@@ -114,7 +115,7 @@ def plan_form(
     leaf_ids = [str(t) for t in leaves(base_terr)] if len(base_terr) else []
     st.subheader("What to balance")
     mode = st.radio(
-        "Mode", list(MODES), format_func=MODES.__getitem__, horizontal=True, key="bal.mode",
+        "Mode", list(MODES), format_func=MODES.__getitem__, horizontal=True, key=keys.BAL_MODE,
         label_visibility="collapsed",
     )  # fmt: skip
     if mode == REBALANCE and not leaf_ids:
@@ -131,7 +132,7 @@ def plan_form(
     for text in _place(problems, form.slots):
         st.error(text)  # a problem no field owns
     disabled = request is None or (mode == REBALANCE and not leaf_ids)
-    if st.button("Run", type="primary", key="bal.run", disabled=disabled) and request:
+    if st.button("Run", type="primary", key=keys.BAL_RUN, disabled=disabled) and request:
         _run(ws, scenario_id, inputs, request)
 
 
@@ -141,7 +142,7 @@ def _basics(
     """The variables to balance, the tolerance and the seed."""
     chosen = left.multiselect(
         "Balance", list(variables), default=[next(iter(variables))],
-        format_func=variables.__getitem__, key="bal.variables",
+        format_func=variables.__getitem__, key=keys.BAL_VARIABLES,
         help="Several variables are balanced together, each by its weight.",
     )  # fmt: skip
     if DRIVE_H_PER_WEEK in chosen and inputs.drive_note:
@@ -153,14 +154,14 @@ def _basics(
         for col, name in zip(left.columns(len(chosen)), chosen, strict=True):
             weights[name] = col.number_input(
                 f"Weight of {variables[name]}", min_value=0.1, max_value=10.0, value=1.0,
-                step=0.1, key=f"bal.w.{name}",
+                step=0.1, key=keys.bal_weight(name),
             )  # fmt: skip
     slots = {"variables": left.container()}
     tolerance_pct = left.slider(
-        "Tolerance (± % of target)", 0.5, 20.0, 2.0, step=0.5, key="bal.tolerance"
+        "Tolerance (± % of target)", 0.5, 20.0, 2.0, step=0.5, key=keys.BAL_TOLERANCE
     )
     seed = left.number_input(
-        "Seed", min_value=0, value=0, step=1, key="bal.seed",
+        "Seed", min_value=0, value=0, step=1, key=keys.BAL_SEED,
         help="Same inputs and seed give the same plan.",
     )  # fmt: skip
     slots["tolerance"] = left.container()
@@ -178,7 +179,7 @@ def _design_options(
 ) -> None:
     """How many territories, or which reps to centre them on (and whether capacity sets targets)."""
     centre = right.checkbox(
-        "Centre territories on where the reps live", key="bal.centre",
+        "Centre territories on where the reps live", key=keys.BAL_CENTRE,
         help="One territory per rep, around the rep's home.",
     )  # fmt: skip
     if centre:
@@ -189,7 +190,7 @@ def _design_options(
     default_k = recommended or len(leaf_ids) or 4
     k = right.number_input(
         "Number of territories", min_value=1, max_value=max(n_units, 1),
-        value=min(default_k, n_units), step=1, key="bal.k",
+        value=min(default_k, n_units), step=1, key=keys.BAL_K,
         help="Territories of equal target; centre them on the reps for targets by capacity.",
     )  # fmt: skip
     form.slots["size"] = right.container()
@@ -205,11 +206,11 @@ def _picked_reps(right: DeltaGenerator, ws: Workspace, scenario_id: str) -> gpd.
     names = dict(zip(ids, homes[s.NAME].astype(str), strict=True))
     picked = right.multiselect(
         "Reps", list(names), default=[r for r in ids if r in owners] or None,
-        format_func=lambda r: names.get(r, r), key="bal.reps",
+        format_func=lambda r: names.get(r, r), key=keys.BAL_REPS,
     )  # fmt: skip
     reps = homes[ids.isin(picked)]
     by_capacity = right.checkbox(
-        "Targets follow each rep's capacity", value=True, key="bal.by_capacity",
+        "Targets follow each rep's capacity", value=True, key=keys.BAL_BY_CAPACITY,
         help="A rep with 32 h a week gets 80 % of the workload of a rep with 40 h.",
     )  # fmt: skip
     capacity = pd.to_numeric(reps[s.CAPACITY_H_PER_WEEK], errors="coerce")
@@ -234,17 +235,19 @@ def _picked_reps(right: DeltaGenerator, ws: Workspace, scenario_id: str) -> gpd.
 def _rebalance_options(right: DeltaGenerator, form: _Form, ws: Workspace) -> None:
     """The move budget, targets by the owners' capacities, and the trade-off curve."""
     max_moved = right.number_input(
-        "Most accounts that may move", min_value=0, value=None, step=10, key="bal.max_moved",
+        "Most accounts that may move", min_value=0, value=None, step=10, key=keys.BAL_MAX_MOVED,
         placeholder="no limit", help="Leave empty for no limit.",
     )  # fmt: skip
     curve = right.checkbox(
-        "Draw the trade-off curve (deviation against accounts moved)", value=True, key="bal.curve"
+        "Draw the trade-off curve (deviation against accounts moved)",
+        value=True,
+        key=keys.BAL_CURVE,
     )
     form.slots["budget"] = right.container()
     form.max_moved_accounts = None if max_moved is None else int(max_moved)
     form.curve = bool(curve)
     by_capacity = right.checkbox(
-        "Targets follow each owner's capacity", value=False, key="bal.rebalance_capacity",
+        "Targets follow each owner's capacity", value=False, key=keys.BAL_REBALANCE_CAPACITY,
         help="Each territory's share of the workload is its owner's share of the reps' "
         "weekly hours (set them on the team page); otherwise targets are equal.",
     )  # fmt: skip
@@ -279,7 +282,7 @@ def _compactness(col: DeltaGenerator, form: _Form) -> None:
     """How hard a design works on compactness, and what compact means (shape or drive time)."""
     sweeps = col.select_slider(
         "Compactness", options=list(COMPACTNESS), value=6, format_func=COMPACTNESS.get,
-        key="bal.compactness",
+        key=keys.BAL_COMPACTNESS,
         help="How hard the design works on tight territories once balanced "
         "(Off: balance only; Strong takes longer).",
     )  # fmt: skip
@@ -287,7 +290,7 @@ def _compactness(col: DeltaGenerator, form: _Form) -> None:
     if form.reps is not None:
         measure = col.radio(
             "Compact by", list(_MEASURES), format_func=_MEASURES.__getitem__,
-            key="bal.compact_by", horizontal=True,
+            key=keys.BAL_COMPACT_BY, horizontal=True,
             help="Round outlines, or less driving from each rep's home to the territory.",
         )  # fmt: skip
         form.compactness = measure
@@ -304,7 +307,7 @@ def _drive(col: DeltaGenerator, form: _Form) -> None:
         return
     hours = col.number_input(
         "Longest drive from the rep's home (hours)", min_value=0.0, max_value=24.0,
-        value=None, step=0.25, key="bal.max_drive_h", placeholder="no limit",
+        value=None, step=0.25, key=keys.BAL_MAX_DRIVE_H, placeholder="no limit",
         help="On the road network saved beside the workspace, else estimated from "
         "straight lines (1.3 × the distance at 40 km/h).",
     )  # fmt: skip
@@ -312,13 +315,13 @@ def _drive(col: DeltaGenerator, form: _Form) -> None:
     if hours is not None:
         limit = col.radio(
             "Drive limit", list(_LIMITS), format_func=_LIMITS.__getitem__, horizontal=True,
-            key="bal.drive_limit",
+            key=keys.BAL_DRIVE_LIMIT,
         )  # fmt: skip
         form.drive_limit = limit
         if limit == "soft":
             penalty = col.number_input(
                 "Weight of the drive limit", min_value=0.1, max_value=100.0, value=1.0,
-                step=0.5, key="bal.drive_penalty",
+                step=0.5, key=keys.BAL_DRIVE_PENALTY,
                 help="A unit 10 % beyond the limit costs as much as this times 10 % "
                 "of deviation from a target.",
             )  # fmt: skip
@@ -338,11 +341,11 @@ def _bounds(
         mean = float(pd.to_numeric(inputs.units[name], errors="coerce").fillna(0).sum()) / n
         help_text += f" The mean territory gets {mean:,.1f}."
     lo = col.number_input(
-        "Smallest territory", min_value=0.0, value=None, key="bal.min_workload",
+        "Smallest territory", min_value=0.0, value=None, key=keys.BAL_MIN_WORKLOAD,
         placeholder="no minimum", help=help_text,
     )  # fmt: skip
     hi = col.number_input(
-        "Largest territory", min_value=0.0, value=None, key="bal.max_workload",
+        "Largest territory", min_value=0.0, value=None, key=keys.BAL_MAX_WORKLOAD,
         placeholder="no maximum", help=help_text,
     )  # fmt: skip
     form.slots["bounds"] = col.container()
@@ -361,12 +364,12 @@ def _locks(
     labels = owner_labels(ws, scenario_id)
     keep = cols[0].multiselect(
         "Keep these territories as they are", leaf_ids, format_func=lambda t: labels.get(t, t),
-        key="bal.locked", help="Their units stay put and nothing joins them.",
+        key=keys.BAL_LOCKED, help="Their units stay put and nothing joins them.",
     )  # fmt: skip
     unit_names = _unit_labels(ws, scenario_id, inputs) if leaf_ids else {}
     units = cols[1].multiselect(
         "Keep these units in their territory", list(unit_names),
-        format_func=lambda u: unit_names.get(u, u), key="bal.locked_units",
+        format_func=lambda u: unit_names.get(u, u), key=keys.BAL_LOCKED_UNITS,
         help="Each stays in the territory it has now; other units may still join or leave.",
         disabled=not leaf_ids, placeholder="none" if leaf_ids else "no territories yet",
     )  # fmt: skip

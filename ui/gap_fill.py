@@ -24,13 +24,10 @@ from planner.edit import EditOutcome, Trouble
 from planner.errors import PlannerError
 from planner.services.unit_plans import fill_gaps
 from planner.workspace import Workspace
-from ui import auth, editing, maps, state
+from ui import auth, editing, keys, maps, state
 
 __all__ = ["gap_fill_section"]
 
-#: Widget keys (ui/keys.py belongs to another engineer this round).
-GAP_FILL_MAP = "tp.assign.gap_fill_map"
-GAP_FILL_APPLY = "tp.assign.gap_fill_apply"
 _NO_TERRITORY = "#d62728"
 
 
@@ -159,10 +156,10 @@ def gap_fill_section(ws: Workspace, sid: str, troubles: Sequence[Trouble]) -> No
             "accounts after", help="the territory's accounts once the unit joins"),
     })  # fmt: skip
     with map_col:
-        maps.show_map(_fill_map(ws, sid, preview, labels), key=GAP_FILL_MAP, height=420)
+        maps.show_map(_fill_map(ws, sid, preview, labels), key=keys.GAP_FILL_MAP, height=420)
     if scope is None or not scope.unrestricted:
         st.info("Only planners and admins may fill gaps (the units belong to no territory).")
         return
     label = f"Apply: fill {n_join:,} gap{'' if n_join == 1 else 's'} as one change"
-    if n_join and st.button(label, type="primary", key=GAP_FILL_APPLY):
+    if n_join and st.button(label, type="primary", key=keys.GAP_FILL_APPLY):
         _apply(sid, len(preview))

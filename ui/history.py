@@ -11,7 +11,7 @@ import streamlit as st
 from planner.errors import PlannerError
 from planner.store import coverage_as_of
 from planner.workspace import Workspace
-from ui import cache, display, state
+from ui import cache, display, keys, state
 
 __all__ = ["history_panel"]
 
@@ -68,9 +68,9 @@ def history_panel(*, account: str | None = None, territory: str | None = None, k
             st.caption("No change recorded since the workspace was created.")
         else:
             display.show_table(
-                _changes_table(frame), hide_index=True, width="stretch", key=f"{key}.t"
+                _changes_table(frame), hide_index=True, width="stretch", key=keys.history_table(key)
             )
-        day = st.date_input("As of", value=date.today(), key=f"{key}.day")
+        day = st.date_input("As of", value=date.today(), key=keys.history_day(key))
         try:
             if account is not None:
                 _account_on(ws.store, account, day)

@@ -354,7 +354,7 @@ def crm_import_section(ws: Workspace) -> None:
     ObjectTerritory2Association.csv (Territory2Model.csv, Territory2Type.csv
     and User.csv too when exported); every problem is listed before anything changes.
     """
-    outcome = st.session_state.get(f"{keys.IMPORT_SALESFORCE}.outcome")
+    outcome = st.session_state.get(keys.IMPORT_SALESFORCE_OUTCOME)
     with st.expander("Salesforce ETM export (zip)", expanded=outcome is not None):
         st.caption(
             "A zip of the Territory2, UserTerritory2Association and ObjectTerritory2Association "
@@ -362,35 +362,33 @@ def crm_import_section(ws: Workspace) -> None:
             "have them) becomes a new planning scenario that remembers each record's Id, so "
             "the Export page can write a delta that deletes by Id."
         )
-        upload = st.file_uploader(
-            "Export (zip)", type=["zip"], key=f"{keys.IMPORT_SALESFORCE}.file"
-        )
+        upload = st.file_uploader("Export (zip)", type=["zip"], key=keys.IMPORT_SALESFORCE_FILE)
         left, middle, right = st.columns(3)
         accounts = [c for c in ws.accounts.columns if c != s.GEOMETRY]
         left.selectbox(
             "Salesforce account Id column",
             accounts,
-            key=f"{keys.IMPORT_SALESFORCE}.accounts",
+            key=keys.IMPORT_SALESFORCE_ACCOUNTS,
             index=accounts.index(s.ACCOUNT_ID) if s.ACCOUNT_ID in accounts else 0,
         )
         users = [c for c in ws.reps.columns if c not in (s.GEOMETRY, s.PASSWORD_HASH)]
         middle.selectbox(
             "Salesforce username or email column",
             users,
-            key=f"{keys.IMPORT_SALESFORCE}.users",
+            key=keys.IMPORT_SALESFORCE_USERS,
             index=users.index(s.EMAIL) if s.EMAIL in users else 0,
         )
         right.text_input(
             "Territory model (optional)",
-            key=f"{keys.IMPORT_SALESFORCE}.model",
+            key=keys.IMPORT_SALESFORCE_MODEL,
             placeholder="the export's only model",
         )
         st.text_input(
-            "Scenario name", key=f"{keys.IMPORT_SALESFORCE}.name", placeholder="the model's label"
+            "Scenario name", key=keys.IMPORT_SALESFORCE_NAME, placeholder="the model's label"
         )
         st.button(
             "Import the Salesforce export",
-            key=f"{keys.IMPORT_SALESFORCE}.go",
+            key=keys.IMPORT_SALESFORCE_GO,
             disabled=upload is None,
             on_click=run_salesforce_import,
         )
@@ -403,19 +401,19 @@ def run_salesforce_import() -> None:
     """Import the uploaded Salesforce export as the signed-in user (the button's ``on_click``)."""
     scope = auth.current_scope()
     ws = state.workspace_or_none()
-    upload = st.session_state.get(f"{keys.IMPORT_SALESFORCE}.file")
+    upload = st.session_state.get(keys.IMPORT_SALESFORCE_FILE)
     if scope is None or not scope.can("import_data") or ws is None or upload is None:
-        st.session_state[f"{keys.IMPORT_SALESFORCE}.outcome"] = (
+        st.session_state[keys.IMPORT_SALESFORCE_OUTCOME] = (
             "error",
             "Access denied, or no file uploaded.",
         )
         return
     user = auth.current_user()
     options = EtmOptions(
-        model=str(st.session_state.get(f"{keys.IMPORT_SALESFORCE}.model") or ""),
-        user_column=str(st.session_state.get(f"{keys.IMPORT_SALESFORCE}.users") or s.EMAIL),
+        model=str(st.session_state.get(keys.IMPORT_SALESFORCE_MODEL) or ""),
+        user_column=str(st.session_state.get(keys.IMPORT_SALESFORCE_USERS) or s.EMAIL),
         account_id_column=str(
-            st.session_state.get(f"{keys.IMPORT_SALESFORCE}.accounts") or s.ACCOUNT_ID
+            st.session_state.get(keys.IMPORT_SALESFORCE_ACCOUNTS) or s.ACCOUNT_ID
         ),
     )
     with tempfile.TemporaryDirectory(prefix="tp-etm-") as tmp:
@@ -427,16 +425,16 @@ def run_salesforce_import() -> None:
                 path,
                 options=options,
                 user=None if user is None else str(user.user_id),
-                scenario_name=str(st.session_state.get(f"{keys.IMPORT_SALESFORCE}.name") or ""),
+                scenario_name=str(st.session_state.get(keys.IMPORT_SALESFORCE_NAME) or ""),
             )
         except PlannerError as exc:
-            st.session_state[f"{keys.IMPORT_SALESFORCE}.outcome"] = ("error", str(exc))
+            st.session_state[keys.IMPORT_SALESFORCE_OUTCOME] = ("error", str(exc))
             return
     ws.tables = dict(result.workspace.tables)
     state.mark_changed("import salesforce")
     if result.scenario_id is not None:
         state.set_scenario_id(result.scenario_id)
-    st.session_state[f"{keys.IMPORT_SALESFORCE}.outcome"] = (
+    st.session_state[keys.IMPORT_SALESFORCE_OUTCOME] = (
         "success",
         " ".join([*result.messages, *result.notes]),
     )

@@ -12,6 +12,8 @@ Streamlit needs the key itself at run time, so these are plain strings.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 # --------------------------------------------------------------------------- the session (ui.state)
 WORKSPACE = "tp.workspace"
 SOURCE = "tp.source"
@@ -213,7 +215,7 @@ REPORT_XLSX = "tp.widget.report_xlsx"
 TARGET_FORM = "tp.form.target"
 
 
-# --------------------------------------------------------------- account pickers (ui.account_actions)
+# ------------------------------------------------------ account pickers (ui.account_actions)
 def pick_chosen(name: str) -> str:
     """The accounts picked in one picker table (kept across its pages and searches)."""
     return f"tp.pick.{name}.chosen"
@@ -237,3 +239,225 @@ def pick_clear(name: str) -> str:
 def pick_table(name: str, view: str) -> str:
     """The table of one picker for one view (rows shown); a new view gets a new table."""
     return f"tp.pick.{name}.table.{view}"
+
+
+# ------------------------------------- Assignment page (app_pages.assignment)
+ASSIGN_TABS = "tp.assign.tabs"
+
+
+# --------------------------------------- Rules and overrides (ui.rule_editor)
+RULES_TERRITORY = "tp.assign.rules.territory"
+RULES_CANDIDATES = "tp.assign.rules.candidates"
+RULES_ACTION = "tp.assign.rules.action"
+RULES_SEARCH = "tp.assign.rules.search"
+RULES_REASON = "tp.assign.rules.reason"
+RULES_OVERRIDE = "tp.assign.rules.override"
+RULES_REMOVE = "tp.assign.rules.remove_button"
+
+
+def rules_text(territory_id: str, version: int) -> str:
+    """The rule field of one territory and saved version (it shows the saved rule)."""
+    return f"tp.assign.rules.text.{territory_id}.{version}"
+
+
+def rules_apply(territory_id: str) -> str:
+    """The Apply button of one territory's rule."""
+    return f"tp.assign.rules.apply.{territory_id}"
+
+
+def rules_clear(territory_id: str) -> str:
+    """The "Clear the rule" button of one territory."""
+    return f"tp.assign.rules.clear.{territory_id}"
+
+
+def rules_use(i: int) -> str:
+    """The Use button of one example rule."""
+    return f"tp.assign.rules.use.{i}"
+
+
+# ----------------------------------------------------- Gap fill (ui.gap_fill)
+GAP_FILL_MAP = "tp.assign.gap_fill_map"
+GAP_FILL_APPLY = "tp.assign.gap_fill_apply"
+
+
+# --------------------------- One account on the Map page (ui.account_actions)
+ACCOUNT_FLASH = "tp.map.account.flash"
+
+
+def account_form(account_id: str) -> str:
+    """The include / exclude form of one account."""
+    return f"tp.map.account.form.{account_id}"
+
+
+# ------------------------------ Data page: editing accounts (ui.account_edit)
+DATA_SET_COLUMN = "tp.data.set_column"
+DATA_SET_VALUE = "tp.data.set_value"
+DATA_SET_BUTTON = "tp.data.set_button"
+DATA_EDITOR_SAVE = "tp.data.editor_save"
+DATA_EDIT_HOW = "tp.data.edit_how"
+
+
+def data_editor(version: int) -> str:
+    """The cell editor of one workspace version (a saved edit starts a fresh editor)."""
+    return f"tp.data.editor.{version}"
+
+
+# -------------------------------------- Team page: hand-over (app_pages.team)
+TEAM_HANDOVER_FROM = "tp.team.ho_from"
+TEAM_HANDOVER_TO = "tp.team.ho_to"
+TEAM_HANDOVER_ON = "tp.team.ho_on"
+TEAM_HANDOVER_ASK = "tp.team.ho_ask"
+TEAM_HANDOVER_ASKED = "tp.team.ho_asked"
+TEAM_HANDOVER_YES = "tp.team.ho_yes"
+TEAM_HANDOVER_NO = "tp.team.ho_no"
+
+
+#  Balance: the fairness audit (ui.audit_view; the widgets keep their bal. names)
+BAL_AUDIT = "tp.balance.audit"
+BAL_AUDIT_PLANS = "bal.audit.plans"
+BAL_AUDIT_SEED = "bal.audit.seed"
+BAL_AUDIT_RUN = "bal.audit.run"
+BAL_AUDIT_WHICH = "bal.audit.which"
+BAL_AUDIT_WEIGHT = "bal.audit.weight"
+BAL_AUDIT_HTML = "bal.audit.html"
+BAL_AUDIT_CSV = "bal.audit.csv"
+
+
+#  Balance controls (ui.balance_controls; bal. names kept for bookmarks and tests)
+BAL_MODE = "bal.mode"
+BAL_RUN = "bal.run"
+BAL_VARIABLES = "bal.variables"
+BAL_TOLERANCE = "bal.tolerance"
+BAL_SEED = "bal.seed"
+BAL_CENTRE = "bal.centre"
+BAL_K = "bal.k"
+BAL_REPS = "bal.reps"
+BAL_BY_CAPACITY = "bal.by_capacity"
+BAL_MAX_MOVED = "bal.max_moved"
+BAL_CURVE = "bal.curve"
+BAL_REBALANCE_CAPACITY = "bal.rebalance_capacity"
+BAL_COMPACTNESS = "bal.compactness"
+BAL_COMPACT_BY = "bal.compact_by"
+BAL_MAX_DRIVE_H = "bal.max_drive_h"
+BAL_DRIVE_LIMIT = "bal.drive_limit"
+BAL_DRIVE_PENALTY = "bal.drive_penalty"
+BAL_MIN_WORKLOAD = "bal.min_workload"
+BAL_MAX_WORKLOAD = "bal.max_workload"
+BAL_LOCKED = "bal.locked"
+BAL_LOCKED_UNITS = "bal.locked_units"
+
+
+def bal_weight(variable: str) -> str:
+    """The weight field of one balanced variable."""
+    return f"bal.w.{variable}"
+
+
+# ------------------------------------------------ History panels (ui.history)
+
+
+def history_table(panel: str) -> str:
+    """The changes table of one history panel (``panel`` is the panel's key)."""
+    return f"{panel}.t"
+
+
+def history_day(panel: str) -> str:
+    """The "As of" day of one history panel."""
+    return f"{panel}.day"
+
+
+# --------------------------------- Import: a Salesforce export (ui.importing)
+IMPORT_SALESFORCE_OUTCOME = "tp.import.salesforce.outcome"
+IMPORT_SALESFORCE_FILE = "tp.import.salesforce.file"
+IMPORT_SALESFORCE_ACCOUNTS = "tp.import.salesforce.accounts"
+IMPORT_SALESFORCE_USERS = "tp.import.salesforce.users"
+IMPORT_SALESFORCE_MODEL = "tp.import.salesforce.model"
+IMPORT_SALESFORCE_NAME = "tp.import.salesforce.name"
+IMPORT_SALESFORCE_GO = "tp.import.salesforce.go"
+
+
+# ------------------------------------ Road network upload (ui.network_upload)
+NETWORK_FILE = "tp.widget.network.file"
+NETWORK_BUILD = "tp.widget.network.build"
+
+
+# ----------------------- Targets: proposed quotas, opportunities (ui.targets)
+TARGETS_PROPOSE_FORM = "tp.targets.propose_form"
+TARGETS_PROPOSE_REQUEST = "tp.targets.propose_request"
+TARGETS_PROPOSE_BASIS = "tp.targets.propose_basis"
+TARGETS_PROPOSE_TOTAL = "tp.targets.propose_total"
+TARGETS_PROPOSE_PERIOD = "tp.targets.propose_period"
+TARGETS_PROPOSE_PER = "tp.targets.propose_per"
+TARGETS_PROPOSE_STEP = "tp.targets.propose_step"
+TARGETS_PROPOSE_LOOKBACK = "tp.targets.propose_lookback"
+TARGETS_PROPOSE_EDITOR = "tp.targets.propose_editor"
+TARGETS_PROPOSE_SAVE = "tp.targets.propose_save"
+OPPORTUNITIES_STORED = "tp.reports.opportunities_stored"
+
+
+# ----------------------------------------------- Team routes (ui.team_routes)
+TEAM_ROUTES_PLAN = "tp.widget.team.plan"
+TEAM_ROUTES_WEEK = "tp.widget.team.week"
+TEAM_ROUTES_POOL = "tp.widget.team.pool"
+TEAM_ROUTES_WEEKS = "tp.widget.team.weeks"
+TEAM_ROUTES_DUE = "tp.widget.team.due"
+TEAM_ROUTES_SEARCH = "tp.widget.team.search"
+TEAM_ROUTES_DAY = "tp.widget.team.day"
+TEAM_ROUTES_MAP = "tp.routes.team_map"
+
+
+def team_routes_reps(territory_ids: Iterable[str]) -> str:
+    """The reps picker of one choice of territories."""
+    return f"tp.widget.team.reps.{','.join(territory_ids)}"
+
+
+def team_routes_territories(pool: str) -> str:
+    """The territories picker of one kind of pool."""
+    return f"tp.widget.team.territories.{pool}"
+
+
+def team_routes_shifts(rep_ids: Iterable[str]) -> str:
+    """The shifts editor of one set of reps."""
+    return f"tp.widget.team.shifts.{','.join(rep_ids)}"
+
+
+def team_routes_file(kind: str, rep: object) -> str:
+    """One rep's download (``gpx`` or ``csv``)."""
+    return f"tp.widget.team.{kind}.{rep}"
+
+
+# --------------------------------------------------------- Routes (ui.routes)
+ROUTES_SPEED = "tp.widget.routes.speed"
+ROUTES_CIRCUITY = "tp.widget.routes.circuity"
+ROUTES_DATE = "tp.widget.routes.date"
+ROUTES_REP_NONE = "tp.widget.routes.rep_none"
+ROUTES_REP = "tp.widget.routes.rep"
+ROUTES_START = "tp.widget.routes.start"
+ROUTES_END = "tp.widget.routes.end"
+ROUTES_WEEKDAYS = "tp.widget.routes.weekdays"
+ROUTES_MODE = "tp.widget.routes.mode"
+ROUTES_SEARCH = "tp.widget.routes.search"
+ROUTES_ACCOUNTS = "tp.widget.routes.accounts"
+ROUTES_ROUTE_CHOSEN = "tp.widget.routes.route_chosen"
+ROUTES_GPX = "tp.widget.routes.gpx"
+ROUTES_GEOJSON = "tp.widget.routes.geojson"
+ROUTES_CSV = "tp.widget.routes.csv"
+ROUTES_WORKLOAD_CSV = "tp.widget.routes.workload_csv"
+ROUTES_SIM_WEEKS = "tp.widget.routes.sim_weeks"
+ROUTES_SIM_SEARCH = "tp.widget.routes.sim_search"
+ROUTES_SIMULATE = "tp.widget.routes.simulate"
+ROUTES_ACCOUNTS_FORM = "tp.form.routes.accounts"
+
+
+def routes_result(name: str) -> str:
+    """A result the routes pages keep for the next runs (``plan``, ``workload``...)."""
+    return f"tp.routes.{name}"
+
+
+def routes_day(serial: object) -> str:
+    """The day picker of one planned route."""
+    return f"tp.widget.routes.day.{serial}"
+
+
+def routes_map(i: int) -> str:
+    """The map of one day's route."""
+    return f"tp.routes.map.{i}"

@@ -17,13 +17,11 @@ from planner.io.limits import DEFAULT_LIMITS
 from planner.routing import RoadNetwork
 from planner.services.network_upload import UploadedNetwork, store_uploaded_network
 from planner.workspace import Workspace
-from ui import display
+from ui import display, keys
 from ui.progress import ProgressBar
 from ui.routes import recall, remember
 
 __all__ = ["network_section"]
-
-_KEY = "tp.widget.network"
 
 
 def network_section(ws: Workspace, ws_file: Path | None, network: RoadNetwork | None) -> None:
@@ -45,11 +43,11 @@ def network_section(ws: Workspace, ws_file: Path | None, network: RoadNetwork | 
     upload = st.file_uploader(
         "OpenStreetMap extract",
         type=["pbf", "osm", "gz"],
-        key=f"{_KEY}.file",
+        key=keys.NETWORK_FILE,
         help=f"At most {DEFAULT_LIMITS.max_file_bytes >> 20:,} MB.",
     )
     if upload is not None and st.button(
-        "Build the road network", type="primary", key=f"{_KEY}.build"
+        "Build the road network", type="primary", key=keys.NETWORK_BUILD
     ):
         _build(ws, ws_file, upload.name, upload.getvalue())
     done = recall("network_upload", str(ws_file))

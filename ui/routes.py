@@ -68,7 +68,7 @@ from planner.services.route_tables import (
     workload_frame,
 )
 from planner.workspace import Workspace
-from ui import display, maps, state
+from ui import display, keys, maps, state
 from ui.progress import ProgressBar
 
 __all__ = [
@@ -96,7 +96,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_STORE = "tp.routes"
 _NETWORK_ERRORS: dict[str, str] = {}
 DUE: RouteMode = "due"
 CHOSEN: RouteMode = "chosen"
@@ -189,7 +188,7 @@ def estimate_settings(network: RoadNetwork | None) -> EstimateParams:
     with st.expander("Estimate settings (no road network)"):
         left, right = st.columns(2)
         speed = left.number_input(
-            "Average speed (km/h)", 10.0, 130.0, 40.0, 5.0, key="tp.widget.routes.speed"
+            "Average speed (km/h)", 10.0, 130.0, 40.0, 5.0, key=keys.ROUTES_SPEED
         )
         circuity = right.number_input(
             "Road distance ÷ straight distance",
@@ -197,7 +196,7 @@ def estimate_settings(network: RoadNetwork | None) -> EstimateParams:
             3.0,
             1.3,
             0.05,
-            key="tp.widget.routes.circuity",
+            key=keys.ROUTES_CIRCUITY,
             help="How much longer roads are than straight lines (1.2 to 1.4 in most places).",
         )
     return EstimateParams(circuity=float(circuity), speed_kph=float(speed))
@@ -221,7 +220,7 @@ class PlanKey:
 
 def recall(name: str, key: object) -> Any:
     """Return the session's result ``name`` if it was made from ``key``, else ``None``."""
-    stored = st.session_state.get(f"{_STORE}.{name}")
+    stored = st.session_state.get(keys.routes_result(name))
     if stored is None or stored[0] != key:
         return None
     return stored[1]
@@ -229,7 +228,7 @@ def recall(name: str, key: object) -> Any:
 
 def remember(name: str, key: object, value: object) -> None:
     """Keep ``value`` (made from ``key``) as the session's result ``name`` for the next runs."""
-    st.session_state[f"{_STORE}.{name}"] = (key, value)
+    st.session_state[keys.routes_result(name)] = (key, value)
 
 
 # -- choosing the rep, the day and the visits ------------------------------------------------
@@ -254,13 +253,13 @@ def day_controls(ws: Workspace, sid: str, scope: AccessScope | None) -> DayChoic
     day = top[1].date_input(
         "Date",
         value=next_working_day(date.today()),
-        key="tp.widget.routes.date",
+        key=keys.ROUTES_DATE,
         format="YYYY-MM-DD",
         help="Today, or the next weekday at weekends.",
     )
     reps = routable_reps(ws, sid, scope, on=day)
     if reps.empty:
-        top[0].selectbox("Rep", ["—"], disabled=True, key="tp.widget.routes.rep_none")
+        top[0].selectbox("Rep", ["—"], disabled=True, key=keys.ROUTES_REP_NONE)
         st.info(
             "No rep whose routes you may see owns a territory in this scenario on "
             f"{day:%Y-%m-%d}. Assign an owner to a territory first."
@@ -274,11 +273,11 @@ def day_controls(ws: Workspace, sid: str, scope: AccessScope | None) -> DayChoic
         ids,
         index=ids.index(own) if own else 0,
         format_func=lambda r: f"{names[r]} ({r})",
-        key="tp.widget.routes.rep",
+        key=keys.ROUTES_REP,
         disabled=len(ids) == 1,
     )
-    start = top[2].time_input("Day starts", clock(8, 0), key="tp.widget.routes.start")
-    end = top[3].time_input("Day ends", clock(17, 0), key="tp.widget.routes.end")
+    start = top[2].time_input("Day starts", clock(8, 0), key=keys.ROUTES_START)
+    end = top[3].time_input("Day ends", clock(17, 0), key=keys.ROUTES_END)
     weekdays, mode, search_s = _plan_options()
     return DayChoice(str(rep_id), day, start, end, weekdays, mode, search_s)
 
@@ -291,13 +290,13 @@ def _plan_options() -> tuple[tuple[int, ...], RouteMode, int]:
         selection_mode="multi",
         default=[0, 1, 2, 3, 4],
         format_func=lambda d: DAY_NAMES[d],
-        key="tp.widget.routes.weekdays",
+        key=keys.ROUTES_WEEKDAYS,
     )
     mode = opts[1].radio(
         "Accounts",
         [DUE, CHOSEN],
         horizontal=True,
-        key="tp.widget.routes.mode",
+        key=keys.ROUTES_MODE,
         format_func=lambda m: "Due this week" if m == DUE else "Choose accounts",
         help="Due this week: visit frequencies decide which accounts are due, and the "
         "week's visits are spread over the working days. Choose accounts: route the "
@@ -308,7 +307,7 @@ def _plan_options() -> tuple[tuple[int, ...], RouteMode, int]:
         1,
         10,
         1,
-        key="tp.widget.routes.search",
+        key=keys.ROUTES_SEARCH,
         help="Longer searches find slightly shorter routes.",
     )
     return tuple(sorted(weekdays or [])), CHOSEN if mode == CHOSEN else DUE, int(search_s)
@@ -320,17 +319,15 @@ def chosen_accounts(accounts: pd.DataFrame) -> tuple[str, ...]:
         a: f"{n} ({a})" if isinstance(n, str) and n else str(a)
         for a, n in zip(accounts[s.ACCOUNT_ID].astype(str), accounts[s.NAME], strict=True)
     }
-    with st.form("tp.form.routes.accounts", border=False):
+    with st.form(keys.ROUTES_ACCOUNTS_FORM, border=False):
         picked = st.multiselect(
             "Accounts to visit",
             list(labels),
             format_func=labels.__getitem__,
-            key="tp.widget.routes.accounts",
+            key=keys.ROUTES_ACCOUNTS,
             placeholder="Pick the accounts to visit",
         )
-        st.form_submit_button(
-            "Route these accounts", type="primary", key="tp.widget.routes.route_chosen"
-        )
+        st.form_submit_button("Route these accounts", type="primary", key=keys.ROUTES_ROUTE_CHOSEN)
     return tuple(map(str, picked))
 
 
@@ -491,7 +488,7 @@ def _day_choice(plan: RoutePlan, key: PlanKey, wanted: date) -> int:
         default=first,
         format_func=lambda i: day_label(plan, i, key.first_day),
         # One picker per plan: a new plan of the same week must not inherit the old choice.
-        key=f"tp.widget.routes.day.{recall('plan_serial', key)}",
+        key=keys.routes_day(recall("plan_serial", key)),
     )
     return first if chosen is None else int(chosen)
 
@@ -515,7 +512,7 @@ def _route_map(route: RepRoute, i: int, network: RoadNetwork | None, ws: Workspa
     ws_file = workspace_file(ws)
     roads = road_context_for(ws_file) if tiles == "none" and network is not None else None
     m = route_map(route.plan, i, network=network, tiles=tiles, roads=roads, territories=mine)
-    maps.show_map(m, key=f"tp.routes.map.{i}", height=520)
+    maps.show_map(m, key=keys.routes_map(i), height=520)
     maps.attribution_caption()
 
 
@@ -546,7 +543,7 @@ def _downloads(
         to_gpx(plan, network, day=day),
         file_name=f"{stem}.gpx",
         mime="application/gpx+xml",
-        key="tp.widget.routes.gpx",
+        key=keys.ROUTES_GPX,
         on_click="ignore",
         disabled=not plan.days[day].stops,
         icon=":material/smartphone:",
@@ -556,7 +553,7 @@ def _downloads(
         json.dumps(to_geojson(plan, network)),
         file_name=f"{stem}.geojson",
         mime="application/geo+json",
-        key="tp.widget.routes.geojson",
+        key=keys.ROUTES_GEOJSON,
         on_click="ignore",
     )
     cols[2].download_button(
@@ -564,7 +561,7 @@ def _downloads(
         neutralise_frame(plan.eta_table()).to_csv(index=False).encode("utf-8"),
         file_name=f"{stem}.csv",
         mime="text/csv",
-        key="tp.widget.routes.csv",
+        key=keys.ROUTES_CSV,
         on_click="ignore",
     )
 
@@ -623,7 +620,7 @@ def workload_section(
         neutralise_frame(shown).to_csv(index=False).encode("utf-8"),
         file_name=f"travel-workload-{sid}-{datetime.now():%Y%m%d}.csv",
         mime="text/csv",
-        key="tp.widget.routes.workload_csv",
+        key=keys.ROUTES_WORKLOAD_CSV,
         on_click="ignore",
     )
 
@@ -637,9 +634,9 @@ def _simulation(
 ) -> pd.DataFrame | None:
     """The simulate controls; the session's simulated workload for these inputs, if any."""
     controls = st.columns([1, 1, 2], vertical_alignment="bottom")
-    weeks = controls[0].slider("Weeks simulated", 1, 8, 4, key="tp.widget.routes.sim_weeks")
+    weeks = controls[0].slider("Weeks simulated", 1, 8, 4, key=keys.ROUTES_SIM_WEEKS)
     per_territory = controls[1].slider(
-        "Search time per territory (s)", 1, 8, 2, key="tp.widget.routes.sim_search"
+        "Search time per territory (s)", 1, 8, 2, key=keys.ROUTES_SIM_SEARCH
     )
     source = state.workspace_source()
     key = (
@@ -653,7 +650,7 @@ def _simulation(
     )
     if controls[2].button(
         "Simulate routes",
-        key="tp.widget.routes.simulate",
+        key=keys.ROUTES_SIMULATE,
         help="Plans each territory's routes for the weeks chosen and "
         "averages their drive time (slower, closer to reality).",
     ):

@@ -9,7 +9,7 @@ that inherit its rule. Under them: include or exclude accounts with a reason,
 and the territory's overrides, which can be removed.
 
 The edits are :mod:`planner.edit.rules` and :mod:`planner.edit.overrides`,
-called with the session's access scope. Session keys live here (``tp.assign.rules.*``).
+called with the session's access scope.
 """
 
 from __future__ import annotations
@@ -25,20 +25,14 @@ from planner.edit.overrides import OverrideAction
 from planner.errors import PlannerError, RuleError
 from planner.labels import count_of
 from planner.workspace import Workspace
-from ui import account_actions, auth, display, editing, state
+from ui import account_actions, auth, display, editing, keys, state
 
 __all__ = ["rule_editor", "rules_tab"]
-
-TERRITORY = "tp.assign.rules.territory"
-CANDIDATES = "tp.assign.rules.candidates"
-ACTION = "tp.assign.rules.action"
-SEARCH = "tp.assign.rules.search"
-REASON = "tp.assign.rules.reason"
 
 
 def text_key(territory_id: str) -> str:
     """The rule field's key: a new one per territory and saved version (it shows the saved rule)."""
-    return f"tp.assign.rules.text.{territory_id}.{state.workspace_version()}"
+    return keys.rules_text(territory_id, state.workspace_version())
 
 
 def _pick_name(territory_id: str, action: str) -> str:
@@ -51,7 +45,10 @@ def rules_tab(ws: Workspace, sid: str, labels: Mapping[str, str], user: str | No
         st.info("This scenario has no territories yet.")
         return
     territory = st.selectbox(
-        "Territory", sorted(labels), format_func=lambda t: labels.get(t, t), key=TERRITORY
+        "Territory",
+        sorted(labels),
+        format_func=lambda t: labels.get(t, t),
+        key=keys.RULES_TERRITORY,
     )
     if territory is None:
         return
@@ -74,12 +71,12 @@ def rules_tab(ws: Workspace, sid: str, labels: Mapping[str, str], user: str | No
 def _candidates(ws: Workspace, sid: str, territory: str) -> pd.DataFrame:
     """The accounts the territory could hold, kept while the user types (per saved version)."""
     tag = (state.workspace_version(), id(ws), ws.version, sid, territory)
-    kept = st.session_state.get(CANDIDATES)
+    kept = st.session_state.get(keys.RULES_CANDIDATES)
     if isinstance(kept, tuple) and kept[0] == tag:
         frame: pd.DataFrame = kept[1]
         return frame
     frame = edit.rule_candidates(ws, sid, territory)
-    st.session_state[CANDIDATES] = (tag, frame)
+    st.session_state[keys.RULES_CANDIDATES] = (tag, frame)
     return frame
 
 
@@ -155,10 +152,10 @@ def _rule_buttons(
     apply_col, clear_col = st.columns(2)
     apply = apply_col.button(
         "Apply", type="primary", disabled=not (can and ok and text.strip() != saved),
-        key=f"tp.assign.rules.apply.{territory}", help=None if can else "Your role may not edit",
+        key=keys.rules_apply(territory), help=None if can else "Your role may not edit",
     )  # fmt: skip
     clear = clear_col.button(
-        "Clear the rule", disabled=not (can and saved), key=f"tp.assign.rules.clear.{territory}"
+        "Clear the rule", disabled=not (can and saved), key=keys.rules_clear(territory)
     )
     if not (apply or clear):
         return
@@ -200,7 +197,7 @@ def _fields_help(ws: Workspace, key: str) -> None:
             code, use = st.columns([5, 1], vertical_alignment="center")
             code.markdown(f"`{rule}` — {meaning}")
             use.button(
-                "Use", key=f"tp.assign.rules.use.{i}", on_click=_use, args=(key, rule),
+                "Use", key=keys.rules_use(i), on_click=_use, args=(key, rule),
                 help="Put this rule in the field (nothing is saved until Apply)",
             )  # fmt: skip
 
@@ -240,9 +237,15 @@ def _override_form(ws: Workspace, sid: str, territory: str, user: str | None) ->
         return
     words = {"include": f"Include in {territory}", "exclude": f"Exclude from {territory}"}
     action: OverrideAction = st.radio(
-        "Action", ["include", "exclude"], horizontal=True, key=ACTION, format_func=words.__getitem__
+        "Action",
+        ["include", "exclude"],
+        horizontal=True,
+        key=keys.RULES_ACTION,
+        format_func=words.__getitem__,
     )
-    search = st.text_input("Find accounts", key=SEARCH, placeholder="id, name or address")
+    search = st.text_input(
+        "Find accounts", key=keys.RULES_SEARCH, placeholder="id, name or address"
+    )
     everyone = edit.override_choices(ws, sid, territory, action)
     choices = edit.override_choices(ws, sid, territory, action, text=search) if search else everyone
     name = _pick_name(territory, action)
@@ -252,11 +255,13 @@ def _override_form(ws: Workspace, sid: str, territory: str, user: str | None) ->
         column_config={"account": "Name", "now": "Now in"},
     )  # fmt: skip
     reason = st.text_input(
-        "Reason for the override", key=REASON, placeholder="e.g. key account served from HQ"
+        "Reason for the override",
+        key=keys.RULES_REASON,
+        placeholder="e.g. key account served from HQ",
     )
     verb = "Include" if action == "include" else "Exclude"
     label = f"{verb} {count_of(len(picked), 'account')}"
-    if not st.button(label, type="primary", disabled=not picked, key="tp.assign.rules.override"):
+    if not st.button(label, type="primary", disabled=not picked, key=keys.RULES_OVERRIDE):
         return
     try:
         editing.require_edit(territory)
@@ -289,7 +294,7 @@ def _override_list(ws: Workspace, sid: str, territory: str, user: str | None) ->
         shown, name=name, valid=table[s.ACCOUNT_ID].astype(str).tolist(), noun="override"
     )
     label = f"Remove {count_of(len(gone), 'override')}" if gone else "Remove"
-    if not st.button(label, disabled=not gone, key="tp.assign.rules.remove_button"):
+    if not st.button(label, disabled=not gone, key=keys.RULES_REMOVE):
         return
     try:
         editing.require_edit(territory)

@@ -22,23 +22,10 @@ from planner.reports import (
     stored_opportunities,
 )
 from planner.workspace import Workspace
-from ui import state
+from ui import keys, state
 
 __all__ = ["opportunities_for_reports", "propose_quotas_section", "visible_opportunities"]
 
-# Widget and memory keys of these pieces (to move into ui.keys with the rest).
-PROPOSE_FORM = "tp.targets.propose_form"
-PROPOSE_REQUEST = "tp.targets.propose_request"
-PROPOSE_BASIS = "tp.targets.propose_basis"
-PROPOSE_TOTAL = "tp.targets.propose_total"
-PROPOSE_PERIOD = "tp.targets.propose_period"
-PROPOSE_PER = "tp.targets.propose_per"
-PROPOSE_STEP = "tp.targets.propose_step"
-PROPOSE_LOOKBACK = "tp.targets.propose_lookback"
-PROPOSE_EDITOR = "tp.targets.propose_editor"
-PROPOSE_SAVE = "tp.targets.propose_save"
-OPPORTUNITIES_UPLOAD = "tp.widget.opportunities"
-OPPORTUNITIES_STORED = "tp.reports.opportunities_stored"
 
 _BASES = {
     "revenue": "Annual revenue of the accounts",
@@ -79,28 +66,28 @@ def propose_quotas_section(
 def _request_form(latest_period: str | None) -> dict[str, Any] | None:
     """The request the user last submitted (kept across reruns), or ``None`` before any."""
     default_period = next_period(latest_period) if latest_period else str(date.today().year + 1)
-    with st.form(PROPOSE_FORM):
+    with st.form(keys.TARGETS_PROPOSE_FORM):
         c1, c2, c3 = st.columns(3)
         basis = c1.selectbox("Basis", list(_BASES), format_func=_BASES.__getitem__,
-                             key=PROPOSE_BASIS)  # fmt: skip
+                             key=keys.TARGETS_PROPOSE_BASIS)  # fmt: skip
         total = c2.number_input("Total", min_value=0.0, value=1_000_000.0, step=10_000.0,
-                                format="%.0f", key=PROPOSE_TOTAL)  # fmt: skip
+                                format="%.0f", key=keys.TARGETS_PROPOSE_TOTAL)  # fmt: skip
         period = c3.text_input("Period", value=default_period, placeholder="2027-Q1",
                                help="2027, 2027-H1, 2027-Q1 or 2027-01",
-                               key=PROPOSE_PERIOD)  # fmt: skip
+                               key=keys.TARGETS_PROPOSE_PERIOD)  # fmt: skip
         c4, c5, c6 = st.columns(3)
         per = c4.radio("Per", ["territory", "rep"], horizontal=True,
-                       format_func=_PER.__getitem__, key=PROPOSE_PER)  # fmt: skip
+                       format_func=_PER.__getitem__, key=keys.TARGETS_PROPOSE_PER)  # fmt: skip
         step = c5.selectbox("Round to", [1, 100, 1_000, 10_000], index=2,
-                            format_func="{:,}".format, key=PROPOSE_STEP)  # fmt: skip
+                            format_func="{:,}".format, key=keys.TARGETS_PROPOSE_STEP)  # fmt: skip
         lookback = c6.number_input("History: periods back", min_value=1, max_value=12, value=1,
-                                   key=PROPOSE_LOOKBACK)  # fmt: skip
+                                   key=keys.TARGETS_PROPOSE_LOOKBACK)  # fmt: skip
         if st.form_submit_button("Propose", type="primary"):
-            st.session_state[PROPOSE_REQUEST] = {
+            st.session_state[keys.TARGETS_PROPOSE_REQUEST] = {
                 "basis": basis, "total": float(total), "period": period.strip(), "per": per,
                 "step": float(step), "lookback": int(lookback),
             }  # fmt: skip
-    request = st.session_state.get(PROPOSE_REQUEST)
+    request = st.session_state.get(keys.TARGETS_PROPOSE_REQUEST)
     return dict(request) if request else None
 
 
@@ -109,7 +96,7 @@ def _editor(proposal: pd.DataFrame) -> pd.DataFrame:
     locked = [c for c in proposal.columns if c != "proposed"]
     edited = st.data_editor(
         proposal,
-        key=PROPOSE_EDITOR,
+        key=keys.TARGETS_PROPOSE_EDITOR,
         hide_index=True,
         width="stretch",
         disabled=locked,
@@ -156,7 +143,7 @@ def _chart(edited: pd.DataFrame, period: str) -> None:
 
 
 def _save_button(sid: str, scope: AccessScope, edited: pd.DataFrame, period: str) -> None:
-    if not st.button("Save as targets", key=PROPOSE_SAVE, type="primary"):
+    if not st.button("Save as targets", key=keys.TARGETS_PROPOSE_SAVE, type="primary"):
         return
     try:
         full = state.workspace_for_edit()
@@ -165,7 +152,7 @@ def _save_button(sid: str, scope: AccessScope, edited: pd.DataFrame, period: str
         st.error(str(exc))
         return
     if state.mark_changed(f"propose {len(items)} targets"):
-        st.session_state.pop(PROPOSE_REQUEST, None)
+        st.session_state.pop(keys.TARGETS_PROPOSE_REQUEST, None)
         st.toast(f"{len(items)} targets for {period} saved.")
         st.rerun()
 
@@ -184,7 +171,7 @@ def opportunities_for_reports(scope: AccessScope) -> pd.DataFrame | None:
         + ("Stored in the workspace, replacing the ones there." if may_store else
            "Kept for this session only (your role does not import data).")
     )  # fmt: skip
-    upload = st.file_uploader("Opportunities file", type=["csv"], key=OPPORTUNITIES_UPLOAD)
+    upload = st.file_uploader("Opportunities file", type=["csv"], key=keys.OPPORTUNITIES_UPLOAD)
     if upload is not None:
         _take_upload(upload, may_store, scope)
     loaded = state.opportunities()
@@ -200,7 +187,7 @@ def opportunities_for_reports(scope: AccessScope) -> pd.DataFrame | None:
 def _take_upload(upload: UploadedFile, may_store: bool, scope: AccessScope) -> None:
     name = str(upload.name)
     marker = (name, str(upload.file_id))
-    if st.session_state.get(OPPORTUNITIES_STORED) == marker:
+    if st.session_state.get(keys.OPPORTUNITIES_STORED) == marker:
         return  # stored on an earlier run; the uploader keeps the file
     try:
         raw = pd.read_csv(upload, dtype=str, keep_default_na=False, encoding="utf-8-sig")
@@ -215,7 +202,7 @@ def _take_upload(upload: UploadedFile, may_store: bool, scope: AccessScope) -> N
     except (ValueError, UnicodeDecodeError) as exc:
         st.error(f"{name} could not be read as CSV: {exc}")
         return
-    st.session_state[OPPORTUNITIES_STORED] = marker
+    st.session_state[keys.OPPORTUNITIES_STORED] = marker
     state.set_opportunities(None)
     if state.mark_changed(f"import {result.read} opportunities"):
         st.success(

@@ -33,7 +33,7 @@ from planner.services.team_routes import (
     team_visits,
 )
 from planner.workspace import Workspace
-from ui import display, maps, state
+from ui import display, keys, maps, state
 from ui.progress import ProgressBar
 from ui.routes import recall, remember, road_context_for, workspace_file
 
@@ -44,7 +44,6 @@ _POOL_LABELS: dict[PoolKind, str] = {
     "vacant": "A vacant territory's accounts",
     "unassigned": "Accounts in no territory",
 }
-_KEY = "tp.widget.team"
 
 
 def team_section(
@@ -66,7 +65,7 @@ def team_section(
         request,
         None if network is None else network.source,
     )
-    if st.button("Plan the team", type="primary", key=f"{_KEY}.plan"):
+    if st.button("Plan the team", type="primary", key=keys.TEAM_ROUTES_PLAN):
         _plan(ws, sid, scope, request, network, key)
     team = recall("team", key)
     if team is None:
@@ -83,15 +82,15 @@ def _controls(
 ) -> TeamRequest | None:
     top = st.columns([2, 3, 2], vertical_alignment="bottom")
     first = week_start(next_working_day(date.today()))
-    monday = week_start(top[0].date_input("Week of", first, key=f"{_KEY}.week"))
+    monday = week_start(top[0].date_input("Week of", first, key=keys.TEAM_ROUTES_WEEK))
     pool: PoolKind = top[1].radio(
         "Pool of accounts",
         list(_POOL_LABELS),
         horizontal=True,
         format_func=_POOL_LABELS.__getitem__,
-        key=f"{_KEY}.pool",
+        key=keys.TEAM_ROUTES_POOL,
     )
-    weeks = int(top[2].slider("Weeks", 1, 4, 1, key=f"{_KEY}.weeks"))
+    weeks = int(top[2].slider("Weeks", 1, 4, 1, key=keys.TEAM_ROUTES_WEEKS))
     territory_ids = _pool_territories(ws, sid, scope, pool, monday)
     reps = team_reps(ws, sid, scope, on=monday)
     if reps.empty:
@@ -108,7 +107,7 @@ def _controls(
         list(names),
         default=owners,
         format_func=lambda r: f"{names[r]} ({r})",
-        key=f"{_KEY}.reps.{','.join(territory_ids)}",
+        key=keys.team_routes_reps(territory_ids),
         help="Each rep starts and ends every day at home; the plan decides who visits what.",
     )
     shifts = _shift_editor(reps[reps[s.REP_ID].isin(rep_ids)])
@@ -117,10 +116,10 @@ def _controls(
         "Visits",
         [True, False],
         horizontal=True,
-        key=f"{_KEY}.due",
+        key=keys.TEAM_ROUTES_DUE,
         format_func=lambda d: "As often as due (visit frequencies)" if d else "Each account once",
     )
-    search = opts[1].slider("Search time (s)", 2, 60, 5, key=f"{_KEY}.search")
+    search = opts[1].slider("Search time (s)", 2, 60, 5, key=keys.TEAM_ROUTES_SEARCH)
     if not rep_ids:
         st.info("Pick the reps to plan together.")
         return None
@@ -157,7 +156,7 @@ def _pool_territories(
         "Territories",
         list(labels),
         format_func=lambda t: f"{labels[t]} ({t})",
-        key=f"{_KEY}.territories.{pool}",
+        key=keys.team_routes_territories(pool),
         placeholder="Pick the territories whose accounts to plan",
     )
     return tuple(map(str, picked))
@@ -172,7 +171,7 @@ def _shift_editor(reps: pd.DataFrame) -> tuple[tuple[str, str, str, str], ...]:
         table,
         hide_index=True,
         width="stretch",
-        key=f"{_KEY}.shifts.{','.join(reps[s.REP_ID])}",
+        key=keys.team_routes_shifts(reps[s.REP_ID]),
         disabled=[s.REP_ID, s.NAME, "territories"],
         column_config={
             "day_start": st.column_config.TextColumn("Day starts", help="HH:MM"),
@@ -235,7 +234,7 @@ def _show(team: TeamRoutes, network: RoadNetwork | None, ws: Workspace, key: obj
     tiles = state.tile_source()
     roads = road_context_for(workspace_file(ws)) if tiles == "none" and network else None
     m = team_map(plan, day, network=network, tiles=tiles, roads=roads)
-    maps.show_map(m, key="tp.routes.team_map", height=520)
+    maps.show_map(m, key=keys.TEAM_ROUTES_MAP, height=520)
     maps.attribution_caption()
     display.show_table(_colored(summary), hide_index=True, width="stretch")
     visits = team_visits(team)
@@ -266,7 +265,7 @@ def _day_choice(team: TeamRoutes) -> tuple[int, int] | None:
         return f"{DAY_NAMES[weekday]} {day_date(team.monday, weekday, week):%d %b}"
 
     chosen = st.segmented_control(
-        "Day", [-1, *range(len(days))], default=-1, format_func=label, key=f"{_KEY}.day"
+        "Day", [-1, *range(len(days))], default=-1, format_func=label, key=keys.TEAM_ROUTES_DAY
     )
     return None if chosen is None or chosen < 0 else days[int(chosen)]
 
@@ -313,7 +312,7 @@ def _downloads(team: TeamRoutes, network: RoadNetwork | None) -> None:
             to_gpx(plan, network),
             file_name=f"{stem}.gpx",
             mime="application/gpx+xml",
-            key=f"{_KEY}.gpx.{r}",
+            key=keys.team_routes_file("gpx", r),
             on_click="ignore",
             disabled=empty,
             icon=":material/smartphone:",
@@ -323,6 +322,6 @@ def _downloads(team: TeamRoutes, network: RoadNetwork | None) -> None:
             neutralise_frame(plan.eta_table()).to_csv(index=False).encode("utf-8"),
             file_name=f"{stem}.csv",
             mime="text/csv",
-            key=f"{_KEY}.csv.{r}",
+            key=keys.team_routes_file("csv", r),
             on_click="ignore",
         )
