@@ -4,8 +4,9 @@ A key is written here and only here; modules use the constant
 (``st.session_state[keys.SCENARIO]``, ``key=keys.EDIT_MODE``). Keys made per
 item (a map per mode, a field per file) are functions of the item. Values are
 grouped by prefix: ``tp.`` the session's state, ``tp.widget.`` the frame's
-widgets, ``tp.<page>.`` one page's widgets and memory. (The routes, balance and
-compare pages and ``ui.routes`` / ``ui.scenarios`` still write their own.)
+widgets, ``tp.<page>.`` one page's widgets and memory; the balance controls keep
+their older ``bal.`` names. ``tests/app/test_session_keys.py`` checks that no other
+module writes a key literal (a few modules are still to move theirs: listed there).
 
 Streamlit needs the key itself at run time, so these are plain strings.
 """
