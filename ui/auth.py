@@ -40,7 +40,7 @@ from planner.errors import PlannerError
 from planner.hierarchy import descendants
 from planner.models import UserRole
 from planner.workspace import Workspace
-from ui import keys
+from ui import display, keys
 from ui import session as stored
 
 __all__ = [
@@ -514,14 +514,14 @@ def _demo_hint(ws: Workspace) -> None:
     for role in ("rep", "manager", "planner", "admin"):
         of_role = reps[reps[s.ROLE].astype(str) == role]
         for _, row in of_role.head(2 if role in ("rep", "manager") else 1).iterrows():
-            rows.append({"user id": str(row[s.REP_ID]), "role": role, "name": row[s.NAME]})
+            rows.append({s.REP_ID: str(row[s.REP_ID]), s.ROLE: role, s.NAME: row[s.NAME]})
     if not rows:
         return
     st.info(
         "This is a bundled sample: every user's password is **demo** (demo-only "
         "credentials, see data/README.md). For example:"
     )
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="content")
+    display.show_table(pd.DataFrame(rows), width="content")  # human headers, blank names
 
 
 def sign_in_form() -> None:

@@ -1,4 +1,5 @@
-"""Fixtures of the app tests: a small two-level workspace saved as a GeoPackage."""
+"""Fixtures and helpers of the app tests: a small two-level workspace saved as a GeoPackage,
+a bundled sample without passwords, and opening one page of the app headless."""
 
 from __future__ import annotations
 
@@ -10,11 +11,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import Point, box
+from streamlit.testing.v1 import AppTest
 
 from planner import schema as s
 from planner.auth import ScryptParams, hash_password
 from planner.models import Scenario, ScenarioState
-from planner.workspace import Workspace
+from planner.samples import sample_path
+from planner.workspace import Workspace, open_workspace
+
+#: The app's entry script.
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 #: An account name that would run script if a page or popup forgot to escape it.
 HOSTILE_NAME = "<img src=x onerror=alert(1)> Smith & Sons"
@@ -166,3 +172,35 @@ def small_workspace_file(_small_master: Path, tmp_path_factory: pytest.TempPathF
 def small_workspace() -> Workspace:
     """A fresh in-memory small workspace (40 accounts, 3 leaf territories, 2 scenarios)."""
     return build_small_workspace()
+
+
+def password_free_copy(name: str, folder: Path) -> Path:
+    """Save bundled sample ``name`` without passwords (local mode: the user is a planner)."""
+    ws = open_workspace(sample_path(name))
+    ws.reps[s.PASSWORD_HASH] = None
+    return ws.save(folder / f"{name}.gpkg")
+
+
+@pytest.fixture(scope="module")
+def helsinki_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Helsinki sample without passwords, saved once per test module."""
+    return password_free_copy("helsinki", tmp_path_factory.mktemp("helsinki"))
+
+
+def no_errors(at: AppTest) -> None:
+    """The run raised nothing and showed no error."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def open_page(
+    path: Path, monkeypatch: pytest.MonkeyPatch, page: str, *, timeout: float = 120
+) -> AppTest:
+    """The app on workspace ``path`` (no tiles), switched to ``page``, checked for errors."""
+    monkeypatch.setenv("PLANNER_WORKSPACE", str(path))
+    monkeypatch.setenv("PLANNER_TILES", "none")
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.run()
+    at.switch_page(page).run()
+    no_errors(at)
+    return at

@@ -13,9 +13,7 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from planner import schema as s
 from planner.balance.audit import AuditResult
-from planner.samples import sample_path
 from planner.services.balance_audit import (
     AUDIT_MEASURES,
     audit_report_bytes,
@@ -24,41 +22,16 @@ from planner.services.balance_audit import (
     default_ensemble_size,
     shown_metrics,
 )
-from planner.workspace import open_workspace
+from tests.app.conftest import no_errors, open_page
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
 BALANCE = "app_pages/balance.py"
 AUDIT_KEY = "tp.balance.audit"
-
-
-@pytest.fixture(scope="module")
-def helsinki_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The Helsinki sample without passwords (local mode: the user is a planner)."""
-    ws = open_workspace(sample_path("helsinki"))
-    ws.reps[s.PASSWORD_HASH] = None
-    return ws.save(tmp_path_factory.mktemp("audit") / "helsinki.gpkg")
-
-
-def _page(path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("PLANNER_WORKSPACE", str(path))
-    monkeypatch.setenv("PLANNER_TILES", "none")
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page(BALANCE).run()
-    _no_errors(at)
-    return at
-
-
-def _no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def _audit(at: AppTest, n_plans: int) -> AuditResult:
     at.number_input(key="bal.audit.plans").set_value(n_plans).run()
     at.button(key="bal.audit.run").click().run()
-    _no_errors(at)
+    no_errors(at)
     result = at.session_state[AUDIT_KEY][1]
     assert isinstance(result, AuditResult)
     return result
@@ -82,7 +55,7 @@ def test_scenario_audit_shows_each_measure_with_the_plan_marked(
     helsinki_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without a run the scenario is audited: a histogram per measure, the plan in red."""
-    at = _page(helsinki_file, monkeypatch)
+    at = open_page(helsinki_file, monkeypatch, BALANCE)
     assert any("Audits scenario **2026 plan** as it is" in c.value for c in at.caption)
     assert at.number_input(key="bal.audit.plans").value == 1000  # 137 units: a small map
     result = _audit(at, 40)
@@ -116,11 +89,11 @@ def test_audit_of_a_new_design_uses_its_rules(
     helsinki_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After a design the plan above is audited under its own tolerance and workload."""
-    at = _page(helsinki_file, monkeypatch)
+    at = open_page(helsinki_file, monkeypatch, BALANCE)
     at.number_input(key="bal.k").set_value(4).run()
     at.slider(key="bal.tolerance").set_value(3.0).run()
     at.button(key="bal.run").click().run()
-    _no_errors(at)
+    no_errors(at)
     plan = at.session_state["tp.balance.run"].plan
     assert at.radio(key="bal.audit.which").value == "run"
     result = _audit(at, 30)
@@ -137,7 +110,7 @@ def test_bad_ensemble_or_plan_gets_the_librarys_message(
     helsinki_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A one-territory plan cannot be recombined: the library's message, no traceback."""
-    at = _page(helsinki_file, monkeypatch)
+    at = open_page(helsinki_file, monkeypatch, BALANCE)
     at.number_input(key="bal.k").set_value(1).run()
     at.button(key="bal.run").click().run()
     at.number_input(key="bal.audit.plans").set_value(10).run()
@@ -151,7 +124,7 @@ def test_report_files_hold_the_plan_and_the_ensemble(
     helsinki_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The HTML report marks the plan on every histogram; the CSV has the plan, then each plan."""
-    at = _page(helsinki_file, monkeypatch)
+    at = open_page(helsinki_file, monkeypatch, BALANCE)
     result = _audit(at, 25)
     html = audit_report_bytes(result, "html").decode("utf-8")
     assert html.count("<svg") == len(result.senses) and "Fairness audit" in html

@@ -14,46 +14,19 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from planner import schema as s
 from planner.balance.scenario import scenario_assignment
-from planner.samples import sample_path
 from planner.services.balance_charts import tradeoff_frontier
-from planner.workspace import open_workspace
+from tests.app.conftest import no_errors, open_page
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
 BALANCE = "app_pages/balance.py"
 RUN_KEY = "tp.balance.run"
 
 pytestmark = pytest.mark.slow  # each test runs the app and a balance (10-30 s)
 
 
-@pytest.fixture(scope="module")
-def helsinki_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The Helsinki sample without passwords (local mode: the user is a planner)."""
-    ws = open_workspace(sample_path("helsinki"))
-    ws.reps[s.PASSWORD_HASH] = None
-    return ws.save(tmp_path_factory.mktemp("controls") / "helsinki.gpkg")
-
-
-def _page(path: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
-    monkeypatch.setenv("PLANNER_WORKSPACE", str(path))
-    monkeypatch.setenv("PLANNER_TILES", "none")
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page(BALANCE).run()
-    _no_errors(at)
-    return at
-
-
-def _no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
 def _run(at: AppTest) -> object:
     at.button(key="bal.run").click().run()
-    _no_errors(at)
+    no_errors(at)
     return at.session_state[RUN_KEY]
 
 
@@ -61,7 +34,7 @@ def test_min_above_max_is_shown_under_the_bounds_and_blocks_run(
     helsinki_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The library's message names both bounds and the fix; "Run" waits until it is fixed."""
-    at = _page(helsinki_file, monkeypatch)
+    at = open_page(helsinki_file, monkeypatch, BALANCE)
     at.number_input(key="bal.min_workload").set_value(200.0).run()
     at.number_input(key="bal.max_workload").set_value(100.0).run()
     errors = [e.value for e in at.error]
@@ -69,7 +42,7 @@ def test_min_above_max_is_shown_under_the_bounds_and_blocks_run(
     assert any("Swap them or widen the range" in e for e in errors)
     assert at.button(key="bal.run").disabled
     at.number_input(key="bal.max_workload").set_value(None).run()
-    _no_errors(at)
+    no_errors(at)
     assert not at.button(key="bal.run").disabled
 
 
@@ -77,7 +50,7 @@ def test_bounds_on_several_variables_are_refused_by_name(
     helsinki_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Bounds are in the units of one variable: with two, the page says so and waits."""
-    at = _page(helsinki_file, monkeypatch)
+    at = open_page(helsinki_file, monkeypatch, BALANCE)
     at.multiselect(key="bal.variables").set_value(["workload_h", "account_count"]).run()
     at.number_input(key="bal.max_workload").set_value(100.0).run()
     assert any("need a single weight column" in e.value for e in at.error)
@@ -88,7 +61,7 @@ def test_a_maximum_workload_caps_every_territory(
     helsinki_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """k=4 at ±10 % with a maximum 3 % above the mean target: no territory exceeds it."""
-    at = _page(helsinki_file, monkeypatch)
+    at = open_page(helsinki_file, monkeypatch, BALANCE)
     at.number_input(key="bal.k").set_value(4).run()
     at.slider(key="bal.tolerance").set_value(10.0).run()
     units = at.session_state["tp.balance.inputs"][1]["2026-plan"].units  # the page's inputs
@@ -105,7 +78,7 @@ def test_targets_follow_the_reps_capacities_unless_unticked(
     helsinki_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Around the reps, a 32 h rep's target is 32/40 of a 40 h rep's; unticked, all equal."""
-    at = _page(helsinki_file, monkeypatch)
+    at = open_page(helsinki_file, monkeypatch, BALANCE)
     at.checkbox(key="bal.centre").check().run()
     assert any("share of the workload" in c.value and "32 h" in c.value for c in at.caption)
     at.slider(key="bal.tolerance").set_value(5.0).run()
@@ -120,7 +93,7 @@ def test_compactness_setting_reaches_the_design(
     helsinki_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Off skips the compactness search; Strong runs it and is at least as compact."""
-    at = _page(helsinki_file, monkeypatch)
+    at = open_page(helsinki_file, monkeypatch, BALANCE)
     at.number_input(key="bal.k").set_value(4).run()
     at.select_slider(key="bal.compactness").set_value(0).run()
     off = _run(at)
@@ -136,7 +109,7 @@ def test_kept_units_stay_in_their_territory_in_a_design(
     helsinki_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Units kept from two territories keep those territories in the designed plan."""
-    at = _page(helsinki_file, monkeypatch)
+    at = open_page(helsinki_file, monkeypatch, BALANCE)
     ws = at.session_state["tp.workspace"]
     base = scenario_assignment(ws, "2026-plan")
     kept = [*base.index[base == "HEL-4"][:3], *base.index[base == "HEL-1"][:3]]
@@ -160,7 +133,7 @@ def test_rebalance_keeps_locked_units_and_the_curve_shares_its_settings(
     The curve is traced under the same tolerance and locks as the plan, so
     the plan shown is its no-limit point and lies on its frontier.
     """
-    at = _page(helsinki_file, monkeypatch)
+    at = open_page(helsinki_file, monkeypatch, BALANCE)
     at.radio(key="bal.mode").set_value("rebalance").run()
     at.slider(key="bal.tolerance").set_value(1.0).run()
     free = _run(at).plan  # type: ignore[attr-defined]
@@ -192,7 +165,7 @@ def test_a_hard_drive_limit_reaches_the_rebalance(
 ) -> None:
     """The longest drive is offered for a rebalance and recorded on the plan; a design by k
     explains that drive time is measured from the reps' homes."""
-    at = _page(helsinki_file, monkeypatch)
+    at = open_page(helsinki_file, monkeypatch, BALANCE)
     assert any("centre the territories on the reps" in c.value for c in at.caption)
     at.radio(key="bal.mode").set_value("rebalance").run()
     at.slider(key="bal.tolerance").set_value(5.0).run()
@@ -211,7 +184,7 @@ def test_a_rebalance_can_follow_the_owners_capacities(
     helsinki_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Ticked, HEL-4 (its owner works 32 h, the others 40 h) gets the smaller target."""
-    at = _page(helsinki_file, monkeypatch)
+    at = open_page(helsinki_file, monkeypatch, BALANCE)
     at.radio(key="bal.mode").set_value("rebalance").run()
     at.slider(key="bal.tolerance").set_value(5.0).run()
     at.checkbox(key="bal.curve").uncheck().run()

@@ -17,26 +17,18 @@ from planner.balance.scenario import (
 from planner.models import ScenarioState
 from planner.samples import sample_path
 from planner.workspace import Workspace, open_workspace
+from tests.app.conftest import no_errors, open_page, password_free_copy
 
-ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
 BALANCE = "app_pages/balance.py"
 COMPARE = "app_pages/compare.py"
 WORKSPACE_KEY = "tp.workspace"
-
-
-def _local_copy(name: str, folder: Path) -> Path:
-    """Save sample ``name`` without passwords (local mode: the user is a planner)."""
-    ws = open_workspace(sample_path(name))
-    ws.reps[s.PASSWORD_HASH] = None
-    return ws.save(folder / f"{name}.gpkg")
 
 
 @pytest.fixture(scope="module")
 def sample_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Helsinki and Georgia, saved once for this module without passwords (read-only)."""
     folder = tmp_path_factory.mktemp("samples")
-    return {name: _local_copy(name, folder) for name in ("helsinki", "georgia")}
+    return {name: password_free_copy(name, folder) for name in ("helsinki", "georgia")}
 
 
 @pytest.fixture(scope="module")
@@ -48,26 +40,17 @@ def rebalanced_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ws.reps[s.PASSWORD_HASH] = None
     units = units_with_workload(ws.units, ws.accounts, outside="drop")
     base = scenario_assignment(ws, "2026-plan")
-    plan = rebalance(units, base, weight="workload_h", tolerance=0.01,
-                     locked=keep_territories_locks(base, ["HEL-1"]))
-    save_plan_as_scenario(ws, plan, scenario_id="rebalanced", name="Rebalanced 2026",
-                          base_scenario_id="2026-plan")
+    plan = rebalance(
+        units,
+        base,
+        weight="workload_h",
+        tolerance=0.01,
+        locked=keep_territories_locks(base, ["HEL-1"]),
+    )
+    save_plan_as_scenario(
+        ws, plan, scenario_id="rebalanced", name="Rebalanced 2026", base_scenario_id="2026-plan"
+    )
     return ws.save(tmp_path_factory.mktemp("rebalanced") / "helsinki.gpkg")
-
-
-def _open(path: Path, monkeypatch: pytest.MonkeyPatch, page: str) -> AppTest:
-    monkeypatch.setenv("PLANNER_WORKSPACE", str(path))
-    monkeypatch.setenv("PLANNER_TILES", "none")
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.run()
-    at.switch_page(page).run()
-    _ok(at)
-    return at
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
@@ -80,13 +63,14 @@ def _workspace(at: AppTest) -> Workspace:
     return ws
 
 
-@pytest.mark.parametrize(("sample", "units"), [("helsinki", "137 h3 units"),
-                                               ("georgia", "159 county units")])
+@pytest.mark.parametrize(
+    ("sample", "units"), [("helsinki", "137 h3 units"), ("georgia", "159 county units")]
+)
 def test_balance_page_renders_with_a_sizing_advice(
     sample: str, units: str, sample_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The page shows the units, how many reps the workload needs, and the form."""
-    at = _open(sample_files[sample], monkeypatch, BALANCE)
+    at = open_page(sample_files[sample], monkeypatch, BALANCE)
     assert at.title[0].value == "Balance territories"
     assert any(units in c.value for c in at.caption)
     assert any("reps** at 40 h/week and 85 % utilisation" in i.value for i in at.info)
@@ -99,17 +83,17 @@ def test_design_run_shows_metrics_and_saves_a_planning_scenario(
     sample_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """k=4 on Helsinki: within ±2 %, contiguous; saving adds a planning scenario."""
-    at = _open(sample_files["helsinki"], monkeypatch, BALANCE)
+    at = open_page(sample_files["helsinki"], monkeypatch, BALANCE)
     at.number_input(key="bal.k").set_value(4)
     at.button(key="bal.run").click().run()
-    _ok(at)
+    no_errors(at)
     metrics = _metrics(at)
     assert float(metrics["Worst deviation"].rstrip("%")) <= 2.0
     assert metrics["Contiguous"] == "Yes"
     assert any("within ±2.0%" in x.value for x in at.success)
     next(t for t in at.text_input if t.label == "Scenario name").input("Even four")
     at.button(key="bal.save").click().run()
-    _ok(at)
+    no_errors(at)
     assert any("Saved as planning scenario **even-four**" in x.value for x in at.success)
     ws = _workspace(at)
     new = ws.scenario("even-four")
@@ -123,16 +107,16 @@ def test_drive_hours_are_offered_and_a_design_balances_them(
     sample_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The "Drive hours per week (estimate)" variable is offered; k=4 on it runs, explained."""
-    at = _open(sample_files["helsinki"], monkeypatch, BALANCE)
+    at = open_page(sample_files["helsinki"], monkeypatch, BALANCE)
     variables = at.multiselect(key="bal.variables")
     assert "Drive hours per week (estimate)" in variables.options
     variables.set_value(["drive_h_per_week"]).run()
-    _ok(at)
+    no_errors(at)
     assert any("from straight-line distances" in c.value for c in at.caption)  # no roads file
     at.number_input(key="bal.k").set_value(4)
     at.slider(key="bal.tolerance").set_value(10.0)
     at.button(key="bal.run").click().run()
-    _ok(at)
+    no_errors(at)
     run = at.session_state["tp.balance.run"]
     assert run.plan.parameters["weight"] == "drive_h_per_week"
     assert run.plan.metrics.n_territories == 4 and run.plan.metrics.all_contiguous
@@ -142,17 +126,20 @@ def test_drive_hours_are_offered_and_a_design_balances_them(
 def test_keeping_a_territory_leaves_its_units_in_place(
     sample_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """"Keep Anna's territory as it is": HEL-1 keeps exactly its units in the designed plan."""
-    at = _open(sample_files["helsinki"], monkeypatch, BALANCE)
+    """ "Keep Anna's territory as it is": HEL-1 keeps exactly its units in the designed plan."""
+    at = open_page(sample_files["helsinki"], monkeypatch, BALANCE)
     at.multiselect(key="bal.locked").select("HEL-1")
     at.number_input(key="bal.k").set_value(4)
     at.slider(key="bal.tolerance").set_value(5.0)
     at.button(key="bal.run").click().run()
-    _ok(at)
+    no_errors(at)
     at.button(key="bal.save").click().run()
     ws = _workspace(at)
-    saved = [sc for sc in ws.scenario_list() if sc.created_from == "2026-plan"
-             and sc.parameters.get("method") == "design"][-1]
+    saved = [
+        sc
+        for sc in ws.scenario_list()
+        if sc.created_from == "2026-plan" and sc.parameters.get("method") == "design"
+    ][-1]
     before = scenario_assignment(ws, "2026-plan")
     after = scenario_assignment(ws, saved.scenario_id)
     assert set(after.index[after == "HEL-1"]) == set(before.index[before == "HEL-1"])
@@ -163,11 +150,11 @@ def test_rebalance_respects_the_budget_and_draws_the_curve(
     sample_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Rebalancing Georgia with at most 50 accounts moved; the trade-off curve is drawn."""
-    at = _open(sample_files["georgia"], monkeypatch, BALANCE)
+    at = open_page(sample_files["georgia"], monkeypatch, BALANCE)
     at.radio(key="bal.mode").set_value("rebalance").run()
     at.number_input(key="bal.max_moved").set_value(50)
     at.button(key="bal.run").click().run()
-    _ok(at)
+    no_errors(at)
     moved = int(_metrics(at)["Accounts moved"].replace(",", ""))
     assert 0 < moved <= 50
     assert any("move budget" in w.value for w in at.warning)
@@ -178,31 +165,41 @@ def test_rebalance_respects_the_budget_and_draws_the_curve(
 def test_design_around_reps_names_territories_after_their_owners(
     sample_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """"Centre territories on where the reps live": one territory per rep, ids kept."""
-    at = _open(sample_files["helsinki"], monkeypatch, BALANCE)
+    """ "Centre territories on where the reps live": one territory per rep, ids kept."""
+    at = open_page(sample_files["helsinki"], monkeypatch, BALANCE)
     at.checkbox(key="bal.centre").check().run()
-    assert at.multiselect(key="bal.reps").value == ["hel-rep-1", "hel-rep-2", "hel-rep-3",
-                                                    "hel-rep-4"]
+    assert at.multiselect(key="bal.reps").value == [
+        "hel-rep-1",
+        "hel-rep-2",
+        "hel-rep-3",
+        "hel-rep-4",
+    ]
     at.slider(key="bal.tolerance").set_value(5.0)
     at.button(key="bal.run").click().run()
-    _ok(at)
+    no_errors(at)
     assert any("Distance from the workload to the rep's home" in c.value for c in at.caption)
     at.button(key="bal.save").click().run()
     ws = _workspace(at)
     saved = ws.scenario_list()[-1]
     assert sorted(ws.territories(saved.scenario_id)[s.TERRITORY_ID]) == [
-        "HEL", "HEL-1", "HEL-2", "HEL-3", "HEL-4"]
+        "HEL",
+        "HEL-1",
+        "HEL-2",
+        "HEL-3",
+        "HEL-4",
+    ]
     owners = ws.associations(saved.scenario_id)
     owners = owners[owners[s.ROLE] == "owner"]
     assert dict(zip(owners[s.TERRITORY_ID], owners[s.REP_ID], strict=True)) == {
-        f"HEL-{i}": f"hel-rep-{i}" for i in range(1, 5)}
+        f"HEL-{i}": f"hel-rep-{i}" for i in range(1, 5)
+    }
 
 
 def test_compare_page_lists_moved_units_and_accounts(
     rebalanced_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Active vs the newest planning scenario by default; the moves are listed from -> to."""
-    at = _open(rebalanced_file, monkeypatch, COMPARE)
+    at = open_page(rebalanced_file, monkeypatch, COMPARE)
     assert at.selectbox(key="cmp.a").value == "2026-plan"
     assert at.selectbox(key="cmp.b").value == "rebalanced"
     ws = _workspace(at)
@@ -212,8 +209,13 @@ def test_compare_page_lists_moved_units_and_accounts(
     assert n_moved > 0
     assert any(f"{n_moved:,} units and" in c.value for c in at.caption)
     tables = [d.value for d in at.dataframe]
-    moved = next(t for t in tables if "from_territory" in t.columns and s.UNIT_ID in t.columns
-                 and s.ACCOUNT_ID not in t.columns)
+    moved = next(
+        t
+        for t in tables
+        if "from_territory" in t.columns
+        and s.UNIT_ID in t.columns
+        and s.ACCOUNT_ID not in t.columns
+    )
     assert len(moved) == n_moved
     assert "HEL-1" not in set(moved["from_territory"]) | set(moved["to_territory"])
     accounts = next(t for t in tables if s.ACCOUNT_ID in t.columns)
@@ -224,7 +226,7 @@ def test_promote_asks_first_then_archives_the_active_scenario(
     rebalanced_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Promote, cancel: nothing changes. Promote, confirm: B is active, A archived."""
-    at = _open(rebalanced_file, monkeypatch, COMPARE)
+    at = open_page(rebalanced_file, monkeypatch, COMPARE)
     at.button(key="cmp.promote").click().run()
     assert any("will be archived" in w.value for w in at.warning)
     at.button(key="cmp.cancel").click().run()
@@ -232,7 +234,7 @@ def test_promote_asks_first_then_archives_the_active_scenario(
     assert ws.scenario("rebalanced").state == ScenarioState.PLANNING
     at.button(key="cmp.promote").click().run()
     at.button(key="cmp.confirm").click().run()
-    _ok(at)
+    no_errors(at)
     ws = _workspace(at)
     assert ws.scenario("rebalanced").state == ScenarioState.ACTIVE
     assert ws.scenario("2026-plan").state == ScenarioState.ARCHIVED
@@ -244,7 +246,7 @@ def test_compare_page_on_a_workspace_with_drawn_territories(
     small_workspace_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Territories drawn without unit rows are compared through the units they cover."""
-    at = _open(small_workspace_file, monkeypatch, COMPARE)
+    at = open_page(small_workspace_file, monkeypatch, COMPARE)
     assert at.selectbox(key="cmp.b").value == "draft"
     assert any("change territory" in c.value for c in at.caption)
     assert at.get("arrow_data_frame") or at.dataframe
@@ -254,14 +256,14 @@ def test_rebalance_of_drawn_territories_places_units_by_shape(
     small_workspace_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Territories drawn without unit rows are rebalanced from the units their shapes cover."""
-    at = _open(small_workspace_file, monkeypatch, BALANCE)
+    at = open_page(small_workspace_file, monkeypatch, BALANCE)
     at.radio(key="bal.mode").set_value("rebalance").run()
     at.slider(key="bal.tolerance").set_value(20.0)
     at.button(key="bal.run").click().run()
-    _ok(at)
+    no_errors(at)
     assert _metrics(at)["Contiguous"] == "Yes"
     at.button(key="bal.save").click().run()
-    _ok(at)
+    no_errors(at)
     assert any("Saved as planning scenario" in x.value for x in at.success)
     ws = _workspace(at)
     saved = ws.scenario_list()[-1]
