@@ -22,6 +22,7 @@ from planner.balance.params import CompactnessMeasure, DriveLimitKind
 from planner.balance.scenario import scenario_assignment, territory_owners
 from planner.errors import InputError, PlannerError, Problem
 from planner.hierarchy import leaves
+from planner.labels import count_of
 from planner.services.balance_inputs import (
     DRIVE_H_PER_WEEK,
     BalanceInputs,
@@ -215,11 +216,11 @@ def _picked_reps(right: DeltaGenerator, ws: Workspace, scenario_id: str) -> gpd.
     )  # fmt: skip
     capacity = pd.to_numeric(reps[s.CAPACITY_H_PER_WEEK], errors="coerce")
     if not by_capacity:
-        right.caption(f"{len(reps)} territories, one per rep, equal targets.")
+        right.caption(f"{count_of(len(reps), 'territory')}, one per rep, equal targets.")
         return reps.assign(**{s.CAPACITY_H_PER_WEEK: float("nan")})  # equal targets
     if len(reps) and (capacity.isna() | (capacity <= 0)).any():
         right.caption(
-            f"{len(reps)} territories, one per rep; equal targets, because not every "
+            f"{count_of(len(reps), 'territory')}, one per rep; equal targets, because not every "
             "rep has a capacity (set it on the team page)."
         )
         return reps
@@ -228,7 +229,9 @@ def _picked_reps(right: DeltaGenerator, ws: Workspace, scenario_id: str) -> gpd.
         f"{names.get(r, r)} {c:g} h ({c / total:.0%})"
         for r, c in zip(reps[s.REP_ID].astype(str), capacity, strict=True)
     )
-    right.caption(f"{len(reps)} territories, one per rep; share of the workload: {shares}.")
+    right.caption(
+        f"{count_of(len(reps), 'territory')}, one per rep; share of the workload: {shares}."
+    )
     return reps
 
 

@@ -22,6 +22,7 @@ from planner import edit, viz
 from planner import schema as s
 from planner.edit import EditOutcome, Trouble
 from planner.errors import PlannerError
+from planner.labels import count_of
 from planner.services.unit_plans import fill_gaps
 from planner.workspace import Workspace
 from ui import auth, editing, keys, maps, state
@@ -146,7 +147,8 @@ def gap_fill_section(ws: Workspace, sid: str, troubles: Sequence[Trouble]) -> No
     labels = edit.territory_label(ws.territories(sid))
     n_join = int(preview[s.TERRITORY_ID].notna().sum())
     st.caption(
-        f"{len(preview):,} unit{'' if len(preview) == 1 else 's'} belong to no territory. Each "
+        f"{count_of(len(preview), 'unit')} {'belongs' if len(preview) == 1 else 'belong'} to "
+        "no territory. Each "
         "would join the touching territory with the fewest accounts (units touching only other "
         f"gaps join in later rounds): {n_join:,} can be filled. Nothing changes until you apply."
     )

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from planner import schema as s
 from planner.workspace import Workspace, open_workspace
 from tests.app.test_access_pages import PASSWORD, SUBMIT, build_team_workspace
-from ui import targets as targets_ui
+from ui import keys
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -30,11 +30,11 @@ def _ok(at: AppTest) -> None:
 
 
 def _propose(at: AppTest, *, basis: str, total: float, period: str, step: int) -> pd.DataFrame:
-    at.selectbox(key=targets_ui.PROPOSE_BASIS).set_value(basis)
-    at.number_input(key=targets_ui.PROPOSE_TOTAL).set_value(total)
-    at.text_input(key=targets_ui.PROPOSE_PERIOD).set_value(period)
-    at.selectbox(key=targets_ui.PROPOSE_STEP).set_value(step)
-    at.button(key=f"FormSubmitter:{targets_ui.PROPOSE_FORM}-Propose").click().run()
+    at.selectbox(key=keys.TARGETS_PROPOSE_BASIS).set_value(basis)
+    at.number_input(key=keys.TARGETS_PROPOSE_TOTAL).set_value(total)
+    at.text_input(key=keys.TARGETS_PROPOSE_PERIOD).set_value(period)
+    at.selectbox(key=keys.TARGETS_PROPOSE_STEP).set_value(step)
+    at.button(key=f"FormSubmitter:{keys.TARGETS_PROPOSE_FORM}-Propose").click().run()
     _ok(at)
     frames = [d.value for d in at.dataframe if "proposed" in d.value.columns]
     assert len(frames) == 1
@@ -73,12 +73,12 @@ def test_a_proposal_is_edited_and_saved_as_one_change(
     assert proposal.set_index(s.TERRITORY_ID)["basis_value"].to_dict() == counts.to_dict()
     assert "add up to 3,000" in " ".join(c.value for c in app.caption)
     before = open_workspace(small_workspace_file).version
-    app.session_state[targets_ui.PROPOSE_EDITOR] = {
+    app.session_state[keys.TARGETS_PROPOSE_EDITOR] = {
         "edited_rows": {0: {"proposed": 1500.0}}, "added_rows": [], "deleted_rows": []
     }  # fmt: skip
     app.run()
     assert any("not the total 3,000" in w.value for w in app.warning)
-    app.button(key=targets_ui.PROPOSE_SAVE).click().run()
+    app.button(key=keys.TARGETS_PROPOSE_SAVE).click().run()
     _ok(app)
     ws = open_workspace(small_workspace_file)
     assert ws.version == before + 1
@@ -91,13 +91,13 @@ def test_a_proposal_is_edited_and_saved_as_one_change(
 def test_a_bad_request_shows_one_clear_error(app: AppTest) -> None:
     """History without opportunities and an unknown period are explained, nothing is shown."""
     app.switch_page("app_pages/targets.py").run()
-    app.selectbox(key=targets_ui.PROPOSE_BASIS).set_value("history")
-    app.text_input(key=targets_ui.PROPOSE_PERIOD).set_value("soon")
-    app.button(key=f"FormSubmitter:{targets_ui.PROPOSE_FORM}-Propose").click().run()
+    app.selectbox(key=keys.TARGETS_PROPOSE_BASIS).set_value("history")
+    app.text_input(key=keys.TARGETS_PROPOSE_PERIOD).set_value("soon")
+    app.button(key=f"FormSubmitter:{keys.TARGETS_PROPOSE_FORM}-Propose").click().run()
     assert not app.exception
     assert len(app.error) == 1 and "unknown period 'soon'" in app.error[0].value
-    app.text_input(key=targets_ui.PROPOSE_PERIOD).set_value("2027")
-    app.button(key=f"FormSubmitter:{targets_ui.PROPOSE_FORM}-Propose").click().run()
+    app.text_input(key=keys.TARGETS_PROPOSE_PERIOD).set_value("2027")
+    app.button(key=f"FormSubmitter:{keys.TARGETS_PROPOSE_FORM}-Propose").click().run()
     assert "no opportunities are stored" in app.error[0].value
 
 
@@ -107,7 +107,7 @@ def test_uploaded_opportunities_are_stored_and_drive_history(
     """The upload is stored once (one change), reported, and a new session proposes from it."""
     ws = open_workspace(small_workspace_file)
     app.switch_page("app_pages/reports.py").run()
-    app.file_uploader(key=targets_ui.OPPORTUNITIES_UPLOAD).upload(
+    app.file_uploader(key=keys.OPPORTUNITIES_UPLOAD).upload(
         "Opportunity.csv", _opportunities_csv(ws)
     ).run()
     _ok(app)
@@ -149,7 +149,7 @@ def test_a_manager_splits_a_total_over_their_territories(team_app: AppTest, tmp_
     proposal = _propose(team_app, basis="revenue", total=10_000.0, period="2026-Q2", step=100)
     assert list(proposal[s.TERRITORY_ID]) == ["T1", "T2"]
     assert proposal["proposed"].sum() == 10_000
-    team_app.button(key=targets_ui.PROPOSE_SAVE).click().run()
+    team_app.button(key=keys.TARGETS_PROPOSE_SAVE).click().run()
     _ok(team_app)
     saved = open_workspace(tmp_path / "team.gpkg").rows("targets", "base")
     saved = saved[saved["period"] == "2026-Q2"]
@@ -162,5 +162,5 @@ def test_a_rep_reads_a_proposal_but_cannot_save_it(team_app: AppTest) -> None:
     team_app.switch_page("app_pages/targets.py").run()
     proposal = _propose(team_app, basis="accounts", total=500.0, period="2026-Q2", step=1)
     assert list(proposal[s.TERRITORY_ID]) == ["T1"] and proposal["proposed"].sum() == 500
-    assert not [b for b in team_app.button if b.key == targets_ui.PROPOSE_SAVE]
+    assert not [b for b in team_app.button if b.key == keys.TARGETS_PROPOSE_SAVE]
     assert any("read proposals" in c.value for c in team_app.caption)
