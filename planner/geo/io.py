@@ -190,16 +190,18 @@ def _report(
     match = match_columns([str(c) for c in table.frame.columns], kind, columns=columns)
     checked = _CHECKS[kind](table, match, options)
     problems = [*table.problems, *match.problems, *checked.problems]
-    frame = checked.frame
+    rows_read = len(checked.frame)
+    valid = _valid_rows(checked.frame, checked.bad)
+    del checked  # the rows with errors are no longer held
     try:
-        s.validate_frame(_with_scenario(frame.loc[~checked.bad], kind), kind)
+        s.validate_frame(_with_scenario(valid, kind), kind)
     except InputError as exc:  # a bug in the checks above; still report, never raise
         problems.extend(exc.problems)
-    valid = frame.loc[~checked.bad].reset_index(drop=True)
+    valid = valid.reset_index(drop=True)
     return ValidationReport(
         path=name,
         kind=kind,
-        rows_read=len(frame),
+        rows_read=rows_read,
         rows_valid=len(valid),
         columns_recognised=dict(match.mapping),
         problems=tuple(problems),
@@ -440,6 +442,11 @@ _CHECKS = {
     "units": check_units,
     "territories": check_territories,
 }
+
+
+def _valid_rows(frame: pd.DataFrame, bad: pd.Series) -> pd.DataFrame:
+    """The rows without errors; the frame itself (no copy) when every row is fine."""
+    return frame.loc[~bad] if bad.any() else frame
 
 
 def _with_scenario(frame: pd.DataFrame, kind: Kind) -> pd.DataFrame:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from planner.errors import Problem
 from planner.geo.columns import Kind, normalise_name
+from planner.io.compact import ColumnPieces
 from planner.io.delimited import (
     NUMERIC_ALIASES,
     csv_table,
@@ -166,9 +167,9 @@ def _whole_lines(text: str) -> str:
 def _parse_chunks(
     text: io.TextIOWrapper, delimiter: str, names: list[str], header_row: int, limits: ReadLimits
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    """Read every record below the header, chunk by chunk, checking each chunk."""
+    """Read every record below the header, chunk by chunk, checking and compacting each chunk."""
     numeric = [n for n in names if normalise_name(n) in NUMERIC_ALIASES]
-    frames: list[pd.DataFrame] = []
+    pieces = ColumnPieces(names)
     long: dict[str, list[int]] = {}
     swallowed: list[int] = []
     n = 0
@@ -197,27 +198,27 @@ def _parse_chunks(
                     long.setdefault(col, []).extend(rows)
                 hit = quote_swallowed_mask(chunk, delimiter)
                 swallowed.extend(int(i) for i in chunk.index[hit.to_numpy(dtype=bool)])
-                frames.append(chunk)
+                pieces.add(chunk)
+                del chunk
     except UnicodeDecodeError as exc:  # a ValueError too: caught first
         raise _ReadWhole("not UTF-8 past the first megabyte") from exc
     except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError) as exc:
         raise _ReadWhole(f"ragged rows ({exc})") from exc
-    _same_kinds(frames, numeric)
-    frame = pd.concat(frames) if frames else pd.DataFrame(columns=names)
+    _same_kinds(pieces, numeric)
+    frame = pieces.join()
     found = long_cell_problems(long, limits)
     quote = swallowed_problem(swallowed)
     return frame, found if quote is None else [*found, quote]
 
 
-def _same_kinds(frames: list[pd.DataFrame], numeric: list[str]) -> None:
+def _same_kinds(pieces: ColumnPieces, numeric: list[str]) -> None:
     """Hand over to a whole read when a number column is numbers in some chunks, text in others.
 
     A whole read keeps such a column as text, values as written; joining
     chunks would mix parsed numbers (``inf`` for ``1e999``) with text.
     """
     for col in numeric:
-        kinds = {pd.api.types.is_numeric_dtype(f[col]) for f in frames}
-        if len(kinds) > 1:
+        if len(pieces.kinds(col)) > 1:
             raise _ReadWhole(f"column {col!r} holds numbers in some chunks and text in others")
 
 

@@ -216,8 +216,10 @@ def assemble(
             name = str(c)
             while name in data or name == s.GEOMETRY:
                 name = f"{name}_original"
-            data[name] = frame[c]
-    out = pd.DataFrame(data, index=frame.index)
+            col = frame[c]
+            # a chunked read holds repeated text as categories; give it back as read
+            data[name] = col.astype("str") if isinstance(col.dtype, pd.CategoricalDtype) else col
+    out = pd.DataFrame(data, index=frame.index, copy=False)
     geom = (
         geometry
         if geometry is not None

@@ -302,7 +302,10 @@ def cut_off_last_row(frame: pd.DataFrame, text: str, delimiter: str) -> Problem 
             fix=fix,
         )
     col = frame.columns[-1]
-    lengths = frame[col].map(lambda v: len(str(v)) if cell_text(v) is not None else None)
+    cells = frame[col]
+    if isinstance(cells.dtype, pd.CategoricalDtype):  # a chunked read's repeated text
+        cells = cells.astype(object)
+    lengths = cells.map(lambda v: len(str(v)) if cell_text(v) is not None else None)
     others = lengths.iloc[:-1].dropna()
     last = lengths.iloc[-1]
     if len(others) >= 5 and last is not None and last == last and last < others.min():

@@ -322,12 +322,23 @@ def place_rows(
     unresolved = need & ~found
     _unlocated(out, unresolved, postal_src, postal_text, us, required=required)
     located_mask = ~np.isnan(xs) & ~np.isnan(ys)
-    points = np.full(len(index), None, dtype=object)
-    with collector_paused():  # a million new points would each run the collector
-        points[located_mask] = shapely.points(xs[located_mask], ys[located_mask])
-    geometry = gpd.GeoSeries(points, index=index, crs=s.STORAGE_CRS)
+    geometry = gpd.GeoSeries(_points(xs, ys, located_mask), index=index, crs=s.STORAGE_CRS)
     precision[~located_mask] = None
     return geometry, pd.Series(precision, index=index, dtype="str"), postal_text
+
+
+_POINT_BLOCK = 200_000  # points made at a time: the temporary arrays stay small
+
+
+def _points(xs: np.ndarray, ys: np.ndarray, located: np.ndarray) -> np.ndarray:
+    """Points where ``located``, ``None`` elsewhere, made block by block."""
+    points = np.full(len(xs), None, dtype=object)
+    with collector_paused():  # a million new points would each run the collector
+        for start in range(0, len(xs), _POINT_BLOCK):
+            block = slice(start, start + _POINT_BLOCK)
+            use = located[block]
+            points[block][use] = shapely.points(xs[block][use], ys[block][use])
+    return points
 
 
 def _unlocated(

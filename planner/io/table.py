@@ -273,18 +273,23 @@ def _repeated_names(header: Sequence[object], names: list[str], header_row: int)
 
 
 def finish_rows(frame: pd.DataFrame, header_row: int) -> pd.DataFrame:
-    """Number rows as the user sees them and drop blank rows and blank unnamed columns."""
+    """Number rows as the user sees them and drop blank rows and blank unnamed columns.
+
+    The frame is copied only when there is something to drop.
+    """
     frame.index = pd.RangeIndex(header_row + 1, header_row + 1 + len(frame))
     if frame.empty:
         return frame
     blank = pd.DataFrame({c: blank_cells(frame[c]) for c in frame.columns}, index=frame.index)
-    frame = frame.loc[~blank.all(axis=1)]
+    blank_row = blank.all(axis=1)
+    if blank_row.any():
+        frame = frame.loc[~blank_row]
     unnamed = [
         c
         for c in frame.columns
         if re.fullmatch(r"column_\d+", str(c)) and blank[c].loc[frame.index].all()
     ]
-    return frame.drop(columns=unnamed)
+    return frame.drop(columns=unnamed) if unnamed else frame
 
 
 def check_row_count(n: int, header_row: int, limits: ReadLimits) -> None:
@@ -328,6 +333,8 @@ def cell_text(v: object) -> str | None:
 
 def blank_cells(col: pd.Series) -> pd.Series:
     """Return which cells of a column are blank."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return _by_category(col, blank_cells(pd.Series(col.cat.categories)), fill=True)
     if isinstance(col.dtype, pd.StringDtype):
         return (col.isna() | (col.str.strip() == "")).astype(bool)
     if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
@@ -336,8 +343,24 @@ def blank_cells(col: pd.Series) -> pd.Series:
 
 
 def column_text(col: pd.Series) -> pd.Series:
-    """Return a column as trimmed strings, blanks missing."""
+    """Return a column as trimmed strings, blanks missing.
+
+    A column already trimmed comes back as it is (no copy); a categorical
+    column is trimmed once per category, not once per row.
+    """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return _by_category(col, column_text(pd.Series(col.cat.categories)), fill=None)
     if isinstance(col.dtype, pd.StringDtype):
         out = col.str.strip()
-        return out.mask(out == "")
+        blank = out == ""
+        if not blank.any() and bool((out.str.len() == col.str.len()).all()):
+            return col
+        return out.mask(blank)
     return pd.Series([cell_text(v) for v in col], index=col.index, dtype="str")
+
+
+def _by_category(col: pd.Series, per_category: pd.Series, *, fill: object) -> pd.Series:
+    """Spread a value computed per category over the rows (``fill`` for missing cells)."""
+    codes = col.cat.codes.to_numpy()
+    values = per_category.array.take(codes, allow_fill=True, fill_value=fill)
+    return pd.Series(values, index=col.index, name=col.name, copy=False)

@@ -88,8 +88,8 @@ def quote_swallowed_mask(frame: pd.DataFrame, delimiter: str) -> pd.Series:
         values = frame[col]
         if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
             continue
-        text = values.astype("string")
-        lines = text.str.count("\n").fillna(0)
-        swallowed = (lines >= 1) & text.str.contains(delimiter, regex=False).fillna(False)
-        hit |= swallowed.astype(bool)
+        text = values if isinstance(values.dtype, pd.StringDtype) else values.astype("string")
+        lines = text.str.contains("\n", regex=False).fillna(False).astype(bool)
+        if lines.any():  # the delimiter is looked for only in cells with a line break
+            hit |= lines & text.str.contains(delimiter, regex=False).fillna(False).astype(bool)
     return hit
