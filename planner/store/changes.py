@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
-__all__ = ["Change"]
+from planner.errors import WorkspaceError
+
+__all__ = ["Change", "iso_date"]
 
 
 @dataclass(frozen=True)
@@ -73,3 +76,17 @@ class Change:
             tables=tables,
             detail=detail,
         )
+
+
+def iso_date(value: str | date | None) -> str:
+    """Return a date (today by default) as ``YYYY-MM-DD``; a clear error when it is none."""
+    if value is None:
+        return date.today().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        return date.fromisoformat(str(value)[:10]).isoformat()
+    except ValueError as exc:
+        raise WorkspaceError(
+            f"effective date {value!r} is not a date: write it as YYYY-MM-DD"
+        ) from exc

@@ -35,10 +35,10 @@ from planner import schema as s
 from planner.conform import conform
 from planner.errors import ConflictError, StoreUnavailableError, WorkspaceError, format_ids
 from planner.models import now_iso
-from planner.store.changes import Change
+from planner.store.changes import Change, iso_date
 from planner.store.codec import decode_gpkg
 from planner.store.columnar import read_gpkg_table
-from planner.store.diff import RowChange, TableDiff, diff_aligned, diff_table
+from planner.store.diff import RowChange, TableDiff, diff_aligned, diff_rows, diff_table
 from planner.store.facts import FrameFacts
 from planner.store.layout import HIDDEN, Backend, Layout, kind_of_dtype, kind_of_sql
 from planner.store.messages import fault_message, row_label
@@ -253,6 +253,7 @@ class Store:
         tables: Mapping[str, pd.DataFrame],
         baseline: Mapping[str, pd.DataFrame],
         scopes: Mapping[str, frozenset[str] | None],
+        rows: Mapping[str, np.ndarray] | None = None,
     ) -> tuple[list[TableDiff], dict[str, dict[str, s.Kind]]]:
         """Return the row changes from ``baseline`` to ``tables`` and any new extra columns.
 
@@ -264,6 +265,10 @@ class Store:
             The tables to compare; a set of scenario ids limits a
             scenario-scoped table to those scenarios' rows, ``None`` compares
             the whole table.
+        rows
+            Per table, the positions of the only rows that may differ, when
+            the edit knows them (see :func:`planner.store.diff.diff_rows`):
+            then only those rows are compared.
         """
         diffs: list[TableDiff] = []
         extras: dict[str, dict[str, s.Kind]] = {}
@@ -275,12 +280,26 @@ class Store:
                     if col not in self.layout.columns(name) and col != s.GEOMETRY:
                         extras.setdefault(name, {})[col] = kind_of_dtype(after[col].dtype)
             columns = self.layout.columns(name) + list(extras.get(name, {}))
-            found = self._diff_one(name, after, before, scope, columns)
+            known = (rows or {}).get(name)
+            if known is not None and self._rows_apply(name, after, before):
+                found = diff_rows(name, before, after, columns, spec.key, known)
+            else:
+                found = self._diff_one(name, after, before, scope, columns)
             if found.unique_after and self.facts.is_unique(before):
                 self.facts.mark_unique(after)  # the rows outside the scope are before's
             if len(found):
                 diffs.append(found)
         return diffs, extras
+
+    def _rows_apply(self, name: str, after: pd.DataFrame, before: pd.DataFrame) -> bool:
+        """Tell whether an edit's own list of changed rows can stand for a diff of ``name``."""
+        same_columns = list(after.columns) == list(before.columns)
+        return (
+            bool(s.TABLES[name].key)
+            and len(after) == len(before)
+            and same_columns
+            and self.facts.is_unique(before)
+        )
 
     def _diff_one(
         self,
@@ -469,16 +488,3 @@ class Store:
             RowChange(t, k, op, json.loads(b) if b else None, json.loads(a) if a else None)
             for t, k, op, b, a in found
         ]
-
-
-def iso_date(value: str | date | None) -> str:
-    if value is None:
-        return date.today().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    try:
-        return date.fromisoformat(str(value)[:10]).isoformat()
-    except ValueError as exc:
-        raise WorkspaceError(
-            f"effective date {value!r} is not a date: write it as YYYY-MM-DD"
-        ) from exc

@@ -8,6 +8,7 @@ decide (so a column that only changed dtype is not a change).
 
 from __future__ import annotations
 
+import ctypes
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,17 @@ import shapely
 from planner import schema as s
 from planner.store.codec import row_images
 
-__all__ = ["RowChange", "TableDiff", "diff_aligned", "diff_table", "row_keys"]
+__all__ = [
+    "RowChange",
+    "TableDiff",
+    "column_differs",
+    "diff_aligned",
+    "diff_rows",
+    "diff_table",
+    "identical",
+    "row_keys",
+    "rows_with_keys",
+]
 
 _SEP = "\x1f"
 _NULL = "\x00"
@@ -79,7 +90,7 @@ def key_values(key: str, columns: Sequence[str]) -> dict[str, str | None]:
     return {c: (None if v == _NULL else v) for c, v in zip(columns, values, strict=True)}
 
 
-def _column_differs(old: pd.Series, new: pd.Series, geometry: bool) -> np.ndarray:
+def column_differs(old: pd.Series, new: pd.Series, geometry: bool) -> np.ndarray:
     """Return, per aligned row, whether two columns hold different values (vectorised).
 
     Typed columns compare in numpy; text columns (Python strings and
@@ -87,7 +98,7 @@ def _column_differs(old: pd.Series, new: pd.Series, geometry: bool) -> np.ndarra
     look different there get the careful check of missing values.
     """
     if geometry:
-        return _careful_differs(old.to_numpy(dtype=object), new.to_numpy(dtype=object), True)
+        return _objects_differ(old.to_numpy(dtype=object), new.to_numpy(dtype=object), True)
     a, b = old.to_numpy(), new.to_numpy()
     if a.dtype.kind == "f" and b.dtype.kind == "f":
         with np.errstate(invalid="ignore"):
@@ -95,15 +106,56 @@ def _column_differs(old: pd.Series, new: pd.Series, geometry: bool) -> np.ndarra
     if a.dtype.kind in "biu" and a.dtype == b.dtype:
         return np.asarray(a != b, dtype=bool)
     if a.dtype == object and b.dtype == object:
-        try:
-            looks = np.asarray(a != b, dtype=bool)
-        except (TypeError, ValueError):  # pd.NA compares to NA, which has no truth value
-            return _careful_differs(a, b, False)
-        rows = np.flatnonzero(looks)
-        if len(rows):  # NaN != NaN, None != NaN: look again at these few
-            looks[rows] = _careful_differs(a[rows], b[rows], False)
-        return looks
+        return _objects_differ(a, b, False)
     return _careful_differs(a.astype(object), b.astype(object), False)
+
+
+def _objects_differ(a: np.ndarray, b: np.ndarray, geometry: bool) -> np.ndarray:
+    """Per row, whether two object columns differ; rows holding the very same object do not.
+
+    A copied frame holds the same objects as the frame it was copied from,
+    so comparing the object addresses first (one integer comparison per row)
+    leaves only the rows an edit replaced to be compared by value.
+    """
+    same = identical(a, b)
+    if same is None:
+        return _values_differ(a, b, geometry)
+    out = np.zeros(len(a), dtype=bool)
+    rows = np.flatnonzero(~same)
+    if len(rows):
+        out[rows] = _values_differ(a[rows], b[rows], geometry)
+    return out
+
+
+def identical(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """Per row, whether two object arrays hold the very same object (``None``: cannot tell)."""
+    if a.dtype != object or b.dtype != object or len(a) != len(b):
+        return None
+    if not (a.flags.c_contiguous and b.flags.c_contiguous):
+        return None
+    if not len(a):
+        return np.zeros(0, dtype=bool)
+    return np.asarray(_addresses(a) == _addresses(b), dtype=bool)
+
+
+def _addresses(values: np.ndarray) -> np.ndarray:
+    """The object pointers of a contiguous object array, as integers (read while it lives)."""
+    raw = (ctypes.c_size_t * len(values)).from_address(values.ctypes.data)
+    return np.frombuffer(memoryview(raw), dtype=np.uintp)
+
+
+def _values_differ(a: np.ndarray, b: np.ndarray, geometry: bool) -> np.ndarray:
+    """Per row, whether two object columns hold different values (missing equals missing)."""
+    if geometry:
+        return _careful_differs(a, b, True)
+    try:
+        looks = np.asarray(a != b, dtype=bool)
+    except (TypeError, ValueError):  # pd.NA compares to NA, which has no truth value
+        return _careful_differs(a, b, False)
+    rows = np.flatnonzero(looks)
+    if len(rows):  # NaN != NaN, None != NaN: look again at these few
+        looks[rows] = _careful_differs(a[rows], b[rows], False)
+    return looks
 
 
 def _careful_differs(a: np.ndarray, b: np.ndarray, geometry: bool) -> np.ndarray:
@@ -151,13 +203,13 @@ def diff_aligned(
     after = _with_columns(after, columns)
     rekeyed = np.zeros(len(before), dtype=bool)
     for c in key:
-        rekeyed |= _column_differs(before[c], after[c], False)
+        rekeyed |= column_differs(before[c], after[c], False)
     if rekeyed.sum() > max(1000, len(before) // 10):
         return None
     differ = rekeyed.copy()
     for c in columns:
         if c not in key:
-            differ |= _column_differs(before[c], after[c], c == s.GEOMETRY)
+            differ |= column_differs(before[c], after[c], c == s.GEOMETRY)
     moved = np.flatnonzero(rekeyed)
     old_keys = row_keys(before.iloc[moved], key)
     new_keys = row_keys(after.iloc[moved], key)
@@ -174,14 +226,41 @@ def diff_aligned(
     return TableDiff(table, changes, unique_after=True)
 
 
-def _anywhere(frame: pd.DataFrame, key: Sequence[str], keys: np.ndarray) -> bool:
-    """Tell whether any row of ``frame`` has one of ``keys`` (few keys, a large frame).
+def diff_rows(
+    table: str,
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    columns: Sequence[str],
+    key: Sequence[str],
+    rows: np.ndarray,
+) -> TableDiff:
+    """Return the row changes of an edit that knows the rows it changed.
 
-    One key column (the one with the most distinct wanted values) is looked
-    up over the whole frame; only its matches are keyed and compared.
+    ``before`` and ``after`` have the same length and unique keys; every
+    row of ``after`` outside the positions ``rows`` is ``before``'s row at
+    the same place, and no row at ``rows`` takes the key of a row outside
+    them. Only the rows at ``rows`` are compared (the cost follows the
+    edit, not the table); the result is what :func:`diff_table` finds.
+    """
+    b, a = before.iloc[rows], after.iloc[rows]
+    found = diff_aligned(table, b, a, columns, key)
+    return found if found is not None else diff_table(table, b, a, columns, key)
+
+
+def _anywhere(frame: pd.DataFrame, key: Sequence[str], keys: np.ndarray) -> bool:
+    """Tell whether any row of ``frame`` has one of ``keys`` (few keys, a large frame)."""
+    return bool(len(rows_with_keys(frame, key, keys)))
+
+
+def rows_with_keys(frame: pd.DataFrame, key: Sequence[str], keys: np.ndarray) -> np.ndarray:
+    """Return the positions of the rows of ``frame`` whose key is one of ``keys``.
+
+    Made for few keys and a large frame: one key column (the one with the
+    most distinct wanted values) is looked up over the whole frame; only its
+    matches are keyed and compared.
     """
     if not len(keys):
-        return False
+        return np.array([], dtype=np.intp)
     parts = [k.split(_SEP) for k in keys.tolist()] if len(key) > 1 else [[k] for k in keys]
     wanted = [{p[i] for p in parts} for i in range(len(key))]
     best = max(range(len(key)), key=lambda i: len(wanted[i]))
@@ -191,9 +270,9 @@ def _anywhere(frame: pd.DataFrame, key: Sequence[str], keys: np.ndarray) -> bool
         maybe |= pd.isna(values)
     rows = np.flatnonzero(maybe)
     if not len(rows):
-        return False
-    found = set(row_keys(frame.iloc[rows], key).tolist())
-    return not found.isdisjoint(keys.tolist())
+        return rows
+    found = row_keys(frame.iloc[rows], key)
+    return rows[pd.Series(found, dtype=object).isin(set(keys.tolist())).to_numpy(dtype=bool)]
 
 
 def _updates(
@@ -261,7 +340,7 @@ def diff_table(
         a, b = before.iloc[o], after.iloc[n]
         differ = np.zeros(len(o), dtype=bool)
         for c in columns:
-            differ |= _column_differs(a[c], b[c], c == s.GEOMETRY)
+            differ |= column_differs(a[c], b[c], c == s.GEOMETRY)
         if differ.any():
             keys = new_index[common][differ]
             olds = row_images(a.iloc[np.flatnonzero(differ)], columns)
@@ -313,7 +392,7 @@ def _append_only(
     n = len(before)
     if len(after) >= n:
         head = after.iloc[:n]
-        same = not any(_column_differs(before[c], head[c], c == s.GEOMETRY).any() for c in columns)
+        same = not any(column_differs(before[c], head[c], c == s.GEOMETRY).any() for c in columns)
         if same:  # the usual case: rows were appended at the end
             images = row_images(after.iloc[n:], columns)
             return TableDiff(

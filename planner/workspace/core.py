@@ -115,7 +115,9 @@ class Workspace(WorkspaceScenarios):
         scopes = self._pending()
         if not scopes:
             return None
-        diffs, extras = self.store.diff(self.tables, self._baseline, scopes)
+        known = self._tracked().rows
+        rows = {t: r for t, r in known.items() if r is not None and t in scopes}
+        diffs, extras = self.store.diff(self.tables, self._baseline, scopes, rows)
         if not diffs and not extras:
             self._mark_clean()
             return None
@@ -187,7 +189,7 @@ class Workspace(WorkspaceScenarios):
 
     def _mark_clean(self) -> None:
         self._baseline = dict(self.tables)
-        self._tracked().touched.clear()
+        self._tracked().clean()
 
     def reload(self) -> Workspace:
         """Bring the workspace to the newest version, dropping uncommitted edits; return self.

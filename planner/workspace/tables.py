@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from planner import schema as s
@@ -20,6 +21,12 @@ from planner.conform import conform
 from planner.errors import InputError, Problem
 from planner.models import DEFAULT_TYPE, AuditEntry, Scenario, ScenarioState, TerritoryType
 from planner.store import Store
+from planner.workspace.changed_rows import (
+    replace_rows,
+    same_scenario_column,
+    scenario_positions,
+    take_rows,
+)
 
 __all__ = ["SCENARIO_TABLES", "TABLE_NAMES", "TrackedTables", "WorkspaceTables"]
 
@@ -40,16 +47,32 @@ class TrackedTables(dict[str, pd.DataFrame]):
     """The workspace's tables; remembers which were replaced since the last commit.
 
     ``scoped`` is set by :meth:`Workspace.set_rows` so a replacement of one
-    scenario's rows is compared only on that scenario.
+    scenario's rows is compared only on that scenario. ``rows`` holds, per
+    replaced table, the positions of the only rows that changed since the
+    last commit when every replacement knew them (``None``: not known).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.touched: dict[str, set[str] | None] = {}
+        self.rows: dict[str, np.ndarray | None] = {}
         self.scope: str | None = None
+
+    def clean(self) -> None:
+        """Forget what was replaced (the tables are as committed)."""
+        self.touched.clear()
+        self.rows.clear()
+
+    def replace(self, key: str, value: pd.DataFrame, rows: np.ndarray) -> None:
+        """Replace table ``key`` by ``value``, which differs from it only at positions ``rows``."""
+        known = self.rows.get(key) if key in self.touched else np.array([], dtype=np.intp)
+        self[key] = value
+        if known is not None:
+            self.rows[key] = np.union1d(known, rows)
 
     def __setitem__(self, key: str, value: pd.DataFrame) -> None:
         super().__setitem__(key, value)
+        self.rows[key] = None
         if self.scope is None:
             self.touched[key] = None
         elif key not in self.touched:
@@ -89,7 +112,7 @@ class WorkspaceTables:
         if self.territory_types.empty:
             self.add_territory_type(DEFAULT_TYPE)
         self._baseline: dict[str, pd.DataFrame] = dict(self.tables)
-        self._tracked().touched.clear()
+        self._tracked().clean()
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle the tables, not the connection: a copy (a cache, another process) is detached.
@@ -165,6 +188,12 @@ class WorkspaceTables:
                 f"unknown table '{table}'",
                 [Problem(f"unknown table '{table}'", fix=f"use one of {', '.join(s.TABLES)}")],
             )
+        old = self.tables[table]
+        edit = replace_rows(old, frame, table, validate=validate)
+        if edit is not None:  # a few rows changed: only those are checked (and compared at commit)
+            if len(edit.rows):
+                self._tracked().replace(table, edit.frame, edit.rows)
+            return
         conformed = conform(frame, table)
         if validate:
             s.validate_frame(conformed, table)
@@ -181,7 +210,7 @@ class WorkspaceTables:
         """
         self._require_scenario(scenario_id)
         frame = self.tables[table]
-        return frame[frame[s.SCENARIO_ID] == scenario_id].reset_index(drop=True)
+        return take_rows(frame, scenario_positions(frame, scenario_id))
 
     def set_rows(
         self, table: str, scenario_id: str, frame: pd.DataFrame, *, validate: bool = True
@@ -200,12 +229,17 @@ class WorkspaceTables:
             Check the result against the table's schema.
         """
         self._require_scenario(scenario_id)
+        old = self.tables[table]
+        at = scenario_positions(old, scenario_id)
         new = frame.copy(deep=False)  # copy-on-write: the caller's frame is never changed
-        new[s.SCENARIO_ID] = scenario_id
+        if not same_scenario_column(old, new, at):
+            ids = np.repeat(np.array([scenario_id], dtype=object), len(new))
+            new[s.SCENARIO_ID] = pd.Series(ids, index=new.index, dtype=object)
+        if self._replaced_few(table, old, new, at, validate):
+            return
         new = conform(new, table)
         if validate:
             s.validate_frame(new, table)
-        old = self.tables[table]
         keep = old[old[s.SCENARIO_ID] != scenario_id]
         combined = pd.concat([keep, new], ignore_index=True) if len(keep) else new
         if isinstance(new, gpd.GeoDataFrame):
@@ -219,6 +253,20 @@ class WorkspaceTables:
             tracked[table] = combined
         finally:
             tracked.scope = None
+
+    def _replaced_few(
+        self, table: str, old: pd.DataFrame, new: pd.DataFrame, at: np.ndarray, validate: bool
+    ) -> bool:
+        """Put ``new`` in place of the rows at ``at`` when only a few changed; tell if done."""
+        if not len(at) or len(at) != len(new):
+            return False
+        whole = len(at) == len(old)
+        edit = replace_rows(old, new, table, positions=None if whole else at, validate=validate)
+        if edit is None:
+            return False
+        if len(edit.rows):
+            self._tracked().replace(table, edit.frame, edit.rows)
+        return True
 
     def territories(self, scenario_id: str | None = None) -> gpd.GeoDataFrame:
         """Territories of a scenario (the active one by default)."""
