@@ -1,8 +1,9 @@
 """Map: the territories of the chosen scenario, coloured, with their accounts and reps.
 
-From :data:`planner.viz_fast.FAST_THRESHOLD` accounts on, the accounts are
-drawn as dots on one canvas (:func:`planner.viz_fast.add_fast_accounts`), and
-a note says the map is being prepared until they are drawn.
+From :data:`planner.viz_fast.FAST_THRESHOLD` accounts on, the map first
+shows the accounts' counts per map cell, and the accounts themselves once few
+are in view (:mod:`ui.map_view`); a note says the map is being prepared until
+they are drawn, and the map says when it is loading a view's accounts.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import streamlit as st
 
 from planner import viz, viz_fast
 from planner.labels import count_of
-from ui import account_actions, auth, cache, editing, keys, map_tools, maps, state
+from ui import account_actions, auth, cache, editing, keys, map_tools, map_view, maps, state
 
 ws = state.current_workspace()
 sid = state.current_scenario_id()
@@ -51,19 +52,22 @@ options = state.map_options(
 
 def _build() -> folium.Map:
     roads = cache.road_lines_for(state.workspace_path()) if show_roads else None
-    m = viz.workspace_map(ws, sid, options=options, roads=roads)
-    if fast and show_accounts:
-        viz_fast.add_fast_accounts(m, cache.account_layer(state.content_key(ws), ws, sid))
-    return m
+    return viz.workspace_map(ws, sid, options=options, roads=roads)
 
 
-m = cache.map_copy(state.content_key(ws), f"map|{sid}|{options!r}|{show_roads}|{fast}", _build)
+content = state.content_key(ws)
+what = f"map|{sid}|{options!r}|{show_roads}|{fast}"
+m = cache.map_copy(content, what, _build)
 network_file = cache.roads_file_for(state.workspace_path())
 map_tools.add_layers(m, ws, layers, found, None if network_file is None else str(network_file))
+if fast and show_accounts:  # counts first; a view's accounts once the map asks for them
+    map_view.add_accounts(m, content, ws, sid, what)
 if selecting:
     map_tools.add_select_draw(m)
 returns = map_tools.SELECT_RETURNS if selecting else ()
-reply = maps.show_map(m, key=keys.MAP, height=640, returned_objects=returns)
+# a large map keeps its frame while its layers change (the accounts of each view)
+parts = maps.map_parts(m, split=fast)
+reply = maps.show_parts(parts, key=keys.MAP, height=640, returned_objects=returns)
 hint.empty()  # the map itself says "Drawing N accounts…" until its dots are drawn
 account_actions.account_panel(sid, found)  # include / exclude the opened account (issue 14)
 maps.attribution_caption()

@@ -1,18 +1,26 @@
-"""A fast account layer for large workspaces: counts on a grid, and dots once few are in view.
+"""A fast account layer for large workspaces: counts per map cell, and dots once few are in view.
 
 :func:`planner.viz.add_accounts` makes one Leaflet marker per account (and
 clusters them), which takes the browser many seconds for 100,000 accounts.
-:func:`add_fast_accounts` sends the accounts as compact arrays instead
-(coordinates in 1e-5 degrees, a territory index; the name and id up to
-:data:`TEXT_LIMIT` accounts) and draws them on one canvas, redrawn after
-every pan or zoom. While more than :data:`POINT_LIMIT` accounts are in view,
-they are drawn as aggregates: one bubble per grid cell of the screen
-(64 px), at the mean place of its accounts, sized and labelled by their
-count; a click on a bubble zooms in. With fewer in view, every account is a
-dot coloured by its territory, and a click opens a popup of the nearest one
-(its name, id and territory). Until the canvas is drawn, the map shows a
-"Drawing N accounts…" note; once drawn, the map's container gets the class
+:func:`add_account_layer` draws on one canvas, redrawn after every pan or
+zoom, what :mod:`planner.viz.aggregate` prepared on the server: the counts
+per cell of 64 screen pixels at each zoom level (:func:`~planner.viz.aggregate.overview`,
+a few hundred kilobytes whatever the number of accounts) and, once fewer than
+:data:`POINT_LIMIT` accounts are in view, the accounts of that view
+(:func:`~planner.viz.aggregate.view_chunk`). While more are in view, each
+occupied cell is a bubble at the mean place of its accounts, sized and
+labelled by their count, coloured by their territory when they share one; a
+click on a bubble zooms in. With fewer, the layer asks the page for the
+accounts of the view (it sets the map component's value ``tp_view``:
+``{"bounds": [south, west, north, east], "zoom": z}``) and says "Loading the
+accounts in view…" until they come; then every account is a dot coloured by
+its territory, and a click opens a popup of the nearest one (its name, id
+and territory). Until the canvas is first drawn, the map shows a "Drawing N
+accounts…" note; once drawn, the map's container gets the class
 ``tp-accounts-drawn``.
+
+:func:`account_arrays` (every account as compact arrays) is kept for callers
+that still send them all.
 """
 
 from __future__ import annotations
@@ -32,12 +40,21 @@ from jinja2 import Template
 from planner import schema as s
 from planner.viz import UNASSIGNED_COLOR
 
-__all__ = ["FAST_THRESHOLD", "POINT_LIMIT", "TEXT_LIMIT", "account_arrays", "add_fast_accounts"]
+__all__ = [
+    "FAST_THRESHOLD",
+    "POINT_LIMIT",
+    "TEXT_LIMIT",
+    "VIEW_KEY",
+    "account_arrays",
+    "add_account_layer",
+]
 
-#: From this many accounts on, maps draw them with :func:`add_fast_accounts`.
+#: From this many accounts on, maps draw them with :func:`add_account_layer`.
 FAST_THRESHOLD = 20_000
-#: With more accounts than this in view, the layer draws counts on a grid instead of dots.
+#: With more accounts than this in view, the layer draws counts per cell instead of dots.
 POINT_LIMIT = 20_000
+#: The key of the map component's value under which the layer asks for the accounts in view.
+VIEW_KEY = "tp_view"
 #: Names and ids travel with at most this many accounts (a million names would be 25 MB).
 TEXT_LIMIT = 200_000
 
@@ -127,7 +144,7 @@ class _RawScript(Element):
 
 
 class _CanvasAccounts(MacroElement):
-    """A Leaflet layer drawing the accounts' dots on one canvas (see the module's text)."""
+    """A Leaflet layer drawing the accounts' counts or dots on one canvas (see the module)."""
 
     _template = Template(
         """
@@ -140,33 +157,76 @@ class _CanvasAccounts(MacroElement):
                 for (var i = 0; i < s.length; i++) { out[i] = s.charCodeAt(i); }
                 return out.buffer;
             }
-            var xy = d.xyBits === 16 ? new Uint16Array(bytes(d.xy)) : new Int32Array(bytes(d.xy));
-            var tt = d.tBits === 8 ? new Uint8Array(bytes(d.t)) : new Uint16Array(bytes(d.t));
-            function lat(i) { return (xy[2 * i] + d.y0) * 1e-5; }
-            function lon(i) { return (xy[2 * i + 1] + d.x0) * 1e-5; }
-            var names = d.names ? d.names.split('\u001f') : null;
-            var ids = d.ids ? d.ids.split('\u001f') : null;
-            var n = d.n, mx = new Float64Array(n), my = new Float64Array(n);
-            for (var i = 0; i < n; i++) {
-                var phi = lat(i) * Math.PI / 180;
-                mx[i] = (lon(i) + 180) / 360;
-                my[i] = (1 - Math.log(Math.tan(phi) + 1 / Math.cos(phi)) / Math.PI) / 2;
+            function cells(l) {
+                return {z: l.z, n: l.n, x: new Float32Array(bytes(l.x)),
+                        y: new Float32Array(bytes(l.y)), c: new Uint32Array(bytes(l.c)),
+                        t: new Uint16Array(bytes(l.t))};
             }
-            // the dots in territory order (a counting sort): one fill per colour
-            var nt = d.colors.length, first = new Uint32Array(nt + 1), order = new Uint32Array(n);
-            for (var i = 0; i < n; i++) { first[tt[i] + 1]++; }
-            for (var c = 0; c < nt; c++) { first[c + 1] += first[c]; }
-            for (var i = 0; i < n; i++) { order[first[tt[i]]++] = i; }
-            var sx = new Float32Array(n), sy = new Float32Array(n), bubbles = null;
-            var note = L.DomUtil.create('div', 'tp-loading', map.getContainer());
-            note.textContent = 'Drawing ' + n.toLocaleString('en') + ' accounts…';
-            note.style.cssText = 'position:absolute;z-index:1000;top:10px;left:50%;'
-                + 'transform:translateX(-50%);background:#fff;padding:4px 10px;'
-                + 'border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:13px sans-serif';
+            var levels = d.levels.map(cells), ch = d.chunk, pts = null, near = null;
+            if (ch && ch.kind === 'points') { pts = points(ch); }
+            if (ch && ch.kind === 'cells') { near = cells(ch); }
+            function points(c) {
+                var xy = new Int32Array(bytes(c.xy)), n = c.n, tt = new Uint16Array(bytes(c.t));
+                var p = {n: n, lat: new Float64Array(n), lon: new Float64Array(n), t: tt,
+                         mx: new Float64Array(n), my: new Float64Array(n),
+                         sx: new Float32Array(n), sy: new Float32Array(n),
+                         names: c.names.split('\\u001f'), ids: c.ids.split('\\u001f'),
+                         order: new Uint32Array(n)};
+                for (var i = 0; i < n; i++) {
+                    p.lat[i] = xy[2 * i] * 1e-5; p.lon[i] = xy[2 * i + 1] * 1e-5;
+                    var phi = p.lat[i] * Math.PI / 180;
+                    p.mx[i] = (p.lon[i] + 180) / 360;
+                    p.my[i] = (1 - Math.log(Math.tan(phi) + 1 / Math.cos(phi)) / Math.PI) / 2;
+                }
+                // the dots in territory order (a counting sort): one fill per colour
+                var first = new Uint32Array(d.colors.length + 1);
+                for (var i = 0; i < n; i++) { first[tt[i] + 1]++; }
+                for (var k = 0; k < d.colors.length; k++) { first[k + 1] += first[k]; }
+                for (var i = 0; i < n; i++) { p.order[first[tt[i]]++] = i; }
+                return p;
+            }
+            var note = null, drawnOnce = false, bubbles = null, asking = null;
+            function say(text) {
+                if (!note) {
+                    note = L.DomUtil.create('div', 'tp-loading', map.getContainer());
+                    note.style.cssText = 'position:absolute;z-index:1000;top:10px;left:50%;'
+                        + 'transform:translateX(-50%);background:#fff;padding:4px 10px;'
+                        + 'border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);'
+                        + 'font:13px sans-serif';
+                }
+                note.textContent = text;
+            }
+            function quiet() { if (note) { L.DomUtil.remove(note); note = null; } }
+            if (!window.tpAccountsDrawn) {
+                say('Drawing ' + d.n.toLocaleString('en') + ' accounts…');
+            }
             function short(v) {
                 return v >= 1e6 ? (v / 1e6).toFixed(1) + 'M'
                     : v >= 1e4 ? Math.round(v / 1e3) + 'k'
                     : v >= 1e3 ? (v / 1e3).toFixed(1) + 'k' : String(v);
+            }
+            function covers(box, b) {
+                return !!box && b.getSouth() >= box[0] && b.getWest() >= box[1]
+                    && b.getNorth() <= box[2] && b.getEast() <= box[3];
+            }
+            function ask(b, z) {
+                // the page answers with the accounts of this view (see planner.viz_fast)
+                // rounded outwards: what the page sends back covers the view
+                var lo = function (v) { return Math.floor(v * 1e5) / 1e5; };
+                var hi = function (v) { return Math.ceil(v * 1e5) / 1e5; };
+                var view = {bounds: [lo(b.getSouth()), lo(b.getWest()), hi(b.getNorth()),
+                                     hi(b.getEast())], zoom: z};
+                var key = JSON.stringify(view);
+                if (window.tpAsked === key) { return; }
+                clearTimeout(asking);
+                asking = setTimeout(function () {
+                    var g = window.__GLOBAL_DATA__, S = window.Streamlit;
+                    if (!g || !S) { return; }
+                    window.tpAsked = key;
+                    var value = Object.assign({}, g.previous_data || {});
+                    value[d.viewKey] = view;
+                    S.setComponentValue(value);
+                }, 300);
             }
             var Layer = L.Layer.extend({
                 onAdd: function (m) {
@@ -181,7 +241,7 @@ class _CanvasAccounts(MacroElement):
                     });
                 },
                 onRemove: function (m) {
-                    L.DomUtil.remove(this._c);
+                    L.DomUtil.remove(this._c); quiet(); clearTimeout(asking);
                     m.off('moveend resize', this._draw, this);
                     m.off('click', this._click, this);
                 },
@@ -190,68 +250,83 @@ class _CanvasAccounts(MacroElement):
                     var tl = m.containerPointToLayerPoint([0, 0]);
                     L.DomUtil.setPosition(c, tl);
                     c.width = size.x; c.height = size.y;
-                    var ctx = c.getContext('2d'), po = m.getPixelOrigin();
-                    var scale = 256 * Math.pow(2, m.getZoom()), ox = po.x + tl.x, oy = po.y + tl.y;
-                    var seen = 0;
-                    for (var i = 0; i < n; i++) {
-                        var x = mx[i] * scale - ox, y = my[i] * scale - oy;
-                        sx[i] = x; sy[i] = y;
-                        if (x >= 0 && y >= 0 && x <= size.x && y <= size.y) { seen++; }
-                    }
-                    if (seen > d.pointLimit) {
-                        this._bubbles(ctx, size, ox, oy);
-                    } else {
-                        bubbles = null;
-                        this._dots(ctx, size, m.getZoom());
-                    }
-                    L.DomUtil.remove(note);
+                    var po = m.getPixelOrigin(), z = m.getZoom(), b = m.getBounds();
+                    var v = {ctx: c.getContext('2d'), size: size, z: z,
+                             scale: 256 * Math.pow(2, z), ox: po.x + tl.x, oy: po.y + tl.y};
+                    var wanted = this._pick(v, b);
+                    quiet();
+                    if (wanted) { say('Loading the accounts in view…'); ask(b, z); }
+                    window.tpAccountsDrawn = true;
                     L.DomUtil.addClass(m.getContainer(), 'tp-accounts-drawn');
                 },
-                _dots: function (ctx, size, zoom) {
-                    var r = zoom >= 14 ? 4 : zoom >= 11 ? 2.5 : 1.5, last = -1;
+                _pick: function (v, b) {
+                    // what to draw; true when the page must send the accounts of the view
+                    bubbles = null;
+                    this._c.setAttribute('data-shown', 'counts');  // for tests and tools
+                    if (pts && covers(ch.box, b) && this._dots(v, true) <= d.pointLimit) {
+                        this._dots(v, false);
+                        this._c.setAttribute('data-shown', 'dots');
+                        return false;
+                    }
+                    if (near && near.z === v.z && covers(ch.box, b)) {
+                        this._bubbles(v, near);
+                        return false;
+                    }
+                    if (!levels.length) { return false; }
+                    var deep = v.z >= levels.length;
+                    var seen = this._bubbles(v, levels[Math.min(v.z, levels.length - 1)]);
+                    return seen > 0 && (deep || seen <= d.pointLimit);
+                },
+                _dots: function (v, counting) {
+                    var r = v.z >= 14 ? 4 : v.z >= 11 ? 2.5 : 1.5, last = -1, ctx = v.ctx;
+                    var seen = 0, size = v.size;
+                    if (counting) {
+                        for (var i = 0; i < pts.n; i++) {
+                            var x = pts.mx[i] * v.scale - v.ox, y = pts.my[i] * v.scale - v.oy;
+                            pts.sx[i] = x; pts.sy[i] = y;
+                            if (x >= 0 && y >= 0 && x <= size.x && y <= size.y) { seen++; }
+                        }
+                        return seen;
+                    }
                     ctx.strokeStyle = '#ffffff'; ctx.lineWidth = r > 2 ? 1 : 0;
-                    for (var j = 0; j < n; j++) {
-                        var i = order[j], x = sx[i], y = sy[i];
+                    for (var j = 0; j < pts.n; j++) {
+                        var i = pts.order[j], x = pts.sx[i], y = pts.sy[i];
                         if (x < -r || y < -r || x > size.x + r || y > size.y + r) { continue; }
-                        if (tt[i] !== last) {
+                        if (pts.t[i] !== last) {
                             if (last >= 0) { ctx.fill(); if (r > 2) { ctx.stroke(); } }
-                            last = tt[i]; ctx.fillStyle = d.colors[last]; ctx.beginPath();
+                            last = pts.t[i]; ctx.fillStyle = d.colors[last]; ctx.beginPath();
                         }
                         ctx.moveTo(x + r, y); ctx.arc(x, y, r, 0, 2 * Math.PI);
                     }
                     if (last >= 0) { ctx.fill(); if (r > 2) { ctx.stroke(); } }
+                    return 0;
                 },
-                _bubbles: function (ctx, size, ox, oy) {
-                    // cells of the world's pixel grid (they stay put while panning)
-                    var g = 64, gx = Math.floor(ox / g), gy = Math.floor(oy / g);
-                    var cols = Math.ceil(size.x / g) + 2, rows = Math.ceil(size.y / g) + 2;
-                    var nc = cols * rows, cnt = new Uint32Array(nc);
-                    var hue = new Int32Array(nc).fill(-1);
-                    var ax = new Float64Array(nc), ay = new Float64Array(nc);
-                    for (var i = 0; i < n; i++) {
-                        var cx = Math.floor((sx[i] + ox) / g) - gx;
-                        var cy = Math.floor((sy[i] + oy) / g) - gy;
-                        if (cx < 0 || cy < 0 || cx >= cols || cy >= rows) { continue; }
-                        var j = cy * cols + cx;
-                        cnt[j]++; ax[j] += sx[i]; ay[j] += sy[i];
-                        hue[j] = hue[j] === -1 || hue[j] === tt[i] ? tt[i] : -2;  // -2: mixed
+                _bubbles: function (v, l) {
+                    // one bubble per occupied cell in view; returns the accounts they hold
+                    var most = 1, seen = 0, shown = [], ctx = v.ctx;
+                    for (var j = 0; j < l.n; j++) {
+                        var x = l.x[j] * v.scale - v.ox, y = l.y[j] * v.scale - v.oy;
+                        if (x < -24 || y < -24 || x > v.size.x + 24 || y > v.size.y + 24) {
+                            continue;
+                        }
+                        shown.push([x, y, j]);
+                        if (x >= 0 && y >= 0 && x <= v.size.x && y <= v.size.y) { seen += l.c[j]; }
+                        if (l.c[j] > most) { most = l.c[j]; }
                     }
-                    var most = 1;
-                    for (var j = 0; j < cnt.length; j++) { if (cnt[j] > most) { most = cnt[j]; } }
                     bubbles = [];
                     ctx.font = '600 11px system-ui, sans-serif';
                     ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
-                    for (var j = 0; j < cnt.length; j++) {
-                        if (!cnt[j]) { continue; }
-                        var x = ax[j] / cnt[j], y = ay[j] / cnt[j];
-                        var r = 10 + 14 * Math.sqrt(cnt[j] / most);
+                    for (var k = 0; k < shown.length; k++) {
+                        var x = shown[k][0], y = shown[k][1], j = shown[k][2];
+                        var r = 10 + 14 * Math.sqrt(l.c[j] / most);
                         ctx.beginPath(); ctx.arc(x, y, r, 0, 2 * Math.PI);
-                        ctx.fillStyle = hue[j] >= 0 ? d.colors[hue[j]] : '#4a4a4a';
+                        ctx.fillStyle = l.t[j] < d.colors.length ? d.colors[l.t[j]] : '#4a4a4a';
                         ctx.globalAlpha = 0.85; ctx.fill(); ctx.globalAlpha = 1;
                         ctx.lineWidth = 1.5; ctx.strokeStyle = '#ffffff'; ctx.stroke();
-                        ctx.fillStyle = '#ffffff'; ctx.fillText(short(cnt[j]), x, y);
+                        ctx.fillStyle = '#ffffff'; ctx.fillText(short(l.c[j]), x, y);
                         bubbles.push([x, y, r]);
                     }
+                    return seen;
                 },
                 _click: function (e) {
                     var p = e.containerPoint, m = this._map;
@@ -266,12 +341,15 @@ class _CanvasAccounts(MacroElement):
                         }
                         return;
                     }
+                    if (!pts) { return; }
                     var best = -1, bd = 64;
-                    for (var i = 0; i < n; i++) {
-                        var dx = sx[i] - p.x, dy = sy[i] - p.y, dd = dx * dx + dy * dy;
+                    for (var i = 0; i < pts.n; i++) {
+                        var dx = pts.sx[i] - p.x, dy = pts.sy[i] - p.y, dd = dx * dx + dy * dy;
                         if (dd < bd) { bd = dd; best = i; }
                     }
-                    if (best < 0) { return; }
+                    if (best >= 0) { this._popup(best); }
+                },
+                _popup: function (i) {
                     var box = L.DomUtil.create('div', 'tp-popup');
                     function line(key, text, color) {
                         L.DomUtil.create('br', '', box);
@@ -281,12 +359,11 @@ class _CanvasAccounts(MacroElement):
                         }
                         box.appendChild(document.createTextNode(text));
                     }
-                    L.DomUtil.create('b', '', box).textContent = names ? names[best] : 'Account';
-                    if (ids) { line('Account id:', ids[best]); }
-                    line('Territory:', d.territories[tt[best]], d.colors[tt[best]]);
-                    L.popup({maxWidth: 320}).setLatLng([lat(best), lon(best)])
-                        .setContent(box)
-                        .openOn(m);
+                    L.DomUtil.create('b', '', box).textContent = pts.names[i];
+                    line('Account id:', pts.ids[i]);
+                    line('Territory:', d.territories[pts.t[i]], d.colors[pts.t[i]]);
+                    L.popup({maxWidth: 320}).setLatLng([pts.lat[i], pts.lon[i]])
+                        .setContent(box).openOn(this._map);
                 }
             });
             new Layer().addTo(map);
@@ -309,12 +386,28 @@ class _CanvasAccounts(MacroElement):
         return ""
 
 
-def add_fast_accounts(m: folium.Map, payload: Mapping[str, Any]) -> int:
-    """Draw the accounts of ``payload`` (see :func:`account_arrays`) on one canvas; return how many.
+def add_account_layer(
+    m: folium.Map,
+    overview: Mapping[str, Any],
+    chunk: Mapping[str, Any] | None = None,
+    *,
+    point_limit: int = POINT_LIMIT,
+) -> int:
+    """Draw the accounts of ``overview`` (and of ``chunk``, a view) on one canvas; return how many.
 
-    Counts on a grid while more than :data:`POINT_LIMIT` are in view, dots
-    below. Popups show the nearest account's name, id and territory (the
-    full details of each account would make the page several times larger).
+    Parameters
+    ----------
+    m
+        The map.
+    overview
+        :func:`planner.viz.aggregate.overview` of the accounts.
+    chunk
+        :func:`planner.viz.aggregate.view_chunk` of the view the layer last
+        asked for, if any: drawn while the map shows that view.
+    point_limit
+        With at most this many accounts in view, dots instead of counts.
     """
-    m.add_child(_CanvasAccounts({**payload, "pointLimit": POINT_LIMIT}))
-    return int(payload["n"])
+    payload = {**overview, "chunk": dict(chunk) if chunk else None,
+               "pointLimit": int(point_limit), "viewKey": VIEW_KEY}  # fmt: skip
+    m.add_child(_CanvasAccounts(payload))
+    return int(overview["n"])
