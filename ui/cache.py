@@ -15,6 +15,7 @@ import logging
 import re
 import tempfile
 import warnings
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
@@ -54,6 +55,7 @@ __all__ = [
     "history",
     "map_copy",
     "map_parts",
+    "parts_of_frames",
     "read_workspace",
     "road_lines_for",
     "roads_file_for",
@@ -265,6 +267,37 @@ def map_parts(
     if content is None:
         return render_parts(build(), split=split)
     return _cached_parts(content, what, split, build)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _frames_parts(
+    what: str,
+    ids: tuple[int, ...],
+    _frames: tuple[pd.DataFrame, ...],
+    _build: Callable[[], folium.Map],
+) -> tuple[tuple[weakref.ref[pd.DataFrame], ...], MapParts]:
+    del what, ids  # only part of the cache key
+    return tuple(weakref.ref(f) for f in _frames), render_parts(_build(), split=True)
+
+
+def parts_of_frames(
+    what: str, frames: tuple[pd.DataFrame, ...], build: Callable[[], folium.Map]
+) -> MapParts:
+    """The layers of the map ``build()`` makes from ``frames`` alone, rendered once per frames.
+
+    For layers that outlive edits (the place names of the accounts and
+    units, the units' outlines): a workspace replaces a table's frame when
+    it changes it, never changes it in place, so the same frames give the
+    same layers in any version. The frames are known by identity (checked
+    with weak references, so a reused ``id`` never returns another frame's
+    layers); shared read-only by every session holding those frames.
+    """
+    ids = tuple(id(f) for f in frames)
+    refs, parts = _frames_parts(what, ids, frames, build)
+    if all(r() is f for r, f in zip(refs, frames, strict=True)):
+        return parts
+    _frames_parts.clear(what, ids, frames, build)  # an id reused by another frame: redo it
+    return _frames_parts(what, ids, frames, build)[1]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

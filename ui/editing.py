@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 import folium
@@ -31,8 +32,10 @@ from planner import schema as s
 from planner.edit import EditOutcome, Trouble
 from planner.errors import InputError, PlannerError
 from planner.geo.assign import Assignment
+from planner.viz.basemap import auto_tolerance_m, map_bounds
 from planner.workspace import Workspace
-from ui import auth, cache, keys, state
+from ui import auth, cache, keys, maps, state
+from ui.maps import MapParts
 
 __all__ = [
     "MapMode",
@@ -40,7 +43,7 @@ __all__ = [
     "current_assignment",
     "current_user",
     "drawing_signature",
-    "edit_map",
+    "edit_map_parts",
     "first_time",
     "problem_map",
     "remember",
@@ -162,7 +165,7 @@ def _editable_shape(m: folium.Map, geometry: BaseGeometry, color: str) -> folium
     return group
 
 
-def edit_map(
+def edit_map_parts(
     ws: Workspace,
     scenario_id: str,
     *,
@@ -170,15 +173,87 @@ def edit_map(
     selected: str | None,
     options: viz.MapOptions,
     zoom_to_selected: bool = False,
-) -> folium.Map:
+) -> MapParts:
     """Return the editing map: the scenario's territories and accounts plus the tools of ``mode``.
 
     ``draw``: Leaflet.draw's polygon and rectangle tools. ``edit``: the
     selected territory's shape, editable with Leaflet.draw's edit tool.
     ``units``: clickable unit outlines, the selected territory's filled.
     The selected territory is outlined, except while drawing unzoomed.
+
+    The map is put together from parts rendered and cached apart
+    (:func:`ui.maps.compose`): the tools of the mode (per version, mode
+    and selection), the scenario's territories, accounts and legend (per
+    version, shared by every mode), the units' outlines and the place names
+    (per units and accounts: they outlive edits). A mode switch renders
+    only the tools; a unit click the tools and the territories.
     """
-    m = viz.workspace_map(ws, scenario_id, options=options)
+    content = state.content_key(ws)
+    terr = ws.territories(scenario_id)
+    bounds = map_bounds(ws.accounts, terr, ws.units if terr.empty else None)
+    tools = cache.map_parts(
+        content,
+        f"edit-tools|{scenario_id}|{mode}|{selected}|{zoom_to_selected}|{options.tiles}",
+        lambda: _tools_map(ws, scenario_id, bounds, mode, selected, options, zoom_to_selected),
+        split=True,
+    )  # fmt: skip
+    scene = cache.map_parts(
+        content,
+        f"edit-scene|{scenario_id}|{options!r}",
+        lambda: viz.workspace_map(
+            ws, scenario_id, options=replace(options, show_units=False, show_places=False)
+        ),
+        split=True,
+    )
+    overlays = [scene]
+    if options.show_places:
+        overlays.append(_places(ws, scenario_id, terr, bounds))
+    if mode != "units" and options.show_units and not ws.units.empty:
+        overlays.insert(0, _unit_outlines(ws, bounds, options))  # below the territories
+    return maps.compose(tools, *overlays)
+
+
+def _places(
+    ws: Workspace, scenario_id: str, terr: gpd.GeoDataFrame, bounds: list[list[float]] | None
+) -> MapParts:
+    """The place names inside the units (else the territories), as :func:`viz.workspace_map`."""
+    units = ws.units
+    within = units if not units.empty else terr
+    frames = (ws.accounts, units if not units.empty else ws.tables["territories"])
+
+    def build() -> folium.Map:
+        m = viz.base_map(bounds)
+        viz.add_place_labels(m, viz.place_layer(bounds, ws.accounts, within=within))
+        return m
+
+    return cache.parts_of_frames(f"edit-places|{scenario_id}|{bounds}", frames, build)
+
+
+def _unit_outlines(
+    ws: Workspace, bounds: list[list[float]] | None, options: viz.MapOptions
+) -> MapParts:
+    """The units' thin grey outlines (they depend on the units only)."""
+    simplify_m = options.simplify_m if options.simplify_m is not None else auto_tolerance_m(bounds)
+
+    def build() -> folium.Map:
+        m = viz.base_map(bounds)
+        viz.add_units(m, ws.units, simplify_m=simplify_m)
+        return m
+
+    return cache.parts_of_frames(f"edit-units|{simplify_m}", (ws.units,), build)
+
+
+def _tools_map(
+    ws: Workspace,
+    scenario_id: str,
+    bounds: list[list[float]] | None,
+    mode: MapMode,
+    selected: str | None,
+    options: viz.MapOptions,
+    zoom_to_selected: bool,
+) -> folium.Map:
+    """The map itself with the tools of ``mode`` and the selection (see :func:`edit_map_parts`)."""
+    m = viz.base_map(bounds, tiles=options.tiles)
     terr = ws.territories(scenario_id)
     leaves = viz.leaf_territory_ids(terr)
     shapes = gpd.GeoSeries(terr.geometry.to_numpy(), index=terr[s.TERRITORY_ID].astype(str))
@@ -194,35 +269,46 @@ def edit_map(
         # (not while drawing: a new selection would redraw the map and lose the drawing)
         _outline(m, geom, color=_SELECTED_COLOR, class_name="tp-edit-selected")
     if mode == "draw":
-        Draw(
-            position="topleft",
-            show_geometry_on_click=False,
-            draw_options={
-                "polyline": False,
-                "circle": False,
-                "circlemarker": False,
-                "marker": False,
-                "polygon": {"showArea": False, "shapeOptions": {"color": _PROBLEM_COLOR}},
-                "rectangle": {"shapeOptions": {"color": _PROBLEM_COLOR}},
-            },
-            edit_options={"edit": True, "remove": True},
-        ).add_to(m)
+        _draw_tools(m)
     elif mode == "edit" and has_shape:
-        group = _editable_shape(m, geom, color)
-        Draw(
-            position="topleft",
-            feature_group=group,
-            show_geometry_on_click=False,
-            draw_options={
-                k: False
-                for k in ("polyline", "polygon", "rectangle", "circle", "circlemarker", "marker")
-            },
-            edit_options={"edit": True, "remove": False},
-        ).add_to(m)
+        _edit_tools(m, geom, color)
     if zoom_to_selected and has_shape:
         west, south, east, north = geom.bounds
         m.fit_bounds([[south, west], [north, east]], padding=(24, 24))
+    viz.localize_assets(m, base_url=options.asset_base_url)
     return m
+
+
+def _draw_tools(m: folium.Map) -> None:
+    """Leaflet.draw's polygon and rectangle tools."""
+    Draw(
+        position="topleft",
+        show_geometry_on_click=False,
+        draw_options={
+            "polyline": False,
+            "circle": False,
+            "circlemarker": False,
+            "marker": False,
+            "polygon": {"showArea": False, "shapeOptions": {"color": _PROBLEM_COLOR}},
+            "rectangle": {"shapeOptions": {"color": _PROBLEM_COLOR}},
+        },
+        edit_options={"edit": True, "remove": True},
+    ).add_to(m)
+
+
+def _edit_tools(m: folium.Map, geom: BaseGeometry, color: str) -> None:
+    """The shape in Leaflet.draw's edit tool."""
+    group = _editable_shape(m, geom, color)
+    Draw(
+        position="topleft",
+        feature_group=group,
+        show_geometry_on_click=False,
+        draw_options={
+            k: False
+            for k in ("polyline", "polygon", "rectangle", "circle", "circlemarker", "marker")
+        },
+        edit_options={"edit": True, "remove": False},
+    ).add_to(m)
 
 
 def problem_map(

@@ -39,6 +39,7 @@ __all__ = [
     "VENDOR_DIR",
     "MapParts",
     "attribution_caption",
+    "compose",
     "map_parts",
     "missing_vendor_files",
     "show_map",
@@ -109,6 +110,7 @@ class MapParts:
     bounds: dict[str, dict[str, float | None]]
     zoom: Any
     mount: str
+    body: str = ""  # the layers' own script, before the wrapping that replaces old layers
 
 
 def missing_vendor_files() -> list[str]:
@@ -193,9 +195,7 @@ def map_parts(m: folium.Map, *, split: bool = False) -> MapParts:
     script = _DRAWN_ITEMS.sub("drawnItems", script.replace("alert(coords);", ""))
     if "drawnItems" not in script:
         script += "\nvar drawnItems = [];"
-    layers = "\n".join(_script(c) for c in moving)
-    if layers:
-        layers = _LAYERS_BEGIN + layers + _LAYERS_END
+    body = _ELEMENT_REF.sub(r"\1", "\n".join(_script(c) for c in moving)).replace(name, _MAP_NAME)
     css, js = _links(m)
     header = _CSS_LINK.sub("", _SCRIPT_LINK.sub("", root.header.render()))
     html = _MAP_DIV.sub("", root.html.render()).strip()
@@ -203,7 +203,7 @@ def map_parts(m: folium.Map, *, split: bool = False) -> MapParts:
     mount = hashlib.sha1(_ELEMENT_ID.sub("", script).encode()).hexdigest()[:16]
     return MapParts(
         script=script,
-        layers=_ELEMENT_REF.sub(r"\1", layers).replace(name, _MAP_NAME),
+        layers=_wrapped(body),
         header=header.replace(name, _MAP_NAME),
         html=html.replace(name, _MAP_NAME),
         css_links=css,
@@ -211,6 +211,37 @@ def map_parts(m: folium.Map, *, split: bool = False) -> MapParts:
         bounds=_bounds(m),
         zoom=m.options.get("zoom"),
         mount=mount,
+        body=body,
+    )
+
+
+def _wrapped(body: str) -> str:
+    """The layers' script that replaces the layers shown before (nothing for no layers)."""
+    return _LAYERS_BEGIN + body + _LAYERS_END if body.strip() else ""
+
+
+def compose(base: MapParts, *overlays: MapParts) -> MapParts:
+    """One map: ``base`` (its map, fixed part and layers) with the layers of ``overlays`` on top.
+
+    Each part is rendered (and cached) on its own, so a map whose layers
+    change apart (the territories after an edit, the place names never)
+    re-renders only what changed. Only the overlays' layers, styles and
+    asset links are used; their own map script is not (``base`` makes the
+    map, so the composed map mounts as ``base`` does).
+    """
+    parts = (base, *overlays)
+    body = "\n".join(p.body for p in parts if p.body.strip())
+    return MapParts(
+        script=base.script,
+        layers=_wrapped(body),
+        header="\n".join(dict.fromkeys(p.header for p in parts if p.header.strip())),
+        html="\n".join(dict.fromkeys(p.html for p in parts if p.html.strip())),
+        css_links=tuple(dict.fromkeys(link for p in parts for link in p.css_links)),
+        js_links=tuple(dict.fromkeys(link for p in parts for link in p.js_links)),
+        bounds=base.bounds,
+        zoom=base.zoom,
+        mount=base.mount,
+        body=body,
     )
 
 

@@ -136,22 +136,16 @@ def _pickers(page: _Page) -> tuple[str | None, editing.MapMode, bool]:
 def _map(
     page: _Page, mode: editing.MapMode, selected: str | None, zoom: bool, map_key: str
 ) -> dict[str, Any]:
-    """The map of the mode, rendered once per version and view (:func:`ui.cache.map_parts`).
+    """The map of the mode, put together from parts cached apart (:func:`editing.edit_map_parts`).
 
     Its layers are apart from the map itself, so an edit on the unit map
     redraws the layers in the map already shown. A click on a unit is
     handled in the map's callback, before the rerun that draws its result.
     """
-    options = state.map_options(show_units=mode != "units", show_reps=False)
-    parts = cache.map_parts(
-        state.content_key(page.view),
-        f"edit|{page.sid}|{mode}|{selected}|{zoom}|{options!r}",
-        lambda: editing.edit_map(
-            page.view, page.sid, mode=mode, selected=selected, options=options,
-            zoom_to_selected=zoom,
-        ),
-        split=True,
-    )  # fmt: skip
+    options = state.map_options(show_reps=False)
+    parts = editing.edit_map_parts(
+        page.view, page.sid, mode=mode, selected=selected, options=options, zoom_to_selected=zoom
+    )
     if mode == "units":
         returned = ["last_object_clicked", "last_object_clicked_count"]
         on_change = partial(_on_unit_click, selected)
@@ -375,5 +369,9 @@ def _counts(page: _Page, selected: str | None) -> None:
     view = page.view
     unassigned = len(view.accounts) - view.memberships(page.sid)[s.ACCOUNT_ID].nunique()
     st.caption(f"{unassigned:,} of {len(view.accounts):,} accounts are in no territory.")
-    if selected is not None:
+    if selected is not None and st.toggle(
+        "Show its history",
+        key=keys.EDIT_SHOW_HISTORY,
+        help="The recorded changes of the selected territory (read from the store when on).",
+    ):
         history_panel(territory=selected, key=keys.EDIT_HISTORY)

@@ -243,8 +243,12 @@ def _follow_units(
     territory_id: str,
     unit_shape: BaseGeometry,
 ) -> dict[int, BaseGeometry]:
-    """New shapes of the touched territories: unit-built ones redrawn, a drawn holder cut."""
-    dissolved = dissolve_units(units, unit_assignment)
+    """New shapes of the touched territories: unit-built ones redrawn, a drawn holder cut.
+
+    Only the touched territories' units are merged (the others keep their shapes).
+    """
+    mine = unit_assignment[unit_assignment[s.TERRITORY_ID].astype(str).isin(touched).to_numpy()]
+    dissolved = dissolve_units(units, mine)
     shapes = dict(zip(dissolved[s.TERRITORY_ID].astype(str), dissolved.geometry, strict=True))
     changed: dict[int, BaseGeometry] = {}
     for tid in touched:
