@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from planner import schema as s
 from planner import viz
+from planner.labels import count_of
 from ui import display, state
 
 ws = state.current_workspace()
@@ -17,11 +19,20 @@ if ws.description:
     st.write(ws.description)
 
 scenario = next(sc for sc in info["scenarios"] if sc["scenario_id"] == sid)
+roles = ws.reps[s.ROLE].astype(str) if s.ROLE in ws.reps.columns else pd.Series(dtype=str)
+n_reps = int((roles == "rep").sum()) if len(roles) else info["reps"]
+terr_all = ws.territories(sid)
+n_leaves = len(viz.leaf_territory_ids(terr_all))
 cols = st.columns(6)
 cols[0].metric("Accounts", f"{info['accounts']:,}")
-cols[1].metric("Reps", f"{info['reps']:,}")
+cols[1].metric("Reps", f"{n_reps:,}", help=f"{count_of(info['reps'], 'user')} in all (every role)")
 cols[2].metric("Units", f"{info['units']:,}")
-cols[3].metric("Territories", f"{scenario['territories']:,}")
+cols[3].metric(
+    "Territories",
+    f"{n_leaves:,}",
+    help=f"Territories accounts belong to; {count_of(len(terr_all), 'territory')} "
+    "with the groupings above them",
+)
 cols[4].metric("Hierarchy levels", scenario["hierarchy_levels"])
 cols[5].metric("Scenarios", len(info["scenarios"]))
 
@@ -32,9 +43,8 @@ with left:
     if summary.empty:
         st.info("This scenario has no territories yet.")
     else:
-        terr = ws.territories(sid)
-        leaves = viz.leaf_territory_ids(terr)
-        shapes = terr.set_index(terr["territory_id"].astype(str)).geometry
+        leaves = viz.leaf_territory_ids(terr_all)
+        shapes = terr_all.set_index(terr_all[s.TERRITORY_ID].astype(str)).geometry
         colors = viz.territory_colors(leaves, geometries=shapes)
         metric = st.segmented_control(
             "Compare by",
@@ -46,10 +56,17 @@ with left:
         st.altair_chart(chart, width="stretch")
 with right:
     st.subheader("Scenarios")
-    table = pd.DataFrame(info["scenarios"]).rename(
-        columns={"scenario_id": "id", "hierarchy_levels": "levels"}
+    table = pd.DataFrame(info["scenarios"])[
+        ["name", "state", "territories", "hierarchy_levels", "memberships"]
+    ]
+    display.show_table(
+        table,
+        column_config={
+            "name": "Scenario",
+            "hierarchy_levels": "Levels",
+            "memberships": "Assigned accounts",
+        },
     )
-    display.show_table(table, hide_index=True, width="stretch")
     st.caption(
         f"Active scenario: **{info['active_scenario'] or 'none'}** · "
         f"{info['audit_entries']:,} audit entries · workspace schema v{info['schema_version']}"

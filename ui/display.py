@@ -2,7 +2,7 @@
 
 :func:`show_table` is ``st.dataframe`` for every page: the frame keeps its
 column names (downloads and tests see ``annual_revenue``), while the header
-shows ``Annual revenue (EUR)``; missing text shows blank instead of "None";
+shows ``Annual revenue (EUR)``; missing values show blank instead of "None";
 numbers are grouped in the reader's locale; wide tables scroll sideways
 instead of squeezing columns. The currency is the workspace's
 (:func:`planner.labels.workspace_currency`) unless the user picks another in
@@ -99,6 +99,7 @@ def show_table(
     """
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
+    kwargs.setdefault("placeholder", "")  # a missing number is blank too, not "None"
     if isinstance(frame, Styler):
         data: pd.DataFrame = frame.data  # type: ignore[attr-defined]
         return st.dataframe(frame, column_config=table_config(data, column_config), **kwargs)

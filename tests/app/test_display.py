@@ -28,6 +28,8 @@ def test_long_tables_come_in_pages_with_blank_missing_text() -> None:
     shown = at.dataframe[0].value
     assert len(shown) == 5_000 and shown["account_id"].iloc[0] == "A00000"
     assert shown["address"].iloc[1] == ""  # missing text is blank, not "None"
+    assert at.dataframe[0].proto.HasField("placeholder")  # a missing number shows blank too
+    assert at.dataframe[0].proto.placeholder == ""
     at.number_input(key="page").set_value(3).run()
     shown = at.dataframe[0].value
     assert at.caption[0].value.endswith("rows 10,001-12,000 shown")

@@ -36,7 +36,8 @@ def test_overview_shows_counts(app: AppTest) -> None:
     assert app.title[0].value == "Small Helsinki"
     metrics = _metrics(app)
     assert metrics["Accounts"] == "40"
-    assert metrics["Territories"] == "4"
+    assert metrics["Territories"] == "3"  # the leaves; the region above them is in the help
+    assert metrics["Reps"] == "1"  # R1; R2 is a manager
     assert metrics["Hierarchy levels"] == "2"
     assert metrics["Scenarios"] == "2"
 
