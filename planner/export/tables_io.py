@@ -19,13 +19,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from planner import schema as s
-from planner.export.safety import neutralise, neutralise_frame
+from planner.export.safety import FORMULA_TRIGGERS, neutralise, neutralise_frame
 
 __all__ = [
     "CSV_CHUNK_ROWS",
     "csv_bytes",
+    "csv_rows",
     "write_atomically",
     "write_csv",
     "write_xlsx",
@@ -37,6 +40,10 @@ CSV_CHUNK_ROWS = 100_000
 #: Rows per sheet Excel can hold (one is the header).
 _XLSX_MAX_ROWS = 1_048_575
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: Text that :func:`neutralise` changes: a formula trigger or a quote first (RE2 syntax).
+_FORMULA_START = (
+    "^[" + "".join("\\" + c if c in "\\]^-[" else c for c in (*FORMULA_TRIGGERS, "'")) + "]"
+)
 
 
 def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
@@ -51,21 +58,112 @@ def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _csv_chunks(frame: pd.DataFrame, handle: Any) -> None:
-    """Write ``frame`` as safe CSV to a text handle, :data:`CSV_CHUNK_ROWS` rows at a time.
+    """Write ``frame`` as safe CSV to a binary handle, :data:`CSV_CHUNK_ROWS` rows at a time.
 
-    Each value is written as a whole-frame write would write it; only a
-    chunk's copy of safe text is held at once.
+    Each value is written as pandas' ``to_csv`` of the safe frame writes it
+    (minimal quoting, CRLF, ``true``/``false``); only a chunk's text is held
+    at once. Frames of text, numbers and booleans are formatted with Arrow's
+    vectorised string kernels; others (dates, one column) go through pandas.
     """
-    for start in range(0, max(len(frame), 1), CSV_CHUNK_ROWS):
-        part = _csv_ready(frame.iloc[start : start + CSV_CHUNK_ROWS])
-        part.to_csv(handle, index=False, header=start == 0, lineterminator="\r\n")
+    plain = frame.drop(columns=[s.GEOMETRY], errors="ignore")
+    arrow = plain.shape[1] > 1 and all(_arrow_formats(plain[c]) for c in plain.columns)
+    handle.write(_csv_header(plain))
+    for start in range(0, len(plain), CSV_CHUNK_ROWS):
+        part = plain.iloc[start : start + CSV_CHUNK_ROWS]
+        if arrow:
+            handle.write(csv_rows(part))
+        else:
+            text = _csv_ready(part).to_csv(index=False, header=False, lineterminator="\r\n")
+            handle.write(text.encode("utf-8"))
+
+
+def _csv_header(frame: pd.DataFrame) -> bytes:
+    text = frame.iloc[:0].to_csv(index=False, lineterminator="\r\n")
+    return text.encode("utf-8")
+
+
+def _arrow_formats(series: pd.Series) -> bool:
+    """Tell whether :func:`csv_rows` formats this column (text, numbers, booleans)."""
+    dtype = series.dtype
+    return (
+        pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+        or pd.api.types.is_bool_dtype(dtype)
+        or (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype))
+    )
+
+
+def csv_rows(frame: pd.DataFrame) -> bytes:
+    """Return the rows of ``frame`` (text, numbers, booleans) as safe CSV lines, no header.
+
+    The bytes equal pandas' ``to_csv`` of the neutralised frame with
+    ``true``/``false`` booleans: text cells neutralised
+    (:func:`planner.export.safety.neutralise`), a cell with a comma, quote or
+    line break quoted (quotes doubled), floats as numpy prints them, missing
+    values empty; lines end in CRLF.
+    """
+    if not len(frame):
+        return b""
+    cells = [_csv_cells(frame[c]) for c in frame.columns]
+    lines = pc.binary_join_element_wise(
+        *cells, _text(","), null_handling="replace", null_replacement=""
+    )
+    lines = pc.binary_join_element_wise(lines, _text(""), _text("\r\n"))
+    return _string_bytes(lines)
+
+
+def _csv_cells(series: pd.Series) -> pa.Array:
+    """One column's CSV cells as Arrow text (null where missing)."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        flags = pa.array(series.to_numpy(dtype=object), type=pa.bool_(), from_pandas=True)
+        return pc.if_else(flags, _text("true"), _text("false"))
+    if pd.api.types.is_float_dtype(dtype):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        text = values.astype(str).astype(object)
+        text[np.isnan(values)] = None
+        return pa.array(text, type=pa.large_string())
+    if pd.api.types.is_numeric_dtype(dtype):
+        return pa.array(series, from_pandas=True).cast(pa.large_string())
+    return _quoted(_safe_text(series.to_numpy(dtype=object)))
+
+
+def _safe_text(values: np.ndarray) -> pa.Array:
+    """Object cells as neutralised Arrow text: text checked in Arrow, other objects as ``str``."""
+    try:
+        text = pa.array(values, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: each cell its own way
+        cells = [None if pd.isna(v) else str(neutralise(v)) for v in values]
+        return pa.array(cells, type=pa.large_string())
+    risky = pc.match_substring_regex(text, _FORMULA_START)
+    return pc.if_else(risky, pc.binary_join_element_wise(_text("'"), text, _text("")), text)
+
+
+def _quoted(text: pa.Array) -> pa.Array:
+    """Cells quoted as Python's csv module quotes them (QUOTE_MINIMAL, CRLF lines)."""
+    needs = pc.match_substring_regex(text, '[,"\r\n]')
+    doubled = pc.replace_substring(text, '"', '""')
+    quote = _text('"')
+    return pc.if_else(needs, pc.binary_join_element_wise(quote, doubled, quote, _text("")), text)
+
+
+def _text(value: str) -> pa.Scalar:
+    return pa.scalar(value, type=pa.large_string())
+
+
+def _string_bytes(lines: pa.Array) -> bytes:
+    """The concatenated values of an Arrow text array (its data buffer between its offsets)."""
+    lines = lines.cast(pa.large_string())
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
+    first, last = offsets[lines.offset], offsets[lines.offset + len(lines)]
+    return memoryview(lines.buffers()[2])[first:last].tobytes()
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """Return ``frame`` as safe CSV bytes (for download buttons)."""
-    buffer = io.StringIO()
+    buffer = io.BytesIO()
     _csv_chunks(frame, buffer)
-    return buffer.getvalue().encode("utf-8")
+    return buffer.getvalue()
 
 
 def write_atomically(path: Path, write: Callable[[Path], object]) -> Path:
@@ -84,7 +182,7 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write ``frame`` as a safe UTF-8 CSV file, atomically, in chunks; return the path."""
 
     def write(p: Path) -> None:
-        with open(p, "w", encoding="utf-8", newline="") as handle:
+        with open(p, "wb") as handle:
             _csv_chunks(frame, handle)
 
     return write_atomically(Path(path), write)
