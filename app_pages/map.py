@@ -67,7 +67,10 @@ if selecting:
 returns = map_tools.SELECT_RETURNS if selecting else ()
 # a large map keeps its frame while its layers change (the accounts of each view)
 parts = maps.map_parts(m, split=fast)
-reply = maps.show_parts(parts, key=keys.MAP, height=640, returned_objects=returns)
+reply = maps.show_parts(
+    parts, key=keys.MAP, height=640, returned_objects=returns,
+    on_change=map_view.remember_view(what) if fast else None,
+)  # fmt: skip
 hint.empty()  # the map itself says "Drawing N accounts…" until its dots are drawn
 account_actions.account_panel(sid, found)  # include / exclude the opened account (issue 14)
 maps.attribution_caption()

@@ -3,14 +3,16 @@
 The first render sends only the counts per cell at every zoom
 (:func:`planner.viz.aggregate.overview`, cached per workspace version and
 scenario); once the map shows a view with few accounts, its layer asks for
-them (the map component's value :data:`planner.viz_fast.VIEW_KEY`), the page
-reruns and :func:`add_accounts` adds that view's accounts
+them (the map component's value :data:`planner.viz_fast.VIEW_KEY`, kept by
+:func:`remember_view`), the page reruns and :func:`add_accounts` adds that
+view's accounts
 (:func:`planner.viz.aggregate.view_chunk`, cached per view). The map itself
 stays: only its layers are replaced (``ui.maps.map_parts(..., split=True)``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import folium
@@ -26,7 +28,7 @@ from planner.workspace import Workspace
 from ui import keys
 from ui.cache import Content
 
-__all__ = ["add_accounts", "asked_view"]
+__all__ = ["add_accounts", "asked_view", "remember_view"]
 
 #: A view: (south, west, north, east) and the zoom level.
 View = tuple[tuple[float, float, float, float], int]
@@ -64,20 +66,27 @@ def _cached_chunk(
     return view_chunk(_pts, view[0], view[1], limit=POINT_LIMIT)
 
 
-def asked_view(what: str) -> View | None:
-    """The view the account layer of the map ``what`` last asked for, if any.
+def remember_view(what: str) -> Callable[[dict[str, Any]], None]:
+    """The map component's ``on_change`` for the map ``what``: keeps the view its layer asks.
 
-    The layer sets the map component's value; the page keeps the last view
-    asked (other reports of the map, such as a drawing, do not carry it).
+    The layer sets the component's value (:data:`planner.viz_fast.VIEW_KEY`);
+    other reports of the map (a drawing) do not carry it, so the page keeps
+    the last view asked for (:func:`asked_view`).
     """
-    reply = st.session_state.get(keys.MAP)
-    asked = reply.get(VIEW_KEY) if isinstance(reply, dict) else None
-    view = _parsed(asked)
-    if view is not None:
-        st.session_state[keys.MAP_VIEW] = (what, view)
+
+    def remember(value: dict[str, Any]) -> None:
+        view = _parsed((value or {}).get(VIEW_KEY))
+        if view is not None:
+            st.session_state[keys.MAP_VIEW] = (what, view)
+
+    return remember
+
+
+def asked_view(what: str) -> View | None:
+    """The view the account layer of the map ``what`` last asked for, if any."""
     kept = st.session_state.get(keys.MAP_VIEW)
     if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == what:
-        return kept[1]
+        return _parsed({"bounds": kept[1][0], "zoom": kept[1][1]})
     return None
 
 
