@@ -12,7 +12,7 @@ from planner.labels import count_of
 from planner.models import ScenarioState
 from planner.services.balance_inputs import territory_labels, variable_options
 from planner.services.balance_views import changes_map, metrics_side_by_side, scenarios_table
-from ui import auth, display, maps, scenarios, state
+from ui import auth, cache, display, maps, scenarios, state
 
 auth.require("manage_scenarios")  # planners and admins
 ws = state.current_workspace()
@@ -70,8 +70,14 @@ weight = st.selectbox(
     key="cmp.weight",
     help="The variable deviations are measured in (by default the one B was balanced on).",
 )
+#: What a comparison reads: the units measured, both scenarios' rows and their parameters
+#: (promoting changes only the scenarios' states: the comparison shown stays cached).
+frames = (inputs.units, *(ws.tables[t] for t in ("territories", "unit_assignment", "memberships")))
+what = f"compare|{a}|{b}|{weight}|{by_id[a].parameters!r}|{by_id[b].parameters!r}"
 try:
-    comparison = compare_scenarios(ws, a, b, inputs.prepared, weight=weight)
+    comparison = cache.by_frames(
+        what, frames, lambda: compare_scenarios(ws, a, b, inputs.prepared, weight=weight)
+    )
 except PlannerError as exc:
     st.error(str(exc))
     st.stop()
@@ -119,10 +125,16 @@ tab_map, tab_units, tab_accounts = st.tabs(
     ["Map of the changes", f"Units ({len(moved_units):,})", f"Accounts ({len(moved_accounts):,})"]
 )
 with tab_map:
-    fmap = changes_map(
-        ws.units, scenario_assignment(ws, b), comparison.changes, labels, tiles=state.tile_source()
+    tiles = state.tile_source()
+    parts = cache.parts_of_frames(
+        f"{what}|{tiles}|{sorted(labels.items())!r}",
+        (*frames, ws.units),
+        lambda: changes_map(
+            ws.units, scenario_assignment(ws, b), comparison.changes, labels, tiles=tiles
+        ),
+        split=False,
     )
-    maps.show_map(fmap, key="compare_map", height=520)
+    maps.show_parts(parts, key="compare_map", height=520)
     maps.attribution_caption()
 with tab_units:
     shown = moved_units.copy()

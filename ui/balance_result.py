@@ -15,6 +15,7 @@ from planner.services.balance_inputs import BalanceInputs, plan_table, territory
 from planner.services.balance_runs import DESIGN, SAVE_LABEL, default_scenario_name, save_balance
 from planner.services.balance_views import plan_map, tradeoff_chart, workload_chart
 from ui import auth, display, maps, state
+from ui.editing import rerun_fragment
 from ui.scenarios import BalanceRun
 
 __all__ = ["save_controls", "show_result"]
@@ -176,9 +177,12 @@ def save_controls(run: BalanceRun) -> None:
     if run.saved_as is not None:
         st.success(
             f"Saved as planning scenario **{run.saved_as}**: everybody on this workspace "
-            "sees it now. Open it from the sidebar, or compare it with the active plan on "
-            "the compare page."
+            "sees it now. Open it here or from the sidebar, or compare it with the active "
+            "plan on the compare page."
         )
+        if st.button("Open it", key="bal.open_saved"):
+            state.set_scenario_id(run.saved_as)
+            st.rerun()  # the whole app, the sidebar too, follows the scenario opened
         return
     ws, sid = run.workspace, run.base_scenario_id
     default_name = default_scenario_name(run.result, ws.scenario(sid))
@@ -199,4 +203,6 @@ def save_controls(run: BalanceRun) -> None:
         else:
             run.saved_as = saved.scenario_id
             state.mark_changed(SAVE_LABEL)
-            st.rerun()  # the sidebar lists the new scenario
+            # only this fragment: the plan shown has not changed (the sidebar lists the new
+            # scenario from the next run of the page, or at once with "Open it")
+            rerun_fragment()

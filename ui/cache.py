@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import folium
 import geopandas as gpd
@@ -52,6 +52,7 @@ __all__ = [
     "Content",
     "account_layer",
     "assignment",
+    "by_frames",
     "history",
     "map_copy",
     "map_parts",
@@ -68,6 +69,8 @@ __all__ = [
 
 #: What a workspace's cached results depend on: its store's location and version.
 Content = tuple[str, int]
+
+_T = TypeVar("_T")
 
 logger = logging.getLogger(__name__)
 
@@ -269,35 +272,40 @@ def map_parts(
     return _cached_parts(content, what, split, build)
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _frames_parts(
-    what: str,
-    ids: tuple[int, ...],
-    _frames: tuple[pd.DataFrame, ...],
-    _build: Callable[[], folium.Map],
-) -> tuple[tuple[weakref.ref[pd.DataFrame], ...], MapParts]:
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _by_frames(
+    what: str, ids: tuple[int, ...], _frames: tuple[object, ...], _build: Callable[[], Any]
+) -> tuple[tuple[weakref.ref[Any], ...], Any]:
     del what, ids  # only part of the cache key
-    return tuple(weakref.ref(f) for f in _frames), render_parts(_build(), split=True)
+    return tuple(weakref.ref(f) for f in _frames), _build()
+
+
+def by_frames(what: str, frames: tuple[object, ...], build: Callable[[], _T]) -> _T:
+    """What ``build()`` computes from ``frames`` (and ``what`` names), once per those frames.
+
+    For results that outlive most edits (the place names of the accounts
+    and units, the units' workload, a comparison of two scenarios): a
+    workspace replaces a table's frame when it changes it and never changes
+    it in place, so the same frames give the same result in any version
+    (promoting a scenario changes the scenarios table alone). The frames are
+    known by identity, checked with weak references, so an ``id`` reused by
+    another frame never returns a stale result. Shared read-only by every
+    session holding those frames.
+    """
+    ids = tuple(id(f) for f in frames)
+    refs, value = _by_frames(what, ids, frames, build)
+    if not all(r() is f for r, f in zip(refs, frames, strict=True)):
+        _by_frames.clear(what, ids, frames, build)  # an id reused by another frame: redo it
+        refs, value = _by_frames(what, ids, frames, build)
+    return cast("_T", value)
 
 
 def parts_of_frames(
-    what: str, frames: tuple[pd.DataFrame, ...], build: Callable[[], folium.Map]
+    what: str, frames: tuple[object, ...], build: Callable[[], folium.Map], *, split: bool = True
 ) -> MapParts:
-    """The layers of the map ``build()`` makes from ``frames`` alone, rendered once per frames.
-
-    For layers that outlive edits (the place names of the accounts and
-    units, the units' outlines): a workspace replaces a table's frame when
-    it changes it, never changes it in place, so the same frames give the
-    same layers in any version. The frames are known by identity (checked
-    with weak references, so a reused ``id`` never returns another frame's
-    layers); shared read-only by every session holding those frames.
-    """
-    ids = tuple(id(f) for f in frames)
-    refs, parts = _frames_parts(what, ids, frames, build)
-    if all(r() is f for r, f in zip(refs, frames, strict=True)):
-        return parts
-    _frames_parts.clear(what, ids, frames, build)  # an id reused by another frame: redo it
-    return _frames_parts(what, ids, frames, build)[1]
+    """The map ``build()`` makes from ``frames`` alone, rendered once per frames (see
+    :func:`by_frames`)."""
+    return by_frames(f"parts|{split}|{what}", frames, lambda: render_parts(build(), split=split))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -27,7 +27,7 @@ from planner.services.balance_inputs import balance_inputs as compute_inputs
 from planner.services.balance_runs import BalanceResult, field_reps
 from planner.workspace import Workspace
 from ui import auth, display, routes, state
-from ui.cache import roads_file_for
+from ui.cache import by_frames, roads_file_for
 
 __all__ = [
     "BalanceRun",
@@ -45,18 +45,25 @@ __all__ = [
     "sizing_advice",
 ]
 
-_INPUTS = "tp.balance.inputs"
 _RUN = "tp.balance.run"
 _PROMOTE = "tp.compare.promote"
 _FLASH = "tp.compare.flash"
 
 
+#: The tables the units' workload is measured from; with a scenario, also those its drive
+#: hours read (:func:`planner.services.balance_inputs.balance_inputs`).
+_INPUT_TABLES = ("accounts", "units")
+_DRIVE_TABLES = ("territories", "memberships", "associations", "reps")
+
+
 def balance_inputs(ws: Workspace, scenario_id: str | None = None) -> BalanceInputs:
-    """Return the session workspace's units with workload, prepared once per workspace version.
+    """Return the session workspace's units with workload, prepared once per tables read.
 
     With ``scenario_id`` the units also get that scenario's drive hours, on
     the road network saved beside the workspace when there is one
-    (:func:`planner.services.balance_inputs.balance_inputs`).
+    (:func:`planner.services.balance_inputs.balance_inputs`). Cached by the
+    frames of the tables they are computed from (:func:`ui.cache.by_frames`):
+    saving another scenario or promoting one does not measure them again.
 
     Raises
     ------
@@ -66,16 +73,14 @@ def balance_inputs(ws: Workspace, scenario_id: str | None = None) -> BalanceInpu
     path = routes.workspace_file(ws)  # the routes glue owns the cached road networks
     roads = roads_file_for(path)
     roads_key = None if roads is None else (str(roads), roads.stat().st_mtime_ns)
-    version = (id(ws), state.workspace_version(), roads_key)
-    cached = st.session_state.get(_INPUTS)
-    store: dict[str | None, BalanceInputs] = (
-        cached[1] if cached is not None and cached[0] == version else {}
-    )
-    if scenario_id not in store:  # one entry per scenario (and one without drive hours)
+    names = _INPUT_TABLES + (_DRIVE_TABLES if scenario_id is not None else ())
+    frames = tuple(ws.tables[name] for name in names)
+
+    def compute() -> BalanceInputs:
         network = routes.network_for(path) if scenario_id is not None else None
-        store[scenario_id] = compute_inputs(ws, scenario_id, network=network)
-        st.session_state[_INPUTS] = (version, store)
-    return store[scenario_id]
+        return compute_inputs(ws, scenario_id, network=network)
+
+    return by_frames(f"balance-inputs|{scenario_id}|{roads_key}", frames, compute)
 
 
 def inputs_or_stop(ws: Workspace, scenario_id: str | None, what: str) -> BalanceInputs:
