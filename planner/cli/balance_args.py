@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import geopandas as gpd
+
 from planner.balance import BalanceParams
+from planner.balance.workload import BalanceWeight
 from planner.cli.balance_files import TOLERANCE_MISSED, weights
 from planner.errors import InputError, Problem
-from planner.services.balance_runs import DESIGN, REBALANCE
+from planner.services.balance_runs import DESIGN, REBALANCE, BalanceRequest
 
 __all__ = ["add_balance_arguments", "check_arguments", "param_fields"]
 
@@ -131,7 +134,14 @@ def _add_output(p: argparse.ArgumentParser) -> None:
 
 
 def check_arguments(args: argparse.Namespace) -> None:
-    """Refuse arguments that do not fit together, every one at once."""
+    """Refuse arguments that do not fit together, every one at once.
+
+    The command checks only what is its own (which source, which flags go
+    with it, where the plan goes); the rules of a balancing run are checked
+    by the library that runs it (:class:`~planner.balance.BalanceParams`,
+    :class:`~planner.services.balance_runs.BalanceRequest`), whose problems
+    are named here by their flags, with the library's own words.
+    """
     problems = _source_problems(args)
     if args.workspace and not args.units:
         problems += _workspace_problems(args)
@@ -142,12 +152,53 @@ def check_arguments(args: argparse.Namespace) -> None:
     except InputError as exc:
         problems += exc.problems
         weight = "account_count"
-    try:
-        BalanceParams(weight=weight, **param_fields(args))
-    except InputError as exc:
-        problems += [_as_argument(p) for p in exc.problems]
+    problems += [_as_argument(p) for p in _library_problems(args, weight)]
     if problems:
         raise InputError("bad arguments for planner balance", problems, source="balance")
+
+
+def _library_problems(args: argparse.Namespace, weight: BalanceWeight) -> list[Problem]:
+    """What :class:`BalanceParams` and :class:`BalanceRequest` refuse in these arguments.
+
+    The request is checked even when some parameters are refused: each refused
+    value is then replaced by a valid one of its kind (a drive limit stays a
+    drive limit), so the request sees what was asked and every problem shows
+    at once.
+    """
+    fields = param_fields(args)
+    try:
+        params = BalanceParams(weight=weight, **fields)
+        found: list[Problem] = []
+    except InputError as exc:
+        found = list(exc.problems)
+        bad = {p.column for p in found}
+        kept = {k: _STAND_INS[k] if k in bad else v for k, v in fields.items()
+                if k not in bad or k in _STAND_INS}
+        try:
+            params = BalanceParams(weight=weight, **kept)
+        except InputError:
+            return found
+    mode = args.mode if args.workspace else (REBALANCE if args.baseline else DESIGN)
+    if mode not in (DESIGN, REBALANCE):
+        return found  # the missing mode is the command's own problem
+    wants_reps = args.on_reps is not None if args.workspace else bool(args.reps)
+    try:
+        BalanceRequest(mode=mode, params=params,
+                       reps=_REPS_GIVEN if wants_reps and mode == DESIGN else None)
+    except InputError as exc:
+        found += [p for p in exc.problems if not (args.units and p.column == "k"
+                                                   and mode == REBALANCE)]
+    return found
+
+
+#: Valid stand-ins for refused parameters while the request is checked.
+_STAND_INS: dict[str, Any] = {
+    "k": 1, "max_drive_h": 1.0, "max_moved_accounts": 0, "max_moved_share": 0.0,
+    "min_workload": 0.0, "max_workload": None, "tolerance": 0.02, "seed": 0,
+}
+
+#: Stands for the reps a run will be given (the request only asks whether there are any).
+_REPS_GIVEN = gpd.GeoDataFrame({"rep_id": []}, geometry=[])
 
 
 def param_fields(args: argparse.Namespace) -> dict[str, Any]:
@@ -169,7 +220,8 @@ def param_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 def _as_argument(problem: Problem) -> Problem:
     """A parameter problem named by its command-line argument."""
-    names = {"k": "--territories", "max_moved_accounts": "--max-moved"}
+    names = {"k": "--territories", "max_moved_accounts": "--max-moved",
+             "max_moved": "--max-moved"}
     column = problem.column or ""
     flag = names.get(column, "--" + column.replace("_", "-"))
     return Problem(f"{flag}: {problem.message}", column=flag, fix=problem.fix)
@@ -221,7 +273,7 @@ def _units_problems(args: argparse.Namespace) -> list[Problem]:
                 fix="use --workspace W to balance and save a workspace's scenario",
             )
         )
-    if _wants_drive(args) and not args.reps:
+    if _wants_drive(args) and not args.reps and args.baseline:
         out.append(
             Problem(
                 "--max-drive-h and --compactness drive need the reps' homes",
@@ -237,10 +289,10 @@ def _units_problems(args: argparse.Namespace) -> list[Problem]:
                 fix="give the plan to rebalance: --baseline plan.csv",
             )
         )
-    if not args.baseline and (args.max_moved is not None or args.keep):
+    if not args.baseline and args.keep:
         out.append(
             Problem(
-                "--max-moved and --keep need --baseline",
+                "--keep needs --baseline",
                 column="--baseline",
                 fix="give the plan to rebalance: --baseline plan.csv",
             )
@@ -275,14 +327,6 @@ def _workspace_problems(args: argparse.Namespace) -> list[Problem]:
                 fix="write planner balance design --workspace W -k 4",
             )
         )
-    if _wants_drive(args) and args.mode == DESIGN and args.on_reps is None:
-        out.append(
-            Problem(
-                "a design with --max-drive-h or --compactness drive needs --on-reps",
-                column="--on-reps",
-                fix="add --on-reps to centre one territory on each rep's home",
-            )
-        )
     if args.promote and not args.save_scenario:
         out.append(
             Problem(
@@ -291,36 +335,12 @@ def _workspace_problems(args: argparse.Namespace) -> list[Problem]:
                 fix="add --save-scenario NAME",
             )
         )
-    if args.mode == DESIGN and args.territories is None and args.on_reps is None:
+    if args.mode == REBALANCE and args.on_reps is not None:
         out.append(
             Problem(
-                "a design needs --territories or --on-reps",
-                column="--territories",
-                fix="add -k 4, or --on-reps to centre one territory on each rep",
-            )
-        )
-    if args.mode == DESIGN and (args.max_moved is not None or args.max_moved_share is not None):
-        out.append(
-            Problem(
-                "a move budget applies to a rebalance",
-                column="--max-moved",
-                fix="leave --max-moved out, or rebalance",
-            )
-        )
-    if args.mode == REBALANCE and (args.territories is not None or args.on_reps is not None):
-        out.append(
-            Problem(
-                "a rebalance keeps the scenario's territories",
-                column="--territories",
-                fix="leave --territories and --on-reps out",
-            )
-        )
-    if args.mode == REBALANCE and (args.min_workload is not None or args.max_workload is not None):
-        out.append(
-            Problem(
-                "workload bounds apply to a design",
-                column="--min-workload",
-                fix="leave --min-workload and --max-workload out, or design",
+                "a rebalance keeps the scenario's territories and measures from their owners",
+                column="--on-reps",
+                fix="leave --on-reps out",
             )
         )
     return out

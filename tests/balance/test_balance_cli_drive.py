@@ -89,5 +89,6 @@ def test_drive_options_are_checked_together(files, tmp_path, capsys) -> None:
                  "--out", str(tmp_path / "p.csv"), "--json"])
     assert code == 2
     message = json.loads(capsys.readouterr().out)["message"]
-    for flag in ("--reps", "--max-drive-h", "--drive-limit", "--drive-penalty"):
+    for flag in ("--max-drive-h", "--drive-limit", "--drive-penalty"):
         assert flag in message
+    assert "a design with a drive limit or drive compactness needs the reps" in message

@@ -9,10 +9,13 @@ import pandas as pd
 import pytest
 
 from planner import schema as s
+from planner.balance import BalanceParams
 from planner.balance.scenario import scenario_assignment
 from planner.cli import main
 from planner.cli.balance import TOLERANCE_MISSED
+from planner.errors import InputError
 from planner.models import ScenarioState
+from planner.services.balance_runs import BalanceRequest
 from planner.workspace import open_workspace
 
 
@@ -49,7 +52,8 @@ def test_units_and_workspace_are_one_or_the_other(capsys: pytest.CaptureFixture[
     assert code == 2
     messages = [p["message"] for p in _json(capsys)["problems"]]
     assert messages == ["--units needs --out", "--units needs --weight",
-                        "--save-scenario: for --workspace only"]
+                        "--save-scenario: for --workspace only",
+                        "--territories: a design needs a number of territories or reps"]
 
 
 def test_an_unknown_weight_names_what_the_workspace_can_balance(
@@ -163,3 +167,39 @@ def test_on_reps_names_unknown_reps(helsinki: str, capsys: pytest.CaptureFixture
     problem = _json(capsys)["problems"][0]
     assert problem["column"] == "--on-reps" and "nobody" in problem["message"]
     assert "hel-rep-1" in problem["fix"]
+
+
+def _library_messages(mode: str, **params: object) -> list[str]:
+    """What BalanceParams and BalanceRequest themselves say about these settings."""
+    with pytest.raises(InputError) as caught:
+        BalanceRequest(mode=mode, params=BalanceParams(weight="w", **params))  # type: ignore[arg-type]
+    return [p.message for p in caught.value.problems]
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_run_rules_are_the_librarys_own_checks(
+    json_flag: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command adds no rule of its own: the request's messages, each named by its flag.
+
+    A design with a move budget, a drive limit without reps and no number of
+    territories: the library's three problems, in its words, all at once
+    (exit 2 with or without --json); a bad drive limit is still seen as one.
+    """
+    expected = _library_messages("design", max_moved_accounts=5, max_drive_h=1.0)
+    assert len(expected) == 3
+    code = main(["balance", "design", "--workspace", "nowhere.gpkg", "--max-moved", "5",
+                 "--max-drive-h", "-1", *json_flag])
+    assert code == 2
+    out = capsys.readouterr()
+    text = out.out + out.err
+    if json_flag:
+        problems = json.loads(out.out)["problems"]
+        messages = [p["message"] for p in problems]
+        assert messages[0].startswith("--max-drive-h: max_drive_h must be a positive number")
+        assert [m.split(": ", 1)[1] for m in messages[1:]] == expected
+        assert [p["column"] for p in problems[1:]] == ["--max-moved", "--max-drive-h",
+                                                       "--territories"]
+    else:
+        for message in expected:
+            assert message in text
