@@ -134,15 +134,19 @@ st.caption(
     "with the lower priority number leads (its owner gets new business)."
 )
 columns = [s.TYPE_ID, s.NAME, s.PRIORITY, s.DESCRIPTION]
+types = view.territory_types[columns].reset_index(drop=True)
 edited = st.data_editor(
-    view.territory_types[columns].reset_index(drop=True),
+    types,
     num_rows="dynamic",
     hide_index=True,
     width="stretch",
-    column_config={
-        s.TYPE_ID: st.column_config.TextColumn("type id", required=True),
-        s.PRIORITY: st.column_config.NumberColumn("priority", min_value=0, step=1, format="%d"),
-    },
+    column_config=display.table_config(
+        types,
+        {
+            s.TYPE_ID: st.column_config.TextColumn("Type ID", required=True),
+            s.PRIORITY: st.column_config.NumberColumn("Priority", min_value=0, step=1, format="%d"),
+        },
+    ),
     key=keys.hierarchy_types(state.workspace_version()),
 )
 if st.button("Save the types", key=keys.HIERARCHY_SAVE_TYPES):

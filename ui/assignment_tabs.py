@@ -81,8 +81,8 @@ def memberships_tab(stored: pd.DataFrame, labels: dict[str, str]) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            s.ACCOUNT_ID: st.column_config.TextColumn("account id"),
-            s.TERRITORY_ID: st.column_config.TextColumn("territory id"),
+            s.ACCOUNT_ID: st.column_config.TextColumn("Account ID"),
+            s.TERRITORY_ID: st.column_config.TextColumn("Territory ID"),
             s.DETAIL: st.column_config.TextColumn("detail", width="large"),
             s.IS_PRIMARY: st.column_config.CheckboxColumn("primary"),
         },

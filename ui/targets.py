@@ -22,7 +22,7 @@ from planner.reports import (
     stored_opportunities,
 )
 from planner.workspace import Workspace
-from ui import keys, state
+from ui import display, keys, state
 
 __all__ = ["opportunities_for_reports", "propose_quotas_section", "visible_opportunities"]
 
@@ -100,7 +100,7 @@ def _editor(proposal: pd.DataFrame) -> pd.DataFrame:
         hide_index=True,
         width="stretch",
         disabled=locked,
-        column_config={
+        column_config=display.table_config(proposal, {
             s.TERRITORY_ID: "territory", s.REP_ID: "user", s.NAME: "name",
             "basis_value": st.column_config.NumberColumn(
                 "basis", format="%.3f" if proposal.attrs.get("basis") == "blend" else "%,.0f"),
@@ -108,7 +108,7 @@ def _editor(proposal: pd.DataFrame) -> pd.DataFrame:
             "proposed": st.column_config.NumberColumn("proposed target", min_value=0.0,
                                                       format="%,.0f"),
             "last_actual": st.column_config.NumberColumn("won last period", format="%,.0f"),
-        },
+        }),
     )  # fmt: skip
     edited.attrs.update(proposal.attrs)
     total = float(proposal.attrs.get("total", 0.0))

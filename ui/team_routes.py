@@ -173,11 +173,14 @@ def _shift_editor(reps: pd.DataFrame) -> tuple[tuple[str, str, str, str], ...]:
         width="stretch",
         key=keys.team_routes_shifts(reps[s.REP_ID]),
         disabled=[s.REP_ID, s.NAME, "territories"],
-        column_config={
-            "day_start": st.column_config.TextColumn("Day starts", help="HH:MM"),
-            "day_end": st.column_config.TextColumn("Day ends", help="HH:MM"),
-            "weekdays": st.column_config.TextColumn("Working days", help="e.g. Mo,Tu,We,Th,Fr"),
-        },
+        column_config=display.table_config(
+            table,
+            {
+                "day_start": st.column_config.TextColumn("Day starts", help="HH:MM"),
+                "day_end": st.column_config.TextColumn("Day ends", help="HH:MM"),
+                "weekdays": st.column_config.TextColumn("Working days", help="e.g. Mo,Tu,We,Th,Fr"),
+            },
+        ),
     )
     return tuple(
         (str(r), str(a), str(b), str(w))
