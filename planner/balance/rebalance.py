@@ -262,8 +262,9 @@ class TradeoffCurve:
 def tradeoff_curve(
     units: UnitsLike,
     baseline: Baseline,
+    params: BalanceParams | None = None,
     *,
-    weight: BalanceWeight,
+    weight: BalanceWeight | None = None,
     budgets: Sequence[int | None] | None = None,
     shares: Sequence[float | None] = DEFAULT_CURVE_SHARES,
     tolerance: float = 0.0,
@@ -274,63 +275,66 @@ def tradeoff_curve(
     contiguity: Contiguity = "rook",
     seed: int = 0,
     progress: Progress | None = None,
+    drive_hours: pd.DataFrame | None = None,
 ) -> TradeoffCurve:
     """Rebalance for each of a range of budgets and record deviation against accounts moved.
 
-    Each point is a :func:`rebalance` run from the baseline (budgets are run
-    in ascending order; when a smaller budget reached a better plan, that plan
-    is kept for the larger budget too, so the curve never gets worse with
-    more budget). Every point is a plan the user can pick.
+    Each point is a :func:`rebalance` run from the baseline under the same
+    rules as the plan it is drawn beside (pass that plan's ``params``, ``reps``
+    and ``drive_hours``: tolerance, locks, capacity targets, account count,
+    adjacency and the drive limit, hard or soft). Budgets are run in
+    ascending order; each point is the best plan of any run that moved no
+    more than its budget, so the curve never gets worse with more budget,
+    and the run at the plan's own budget is the plan, which therefore lies
+    on the curve or above it. Every point is a plan the user can pick.
 
     Parameters
     ----------
-    units, baseline, weight, locked, account_count, reps, capacity_column, contiguity, seed
+    units, baseline, reps, drive_hours
         As for :func:`rebalance`.
+    params
+        The rules of every run (:class:`BalanceParams`; its move budget is
+        replaced by each point's); else the keywords below.
+    weight, tolerance, locked, account_count, capacity_column, contiguity, seed
+        The fields of :class:`BalanceParams`, for callers without ``params``;
+        ``tolerance`` 0 (their default) asks each run for the least deviation.
     budgets
         Budgets in accounts (``None`` for unlimited); overrides ``shares``.
     shares
         Budgets as shares of all accounts (``None`` for unlimited).
-    tolerance
-        Stop each run once within this deviation (0: least deviation).
     progress
         Called with (fraction done, message).
+
+    Raises
+    ------
+    InputError
+        If a budget is negative or the baseline, locks or drive hours are bad.
+    InfeasibleError
+        If a hard drive limit leaves units out of every rep's reach.
     """
     report = progress or no_progress
-    prep = prepare_rebalance(units, baseline, weight=weight, locked=locked,
-                             account_count=account_count, reps=reps,
-                             capacity_column=capacity_column, contiguity=contiguity,
-                             tolerance=tolerance)
+    p = params if params is not None else _legacy_params(
+        weight, tolerance=tolerance, locked=locked, account_count=account_count,
+        capacity_column=capacity_column, contiguity=contiguity, seed=seed)
+    prep, _budget = _prepare(units, baseline, p.with_(max_moved_accounts=None,
+                                                      max_moved_share=None), reps, report)
+    drive = _drive(prep, p, reps, drive_hours)
     total = float(prep.cost.sum())
-    if budgets is not None:
-        pairs = [(math.inf if b is None else float(b)) for b in budgets]
-    else:
-        pairs = [(math.inf if s is None else float(s) * total) for s in shares]
-    for b in pairs:
-        if b < 0:
-            raise InputError(f"budgets must not be negative, got {b}")
-    base_dev = _devs(prep.values, prep.labels, prep.targets, prep.open_)
-    runs: list[tuple[tuple[float, float], float, np.ndarray, TerritoryPlan]] = []
+    pairs = _budgets(budgets, shares, total)
+    runs: list[tuple[tuple[float, ...], float, np.ndarray, TerritoryPlan]] = []
     for i, budget in enumerate(sorted(set(pairs))):
         report(i / len(set(pairs)), f"budget {budget:g}")
-        started = time.perf_counter()
-        run_budget = math.floor(budget + 1e-9) if math.isfinite(budget) else budget
-        state = _run(prep, run_budget, tolerance)
-        labels = state.labels()
-        plan = _plan(prep, state, weight=weight, tolerance=tolerance, budget=budget,
-                     reps=reps, seed=seed, contiguity=contiguity,
-                     elapsed_s=time.perf_counter() - started,
-                     max_moved_accounts=None if math.isinf(budget) else int(budget),
-                     max_moved_share=None)
-        moved = float(prep.cost[labels != prep.labels].sum())
-        runs.append((state.balance_score(), moved, labels, plan))
+        runs.append(_curve_run(prep, p, budget, reps, drive))
     # each point is the best plan of any run that moved no more than its budget, so a
-    # plan found with a larger budget but few moves (the greedy path differs) counts too
+    # plan found with a larger budget but few moves (the greedy path differs) counts too;
+    # under a hard drive limit, fewer units beyond it first
     results: dict[float, tuple[np.ndarray, TerritoryPlan]] = {}
     for budget in set(pairs):
         fits = [r for r in runs if r[1] <= budget + 1e-9]
         _score, _moved, labels, plan = min(fits, key=lambda r: (r[0], r[1]))
         results[budget] = (labels, plan)
     rows, plans = _curve_points(prep, pairs, results, total)
+    base_dev = _devs(prep.values, prep.labels, prep.targets, prep.open_)
     report(1.0, "done")
     return TradeoffCurve(
         points=pd.DataFrame(rows),
@@ -338,6 +342,42 @@ def tradeoff_curve(
         baseline_mean_abs_deviation=float(np.abs(base_dev).mean()),
         plans=tuple(plans),
     )
+
+
+def _budgets(
+    budgets: Sequence[int | None] | None, shares: Sequence[float | None], total: float
+) -> list[float]:
+    """The curve's budgets in accounts (inf: unlimited); negative ones refused."""
+    if budgets is not None:
+        pairs = [(math.inf if b is None else float(b)) for b in budgets]
+    else:
+        pairs = [(math.inf if s is None else float(s) * total) for s in shares]
+    bad = [b for b in pairs if b < 0]
+    if bad:
+        raise InputError(f"budgets must not be negative, got {bad[0]:g}", [Problem(
+            f"budget {bad[0]:g}", column="budgets", fix="pass budgets of 0 or more accounts")])
+    return pairs
+
+
+def _curve_run(
+    prep: RebalanceSetup, p: BalanceParams, budget: float, reps: gpd.GeoDataFrame | None,
+    drive: DriveCosts | None,
+) -> tuple[tuple[float, ...], float, np.ndarray, TerritoryPlan]:
+    """One point's rebalance: exactly the plan's run with this budget, and its rank.
+
+    The rank is the units beyond a hard drive limit, then the largest and the
+    squared deviations.
+    """
+    started = time.perf_counter()
+    run_budget = math.floor(budget + 1e-9) if math.isfinite(budget) else budget
+    state = _run(prep, run_budget, p.tolerance, never_stop, drive)
+    labels = state.labels()
+    limit = None if math.isinf(budget) else int(run_budget)
+    plan = _measured(prep, state, p.with_(max_moved_accounts=limit, max_moved_share=None),
+                     budget, reps, time.perf_counter() - started, drive)
+    moved = float(prep.cost[labels != prep.labels].sum())
+    beyond = float(len(state.beyond_reach())) if drive is not None and drive.hard else 0.0
+    return (beyond, *state.balance_score()), moved, labels, plan
 
 
 def _curve_points(

@@ -391,19 +391,8 @@ def _rebalance(
     curve = None
     if request.curve:
         report(0.0, "Tracing the trade-off curve…")
-        curve = tradeoff_curve(
-            inputs.prepared,
-            baseline,
-            weight=p.weight,
-            tolerance=p.tolerance,  # the curve's points match the plan
-            locked=p.locked,
-            account_count=p.account_count,
-            capacity_column=p.capacity_column,
-            reps=reps,
-            contiguity=p.contiguity,
-            seed=p.seed,
-            progress=report,
-        )
+        curve = tradeoff_curve(  # the same rules as the plan: it lies on the curve or above
+            inputs.prepared, baseline, p, reps=reps, drive_hours=drive, progress=report)
     return plan, missed, curve
 
 

@@ -10,7 +10,13 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.balance import BalanceParams, design_territories, prepare_units, rebalance
+from planner.balance import (
+    BalanceParams,
+    design_territories,
+    prepare_units,
+    rebalance,
+    tradeoff_curve,
+)
 from planner.balance.drive import ESTIMATE_CIRCUITY, ESTIMATE_SPEED_KPH
 from planner.errors import InfeasibleError, InputError, ToleranceNotMetError
 from planner.routing import EstimateParams
@@ -156,6 +162,35 @@ def test_rebalance_keeps_the_limit_and_reports_what_the_budget_leaves(county_gri
                                                  max_moved_accounts=0), reps=reps)
     assert stuck.parameters["drive"]["units_beyond"] == beyond
     assert not stuck.parameters["drive"]["met"]
+
+
+@pytest.mark.parametrize("limit", ["hard", "soft"])
+def test_the_tradeoff_curve_keeps_the_plans_drive_limit(county_grid, limit: str) -> None:
+    """The curve's runs are the plan's runs: no point puts a unit beyond a hard limit that
+    the baseline had within it, the unlimited point brings every unit within reach, and each
+    plan rebalanced with a point's budget lies on the curve or above it."""
+    units, reps = county_grid
+    base = design_territories(units, BalanceParams(weight="w"), reps=reps)
+    was_beyond = set(_hours(units, reps, base).index[_hours(units, reps, base) > 0.75 + 1e-9])
+    params = BalanceParams(weight="w", max_drive_h=0.75, drive_limit=limit, tolerance=0.0)
+    budgets = [0, 3, 10, None]
+    curve = tradeoff_curve(units, base, params, reps=reps, budgets=budgets)
+    for budget, point, drawn in zip(budgets, curve.points.to_dict(orient="records"),
+                                    curve.plans, strict=True):
+        assert drawn.parameters["drive"]["max_drive_h"] == 0.75
+        assert drawn.parameters["drive"]["drive_limit"] == limit
+        if limit == "hard":
+            hours = _hours(units, reps, drawn)
+            assert set(hours.index[hours > 0.75 + 1e-9]) <= was_beyond
+        plan = rebalance(units, base, params.with_(max_moved_accounts=budget), reps=reps)
+        # ranked as the rules rank plans: fewer units beyond a hard limit, then deviation
+        rank = (drawn.parameters["drive"]["units_beyond"] if limit == "hard" else 0,
+                point["max_abs_deviation"] - 1e-12)
+        assert rank <= (plan.parameters["drive"]["units_beyond"] if limit == "hard" else 0,
+                        plan.metrics.max_abs_deviation)
+        assert point["moved_accounts"] <= (budget if budget is not None else np.inf)
+    if limit == "hard":
+        assert curve.plans[-1].parameters["drive"]["met"]
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
