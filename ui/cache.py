@@ -56,6 +56,7 @@ __all__ = [
     "history",
     "map_copy",
     "map_parts",
+    "owners",
     "parts_of_frames",
     "read_workspace",
     "road_lines_for",
@@ -332,12 +333,25 @@ def rows_as_of(
     return table_as_of(_store, table, day, where=dict(where))
 
 
+def owners(ws: Workspace, scenario_id: str) -> pd.Series:
+    """Each account's territory for display (:func:`planner.viz.primary_territory`).
+
+    Once per memberships and territories (:func:`by_frames`); shared, read-only.
+    """
+    frames = (ws.tables["memberships"], ws.tables["territories"])
+    return by_frames(
+        f"owners|{scenario_id}",
+        frames,
+        lambda: primary_territory(ws.memberships(scenario_id), ws.territories(scenario_id)),
+    )
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _cached_counts(
     content: Content, scenario_id: str, before: tuple[tuple[str, int], ...], _ws: Workspace
 ) -> pd.DataFrame:
     del content  # only part of the cache key
-    return counts_table(_ws, scenario_id, dict(before) or None)
+    return counts_table(_ws, scenario_id, dict(before) or None, owner=owners(_ws, scenario_id))
 
 
 def territory_counts(

@@ -201,7 +201,10 @@ def edit_map_parts(
         content,
         f"edit-scene|{scenario_id}|{options!r}",
         lambda: viz.workspace_map(
-            ws, scenario_id, options=replace(options, show_units=False, show_places=False)
+            ws,
+            scenario_id,
+            options=replace(options, show_units=False, show_places=False),
+            owner=cache.owners(ws, scenario_id),
         ),
         split=True,
     )

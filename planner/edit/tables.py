@@ -25,10 +25,17 @@ _INDENT = "\u2003"  # an em space: indents the tree in a table
 
 
 def counts_table(
-    ws: Workspace, scenario_id: str, before: Mapping[str, int] | None = None
+    ws: Workspace,
+    scenario_id: str,
+    before: Mapping[str, int] | None = None,
+    *,
+    owner: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Return accounts per territory (rolled up), with the change since ``before`` if given."""
-    summary = viz.territory_summary(ws, scenario_id)
+    """Return accounts per territory (rolled up), with the change since ``before`` if given.
+
+    ``owner``: :func:`planner.viz.primary_territory` of the scenario, if the caller has it.
+    """
+    summary = viz.territory_summary(ws, scenario_id, owner=owner)
     out = pd.DataFrame(
         {
             "territory": [

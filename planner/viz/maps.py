@@ -47,6 +47,7 @@ def workspace_map(
     *,
     options: MapOptions | None = None,
     roads: gpd.GeoDataFrame | None = None,
+    owner: pd.Series | None = None,
 ) -> folium.Map:
     """Draw one scenario of a workspace: units, territories, accounts, reps and a legend.
 
@@ -60,6 +61,8 @@ def workspace_map(
         What to draw and how; see :class:`MapOptions`.
     roads
         Road lines to draw for context (worth it when ``options.tiles`` is ``"none"``).
+    owner
+        :func:`primary_territory` of the scenario, if the caller has it already.
 
     Returns
     -------
@@ -76,7 +79,8 @@ def workspace_map(
     m = base_map(bounds, tiles=opts.tiles)
     if opts.show_units and not units.empty:
         add_units(m, units, simplify_m=simplify_m)
-    owner = primary_territory(workspace.memberships(sid), terr)
+    if owner is None:
+        owner = primary_territory(workspace.memberships(sid), terr)
     shown = _territories(workspace, sid, terr, owner)
     add_territories(
         m, terr, colors=shown.colors, account_counts=shown.counts, simplify_m=simplify_m
