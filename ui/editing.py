@@ -208,12 +208,12 @@ def edit_map_parts(
         ),
         split=True,
     )
-    overlays = [scene]
+    under = [scene]  # the tools' layers stay on top: the unit outlines take the clicks
     if options.show_places:
-        overlays.append(_places(ws, scenario_id, terr, bounds))
+        under.append(_places(ws, scenario_id, terr, bounds))
     if mode != "units" and options.show_units and not ws.units.empty:
-        overlays.insert(0, _unit_outlines(ws, bounds, options))  # below the territories
-    return maps.compose(tools, *overlays)
+        under.insert(0, _unit_outlines(ws, bounds, options))  # below the territories
+    return maps.compose(tools, *under)
 
 
 def _places(

@@ -220,16 +220,17 @@ def _wrapped(body: str) -> str:
     return _LAYERS_BEGIN + body + _LAYERS_END if body.strip() else ""
 
 
-def compose(base: MapParts, *overlays: MapParts) -> MapParts:
-    """One map: ``base`` (its map, fixed part and layers) with the layers of ``overlays`` on top.
+def compose(base: MapParts, *under: MapParts) -> MapParts:
+    """One map: ``base`` (its map, fixed part and layers) over the layers of ``under``.
 
     Each part is rendered (and cached) on its own, so a map whose layers
     change apart (the territories after an edit, the place names never)
-    re-renders only what changed. Only the overlays' layers, styles and
-    asset links are used; their own map script is not (``base`` makes the
-    map, so the composed map mounts as ``base`` does).
+    re-renders only what changed. ``under``'s layers are drawn in order
+    below ``base``'s own (which stay on top: the clickable ones); only
+    their layers, styles and asset links are used, not their own map
+    script (``base`` makes the map, so the composed map mounts as ``base``).
     """
-    parts = (base, *overlays)
+    parts = (*under, base)
     body = "\n".join(p.body for p in parts if p.body.strip())
     return MapParts(
         script=base.script,

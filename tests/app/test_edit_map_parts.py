@@ -1,0 +1,112 @@
+"""Edit territories' map put together from parts cached apart (``ui.maps.compose``,
+``ui.cache.by_frames``, ``ui.editing.edit_map_parts``): what is reused, what is redone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import box
+from streamlit.testing.v1 import AppTest
+
+from planner import schema as s
+from planner import viz
+from tests.app.test_edit_pages import FakeMap, _app_on, _open, _ws
+from ui import cache, maps
+
+
+def _layer_map(color: str) -> folium.Map:
+    m = folium.Map(location=[60.17, 24.94], zoom_start=12, tiles=None)
+    shape = gpd.GeoDataFrame(geometry=[box(24.93, 60.16, 24.95, 60.18)], crs=s.STORAGE_CRS)
+    folium.GeoJson(shape.to_json(), style_function=lambda _f: {"color": color}).add_to(m)
+    return m
+
+
+def test_compose_keeps_the_base_map_and_stacks_every_layer_once() -> None:
+    """The base's map and mount; both bodies under one wrapper (the second would remove the
+    first's layers), the base's layers last (on top, where they take the clicks); links once."""
+    base = maps.map_parts(_layer_map("#111111"), split=True)
+    under = maps.map_parts(_layer_map("#222222"), split=True)
+    both = maps.compose(base, under)
+    assert both.script == base.script and both.mount == base.mount
+    assert both.bounds == base.bounds
+    assert both.layers.count("window.tpLayers = []") == 1
+    assert both.body in both.layers
+    assert both.body.index("#222222") < both.body.index("#111111")  # base on top
+    assert len(both.js_links) == len(set(both.js_links)) >= len(base.js_links)
+    assert maps.compose(base).layers == base.layers  # alone: as rendered
+
+
+def test_by_frames_builds_once_per_frames_and_again_for_a_new_frame() -> None:
+    """Same frame objects: the result kept; a replaced frame (as a workspace replaces a table
+    it changes): built again."""
+    calls: list[int] = []
+    first = pd.DataFrame({"a": [1, 2]})
+
+    def build(frame: pd.DataFrame) -> int:
+        calls.append(1)
+        return int(frame["a"].sum())
+
+    assert cache.by_frames("test-sum", (first,), lambda: build(first)) == 3
+    assert cache.by_frames("test-sum", (first,), lambda: build(first)) == 3
+    assert len(calls) == 1
+    second = pd.DataFrame({"a": [5, 5]})
+    assert cache.by_frames("test-sum", (second,), lambda: build(second)) == 10
+    assert len(calls) == 2
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How often the territories and accounts layer (``viz.workspace_map``) is built."""
+    count = {"scene": 0}
+    real = viz.workspace_map
+
+    def workspace_map(*args: Any, **kwargs: Any) -> folium.Map:
+        count["scene"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("planner.viz.workspace_map", workspace_map)
+    return count
+
+
+@pytest.mark.slow
+def test_mode_switches_reuse_the_territories_and_a_unit_click_redraws_them(
+    small_workspace_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    counted: dict[str, int],
+) -> None:
+    """Switching draw -> units -> draw on one version builds the territories once; the unit map
+    holds the clickable units, the territories and the accounts; a click builds them anew."""
+    shown: list[maps.MapParts] = []
+    fake = FakeMap()
+
+    def show(parts: maps.MapParts, **kwargs: Any) -> Any:
+        shown.append(parts)
+        return fake(parts, **kwargs)
+
+    monkeypatch.setattr("ui.maps.show_parts", show)
+    monkeypatch.setattr("ui.maps.show_map", fake)
+    at: AppTest = _app_on(str(small_workspace_file), monkeypatch)
+    _open(at, "app_pages/territories.py")
+    at.selectbox(key="tp.edit.selected").set_value("T1").run()
+    at.segmented_control(key="tp.edit.mode").set_value("units").run()
+    at.segmented_control(key="tp.edit.mode").set_value("draw").run()
+    at.segmented_control(key="tp.edit.mode").set_value("units").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert counted["scene"] == 1
+    units_map = shown[-1]
+    assert "tp-edit-unit" in units_map.layers and "tp-territory" in units_map.layers
+    # the clickable units are drawn last, over the territories' fills (else they take no click)
+    assert units_map.body.rindex("tp-edit-unit") > units_map.body.rindex("tp-territory")
+    assert "L.Control.Draw" in shown[-2].script  # the draw map has its tools...
+    assert "L.Control.Draw" not in units_map.script  # ...the unit map has not
+    spot = _ws(at).units.set_index(s.UNIT_ID).loc["U00"].geometry.centroid
+    fake.send({"last_object_clicked": {"lat": spot.y, "lng": spot.x}})
+    at.run()
+    assert any("Removed unit U00 from T1" in m.value for m in at.success)
+    assert counted["scene"] == 2
+    assert shown[-1].mount == units_map.mount  # the same map: only its layers change
