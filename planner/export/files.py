@@ -18,7 +18,10 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyogrio
+import shapely
 
 from planner import schema as s
 from planner.export.plan import (
@@ -176,7 +179,35 @@ def membership_table(
         if s.IS_PRIMARY in memberships.columns
         else True
     )
-    return out.sort_values([s.ACCOUNT_ID, s.TERRITORY_ID], kind="stable").reset_index(drop=True)
+    return _by_account(out)
+
+
+def _by_account(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` sorted by account, then territory (stable; missing last), numbered from 0.
+
+    Rows already in strictly increasing account order (the usual case) are
+    left as they are; others are sorted by Arrow (byte order of UTF-8 is
+    the order of Python's strings).
+    """
+    ids = frame[s.ACCOUNT_ID].to_numpy(dtype=object)
+    try:
+        ordered = bool(len(ids) < 2 or np.all(ids[1:] > ids[:-1]))
+    except TypeError:  # a missing id: sort
+        ordered = False
+    if ordered:
+        return frame.reset_index(drop=True)
+    keys = pa.table(
+        {
+            c: pa.array(frame[c].to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+            for c in (s.ACCOUNT_ID, s.TERRITORY_ID)
+        }
+    )
+    order = pc.sort_indices(
+        keys,
+        sort_keys=[(s.ACCOUNT_ID, "ascending"), (s.TERRITORY_ID, "ascending")],
+        null_placement="at_end",
+    )
+    return frame.take(order.to_numpy()).reset_index(drop=True)
 
 
 def _account_names(ids: pd.Series, accounts: pd.DataFrame) -> pd.Series:
@@ -254,8 +285,12 @@ def _primary_territories(memberships: pd.DataFrame, territories: pd.DataFrame) -
     )
     if s.IS_PRIMARY in memberships.columns:
         primary = primary[memberships[s.IS_PRIMARY].fillna(False).astype(bool).to_numpy()]
-    primary = primary.sort_values([s.ACCOUNT_ID, s.TERRITORY_ID], kind="stable")
-    primary = primary.drop_duplicates(s.ACCOUNT_ID).reset_index(drop=True)
+    primary = _by_account(primary)
+    ids = primary[s.ACCOUNT_ID].to_numpy(dtype=object)
+    first = np.ones(len(ids), dtype=bool)
+    first[1:] = ids[1:] != ids[:-1]  # sorted: an account's rows are next to each other
+    if not first.all():
+        primary = primary[first].reset_index(drop=True)
     primary["territory_path"] = _map_repeated(primary[s.TERRITORY_ID], territory_paths(territories))
     return primary
 
@@ -267,7 +302,8 @@ def _write_layer(frame: gpd.GeoDataFrame, path: Path, *, driver: str, layer: str
             frame[col] = _text(frame[col])
     kwargs: dict[str, Any] = {"driver": driver, "layer": layer, "use_arrow": True}
     if driver == "GPKG":
-        kwargs["promote_to_multi"] = True
+        points = bool(len(frame)) and bool((shapely.get_type_id(frame.geometry.values) == 0).all())
+        kwargs["promote_to_multi"] = not points  # polygons and multipolygons share one type
         kwargs["append"] = path.exists()
     pyogrio.write_dataframe(frame, path, **kwargs)
 

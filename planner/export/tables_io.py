@@ -125,16 +125,20 @@ def _csv_cells(series: pd.Series) -> pa.Array:
         return pa.array(text, type=pa.large_string())
     if pd.api.types.is_numeric_dtype(dtype):
         return pa.array(series, from_pandas=True).cast(pa.large_string())
-    return _quoted(_safe_text(series.to_numpy(dtype=object)))
+    return _quoted(_safe_text(series))
 
 
-def _safe_text(values: np.ndarray) -> pa.Array:
-    """Object cells as neutralised Arrow text: text checked in Arrow, other objects as ``str``."""
-    try:
-        text = pa.array(values, type=pa.large_string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: each cell its own way
-        cells = [None if pd.isna(v) else str(neutralise(v)) for v in values]
-        return pa.array(cells, type=pa.large_string())
+def _safe_text(series: pd.Series) -> pa.Array:
+    """Text cells as neutralised Arrow text: text checked in Arrow, other objects as ``str``."""
+    if isinstance(series.array, pd.arrays.ArrowStringArray):  # Arrow text already
+        text = pa.array(series.array).cast(pa.large_string())
+    else:
+        values = series.to_numpy(dtype=object)
+        try:
+            text = pa.array(values, type=pa.large_string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: each cell its own way
+            cells = [None if pd.isna(v) else str(neutralise(v)) for v in values]
+            return pa.array(cells, type=pa.large_string())
     risky = pc.match_substring_regex(text, _FORMULA_START)
     return pc.if_else(risky, pc.binary_join_element_wise(_text("'"), text, _text("")), text)
 
