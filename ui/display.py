@@ -68,14 +68,17 @@ def table_config(
     """Column settings: a human header for every column, grouped numbers.
 
     ``given`` settings win (a page's own formats); their missing labels are filled in.
+    A plain string given is a header only: the column is formatted like the others.
     """
     code = money or currency()
     config: dict[str, Any] = {}
     for column in frame.columns:
         label = column_label(column, code)
         if given is not None and column in given:
-            config[column] = _labelled(given[column], label)
-            continue
+            if not isinstance(given[column], str):
+                config[column] = _labelled(given[column], label)
+                continue
+            label = _capital(given[column])  # a header only: the column keeps its format
         dtype = frame[column].dtype
         if pd.api.types.is_bool_dtype(dtype):
             config[column] = st.column_config.CheckboxColumn(label)

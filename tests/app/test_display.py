@@ -42,15 +42,20 @@ def test_headers_are_human_and_start_with_a_capital() -> None:
 
     from ui.display import table_config
 
-    frame = pd.DataFrame({"annual_revenue": [1.0], "a": ["x"], "b": ["y"], "c": [1], "d": [2]})
+    frame = pd.DataFrame(
+        {"annual_revenue": [1.0], "a": ["x"], "b": ["y"], "c": [1], "d": [2], "n": [1256]}
+    )
     given = {
         "a": st.column_config.TextColumn("account id"),
         "b": "thing",
+        "n": "assigned accounts",
         "c": None,
         "d": st.column_config.NumberColumn(format="%d"),
     }
     config = table_config(frame, given, money="EUR")
     assert config["annual_revenue"]["label"] == "Annual revenue (EUR)"
     assert config["a"]["label"] == "Account id"
-    assert config["b"] == "Thing" and config["c"] is None
+    assert config["b"]["label"] == "Thing" and config["c"] is None
+    assert config["n"]["label"] == "Assigned accounts"  # a header given as text keeps the
+    assert config["n"]["type_config"]["format"] == "localized"  # grouping: 1,256
     assert config["d"]["label"] == "D" and config["d"]["type_config"]["format"] == "%d"
