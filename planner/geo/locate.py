@@ -28,10 +28,24 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from planner.geo.locate_cross import covering_pairs
+from planner.geo.locate_cross import (
+    PolygonEdges,
+    covering_pairs,
+    polygon_edges,
+    ranges,
+    ray_cover,
+)
 from planner.geo.locate_tree import CellTree, build_cell_tree, lookup
 
-__all__ = ["Located", "PolygonIndex", "build_index", "locate_points", "on_boundary", "threads"]
+__all__ = [
+    "BoxGrid",
+    "Located",
+    "PolygonIndex",
+    "build_index",
+    "locate_points",
+    "on_boundary",
+    "threads",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +57,17 @@ _BATCH = 1 << 21
 _MIN_SPAN = 1 << 17
 #: Environment variable setting the lookup threads (1 turns threading off).
 THREADS_ENV = "PLANNER_THREADS"
+#: Points the box index tests at once (bounds the memory of the segment tests).
+_BOX_BATCH = 1 << 17
+#: Most box-grid cells, and most (cell, polygon) entries per polygon before cells grow.
+_BOX_MAX_CELLS = 1 << 22
+_BOX_ENTRIES_PER_POLYGON = 16
+#: Polygons with more segments than this are tested by GEOS (its prepared
+#: polygons index their segments) instead of segment by segment.
+_RAY_MAX_EDGES = 48
+
+I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -65,6 +90,26 @@ class Located:
 
 
 @dataclass(frozen=True, eq=False)
+class BoxGrid:
+    """The polygons' bounding boxes binned into a regular grid, with every polygon's segments.
+
+    The index of few points: cheap to build (no polygon is tested against the
+    cells), it finds each point's candidates (the polygons whose box holds
+    it) with one array lookup, and tests them with the crossing number of
+    :func:`~planner.geo.locate_cross.ray_cover`, the same certified
+    arithmetic as the cells; points on a boundary go to GEOS.
+    """
+
+    origin: tuple[float, float]
+    cell: float
+    shape: tuple[int, int]
+    ptr: I64
+    polys: I64
+    bounds: F64
+    edges: PolygonEdges
+
+
+@dataclass(frozen=True, eq=False)
 class PolygonIndex:
     """A polygon layout prepared for repeated point location.
 
@@ -80,12 +125,16 @@ class PolygonIndex:
         STRtree over ``polygons``.
     cells
         The adaptive cell grid, or ``None`` (every point then goes through
-        the STRtree).
+        the box grid).
+    boxes
+        The box grid (``None`` only for an index without usable polygons or
+        unpickled from an older version: the STRtree then answers).
     """
 
     polygons: NDArray[np.object_]
     tree: shapely.STRtree
     cells: CellTree | None = None
+    boxes: BoxGrid | None = None
 
     @property
     def exact_cell_share(self) -> float:
@@ -96,7 +145,7 @@ class PolygonIndex:
         return self.cells.leaves / max(nodes, 1)
 
     def __getstate__(self) -> dict[str, object]:
-        return {"polygons": self.polygons, "cells": self.cells}
+        return {"polygons": self.polygons, "cells": self.cells, "boxes": self.boxes}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         polys = np.asarray(state["polygons"], dtype=object)
@@ -105,6 +154,7 @@ class PolygonIndex:
         object.__setattr__(self, "polygons", polys)
         object.__setattr__(self, "tree", shapely.STRtree(polys))
         object.__setattr__(self, "cells", state["cells"])
+        object.__setattr__(self, "boxes", state.get("boxes"))
 
 
 def build_index(
@@ -132,19 +182,86 @@ def build_index(
     polys[~usable] = None
     shapely.prepare(polys[usable])
     tree = shapely.STRtree(polys)
-    use_grid = expected_points >= _GRID_MIN_POINTS if grid is None else grid
-    if not use_grid or not usable.any():
+    if not usable.any():
         return PolygonIndex(polys, tree)
     xmin, ymin, xmax, ymax = shapely.total_bounds(polys[usable])
     width, height = xmax - xmin, ymax - ymin
     if not (np.isfinite([width, height]).all() and width > 0 and height > 0):
         return PolygonIndex(polys, tree)
+    boxes = _box_grid(polys, usable)
+    use_grid = expected_points >= _GRID_MIN_POINTS if grid is None else grid
+    if not use_grid:
+        return PolygonIndex(polys, tree, boxes=boxes)
     # pad so the maximum coordinates fall inside the last cell
     pad = 1e-6 * max(width, height)
     bounds = (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
     cells = build_cell_tree(polys, tree, bounds)
     logger.debug("cell grid %s, depth %d, %d leaves", cells.shape0, cells.depth, cells.leaves)
-    return PolygonIndex(polys, tree, cells)
+    return PolygonIndex(polys, tree, cells, boxes)
+
+
+def _box_grid(polys: NDArray[np.object_], usable: NDArray[np.bool_]) -> BoxGrid:
+    """Bin the boxes of the usable polygons: cells about the size of a small box."""
+    bounds = shapely.bounds(polys)
+    use = np.flatnonzero(usable)
+    b = bounds[use]
+    xmin, ymin = b[:, 0].min(), b[:, 1].min()
+    width, height = b[:, 2].max() - xmin, b[:, 3].max() - ymin
+    size = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+    cell = max(
+        float(np.median(size)), np.sqrt(width * height / _BOX_MAX_CELLS), 1e-9 * max(width, height)
+    )
+    while True:
+        nx, ny = int(width // cell) + 1, int(height // cell) + 1
+        ix0, ix1 = _cell_of(b[:, 0], xmin, cell, nx), _cell_of(b[:, 2], xmin, cell, nx)
+        iy0, iy1 = _cell_of(b[:, 1], ymin, cell, ny), _cell_of(b[:, 3], ymin, cell, ny)
+        wx = ix1 - ix0 + 1
+        counts = wx * (iy1 - iy0 + 1)
+        if counts.sum() <= _BOX_ENTRIES_PER_POLYGON * len(use) + (1 << 16):
+            break
+        cell *= 2  # a few huge boxes among small ones: coarser cells, fewer entries
+    owner = np.repeat(np.arange(len(use), dtype=np.int64), counts)
+    k = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    code = (iy0[owner] + k // wx[owner]) * nx + ix0[owner] + k % wx[owner]
+    order = np.argsort(code, kind="stable")
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(code, minlength=nx * ny))]).astype(np.int64)
+    return BoxGrid(
+        (float(xmin), float(ymin)), cell, (ny, nx), ptr, use[owner[order]], bounds,
+        polygon_edges(polys),
+    )  # fmt: skip
+
+
+def _cell_of(v: F64, origin: float, cell: float, n: int) -> I64:
+    """The grid column (or row) of each value, clipped to the grid (monotone in the value)."""
+    return np.clip(np.floor((v - origin) / cell), 0, n - 1).astype(np.int64)
+
+
+def _box_locate(index: PolygonIndex, boxes: BoxGrid, xs: F64, ys: F64, which: I64) -> Located:
+    """Locate the points ``which`` (finite coordinates) with the box grid."""
+    points: list[I64] = [np.empty(0, dtype=np.int64)]
+    polys: list[I64] = [np.empty(0, dtype=np.int64)]
+    ny, nx = boxes.shape
+    for lo in range(0, len(which), _BOX_BATCH):
+        w = which[lo : lo + _BOX_BATCH]
+        x, y = xs[w], ys[w]
+        code = _cell_of(y, boxes.origin[1], boxes.cell, ny) * nx
+        code += _cell_of(x, boxes.origin[0], boxes.cell, nx)
+        counts = np.diff(boxes.ptr)[code]
+        t = boxes.polys[ranges(boxes.ptr[code], counts)]
+        item = np.repeat(np.arange(len(w), dtype=np.int64), counts)
+        b = boxes.bounds[t]
+        px, py = x[item], y[item]
+        k = np.flatnonzero((b[:, 0] <= px) & (px <= b[:, 2]) & (b[:, 1] <= py) & (py <= b[:, 3]))
+        item, t, px, py = item[k], t[k], px[k], py[k]
+        big = boxes.edges.count[t] > _RAY_MAX_EDGES
+        small = np.flatnonzero(~big)
+        inside, unsure = ray_cover(boxes.edges, t[small], px[small], py[small])
+        geos = np.concatenate([small[unsure], np.flatnonzero(big)])
+        hit = geos[shapely.intersects_xy(index.polygons[t[geos]], px[geos], py[geos])]
+        found = np.concatenate([small[inside], hit])
+        points.append(w[item[found]])
+        polys.append(t[found])
+    return Located(np.concatenate(points), np.concatenate(polys))
 
 
 def locate_points(
@@ -231,6 +348,8 @@ def _exact(
         return Located(empty, empty)
     ok = np.isfinite(xs[which]) & np.isfinite(ys[which])
     which = which[ok]
+    if index.boxes is not None:
+        return _box_locate(index, index.boxes, xs, ys, which)
     p, t = covering_pairs(index.tree, xs[which], ys[which])
     return Located(which[p], t)
 

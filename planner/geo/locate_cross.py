@@ -4,7 +4,10 @@ The pieces :mod:`planner.geo.locate_tree` builds on: the distinct boundary
 segments of a layout, the cells each segment passes through, and the test of
 many point-to-centre lines against their cells' segments at once, with
 certified orientation signs (Shewchuk's error bound): a sign too close to
-call is reported, never guessed.
+call is reported, never guessed. Also the plain crossing-number test of
+(point, polygon) pairs against each polygon's own ring segments
+(:func:`polygon_edges`, :func:`ray_cover`), which the box index of
+:mod:`planner.geo.locate` uses when too few points come to pay for the cells.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import shapely
 from numpy.typing import NDArray
 
 __all__ = [
+    "PolygonEdges",
     "Segments",
     "cell_segment_pairs",
     "clip_segments",
@@ -24,7 +28,9 @@ __all__ = [
     "crossings",
     "flip_sets",
     "orientation_sign",
+    "polygon_edges",
     "ranges",
+    "ray_cover",
     "ring_segments",
 ]
 
@@ -98,6 +104,86 @@ def ring_segments(polys: NDArray[np.object_]) -> Segments:
         a[first, 0].copy(), a[first, 1].copy(), b[first, 0].copy(), b[first, 1].copy(),
         ptr, owner_poly.astype(np.int64), len(polys),
     )  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class PolygonEdges:
+    """Every ring segment of each polygon: polygon ``i`` has ``start[i]:start[i] + count[i]``."""
+
+    ax: F64
+    ay: F64
+    bx: F64
+    by: F64
+    start: I64
+    count: I64
+
+
+def polygon_edges(polys: NDArray[np.object_]) -> PolygonEdges:
+    """The ring segments of each polygon, grouped by polygon (``None`` entries have none)."""
+    present = ~(shapely.is_missing(polys) | shapely.is_empty(polys))
+    single = present & (shapely.get_type_id(polys) == 3)
+    single[single] = shapely.get_num_interior_rings(polys[single]) == 0
+    # a polygon of one ring is one run of coordinates: no ring objects needed
+    ones = np.flatnonzero(single)
+    coords, owner = shapely.get_coordinates(polys[ones], return_index=True)
+    k = np.flatnonzero(owner[1:] == owner[:-1])
+    a, b, poly = [coords[k]], [coords[k + 1]], [ones[owner[k]]]
+    rest = np.flatnonzero(present & ~single)
+    if len(rest):
+        parts, part_poly = shapely.get_parts(polys[rest], return_index=True)
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        coords, ring = shapely.get_coordinates(rings, return_index=True)
+        k = np.flatnonzero(ring[1:] == ring[:-1])
+        a.append(coords[k])
+        b.append(coords[k + 1])
+        poly.append(rest[part_poly[ring_part[ring[k]]]])
+    owner = np.concatenate(poly).astype(np.int64)  # each polygon's segments are in one run
+    count = np.bincount(owner, minlength=len(polys))
+    start = np.zeros(len(polys), dtype=np.int64)
+    if len(owner):
+        first = np.flatnonzero(np.concatenate([[True], owner[1:] != owner[:-1]]))
+        start[owner[first]] = first
+    ends = np.concatenate(a), np.concatenate(b)
+    return PolygonEdges(
+        ends[0][:, 0].copy(), ends[0][:, 1].copy(), ends[1][:, 0].copy(), ends[1][:, 1].copy(),
+        start, count.astype(np.int64),
+    )  # fmt: skip
+
+
+def ray_cover(edges: PolygonEdges, poly: I64, px: F64, py: F64) -> tuple[I64, I64]:
+    """Which pairs ``(px[i], py[i])`` in ``poly[i]`` hold: certainly inside, or too close to call.
+
+    The crossing number of a ray from the point towards +x, with half-open
+    segments and certified orientation signs: exact for every point off the
+    boundary. A point on (or within rounding of) a segment is returned as
+    unsure, for an exact test.
+
+    Returns
+    -------
+    tuple
+        Positions of the pairs whose point is inside, and of the unsure pairs.
+    """
+    counts = edges.count[poly]
+    entry = ranges(edges.start[poly], counts)
+    item = np.repeat(np.arange(len(poly), dtype=np.int64), counts)
+    ay, by = edges.ay[entry], edges.by[entry]
+    y = py[item]
+    # only segments reaching the point's height matter (the sign of a difference is exact)
+    k = np.flatnonzero((ay - y) * (by - y) <= 0)
+    item, entry, ay, by, y = item[k], entry[k], ay[k], by[k], y[k]
+    ax, bx, x = edges.ax[entry], edges.bx[entry], px[item]
+    left = (bx - ax) * (y - ay)
+    right = (by - ay) * (x - ax)
+    bound = ORIENT_EPS * (np.abs(left) + np.abs(right))
+    det = np.where(by > ay, left - right, right - left)  # > 0: the segment is right of the point
+    straddle = (ay > y) != (by > y)
+    close = np.abs(det) <= bound
+    unsure = close & (straddle | ((ax - x) * (bx - x) <= 0))
+    crossed = straddle & (det > bound)
+    parity = np.bincount(item[crossed], minlength=len(poly)) & 1
+    bad = np.zeros(len(poly), dtype=bool)
+    bad[item[unsure]] = True
+    return np.flatnonzero((parity == 1) & ~bad), np.flatnonzero(bad)
 
 
 # --------------------------------------------------------------------------- orientation
