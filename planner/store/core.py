@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from planner import schema as s
+from planner.collector import collector_paused
 from planner.conform import conform
 from planner.errors import ConflictError, StoreUnavailableError, WorkspaceError, format_ids
 from planner.models import now_iso
@@ -148,14 +149,16 @@ class Store:
         A GeoPackage is read with GDAL's columnar reader between two looks
         at the newest version: if a change was committed in between, the
         read is repeated (and after three tries done in one SQL
-        transaction), so the tables always show one version.
+        transaction), so the tables always show one version. Python's cycle
+        collector waits meanwhile (:func:`planner.collector.collector_paused`).
         """
-        if self.backend == "gpkg":
-            for _ in range(3):
-                snap = self._read_columnar()
-                if snap is not None:
-                    return snap
-        return self._read_sql()
+        with collector_paused():  # millions of new strings and points, none in a cycle
+            if self.backend == "gpkg":
+                for _ in range(3):
+                    snap = self._read_columnar()
+                    if snap is not None:
+                        return snap
+            return self._read_sql()
 
     def _read_columnar(self) -> Snapshot | None:
         with self.reading() as conn:
