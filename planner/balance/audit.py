@@ -1,35 +1,36 @@
 """Fairness audit: where a plan sits among an ensemble of valid plans drawn under the same rules.
 
-The ensemble is sampled with GerryChain's ReCom Markov chain (the method of
-redistricting practice): at each step two touching territories are merged
-and re-split along a random spanning tree so that both stay within the
-tolerance; every state of the chain is a contiguous plan within the same
-tolerance, on the same adjacency (bridges included) as the plan. Each
-sampled plan is measured on the same metrics as the plan, and the audit
-reports, per metric, the share of the ensemble the plan is at least as good
-as: a plan near 50 % is typical; one near 0 % is an outlier for the worse.
+The ensemble is sampled with a ReCom chain (the method of redistricting
+practice, as in GerryChain): at each step two touching territories are
+merged and re-split along a random spanning tree. Every state of the chain
+is a contiguous plan on the same adjacency (bridges included) that keeps the
+plan's own rules (:mod:`planner.balance.ensemble`): each territory within the
+tolerance of its own target (equal, or following its rep's capacity) and
+within the minimum and maximum workload, locked units and territories where
+they are, and no unit beyond a hard drive limit. Each sampled plan is
+measured on the same metrics as the plan, and the audit reports, per metric,
+the share of the ensemble the plan is at least as good as: a plan near 50 %
+is typical; one near 0 % is an outlier for the worse. Which rules the
+ensemble kept is in :attr:`AuditResult.rules`.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
-import networkx as nx
+import geopandas as gpd
 import numpy as np
 import pandas as pd
-from gerrychain import Graph, MarkovChain, Partition
-from gerrychain.accept import always_accept
-from gerrychain.constraints import contiguous, within_percent_of_ideal_population
-from gerrychain.proposals import recom
-from gerrychain.updaters import Tally
 
+from planner.balance.audit_rules import AuditRules, audit_rules, plan_targets
+from planner.balance.ensemble import recom_plans
 from planner.balance.measures import dispersion_km, encode_assignment, territory_perimeters
+from planner.balance.params import BalanceParams
 from planner.balance.plan import TerritoryPlan
 from planner.balance.units import BalanceUnits, UnitsLike, prepare_units
 from planner.balance.workload import BalanceWeight, balance_values
@@ -74,6 +75,9 @@ class AuditResult:
         Seconds the sampling and measuring took.
     stopped
         Whether a stop request ended the chain before ``n_plans``.
+    rules
+        Which of the plan's rules every sampled plan keeps (targets, bounds,
+        locks, drive limit, adjacency), as :meth:`rules_text` says them.
     """
 
     plan: dict[str, float]
@@ -83,6 +87,11 @@ class AuditResult:
     seed: int
     runtime_s: float
     stopped: bool = False
+    rules: dict[str, Any] = field(default_factory=dict)
+
+    def rules_text(self) -> list[str]:
+        """The rules every sampled plan keeps, one sentence each (for reports)."""
+        return AuditRules.sentences(self.rules, self.tolerance)
 
     def ranks(self) -> pd.DataFrame:
         """Per metric: the plan's value, the ensemble's spread, and the share it is as good as."""
@@ -110,6 +119,7 @@ class AuditResult:
             "seed": self.seed,
             "runtime_s": round(self.runtime_s, 3),
             "stopped": self.stopped,
+            "rules": self.rules,
             "plan": {k: float(v) for k, v in self.plan.items()},
             "ranks": self.ranks().to_dict(orient="records"),
         }
@@ -119,7 +129,10 @@ def audit_plan(
     units: UnitsLike,
     plan: TerritoryPlan | pd.Series | Mapping[str, str],
     *,
-    weight: BalanceWeight,
+    weight: BalanceWeight | None = None,
+    params: BalanceParams | None = None,
+    reps: gpd.GeoDataFrame | None = None,
+    drive_hours: pd.DataFrame | None = None,
     tolerance: float | None = None,
     n_plans: int = 1000,
     columns: Sequence[str] = (),
@@ -132,6 +145,12 @@ def audit_plan(
 ) -> AuditResult:
     """Sample ``n_plans`` plans with ReCom under the plan's rules and measure them beside it.
 
+    The rules are the plan's own (:mod:`planner.balance.audit_rules`): its
+    targets (a plan made for reps keeps their capacities), the workload
+    bounds, locked units and territories, and a hard drive limit; ``params``,
+    ``reps`` and ``drive_hours`` (those the plan was made with) say them
+    when the plan does not record them. ``result.rules`` says which are kept.
+
     Parameters
     ----------
     units
@@ -139,8 +158,12 @@ def audit_plan(
     plan
         The plan to audit, or its assignment (unit id -> territory id).
     weight
-        The balanced column(s); every sampled plan keeps each territory
-        within ``tolerance`` of the equal share of this workload.
+        The balanced column(s) (default: ``params.weight``).
+    params
+        The rules the plan was made under (tolerance, bounds, locks, drive
+        limit); else what the plan records.
+    reps, drive_hours
+        The reps' homes or drive hours of a plan under a hard drive limit.
     tolerance
         Allowed relative deviation of the ensemble (default: the tolerance
         the plan was made with, 2 % for a bare assignment, or the plan's own
@@ -167,31 +190,45 @@ def audit_plan(
     Raises
     ------
     InputError
-        If ``n_plans`` is below 1, a column is missing, or the plan has fewer
-        than two territories.
+        If ``n_plans`` is below 1, a column is missing, the plan has fewer
+        than two territories, no weight is given or locks do not match it.
     """
     started = time.perf_counter()
     report = progress or no_progress
-    should_stop = stop or never_stop
-    bu = prepare_units(units, contiguity=contiguity)
+    bu = prepare_units(units, contiguity=params.contiguity if params else contiguity)
     labels, territories = encode_assignment(
         bu, plan.assignment if isinstance(plan, TerritoryPlan) else pd.Series(plan))
-    values, _ = balance_values(bu.frame, weight)
+    values, _ = balance_values(bu.frame, _weight(weight, params))
     extra = _extra_columns(bu, columns, n_plans, len(territories))
-    k = len(territories)
     moved = _moved_weights(bu, territories, baseline, moved_column)
-    measure = partial(_measure, bu, values, extra, k, moved)
+    targets, _kind = plan_targets(plan, territories, values, reps)
+    measure = partial(_measure, bu, values, extra, targets, moved)
     mine = measure(labels)
-    tol = tolerance if tolerance is not None else max(
-        _plan_tolerance(plan), mine["max_abs_deviation"] + 1e-9)
-    rows, stopped = _sample(bu, values, labels, k, tol, n_plans, seed, measure, report,
-                            should_stop)
+    asked = tolerance if tolerance is not None else (
+        params.tolerance if params is not None else _plan_tolerance(plan))
+    tol = asked if tolerance is not None else max(asked, mine["max_abs_deviation"] + 1e-9)
+    rules = audit_rules(bu, plan, labels, territories, values, tol, params=params, reps=reps,
+                        drive_hours=drive_hours)
+    rows, stopped = _sample(bu, values, labels, rules, n_plans, seed, measure, report,
+                            should_stop=stop or never_stop)
     senses = dict(_BASE_METRICS) | {f"spread_{c}": "lower" for c in extra}
     if moved is not None:
         senses["moved_accounts"] = "lower"
     report(1.0, "done")
     return AuditResult(mine, pd.DataFrame(rows, columns=list(senses)), senses, tol, seed,
-                       time.perf_counter() - started, stopped)
+                       time.perf_counter() - started, stopped, rules.described)
+
+
+def _weight(weight: BalanceWeight | None, params: BalanceParams | None) -> BalanceWeight:
+    """The balanced column(s): ``weight``, else the parameters'."""
+    if weight is not None:
+        return weight
+    if params is not None:
+        return params.weight
+    raise InputError("nothing to audit", [Problem("neither weight nor params was given",
+                                                  column="weight",
+                                                  fix="pass weight='workload_h'")],
+                     source="audit")
 
 
 def _plan_tolerance(plan: TerritoryPlan | pd.Series | Mapping[str, str]) -> float:
@@ -254,12 +291,13 @@ def _moved_weights(
 
 
 def _measure(
-    bu: BalanceUnits, values: np.ndarray, extra: dict[str, np.ndarray], k: int,
+    bu: BalanceUnits, values: np.ndarray, extra: dict[str, np.ndarray], targets: np.ndarray,
     moved: tuple[np.ndarray, np.ndarray] | None, labels: np.ndarray,
 ) -> dict[str, float]:
-    """The audit metrics of one plan (equal targets, as the chain keeps)."""
+    """The audit metrics of one plan (deviations from each territory's target)."""
+    k = len(targets)
     load = np.bincount(labels, weights=values, minlength=k)
-    dev = load / (values.sum() / k) - 1.0
+    dev = load / targets - 1.0
     area = np.bincount(labels, weights=bu.area_m2, minlength=k)
     perim = territory_perimeters(bu, labels, k)
     pp = np.where(perim > 0, _FOUR_PI * area / np.maximum(perim, 1e-12) ** 2, 0.0)
@@ -287,35 +325,23 @@ def _sample(
     bu: BalanceUnits,
     values: np.ndarray,
     labels: np.ndarray,
-    k: int,
-    tol: float,
+    rules: AuditRules,
     n_plans: int,
     seed: int,
     measure: Any,
     report: Progress,
-    stop: Stop,
+    *,
+    should_stop: Stop,
 ) -> tuple[list[dict[str, float]], bool]:
-    """Run the ReCom chain from the plan and measure each state."""
-    graph = nx.Graph()
-    for i in range(bu.n):
-        graph.add_node(i, w=float(values[i]))
-    graph.add_edges_from((int(a), int(b)) for a, b in bu.adjacency.pairs.tolist())
-    start = Partition(Graph.from_networkx(graph), {i: int(labels[i]) for i in range(bu.n)},
-                      {"population": Tally("w", alias="population")})
-    proposal = partial(recom, pop_col="w", pop_target=float(values.sum()) / k, epsilon=tol,
-                       rng=random.Random(seed))
-    chain = MarkovChain(proposal, [contiguous, within_percent_of_ideal_population(start, tol)],
-                        always_accept, start, n_plans + 1, rng=random.Random(seed))
+    """Run the ReCom chain from the plan under its rules and measure each state."""
     rows: list[dict[str, float]] = []
-    order = np.arange(bu.n)
-    for step, state in enumerate(chain):
-        if step == 0:
-            continue  # the plan itself
-        assignment = state.assignment
-        rows.append(measure(np.array([assignment[i] for i in order.tolist()], dtype=np.int64)))
+    plans = recom_plans(bu, values, labels, rules.chain, n_plans=n_plans,
+                        rng=np.random.default_rng(seed))
+    for step, state in enumerate(plans, start=1):
+        rows.append(measure(state))
         if step % 25 == 0:
             report(step / n_plans, f"sampled {step} of {n_plans} plans")
-            if stop():
+            if should_stop():
                 return rows, True
-    logger.info("audit: %d plans sampled at tolerance %.3f", len(rows), tol)
+    logger.info("audit: %d plans sampled under %s", len(rows), rules.described)
     return rows, False

@@ -85,11 +85,13 @@ def write_audit_report(result: AuditResult, path: str | Path) -> Path:
         "<!doctype html><html><head><meta charset='utf-8'><title>Fairness audit</title>"
         "<style>body{font-family:sans-serif;max-width:900px;margin:2em auto}"
         "section{display:inline-block;width:440px;vertical-align:top}</style></head><body>"
-        f"<h1>Fairness audit</h1><p>{len(result.ensemble)} plans sampled with ReCom "
-        f"(GerryChain), every territory within {result.tolerance:.2%} of an equal share, "
+        f"<h1>Fairness audit</h1><p>{len(result.ensemble)} plans sampled with ReCom, "
         f"seed {result.seed}{', stopped early' if result.stopped else ''}. The red line is the "
         "audited plan; a share near 0 % means most sampled plans do better on that measure."
-        "</p>" + "".join(sections) + ranks.to_html(index=False, float_format=lambda v: f"{v:.4g}")
+        "</p><p>Every sampled plan keeps these rules of the plan:</p><ul>"
+        + "".join(f"<li>{html.escape(line)}</li>" for line in result.rules_text())
+        + "</ul>" + "".join(sections)
+        + ranks.to_html(index=False, float_format=lambda v: f"{v:.4g}")
         + "</body></html>"
     )
     out.write_text(page, encoding="utf-8")

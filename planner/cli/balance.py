@@ -90,10 +90,11 @@ def _register_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = sub.add_parser(
         "audit",
         help="place a plan among an ensemble of valid plans (fairness audit)",
-        description="Sample plans valid under the same rules with GerryChain's ReCom chain "
-        "(contiguous, every territory within the tolerance) and show where the plan sits on "
-        "each metric. Writes histograms with the plan marked (--report .html) or the "
-        "ensemble (--report .csv).",
+        description="Sample plans valid under the same rules with a ReCom chain "
+        "(contiguous, every territory within the tolerance of its target, within the workload "
+        "bounds, kept territories as they are, no unit beyond a hard drive limit) and show "
+        "where the plan sits on each metric. Writes histograms with the plan marked "
+        "(--report .html) or the ensemble (--report .csv).",
     )
     p.add_argument("--units", required=True, help="units file (GeoPackage, GeoJSON, Shapefile)")
     p.add_argument("--plan", required=True, help="plan: CSV unit_id,territory_id or JSON map")
@@ -130,17 +131,49 @@ def _register_audit(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--id-column", help="units' id column")
     p.add_argument("--layer", help="layer of a GeoPackage")
     p.add_argument("--report", help="report file to write: .html or .csv")
+    _add_audit_rules(p)
     add_json_flag(p)
     p.set_defaults(handler=_audit)
+
+
+def _add_audit_rules(p: argparse.ArgumentParser) -> None:
+    """The plan's rules the ensemble keeps too (as for planner balance)."""
+    rules = p.add_argument_group("the plan's rules, kept by every sampled plan")
+    rules.add_argument("--reps", help="reps file: targets follow capacity_h_per_week (territory "
+                       "ids are rep ids); homes for --max-drive-h")
+    rules.add_argument("--min-workload", type=float, help="smallest workload of a territory")
+    rules.add_argument("--max-workload", type=float, help="largest workload of a territory")
+    rules.add_argument("--max-drive-h", type=float, metavar="HOURS",
+                       help="hard drive limit from each rep's home (needs --reps)")
+    rules.add_argument("--drive-limit", default="hard",
+                       help="hard (kept by every sampled plan) or soft (not a rule)")
+    rules.add_argument("--keep", action="append", default=[], metavar="TERRITORY",
+                       help="a territory kept as it is (repeatable)")
+
+
+def _audit_params(args: argparse.Namespace, plan: Any, weight: Any) -> BalanceParams | None:
+    """The plan's rules from the flags (``None`` when none is given)."""
+    given = (args.min_workload, args.max_workload, args.max_drive_h)
+    if all(v is None for v in given) and not args.keep:
+        return None
+    locks = Locks.keep_territories(plan, args.keep) if args.keep else Locks()
+    return BalanceParams(
+        weight=weight, tolerance=0.02 if args.tolerance is None else args.tolerance,
+        min_workload=args.min_workload, max_workload=args.max_workload,
+        max_drive_h=args.max_drive_h, drive_limit=args.drive_limit, locked=locks)
 
 
 def _audit(args: argparse.Namespace) -> int:
     """Sample the ensemble, print the plan's rank on each metric, write the report."""
     units = prepare_units(read_units_file(args.units, args.id_column, args.layer))
+    plan = read_plan(args.plan)
+    weight = weights(args.weight)
     result = audit_plan(
         units,
-        read_plan(args.plan),
-        weight=weights(args.weight),
+        plan,
+        weight=weight,
+        params=_audit_params(args, plan, weight),
+        reps=read_reps_file(args.reps) if args.reps else None,
         tolerance=args.tolerance,
         n_plans=args.plans,
         columns=args.column,
@@ -153,7 +186,7 @@ def _audit(args: argparse.Namespace) -> int:
     ranks = result.ranks()
     lines = [
         f"{len(result.ensemble)} plans sampled (ReCom, tolerance {result.tolerance:.2%}, "
-        f"{result.runtime_s:.1f} s)"
+        f"{result.runtime_s:.1f} s); every one keeps: " + "; ".join(result.rules_text())
     ]
     lines += [
         f"  {r['metric']}: plan {r['plan']:.4g}, ensemble median "

@@ -1,7 +1,8 @@
 """The fairness audit of a workspace's plan, as the Balance page shows it.
 
 The audit itself is :func:`planner.balance.audit.audit_plan` (a ReCom
-ensemble of plans valid under the same tolerance and adjacency); this
+ensemble of plans valid under the plan's rules: targets, bounds, locks,
+tolerance, adjacency and a hard drive limit); this
 module picks what the page compares (revenue potential and drive hours
 beside the balanced workload), sizes the ensemble to the map, and draws
 each measure as a histogram with the plan marked::
@@ -18,11 +19,12 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from planner import schema as s
-from planner.balance import TerritoryPlan
+from planner.balance import BalanceParams, TerritoryPlan
 from planner.balance.audit import AuditResult, audit_plan
 from planner.balance.audit_report import write_audit_report
 from planner.balance.workload import BalanceWeight
@@ -93,6 +95,9 @@ def audit_workspace_plan(
     n_plans: int,
     seed: int = 0,
     baseline: pd.Series | None = None,
+    params: BalanceParams | None = None,
+    reps: gpd.GeoDataFrame | None = None,
+    drive_hours: pd.DataFrame | None = None,
     progress: Progress | None = None,
     stop: Stop | None = None,
 ) -> AuditResult:
@@ -113,6 +118,12 @@ def audit_workspace_plan(
     baseline
         The scenario's assignment before the plan (unit id -> territory id):
         every plan is then also measured by the accounts it moves from it.
+    params, reps, drive_hours
+        The rules the plan was made under, when the plan does not record
+        them (a scenario's assignment): its locks, workload bounds and drive
+        limit; the reps (capacities, homes) and drive hours of a hard limit.
+        A plan made on the page records its targets, locks and bounds; its
+        hard drive limit is kept only with ``reps`` or ``drive_hours``.
     progress, stop
         Progress report and early stop.
 
@@ -129,6 +140,9 @@ def audit_workspace_plan(
         columns=audit_columns(inputs.units, weight),
         seed=seed,
         baseline=baseline,
+        params=params,
+        reps=reps,
+        drive_hours=drive_hours,
         progress=progress,
         stop=stop,
     )

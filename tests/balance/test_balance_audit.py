@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 
-from planner.balance import design_territories, prepare_units
+from planner.balance import BalanceParams, Locks, design_territories, prepare_units
 from planner.balance.audit import audit_plan
 from planner.balance.audit_report import write_audit_report
 from planner.cli import main
@@ -149,3 +150,131 @@ def test_cli_audit_compares_moves_from_a_baseline(grid_plan, tmp_path, capsys) -
     assert code == 0
     ranks = {r["metric"]: r for r in json.loads(capsys.readouterr().out)["ranks"]}
     assert ranks["moved_accounts"]["plan"] == 0.0
+
+
+def _reps(units, capacities: list[float], xs: list[float]) -> gpd.GeoDataFrame:
+    """Reps ``r0, r1...`` living at ``xs`` on the middle row of the 1 km grid."""
+    return gpd.GeoDataFrame(
+        {"rep_id": [f"r{i}" for i in range(len(xs))], "capacity_h_per_week": capacities},
+        geometry=gpd.points_from_xy(xs, [3_703_000.0] * len(xs)), crs=units.crs)
+
+
+def _loads(units, result_labels: np.ndarray, k: int) -> np.ndarray:
+    return np.bincount(result_labels, weights=units["w"].to_numpy(float), minlength=k)
+
+
+def test_capacity_targets_shift_the_ensembles_sizes(grid, monkeypatch) -> None:
+    """A plan for reps of 20 h and 40 h is compared with plans that keep the 1:2 split,
+    not with equal halves: every sampled plan is within the tolerance of its own target."""
+    import planner.balance.audit as audit_module
+
+    units = grid(8, 6)
+    reps = _reps(units, [20.0, 40.0], [501_500.0, 506_500.0])
+    plan = design_territories(units, BalanceParams(weight="w", tolerance=0.05), reps=reps)
+    seen: list[np.ndarray] = []
+    original = audit_module._measure
+
+    def spy(bu, values, extra, targets, moved, labels):
+        seen.append(labels.copy())
+        return original(bu, values, extra, targets, moved, labels)
+
+    monkeypatch.setattr(audit_module, "_measure", spy)
+    result = audit_plan(units, plan, weight="w", n_plans=40, seed=3)
+    assert result.rules["targets"] == "plan"
+    assert (result.ensemble["max_abs_deviation"] <= result.tolerance + 1e-9).all()
+    order = {t: i for i, t in enumerate(sorted(plan.targets))}  # labels follow sorted ids
+    for labels in seen[1:]:
+        loads = _loads(units, labels, 2)
+        assert loads[order["r1"]] == pytest.approx(2 * loads[order["r0"]], rel=0.11)
+    assert len({tuple(x) for x in seen}) > 3  # the chain moves
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_locked_units_and_territories_never_move_in_any_sampled_plan(grid, monkeypatch,
+                                                                      seed: int) -> None:
+    """Locked units stay in their territory and a locked territory stays whole, in every plan."""
+    import planner.balance.audit as audit_module
+
+    units = grid(8, 6, np.random.default_rng(seed).uniform(1, 3, 48))
+    base = design_territories(units, weight="w", k=4, tolerance=0.05, seed=seed)
+    kept = base.assignment.iloc[0]
+    pins = [u for u in base.assignment.index if base.assignment[u] != kept][:3]
+    locks = Locks.keep_territories(base, [kept], units=pins)
+    params = BalanceParams(weight="w", tolerance=0.05, locked=locks)
+    seen: list[np.ndarray] = []
+    original = audit_module._measure
+
+    def spy(bu, values, extra, targets, moved, labels):
+        seen.append(labels.copy())
+        return original(bu, values, extra, targets, moved, labels)
+
+    monkeypatch.setattr(audit_module, "_measure", spy)
+    result = audit_plan(units, base, params=params, n_plans=60, seed=seed)
+    ids = list(prepare_units(units).ids)
+    first = seen[0]
+    fixed = [ids.index(u) for u in locks.units]
+    for labels in seen[1:]:
+        assert (labels[fixed] == first[fixed]).all()
+    assert len({tuple(x) for x in seen}) > 3
+    assert result.rules["locked_territories"] == [kept]
+    assert result.rules["locked_units"] == len(locks.units)
+    assert any("locked units kept" in line for line in result.rules_text())
+
+
+def _beyond(units, reps, labels: np.ndarray, limit: float) -> int:
+    """Units whose estimated drive from their territory's rep exceeds ``limit`` (computed here)."""
+    cent = units.geometry.centroid
+    homes = [(p.x, p.y) for p in reps.geometry]  # labels follow sorted rep ids r0, r1
+    out = 0
+    for i, t in enumerate(labels.tolist()):
+        hours = np.hypot(cent.iloc[i].x - homes[t][0], cent.iloc[i].y - homes[t][1]) * 1.3 / 40e3
+        out += int(hours > limit + 1e-9)
+    return out
+
+
+def test_a_hard_drive_limit_is_kept_and_a_missing_one_is_said(grid, monkeypatch) -> None:
+    """With the reps, no sampled plan puts a unit beyond the limit (the same chain without
+    the limit does); without them, the audit says the limit is not kept."""
+    import planner.balance.audit as audit_module
+
+    units = grid(8, 4)
+    reps = _reps(units, [40.0, 40.0], [501_500.0, 506_500.0])
+    params = BalanceParams(weight="w", tolerance=0.25, max_drive_h=0.15)
+    plan = design_territories(units, params, reps=reps)
+    seen: list[np.ndarray] = []
+    original = audit_module._measure
+
+    def spy(bu, values, extra, targets, moved, labels):
+        seen.append(labels.copy())
+        return original(bu, values, extra, targets, moved, labels)
+
+    monkeypatch.setattr(audit_module, "_measure", spy)
+    kept = audit_plan(units, plan, params=params, reps=reps, n_plans=60, seed=1)
+    assert kept.rules["drive_limit_h"] == 0.15
+    assert any("hard drive limit of 0.15 h" in line for line in kept.rules_text())
+    assert all(_beyond(units, reps, labels, 0.15) == 0 for labels in seen)
+    seen.clear()
+    told = audit_plan(units, plan, params=params, n_plans=60, seed=1)
+    assert "not kept" in (told.rules["drive_note"] or "")
+    assert any(_beyond(units, reps, labels, 0.15) > 0 for labels in seen)
+
+
+def test_cli_audit_keeps_the_reps_capacities_and_kept_territories(grid, tmp_path, capsys) -> None:
+    """``planner audit --reps --keep`` samples under the plan's targets and locks, and says so."""
+    units = grid(8, 6)
+    reps = _reps(units, [20.0, 40.0], [501_500.0, 506_500.0])
+    plan = design_territories(units, BalanceParams(weight="w", tolerance=0.05), reps=reps)
+    units_path, plan_path, reps_path = (tmp_path / "u.gpkg", tmp_path / "p.csv",
+                                        tmp_path / "r.gpkg")
+    units.to_file(units_path)
+    reps.to_file(reps_path)
+    plan.to_frame().to_csv(plan_path, index=False)
+    code = main(["audit", "--units", str(units_path), "--plan", str(plan_path), "--weight", "w",
+                 "--plans", "20", "--reps", str(reps_path), "--keep", "r0", "--json"])
+    assert code == 0, capsys.readouterr()
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["rules"]["targets"] == "plan"
+    assert payload["rules"]["locked_territories"] == ["r0"]
+    code = main(["audit", "--units", str(units_path), "--plan", str(plan_path), "--weight", "w",
+                 "--plans", "5", "--keep", "nobody"])
+    assert code == 2
