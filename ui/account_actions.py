@@ -111,12 +111,18 @@ def pick_accounts(
     list of str
         The picked account ids, across pages and searches.
     """
-    page = display.page_of(frame, key=keys.pick_page(name), noun=noun, total=total)
-    shown = page[s.ACCOUNT_ID].astype(str).tolist()
     kept = [str(a) for a in st.session_state.get(keys.pick_chosen(name), [])]
     if valid is not None:
         allowed = set(valid)
         kept = [a for a in kept if a in allowed]
+    if frame.empty:  # no empty grid: say why there is nothing to click
+        st.caption(f"No {noun} to pick." if not total else f"No {noun} matches the search.")
+        st.session_state[keys.pick_chosen(name)] = kept
+        if kept:
+            _pick_caption(name, kept, [], noun)
+        return kept
+    page = display.page_of(frame, key=keys.pick_page(name), noun=noun, total=total)
+    shown = page[s.ACCOUNT_ID].astype(str).tolist()
     picked = set(kept)
     event = display.show_table(
         page,

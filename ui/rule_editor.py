@@ -218,6 +218,11 @@ def _chain(ws: Workspace, sid: str, territory: str, labels: Mapping[str, str]) -
         ),
         hide_index=True,
         width="stretch",
+        column_config={  # three columns in a narrow column of the page: none is cut off
+            "territory": st.column_config.Column(width="medium"),
+            "its rule": st.column_config.Column(width="small"),
+            "an account must match": st.column_config.Column(width="medium"),
+        },
     )
     st.caption(
         "A territory only takes accounts matching its own rule and every rule above it; "
@@ -260,7 +265,7 @@ def _override_form(ws: Workspace, sid: str, territory: str, user: str | None) ->
         placeholder="e.g. key account served from HQ",
     )
     verb = "Include" if action == "include" else "Exclude"
-    label = f"{verb} {count_of(len(picked), 'account')}"
+    label = f"{verb} {count_of(len(picked), 'account')}" if picked else f"{verb} accounts"
     if not st.button(label, type="primary", disabled=not picked, key=keys.RULES_OVERRIDE):
         return
     try:

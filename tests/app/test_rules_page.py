@@ -242,7 +242,9 @@ def test_the_pick_survives_a_search_and_is_counted(small: tuple[AppTest, Path]) 
     at.button(key="tp.pick.rules.T3.include.clear").click().run()
     _ok(at)
     assert any("none selected" in c.value for c in at.caption)
-    assert _button(at, "Include 0 accounts").disabled
+    assert _button(at, "Include accounts").disabled
+    at.text_input(key="tp.assign.rules.search").input("no such shop").run()
+    assert any(c.value == "No account matches the search." for c in at.caption)
     assert open_workspace(path).version == 1
 
 
