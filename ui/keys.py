@@ -463,5 +463,6 @@ def routes_map(i: int) -> str:
     """The map of one day's route."""
     return f"tp.routes.map.{i}"
 
+
 # Edit territories: show the selected territory's history (computed only when on)
 EDIT_SHOW_HISTORY = "tp.edit.show_history"

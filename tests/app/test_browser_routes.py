@@ -58,9 +58,7 @@ def test_rep_sees_their_route_on_the_map(visit: Visit, server: Server) -> None:
     assert numbers == list(range(1, len(numbers) + 1))
     assert frame.locator(".tp-home").count() == 1
     # Along the roads: a leg has many vertices, not just its two ends.
-    vertices = max(
-        (legs.nth(i).get_attribute("d") or "").count("L") for i in range(legs.count())
-    )
+    vertices = max((legs.nth(i).get_attribute("d") or "").count("L") for i in range(legs.count()))
     assert vertices > 2, "the route should follow the streets"
     legend = frame.locator(".tp-legend").inner_text()
     assert "Route along roads" in legend or "Straight-line estimate" in legend
