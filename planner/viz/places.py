@@ -1,14 +1,25 @@
-"""Place-name labels drawn on the map itself, so an offline map still says where it is."""
+"""Place-name labels drawn on the map itself, so an offline map still says where it is.
+
+Finding the places reads every account's place name (a second for 100,000
+accounts), so :func:`place_layer` keeps its last few answers, keyed by a
+digest of what they depend on: the bounds, the limit, the accounts'
+positions and place names, and the shapes they must fall in.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import math
+import threading
+from collections import OrderedDict
 
 import folium
 import geopandas as gpd
+import shapely
 
-from planner.geo.places import place_labels
+from planner import schema as s
+from planner.geo.places import CITY_COLUMNS, place_labels
 
 __all__ = ["add_place_labels", "place_layer"]
 
@@ -34,10 +45,53 @@ def place_layer(
 
     With ``within`` (the units or territories), only places inside one of
     its shapes are kept: a map of Georgia names Georgia's cities, not
-    those of the neighbouring states inside its frame.
+    those of the neighbouring states inside its frame. The last answers
+    are kept (see the module): the same map drawn again finds them at once.
     """
     if bounds is None:
         return place_labels((0.0, 0.0, 0.0, 0.0), limit=0)
+    key = (tuple(map(tuple, bounds)), limit, _digest(accounts), _digest(within))
+    with _LOCK:
+        known = _KEPT.get(key)
+        if known is not None:
+            _KEPT.move_to_end(key)
+            return known.copy()
+    kept = _place_layer(bounds, accounts, within, limit)
+    with _LOCK:
+        _KEPT[key] = kept.copy()
+        while len(_KEPT) > _KEEP:
+            _KEPT.popitem(last=False)
+    return kept
+
+
+#: How many answers :func:`place_layer` keeps.
+_KEEP = 16
+_KEPT: OrderedDict[tuple[object, ...], gpd.GeoDataFrame] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def _digest(frame: gpd.GeoDataFrame | None) -> str | None:
+    """A digest of the shapes of ``frame`` and the columns place names are read from."""
+    if frame is None:
+        return None
+    h = hashlib.blake2b(digest_size=16)
+    geoms = frame.geometry.to_numpy()
+    h.update(f"{len(frame)}|{frame.crs}|{list(frame.columns)}".encode())
+    h.update(shapely.get_num_coordinates(geoms).tobytes())
+    h.update(shapely.get_coordinates(geoms).tobytes())
+    for column in (*CITY_COLUMNS, s.ADDRESS):
+        if column in frame.columns:  # one join of the texts: faster than hashing each
+            texts = frame[column].astype(object).to_numpy()
+            h.update("\u001f".join(map(str, texts)).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def _place_layer(
+    bounds: list[list[float]],
+    accounts: gpd.GeoDataFrame | None,
+    within: gpd.GeoDataFrame | None,
+    limit: int,
+) -> gpd.GeoDataFrame:
     (south, west), (north, east) = bounds
     box = (west, south, east, north)
     found = place_labels(box, accounts=accounts, limit=limit * 5)
