@@ -63,7 +63,7 @@ from planner.io.areas import check_territories, check_units
 from planner.io.collect import ReadOptions
 from planner.io.limits import DEFAULT_LIMITS, ReadLimits
 from planner.io.records import check_accounts, check_reps
-from planner.io.report import ValidationReport
+from planner.io.report import ValidationReport, schema_problems, valid_rows
 from planner.io.values import locate_zip5, normalise_zip, plural
 
 __all__ = [
@@ -191,12 +191,9 @@ def _report(
     checked = _CHECKS[kind](table, match, options)
     problems = [*table.problems, *match.problems, *checked.problems]
     rows_read = len(checked.frame)
-    valid = _valid_rows(checked.frame, checked.bad)
+    valid = valid_rows(checked.frame, checked.bad)
     del checked  # the rows with errors are no longer held
-    try:
-        s.validate_frame(_with_scenario(valid, kind), kind)
-    except InputError as exc:  # a bug in the checks above; still report, never raise
-        problems.extend(exc.problems)
+    problems.extend(schema_problems(valid, kind))
     valid = valid.reset_index(drop=True)
     return ValidationReport(
         path=name,
@@ -442,18 +439,6 @@ _CHECKS = {
     "units": check_units,
     "territories": check_territories,
 }
-
-
-def _valid_rows(frame: pd.DataFrame, bad: pd.Series) -> pd.DataFrame:
-    """The rows without errors; the frame itself (no copy) when every row is fine."""
-    return frame.loc[~bad] if bad.any() else frame
-
-
-def _with_scenario(frame: pd.DataFrame, kind: Kind) -> pd.DataFrame:
-    """Territories read without a scenario are checked as if they had one."""
-    if kind == "territories" and s.SCENARIO_ID not in frame.columns:
-        return frame.assign(**{s.SCENARIO_ID: "(import)"})
-    return frame
 
 
 def _empty_report(

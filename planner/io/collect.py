@@ -22,6 +22,7 @@ from planner.errors import (
 from planner.geo.columns import (
     ColumnMatch,
 )
+from planner.io.compact import duplicated_cells
 from planner.io.table import RawTable, column_text
 from planner.io.text import INVISIBLE, describe_invisible, invisible_mask, strip_invisible
 from planner.io.values import examples, has_word, is_word, parse_numbers, plural, row_numbers
@@ -124,7 +125,7 @@ def id_column(
             column=src,
             fix=f"give every {what} an id in '{src}', or delete the rows",
         )
-    dup = ids.duplicated(keep=False) & ~blank
+    dup = duplicated_cells(ids)
     if dup.any():
         groups = (
             pd.Series(ids.index[dup.to_numpy()], index=ids[dup].to_numpy())
@@ -219,13 +220,14 @@ def assemble(
             col = frame[c]
             # a chunked read holds repeated text as categories; give it back as read
             data[name] = col.astype("str") if isinstance(col.dtype, pd.CategoricalDtype) else col
-    out = pd.DataFrame(data, index=frame.index, copy=False)
     geom = (
         geometry
         if geometry is not None
         else gpd.GeoSeries([None] * len(frame), index=frame.index, crs=s.STORAGE_CRS)
     )
-    return gpd.GeoDataFrame(out, geometry=geom, crs=s.STORAGE_CRS)
+    data[s.GEOMETRY] = geom if geom.crs is not None else geom.set_crs(s.STORAGE_CRS)
+    # built from the columns themselves: no column is copied
+    return gpd.GeoDataFrame(data, index=frame.index, geometry=s.GEOMETRY, copy=False)
 
 
 def depths(ids: pd.Series, parent: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -75,9 +75,14 @@ def read_excel(
     if has_formulas:
         formulas, _ = _excel_rows(data, ws_name, kinds, data_only=False)
         problems.extend(_formula_problems(rows, formulas, names_, h))
+        del formulas  # a second copy of every cell: released before the frame is built
     width = len(names_)
-    body = [(list(r) + [None] * (width - len(r)))[:width] for r in rows[h + 1 :]]
+    body: list[Any] = rows[h + 1 :]
+    del rows  # the sheet's rows are held once, not beside a padded copy
+    if any(len(r) != width for r in body):
+        body = [(list(r) + [None] * (width - len(r)))[:width] for r in body]
     frame = pd.DataFrame(body, columns=names_, dtype=object)
+    del body
     frame = finish_rows(frame, header_row)
     table = RawTable(inp.name, "xlsx", frame, header_row=header_row, problems=problems)
     if h > 0:

@@ -37,15 +37,20 @@ __all__ = ["read_parquet", "read_vector", "read_zip"]
 def read_parquet(inp: InputFile, *, crs: Any) -> RawTable:
     import pyarrow.parquet as pq
 
-    data = inp.read_bytes()
-    if not data:
+    # A file on disk is read from its path: its bytes are never held beside the table.
+    data = inp.data
+    if (len(data) if data is not None else _path(inp).stat().st_size) == 0:
         return unreadable_table(inp, "parquet", empty_file_problem())
+
+    def source() -> Path | io.BytesIO:
+        return io.BytesIO(data) if data is not None else _path(inp)
+
     try:
-        meta = pq.read_schema(io.BytesIO(data)).metadata or {}
+        meta = pq.read_schema(source()).metadata or {}
         if b"geo" in meta:
-            gdf = gpd.read_parquet(io.BytesIO(data))
+            gdf = gpd.read_parquet(source())
             return _vector_table(gdf, inp.name, "parquet", crs=crs, prj_hint=False)
-        frame = pd.read_parquet(io.BytesIO(data))
+        frame = pd.read_parquet(source())
     except Exception as exc:  # pyarrow raises several types for damaged files
         return unreadable_table(
             inp,

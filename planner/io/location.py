@@ -33,6 +33,13 @@ from planner.io.values import (
     plural,
 )
 
+#: Codes of the geocode precision (a categorical of ``GEOCODE_PRECISIONS``).
+_EXACT, _POSTAL, _UNPLACED = (
+    s.GEOCODE_PRECISIONS.index("exact"),
+    s.GEOCODE_PRECISIONS.index("postal_code"),
+    -1,
+)
+
 _US = frozenset({"us", "usa", "unitedstates", "unitedstatesofamerica", "america", "840"})
 
 
@@ -248,13 +255,14 @@ def _postal(
     else:
         us = pd.Series(True, index=frame.index)
     if src is None:
-        return None, pd.Series(np.nan, index=frame.index, dtype="str"), empty, us
+        none = pd.Categorical.from_codes(np.full(len(frame), -1, dtype=np.int8), categories=[])
+        return None, pd.Series(none, index=frame.index), empty, us
     text = column_text(frame[src])
     zip5, display = normalise_zip(text.where(us))
     lat, lon = locate_zip5(zip5)
     located = pd.DataFrame({s.POSTAL_CODE: zip5, s.LATITUDE: lat, s.LONGITUDE: lon})
     shown = display.where(display.notna(), text)
-    return src, shown.astype("str"), located, us
+    return src, shown.astype("str").astype("category"), located, us
 
 
 def place_rows(
@@ -284,9 +292,9 @@ def place_rows(
         lon_target=lon_target,
         zip_location=located,
     )
-    precision = np.full(len(index), None, dtype=object)
+    precision = np.full(len(index), _UNPLACED, dtype=np.int8)  # codes of GEOCODE_PRECISIONS
     has_coords = lat.notna() & lon.notna()
-    precision[has_coords.to_numpy()] = "exact"
+    precision[has_coords.to_numpy()] = _EXACT
     xs, ys = lon.to_numpy(copy=True), lat.to_numpy(copy=True)
 
     if table.geometry_unusable:  # already an error of the whole file
@@ -308,7 +316,7 @@ def place_rows(
         use = present.to_numpy()
         xs[use] = shapely.get_x(pts[present].to_numpy())
         ys[use] = shapely.get_y(pts[present].to_numpy())
-        precision[use] = "exact"
+        precision[use] = _EXACT
         has_coords = has_coords | present
 
     # Rows whose coordinates were given but wrong are already errors: no fallback.
@@ -318,13 +326,14 @@ def place_rows(
     if from_zip.any():
         ys[from_zip.to_numpy()] = located.loc[from_zip, s.LATITUDE].to_numpy()
         xs[from_zip.to_numpy()] = located.loc[from_zip, s.LONGITUDE].to_numpy()
-        precision[from_zip.to_numpy()] = "postal_code"
+        precision[from_zip.to_numpy()] = _POSTAL
     unresolved = need & ~found
     _unlocated(out, unresolved, postal_src, postal_text, us, required=required)
     located_mask = ~np.isnan(xs) & ~np.isnan(ys)
     geometry = gpd.GeoSeries(_points(xs, ys, located_mask), index=index, crs=s.STORAGE_CRS)
-    precision[~located_mask] = None
-    return geometry, pd.Series(precision, index=index, dtype="str"), postal_text
+    precision[~located_mask] = _UNPLACED
+    kinds = pd.Categorical.from_codes(precision, categories=list(s.GEOCODE_PRECISIONS))
+    return geometry, pd.Series(kinds, index=index), postal_text
 
 
 _POINT_BLOCK = 200_000  # points made at a time: the temporary arrays stay small

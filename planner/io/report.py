@@ -1,4 +1,4 @@
-"""What validating one input file found: :class:`ValidationReport`."""
+"""What validating one input file found: :class:`ValidationReport`; the last check of its rows."""
 
 from __future__ import annotations
 
@@ -7,14 +7,20 @@ from typing import Any
 
 import pandas as pd
 
+from planner import schema as s
 from planner.errors import (
     InputError,
     Problem,
+    format_ids,
 )
 from planner.geo.columns import (
     KINDS,
     Kind,
 )
+from planner.io.compact import duplicated_cells
+from planner.io.values import row_numbers
+
+__all__ = ["ValidationReport", "schema_problems", "valid_rows", "with_scenario"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,3 +107,48 @@ class ValidationReport:
             "warnings": len(self.warnings),
             "problems": [p.to_dict() for p in self.problems],
         }
+
+
+_SCHEMA_BLOCK = 100_000  # rows checked against the schema at a time
+
+
+def schema_problems(frame: pd.DataFrame, kind: Kind) -> list[Problem]:
+    """Check the valid rows against the schema; any problem is a bug in the checks above.
+
+    Reported, never raised. The rows are checked a block at a time and a key
+    repeated across blocks is found by :func:`~planner.io.compact.duplicated_cells`,
+    so a large table is never hashed whole.
+    """
+    problems: list[Problem] = []
+    for start in range(0, max(len(frame), 1), _SCHEMA_BLOCK):
+        block = frame.iloc[start : start + _SCHEMA_BLOCK]
+        try:
+            s.validate_frame(with_scenario(block, kind), kind)
+        except InputError as exc:
+            problems.extend(p for p in exc.problems if p not in problems)
+    key = s.TABLES[kind].key
+    if len(frame) > _SCHEMA_BLOCK and len(key) == 1 and key[0] in frame.columns:
+        repeated = duplicated_cells(frame[key[0]])
+        if repeated.any():
+            problems.append(
+                Problem(
+                    f"{key[0]} is not unique: "
+                    f"{format_ids(sorted(set(frame[key[0]][repeated])))} appear more than once",
+                    rows=row_numbers(repeated),
+                    column=key[0],
+                    fix="give every row its own id",
+                )
+            )
+    return problems
+
+
+def valid_rows(frame: pd.DataFrame, bad: pd.Series) -> pd.DataFrame:
+    """The rows without errors; the frame itself (no copy) when every row is fine."""
+    return frame.loc[~bad] if bad.any() else frame
+
+
+def with_scenario(frame: pd.DataFrame, kind: Kind) -> pd.DataFrame:
+    """Territories read without a scenario are checked as if they had one."""
+    if kind == "territories" and s.SCENARIO_ID not in frame.columns:
+        return frame.assign(**{s.SCENARIO_ID: "(import)"})
+    return frame
