@@ -139,7 +139,7 @@ def _hand_over_section() -> None:
             "accounts": st.column_config.NumberColumn("accounts", help="accounts in it"),
         })  # fmt: skip
     if len(owned):
-        with st.expander(f"Accounts owned by {_user_label(gone)} ({len(owned)})"):
+        with st.expander(f"Accounts owned by {_user_label(gone)} ({len(owned):,})"):
             display.show_table(
                 owned, hide_index=True, width="stretch", column_config={"id": "account"}
             )

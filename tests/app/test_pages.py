@@ -56,11 +56,11 @@ def test_sidebar_offers_samples_upload_and_scenarios(app: AppTest) -> None:
 
 
 def test_choosing_a_scenario_changes_every_page(app: AppTest) -> None:
-    """Picking the draft scenario shows its three territories."""
+    """Picking the draft scenario shows its three territories (two under the region)."""
     app.run()
     app.sidebar.selectbox(key="tp.widget.scenario").set_value("draft").run()
     _no_exceptions(app)
-    assert _metrics(app)["Territories"] == "3"
+    assert _metrics(app)["Territories"] == "2"  # the leaves, as in the chart beside it
     app.switch_page("app_pages/data.py").run()
     _no_exceptions(app)
     assert app.sidebar.selectbox(key="tp.widget.scenario").value == "draft"
