@@ -15,7 +15,6 @@ from planner.services.balance_inputs import BalanceInputs, plan_table, territory
 from planner.services.balance_runs import DESIGN, SAVE_LABEL, default_scenario_name, save_balance
 from planner.services.balance_views import plan_map, tradeoff_chart, workload_chart
 from ui import auth, display, maps, state
-from ui.editing import rerun_fragment
 from ui.scenarios import BalanceRun
 
 __all__ = ["save_controls", "show_result"]
@@ -172,37 +171,52 @@ def _table(table: pd.DataFrame) -> None:
 
 @st.fragment
 def save_controls(run: BalanceRun) -> None:
-    """Name the plan and save it as a planning scenario (a fragment)."""
+    """Name the plan and save it as a planning scenario (a fragment).
+
+    A save is shown by the run that made it, in place of the name field
+    and the button (no rerun: the plan shown has not changed). The sidebar
+    lists the new scenario from the page's next run, or at once with
+    "Open it".
+    """
     st.subheader("Save")
     if run.saved_as is not None:
-        st.success(
-            f"Saved as planning scenario **{run.saved_as}**: everybody on this workspace "
-            "sees it now. Open it here or from the sidebar, or compare it with the active "
-            "plan on the compare page."
-        )
-        if st.button("Open it", key="bal.open_saved"):
-            state.set_scenario_id(run.saved_as)
-            st.rerun()  # the whole app, the sidebar too, follows the scenario opened
+        _saved(run.saved_as)
         return
-    ws, sid = run.workspace, run.base_scenario_id
-    default_name = default_scenario_name(run.result, ws.scenario(sid))
-    # one name field per run, so a new run proposes its own name
-    name = st.text_input("Scenario name", value=default_name, key=f"bal.save_name.{id(run)}")
-    if st.button("Save as scenario", key="bal.save"):
-        user = auth.current_user()
-        try:
-            saved = save_balance(
-                ws,
-                run.result,
-                base_scenario_id=sid,
-                name=name or default_name,
-                user=None if user is None else user.user_id,
-            )
-        except PlannerError as exc:
-            st.error(str(exc))
-        else:
-            run.saved_as = saved.scenario_id
-            state.mark_changed(SAVE_LABEL)
-            # only this fragment: the plan shown has not changed (the sidebar lists the new
-            # scenario from the next run of the page, or at once with "Open it")
-            rerun_fragment()
+    slot = st.empty()
+    with slot.container():
+        ws, sid = run.workspace, run.base_scenario_id
+        default_name = default_scenario_name(run.result, ws.scenario(sid))
+        # one name field per run, so a new run proposes its own name
+        name = st.text_input("Scenario name", value=default_name, key=f"bal.save_name.{id(run)}")
+        clicked = st.button("Save as scenario", key="bal.save")
+    if not clicked:
+        return
+    user = auth.current_user()
+    try:
+        saved = save_balance(
+            ws,
+            run.result,
+            base_scenario_id=sid,
+            name=name or default_name,
+            user=None if user is None else user.user_id,
+        )
+    except PlannerError as exc:
+        st.error(str(exc))
+        return
+    run.saved_as = saved.scenario_id
+    state.mark_changed(SAVE_LABEL)
+    slot.empty()
+    with slot.container():
+        _saved(saved.scenario_id)
+
+
+def _saved(scenario_id: str) -> None:
+    """Say where the plan was saved; "Open it" opens it (the whole app follows)."""
+    st.success(
+        f"Saved as planning scenario **{scenario_id}**: everybody on this workspace "
+        "sees it now. Open it here or from the sidebar, or compare it with the active "
+        "plan on the compare page."
+    )
+    if st.button("Open it", key="bal.open_saved"):
+        state.set_scenario_id(scenario_id)
+        st.rerun()  # the whole app, the sidebar too, follows the scenario opened
