@@ -255,8 +255,8 @@ def _postal(
     else:
         us = pd.Series(True, index=frame.index)
     if src is None:
-        none = pd.Categorical.from_codes(np.full(len(frame), -1, dtype=np.int8), categories=[])
-        return None, pd.Series(none, index=frame.index), empty, us
+        none = pd.Series(np.nan, index=frame.index, dtype="str").astype("category")
+        return None, none, empty, us
     text = column_text(frame[src])
     zip5, display = normalise_zip(text.where(us))
     lat, lon = locate_zip5(zip5)
@@ -332,7 +332,9 @@ def place_rows(
     located_mask = ~np.isnan(xs) & ~np.isnan(ys)
     geometry = gpd.GeoSeries(_points(xs, ys, located_mask), index=index, crs=s.STORAGE_CRS)
     precision[~located_mask] = _UNPLACED
-    kinds = pd.Categorical.from_codes(precision, categories=list(s.GEOCODE_PRECISIONS))
+    kinds = pd.Categorical.from_codes(
+        precision, dtype=pd.CategoricalDtype(list(s.GEOCODE_PRECISIONS))
+    )
     return geometry, pd.Series(kinds, index=index), postal_text
 
 
