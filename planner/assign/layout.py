@@ -263,9 +263,8 @@ def _check_hierarchy(ids: NDArray[np.object_], parents: pd.Series | None) -> Non
 
 def _distinct_ids(ids: NDArray[np.object_]) -> bool:
     """Whether every id is given (not blank) and appears once."""
-    if any(t is None or t in ("", "None", "nan") for t in ids.tolist()):
-        return False
-    return len(set(ids.tolist())) == len(ids)
+    distinct = set(ids.tolist())
+    return len(distinct) == len(ids) and distinct.isdisjoint((None, "", "None", "nan"))
 
 
 def _layout(

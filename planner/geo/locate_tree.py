@@ -44,14 +44,19 @@ __all__ = ["CellTree", "build_cell_tree", "lookup"]
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
 
-#: Children per side when a cell is cut.
+#: Children per side when a cell is cut (a power of two).
 SPLIT = 4
+_SPLIT_BITS = SPLIT.bit_length() - 1
 #: Deepest level (level 0 is the regular grid).
 MAX_LEVEL = 6
 #: A cell crossed by more boundary segments than this is cut (above MAX_LEVEL it stays).
 MAX_SEGMENTS = 3
-#: Level-0 cells per polygon (bounded below and above).
+#: Level-0 cells per polygon and per boundary segment, whichever gives more
+#: (bounded below and above): a few big polygons with long boundaries (159
+#: counties) get cells small enough that almost every point falls in a cell
+#: inside one polygon and is answered by one array lookup.
 CELLS_PER_POLYGON = 32.0
+CELLS_PER_SEGMENT = 128.0
 MIN_CELLS = 1 << 10
 MAX_CELLS = 1 << 20
 #: Points this close to a cell edge of the finest grid (relative) go to GEOS.
@@ -194,7 +199,8 @@ def build_cell_tree(
     segments = ring_segments(polys)
     xmin, ymin, xmax, ymax = bounds
     n_polys = int((~shapely.is_missing(polys)).sum())
-    n_cells = int(np.clip(CELLS_PER_POLYGON * n_polys, MIN_CELLS, MAX_CELLS))
+    wanted = max(CELLS_PER_POLYGON * n_polys, CELLS_PER_SEGMENT * len(segments))
+    n_cells = int(np.clip(wanted, MIN_CELLS, MAX_CELLS))
     cell0 = float(np.sqrt((xmax - xmin) * (ymax - ymin) / n_cells))
     shape0 = (
         max(1, int(np.ceil((ymax - ymin) / cell0))),
@@ -409,20 +415,25 @@ def lookup(tree: CellTree, x: F64, y: F64) -> tuple[I64, I64, I64]:
     ix, iy = fx.astype(np.int64), fy.astype(np.int64)  # fx, fy >= 0: truncation is floor
     fx -= ix
     fy -= iy
-    edgy = (fx < POINT_EDGE_EPS) | (fx > 1 - POINT_EDGE_EPS)
-    edgy |= (fy < POINT_EDGE_EPS) | (fy > 1 - POINT_EDGE_EPS)
-    value = tree.levels[0][(iy // scale) * nx0 + ix // scale]
+    edgy = fx < POINT_EDGE_EPS
+    edgy |= fx > 1 - POINT_EDGE_EPS
+    edgy |= fy < POINT_EDGE_EPS
+    edgy |= fy > 1 - POINT_EDGE_EPS
+    bits = _SPLIT_BITS * depth  # SPLIT is a power of two: shifts, not divisions
+    value = tree.levels[0][(iy >> bits) * nx0 + (ix >> bits)]
     down = np.flatnonzero(value <= -2)
     for level in range(1, depth + 1):
         v = value[down]
         down = down[(v <= -2) & ((-v - 2) & 1 == 1)]
         if not len(down):
             break
-        block = (-value[down] - 2) // 2
-        shift = SPLIT ** (depth - level)
-        sub = ((iy[down] // shift) % SPLIT) * SPLIT + (ix[down] // shift) % SPLIT
-        value[down] = tree.levels[level][block * SPLIT * SPLIT + sub]
-    exact = edgy.copy()
+        block = (-value[down] - 2) >> 1
+        shift = _SPLIT_BITS * (depth - level)
+        sub = (((iy[down] >> shift) & (SPLIT - 1)) << _SPLIT_BITS) | (
+            (ix[down] >> shift) & (SPLIT - 1)
+        )
+        value[down] = tree.levels[level][block * (SPLIT * SPLIT) + sub]
+    exact = edgy
     own = (value >= 0) & ~exact
     leaf = np.flatnonzero((value <= -2) & ~exact)
     lid = (-value[leaf] - 2) // 2

@@ -12,7 +12,7 @@ from pyproj import CRS
 
 from planner import schema as s
 
-__all__ = ["area_scale", "local_crs", "looks_geographic", "point_xy"]
+__all__ = ["area_scale", "area_scale_floor", "local_crs", "looks_geographic", "point_xy"]
 
 
 def local_crs(geometries: gpd.GeoSeries | gpd.GeoDataFrame) -> CRS:
@@ -54,20 +54,51 @@ def looks_geographic(bounds: Sequence[float]) -> bool:
     )
 
 
-def area_scale(series: gpd.GeoSeries) -> np.ndarray:
-    """Per geometry, the factor turning its area in its own CRS into m²."""
+def area_scale(series: gpd.GeoSeries, *, local: CRS | None = None) -> np.ndarray:
+    """Per geometry, the factor turning its area in its own CRS into m².
+
+    ``local`` is the metric CRS to measure in (default: :func:`local_crs` of ``series``).
+    """
     if series.crs is None:
         return np.ones(len(series))
     crs = CRS.from_user_input(series.crs)
     if crs.is_projected:
-        unit = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
-        return np.full(len(series), unit * unit)
-    projected = series.to_crs(local_crs(series))
+        return np.full(len(series), _unit_area(crs))
+    projected = series.to_crs(local if local is not None else local_crs(series))
     own = shapely.area(series.values)
     metric = shapely.area(projected.values)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(own > 0, metric / own, 0.0)
     return scale
+
+
+def area_scale_floor(geoms: np.ndarray, crs: object) -> np.ndarray:
+    """Per geometry, a factor no larger than :func:`area_scale`'s, without reprojecting.
+
+    In longitude/latitude degrees a square degree holds at least
+    1.2e10 m² x cos(latitude) (and the UTM zones of :func:`local_crs` scale
+    areas by at least 0.9992); half of that at the
+    geometry's latitude farthest from the equator is a safe floor. Other
+    geographic units get 0 (no floor), projected CRSs their exact factor.
+    """
+    if crs is None:
+        return np.ones(len(geoms))
+    parsed = CRS.from_user_input(crs)
+    if parsed.is_projected:
+        return np.full(len(geoms), _unit_area(parsed))
+    unit = parsed.axis_info[0].unit_name if parsed.axis_info else ""
+    if not parsed.is_geographic or unit not in ("degree", "degrees"):
+        return np.zeros(len(geoms))
+    bounds = shapely.bounds(geoms)
+    far = np.minimum(np.maximum(np.abs(bounds[:, 1]), np.abs(bounds[:, 3])), 90.0)
+    floor = 0.5 * 1.2e10 * np.cos(np.radians(far))
+    return np.where(np.isfinite(floor), np.maximum(floor, 0.0), 0.0)
+
+
+def _unit_area(crs: CRS) -> float:
+    """Square metres per square unit of a projected CRS."""
+    unit = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+    return float(unit * unit)
 
 
 def point_xy(points: gpd.GeoDataFrame | gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:

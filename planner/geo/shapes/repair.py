@@ -13,7 +13,7 @@ from shapely.geometry.base import BaseGeometry
 
 from planner import schema as s
 from planner.errors import GeometryRepairWarning, InputError, Problem, format_ids
-from planner.geo.shapes.projection import area_scale
+from planner.geo.shapes.projection import area_scale, area_scale_floor, local_crs
 
 __all__ = ["DEFAULT_MIN_PART_AREA_M2", "plural", "polygonal_part", "repair_polygons"]
 
@@ -22,6 +22,13 @@ logger = logging.getLogger(__name__)
 #: Polygon parts and holes smaller than this are slivers and are removed.
 DEFAULT_MIN_PART_AREA_M2 = 1.0
 _POLYGONAL = ("Polygon", "MultiPolygon")
+#: Geometry type names by shapely type id.
+_TYPE_NAMES = np.array(
+    [
+        "Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
+        "MultiPolygon", "GeometryCollection",
+    ]
+)  # fmt: skip
 
 
 def _labels(frame: gpd.GeoDataFrame, id_column: str | None) -> list[str]:
@@ -161,7 +168,8 @@ def _keep_polygons(
     Points and lines where a polygon was expected, collections without any
     polygon and (unless ``allow_empty``) missing shapes are all reported at once.
     """
-    kinds = np.array([g.geom_type if g is not None else "" for g in geoms], dtype=object)
+    type_id = shapely.get_type_id(geoms)
+    kinds = np.where(type_id >= 0, _TYPE_NAMES[np.maximum(type_id, 0)], "").astype(object)
     problems: list[Problem] = []
     collection = (kinds == "GeometryCollection") & ~missing
     wrong = ~missing & ~np.isin(kinds, [*_POLYGONAL, "GeometryCollection"])
@@ -248,11 +256,18 @@ def _remove_slivers(
     idx = _present(geoms)
     if not len(idx):
         return
-    scale = area_scale(gpd.GeoSeries(geoms[idx], crs=crs))
     parts, owner = shapely.get_parts(geoms[idx], return_index=True)
+    area = shapely.area(parts)
+    # a cheap scale no larger than the true one first: most shapes are far above the limit
+    floor = area_scale_floor(geoms[idx], crs)
     suspect = np.zeros(len(idx), dtype=bool)
-    suspect[owner[shapely.area(parts) * scale[owner] < min_part_area_m2]] = True
+    suspect[owner[area * floor[owner] < min_part_area_m2]] = True
     suspect[owner[shapely.get_num_interior_rings(parts) > 0]] = True
+    if not suspect.any():
+        return
+    scale = np.zeros(len(idx))
+    series = gpd.GeoSeries(geoms[idx], crs=crs)
+    scale[suspect] = area_scale(series[suspect], local=local_crs(series))
     slivered = []
     for k in np.flatnonzero(suspect):
         i = idx[k]
