@@ -18,7 +18,8 @@ For each layout and account count the same points go through
 - ``assign_accounts`` **warm**: the same territories again (the prepared
   layout and its index with the cell grid reused, as between runs while
   territories do not change, or on every Dask partition; a layout builds
-  the grid once about 25 accounts per territory have gone through it);
+  the grid once about 20 accounts per polygon vertex have gone through it,
+  before that it uses the box grid, cheap to build);
 - ``locate``: the spatial core alone (``locate_points`` on the built index);
 - ``prepare``: what a cold run spends before any account is located
   (``prepare_territories``: hierarchy check, repair and reprojection,
@@ -156,8 +157,8 @@ def run_case(
     x = accounts.geometry.x.to_numpy()
     y = accounts.geometry.y.to_numpy()
     prepared = prepare_territories(layout, accounts.crs)
-    index = prepared.index(10**9)  # the grid, as a layout builds it once ~25 accounts per
-    # territory have gone through it
+    index = prepared.index(10**9)  # the grid, as a layout builds it once ~20 accounts per
+    # polygon vertex have gone through it
 
     def cold() -> Any:
         clear_cache()

@@ -32,7 +32,7 @@ from planner import schema as s
 from planner.assign.collect import collector_paused
 from planner.assign.inputs import text_array
 from planner.errors import InputError, PlannerWarning, Problem
-from planner.geo.locate import PolygonIndex, build_index
+from planner.geo.locate import PolygonIndex, build_index, grid_pays
 from planner.geo.shapes import local_crs, prepare_polygons
 from planner.hierarchy import validate_hierarchy
 from planner.models import DEFAULT_TYPE
@@ -41,12 +41,6 @@ __all__ = ["TerritoryLayout", "cached_layout", "clear_cache", "prepare_territori
 
 #: Layouts kept by :func:`cached_layout` (each holds its shapes and index).
 CACHE_SIZE = 2
-#: Accounts from which the cell grid of the point index pays for itself: at
-#: least this many, and this many per shape, counted over the calls that
-#: used the layout (building the grid costs about what locating this many
-#: points with the STRtree alone costs).
-GRID_MIN_POINTS = 20_000
-GRID_POINTS_PER_SHAPE = 25
 
 I64 = NDArray[np.int64]
 _T = TypeVar("_T")
@@ -157,10 +151,11 @@ class TerritoryLayout:
         with self._lock:
             seen = self._memo.get("points", 0) + expected_points
             self._memo["points"] = seen
-            grid = seen >= max(GRID_MIN_POINTS, GRID_POINTS_PER_SHAPE * len(self.shape_ids))
+            shapes = self.geoms[self.shape_ids]
+            grid = seen > 0 and grid_pays(seen, shapes)  # counted over every call
             cached = self._memo.get("index")
             if cached is None or (grid and cached.cells is None):
-                cached = build_index(self.geoms[self.shape_ids], grid=grid)
+                cached = build_index(shapes, grid=grid)
                 self._memo["index"] = cached
             return cached
 
@@ -192,7 +187,8 @@ def prepare_territories(
     expected_points
         Build the point index now for this many accounts (0: on first use).
         The cell grid is built once the layout has located (or expects)
-        about 25 accounts per shape: before that the STRtree alone is faster.
+        about 20 accounts per shape vertex (:func:`planner.geo.locate.grid_pays`):
+        before that the box grid alone, cheap to build, is faster.
 
     Returns
     -------

@@ -42,6 +42,7 @@ __all__ = [
     "Located",
     "PolygonIndex",
     "build_index",
+    "grid_pays",
     "locate_points",
     "on_boundary",
     "threads",
@@ -49,8 +50,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Below this many points (and with no index given) the cell grid costs more than it saves.
-_GRID_MIN_POINTS = 20_000
+#: The cell grid pays for its building from this many points, and this many per
+#: polygon vertex (its cost grows with the boundaries; the box grid's per point
+#: with the vertices of the candidate polygons): measured on ZIP-like cells and counties.
+GRID_MIN_POINTS = 20_000
+GRID_POINTS_PER_VERTEX = 20
 #: Points located at once (bounds the memory of a batch of ten million).
 _BATCH = 1 << 21
 #: Fewest points worth a thread of their own.
@@ -167,8 +171,8 @@ def build_index(
     polygons
         Valid shapely polygons or multipolygons, all in the CRS of the points.
     expected_points
-        How many points will be located; below 20,000 the cell grid is not
-        built (unless ``grid`` says so).
+        How many points will be located: the cell grid is built when
+        :func:`grid_pays` (unless ``grid`` says otherwise), else only the box grid.
     grid
         Force the cell grid on or off.
 
@@ -189,7 +193,7 @@ def build_index(
     if not (np.isfinite([width, height]).all() and width > 0 and height > 0):
         return PolygonIndex(polys, tree)
     boxes = _box_grid(polys, usable)
-    use_grid = expected_points >= _GRID_MIN_POINTS if grid is None else grid
+    use_grid = grid_pays(expected_points, polys[usable]) if grid is None else grid
     if not use_grid:
         return PolygonIndex(polys, tree, boxes=boxes)
     # pad so the maximum coordinates fall inside the last cell
@@ -198,6 +202,14 @@ def build_index(
     cells = build_cell_tree(polys, tree, bounds)
     logger.debug("cell grid %s, depth %d, %d leaves", cells.shape0, cells.depth, cells.leaves)
     return PolygonIndex(polys, tree, cells, boxes)
+
+
+def grid_pays(expected_points: int, polygons: NDArray[np.object_]) -> bool:
+    """Whether locating ``expected_points`` points pays for building the cell grid."""
+    if expected_points < GRID_MIN_POINTS:
+        return False
+    vertices = int(shapely.get_num_coordinates(polygons).sum())
+    return expected_points >= GRID_POINTS_PER_VERTEX * vertices
 
 
 def _box_grid(polys: NDArray[np.object_], usable: NDArray[np.bool_]) -> BoxGrid:

@@ -1,0 +1,143 @@
+"""The point index's strategies (box grid, cell grid, GEOS) never change a result.
+
+The index chooses from the sizes: the box grid (cheap to build) for few
+points per polygon vertex, the cell grid once enough points come. Whichever
+runs, every (point, covering polygon) pair must be the one GEOS gives,
+border and vertex points included (the border rule resolves them later).
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from planner.assign import assign_accounts, prepare_territories
+from planner.geo.locate import (
+    GRID_MIN_POINTS,
+    GRID_POINTS_PER_VERTEX,
+    build_index,
+    grid_pays,
+    locate_points,
+)
+
+
+def _layout(seed: int, n: int, overlaps: int, round_ones: int) -> np.ndarray:
+    """Voronoi cells (one with a hole, two merged into a multipolygon), overlapping boxes,
+    and round polygons with many vertices (tested by GEOS in the box grid)."""
+    rng = np.random.default_rng(seed)
+    frame = shapely.box(0, 0, 10, 10)
+    seeds = shapely.multipoints(rng.random((n, 2)) * 10)
+    cells = list(
+        shapely.intersection(
+            shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=frame)), frame
+        )
+    )
+    cells[0] = shapely.difference(cells[0], shapely.buffer(shapely.centroid(cells[0]), 0.05))
+    if len(cells) > 3:
+        cells[1] = shapely.multipolygons([cells[1], cells[2]])
+        cells[2] = None
+    for _ in range(overlaps):
+        x, y = rng.random(2) * 8
+        cells.append(shapely.box(x, y, x + 2 * rng.random() + 0.1, y + 2 * rng.random() + 0.1))
+    for _ in range(round_ones):
+        x, y = rng.random(2) * 10
+        cells.append(shapely.buffer(shapely.Point(x, y), 0.5 + rng.random(), quad_segs=32))
+    return np.array(cells, dtype=object)
+
+
+def _points(polys: np.ndarray, seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random points, every vertex, and midpoints of edges (exactly on borders)."""
+    rng = np.random.default_rng(seed)
+    coords = shapely.get_coordinates(polys)
+    mids = (coords[1:] + coords[:-1]) / 2
+    pick = rng.integers(0, len(mids), min(len(mids), n // 4))
+    xy = np.vstack([rng.random((n, 2)) * 12 - 1, coords, mids[pick]])
+    xy[::97] = np.nan
+    return xy[:, 0].copy(), xy[:, 1].copy()
+
+
+def _pairs(x: np.ndarray, y: np.ndarray, index: object) -> set[tuple[int, int]]:
+    located = locate_points(x, y, index)  # type: ignore[arg-type]
+    return set(zip(located.point_index.tolist(), located.polygon_index.tolist(), strict=True))
+
+
+def _geos(polys: np.ndarray, x: np.ndarray, y: np.ndarray) -> set[tuple[int, int]]:
+    ok = np.isfinite(x) & np.isfinite(y)
+    where = np.flatnonzero(ok)
+    p, t = shapely.STRtree(polys).query(shapely.points(x[ok], y[ok]), predicate="intersects")
+    return set(zip(where[p].tolist(), t.tolist(), strict=True))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(3, 150),
+    overlaps=st.integers(0, 3),
+    round_ones=st.integers(0, 2),
+)
+def test_box_grid_cell_grid_and_geos_agree(
+    seed: int, n: int, overlaps: int, round_ones: int
+) -> None:
+    """Same pairs from the box grid, the cell grid and GEOS, for every point."""
+    polys = _layout(seed, n, overlaps, round_ones)
+    x, y = _points(polys, seed + 1, 2000)
+    boxes = build_index(polys, grid=False)
+    cells = build_index(polys, grid=True)
+    assert boxes.cells is None and boxes.boxes is not None
+    assert cells.cells is not None
+    truth = _geos(polys, x, y)
+    assert _pairs(x, y, boxes) == truth
+    assert _pairs(x, y, cells) == truth
+
+
+def test_box_index_pickles() -> None:
+    """A Dask worker may receive an index without cells: it locates as the original."""
+    polys = _layout(5, 40, 2, 1)
+    index = build_index(polys, grid=False)
+    copy = pickle.loads(pickle.dumps(index))
+    x, y = _points(polys, 6, 3000)
+    assert copy.boxes is not None
+    assert _pairs(x, y, copy) == _pairs(x, y, index)
+
+
+def test_strategy_follows_the_sizes() -> None:
+    """The cell grid is built only when enough points per polygon vertex come."""
+    polys = _layout(7, 50, 0, 0)
+    vertices = int(shapely.get_num_coordinates(polys).sum())
+    enough = max(GRID_MIN_POINTS, GRID_POINTS_PER_VERTEX * vertices)
+    assert not grid_pays(enough - 1, polys)
+    assert grid_pays(enough, polys)
+    assert build_index(polys, expected_points=enough - 1).cells is None
+    assert build_index(polys, expected_points=enough).cells is not None
+
+
+def test_assignment_is_the_same_whichever_index_the_layout_uses() -> None:
+    """Memberships (border points and overlaps included) do not depend on the strategy."""
+    polys = shapely.transform(_layout(11, 80, 3, 1), lambda c: c * 1000.0)  # metres
+    keep = ~shapely.is_missing(polys)
+    territories = gpd.GeoDataFrame(
+        {"territory_id": [f"T{i:03d}" for i in range(int(keep.sum()))]},
+        geometry=list(polys[keep]),
+        crs=32616,
+    )
+    x, y = _points(polys[keep], 12, 4000)
+    ok = np.isfinite(x)
+    accounts = gpd.GeoDataFrame(
+        {"account_id": [f"A{i:05d}" for i in range(int(ok.sum()))]},
+        geometry=gpd.points_from_xy(x[ok], y[ok]),
+        crs=32616,
+    )
+    few = prepare_territories(territories, accounts.crs)
+    many = prepare_territories(territories, accounts.crs, expected_points=10**9)
+    a = assign_accounts(accounts, few)
+    b = assign_accounts(accounts, many)
+    assert few.index(0) is not None and few.index(0).cells is None  # type: ignore[union-attr]
+    assert many.index(0) is not None and many.index(0).cells is not None  # type: ignore[union-attr]
+    pd.testing.assert_frame_equal(a.memberships, b.memberships)
+    pd.testing.assert_frame_equal(a.unassigned, b.unassigned)
