@@ -14,7 +14,7 @@ from planner.errors import PlannerError
 from planner.services.balance_inputs import BalanceInputs, plan_table, territory_labels
 from planner.services.balance_runs import DESIGN, SAVE_LABEL, default_scenario_name, save_balance
 from planner.services.balance_views import plan_map, tradeoff_chart, workload_chart
-from ui import auth, display, maps, state
+from ui import auth, cache, display, maps, state
 from ui.scenarios import BalanceRun
 
 __all__ = ["save_controls", "show_result"]
@@ -38,20 +38,16 @@ def show_result(run: BalanceRun, inputs: BalanceInputs, variables: dict[str, str
     )
     tabs = st.tabs(["Map", "Workload per territory", "Trade-off curve", "Table"])
     with tabs[0]:
-        fmap, colors = plan_map(
-            ws.units,
-            plan,
-            table,
-            tiles=state.tile_source(),
-            tolerance=tolerance,
-            reps=run.result.request.reps,
-        )
-        maps.show_map(fmap, key="balance_map", height=560)
+        parts, colors = _plan_map(run, table, tolerance)
+        maps.show_parts(parts, key="balance_map", height=560)
         maps.attribution_caption()
     with tabs[1]:
-        st.altair_chart(
-            workload_chart(table, colors, unit=unit_label, tolerance=tolerance), width="content"
-        )
+        chart = cache.by_frames(
+            f"balance-chart|{unit_label}|{tolerance}|{_table_key(table)}|{sorted(colors.items())}",
+            (run,),
+            lambda: workload_chart(table, colors, unit=unit_label, tolerance=tolerance),
+        )  # once per run and table (a save reruns the page)
+        st.altair_chart(chart, width="content")
         st.caption(
             "Grey band: the tolerance around each territory's target (black tick); "
             "red outline: outside the band."
@@ -60,6 +56,31 @@ def show_result(run: BalanceRun, inputs: BalanceInputs, variables: dict[str, str
         _curve(run)
     with tabs[3]:
         _table(table)
+
+
+def _plan_map(
+    run: BalanceRun, table: pd.DataFrame, tolerance: float
+) -> tuple[maps.MapParts, dict[str, str]]:
+    """The plan's map, rendered once per run and basemap (a save reruns the page: no redraw)."""
+    tiles = state.tile_source()
+
+    def build() -> tuple[maps.MapParts, dict[str, str]]:
+        fmap, colors = plan_map(
+            run.workspace.units,
+            run.plan,
+            table,
+            tiles=tiles,
+            tolerance=tolerance,
+            reps=run.result.request.reps,
+        )
+        return maps.map_parts(fmap), dict(colors)
+
+    return cache.by_frames(f"balance-map|{tiles}|{tolerance}|{_table_key(table)}", (run,), build)
+
+
+def _table_key(table: pd.DataFrame) -> int:
+    """What the plan's table holds (the territories' names may change between runs)."""
+    return int(pd.util.hash_pandas_object(table, index=False).sum())
 
 
 def _headline(run: BalanceRun, tolerance: float) -> None:
@@ -171,52 +192,34 @@ def _table(table: pd.DataFrame) -> None:
 
 @st.fragment
 def save_controls(run: BalanceRun) -> None:
-    """Name the plan and save it as a planning scenario (a fragment).
-
-    A save is shown by the run that made it, in place of the name field
-    and the button (no rerun: the plan shown has not changed). The sidebar
-    lists the new scenario from the page's next run, or at once with
-    "Open it".
-    """
+    """Name the plan and save it as a planning scenario (a fragment)."""
     st.subheader("Save")
     if run.saved_as is not None:
-        _saved(run.saved_as)
-        return
-    slot = st.empty()
-    with slot.container():
-        ws, sid = run.workspace, run.base_scenario_id
-        default_name = default_scenario_name(run.result, ws.scenario(sid))
-        # one name field per run, so a new run proposes its own name
-        name = st.text_input("Scenario name", value=default_name, key=f"bal.save_name.{id(run)}")
-        clicked = st.button("Save as scenario", key="bal.save")
-    if not clicked:
-        return
-    user = auth.current_user()
-    try:
-        saved = save_balance(
-            ws,
-            run.result,
-            base_scenario_id=sid,
-            name=name or default_name,
-            user=None if user is None else user.user_id,
+        st.success(
+            f"Saved as planning scenario **{run.saved_as}**: everybody on this workspace "
+            "sees it now. Open it from the sidebar, or compare it with the active plan on "
+            "the compare page."
         )
-    except PlannerError as exc:
-        st.error(str(exc))
         return
-    run.saved_as = saved.scenario_id
-    state.mark_changed(SAVE_LABEL)
-    slot.empty()
-    with slot.container():
-        _saved(saved.scenario_id)
-
-
-def _saved(scenario_id: str) -> None:
-    """Say where the plan was saved; "Open it" opens it (the whole app follows)."""
-    st.success(
-        f"Saved as planning scenario **{scenario_id}**: everybody on this workspace "
-        "sees it now. Open it here or from the sidebar, or compare it with the active "
-        "plan on the compare page."
-    )
-    if st.button("Open it", key="bal.open_saved"):
-        state.set_scenario_id(scenario_id)
-        st.rerun()  # the whole app, the sidebar too, follows the scenario opened
+    ws, sid = run.workspace, run.base_scenario_id
+    default_name = default_scenario_name(run.result, ws.scenario(sid))
+    # one name field per run, so a new run proposes its own name
+    name = st.text_input("Scenario name", value=default_name, key=f"bal.save_name.{id(run)}")
+    if st.button("Save as scenario", key="bal.save"):
+        user = auth.current_user()
+        try:
+            saved = save_balance(
+                ws,
+                run.result,
+                base_scenario_id=sid,
+                name=name or default_name,
+                user=None if user is None else user.user_id,
+            )
+        except PlannerError as exc:
+            st.error(str(exc))
+        else:
+            run.saved_as = saved.scenario_id
+            state.mark_changed(SAVE_LABEL)
+            # the sidebar lists the new scenario; the rest of the page comes from caches
+            # (the balance inputs, the plan's map: see show_result)
+            st.rerun()

@@ -50,10 +50,11 @@ _PROMOTE = "tp.compare.promote"
 _FLASH = "tp.compare.flash"
 
 
-#: The tables the units' workload is measured from; with a scenario, also those its drive
-#: hours read (:func:`planner.services.balance_inputs.balance_inputs`).
-_INPUT_TABLES = ("accounts", "units")
-_DRIVE_TABLES = ("territories", "memberships", "associations", "reps")
+#: The tables the units' workload is measured from (and the users' homes); with a scenario,
+#: also that scenario's rows of the tables its drive hours read
+#: (:func:`planner.services.balance_inputs.balance_inputs`).
+_INPUT_TABLES = ("accounts", "units", "reps")
+_DRIVE_TABLES = ("territories", "memberships", "associations")
 
 
 def balance_inputs(ws: Workspace, scenario_id: str | None = None) -> BalanceInputs:
@@ -73,14 +74,27 @@ def balance_inputs(ws: Workspace, scenario_id: str | None = None) -> BalanceInpu
     path = routes.workspace_file(ws)  # the routes glue owns the cached road networks
     roads = roads_file_for(path)
     roads_key = None if roads is None else (str(roads), roads.stat().st_mtime_ns)
-    names = _INPUT_TABLES + (_DRIVE_TABLES if scenario_id is not None else ())
-    frames = tuple(ws.tables[name] for name in names)
+    frames = tuple(ws.tables[name] for name in _INPUT_TABLES)
+    rows = "" if scenario_id is None else _rows_key(ws, scenario_id)
 
     def compute() -> BalanceInputs:
         network = routes.network_for(path) if scenario_id is not None else None
         return compute_inputs(ws, scenario_id, network=network)
 
-    return by_frames(f"balance-inputs|{scenario_id}|{roads_key}", frames, compute)
+    return by_frames(f"balance-inputs|{scenario_id}|{roads_key}|{rows}", frames, compute)
+
+
+def _rows_key(ws: Workspace, scenario_id: str) -> str:
+    """What the scenario's rows of the drive hours' tables hold (saving another scenario or
+    promoting one leaves it as it is)."""
+    digests = []
+    for table in _DRIVE_TABLES:
+        rows = ws.rows(table, scenario_id)
+        plain = rows.drop(columns=[s.GEOMETRY], errors="ignore")
+        digest = int(pd.util.hash_pandas_object(plain, index=False).sum()) if len(plain) else 0
+        shapes = rows.geometry.to_wkb().map(hash).sum() if s.GEOMETRY in rows.columns else 0
+        digests.append(f"{len(rows)}:{digest}:{shapes}")
+    return "|".join(digests)
 
 
 def inputs_or_stop(ws: Workspace, scenario_id: str | None, what: str) -> BalanceInputs:
