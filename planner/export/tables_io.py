@@ -40,10 +40,10 @@ CSV_CHUNK_ROWS = 100_000
 #: Rows per sheet Excel can hold (one is the header).
 _XLSX_MAX_ROWS = 1_048_575
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-#: Text that :func:`neutralise` changes: a formula trigger or a quote first (RE2 syntax).
-_FORMULA_START = (
-    "^[" + "".join("\\" + c if c in "\\]^-[" else c for c in (*FORMULA_TRIGGERS, "'")) + "]"
-)
+#: First characters of the text that :func:`neutralise` changes: a formula trigger or a quote.
+_FORMULA_FIRST = pa.array([*FORMULA_TRIGGERS, "'"], type=pa.large_string())
+#: Characters that make Python's csv module (and pandas) quote a cell.
+_QUOTE_WHEN = (",", '"', "\r", "\n")
 
 
 def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
@@ -104,10 +104,8 @@ def csv_rows(frame: pd.DataFrame) -> bytes:
     """
     if not len(frame):
         return b""
-    cells = [_csv_cells(frame[c]) for c in frame.columns]
-    lines = pc.binary_join_element_wise(
-        *cells, _text(","), null_handling="replace", null_replacement=""
-    )
+    cells = [pc.fill_null(_csv_cells(frame[c]), _text("")) for c in frame.columns]
+    lines = pc.binary_join_element_wise(*cells, _text(","))
     lines = pc.binary_join_element_wise(lines, _text(""), _text("\r\n"))
     return _string_bytes(lines)
 
@@ -139,13 +137,19 @@ def _safe_text(series: pd.Series) -> pa.Array:
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: each cell its own way
             cells = [None if pd.isna(v) else str(neutralise(v)) for v in values]
             return pa.array(cells, type=pa.large_string())
-    risky = pc.match_substring_regex(text, _FORMULA_START)
+    risky = pc.is_in(pc.utf8_slice_codeunits(text, 0, 1), value_set=_FORMULA_FIRST)
+    if not pc.any(risky).as_py():
+        return text
     return pc.if_else(risky, pc.binary_join_element_wise(_text("'"), text, _text("")), text)
 
 
 def _quoted(text: pa.Array) -> pa.Array:
     """Cells quoted as Python's csv module quotes them (QUOTE_MINIMAL, CRLF lines)."""
-    needs = pc.match_substring_regex(text, '[,"\r\n]')
+    needs = pc.match_substring(text, _QUOTE_WHEN[0])
+    for char in _QUOTE_WHEN[1:]:
+        needs = pc.or_(needs, pc.match_substring(text, char))
+    if not pc.any(needs).as_py():
+        return text
     doubled = pc.replace_substring(text, '"', '""')
     quote = _text('"')
     return pc.if_else(needs, pc.binary_join_element_wise(quote, doubled, quote, _text("")), text)
