@@ -16,6 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from planner.balance.scenario import scenario_assignment
 from planner.services.balance_charts import tradeoff_frontier
+from planner.services.balance_inputs import balance_inputs
+from planner.workspace import open_workspace
 from tests.app.conftest import no_errors, open_page
 
 BALANCE = "app_pages/balance.py"
@@ -64,7 +66,7 @@ def test_a_maximum_workload_caps_every_territory(
     at = open_page(helsinki_file, monkeypatch, BALANCE)
     at.number_input(key="bal.k").set_value(4).run()
     at.slider(key="bal.tolerance").set_value(10.0).run()
-    units = at.session_state["tp.balance.inputs"][1]["2026-plan"].units  # the page's inputs
+    units = balance_inputs(open_workspace(helsinki_file), "2026-plan").units  # as the page
     cap = float(units["workload_h"].sum()) / 4 * 1.03
     at.number_input(key="bal.max_workload").set_value(round(cap, 1)).run()
     run = _run(at)

@@ -100,6 +100,7 @@ def test_design_run_shows_metrics_and_saves_a_planning_scenario(
     assert new.state == ScenarioState.PLANNING and new.created_from == "2026-plan"
     assert new.parameters["k"] == 4 and new.metrics["all_contiguous"] is True
     assert len(ws.memberships("even-four")) == len(ws.accounts)
+    at.run()  # the save reran only its section; the next run's sidebar offers the scenario
     assert "Even four · planning" in at.sidebar.selectbox(key="tp.widget.scenario").options
 
 
