@@ -109,7 +109,7 @@ class BoxGrid:
     shape: tuple[int, int]
     ptr: I64
     polys: I64
-    bounds: F64
+    bounds: NDArray[np.float32]
     edges: PolygonEdges
 
 
@@ -235,12 +235,22 @@ def _box_grid(polys: NDArray[np.object_], usable: NDArray[np.bool_]) -> BoxGrid:
     owner = np.repeat(np.arange(len(use), dtype=np.int64), counts)
     k = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
     code = (iy0[owner] + k // wx[owner]) * nx + ix0[owner] + k % wx[owner]
-    order = np.argsort(code, kind="stable")
+    order = owner[np.argsort(code, kind="stable")]
     ptr = np.concatenate([[0], np.cumsum(np.bincount(code, minlength=nx * ny))]).astype(np.int64)
     return BoxGrid(
-        (float(xmin), float(ymin)), cell, (ny, nx), ptr, use[owner[order]], bounds,
+        (float(xmin), float(ymin)), cell, (ny, nx), ptr, use[order], _outward32(b)[order],
         polygon_edges(polys),
     )  # fmt: skip
+
+
+def _outward32(bounds: F64) -> NDArray[np.float32]:
+    """Boxes in single precision, rounded outwards (a box may only grow: half the memory)."""
+    out = bounds.astype(np.float32)
+    low = out[:, :2] > bounds[:, :2]
+    out[:, :2][low] = np.nextafter(out[:, :2][low], np.float32(-np.inf))
+    high = out[:, 2:] < bounds[:, 2:]
+    out[:, 2:][high] = np.nextafter(out[:, 2:][high], np.float32(np.inf))
+    return out
 
 
 def _cell_of(v: F64, origin: float, cell: float, n: int) -> I64:
@@ -259,12 +269,15 @@ def _box_locate(index: PolygonIndex, boxes: BoxGrid, xs: F64, ys: F64, which: I6
         code = _cell_of(y, boxes.origin[1], boxes.cell, ny) * nx
         code += _cell_of(x, boxes.origin[0], boxes.cell, nx)
         counts = np.diff(boxes.ptr)[code]
-        t = boxes.polys[ranges(boxes.ptr[code], counts)]
+        entry = ranges(boxes.ptr[code], counts)  # runs of the grid: read in order
         item = np.repeat(np.arange(len(w), dtype=np.int64), counts)
-        b = boxes.bounds[t]
-        px, py = x[item], y[item]
-        k = np.flatnonzero((b[:, 0] <= px) & (px <= b[:, 2]) & (b[:, 1] <= py) & (py <= b[:, 3]))
-        item, t, px, py = item[k], t[k], px[k], py[k]
+        b = boxes.bounds[entry]
+        px = x[item]
+        k = np.flatnonzero((b[:, 0] <= px) & (px <= b[:, 2]))
+        item, entry, b, px = item[k], entry[k], b[k], px[k]
+        py = y[item]
+        k = np.flatnonzero((b[:, 1] <= py) & (py <= b[:, 3]))
+        item, t, px, py = item[k], boxes.polys[entry[k]], px[k], py[k]
         big = boxes.edges.count[t] > _RAY_MAX_EDGES
         small = np.flatnonzero(~big)
         inside, unsure = ray_cover(boxes.edges, t[small], px[small], py[small])
