@@ -39,6 +39,7 @@ from jinja2 import Template
 
 from planner import schema as s
 from planner.viz import UNASSIGNED_COLOR
+from planner.viz.aggregate import MAX_ZOOM
 
 __all__ = [
     "FAST_THRESHOLD",
@@ -251,11 +252,13 @@ class _CanvasAccounts(MacroElement):
                     L.DomUtil.setPosition(c, tl);
                     c.width = size.x; c.height = size.y;
                     var po = m.getPixelOrigin(), z = m.getZoom(), b = m.getBounds();
-                    var v = {ctx: c.getContext('2d'), size: size, z: z,
+                    // zoom may be fractional (a fit): cells and requests use its level
+                    var zl = Math.max(0, Math.min(Math.floor(z), d.maxZoom));
+                    var v = {ctx: c.getContext('2d'), size: size, z: zl,
                              scale: 256 * Math.pow(2, z), ox: po.x + tl.x, oy: po.y + tl.y};
                     var wanted = this._pick(v, b);
                     quiet();
-                    if (wanted) { say('Loading the accounts in view…'); ask(b, z); }
+                    if (wanted) { say('Loading the accounts in view…'); ask(b, v.z); }
                     window.tpAccountsDrawn = true;
                     L.DomUtil.addClass(m.getContainer(), 'tp-accounts-drawn');
                 },
@@ -407,7 +410,7 @@ def add_account_layer(
     point_limit
         With at most this many accounts in view, dots instead of counts.
     """
-    payload = {**overview, "chunk": dict(chunk) if chunk else None,
+    payload = {**overview, "chunk": dict(chunk) if chunk else None, "maxZoom": MAX_ZOOM,
                "pointLimit": int(point_limit), "viewKey": VIEW_KEY}  # fmt: skip
     m.add_child(_CanvasAccounts(payload))
     return int(overview["n"])
