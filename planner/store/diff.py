@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 _SEP = "\x1f"
+#: Up to this many rows, an edit's own rows are compared as plain images (no frame work).
+_FEW_ROWS = 2000
 _NULL = "\x00"
 
 
@@ -242,9 +244,36 @@ def diff_rows(
     them. Only the rows at ``rows`` are compared (the cost follows the
     edit, not the table); the result is what :func:`diff_table` finds.
     """
-    b, a = before.iloc[rows], after.iloc[rows]
+    b = _with_columns(before.iloc[rows], columns)
+    a = _with_columns(after.iloc[rows], columns)
+    if len(rows) <= _FEW_ROWS:
+        return _diff_images(table, b, a, columns, key)
     found = diff_aligned(table, b, a, columns, key)
     return found if found is not None else diff_table(table, b, a, columns, key)
+
+
+def _diff_images(
+    table: str,
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    columns: Sequence[str],
+    key: Sequence[str],
+) -> TableDiff:
+    """:func:`diff_table` for a few rows with unique keys: their plain images compared by key."""
+    olds = dict(zip(row_keys(before, key).tolist(), row_images(before, columns), strict=True))
+    news = dict(zip(row_keys(after, key).tolist(), row_images(after, columns), strict=True))
+    changes = [
+        RowChange(table, str(k), "update", olds[k], img)
+        for k, img in news.items()
+        if k in olds and olds[k] != img
+    ]
+    changes += [
+        RowChange(table, str(k), "delete", img, None) for k, img in olds.items() if k not in news
+    ]
+    changes += [
+        RowChange(table, str(k), "insert", None, img) for k, img in news.items() if k not in olds
+    ]
+    return TableDiff(table, changes, unique_after=len(news) == len(after))
 
 
 def _anywhere(frame: pd.DataFrame, key: Sequence[str], keys: np.ndarray) -> bool:
