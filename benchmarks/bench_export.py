@@ -81,7 +81,7 @@ def gpkg_part(plan: Any, folder: Path) -> None:
     took, layer = timed(lambda: accounts_layer(plan))
     row("  of which: accounts layer built", took)
     took, _ = timed(lambda: export_gpkg_layer(layer, folder / "ours-accounts.gpkg"))
-    row("  of which: accounts layer written", took)
+    row("  of which: accounts layer written (pyogrio via Arrow)", took)
     took, _ = timed(lambda: layer.to_file(folder / "peer.gpkg", layer="accounts", driver="GPKG"))
     row("peer: the accounts layer .to_file(GPKG)", took)
 
