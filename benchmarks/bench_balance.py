@@ -7,7 +7,11 @@ this machine; it is shared, so they are noisy.
 Cases
 -----
 georgia   Georgia's 159 counties (libpysal ``georgia/G_utm.shp``, EPSG:32616),
-          1990 population ``TotPop90`` into k = 10 at +/-2 %.
+          1990 population ``TotPop90`` into k = 10 at +/-0.5 % (the issue's goal:
+          contiguous, mean Polsby-Popper >= 0.33, < 2 s); then, to show what
+          compactness plans at 0.5 % reach, a GerryChain ReCom ensemble
+          (``--ensemble`` plans, 1,000 by default) from our seed-0 plan: the
+          mean and the best of its plans' mean Polsby-Popper.
 grid      A 60 x 50 grid (3,000 units) of random workloads (uniform 1..100,
           seed 0) into k = 50 at +/-1 %.
 rebalance Georgia from our plan perturbed to >= 20 % deviation (random
@@ -196,6 +200,47 @@ def run_case(title: str, units: gpd.GeoDataFrame, k: int, weight: str, tol: floa
     print(pd.DataFrame(rows).fillna("").to_string(index=False))
 
 
+def ensemble_compactness(g: gpd.GeoDataFrame, tol: float, steps: int) -> None:
+    """Mean Polsby-Popper over a GerryChain ReCom ensemble at ``tol`` from our plan."""
+    import random
+    from functools import partial
+
+    import networkx as nx
+    from gerrychain import Graph, MarkovChain, Partition
+    from gerrychain.accept import always_accept
+    from gerrychain.constraints import contiguous, within_percent_of_ideal_population
+    from gerrychain.proposals import recom
+    from gerrychain.updaters import Tally
+
+    from planner.balance.measures import territory_perimeters
+
+    bu = prepare_units(g)
+    labels, _ = encode_assignment(bu, pd.Series(ours(g, 10, "TotPop90", tol, 0)))
+    values = g["TotPop90"].to_numpy(float)
+    graph = nx.Graph()
+    graph.add_nodes_from((i, {"w": float(values[i])}) for i in range(bu.n))
+    graph.add_edges_from((int(a), int(b)) for a, b in bu.adjacency.pairs.tolist())
+    start = Partition(Graph.from_networkx(graph), {i: int(labels[i]) for i in range(bu.n)},
+                      {"population": Tally("w", alias="population")})
+    chain = MarkovChain(partial(recom, pop_col="w", pop_target=float(values.sum()) / 10,
+                                epsilon=tol, rng=random.Random(0)),
+                        [contiguous, within_percent_of_ideal_population(start, tol)],
+                        always_accept, start, steps + 1, rng=random.Random(0))
+    began = time.perf_counter()
+    pps = []
+    for step, state in enumerate(chain):
+        if step == 0:
+            continue
+        lab = np.array([state.assignment[i] for i in range(bu.n)], dtype=np.int64)
+        area = np.bincount(lab, weights=bu.area_m2, minlength=10)
+        per = territory_perimeters(bu, lab, 10)
+        pps.append(float((4 * np.pi * area / per ** 2).mean()))
+    pp = np.array(pps)
+    print(f"GerryChain ReCom ensemble at {100 * tol:.1f} %, {len(pp)} plans from our seed-0 "
+          f"plan ({time.perf_counter() - began:.0f} s): mean PP {pp.mean():.3f}, "
+          f"99th percentile {np.quantile(pp, 0.99):.3f}, best {pp.max():.3f}")
+
+
 def perturb(units: gpd.GeoDataFrame, plan: pd.Series, weight: str, *, reach: float = 0.20,
             cap: float = 0.22, seed: int = 0) -> pd.Series:
     """Random contiguity-keeping boundary moves until some territory is ``reach`` off."""
@@ -256,15 +301,17 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=["georgia", "grid", "rebalance"],
                         choices=["georgia", "grid", "rebalance"])
     parser.add_argument("--seeds", type=int, default=3, help="our seeds per case (3)")
+    parser.add_argument("--ensemble", type=int, default=1000,
+                        help="GerryChain ReCom plans sampled on Georgia at 0.5 %% (0: none)")
     args = parser.parse_args()
     print(__doc__.split("Usage:")[0].strip().splitlines()[0])
     print("timings are wall-clock on a shared 2-core machine: noisy")
     if "georgia" in args.only:
         g = georgia()
         run_case(
-            "Georgia 159 counties, TotPop90, k=10, goal max dev <= 2 %, contiguous, "
-            "PP mean >= 0.30, < 2 s",
-            g, 10, "TotPop90", 0.02,
+            "Georgia 159 counties, TotPop90, k=10, goal max dev <= 0.5 %, contiguous, "
+            "PP mean >= 0.33, < 2 s",
+            g, 10, "TotPop90", 0.005,
             [
                 ("k-means-constrained", lambda: kmeans_constrained(g, 10, "TotPop90", 2000)),
                 ("spopt RegionKMeans", lambda: spopt_regionkmeans(g, 10, "TotPop90")),
@@ -276,6 +323,8 @@ def main() -> None:
         w = g["TotPop90"].to_numpy(float)
         print(f"granularity lower bound (heaviest county vs mean): "
               f"{100 * max(0.0, w.max() / (w.sum() / 10) - 1):.2f} %")
+        if args.ensemble:
+            ensemble_compactness(g, 0.005, args.ensemble)
     if "grid" in args.only:
         gr = grid()
         peers = [("k-means-constrained",

@@ -145,25 +145,21 @@ def audit_plan(
 ) -> AuditResult:
     """Sample ``n_plans`` plans with ReCom under the plan's rules and measure them beside it.
 
-    The rules are the plan's own (:mod:`planner.balance.audit_rules`): its
-    targets (a plan made for reps keeps their capacities), the workload
-    bounds, locked units and territories, and a hard drive limit; ``params``,
-    ``reps`` and ``drive_hours`` (those the plan was made with) say them
-    when the plan does not record them. ``result.rules`` says which are kept.
+    The rules are the plan's own (:mod:`planner.balance.audit_rules`): targets
+    (reps' capacities), workload bounds, locks and a hard drive limit;
+    ``result.rules`` says which are kept.
 
     Parameters
     ----------
     units
         The plan's units (GeoDataFrame or prepared units).
-    plan
-        The plan to audit, or its assignment (unit id -> territory id).
-    weight
-        The balanced column(s) (default: ``params.weight``).
-    params
+    plan, weight
+        The plan to audit, or its assignment (unit id -> territory id); the
+        balanced column(s) (default: ``params.weight``).
+    params, reps, drive_hours
         The rules the plan was made under (tolerance, bounds, locks, drive
-        limit); else what the plan records.
-    reps, drive_hours
-        The reps' homes or drive hours of a plan under a hard drive limit.
+        limit; else what the plan records), the reps (capacities, homes) and
+        the drive hours of a hard drive limit.
     tolerance
         Allowed relative deviation of the ensemble (default: the tolerance
         the plan was made with, 2 % for a bare assignment, or the plan's own
@@ -174,49 +170,53 @@ def audit_plan(
     columns
         Further unit columns (e.g. revenue potential) whose spread between
         territories (largest relative deviation from the mean) is compared.
-    contiguity
-        Adjacency used when ``units`` are not prepared yet.
-    seed
-        Seed of the chain.
-    baseline
+    contiguity, seed
+        Adjacency used when ``units`` are not prepared yet; seed of the chain.
+    baseline, moved_column
         The plan before (unit id -> territory id): every plan is then also
-        measured by ``moved_accounts``, what it moves away from the baseline.
-    moved_column
-        The units' column counting what moves (default ``account_count``
-        when the units have it, else each unit counts one).
+        measured by ``moved_accounts``, what it moves away from it, counted
+        in the units' ``moved_column`` (default ``account_count`` when the
+        units have it, else each unit counts one).
     progress, stop
-        Progress report and early stop (the ensemble sampled so far is kept).
+        Progress report and early stop (keeping the plans sampled so far).
 
     Raises
     ------
     InputError
-        If ``n_plans`` is below 1, a column is missing, the plan has fewer
-        than two territories, no weight is given or locks do not match it.
+        If ``n_plans`` is below 1, a column is missing, the plan has fewer than
+        two territories, no weight is given or locks do not match the plan.
     """
     started = time.perf_counter()
     report = progress or no_progress
     bu = prepare_units(units, contiguity=params.contiguity if params else contiguity)
-    labels, territories = encode_assignment(
-        bu, plan.assignment if isinstance(plan, TerritoryPlan) else pd.Series(plan))
+    labels, territories = encode_assignment(bu, _assignment(plan))
     values, _ = balance_values(bu.frame, _weight(weight, params))
     extra = _extra_columns(bu, columns, n_plans, len(territories))
     moved = _moved_weights(bu, territories, baseline, moved_column)
     targets, _kind = plan_targets(plan, territories, values, reps)
     measure = partial(_measure, bu, values, extra, targets, moved)
     mine = measure(labels)
-    asked = tolerance if tolerance is not None else (
-        params.tolerance if params is not None else _plan_tolerance(plan))
-    tol = asked if tolerance is not None else max(asked, mine["max_abs_deviation"] + 1e-9)
+    tol = _ensemble_tolerance(tolerance, params, plan, mine["max_abs_deviation"])
     rules = audit_rules(bu, plan, labels, territories, values, tol, params=params, reps=reps,
                         drive_hours=drive_hours)
     rows, stopped = _sample(bu, values, labels, rules, n_plans, seed, measure, report,
                             should_stop=stop or never_stop)
-    senses = dict(_BASE_METRICS) | {f"spread_{c}": "lower" for c in extra}
-    if moved is not None:
-        senses["moved_accounts"] = "lower"
+    senses = _senses(extra, moved is not None)
     report(1.0, "done")
     return AuditResult(mine, pd.DataFrame(rows, columns=list(senses)), senses, tol, seed,
                        time.perf_counter() - started, stopped, rules.described)
+
+
+def _assignment(plan: TerritoryPlan | pd.Series | Mapping[str, str]) -> pd.Series:
+    return plan.assignment if isinstance(plan, TerritoryPlan) else pd.Series(plan)
+
+
+def _senses(extra: Mapping[str, np.ndarray], with_moves: bool) -> dict[str, MetricSense]:
+    """Whether lower or higher is better, per metric of this audit."""
+    senses = dict(_BASE_METRICS) | {f"spread_{c}": "lower" for c in extra}
+    if with_moves:
+        senses["moved_accounts"] = "lower"
+    return senses
 
 
 def _weight(weight: BalanceWeight | None, params: BalanceParams | None) -> BalanceWeight:
@@ -229,6 +229,17 @@ def _weight(weight: BalanceWeight | None, params: BalanceParams | None) -> Balan
                                                   column="weight",
                                                   fix="pass weight='workload_h'")],
                      source="audit")
+
+
+def _ensemble_tolerance(
+    tolerance: float | None, params: BalanceParams | None,
+    plan: TerritoryPlan | pd.Series | Mapping[str, str], worst: float,
+) -> float:
+    """The tolerance asked for, else the plan's (or its own worst deviation, if larger)."""
+    if tolerance is not None:
+        return tolerance
+    made = params.tolerance if params is not None else _plan_tolerance(plan)
+    return max(made, worst + 1e-9)
 
 
 def _plan_tolerance(plan: TerritoryPlan | pd.Series | Mapping[str, str]) -> float:

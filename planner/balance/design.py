@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from planner.balance.compact import burst_pairs, compact_pairs
 from planner.balance.drive import (
     DriveCosts,
     add_drive_report,
@@ -115,9 +116,9 @@ def design_territories(
     state = _best_of_starts(bu, values, problem, p, n_runs, report, stop or never_stop,
                             drive)
     proved = _solve_exactly(state, p, report)
-    report(0.95, "measuring")
+    _round_off(state, p, report)
     plan = _finish(bu, state, problem, p, values, reps, started, n_runs, proved=proved,
-                   drive=drive)
+                   drive=drive, report=report)
     report(1.0, "done")
     return plan
 
@@ -134,8 +135,10 @@ def _finish(
     *,
     proved: bool = False,
     drive: DriveCosts | None = None,
+    report: Progress = no_progress,
 ) -> TerritoryPlan:
     """Measure the best state as a plan; raise with it attached if it misses the tolerance."""
+    report(0.95, "measuring")
     plan = _make_plan(bu, state.labels(), problem, p, values, reps,
                       time.perf_counter() - started, restarts=n_runs)
     plan.parameters["proved_infeasible"] = proved
@@ -271,6 +274,34 @@ def _solve_exactly(state: SearchState, p: BalanceParams, report: Progress) -> bo
         state.compact(p.tolerance, sweeps=p.compactness_sweeps)
     # proved without the drive limit: true, but not the question asked
     return outcome == "infeasible" and state.drive is None
+
+
+#: Largest map whose pairs are re-split for compactness (:func:`_round_off`).
+_ROUND_OFF_UNITS = 1000
+#: Steps of the short-burst compactness chain on such maps.
+_BURST_STEPS = 1500
+
+
+def _rounds_off(p: BalanceParams, n_units: int, drive: DriveCosts | None) -> bool:
+    """Whether :func:`_round_off` works on this map (small, compact by shape)."""
+    by_drive = drive is not None and drive.by_drive
+    return bool(p.compactness_sweeps) and n_units <= _ROUND_OFF_UNITS and not by_drive
+
+
+def _round_off(state: SearchState, p: BalanceParams, report: Progress) -> None:
+    """Re-split touching pairs of a plan within the tolerance for rounder outlines.
+
+    Only on maps of up to ``_ROUND_OFF_UNITS`` units: on larger ones the
+    boundary moves of the compactness search have room enough, and the trees
+    would cost more than the search itself.
+    """
+    if state.max_abs_dev() > p.tolerance or not _rounds_off(p, len(state.lab), state.drive):
+        return
+    report(0.92, "rounding outlines")
+    rng = np.random.default_rng(p.seed)
+    burst_pairs(state, p.tolerance, rng=rng, steps=_BURST_STEPS)
+    compact_pairs(state, p.tolerance, rng=rng)
+    state.compact(p.tolerance, sweeps=p.compactness_sweeps)
 
 
 def _raise_if_missed(

@@ -188,23 +188,36 @@ def _valid_cut(
     b: int,
     rng: np.random.Generator,
 ) -> tuple[int, bool] | None:
-    """A random valid cut of the tree: (top node of the subtree, whether it goes to ``a``)."""
+    """A random valid cut of the tree: (top node of the subtree, whether it goes to ``a``).
+
+    Workloads are summed first (most trees of a tight tolerance have no
+    balanced cut); locks and reach are counted only for trees that have one.
+    """
     order, parent = tree
-    sub = counts.copy()
+    rev = order[:0:-1].tolist()
     par = parent.tolist()
-    for v in order[:0:-1].tolist():
-        sub[par[v]] += sub[v]
-    total = sub[order[0]]
-    s = sub[order[1:]]
-    rest = total - s
-    w_s, w_r = s[:, 0], rest[:, 0]
+    sub_w = counts[:, 0].tolist()
+    for v in rev:
+        sub_w[par[v]] += sub_w[v]
+    total = sub_w[int(order[0])]
+    w_s = np.asarray(sub_w)[order[1:]]
+    w_r = total - w_s
     lo, hi = rules.lower, rules.upper
-    # subtree -> a, rest -> b: no unit pinned to b or barred from a in the subtree, and the
-    # other way round in the rest (columns: workload, pin a, pin b, barred a, barred b)
-    to_a = ((lo[a] <= w_s) & (w_s <= hi[a]) & (lo[b] <= w_r) & (w_r <= hi[b])
-            & (s[:, 2] == 0) & (rest[:, 1] == 0) & (s[:, 3] == 0) & (rest[:, 4] == 0))
-    to_b = ((lo[b] <= w_s) & (w_s <= hi[b]) & (lo[a] <= w_r) & (w_r <= hi[a])
-            & (s[:, 1] == 0) & (rest[:, 2] == 0) & (s[:, 4] == 0) & (rest[:, 3] == 0))
+    to_a = (lo[a] <= w_s) & (w_s <= hi[a]) & (lo[b] <= w_r) & (w_r <= hi[b])
+    to_b = (lo[b] <= w_s) & (w_s <= hi[b]) & (lo[a] <= w_r) & (w_r <= hi[a])
+    if not (to_a.any() or to_b.any()):
+        return None
+    flags = counts[:, 1:]
+    if flags.any():
+        sub = flags.copy()
+        for v in rev:
+            sub[par[v]] += sub[v]
+        s = sub[order[1:]]
+        rest = sub[order[0]] - s
+        # subtree -> a, rest -> b: no unit pinned to b or barred from a in the subtree, and
+        # the other way round in the rest (columns: pin a, pin b, barred a, barred b)
+        to_a &= (s[:, 1] == 0) & (rest[:, 0] == 0) & (s[:, 2] == 0) & (rest[:, 3] == 0)
+        to_b &= (s[:, 0] == 0) & (rest[:, 1] == 0) & (s[:, 3] == 0) & (rest[:, 2] == 0)
     options = [(int(i), True) for i in np.flatnonzero(to_a)]
     options += [(int(i), False) for i in np.flatnonzero(to_b)]
     if not options:

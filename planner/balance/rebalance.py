@@ -325,15 +325,7 @@ def tradeoff_curve(
     for i, budget in enumerate(sorted(set(pairs))):
         report(i / len(set(pairs)), f"budget {budget:g}")
         runs.append(_curve_run(prep, p, budget, reps, drive))
-    # each point is the best plan of any run that moved no more than its budget, so a
-    # plan found with a larger budget but few moves (the greedy path differs) counts too;
-    # under a hard drive limit, fewer units beyond it first
-    results: dict[float, tuple[np.ndarray, TerritoryPlan]] = {}
-    for budget in set(pairs):
-        fits = [r for r in runs if r[1] <= budget + 1e-9]
-        _score, _moved, labels, plan = min(fits, key=lambda r: (r[0], r[1]))
-        results[budget] = (labels, plan)
-    rows, plans = _curve_points(prep, pairs, results, total)
+    rows, plans = _curve_points(prep, pairs, _best_within(runs, pairs), total)
     base_dev = _devs(prep.values, prep.labels, prep.targets, prep.open_)
     report(1.0, "done")
     return TradeoffCurve(
@@ -342,6 +334,23 @@ def tradeoff_curve(
         baseline_mean_abs_deviation=float(np.abs(base_dev).mean()),
         plans=tuple(plans),
     )
+
+
+def _best_within(
+    runs: list[tuple[tuple[float, ...], float, np.ndarray, TerritoryPlan]], pairs: list[float]
+) -> dict[float, tuple[np.ndarray, TerritoryPlan]]:
+    """Per budget, the best plan of any run that moved no more than it.
+
+    A plan found with a larger budget but few moves (the greedy path differs)
+    counts too; runs rank by their key (units beyond a hard drive limit, then
+    deviation), then by accounts moved.
+    """
+    results: dict[float, tuple[np.ndarray, TerritoryPlan]] = {}
+    for budget in set(pairs):
+        fits = [r for r in runs if r[1] <= budget + 1e-9]
+        _score, _moved, labels, plan = min(fits, key=lambda r: (r[0], r[1]))
+        results[budget] = (labels, plan)
+    return results
 
 
 def _budgets(

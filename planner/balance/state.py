@@ -62,11 +62,14 @@ class StateCore:
         open_territories: np.ndarray,
     ) -> None:
         self.k = len(targets)
+        self.bu = bu
         self.nb: list[list[int]] = bu.neighbours
         self.sh: list[dict[int, float]] = bu.shared_m
         self.w: list[float] = [float(v) for v in values]
         self.ua: list[float] = bu.area_m2.tolist()
         self.up: list[float] = bu.perimeter_m.tolist()
+        self.cx: list[float] = bu.x_m.tolist()
+        self.cy: list[float] = bu.y_m.tolist()
         self.tgt: list[float] = [float(t) for t in targets]
         self.movable: list[bool] = [bool(m) for m in movable]
         self.open: list[bool] = [bool(o) for o in open_territories]
@@ -109,6 +112,10 @@ class StateCore:
             self._ok = drive.reach if ok is None else ok
         elif drive.limit_h is not None:
             self._ex = drive.excess
+
+    def reach_mask(self) -> np.ndarray | None:
+        """``(k, n)``: which units each territory may hold under a hard drive limit (or None)."""
+        return self._ok
 
     def reachable(self, u: int, d: int) -> bool:
         """Whether ``u`` may enter ``d`` without breaking the drive limit.

@@ -1,0 +1,333 @@
+"""Compactness within a tight tolerance: pairs re-split for the roundest outlines.
+
+Boundary moves cannot raise compactness much once the tolerance is tight
+(0.5 % on counties): almost every single move breaks the balance of one side.
+Here two touching territories are merged and cut again along spanning trees
+of their union, as in ReCom; among the cuts that keep both sides within the
+tolerance (pinned units on their own side, units within the drive limit),
+the one with the largest sum of Polsby-Popper scores replaces the pair when
+it beats the current pair. Perimeters come from the units' outlines and the
+border lengths they share, never from geometric unions, so a cut is measured
+in time proportional to the edges of the pair.
+
+Trees are drawn as minimum spanning trees on random weights scaled by the
+distance between unit centroids, so their subtrees are compact blobs more
+often than those of uniform trees and their cuts follow short borders.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from planner.balance.search import SearchState
+
+__all__ = ["burst_pairs", "compact_pairs"]
+
+_FOUR_PI = 4.0 * math.pi
+
+
+def compact_pairs(
+    state: SearchState,
+    tolerance: float,
+    *,
+    rng: np.random.Generator,
+    trees: int = 40,
+    passes: int = 3,
+    max_pair_units: int = 400,
+    min_gain: float = 1e-4,
+) -> int:
+    """Re-split touching pairs for compactness while every territory stays within ``tolerance``.
+
+    Parameters
+    ----------
+    state
+        A contiguous plan (changed in place, stays contiguous).
+    tolerance
+        Relative deviation no re-split may leave a territory beyond (a pair
+        already beyond it must come out no further off).
+    rng
+        Source of the random trees.
+    trees
+        Spanning trees drawn per pair and pass.
+    passes
+        Most passes over the touching pairs (a pass with no gain ends it).
+    max_pair_units
+        Pairs with more units are left to the boundary search.
+    min_gain
+        Smallest accepted gain in the pair's summed compactness.
+
+    Returns
+    -------
+    int
+        Re-splits applied.
+    """
+    if state.drive is not None and state.drive.by_drive:
+        return 0  # drive compactness: the boundary search measures it directly
+    done = 0
+    for _ in range(passes):
+        pairs = state.territory_graph()
+        improved = 0
+        for i in rng.permutation(len(pairs)).tolist():
+            a, b = pairs[i]
+            if len(state.members[a]) + len(state.members[b]) > max_pair_units:
+                continue
+            if _improve_pair(state, a, b, tolerance, rng, trees, min_gain):
+                improved += 1
+        done += improved
+        if not improved:
+            break
+    return done
+
+
+def _improve_pair(
+    state: SearchState, a: int, b: int, tolerance: float, rng: np.random.Generator,
+    trees: int, min_gain: float,
+) -> bool:
+    """Replace the pair by its most compact balanced re-split, if that beats it.
+
+    Cuts up to four times the tolerance off are kept as candidates too: the
+    best of them are applied and brought within the tolerance by one or two
+    border moves between the two sides before they are judged.
+    """
+    pair = _Pair.of(state, a, b)
+    if pair is None:
+        return False
+    cap = max(tolerance, abs(state.dev(a)), abs(state.dev(b)))
+    now = state.pp(a) + state.pp(b)
+    found: list[tuple[float, int, np.ndarray]] = []
+    for _ in range(trees):
+        for side in pair.balanced_cuts(rng, 4.0 * cap):
+            score = pair.score(side)
+            if score - now > min_gain:
+                found.append((-score, len(found), side))
+    found.sort(key=lambda x: (x[0], x[1]))
+    before = state.snapshot()
+    for _neg, _i, side in found[:_TRIED]:
+        pair.apply(side)
+        if _settle(state, a, b, cap) and state.pp(a) + state.pp(b) - now > min_gain:
+            return True
+        state.restore(before)
+    return False
+
+
+#: Candidate cuts of a pair applied and settled before the pair is given up.
+_TRIED = 4
+
+
+def _settle(state: SearchState, a: int, b: int, cap: float) -> bool:
+    """Bring the pair within ``cap`` by border moves from the heavier side, roundest first."""
+    for _ in range(3):
+        if max(abs(state.dev(a)), abs(state.dev(b))) <= cap:
+            return True
+        s, d = (a, b) if state.dev(a) - state.dev(b) > 0 else (b, a)
+        best: tuple[float, float, int] | None = None
+        for u in state.border_units(s, d):
+            if not state.movable[u] or not state.admits(u, d):
+                continue
+            w = state.w[u]
+            worst = max(abs((state.load[s] - w - state.tgt[s]) / state.tgt[s]),
+                        abs((state.load[d] + w - state.tgt[d]) / state.tgt[d]))
+            key = (max(worst, cap), -state.pp_delta(u, s, d), u)
+            better = worst < max(abs(state.dev(s)), abs(state.dev(d)))
+            if better and (best is None or key < best) and state.can_leave(u):
+                best = key
+        if best is None:
+            return False
+        state.move(best[2], d)
+    return max(abs(state.dev(a)), abs(state.dev(b))) <= cap
+
+
+class _Pair:
+    """Two merged territories: their units, inner edges and what a cut must keep."""
+
+    def __init__(self, state: SearchState, a: int, b: int, region: np.ndarray) -> None:
+        self.state, self.a, self.b, self.region = state, a, b, region
+        #: trees on distance-scaled random weights (compact blobs) rather than uniform ones
+        self.biased = True
+        local = {int(u): i for i, u in enumerate(region.tolist())}
+        rows, cols, lens = [], [], []
+        for u in region.tolist():
+            i = local[u]
+            for v, s in state.sh[u].items():
+                j = local.get(v)
+                if j is not None and j > i:
+                    rows.append(i)
+                    cols.append(j)
+                    lens.append(s)
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.cols = np.asarray(cols, dtype=np.int64)
+        self.lens = np.asarray(lens, dtype=float)
+        ux = np.array([state.cx[u] for u in region.tolist()])
+        uy = np.array([state.cy[u] for u in region.tolist()])
+        self.dist = np.hypot(ux[self.rows] - ux[self.cols], uy[self.rows] - uy[self.cols]) + 1e-9
+        self.w = np.array([state.w[u] for u in region.tolist()])
+        self.area = np.array([state.ua[u] for u in region.tolist()])
+        self.perim = np.array([state.up[u] for u in region.tolist()])
+        lab = np.array([state.lab[u] for u in region.tolist()])
+        pinned = np.array([not state.movable[u] for u in region.tolist()])
+        self.pin_a, self.pin_b = pinned & (lab == a), pinned & (lab == b)
+        self.ok_a = np.array([state.admits(u, a) for u in region.tolist()])
+        self.ok_b = np.array([state.admits(u, b) for u in region.tolist()])
+
+    @classmethod
+    def of(cls, state: SearchState, a: int, b: int) -> _Pair | None:
+        region = np.array(sorted(state.members[a] | state.members[b]), dtype=np.int64)
+        if len(region) < 3:
+            return None
+        return cls(state, a, b, region)
+
+    def balanced_cuts(self, rng: np.random.Generator, cap: float) -> list[np.ndarray]:
+        """Sides (masks of the units going to ``a``) of one random tree's balanced cuts."""
+        scale = self.dist if self.biased else 1.0
+        tree = _tree(len(self.region), self.rows, self.cols, scale * rng.random(len(self.dist)))
+        if tree is None:
+            return []
+        order, parent = tree
+        sub = self.w.copy()
+        for v in order[:0:-1]:
+            sub[parent[v]] += sub[v]
+        total = float(self.w.sum())
+        ta, tb = self.state.tgt[self.a], self.state.tgt[self.b]
+        s = sub[order[1:]]  # order is a list: index the array with it
+        fit1 = (np.abs(s - ta) <= cap * ta) & (np.abs(total - s - tb) <= cap * tb)
+        fit2 = (np.abs(s - tb) <= cap * tb) & (np.abs(total - s - ta) <= cap * ta)
+        out = []
+        for idx in np.flatnonzero(fit1 | fit2).tolist():
+            inside = _below(order, parent, int(order[1 + idx]))
+            for to_a, fits in ((inside, fit1[idx]), (~inside, fit2[idx])):
+                if fits and self._keeps(to_a):
+                    out.append(to_a)
+        return out
+
+    def _keeps(self, to_a: np.ndarray) -> bool:
+        """Pinned units stay on their side; every unit may enter its side (drive limit)."""
+        if (self.pin_a & ~to_a).any() or (self.pin_b & to_a).any():
+            return False
+        return bool(self.ok_a[to_a].all() and self.ok_b[~to_a].all())
+
+    def score(self, to_a: np.ndarray) -> float:
+        """Summed Polsby-Popper of the two sides."""
+        same = to_a[self.rows] == to_a[self.cols]
+        inner_a = float(self.lens[same & to_a[self.rows]].sum())
+        inner_b = float(self.lens[same & ~to_a[self.rows]].sum())
+        pa = float(self.perim[to_a].sum()) - 2.0 * inner_a
+        pb = float(self.perim[~to_a].sum()) - 2.0 * inner_b
+        aa, ab = float(self.area[to_a].sum()), float(self.area[~to_a].sum())
+        return (_FOUR_PI * aa / (pa * pa) if pa > 0 else 0.0) + (
+            _FOUR_PI * ab / (pb * pb) if pb > 0 else 0.0)
+
+    def apply(self, to_a: np.ndarray) -> None:
+        state = self.state
+        for u, first in zip(self.region.tolist(), to_a.tolist(), strict=True):
+            dest = self.a if first else self.b
+            if state.lab[u] != dest:
+                state.move(u, dest)
+
+
+def _tree(
+    m: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray
+) -> tuple[list[int], list[int]] | None:
+    """Minimum spanning tree on ``weights`` (Kruskal) as breadth-first order and parents."""
+    root = list(range(m))
+
+    def find(x: int) -> int:
+        while root[x] != x:
+            root[x] = root[root[x]]
+            x = root[x]
+        return x
+
+    adj: list[list[int]] = [[] for _ in range(m)]
+    joined = 0
+    r_list, c_list = rows.tolist(), cols.tolist()
+    for e in np.argsort(weights, kind="stable").tolist():
+        i, j = r_list[e], c_list[e]
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            root[ri] = rj
+            adj[i].append(j)
+            adj[j].append(i)
+            joined += 1
+            if joined == m - 1:
+                break
+    if joined != m - 1:
+        return None
+    parent = [-1] * m
+    order = [0]
+    seen = [False] * m
+    seen[0] = True
+    for x in order:
+        for y in adj[x]:
+            if not seen[y]:
+                seen[y] = True
+                parent[y] = x
+                order.append(y)
+    return order, parent
+
+
+def _below(order: list[int], parent: list[int], top: int) -> np.ndarray:
+    """Mask of the tree nodes in ``top``'s subtree (``top`` included)."""
+    inside = np.zeros(len(order), dtype=bool)
+    inside[top] = True
+    for v in order:
+        if v != top and parent[v] >= 0 and inside[parent[v]]:
+            inside[v] = True
+    return inside
+
+
+
+def burst_pairs(
+    state: SearchState,
+    tolerance: float,
+    *,
+    rng: np.random.Generator,
+    steps: int = 1500,
+    burst: int = 10,
+    trees: int = 6,
+) -> float:
+    """Raise mean Polsby-Popper by short bursts of pair re-splits within the tolerance.
+
+    Each step merges a random touching pair and re-splits it by the roundest
+    cut within the tolerance among ``trees`` random spanning trees (uniform
+    random weights), even when that is less round than the pair was: the
+    burst may go down to climb elsewhere. Each burst of ``burst`` steps
+    starts from the most compact plan seen so far, which is kept at the end
+    (optimisation by short bursts, as in redistricting practice). Pinned
+    units stay, closed territories are never paired, and a hard drive limit
+    is kept. Returns the gain in mean compactness.
+    """
+    if state.drive is not None and state.drive.by_drive:
+        return 0.0
+
+    def mean_pp() -> float:
+        return sum(state.pp(t) for t in range(state.k)) / state.k
+    best = state.snapshot()
+    best_pp = start_pp = mean_pp()
+    for _ in range(max(1, steps // burst)):
+        state.restore(best)
+        for _ in range(burst):
+            pairs = state.territory_graph()
+            if not pairs:
+                break
+            a, b = pairs[int(rng.integers(len(pairs)))]
+            pair = _Pair.of(state, a, b)
+            if pair is None:
+                continue
+            pair.biased = False
+            cap = max(tolerance, abs(state.dev(a)), abs(state.dev(b)))
+            found = None
+            top = -1.0
+            for _ in range(trees):
+                for side in pair.balanced_cuts(rng, cap):
+                    score = pair.score(side)
+                    if score > top:
+                        top, found = score, side
+            if found is None:
+                continue
+            pair.apply(found)
+            value = mean_pp()
+            if value > best_pp + 1e-12:
+                best, best_pp = state.snapshot(), value
+    state.restore(best)
+    return best_pp - start_pp
