@@ -42,6 +42,7 @@ from planner.viz import UNASSIGNED_COLOR
 from planner.viz.aggregate import MAX_ZOOM
 
 __all__ = [
+    "DEEP_POINT_LIMIT",
     "FAST_THRESHOLD",
     "POINT_LIMIT",
     "TEXT_LIMIT",
@@ -54,6 +55,8 @@ __all__ = [
 FAST_THRESHOLD = 20_000
 #: With more accounts than this in view, the layer draws counts per cell instead of dots.
 POINT_LIMIT = 20_000
+#: At the deepest zoom, dots up to this many accounts in view (closer there is no counting).
+DEEP_POINT_LIMIT = 4 * POINT_LIMIT
 #: The key of the map component's value under which the layer asks for the accounts in view.
 VIEW_KEY = "tp_view"
 #: Names and ids travel with at most this many accounts (a million names would be 25 MB).
@@ -266,7 +269,8 @@ class _CanvasAccounts(MacroElement):
                     // what to draw; true when the page must send the accounts of the view
                     bubbles = null;
                     this._c.setAttribute('data-shown', 'counts');  // for tests and tools
-                    if (pts && covers(ch.box, b) && this._dots(v, true) <= d.pointLimit) {
+                    var most = v.z >= d.maxZoom ? d.deepLimit : d.pointLimit;
+                    if (pts && covers(ch.box, b) && this._dots(v, true) <= most) {
                         this._dots(v, false);
                         this._c.setAttribute('data-shown', 'dots');
                         return false;
@@ -278,7 +282,7 @@ class _CanvasAccounts(MacroElement):
                     if (!levels.length) { return false; }
                     var deep = v.z >= levels.length;
                     var seen = this._bubbles(v, levels[Math.min(v.z, levels.length - 1)]);
-                    return seen > 0 && (deep || seen <= d.pointLimit);
+                    return seen > 0 && (deep || seen <= most);
                 },
                 _dots: function (v, counting) {
                     var r = v.z >= 14 ? 4 : v.z >= 11 ? 2.5 : 1.5, last = -1, ctx = v.ctx;
@@ -408,9 +412,11 @@ def add_account_layer(
         :func:`planner.viz.aggregate.view_chunk` of the view the layer last
         asked for, if any: drawn while the map shows that view.
     point_limit
-        With at most this many accounts in view, dots instead of counts.
+        With at most this many accounts in view, dots instead of counts (at
+        the deepest zoom, :data:`DEEP_POINT_LIMIT`).
     """
     payload = {**overview, "chunk": dict(chunk) if chunk else None, "maxZoom": MAX_ZOOM,
-               "pointLimit": int(point_limit), "viewKey": VIEW_KEY}  # fmt: skip
+               "pointLimit": int(point_limit), "deepLimit": DEEP_POINT_LIMIT,
+               "viewKey": VIEW_KEY}  # fmt: skip
     m.add_child(_CanvasAccounts(payload))
     return int(overview["n"])

@@ -22,8 +22,8 @@ import streamlit as st
 from planner import schema as s
 from planner.errors import PlannerError
 from planner.viz import leaf_territory_ids, primary_territory, territory_colors
-from planner.viz.aggregate import AccountPoints, account_points, overview, view_chunk
-from planner.viz_fast import POINT_LIMIT, VIEW_KEY, add_account_layer
+from planner.viz.aggregate import MAX_ZOOM, AccountPoints, account_points, overview, view_chunk
+from planner.viz_fast import DEEP_POINT_LIMIT, POINT_LIMIT, VIEW_KEY, add_account_layer
 from planner.workspace import Workspace
 from ui import keys
 from ui.cache import Content
@@ -63,7 +63,13 @@ def _cached_chunk(
     content: Content, scenario_id: str, view: View, _pts: AccountPoints
 ) -> dict[str, Any]:
     del content, scenario_id  # only part of the cache key
-    return view_chunk(_pts, view[0], view[1], limit=POINT_LIMIT)
+    return _chunk(_pts, view)
+
+
+def _chunk(points: AccountPoints, view: View) -> dict[str, Any]:
+    """The accounts of ``view``: dots up to the layer's limit (more at the deepest zoom)."""
+    limit = DEEP_POINT_LIMIT if view[1] >= MAX_ZOOM else POINT_LIMIT
+    return view_chunk(points, view[0], view[1], limit=limit)
 
 
 def remember_view(what: str) -> Callable[[dict[str, Any]], None]:
@@ -122,7 +128,7 @@ def add_accounts(
     if view is not None:
         try:
             chunk = (
-                view_chunk(points, view[0], view[1], limit=POINT_LIMIT)
+                _chunk(points, view)
                 if content is None
                 else _cached_chunk(content, scenario_id, view, points)
             )
