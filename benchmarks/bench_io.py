@@ -192,8 +192,8 @@ def big_file(megabytes: int, seed: int) -> None:
         size = path.stat().st_size / 1e6
         print(f"large file: {rows:,} rows, {size:,.0f} MB on disk, read from its path")
         print(
-            "  (peak: resident memory added at the peak of the read; held: what the result "
-            "still holds once freed memory is returned)"
+            "  (peak: resident memory added at the peak of the read; result holds: what the "
+            "result still holds once freed memory is returned, its own size)"
         )
         for label, call in _BIG_READS:
             code = _BIG_CHILD.format(here=str(Path(__file__).parent), path=str(path), call=call)

@@ -236,7 +236,10 @@ def read_accounts(
     -------
     geopandas.GeoDataFrame
         In the shape of ``TABLES["accounts"]``: string ids, points in
-        EPSG:4326, numeric columns as floats, unrecognised columns kept.
+        EPSG:4326, numeric columns as floats (64-bit: amounts and coordinates
+        need every digit), ``geocode_precision`` and ``postal_code`` as
+        categoricals (few distinct values over many rows), unrecognised columns
+        kept as read.
 
     Raises
     ------

@@ -5,8 +5,10 @@ A file past ``ReadLimits.stream_above_bytes`` is never held whole in memory
 encoding, the delimiter and the header; then pandas' C parser reads it from
 the open file ``chunk_rows`` records at a time. Each chunk is numbered as the
 user sees the rows, checked for the row limit, over-long cells and quotes
-never closed, and kept; the problems of all chunks are reported once, as a
-whole read reports them. Files the chunked reader does not handle the same
+never closed, and kept with its repeated text as categories
+(:mod:`planner.io.compact`); the chunks are joined one column at a time, so
+the table is never held twice. The problems of all chunks are reported once,
+as a whole read reports them. Files the chunked reader does not handle the same
 way (UTF-16, not UTF-8 past the first megabyte, ragged rows, a number column
 that holds text in some chunks only) are read whole by
 :func:`planner.io.delimited.read_delimited`, within the same limits.

@@ -42,8 +42,14 @@ class CoordinateTrouble:
         return bool(self.nonfinite.any() or self.off_globe.any())
 
 
+_BLOCK = 50_000  # shapes whose coordinates are looked at a time (a copy of each block's)
+
+
 def coordinate_trouble(geom: gpd.GeoSeries) -> CoordinateTrouble:
     """Find shapes with NaN/infinite coordinates or coordinates off the globe.
+
+    The coordinates are looked at a block of shapes at a time, so a large
+    file's shapes are never copied whole.
 
     Parameters
     ----------
@@ -52,24 +58,33 @@ def coordinate_trouble(geom: gpd.GeoSeries) -> CoordinateTrouble:
     """
     n = len(geom)
     values = geom.to_numpy()
-    coords, owner = shapely.get_coordinates(values, include_z=False, return_index=True)
-    finite = np.isfinite(coords).all(axis=1)
-    in_range = finite & (np.abs(coords[:, 0]) <= 180) & (np.abs(coords[:, 1]) <= 90)
     nonfinite = np.zeros(n, dtype=bool)
     off = np.zeros(n, dtype=bool)
-    nonfinite[owner[~finite]] = True
-    off[owner[~in_range & finite]] = True
-    off &= ~nonfinite
     example = np.full(n, None, dtype=object)
-    bad = ~in_range
-    for idx, (x, y) in zip(owner[bad][::-1], coords[bad][::-1], strict=True):
-        example[idx] = f"{x:g}, {y:g}"  # reversed: the first offending point wins
+    for start in range(0, n, _BLOCK):
+        _block_trouble(values[start : start + _BLOCK], start, nonfinite, off, example)
+    off &= ~nonfinite
     index = geom.index
     return CoordinateTrouble(
         pd.Series(nonfinite, index=index),
         pd.Series(off, index=index),
         pd.Series(example, index=index, dtype=object),
     )
+
+
+def _block_trouble(
+    values: np.ndarray, start: int, nonfinite: np.ndarray, off: np.ndarray, example: np.ndarray
+) -> None:
+    """Mark the shapes of one block (the ``start``-th onwards) in the arrays of all shapes."""
+    coords, owner = shapely.get_coordinates(values, include_z=False, return_index=True)
+    owner = owner + start
+    finite = np.isfinite(coords).all(axis=1)
+    in_range = finite & (np.abs(coords[:, 0]) <= 180) & (np.abs(coords[:, 1]) <= 90)
+    nonfinite[owner[~finite]] = True
+    off[owner[~in_range & finite]] = True
+    bad = ~in_range
+    for idx, (x, y) in zip(owner[bad][::-1], coords[bad][::-1], strict=True):
+        example[idx] = f"{x:g}, {y:g}"  # reversed: the first offending point wins
 
 
 def looks_projected(geom: gpd.GeoSeries) -> bool:
@@ -82,8 +97,11 @@ def looks_projected(geom: gpd.GeoSeries) -> bool:
     present = present[~present.is_empty]
     if present.empty:
         return False
-    coords, owner = shapely.get_coordinates(present.to_numpy(), return_index=True)
-    finite = np.isfinite(coords).all(axis=1)
-    far = finite & ((np.abs(coords[:, 0]) > 360) | (np.abs(coords[:, 1]) > 360))
-    shapes_far = np.unique(owner[far]).size
+    values = present.to_numpy()
+    shapes_far = 0
+    for start in range(0, len(values), _BLOCK):
+        coords, owner = shapely.get_coordinates(values[start : start + _BLOCK], return_index=True)
+        finite = np.isfinite(coords).all(axis=1)
+        far = finite & ((np.abs(coords[:, 0]) > 360) | (np.abs(coords[:, 1]) > 360))
+        shapes_far += np.unique(owner[far]).size
     return shapes_far > len(present) / 2

@@ -312,10 +312,12 @@ def place_rows(
                 not_point,
                 fix=f"export the {what}s as points to choose the location yourself",
             )
-        pts = geom.where(~not_point, geom.representative_point())
         use = present.to_numpy()
-        xs[use] = shapely.get_x(pts[present].to_numpy())
-        ys[use] = shapely.get_y(pts[present].to_numpy())
+        shapes = geom.to_numpy()[use]
+        inside = not_point.to_numpy()[use]
+        if inside.any():  # a point inside each other shape; points are taken as they are
+            shapes[inside] = shapely.point_on_surface(shapes[inside])
+        xs[use], ys[use] = shapely.get_x(shapes), shapely.get_y(shapes)
         precision[use] = _EXACT
         has_coords = has_coords | present
 
