@@ -85,6 +85,7 @@ def _read(data: bytes, limits: ReadLimits) -> Any:
     return validate_file(data, filename="accounts.csv", kind="accounts", limits=limits)
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None, derandomize=True)
 @given(
     n=st.integers(2, 80),
