@@ -83,7 +83,7 @@ def memberships_tab(stored: pd.DataFrame, labels: dict[str, str]) -> None:
         column_config={
             s.ACCOUNT_ID: st.column_config.TextColumn("Account ID"),
             s.TERRITORY_ID: st.column_config.TextColumn("Territory ID"),
-            s.DETAIL: st.column_config.TextColumn("detail", width="large"),
+            s.DETAIL: st.column_config.TextColumn("Detail", width="medium"),
             s.IS_PRIMARY: st.column_config.CheckboxColumn("primary"),
         },
         key=keys.ASSIGN_TABLE,
