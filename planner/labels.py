@@ -118,6 +118,9 @@ CURRENCIES: dict[str, str] = {
 _CODE = re.compile(r"^[A-Z]{3}$")
 
 
+_ID_WORD = re.compile(r"\bid\b")
+
+
 def column_label(column: object, currency: str = "USD") -> str:
     """Return the header shown for ``column``: its human name, with units and currency."""
     name = str(column)
@@ -125,8 +128,10 @@ def column_label(column: object, currency: str = "USD") -> str:
     if known is not None:
         return known.format(currency=currency)
     if "_" not in name or not name.islower():  # already written for people: "visit h/month"
-        return name[:1].upper() + name[1:]
-    text = name.replace("_", " ")
+        text = name
+    else:
+        text = name.replace("_", " ")
+    text = _ID_WORD.sub("ID", text)  # "account id" reads "Account ID" like the known labels
     return text[:1].upper() + text[1:]
 
 

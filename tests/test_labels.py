@@ -52,3 +52,10 @@ def test_counts_take_the_right_number() -> None:
     assert count_of(1256, "account") == "1,256 accounts"
     assert count_of(3, "day") == "3 days"  # a vowel before the y
     assert count_of(2, "person", "people") == "2 people"
+
+
+def test_an_id_word_reads_id_in_headers_a_page_names_itself() -> None:
+    """A page's own "account id" header matches the known "Account ID"; ids inside words stay."""
+    assert column_label("account id") == "Account ID"
+    assert column_label("stop_id") == "Stop ID"
+    assert column_label("idle minutes") == "Idle minutes"
