@@ -466,3 +466,25 @@ def routes_map(i: int) -> str:
 
 # Edit territories: show the selected territory's history (computed only when on)
 EDIT_SHOW_HISTORY = "tp.edit.show_history"
+
+# Balance result and save, sizing advice; Compare page and promotion (values unchanged)
+BAL_MAP = "balance_map"
+BAL_SAVE = "bal.save"
+BAL_CAPACITY = "bal.capacity"
+BAL_UTILISATION = "bal.utilisation"
+BAL_LAST_RUN = "tp.balance.run"
+CMP_A = "cmp.a"
+CMP_B = "cmp.b"
+CMP_WEIGHT = "cmp.weight"
+CMP_MAP = "compare_map"
+CMP_DOWNLOAD = "cmp.download"
+CMP_PROMOTE = "cmp.promote"
+CMP_CANCEL = "cmp.cancel"
+CMP_CONFIRM = "cmp.confirm"
+CMP_PROMOTE_REQUEST = "tp.compare.promote"
+CMP_FLASH = "tp.compare.flash"
+
+
+def bal_save_name(run_id: int) -> str:
+    """The name field of one balance run's save (a new run proposes its own name)."""
+    return f"bal.save_name.{run_id}"
