@@ -12,7 +12,7 @@ from planner.labels import count_of
 from planner.models import ScenarioState
 from planner.services.balance_inputs import territory_labels, variable_options
 from planner.services.balance_views import changes_map, metrics_side_by_side, scenarios_table
-from ui import auth, cache, display, maps, scenarios, state
+from ui import auth, cache, display, keys, maps, scenarios, state
 
 auth.require("manage_scenarios")  # planners and admins
 ws = state.current_workspace()
@@ -52,8 +52,8 @@ with st.expander("Scenarios and their states", expanded=False):
     )
 
 pick_a, pick_b = st.columns(2)
-a = pick_a.selectbox("From (A)", ids, index=ids.index(active), format_func=_label, key="cmp.a")
-b = pick_b.selectbox("To (B)", ids, index=ids.index(default_b), format_func=_label, key="cmp.b")
+a = pick_a.selectbox("From (A)", ids, index=ids.index(active), format_func=_label, key=keys.CMP_A)
+b = pick_b.selectbox("To (B)", ids, index=ids.index(default_b), format_func=_label, key=keys.CMP_B)
 if a == b:
     st.info("Pick two different scenarios.")
     st.stop()
@@ -67,7 +67,7 @@ weight = st.selectbox(
     list(variables),
     index=list(variables).index(default_weight) if default_weight else 0,
     format_func=variables.__getitem__,
-    key="cmp.weight",
+    key=keys.CMP_WEIGHT,
     help="The variable deviations are measured in (by default the one B was balanced on).",
 )
 #: What a comparison reads: the units measured, both scenarios' rows and their parameters
@@ -134,7 +134,7 @@ with tab_map:
         ),
         split=False,
     )
-    maps.show_parts(parts, key="compare_map", height=520)
+    maps.show_parts(parts, key=keys.CMP_MAP, height=520)
     maps.attribution_caption()
 with tab_units:
     shown = moved_units.copy()
@@ -157,7 +157,7 @@ with tab_accounts:
             shown.to_csv(index=False).encode("utf-8"),
             file_name=f"moved_accounts_{a}_to_{b}.csv",
             mime="text/csv",
-            key="cmp.download",
+            key=keys.CMP_DOWNLOAD,
         )
     else:
         st.info("No account changes territory.")

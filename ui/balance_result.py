@@ -14,7 +14,7 @@ from planner.errors import PlannerError
 from planner.services.balance_inputs import BalanceInputs, plan_table, territory_labels
 from planner.services.balance_runs import DESIGN, SAVE_LABEL, default_scenario_name, save_balance
 from planner.services.balance_views import plan_map, tradeoff_chart, workload_chart
-from ui import auth, cache, display, maps, state
+from ui import auth, cache, display, keys, maps, state
 from ui.scenarios import BalanceRun
 
 __all__ = ["save_controls", "show_result"]
@@ -39,7 +39,7 @@ def show_result(run: BalanceRun, inputs: BalanceInputs, variables: dict[str, str
     tabs = st.tabs(["Map", "Workload per territory", "Trade-off curve", "Table"])
     with tabs[0]:
         parts, colors = _plan_map(run, table, tolerance)
-        maps.show_parts(parts, key="balance_map", height=560)
+        maps.show_parts(parts, key=keys.BAL_MAP, height=560)
         maps.attribution_caption()
     with tabs[1]:
         chart = cache.by_frames(
@@ -204,8 +204,8 @@ def save_controls(run: BalanceRun) -> None:
     ws, sid = run.workspace, run.base_scenario_id
     default_name = default_scenario_name(run.result, ws.scenario(sid))
     # one name field per run, so a new run proposes its own name
-    name = st.text_input("Scenario name", value=default_name, key=f"bal.save_name.{id(run)}")
-    if st.button("Save as scenario", key="bal.save"):
+    name = st.text_input("Scenario name", value=default_name, key=keys.bal_save_name(id(run)))
+    if st.button("Save as scenario", key=keys.BAL_SAVE):
         user = auth.current_user()
         try:
             saved = save_balance(

@@ -26,7 +26,7 @@ from planner.services.balance_inputs import BalanceInputs
 from planner.services.balance_inputs import balance_inputs as compute_inputs
 from planner.services.balance_runs import BalanceResult, field_reps
 from planner.workspace import Workspace
-from ui import auth, display, routes, state
+from ui import auth, display, keys, routes, state
 from ui.cache import by_frames, roads_file_for
 
 __all__ = [
@@ -45,9 +45,9 @@ __all__ = [
     "sizing_advice",
 ]
 
-_RUN = "tp.balance.run"
-_PROMOTE = "tp.compare.promote"
-_FLASH = "tp.compare.flash"
+_RUN = keys.BAL_LAST_RUN
+_PROMOTE = keys.CMP_PROMOTE_REQUEST
+_FLASH = keys.CMP_FLASH
 
 
 #: The tables the units' workload is measured from (and the users' homes); with a scenario,
@@ -205,10 +205,10 @@ def sizing_advice(ws: Workspace, units: pd.DataFrame) -> int | None:
         c1, c2, c3 = st.columns([1, 1, 2])
         capacity = c1.number_input(
             "Field hours per rep and week", min_value=1.0, max_value=80.0, step=1.0,
-            value=float(capacities.median()) if len(capacities) else 40.0, key="bal.capacity",
+            value=float(capacities.median()) if len(capacities) else 40.0, key=keys.BAL_CAPACITY,
         )  # fmt: skip
         utilisation = c2.slider(
-            "Target utilisation", 50, 100, 85, step=5, format="%d %%", key="bal.utilisation"
+            "Target utilisation", 50, 100, 85, step=5, format="%d %%", key=keys.BAL_UTILISATION
         )
         sizing = recommend_territory_count(
             units.set_index(s.UNIT_ID)["workload_h"],
@@ -258,7 +258,10 @@ def promote_controls(ws: Workspace, by_id: dict[str, Scenario], b: str, active: 
         return
     if promote_request() != b:
         st.button(
-            f"Promote “{label}” to active", key="cmp.promote", on_click=request_promote, args=(b,)
+            f"Promote “{label}” to active",
+            key=keys.CMP_PROMOTE,
+            on_click=request_promote,
+            args=(b,),
         )
         return
     current = by_id.get(active)
@@ -272,8 +275,8 @@ def promote_controls(ws: Workspace, by_id: dict[str, Scenario], b: str, active: 
         "Archived scenarios stay readable but cannot be promoted again."
     )
     yes, no, _ = st.columns([1, 1, 8])
-    no.button("Cancel", key="cmp.cancel", on_click=clear_promote_request)
-    if yes.button("Confirm", type="primary", key="cmp.confirm"):
+    no.button("Cancel", key=keys.CMP_CANCEL, on_click=clear_promote_request)
+    if yes.button("Confirm", type="primary", key=keys.CMP_CONFIRM):
         _promote(ws, b, label, current)
 
 
