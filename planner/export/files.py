@@ -204,8 +204,7 @@ def _by_account(frame: pd.DataFrame) -> pd.DataFrame:
     )
     order = pc.sort_indices(
         keys,
-        sort_keys=[(s.ACCOUNT_ID, "ascending"), (s.TERRITORY_ID, "ascending")],
-        null_placement="at_end",
+        sort_keys=[(s.ACCOUNT_ID, "ascending", "at_end"), (s.TERRITORY_ID, "ascending", "at_end")],
     )
     return frame.take(order.to_numpy()).reset_index(drop=True)
 
