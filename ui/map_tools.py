@@ -109,7 +109,12 @@ def add_layers(
     """Draw the chosen layers on ``m`` (a copy), and fly to what was found."""
     if layers.density is not None:
         weight = DENSITY_WEIGHTS[layers.density]
-        grid = density_grid(ws.accounts, weight=weight)
+        content = state.content_key(ws)
+        grid = (
+            density_grid(ws.accounts, weight=weight)
+            if content is None
+            else _density(content, weight, ws.accounts)
+        )
         add_density(m, grid, label=layers.density.lower())
     if layers.rings_from is not None and layers.minutes:
         home = rep_home(ws, layers.rings_from)
@@ -117,6 +122,15 @@ def add_layers(
             add_isochrones(m, _rings(home, layers.minutes, network_file))
     if found is not None:
         _fly_to(m, found)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _density(
+    content: tuple[str, int], weight: str | None, _accounts: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """The density grid of one workspace version (a million accounts take a second to bin)."""
+    del content  # only part of the cache key
+    return density_grid(_accounts, weight=weight)
 
 
 def _rings(
