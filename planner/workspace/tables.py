@@ -169,6 +169,11 @@ class WorkspaceTables:
     def set_table(self, table: str, frame: pd.DataFrame, *, validate: bool = True) -> None:
         """Replace a whole table.
 
+        When ``frame`` has the table's rows in their places with a few values
+        changed (the usual edit), only the changed rows are shaped and
+        checked, and the next commit compares only them
+        (:mod:`planner.workspace.changed_rows`).
+
         Parameters
         ----------
         table
@@ -216,6 +221,9 @@ class WorkspaceTables:
         self, table: str, scenario_id: str, frame: pd.DataFrame, *, validate: bool = True
     ) -> None:
         """Replace the rows of ``table`` that belong to ``scenario_id``.
+
+        Rows given in the order :meth:`rows` returned them, with a few values
+        changed, cost what they change (see :meth:`set_table`).
 
         Parameters
         ----------
