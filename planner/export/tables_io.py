@@ -159,8 +159,10 @@ def _text(value: str) -> pa.Scalar:
     return pa.scalar(value, type=pa.large_string())
 
 
-def _string_bytes(lines: pa.Array) -> bytes:
+def _string_bytes(lines: pa.Array | pa.ChunkedArray) -> bytes:
     """The concatenated values of an Arrow text array (its data buffer between its offsets)."""
+    if isinstance(lines, pa.ChunkedArray):  # a column read in pieces (an imported export)
+        lines = lines.combine_chunks()
     lines = lines.cast(pa.large_string())
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
     first, last = offsets[lines.offset], offsets[lines.offset + len(lines)]
