@@ -15,7 +15,12 @@ __all__ = ["pick_period", "primary_pairs", "rolled_up", "skeleton", "str_ids", "
 
 def str_ids(series: pd.Series) -> pd.Series:
     """``series`` as text ids, missing values as ``None``."""
-    values = [None if pd.isna(v) else str(v) for v in series.astype(object)]
+    values = series.to_numpy(dtype=object, copy=True)
+    missing = pd.isna(values)
+    present = ~missing
+    if pd.api.types.infer_dtype(values[present], skipna=False) != "string":
+        values[present] = [str(v) for v in values[present]]  # numbers and the like as text
+    values[missing] = None
     return pd.Series(values, index=series.index, dtype=object)
 
 

@@ -21,6 +21,7 @@ from planner.reports import (
     target_rollup,
     territory_report,
 )
+from planner.reports.frames import str_ids
 
 
 @pytest.fixture
@@ -297,3 +298,22 @@ def test_fiscal_periods_are_understood() -> None:
     )
     with pytest.raises(InputError, match="FY2025-Q1"):
         period_bounds("FY2026-07")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(["A1", None, "B2"], dtype="string"),
+        pd.Series([1, 2, None]),
+        pd.Series([1.5, float("nan"), 3.0]),
+        pd.Series(["a", None, 3]),
+        pd.Series(pd.array([7, None], dtype="Int64")),
+        pd.Series([], dtype=object),
+    ],
+)
+def test_ids_as_text_keep_missing_as_none(values: pd.Series) -> None:
+    """str_ids gives each present value's text and None for every kind of missing value."""
+    expected = [None if pd.isna(v) else str(v) for v in values.astype(object)]
+    got = str_ids(values)
+    assert list(got) == expected
+    assert got.index.equals(values.index)
