@@ -92,6 +92,8 @@ def _atoms(node: Node) -> list[Atom]:
 def column_kind(series: pd.Series) -> Literal["number", "bool", "text", "other"]:
     """What a column holds as rules read it (object columns judged by their first values)."""
     dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):  # repeated text read compactly: judge its values
+        return column_kind(pd.Series(dtype.categories))
     if pd.api.types.is_bool_dtype(dtype):
         return "bool"
     if pd.api.types.is_numeric_dtype(dtype):
@@ -377,7 +379,10 @@ def _compare_one(v: Any, op: str, value: Value) -> bool:
 
 def _column(frame: pd.DataFrame, name: str, cache: dict[str, pd.Series]) -> pd.Series:
     if name not in cache:
-        cache[name] = frame[name]
+        col = frame[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):  # compared as its values, not as categories
+            col = col.astype(col.dtype.categories.dtype)
+        cache[name] = col
     return cache[name]
 
 

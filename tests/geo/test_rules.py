@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.errors import InputError
-from planner.geo.rules import RuleError, parse_rule, parse_rules
+from planner.geo.rules import RuleError, column_kind, parse_rule, parse_rules
 
 
 @pytest.fixture
@@ -203,3 +203,24 @@ def test_numbers_up_to_the_bound_evaluate(four_accounts: pd.DataFrame) -> None:
     """Large but bounded numbers parse and compare with float columns without overflow."""
     rule = parse_rule("annual_revenue < 999_999_999_999_999_999", fields=four_accounts)
     assert rule.evaluate(four_accounts).tolist() == [True, True, True, False]
+
+
+def test_rules_read_compact_text_columns_as_text() -> None:
+    """Text read as categories (large imports) is compared as text, column-wise and alike."""
+    codes = ["30001", "29000", None, "31000"]
+    compact = pd.DataFrame({"postal_code": pd.Categorical(codes)})
+    plain = pd.DataFrame({"postal_code": pd.Series(codes, dtype=object)})
+    assert column_kind(compact["postal_code"]) == "text"
+    for text in [
+        'postal_code >= "30000"',
+        'postal_code in ["29000", "31000"]',
+        "postal_code is null",
+    ]:
+        rule = parse_rule(text)
+        assert list(rule.evaluate(compact)) == list(rule.evaluate(plain)), text
+    assert list(parse_rule('postal_code >= "30000"').evaluate(compact)) == [
+        True,
+        False,
+        False,
+        True,
+    ]
