@@ -16,8 +16,8 @@ accounts of the view (it sets the map component's value ``tp_view``:
 accounts in view…" until they come; then every account is a dot coloured by
 its territory, and a click opens a popup of the nearest one (its name, id
 and territory). Until the canvas is first drawn, the map shows a "Drawing N
-accounts…" note; once drawn, the map's container gets the class
-``tp-accounts-drawn``.
+accounts…" note (from the page's first paint, before any script has run);
+once drawn, the map's container gets the class ``tp-accounts-drawn``.
 
 :func:`account_arrays` (every account as compact arrays) is kept for callers
 that still send them all.
@@ -261,6 +261,8 @@ class _CanvasAccounts(MacroElement):
                              scale: 256 * Math.pow(2, z), ox: po.x + tl.x, oy: po.y + tl.y};
                     var wanted = this._pick(v, b);
                     quiet();
+                    var first = document.getElementById('tp-loading-first');
+                    if (first) { first.remove(); }  // the page's own note (see add_account_layer)
                     if (wanted) { say('Loading the accounts in view…'); ask(b, v.z); }
                     window.tpAccountsDrawn = true;
                     L.DomUtil.addClass(m.getContainer(), 'tp-accounts-drawn');
@@ -419,4 +421,15 @@ def add_account_layer(
                "pointLimit": int(point_limit), "deepLimit": DEEP_POINT_LIMIT,
                "viewKey": VIEW_KEY}  # fmt: skip
     m.add_child(_CanvasAccounts(payload))
+    # a note in the page itself, shown before any script has run; the layer removes it
+    note = _FIRST_NOTE.format(n=int(overview["n"]))
+    m.get_root().html.add_child(Element(note), name="tp_loading_first")  # type: ignore[attr-defined]
     return int(overview["n"])
+
+
+_FIRST_NOTE = (
+    '<div id="tp-loading-first" class="tp-loading" style="position:fixed;z-index:2000;'
+    "top:10px;left:50%;transform:translateX(-50%);background:#fff;padding:4px 10px;"
+    'border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);font:13px sans-serif">'
+    "Drawing {n:,} accounts…</div>"
+)
