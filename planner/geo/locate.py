@@ -229,7 +229,9 @@ def _box_grid(polys: NDArray[np.object_], usable: NDArray[np.bool_]) -> BoxGrid:
     width, height = b[:, 2].max() - xmin, b[:, 3].max() - ymin
     size = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
     cell = max(
-        float(np.median(size)), np.sqrt(width * height / _BOX_MAX_CELLS), 1e-9 * max(width, height)
+        float(np.quantile(size, 0.25)),
+        np.sqrt(width * height / _BOX_MAX_CELLS),
+        1e-9 * max(width, height),
     )
     while True:
         nx, ny = int(width // cell) + 1, int(height // cell) + 1
