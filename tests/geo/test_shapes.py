@@ -8,6 +8,8 @@ import warnings
 import geopandas as gpd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from planner.errors import GeometryRepairWarning, InputError, PlannerWarning
 from planner.geo.shapes import (
@@ -21,6 +23,7 @@ from planner.geo.shapes import (
     repair_polygons,
     territory_from_units,
 )
+from planner.geo.shapes.projection import area_scale, area_scale_floor
 
 # A small area near Atlanta, in longitude/latitude.
 X0, Y0 = -84.5, 33.6
@@ -274,3 +277,22 @@ def test_local_crs_is_the_utm_zone() -> None:
     """Atlanta is in UTM zone 16 north."""
     series = gpd.GeoSeries([_box(0, 0)], crs="EPSG:4326")
     assert local_crs(series).to_epsg() == 32616
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lon=st.floats(-179.0, 178.0),
+    lat=st.floats(-89.0, 88.0),
+    size=st.floats(1e-7, 1.0),
+    spread=st.floats(0.0, 60.0),
+)
+def test_area_floor_never_exceeds_the_true_scale(
+    lon: float, lat: float, size: float, spread: float
+) -> None:
+    """The cheap sliver pre-check never calls a sliver safe: its floor stays under the scale."""
+    far = shapely.box(min(lon + spread, 178.0), lat, min(lon + spread, 178.0) + size, lat + size)
+    near = shapely.box(lon, lat, lon + size, lat + size)
+    series = gpd.GeoSeries([near, far], crs=4326)
+    floor = area_scale_floor(series.to_numpy(), series.crs)
+    exact = area_scale(series)
+    assert (floor <= exact).all()
