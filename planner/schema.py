@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import InputError, Problem, format_ids
+from planner.repeats import duplicated_cells
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -463,7 +464,11 @@ def validate_frame(frame: pd.DataFrame, table: str) -> None:
                     )
                 )
     if schema.key and all(k in frame.columns for k in schema.key):
-        dup = frame.duplicated(list(schema.key), keep=False)
+        dup = (
+            duplicated_cells(frame[schema.key[0]])  # a large id column never hashed whole
+            if len(schema.key) == 1
+            else frame.duplicated(list(schema.key), keep=False)
+        )
         if dup.any():
             keys = frame.loc[dup, list(schema.key)].astype(str).agg("/".join, axis=1)
             problems.append(

@@ -14,18 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from pandas.api.types import union_categoricals
+
+from planner.repeats import duplicated_cells
 
 __all__ = ["ColumnPieces", "duplicated_cells", "repeats"]
 
 #: A text column is held as categories when its distinct values are at most this share of rows.
 _REPEATED_SHARE = 0.5
-
-_BLOCK = 1 << 16  # sorted values compared at a time
 
 
 def repeats(col: pd.Series) -> bool:
@@ -84,26 +81,3 @@ def _join(pieces: list[pd.Series]) -> pd.Series:
         index = pieces[0].index.append([p.index for p in pieces[1:]])
         return pd.Series(joined, index=index, name=pieces[0].name, copy=False)
     return pd.concat(pieces)
-
-
-def duplicated_cells(col: pd.Series) -> pd.Series:
-    """Which cells hold a value that another cell holds too; missing cells never do.
-
-    The same as ``col.duplicated(keep=False) & col.notna()``; for Arrow text
-    the values are sorted and neighbours compared a block at a time, so the
-    memory added is about one integer per row.
-    """
-    if not (isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow"):
-        return (col.duplicated(keep=False) & col.notna()).astype(bool)
-    values = col.array.__arrow_array__()
-    order = pc.sort_indices(values).to_numpy()  # missing values last
-    same = np.zeros(len(order), dtype=bool)  # same[k]: the k-th sorted value equals the one before
-    for k in range(1, len(order), _BLOCK):
-        block = values.take(pa.array(order[k - 1 : k + _BLOCK]))
-        equal = pc.equal(block.slice(1), block.slice(0, len(block) - 1))
-        same[k : k + len(block) - 1] = pc.fill_null(equal, False).to_numpy()
-    repeated = same.copy()
-    repeated[:-1] |= same[1:]
-    out = np.empty(len(order), dtype=bool)
-    out[order] = repeated
-    return pd.Series(out, index=col.index)
