@@ -85,6 +85,8 @@ def test_report_files(grid_plan, tmp_path) -> None:
     page = write_audit_report(result, tmp_path / "audit.html").read_text()
     assert page.count("<svg") == len(result.senses)
     assert page.count(">plan</text>") == len(result.senses)
+    assert "Every sampled plan keeps these rules of the plan" in page
+    assert "<li>every territory within 5.00% of an equal share</li>" in page
     frame = pd.read_csv(write_audit_report(result, tmp_path / "audit.csv"))
     assert len(frame) == 21 and bool(frame["plan"].iloc[0])
 
