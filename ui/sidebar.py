@@ -260,13 +260,16 @@ def _on_redo() -> None:
     st.session_state[keys.UNDONE] = True
 
 
-def _change_controls() -> None:
-    """Undo, redo (Ctrl+Z, Ctrl+Y) and "Save a copy as…" for users who may edit."""
+def _change_controls(every: float) -> bool:
+    """Undo, redo (Ctrl+Z, Ctrl+Y) and "Save a copy as…" for users who may edit.
+
+    Return whether they were drawn: their fragment also watches for others'
+    changes, so a page runs one timer, not two taking turns with the user's clicks.
+    """
     ws = state.workspace_or_none()
     scope = auth.current_scope()
     if ws is None or scope is None or not scope.can("edit") or ws.store is None:
-        return
-    every = _refresh_seconds()
+        return False
     live = st.fragment(_undo_redo, run_every=timedelta(seconds=every) if every > 0 else None)
     live()
     components.html(_UNDO_KEYS, height=0)
@@ -280,13 +283,16 @@ def _change_controls() -> None:
             else:
                 st.session_state[keys.NEXT_WORKSPACE_CHOICE] = state.file_source(path).key
                 st.rerun()
+    return True
 
 
 def _undo_redo() -> None:
     """Undo and redo with the version shown: a fragment of its own, so an edit made in a page's
-    fragment shows here within a few seconds; an undo or a redo reruns the whole page."""
+    fragment shows here within a few seconds; an undo or a redo reruns the whole page.
+    On its timer it also takes in others' changes (:func:`_watch_for_changes`)."""
     if st.session_state.pop(keys.UNDONE, False):
         st.rerun(scope="app")
+    _watch_for_changes()
     ws = state.workspace_or_none()
     if ws is None or ws.store is None:
         return
@@ -384,14 +390,14 @@ def draw_sidebar() -> None:
         _user_box()
         _workspace_caption()
         _scenario_picker()
-        _change_controls()
         every = _refresh_seconds()
-        if every > 0:
-            st.session_state[keys.FULL_RUN] = True
-            try:
+        st.session_state[keys.FULL_RUN] = True
+        try:
+            editing = _change_controls(every)
+            if every > 0 and not editing:  # readers: the watch alone
                 st.fragment(_watch_for_changes, run_every=timedelta(seconds=every))()
-            finally:
-                st.session_state[keys.FULL_RUN] = False
+        finally:
+            st.session_state[keys.FULL_RUN] = False
         _basemap_picker()
         ws = state.workspace_or_none()
         if ws is not None:
