@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from planner import schema as s
 from planner.access import active_mask
 from planner.reports.actuals import actuals_by_territory
-from planner.reports.frames import primary_pairs, rolled_up, skeleton, str_ids
+from planner.reports.frames import primary_pairs, skeleton, str_ids
 from planner.reports.targets import target_rollup
 from planner.tree import TerritoryTree
 
@@ -70,13 +71,10 @@ def territory_report(
     """
     tree = TerritoryTree.of(territories)
     out = skeleton(territories, tree)
-    per_territory = _account_figures(memberships, accounts, tree, workload_h).groupby(
-        s.TERRITORY_ID
-    )
+    totals = _account_totals(memberships, accounts, tree, workload_h)
     out["owners"] = _owners(out[s.TERRITORY_ID], associations, reps, as_of)
-    out["accounts"] = out[s.TERRITORY_ID].map(per_territory.size()).fillna(0).astype(int)
-    for col in (s.ANNUAL_REVENUE, _WORKLOAD):
-        out[col] = out[s.TERRITORY_ID].map(per_territory[col].sum()).fillna(0.0)
+    for col in ("accounts", s.ANNUAL_REVENUE, _WORKLOAD):
+        out[col] = totals[col].reindex(out[s.TERRITORY_ID]).to_numpy()
     out = _with_extra(out, extra)
     if targets is not None:
         out, period = _with_targets(out, territories, targets, period, metric)
@@ -105,19 +103,59 @@ def _account_table(accounts: pd.DataFrame, workload_h: pd.Series | None) -> pd.D
     return acc.drop_duplicates(s.ACCOUNT_ID)
 
 
-def _account_figures(
+def _account_totals(
     memberships: pd.DataFrame,
     accounts: pd.DataFrame,
     tree: TerritoryTree,
     workload_h: pd.Series | None,
 ) -> pd.DataFrame:
-    """One row per (account, territory at or above it), with the account's revenue and workload."""
+    """Accounts, revenue and workload at or below each territory (index), each account once.
+
+    Every primary membership is spread to its territory and the territories
+    above by integer codes (no frame of (account, territory) text rows);
+    an account below one territory through several memberships counts once.
+    """
+    ids = pd.Index(tree.ids, dtype=object)
     pairs = primary_pairs(memberships)
     pairs = pairs[pairs[s.TERRITORY_ID].isin(tree.parent)]
-    rolled = rolled_up(pairs, tree, s.ACCOUNT_ID)
-    rolled = rolled.merge(_account_table(accounts, workload_h), on=s.ACCOUNT_ID, how="left")
-    rolled = rolled.fillna({s.ANNUAL_REVENUE: 0.0, _WORKLOAD: 0.0})
-    return rolled
+    territory, row = _spread_up(pairs, tree, ids)
+    figures = _account_table(accounts, workload_h)
+    at = pd.Index(figures[s.ACCOUNT_ID], dtype=object).get_indexer(
+        pairs[s.ACCOUNT_ID].to_numpy(dtype=object)
+    )[row]  # -1 for an unknown account: counted, with no revenue or workload
+    out = pd.DataFrame(index=ids)
+    out["accounts"] = np.bincount(territory, minlength=len(ids)).astype(int)
+    for col in (s.ANNUAL_REVENUE, _WORKLOAD):
+        values = np.append(figures[col].to_numpy(dtype=float), 0.0)[at]
+        out[col] = np.bincount(territory, weights=values, minlength=len(ids))
+    return out
+
+
+def _spread_up(
+    pairs: pd.DataFrame, tree: TerritoryTree, ids: pd.Index
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each pair spread to its territory and those above, an (account, territory) once.
+
+    Returns the territory's position in ``ids`` and the pair's row, one entry a spread.
+    """
+    up = tree.ancestor_pairs()
+    below = ids.get_indexer(pd.Index(up[s.TERRITORY_ID], dtype=object))
+    order = np.argsort(below, kind="stable")
+    above = ids.get_indexer(pd.Index(up["ancestor_id"], dtype=object))[order]
+    counts = np.bincount(below, minlength=len(ids))
+    starts = np.cumsum(counts) - counts
+    code = ids.get_indexer(pd.Index(pairs[s.TERRITORY_ID], dtype=object))
+    reps = counts[code]
+    row = np.repeat(np.arange(len(code)), reps)
+    offset = np.arange(len(row)) - np.repeat(np.cumsum(reps) - reps, reps)
+    territory = above[starts[code][row] + offset]
+    account_code, _ = pd.factorize(pairs[s.ACCOUNT_ID], use_na_sentinel=False)
+    if not pd.Index(account_code).is_unique:  # an account in several territories
+        key = account_code[row].astype(np.int64) * len(ids) + territory
+        _, first = np.unique(key, return_index=True)
+        first.sort()
+        row, territory = row[first], territory[first]
+    return territory, row
 
 
 def _with_extra(out: pd.DataFrame, extra: pd.DataFrame | None) -> pd.DataFrame:
