@@ -52,9 +52,10 @@ def audit_section(
     st.subheader("Fairness audit")
     st.caption(
         "Is this plan fair, or an outlier? The audit draws many other plans that keep the "
-        "same rules (every territory contiguous and within the same tolerance) with "
-        "GerryChain's ReCom chain, the method of redistricting practice, and shows where "
-        "this plan sits on each measure."
+        "plan's own rules (every territory contiguous and within its tolerance of its target, "
+        "the workload bounds, kept units and territories, a hard drive limit) with a ReCom "
+        "chain, the method of redistricting practice, and shows where this plan sits on each "
+        "measure."
     )
     if run is None and ws.territories(scenario_id).empty:
         st.info("This scenario has no territories yet: design a plan above, then audit it.")
@@ -71,7 +72,7 @@ def audit_section(
     key = (id(ws), scenario_id, which, id(run) if which == _THE_RUN else state.workspace_version())
     if st.button("Run the audit", key=keys.BAL_AUDIT_RUN):
         before = _baseline(ws, scenario_id, plan)
-        _run(key, inputs, plan, weight, int(n_plans), int(seed), before)
+        _run(key, inputs, plan, weight, int(n_plans), int(seed), before, run)
     kept = st.session_state.get(keys.BAL_AUDIT)
     if kept is not None and kept[0] == key:
         _show(cast("AuditResult", kept[1]))
@@ -138,13 +139,21 @@ def _run(
     n_plans: int,
     seed: int,
     baseline: pd.Series | None,
+    run: BalanceRun | None,
 ) -> None:
-    """Sample the ensemble with a progress bar; keep the result (or show why it failed)."""
+    """Sample the ensemble with a progress bar; keep the result (or show why it failed).
+
+    A plan made on the page is audited under its run's rules and reps (their
+    capacities, homes for a hard drive limit).
+    """
     bar = ProgressBar(f"Sampling {n_plans:,} plans…")
+    request = run.result.request if run is not None and isinstance(plan, TerritoryPlan) else None
     try:
         result = audit_workspace_plan(
             inputs, plan, weight=weight, n_plans=n_plans, seed=seed, progress=bar,
             baseline=baseline,
+            params=request.params if request is not None else None,
+            reps=request.reps if request is not None else None,
         )  # fmt: skip
     except PlannerError as exc:
         st.error(str(exc))
@@ -159,12 +168,13 @@ def _show(result: AuditResult) -> None:
     typical, sentence = audit_verdict(result)
     (st.success if typical else st.warning)(sentence)
     st.caption(
-        f"{len(result.ensemble):,} plans sampled in {result.runtime_s:.1f} s, every territory "
-        f"contiguous and within ±{result.tolerance:.1%} of an equal share (the plan's own "
-        f"tolerance, or its worst deviation if larger), seed {result.seed}. The red line is this "
-        "plan; “beats or ties 76 %” means 76 % of the sampled plans do no better on that measure. "
-        "The sampled plans have equal targets and no kept territories."
+        f"{len(result.ensemble):,} plans sampled in {result.runtime_s:.1f} s, seed "
+        f"{result.seed}. The red line is this plan; “beats or ties 76 %” means 76 % of the "
+        "sampled plans do no better on that measure."
     )
+    rules = result.rules_text()
+    if rules:
+        st.markdown("Every sampled plan keeps these rules:\n" + "\n".join(f"- {r}" for r in rules))
     metrics = shown_metrics(result)
     for start in range(0, len(metrics), 2):
         cols = st.columns(2)

@@ -100,6 +100,10 @@ def test_audit_of_a_new_design_uses_its_rules(
     assert result.tolerance == pytest.approx(max(0.03, plan.metrics.max_abs_deviation), abs=1e-6)
     assert result.plan["max_abs_deviation"] == pytest.approx(plan.metrics.max_abs_deviation)
     assert (result.ensemble["max_abs_deviation"] <= result.tolerance + 1e-9).all()
+    assert result.rules  # the run's own rules went to the chain, and the page lists them
+    shown = " ".join(m.value for m in at.markdown)
+    assert "Every sampled plan keeps these rules" in shown
+    assert all(rule in shown for rule in result.rules_text())
     # switching to the scenario drops the design's audit (it was of another plan)
     at.radio(key="bal.audit.which").set_value("scenario").run()
     assert _plan_marks(at) == {}
