@@ -100,7 +100,12 @@ def _account_table(accounts: pd.DataFrame, workload_h: pd.Series | None) -> pd.D
             acc[_WORKLOAD] = 0.0
     else:
         acc[_WORKLOAD] = acc[s.ACCOUNT_ID].map(workload_h).fillna(0.0).astype(float)
-    return acc.drop_duplicates(s.ACCOUNT_ID)
+    ids = acc[s.ACCOUNT_ID].to_numpy(dtype=object)
+    try:
+        distinct = len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1]))  # increasing: no repeats
+    except TypeError:  # a missing id
+        distinct = False
+    return acc if distinct else acc.drop_duplicates(s.ACCOUNT_ID)
 
 
 def _account_totals(
@@ -118,11 +123,10 @@ def _account_totals(
     ids = pd.Index(tree.ids, dtype=object)
     pairs = primary_pairs(memberships)
     pairs = pairs[pairs[s.TERRITORY_ID].isin(tree.parent)]
-    territory, row = _spread_up(pairs, tree, ids)
     figures = _account_table(accounts, workload_h)
-    at = pd.Index(figures[s.ACCOUNT_ID], dtype=object).get_indexer(
-        pairs[s.ACCOUNT_ID].to_numpy(dtype=object)
-    )[row]  # -1 for an unknown account: counted, with no revenue or workload
+    at = _positions(figures[s.ACCOUNT_ID], pairs[s.ACCOUNT_ID])
+    territory, row = _spread_up(pairs, at, tree, ids)
+    at = at[row]  # -1 for an unknown account: counted, with no revenue or workload
     out = pd.DataFrame(index=ids)
     out["accounts"] = np.bincount(territory, minlength=len(ids)).astype(int)
     for col in (s.ANNUAL_REVENUE, _WORKLOAD):
@@ -131,8 +135,16 @@ def _account_totals(
     return out
 
 
+def _positions(known: pd.Series, wanted: pd.Series) -> np.ndarray:
+    """Each wanted id's position among the (distinct) known ids, -1 when unknown."""
+    k, w = known.to_numpy(dtype=object), wanted.to_numpy(dtype=object)
+    if len(k) == len(w) and bool((k == w).all()):  # one membership per account, same order
+        return np.arange(len(w))
+    return pd.Index(k, dtype=object).get_indexer(pd.Index(w, dtype=object))
+
+
 def _spread_up(
-    pairs: pd.DataFrame, tree: TerritoryTree, ids: pd.Index
+    pairs: pd.DataFrame, at: np.ndarray, tree: TerritoryTree, ids: pd.Index
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each pair spread to its territory and those above, an (account, territory) once.
 
@@ -149,7 +161,9 @@ def _spread_up(
     row = np.repeat(np.arange(len(code)), reps)
     offset = np.arange(len(row)) - np.repeat(np.cumsum(reps) - reps, reps)
     territory = above[starts[code][row] + offset]
-    account_code, _ = pd.factorize(pairs[s.ACCOUNT_ID], use_na_sentinel=False)
+    account_code = (  # ``at`` (positions of distinct ids) when every account is known
+        at if bool((at >= 0).all()) else pd.factorize(pairs[s.ACCOUNT_ID], use_na_sentinel=False)[0]
+    )
     if not pd.Index(account_code).is_unique:  # an account in several territories
         key = account_code[row].astype(np.int64) * len(ids) + territory
         _, first = np.unique(key, return_index=True)
