@@ -198,7 +198,7 @@ def test_rule_and_override_commands_keep_to_the_scope_on_the_sample(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """As a rep and as the other region's manager: listings name nothing outside the scope,
-    changes outside it are refused with the workspace at its version (as tests/cli/test_cli_rights)."""
+    changes outside it are refused with the workspace at its version (as in test_cli_rights)."""
     path = tmp_path / "ga.gpkg"
     assert main(["sample", "georgia", str(path)]) == 0
     capsys.readouterr()
