@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ from planner.tree import TerritoryTree
 __all__ = [
     "CSV_CHUNK_ROWS",
     "CSV_FILES",
+    "GPKG_WRITE_CONFIG",
     "PATH_SEPARATOR",
     "accounts_layer",
     "associations_table",
@@ -76,6 +78,18 @@ CSV_FILES = {
     "associations": "associations.csv",
     "targets": "targets.csv",
     "users": "users.csv",
+}
+
+
+#: SQLite settings while GDAL writes an export's GeoPackage. The file is a new temporary
+#: one, moved into place only once complete and flushed to disk (:func:`export_gpkg`),
+#: so it needs no rollback journal nor a sync per transaction; a page cache (in MB) that
+#: holds the file keeps the spatial index GDAL builds after the rows in memory
+#: (about a quarter less CPU time for 1M accounts, see ``benchmarks/bench_export.py``).
+GPKG_WRITE_CONFIG = {
+    "OGR_SQLITE_JOURNAL": "OFF",
+    "OGR_SQLITE_SYNCHRONOUS": "OFF",
+    "OGR_SQLITE_CACHE": "512",
 }
 
 
@@ -307,6 +321,23 @@ def _write_layer(frame: gpd.GeoDataFrame, path: Path, *, driver: str, layer: str
     pyogrio.write_dataframe(frame, path, **kwargs)
 
 
+@contextmanager
+def _gdal_config(options: Mapping[str, str]) -> Iterator[None]:
+    """GDAL configuration ``options`` set for the block, the previous values restored after."""
+    before = {key: pyogrio.get_gdal_config_option(key) for key in options}
+    pyogrio.set_gdal_config_options(dict(options))
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(before)
+
+
+def _flush(path: Path) -> None:
+    """Make the file's written bytes durable (one sync instead of SQLite's many)."""
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
 # -- whole exports -----------------------------------------------------------------------
 
 
@@ -360,8 +391,10 @@ def export_gpkg(plan: PlanData, out_dir: str | os.PathLike[str]) -> ExportResult
     layers = {"territories": territory_layer(plan), "accounts": accounts_layer(plan)}
 
     def write(p: Path) -> None:
-        for name, layer in layers.items():
-            _write_layer(layer, p, driver="GPKG", layer=name)
+        with _gdal_config(GPKG_WRITE_CONFIG):
+            for name, layer in layers.items():
+                _write_layer(layer, p, driver="GPKG", layer=name)
+        _flush(p)  # written without syncs: on disk before it is moved into place
 
     write_atomically(path, write)
     entries = [_entry(path, len(layer), layer=name) for name, layer in layers.items()]

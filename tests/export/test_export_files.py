@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
@@ -114,6 +115,36 @@ def test_gpkg_export(two_region_plan: PlanData, tmp_path: Path) -> None:
     assert {"workload_h", "attainment", "owners", "path"} <= set(terr.columns)
     assert terr.set_index("territory_id").loc["T3", "workload_h"] == pytest.approx(1.5)
     assert not list(tmp_path.glob("gp/.*"))
+
+
+def test_gpkg_export_has_spatial_indexes_and_restores_gdal_config(
+    two_region_plan: PlanData, tmp_path: Path
+) -> None:
+    """Both layers get a filled GeoPackage R-tree; the SQLite settings of the write end with it."""
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": "7"})
+    try:
+        export_plan(two_region_plan, tmp_path / "gp", "gpkg")
+        assert pyogrio.get_gdal_config_option("OGR_SQLITE_CACHE") == 7
+        assert pyogrio.get_gdal_config_option("OGR_SQLITE_JOURNAL") is None
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": None})
+    path = tmp_path / "gp" / "territories.gpkg"
+    with sqlite3.connect(path) as db:
+        indexed = db.execute(
+            "SELECT table_name FROM gpkg_extensions WHERE extension_name = 'gpkg_rtree_index'"
+        ).fetchall()
+        assert sorted(name for (name,) in indexed) == ["accounts", "territories"]
+        for layer in ("accounts", "territories"):
+            shapes = gpd.read_file(path, layer=layer).geometry
+            rows = int((shapes.notna() & ~shapes.is_empty).sum())  # what an R-tree holds
+            (column,) = db.execute(
+                "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (layer,)
+            ).fetchone()
+            entries = db.execute(f"SELECT count(*) FROM rtree_{layer}_{column}").fetchone()[0]
+            assert rows > 0 and entries == rows
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    info = pyogrio.read_info(path, layer="accounts")
+    assert info["capabilities"]["fast_spatial_filter"]
 
 
 def test_xlsx_export(two_region_plan: PlanData, tmp_path: Path) -> None:
