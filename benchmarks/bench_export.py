@@ -24,7 +24,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyogrio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -37,6 +36,7 @@ from planner.export.files import (
     membership_table,
     territory_layer,
     write_csv,
+    write_gpkg,
 )
 
 _CPU: list[float] = [0.0]
@@ -74,9 +74,7 @@ def csv_part(plan: Any, folder: Path) -> None:
 
 def export_gpkg_layer(layer: Any, path: Path) -> None:
     """Our write of one layer (as export_plan writes it), without the rest of the export."""
-    pyogrio.write_dataframe(
-        layer, path, layer="accounts", driver="GPKG", use_arrow=True, promote_to_multi=False
-    )
+    write_gpkg({"accounts": layer}, path)
 
 
 def gpkg_part(plan: Any, folder: Path) -> None:
@@ -89,7 +87,7 @@ def gpkg_part(plan: Any, folder: Path) -> None:
     took, layer = timed(lambda: accounts_layer(plan))
     row("  of which: accounts layer built", took)
     took, _ = timed(lambda: export_gpkg_layer(layer, folder / "ours-accounts.gpkg"))
-    row("  of which: accounts layer written (pyogrio via Arrow)", took)
+    row("  of which: accounts layer written (write_gpkg)", took)
     took, _ = timed(lambda: layer.to_file(folder / "peer.gpkg", layer="accounts", driver="GPKG"))
     row("peer: the accounts layer .to_file(GPKG)", took)
 

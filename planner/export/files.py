@@ -63,6 +63,7 @@ __all__ = [
     "territory_paths",
     "users_table",
     "write_csv",
+    "write_gpkg",
     "write_xlsx",
     "xlsx_bytes",
 ]
@@ -321,6 +322,17 @@ def _write_layer(frame: gpd.GeoDataFrame, path: Path, *, driver: str, layer: str
     pyogrio.write_dataframe(frame, path, **kwargs)
 
 
+def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: Path) -> None:
+    """Write ``layers`` (name: frame) into the GeoPackage ``path``, each with a spatial index.
+
+    Not atomic by itself: :func:`export_gpkg` gives it a temporary path to move into place.
+    """
+    with _gdal_config(GPKG_WRITE_CONFIG):
+        for name, layer in layers.items():
+            _write_layer(layer, path, driver="GPKG", layer=name)
+    _flush(path)  # written without syncs: on disk before it is moved into place
+
+
 @contextmanager
 def _gdal_config(options: Mapping[str, str]) -> Iterator[None]:
     """GDAL configuration ``options`` set for the block, the previous values restored after."""
@@ -390,13 +402,7 @@ def export_gpkg(plan: PlanData, out_dir: str | os.PathLike[str]) -> ExportResult
     path = folder / "territories.gpkg"
     layers = {"territories": territory_layer(plan), "accounts": accounts_layer(plan)}
 
-    def write(p: Path) -> None:
-        with _gdal_config(GPKG_WRITE_CONFIG):
-            for name, layer in layers.items():
-                _write_layer(layer, p, driver="GPKG", layer=name)
-        _flush(p)  # written without syncs: on disk before it is moved into place
-
-    write_atomically(path, write)
+    write_atomically(path, lambda p: write_gpkg(layers, p))
     entries = [_entry(path, len(layer), layer=name) for name, layer in layers.items()]
     manifest = base_manifest(plan, "gpkg") | {"files": entries}
     write_manifest(folder, manifest)
