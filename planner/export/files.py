@@ -326,6 +326,9 @@ def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: Path) -> None:
     """Write ``layers`` (name: frame) into the GeoPackage ``path``, each with a spatial index.
 
     Not atomic by itself: :func:`export_gpkg` gives it a temporary path to move into place.
+    :data:`GPKG_WRITE_CONFIG` is set process-wide while it writes (pyogrio has no
+    per-call GDAL settings), so a GeoPackage GDAL writes in another thread meanwhile is
+    written without a journal too.
     """
     with _gdal_config(GPKG_WRITE_CONFIG):
         for name, layer in layers.items():
