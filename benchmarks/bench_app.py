@@ -221,7 +221,8 @@ def edit_steps(browser: Browser, url: str, repeat: int) -> dict[str, list[Any]]:
         map_frame(page).locator(".leaflet-draw-draw-polygon").wait_for(timeout=TIMEOUT_MS)
         page.wait_for_function(
             "() => document.querySelector('[data-test-script-state]')"
-            ".getAttribute('data-test-script-state') !== 'running'"
+            ".getAttribute('data-test-script-state') !== 'running'",
+            timeout=TIMEOUT_MS,
         )
         selected = page.get_by_label("Territory").first.input_value() or ""
         chosen = _territory_id(page, ws, sid, selected)
@@ -300,7 +301,8 @@ def scenario_steps(browser: Browser, url: str, repeat: int) -> dict[str, list[fl
             save.wait_for(timeout=TIMEOUT_MS)
             page.wait_for_function(
                 "() => document.querySelector('[data-test-script-state]')"
-                ".getAttribute('data-test-script-state') !== 'running'"
+                ".getAttribute('data-test-script-state') !== 'running'",
+                timeout=TIMEOUT_MS,
             )
             saved = page.get_by_text("Saved as planning scenario")
             out["save_scenario"].append(timed(page, save.click, lambda s=saved: s.count() > 0))
@@ -359,7 +361,8 @@ def map_steps(browser: Browser, url: str, repeat: int, name: str) -> dict[str, A
             page.get_by_test_id("stMetric").first.wait_for(timeout=TIMEOUT_MS)
             page.wait_for_function(
                 "() => document.querySelector('[data-test-script-state]')"
-                ".getAttribute('data-test-script-state') !== 'running'"
+                ".getAttribute('data-test-script-state') !== 'running'",
+                timeout=TIMEOUT_MS,
             )
             seen = {"hint": False}
 
