@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from planner.balance.search import SearchState
+from planner.balance.trees import spanning_tree, subtree_mask
 
 __all__ = ["burst_pairs", "compact_pairs"]
 
@@ -82,8 +83,13 @@ def compact_pairs(
 
 
 def _improve_pair(
-    state: SearchState, a: int, b: int, tolerance: float, rng: np.random.Generator,
-    trees: int, min_gain: float,
+    state: SearchState,
+    a: int,
+    b: int,
+    tolerance: float,
+    rng: np.random.Generator,
+    trees: int,
+    min_gain: float,
 ) -> bool:
     """Replace the pair by its most compact balanced re-split, if that beats it.
 
@@ -127,8 +133,10 @@ def _settle(state: SearchState, a: int, b: int, cap: float) -> bool:
             if not state.movable[u] or not state.admits(u, d):
                 continue
             w = state.w[u]
-            worst = max(abs((state.load[s] - w - state.tgt[s]) / state.tgt[s]),
-                        abs((state.load[d] + w - state.tgt[d]) / state.tgt[d]))
+            worst = max(
+                abs((state.load[s] - w - state.tgt[s]) / state.tgt[s]),
+                abs((state.load[d] + w - state.tgt[d]) / state.tgt[d]),
+            )
             key = (max(worst, cap), -state.pp_delta(u, s, d), u)
             better = worst < max(abs(state.dev(s)), abs(state.dev(d)))
             if better and (best is None or key < best) and state.can_leave(u):
@@ -181,21 +189,24 @@ class _Pair:
     def balanced_cuts(self, rng: np.random.Generator, cap: float) -> list[np.ndarray]:
         """Sides (masks of the units going to ``a``) of one random tree's balanced cuts."""
         scale = self.dist if self.biased else 1.0
-        tree = _tree(len(self.region), self.rows, self.cols, scale * rng.random(len(self.dist)))
+        weights = scale * rng.random(len(self.dist))
+        edges = np.argsort(weights, kind="stable")
+        tree = spanning_tree(len(self.region), self.rows, self.cols, edges)
         if tree is None:
             return []
         order, parent = tree
         sub = self.w.copy()
-        for v in order[:0:-1]:
-            sub[parent[v]] += sub[v]
+        par = parent.tolist()
+        for v in order[:0:-1].tolist():
+            sub[par[v]] += sub[v]
         total = float(self.w.sum())
         ta, tb = self.state.tgt[self.a], self.state.tgt[self.b]
-        s = sub[order[1:]]  # order is a list: index the array with it
+        s = sub[order[1:]]
         fit1 = (np.abs(s - ta) <= cap * ta) & (np.abs(total - s - tb) <= cap * tb)
         fit2 = (np.abs(s - tb) <= cap * tb) & (np.abs(total - s - ta) <= cap * ta)
         out = []
         for idx in np.flatnonzero(fit1 | fit2).tolist():
-            inside = _below(order, parent, int(order[1 + idx]))
+            inside = subtree_mask(order, parent, int(order[1 + idx]))
             for to_a, fits in ((inside, fit1[idx]), (~inside, fit2[idx])):
                 if fits and self._keeps(to_a):
                     out.append(to_a)
@@ -216,7 +227,8 @@ class _Pair:
         pb = float(self.perim[~to_a].sum()) - 2.0 * inner_b
         aa, ab = float(self.area[to_a].sum()), float(self.area[~to_a].sum())
         return (_FOUR_PI * aa / (pa * pa) if pa > 0 else 0.0) + (
-            _FOUR_PI * ab / (pb * pb) if pb > 0 else 0.0)
+            _FOUR_PI * ab / (pb * pb) if pb > 0 else 0.0
+        )
 
     def apply(self, to_a: np.ndarray) -> None:
         state = self.state
@@ -224,57 +236,6 @@ class _Pair:
             dest = self.a if first else self.b
             if state.lab[u] != dest:
                 state.move(u, dest)
-
-
-def _tree(
-    m: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray
-) -> tuple[list[int], list[int]] | None:
-    """Minimum spanning tree on ``weights`` (Kruskal) as breadth-first order and parents."""
-    root = list(range(m))
-
-    def find(x: int) -> int:
-        while root[x] != x:
-            root[x] = root[root[x]]
-            x = root[x]
-        return x
-
-    adj: list[list[int]] = [[] for _ in range(m)]
-    joined = 0
-    r_list, c_list = rows.tolist(), cols.tolist()
-    for e in np.argsort(weights, kind="stable").tolist():
-        i, j = r_list[e], c_list[e]
-        ri, rj = find(i), find(j)
-        if ri != rj:
-            root[ri] = rj
-            adj[i].append(j)
-            adj[j].append(i)
-            joined += 1
-            if joined == m - 1:
-                break
-    if joined != m - 1:
-        return None
-    parent = [-1] * m
-    order = [0]
-    seen = [False] * m
-    seen[0] = True
-    for x in order:
-        for y in adj[x]:
-            if not seen[y]:
-                seen[y] = True
-                parent[y] = x
-                order.append(y)
-    return order, parent
-
-
-def _below(order: list[int], parent: list[int], top: int) -> np.ndarray:
-    """Mask of the tree nodes in ``top``'s subtree (``top`` included)."""
-    inside = np.zeros(len(order), dtype=bool)
-    inside[top] = True
-    for v in order:
-        if v != top and parent[v] >= 0 and inside[parent[v]]:
-            inside[v] = True
-    return inside
-
 
 
 def burst_pairs(
@@ -302,6 +263,7 @@ def burst_pairs(
 
     def mean_pp() -> float:
         return sum(state.pp(t) for t in range(state.k)) / state.k
+
     best = state.snapshot()
     best_pp = start_pp = mean_pp()
     for _ in range(max(1, steps // burst)):

@@ -25,15 +25,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
+from planner.balance.trees import random_spanning_tree, subtree_mask
 from planner.balance.units import BalanceUnits
 
 __all__ = ["ChainRules", "recom_plans"]
 
 #: Regions with more edges than this draw their trees with SciPy.
-_SCIPY_FROM_EDGES = 400
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,13 +154,13 @@ class _Chain:
         pos[region] = -1
         counts = self._counts(region, a, b)
         for _ in range(trees):
-            tree = _random_tree(len(region), rows, cols, rng)
+            tree = random_spanning_tree(len(region), rows, cols, rng)
             if tree is None:
                 return False
             choice = _valid_cut(tree, counts, self.rules, a, b, rng)
             if choice is not None:
                 top, subtree_to_a = choice
-                below = _subtree_mask(tree, top)
+                below = subtree_mask(*tree, top)
                 lab[region] = np.where(below == subtree_to_a, a, b)
                 return True
         return False
@@ -225,61 +223,3 @@ def _valid_cut(
     i, subtree_to_a = options[int(rng.integers(len(options)))]
     return int(order[1 + i]), subtree_to_a
 
-
-def _random_tree(
-    m: int, rows: np.ndarray, cols: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """A random spanning tree (minimum on random weights) as BFS order and parents, or ``None``."""
-    if m == 1:
-        return np.zeros(1, np.int64), np.full(1, -9999, np.int64)
-    if len(rows) > _SCIPY_FROM_EDGES:
-        graph = sparse.csr_matrix((rng.random(len(rows)) + 1e-9, (rows, cols)), shape=(m, m))
-        order, parent = breadth_first_order(minimum_spanning_tree(graph), 0, directed=False,
-                                            return_predecessors=True)
-        return (order, parent) if len(order) == m else None
-    root = list(range(m))
-
-    def find(x: int) -> int:
-        while root[x] != x:
-            root[x] = root[root[x]]
-            x = root[x]
-        return x
-
-    adj: list[list[int]] = [[] for _ in range(m)]
-    joined = 0
-    r_list, c_list = rows.tolist(), cols.tolist()
-    for e in rng.permutation(len(r_list)).tolist():
-        ri, rj = find(r_list[e]), find(c_list[e])
-        if ri != rj:
-            root[ri] = rj
-            adj[r_list[e]].append(c_list[e])
-            adj[c_list[e]].append(r_list[e])
-            joined += 1
-            if joined == m - 1:
-                break
-    if joined != m - 1:
-        return None
-    parent = [-9999] * m
-    order = [0]
-    seen = [False] * m
-    seen[0] = True
-    for x in order:
-        for y in adj[x]:
-            if not seen[y]:
-                seen[y] = True
-                parent[y] = x
-                order.append(y)
-    return np.asarray(order, dtype=np.int64), np.asarray(parent, dtype=np.int64)
-
-
-def _subtree_mask(tree: tuple[np.ndarray, np.ndarray], top: int) -> np.ndarray:
-    """Mask of the tree nodes below ``top`` (``top`` included)."""
-    order, parent = tree
-    inside = np.zeros(len(order), dtype=bool)
-    inside[top] = True
-    par = parent.tolist()
-    for v in order.tolist():
-        p = par[v]
-        if p >= 0 and inside[p]:
-            inside[v] = True
-    return inside

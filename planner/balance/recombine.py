@@ -18,10 +18,9 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
 from planner.balance.search import SearchState
+from planner.balance.trees import random_spanning_tree, subtree_mask
 from planner.progress import Stop, never_stop
 
 __all__ = ["Split", "best_split", "recombine", "redraw"]
@@ -29,7 +28,6 @@ __all__ = ["Split", "best_split", "recombine", "redraw"]
 logger = logging.getLogger(__name__)
 
 #: Regions with more edges than this draw their trees with SciPy.
-_SCIPY_FROM_EDGES = 400
 
 
 @dataclass(frozen=True)
@@ -242,7 +240,7 @@ def _best_cut_of_tree(
     rng: np.random.Generator,
 ) -> Split | None:
     """Draw one random spanning tree of the region and return its most even edge cut."""
-    tree = _random_tree(len(region), rows, cols, rng)
+    tree = random_spanning_tree(len(region), rows, cols, rng)
     if tree is None:  # the union is not connected: nothing safe to do
         return None
     order, parent = tree
@@ -273,70 +271,10 @@ def _best_cut_of_tree(
         return None
     subtree_to_a = key1 <= key2
     v = int(v_ids[i1 if subtree_to_a else i2])
-    inside = _subtree(order, parent, v)
+    inside = np.flatnonzero(subtree_mask(order, parent, v)).tolist()
     members = frozenset(int(region[i]) for i in inside)
     rest = frozenset(int(u) for u in region.tolist()) - members
     return Split(members if subtree_to_a else rest, key1 if subtree_to_a else key2)
-
-
-def _random_tree(
-    m: int, rows: np.ndarray, cols: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """A random spanning tree as breadth-first order and parents from node 0, or ``None``.
-
-    Kruskal's algorithm on a random edge order (small regions, plain Python
-    is faster than building sparse matrices) or SciPy's minimum spanning tree
-    on random weights (large regions).
-    """
-    if len(rows) > _SCIPY_FROM_EDGES:
-        weights = rng.random(len(rows)) + 1e-9
-        graph = sparse.csr_matrix((weights, (rows, cols)), shape=(m, m))
-        order, parent = breadth_first_order(minimum_spanning_tree(graph), 0, directed=False,
-                                            return_predecessors=True)
-        return (order, parent) if len(order) == m else None
-    root = list(range(m))
-
-    def find(x: int) -> int:
-        while root[x] != x:
-            root[x] = root[root[x]]
-            x = root[x]
-        return x
-
-    adj: list[list[int]] = [[] for _ in range(m)]
-    joined = 0
-    r_list, c_list = rows.tolist(), cols.tolist()
-    for e in rng.permutation(len(r_list)).tolist():
-        i, j = r_list[e], c_list[e]
-        ri, rj = find(i), find(j)
-        if ri != rj:
-            root[ri] = rj
-            adj[i].append(j)
-            adj[j].append(i)
-            joined += 1
-            if joined == m - 1:
-                break
-    if joined != m - 1:
-        return None
-    parent = [-1] * m
-    order = [0]
-    seen = [False] * m
-    seen[0] = True
-    for x in order:
-        for y in adj[x]:
-            if not seen[y]:
-                seen[y] = True
-                parent[y] = x
-                order.append(y)
-    return np.asarray(order, dtype=np.int64), np.asarray(parent, dtype=np.int64)
-
-
-def _subtree(order: np.ndarray, parent: np.ndarray, root: int) -> list[int]:
-    """Nodes of the BFS tree below (and including) ``root``."""
-    inside = {root}
-    for v in order.tolist():
-        if v != root and parent[v] in inside:
-            inside.add(v)
-    return sorted(inside)
 
 
 def _keeps_reach(state: SearchState, region: list[int], first: frozenset[int], a: int,
@@ -462,7 +400,7 @@ def _tree_partition(
     ww = w[nodes]
     best: tuple[float, np.ndarray] | None = None
     for _ in range(tries):
-        tree = _random_tree(len(nodes), r, c, rng)
+        tree = random_spanning_tree(len(nodes), r, c, rng)
         if tree is None:
             return None
         order, parent = tree
@@ -472,7 +410,7 @@ def _tree_partition(
         gap = np.abs(sub[order[1:]] - want)
         i = int(np.argmin(gap))
         if best is None or gap[i] < best[0]:
-            inside = np.array(_subtree(order, parent, int(order[1:][i])), dtype=np.int64)
+            inside = np.flatnonzero(subtree_mask(order, parent, int(order[1:][i])))
             best = (float(gap[i]), inside)
         if best[0] <= slack:
             break

@@ -1,0 +1,103 @@
+"""Spanning trees of a few territories' units, for cutting them in two (ReCom steps).
+
+Merge-and-split repairs, the compactness bursts and the audit's ensemble all
+draw a spanning tree over the units of two touching territories and cut one
+of its edges: the subtree below the edge goes to one territory, the rest to
+the other. The tree comes back as breadth-first order from node 0 with each
+node's parent (the root's parent is ``-9999``, as SciPy's predecessors say).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
+
+__all__ = ["NO_PARENT", "random_spanning_tree", "spanning_tree", "subtree_mask"]
+
+#: The root's parent, as SciPy's ``breadth_first_order`` marks it.
+NO_PARENT = -9999
+
+#: From this many edges SciPy's minimum spanning tree beats Kruskal in plain Python.
+_SCIPY_FROM_EDGES = 400
+
+Tree = tuple[np.ndarray, np.ndarray]
+
+
+def spanning_tree(
+    m: int, rows: np.ndarray, cols: np.ndarray, edge_order: np.ndarray
+) -> Tree | None:
+    """The spanning tree Kruskal's algorithm builds taking the edges in ``edge_order``.
+
+    ``rows[e], cols[e]`` are edge ``e``'s nodes (``0 .. m-1``). Returns the
+    breadth-first order from node 0 and the parents, or ``None`` when the
+    graph is not connected.
+    """
+    root = list(range(m))
+
+    def find(x: int) -> int:
+        while root[x] != x:
+            root[x] = root[root[x]]
+            x = root[x]
+        return x
+
+    adj: list[list[int]] = [[] for _ in range(m)]
+    joined = 0
+    r_list, c_list = rows.tolist(), cols.tolist()
+    for e in edge_order.tolist():
+        i, j = r_list[e], c_list[e]
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            root[ri] = rj
+            adj[i].append(j)
+            adj[j].append(i)
+            joined += 1
+            if joined == m - 1:
+                break
+    if joined != m - 1:
+        return None
+    return _breadth_first(adj)
+
+
+def _breadth_first(adj: list[list[int]]) -> Tree:
+    parent = [NO_PARENT] * len(adj)
+    order = [0]
+    seen = [False] * len(adj)
+    seen[0] = True
+    for x in order:
+        for y in adj[x]:
+            if not seen[y]:
+                seen[y] = True
+                parent[y] = x
+                order.append(y)
+    return np.asarray(order, dtype=np.int64), np.asarray(parent, dtype=np.int64)
+
+
+def random_spanning_tree(
+    m: int, rows: np.ndarray, cols: np.ndarray, rng: np.random.Generator
+) -> Tree | None:
+    """A random spanning tree (the minimum one on random weights), or ``None`` if disconnected.
+
+    Kruskal's algorithm on a random edge order for small regions (plain
+    Python is faster than building sparse matrices), SciPy's minimum
+    spanning tree on random weights for large ones.
+    """
+    if len(rows) > _SCIPY_FROM_EDGES:
+        graph = sparse.csr_matrix((rng.random(len(rows)) + 1e-9, (rows, cols)), shape=(m, m))
+        order, parent = breadth_first_order(
+            minimum_spanning_tree(graph), 0, directed=False, return_predecessors=True
+        )
+        return (order, parent) if len(order) == m else None
+    return spanning_tree(m, rows, cols, rng.permutation(len(rows)))
+
+
+def subtree_mask(order: np.ndarray, parent: np.ndarray, top: int) -> np.ndarray:
+    """Mask of the tree's nodes below ``top`` (``top`` included)."""
+    inside = np.zeros(len(order), dtype=bool)
+    inside[top] = True
+    par = parent.tolist()
+    for v in order.tolist():
+        p = par[v]
+        if v != top and p >= 0 and inside[p]:
+            inside[v] = True
+    return inside
