@@ -18,36 +18,25 @@ its territory, and a click opens a popup of the nearest one (its name, id
 and territory). Until the canvas is first drawn, the map shows a "Drawing N
 accounts…" note (from the page's first paint, before any script has run);
 once drawn, the map's container gets the class ``tp-accounts-drawn``.
-
-:func:`account_arrays` (every account as compact arrays) is kept for callers
-that still send them all.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping
 from typing import Any
 
 import folium
-import geopandas as gpd
-import numpy as np
-import pandas as pd
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-from planner import schema as s
-from planner.viz import UNASSIGNED_COLOR
 from planner.viz.aggregate import MAX_ZOOM
 
 __all__ = [
     "DEEP_POINT_LIMIT",
     "FAST_THRESHOLD",
     "POINT_LIMIT",
-    "TEXT_LIMIT",
     "VIEW_KEY",
-    "account_arrays",
     "add_account_layer",
 ]
 
@@ -59,80 +48,7 @@ POINT_LIMIT = 20_000
 DEEP_POINT_LIMIT = 4 * POINT_LIMIT
 #: The key of the map component's value under which the layer asks for the accounts in view.
 VIEW_KEY = "tp_view"
-#: Names and ids travel with at most this many accounts (a million names would be 25 MB).
-TEXT_LIMIT = 200_000
 
-_SCALE = 100_000  # coordinates travel as integers of 1e-5 degrees (about 1 m)
-_SEP = "\u001f"  # joins the names (and the ids) into one string: the "unit separator"
-
-
-def _b64(values: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(values).tobytes()).decode("ascii")
-
-
-def _joined(values: pd.Series) -> str:
-    return _SEP.join(values.astype(str).str.replace(_SEP, " ", regex=False))
-
-
-def account_arrays(
-    accounts: gpd.GeoDataFrame,
-    *,
-    territory_of: Mapping[str, str] | pd.Series,
-    colors: Mapping[str, str],
-    territory_names: Mapping[str, str] | None = None,
-    text_limit: int = TEXT_LIMIT,
-) -> dict[str, Any]:
-    """Return the accounts as the compact arrays the canvas layer draws.
-
-    Rows without a location are left out. Each territory is one index into
-    ``colors`` and ``territories``; the last index is "no territory". Text is
-    sent as it is: the map shows it as text, never as HTML. With more than
-    ``text_limit`` accounts, names and ids are left out (popups then name
-    the territory only).
-
-    Returns
-    -------
-    dict
-        ``xy`` (base64 of little-endian pairs: latitude, longitude in 1e-5
-        degrees; ``xyBits`` 16: unsigned offsets from ``y0``, ``x0``, used
-        when the accounts span less than 0.65 degrees, else 32: signed
-        values), ``t`` (base64 of territory indexes, ``tBits`` 8 or 16),
-        ``names`` and ``ids`` (joined by U+001F; empty beyond
-        ``text_limit``), ``territories`` (names) and ``colors``.
-    """
-    geoms = accounts.geometry
-    acc = accounts[(geoms.notna() & ~geoms.is_empty).to_numpy()]
-    if acc.crs is not None and not acc.crs.equals(s.STORAGE_CRS):
-        acc = acc.to_crs(s.STORAGE_CRS)
-    owner = territory_of if isinstance(territory_of, pd.Series) else pd.Series(territory_of)
-    ids = acc[s.ACCOUNT_ID].astype(str).reset_index(drop=True)
-    tids = ids.map(owner.astype(str))
-    codes, uniques = pd.factorize(tids, sort=True)  # -1: no territory
-    keys = [str(k) for k in uniques]
-    t = np.where(codes < 0, len(keys), codes).astype("<u2" if len(keys) >= 255 else "u1")
-    xy = np.rint(
-        np.column_stack([acc.geometry.y.to_numpy(), acc.geometry.x.to_numpy()]) * _SCALE
-    ).astype("<i8")
-    origin = xy.min(axis=0) if len(xy) else np.zeros(2, dtype="<i8")
-    narrow = len(xy) > 0 and int((xy - origin).max()) < 2**16  # an area under ~0.65 degrees
-    named = territory_names or {}
-    with_text = len(ids) <= text_limit
-    names = acc[s.NAME].reset_index(drop=True) if s.NAME in acc.columns else ids
-    if with_text:
-        names = names.where(names.notna() & (names.astype(str) != ""), ids)
-    return {
-        "n": len(ids),
-        "xy": _b64((xy - origin).astype("<u2") if narrow else xy.astype("<i4")),
-        "xyBits": 16 if narrow else 32,
-        "y0": int(origin[0]) if narrow else 0,
-        "x0": int(origin[1]) if narrow else 0,
-        "t": _b64(t),
-        "tBits": 8 * t.itemsize,
-        "names": _joined(names) if with_text else "",
-        "ids": _joined(ids) if with_text else "",
-        "territories": [str(named.get(k) or k) for k in keys] + ["(none)"],
-        "colors": [colors.get(k, UNASSIGNED_COLOR) for k in keys] + [UNASSIGNED_COLOR],
-    }
 
 
 class _RawScript(Element):

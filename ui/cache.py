@@ -26,7 +26,6 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from planner import schema as s
 from planner.assign import Assignment
 from planner.edit import counts_table
 from planner.errors import PlannerError
@@ -42,15 +41,13 @@ from planner.store import (
     table_as_of,
     undo_target,
 )
-from planner.viz import leaf_territory_ids, primary_territory, road_lines, territory_colors
-from planner.viz_fast import account_arrays
+from planner.viz import primary_territory, road_lines
 from planner.workspace import Workspace
 from ui.maps import MapParts
 from ui.maps import map_parts as render_parts
 
 __all__ = [
     "Content",
-    "account_layer",
     "assignment",
     "by_frames",
     "history",
@@ -200,34 +197,6 @@ def assignment(content: Content | None, ws: Workspace, scenario_id: str) -> Assi
     if content is None:
         return _assign(ws, scenario_id)
     return _cached_assignment(content, scenario_id, ws)
-
-
-def _account_layer(ws: Workspace, scenario_id: str) -> dict[str, Any]:
-    terr = ws.territories(scenario_id)
-    shapes = gpd.GeoSeries(terr.geometry.to_numpy(), index=terr[s.TERRITORY_ID].astype(str))
-    colors = territory_colors(leaf_territory_ids(terr), geometries=shapes)
-    names = {
-        str(t): str(n) if isinstance(n, str) and n else str(t)
-        for t, n in zip(terr[s.TERRITORY_ID], terr[s.NAME], strict=True)
-    }
-    owner = primary_territory(ws.memberships(scenario_id), terr)
-    return account_arrays(ws.accounts, territory_of=owner, colors=colors, territory_names=names)
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _cached_account_layer(content: Content, scenario_id: str, _ws: Workspace) -> dict[str, Any]:
-    del content  # only part of the cache key
-    return _account_layer(_ws, scenario_id)
-
-
-def account_layer(content: Content | None, ws: Workspace, scenario_id: str) -> dict[str, Any]:
-    """The accounts of a scenario as the fast map layer draws them (:mod:`planner.viz_fast`).
-
-    Shared, read-only: cached per ``content`` (``None`` computes it afresh).
-    """
-    if content is None:
-        return _account_layer(ws, scenario_id)
-    return _cached_account_layer(content, scenario_id, ws)
 
 
 @st.cache_resource(show_spinner=False, max_entries=24)
