@@ -6,7 +6,7 @@ item (a map per mode, a field per file) are functions of the item. Values are
 grouped by prefix: ``tp.`` the session's state, ``tp.widget.`` the frame's
 widgets, ``tp.<page>.`` one page's widgets and memory; the balance controls keep
 their older ``bal.`` names. ``tests/app/test_session_keys.py`` checks that no other
-module writes a key literal (a few modules are still to move theirs: listed there).
+module writes a key literal.
 
 Streamlit needs the key itself at run time, so these are plain strings.
 """
@@ -201,6 +201,10 @@ MAP_DENSITY_WEIGHT = "tp.map.density_weight"
 MAP_RINGS_FROM = "tp.map.rings_from"
 MAP_RINGS_MINUTES = "tp.map.rings_minutes"
 MAP_VIEW = "tp.map.view"  # the view the Map page's account layer last asked for
+MAP_SELECT = "tp.map.select"  # the selection tools (lasso, rectangle, circle) shown
+MAP_MOVE_FORM = "tp.map.move_form"
+MAP_MOVE_TO = "tp.map.move_to"
+MAP_MOVE_REASON = "tp.map.move_reason"
 EXPORT_FORMAT = "tp.widget.export_format"
 EXPORT_TERRITORY = "tp.widget.export_territory"
 EXPORT_PREPARE = "tp.widget.export_prepare"

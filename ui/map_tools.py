@@ -28,9 +28,6 @@ from ui import auth, cache, display, editing, keys, state
 __all__ = ["Layers", "add_layers", "add_select_draw", "find_box", "layer_controls",
            "select_toggle", "selection_panel"]  # fmt: skip
 
-#: Widget keys of the selection tools (ui/keys.py belongs to another engineer this round).
-SELECT = "tp.map.select"
-MOVE_FORM, MOVE_TO, MOVE_REASON = "tp.map.move_form", "tp.map.move_to", "tp.map.move_reason"
 #: What the map component reports while selecting: every shape drawn.
 SELECT_RETURNS = ("all_drawings",)
 
@@ -165,7 +162,7 @@ def _fly_to(m: folium.Map, hit: Hit) -> None:
 
 def select_toggle(where: st.delta_generator.DeltaGenerator) -> bool:
     """The switch that turns the map's drawing tools on for selecting accounts."""
-    return bool(where.toggle("Select", key=SELECT,
+    return bool(where.toggle("Select", key=keys.MAP_SELECT,
                              help="Draw a lasso (polygon), a rectangle or a circle on the map to "
                              "list the accounts inside and move them to a territory"))  # fmt: skip
 
@@ -202,12 +199,12 @@ def _move_form(sid: str, ids: list[str]) -> None:
     targets = [t for t in labels if scope is not None and scope.can_edit_territory(t)]
     if not targets:
         return
-    with st.form(MOVE_FORM):
+    with st.form(keys.MAP_MOVE_FORM):
         left, right = st.columns(2)
         target = left.selectbox("Move them to", targets, format_func=lambda t: labels.get(t, t),
-                                key=MOVE_TO)  # fmt: skip
+                                key=keys.MAP_MOVE_TO)  # fmt: skip
         reason = right.text_input(
-            "Reason", key=MOVE_REASON, placeholder="e.g. new key-account team"
+            "Reason", key=keys.MAP_MOVE_REASON, placeholder="e.g. new key-account team"
         )
         n = len(ids)
         if st.form_submit_button(f"Move {n:,} account{'' if n == 1 else 's'}", type="primary"):

@@ -5,11 +5,7 @@ for key literals: a ``key=`` argument given as a string or f-string, a string
 used to index, read, pop or test ``st.session_state``, a literal form name
 (``st.form("...")``), and any string starting with ``tp.`` (the prefix of the
 app's keys). Modules use the constants and functions of :mod:`ui.keys` instead.
-
-To do: the modules in :data:`NOT_YET` belong to other engineers this round
-and are not checked yet (some still name keys themselves: the balance result,
-the map tools, the scenarios pieces and the Compare page). Each is to move its
-keys into ``ui/keys.py`` and leave this list.
+Every module is checked (the last ones moved their keys in this round).
 """
 
 from __future__ import annotations
@@ -18,24 +14,6 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-
-#: Files not checked yet (to do: move their keys into ui/keys.py, then drop them here).
-NOT_YET = frozenset(
-    {
-        "ui/balance_result.py",
-        "ui/cache.py",
-        "ui/editing.py",
-        "ui/map_tools.py",
-        "ui/maps.py",
-        "ui/scenarios.py",
-        "ui/session.py",
-        "ui/state.py",
-        "ui/territory_editor.py",
-        "app_pages/compare.py",
-        "app_pages/map.py",
-        "app_pages/territories.py",
-    }
-)
 
 
 def _text(node: ast.AST) -> bool:
@@ -89,15 +67,10 @@ def test_keys_are_named_in_ui_keys_only() -> None:
     found = {
         name: hits
         for path in _sources()
-        if (name := path.relative_to(ROOT).as_posix()) != "ui/keys.py" and name not in NOT_YET
+        if (name := path.relative_to(ROOT).as_posix()) != "ui/keys.py"
         if (hits := key_literals(path))
     }
     assert not found, f"session keys written outside ui/keys.py (use ui.keys): {found}"
-
-
-def test_the_to_do_list_names_files_that_exist() -> None:
-    gone = sorted(name for name in NOT_YET if not (ROOT / name).is_file())
-    assert not gone, f"drop these from NOT_YET (no such file): {gone}"
 
 
 def test_the_scan_sees_each_shape_of_key(tmp_path: Path) -> None:
