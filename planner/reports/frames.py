@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from planner import schema as s
+from planner.conform import as_text
 from planner.errors import InputError, Problem, format_ids
 from planner.tree import TerritoryTree
 
@@ -14,14 +15,8 @@ __all__ = ["pick_period", "primary_pairs", "rolled_up", "skeleton", "str_ids", "
 
 
 def str_ids(series: pd.Series) -> pd.Series:
-    """``series`` as text ids, missing values as ``None``."""
-    values = series.to_numpy(dtype=object, copy=True)
-    missing = pd.isna(values)
-    present = ~missing
-    if pd.api.types.infer_dtype(values[present], skipna=False) != "string":
-        values[present] = [str(v) for v in values[present]]  # numbers and the like as text
-    values[missing] = None
-    return pd.Series(values, index=series.index, dtype=object)
+    """``series`` as text ids, missing values as ``None`` (the stored text form)."""
+    return as_text(series)
 
 
 def skeleton(territories: pd.DataFrame, tree: TerritoryTree) -> pd.DataFrame:
