@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from planner.assign.inputs import point_coordinates
 from planner.geo.locate import build_index, locate_points, on_boundary
+from tests.geo.conftest import border_points
 
 
 def _layout(seed: int, n: int, overlaps: int) -> np.ndarray:
@@ -31,16 +32,6 @@ def _layout(seed: int, n: int, overlaps: int) -> np.ndarray:
     return np.array(cells, dtype=object)
 
 
-def _points(polys: np.ndarray, seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Random points, every vertex, and midpoints of edges (exactly on borders)."""
-    rng = np.random.default_rng(seed)
-    coords = shapely.get_coordinates(polys)
-    mids = (coords[1:] + coords[:-1]) / 2
-    pick = rng.integers(0, len(mids), min(len(mids), n // 4))
-    xy = np.vstack([rng.random((n, 2)) * 12 - 1, coords, mids[pick]])
-    return xy[:, 0].copy(), xy[:, 1].copy()
-
-
 def _truth(polys: np.ndarray, x: np.ndarray, y: np.ndarray) -> set[tuple[int, int]]:
     p, t = shapely.STRtree(polys).query(shapely.points(x, y), predicate="intersects")
     return set(zip(p.tolist(), t.tolist(), strict=True))
@@ -55,7 +46,7 @@ def _truth(polys: np.ndarray, x: np.ndarray, y: np.ndarray) -> set[tuple[int, in
 def test_grid_equals_geos_everywhere(seed: int, n: int, overlaps: int) -> None:
     """Every (point, covering polygon) pair, border and vertex points included, as GEOS says."""
     polys = _layout(seed, n, overlaps)
-    x, y = _points(polys, seed + 1, 3000)
+    x, y = border_points(polys, seed + 1, 3000)
     index = build_index(polys, grid=True)
     assert index.cells is not None
     located = locate_points(x, y, index)
@@ -75,7 +66,7 @@ def test_many_small_polygons_split_the_grid() -> None:
     )
     index = build_index(polys, grid=True)
     assert index.cells is not None and index.cells.depth >= 1
-    x, y = _points(polys, 5, 20_000)
+    x, y = border_points(polys, 5, 20_000)
     located = locate_points(x, y, index)
     got = set(zip(located.point_index.tolist(), located.polygon_index.tolist(), strict=True))
     assert got == _truth(polys, x, y)
@@ -86,7 +77,7 @@ def test_index_pickles_and_gives_the_same_answer() -> None:
     polys = _layout(1, 60, 2)
     index = build_index(polys, grid=True)
     copy = pickle.loads(pickle.dumps(index))
-    x, y = _points(polys, 2, 2000)
+    x, y = border_points(polys, 2, 2000)
     a, b = locate_points(x, y, index), locate_points(x, y, copy)
     assert set(zip(a.point_index.tolist(), a.polygon_index.tolist(), strict=True)) == set(
         zip(b.point_index.tolist(), b.polygon_index.tolist(), strict=True)
@@ -120,7 +111,7 @@ def test_on_boundary_marks_vertices_and_edges() -> None:
 def test_threads_give_the_same_pairs_as_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     """Half a million points are looked up in spans side by side; the pairs do not change."""
     polys = _layout(3, 400, 20)
-    x, y = _points(polys, 5, 500_000)
+    x, y = border_points(polys, 5, 500_000)
     x[::1000] = np.nan  # points without a location stay unmatched in every span
     index = build_index(polys, expected_points=len(x))
     found = {}

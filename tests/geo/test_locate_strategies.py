@@ -25,6 +25,7 @@ from planner.geo.locate import (
     grid_pays,
     locate_points,
 )
+from tests.geo.conftest import border_points
 
 
 def _layout(seed: int, n: int, overlaps: int, round_ones: int) -> np.ndarray:
@@ -51,17 +52,6 @@ def _layout(seed: int, n: int, overlaps: int, round_ones: int) -> np.ndarray:
     return np.array(cells, dtype=object)
 
 
-def _points(polys: np.ndarray, seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Random points, every vertex, and midpoints of edges (exactly on borders)."""
-    rng = np.random.default_rng(seed)
-    coords = shapely.get_coordinates(polys)
-    mids = (coords[1:] + coords[:-1]) / 2
-    pick = rng.integers(0, len(mids), min(len(mids), n // 4))
-    xy = np.vstack([rng.random((n, 2)) * 12 - 1, coords, mids[pick]])
-    xy[::97] = np.nan
-    return xy[:, 0].copy(), xy[:, 1].copy()
-
-
 def _pairs(x: np.ndarray, y: np.ndarray, index: object) -> set[tuple[int, int]]:
     located = locate_points(x, y, index)  # type: ignore[arg-type]
     return set(zip(located.point_index.tolist(), located.polygon_index.tolist(), strict=True))
@@ -86,7 +76,7 @@ def test_box_grid_cell_grid_and_geos_agree(
 ) -> None:
     """Same pairs from the box grid, the cell grid and GEOS, for every point."""
     polys = _layout(seed, n, overlaps, round_ones)
-    x, y = _points(polys, seed + 1, 2000)
+    x, y = border_points(polys, seed + 1, 2000, missing_every=97)
     boxes = build_index(polys, grid=False)
     cells = build_index(polys, grid=True)
     assert boxes.cells is None and boxes.boxes is not None
@@ -101,7 +91,7 @@ def test_box_index_pickles() -> None:
     polys = _layout(5, 40, 2, 1)
     index = build_index(polys, grid=False)
     copy = pickle.loads(pickle.dumps(index))
-    x, y = _points(polys, 6, 3000)
+    x, y = border_points(polys, 6, 3000, missing_every=97)
     assert copy.boxes is not None
     assert _pairs(x, y, copy) == _pairs(x, y, index)
 
@@ -126,7 +116,7 @@ def test_assignment_is_the_same_whichever_index_the_layout_uses() -> None:
         geometry=list(polys[keep]),
         crs=32616,
     )
-    x, y = _points(polys[keep], 12, 4000)
+    x, y = border_points(polys[keep], 12, 4000, missing_every=97)
     ok = np.isfinite(x)
     accounts = gpd.GeoDataFrame(
         {"account_id": [f"A{i:05d}" for i in range(int(ok.sum()))]},
