@@ -69,7 +69,12 @@ def test_team_week_visits_every_account_once(pool, reps):
         assert len(d.stops) <= 5
         assert not d.stops or d.return_home_s <= 15 * 3600 + 1e-6
     late = next(s for p in team.plans for d in p.days for s in d.stops if s.stop_id == "A0")
-    assert 13 * 3600 <= late.start_s <= 13.25 * 3600
+    # A0 opens on Monday 13:00-14:00 only; the visit starts inside that window (how early
+    # depends on the order the time-limited search found, so only the window is checked).
+    assert late.window == (13 * 3600, 14 * 3600)
+    assert 13 * 3600 <= late.start_s <= 14 * 3600
+    for s in (s for p in team.plans for d in p.days for s in d.stops):
+        assert s.window[0] - 1e-6 <= s.start_s <= s.window[1] + 1e-6
     # Each rep's plan starts at that rep's home (point 0 of its own matrix).
     assert anna.lat[0] == 60.17 and anna.lon[0] == 24.88 and ben.lon[0] == 25.00
     table = team.eta_table()
