@@ -21,6 +21,7 @@ __all__ = [
     "Problem",
     "RuleError",
     "SchemaVersionError",
+    "SidecarError",
     "SnapDistanceWarning",
     "StoreUnavailableError",
     "ToleranceNotMetError",
@@ -208,6 +209,10 @@ class SchemaVersionError(WorkspaceError):
 
 class StoreUnavailableError(WorkspaceError):
     """The workspace's storage (file or database server) cannot be reached or written."""
+
+
+class SidecarError(WorkspaceError):
+    """A large workspace's accounts file (GeoParquet beside its ``.gpkg``) cannot be read."""
 
 
 class ConflictError(WorkspaceError):
