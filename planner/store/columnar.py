@@ -34,7 +34,7 @@ from planner import schema as s
 from planner.conform import conform
 from planner.store.layout import Layout
 
-__all__ = ["geometry_values", "read_gpkg_table", "text_values"]
+__all__ = ["arrow_column", "geometry_values", "read_gpkg_table", "text_values"]
 
 #: Rows sampled to decide whether a text column repeats its values.
 _SAMPLE = 20_000
@@ -64,7 +64,8 @@ def read_gpkg_table(path: str, layout: Layout, name: str) -> pd.DataFrame:
     exact = True
     for col in columns:
         # extra columns are not shaped by conform: they keep pandas' own reading of Arrow
-        values = _column(table.column(col), layout.kind(name, col)) if col in declared else None
+        kind = layout.kind(name, col)
+        values = arrow_column(table.column(col), kind) if col in declared else None
         exact = exact and (values is not None or col not in declared)
         if values is None:
             data[col] = table.column(col).to_pandas()
@@ -82,7 +83,7 @@ def read_gpkg_table(path: str, layout: Layout, name: str) -> pd.DataFrame:
     return frame
 
 
-def _column(values: pa.ChunkedArray, kind: s.Kind) -> np.ndarray | None:
+def arrow_column(values: pa.ChunkedArray | pa.Array, kind: s.Kind) -> np.ndarray | None:
     """The numpy column ``conform`` would make of ``values``; ``None`` if not of ``kind``."""
     typ = values.type
     if kind == "str":

@@ -19,13 +19,13 @@ those images as new changes.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
@@ -34,17 +34,30 @@ from sqlalchemy.engine import Connection, Engine
 from planner import schema as s
 from planner.collector import collector_paused
 from planner.conform import conform
-from planner.errors import ConflictError, StoreUnavailableError, WorkspaceError, format_ids
+from planner.errors import ConflictError, StoreUnavailableError, WorkspaceError
 from planner.models import now_iso
 from planner.store.changes import Change, iso_date
-from planner.store.codec import decode_gpkg
 from planner.store.columnar import read_gpkg_table
+from planner.store.conflicts import check_conflicts
 from planner.store.diff import RowChange, TableDiff, diff_aligned, diff_rows, diff_table
 from planner.store.facts import FrameFacts
 from planner.store.layout import HIDDEN, Backend, Layout, kind_of_dtype, kind_of_sql
-from planner.store.messages import fault_message, row_label
-from planner.store.pgcopy import copy_out
+from planner.store.messages import fault_message
+from planner.store.overlay import (
+    TABLE,
+    Compaction,
+    compaction_due,
+    frame_of,
+    merged_table,
+    overlaid_tables,
+    plan_compaction,
+    read_overlay,
+)
+from planner.store.sidecar import threshold
+from planner.store.sqlread import read_sql_table
 from planner.store.writes import apply_rows, record_change
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["Change", "Snapshot", "Store", "iso_date"]
 
@@ -80,6 +93,8 @@ class Store:
         self.name = name
         #: Row keys and key uniqueness of the frames this store has read or compared.
         self.facts = FrameFacts()
+        #: Accounts past which a GeoPackage keeps them in a GeoParquet sidecar.
+        self.sidecar_threshold = threshold()
 
     @property
     def backend(self) -> Backend:
@@ -165,11 +180,14 @@ class Store:
             version = self._head(conn)
             meta = self._meta(conn)
             self._note_new_extras(conn)
+            over = read_overlay(conn, self.layout, meta, self.location)
         tables: dict[str, pd.DataFrame] = {}
         with self.faults("read"):
             for name in self.layout.tables:
                 if name in self.layout.absent:
                     tables[name] = s.empty_frame(name)
+                elif over is not None and name == TABLE:  # a sidecar and the rows changed since
+                    tables[name] = frame_of(merged_table(over, self.layout), self.layout)
                 else:
                     tables[name] = read_gpkg_table(self.location, self.layout, name)
         with self.reading() as conn:
@@ -207,48 +225,24 @@ class Store:
                 sa.select(self.layout.meta.c[s.KEY], self.layout.meta.c[s.VALUE])
             )
             meta = {str(k): str(v) for k, v in meta_rows}
+            over = read_overlay(conn, self.layout, meta, self.location)
             tables = {
                 name: s.empty_frame(name)
                 if name in self.layout.absent
+                else frame_of(merged_table(over, self.layout), self.layout)
+                if over is not None and name == TABLE
                 else conform(self.read_table(conn, name), name)
                 for name in self.layout.tables
             }
         return self._snapshot(tables, meta, version)
 
     def read_table(self, conn: Connection, name: str, where: Any = None) -> pd.DataFrame:
-        """Read one table (optionally filtered) inside the caller's transaction."""
-        if where is None and self.backend == "postgis":
-            return copy_out(conn, self.layout, name)
-        table = self.layout.tables[name]
-        cols: list[Any] = []
-        for c in table.columns:
-            if c.name in HIDDEN:
-                continue
-            if c.name == s.GEOMETRY and self.backend == "postgis":
-                cols.append(sa.func.ST_AsBinary(c, type_=sa.LargeBinary).label(s.GEOMETRY))
-            else:
-                cols.append(c)
-        stmt = sa.select(*cols).order_by(table.c.fid)
-        if where is not None:
-            stmt = stmt.where(where)
-        result = conn.execute(stmt)
-        names = list(result.keys())
-        rows = result.cursor.fetchall() if result.cursor is not None else []  # raw tuples: fast
-        result.close()
-        columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
-        frame = pd.DataFrame(
-            {n: np.asarray(col, dtype=object) for n, col in zip(names, columns, strict=True)}
-        )
-        frame = frame.infer_objects() if len(frame) else frame
-        if s.GEOMETRY in names:
-            geoms = (
-                decode_gpkg(frame[s.GEOMETRY].tolist())
-                if len(frame)
-                else np.array([], dtype=object)
-            )
-            plain_part = frame.drop(columns=[s.GEOMETRY])
-            return gpd.GeoDataFrame(plain_part, geometry=gpd.GeoSeries(geoms, crs=s.STORAGE_CRS))
-        return frame
+        """Read one stored table (optionally filtered) inside the caller's transaction.
+
+        For accounts kept in a sidecar this is the overlay alone; see
+        :func:`planner.store.accounts.read_accounts` for the whole table.
+        """
+        return read_sql_table(conn, self.layout, name, where)
 
     # -- diffs --------------------------------------------------------------
     def diff(
@@ -365,13 +359,18 @@ class Store:
             head = self._head(conn)
             check_from = base_version if conflict_base is None else conflict_base
             if head > check_from:
-                self._check_conflicts(conn, check_from, head, rows, base_version)
+                check_conflicts(
+                    conn, self.layout, self.name, (check_from, head, base_version), rows
+                )
             for table, cols in (extras or {}).items():
                 for col, kind in cols.items():
                     if col not in self.layout.columns(table):
                         self.layout.add_extra(conn, table, col, kind)
             version = head + 1
-            self._apply(conn, rows, version)
+            overlaid = overlaid_tables(conn, self.layout)
+            apply_rows(self.layout, conn, rows, version, overlaid)
+            grew = any(r.table == TABLE and r.op != "delete" for r in rows)
+            due = grew and compaction_due(conn, self.layout, self.sidecar_threshold, not overlaid)
             change = Change(
                 version=version,
                 base_version=base_version,
@@ -388,47 +387,44 @@ class Store:
                 detail=dict(detail or {}),
             )
             self._record(conn, change, rows)
+        if due:
+            self._compact_quietly()
         return change
 
-    def _check_conflicts(
-        self, conn: Connection, since: int, head: int, rows: Sequence[RowChange], base: int
-    ) -> None:
-        mine: dict[str, set[str]] = {}
-        for r in rows:
-            if s.TABLES[r.table].key:  # append-only tables never collide
-                mine.setdefault(r.table, set()).add(r.key)
-        if not mine:
-            return
-        h = self.layout.history
-        stmt = sa.select(h.c.version, h.c.tbl, h.c.key).where(
-            h.c.version > since, h.c.tbl.in_(list(mine))
-        )
-        clashes = [(int(v), t, k) for v, t, k in conn.execute(stmt) if k in mine.get(t, ())]
-        if not clashes:
-            return
-        versions = sorted({v for v, _, _ in clashes})
-        c = self.layout.changes
-        found = conn.execute(sa.select(c).where(c.c.version.in_(versions)).order_by(c.c.version))
-        changes = [Change.from_row(dict(r._mapping)).to_dict() for r in found]
-        who = "; ".join(
-            f"{ch['user'] or 'somebody'} ({ch['action']}, "
-            f"{str(ch['timestamp'])[:16].replace('T', ' ')} UTC, version {ch['version']})"
-            for ch in changes
-        )
-        keys = sorted({(t, k) for _, t, k in clashes})
-        named = format_ids(row_label(t, k) for t, k in keys)
-        raise ConflictError(
-            f"{who} changed the same things after you opened version {base} of "
-            f"'{self.name}': {named}. Nothing of your change was saved: reload and "
-            "reapply it, or save it as a new scenario.",
-            base_version=base,
-            head_version=head,
-            changes=changes,
-            rows=keys,
-        )
+    def _compact_quietly(self) -> None:
+        """Compact after a commit; a failure is logged (the commit itself stands)."""
+        try:
+            self.compact()
+        except WorkspaceError as exc:
+            logger.warning("could not compact the accounts of %s: %s", self.location, exc)
 
-    def _apply(self, conn: Connection, rows: Sequence[RowChange], version: int) -> None:
-        apply_rows(self.layout, conn, rows, version)
+    def compact(self, *, force: bool = False) -> Compaction | None:
+        """Fold the accounts changed since the sidecar into a new one (:mod:`.overlay`).
+
+        A GeoPackage workspace without a sidecar gets one. Returns ``None``
+        when there was nothing to fold.
+
+        Raises
+        ------
+        WorkspaceError
+            On a server workspace (its accounts live in PostGIS), or when a
+            sidecar is missing or unreadable (:class:`~planner.errors.SidecarError`).
+        """
+        if self.backend != "gpkg":
+            raise WorkspaceError(
+                f"{self.location} is a server workspace: its accounts live in PostGIS, "
+                "which needs no compaction"
+            )
+        with self.reading() as conn:
+            plan = plan_compaction(conn, self.layout, self.location, self._head(conn), force=force)
+        if plan is None:
+            return None
+        with self.faults("write"):
+            plan.write(self.layout)
+        with self.writing() as conn:
+            plan.install(conn, self.layout)
+        plan.finish()
+        return plan
 
     def _record(self, conn: Connection, change: Change, rows: Sequence[RowChange]) -> None:
         record_change(self.layout, conn, change, rows)

@@ -14,6 +14,7 @@ from planner.store.changes import Change
 from planner.store.codec import encode_gpkg, geometry_from_hex, image_json
 from planner.store.diff import RowChange, key_values
 from planner.store.layout import KEY_COL, VERSION_COL, Layout
+from planner.store.overlay import DELETED
 
 __all__ = ["apply_rows", "record_change"]
 
@@ -22,8 +23,19 @@ _CHUNK = 500
 _SEARCH = (s.SCENARIO_ID, s.ACCOUNT_ID, s.TERRITORY_ID, s.REP_ID)
 
 
-def apply_rows(layout: Layout, conn: Connection, rows: Sequence[RowChange], version: int) -> None:
-    """Write row changes (deletes, then updates, then inserts, per table) in one transaction."""
+def apply_rows(
+    layout: Layout,
+    conn: Connection,
+    rows: Sequence[RowChange],
+    version: int,
+    overlaid: frozenset[str] = frozenset(),
+) -> None:
+    """Write row changes (deletes, then updates, then inserts, per table) in one transaction.
+
+    A table in ``overlaid`` holds only the rows changed since its sidecar
+    (:mod:`planner.store.overlay`): a changed row is written whole (its
+    older overlay row replaced), a deleted one marked as deleted.
+    """
     by_table: dict[tuple[str, str], list[RowChange]] = {}
     for r in rows:
         by_table.setdefault((r.table, r.op), []).append(r)
@@ -31,7 +43,9 @@ def apply_rows(layout: Layout, conn: Connection, rows: Sequence[RowChange], vers
         by_table.items(), key=lambda kv: ("dui".index(kv[0][1][0]), kv[0][0])
     ):
         t = layout.tables[table]
-        if op == "delete":
+        if table in overlaid:
+            _apply_overlay(layout, conn, table, op, group, version)
+        elif op == "delete":
             keys = [r.key for r in group]
             for i in range(0, len(keys), _CHUNK):
                 conn.execute(t.delete().where(t.c[KEY_COL].in_(keys[i : i + _CHUNK])))
@@ -41,6 +55,29 @@ def apply_rows(layout: Layout, conn: Connection, rows: Sequence[RowChange], vers
             _insert(
                 layout, conn, table, [r.after or {} for r in group], [r.key for r in group], version
             )
+
+
+def _apply_overlay(
+    layout: Layout,
+    conn: Connection,
+    table: str,
+    op: str,
+    group: Sequence[RowChange],
+    version: int,
+) -> None:
+    t = layout.tables[table]
+    keys = [r.key for r in group]
+    marks = f'"{DELETED}" WHERE tbl = ? AND {KEY_COL} = ?'
+    for i in range(0, len(keys), _CHUNK):
+        conn.execute(t.delete().where(t.c[KEY_COL].in_(keys[i : i + _CHUNK])))
+    if op == "delete":
+        conn.exec_driver_sql(
+            f'INSERT OR REPLACE INTO "{DELETED}" (tbl, {KEY_COL}, {VERSION_COL}) VALUES (?, ?, ?)',
+            [(table, k, version) for k in keys],
+        )
+        return
+    conn.exec_driver_sql(f"DELETE FROM {marks}", [(table, k) for k in keys])
+    _insert(layout, conn, table, [r.after or {} for r in group], keys, version)
 
 
 def _records(
