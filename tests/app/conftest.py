@@ -1,15 +1,18 @@
 """Fixtures and helpers of the app tests: a small two-level workspace saved as a GeoPackage,
-a bundled sample without passwords, and opening one page of the app headless."""
+a bundled sample without passwords, opening one page of the app headless, and the browser
+tests' running app, Chromium and offline page (helpers in ``tests/app/browser.py``)."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from playwright.sync_api import Browser
 from shapely.geometry import Point, box
 from streamlit.testing.v1 import AppTest
 
@@ -18,6 +21,15 @@ from planner.auth import ScryptParams, hash_password
 from planner.models import Scenario, ScenarioState
 from planner.samples import sample_path
 from planner.workspace import Workspace, open_workspace
+from tests.app.browser import (
+    Server,
+    Visit,
+    launched_chromium,
+    offline_visit,
+    require_map_assets,
+    running_app,
+    sample_exists,
+)
 
 #: The app's entry script.
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -204,3 +216,35 @@ def open_page(
     at.switch_page(page).run()
     no_errors(at)
     return at
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The app (`streamlit run`) on a free port of 127.0.0.1 with the Helsinki sample, no basemap.
+
+    Module-scoped: each browser test module gets a server of its own.
+    """
+    require_map_assets()
+    login = None
+    if sample_exists("helsinki"):
+        workspace, login = "helsinki", "hel-planner"
+    else:  # the samples are built by scripts/build_samples.py; fall back to the test workspace
+        path = tmp_path_factory.mktemp("browser") / "small.gpkg"
+        build_small_workspace(300).save(path)
+        workspace = str(path)
+    with running_app(workspace, login, tmp_path_factory.mktemp("streamlit")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium under Playwright, one per test module."""
+    with launched_chromium() as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def visit(browser: Browser, server: Server) -> Iterator[Visit]:
+    """A fresh page whose requests may only reach the app on 127.0.0.1."""
+    with offline_visit(browser, server) as record:
+        yield record

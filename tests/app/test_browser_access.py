@@ -17,17 +17,11 @@ from planner import schema as s
 from planner.access import AccessScope, scope_for
 from planner.samples import sample_path
 from planner.workspace import open_workspace
-from tests.app import test_browser as _browser
-from tests.app.test_browser import MAP_FRAME, Server, Visit, _sample_exists, _screenshot, sign_in
-
-# The app server, Chromium and the offline page of the browser tests, shared as fixtures.
-server = _browser.server
-browser = _browser.browser
-visit = _browser.visit
+from tests.app.browser import MAP_FRAME, Server, Visit, sample_exists, screenshot, sign_in
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not _sample_exists("helsinki"), reason="the Helsinki sample is not built"),
+    pytest.mark.skipif(not sample_exists("helsinki"), reason="the Helsinki sample is not built"),
 ]
 
 REP = "hel-rep-1"
@@ -86,7 +80,7 @@ def test_rep_sees_only_their_accounts_on_the_map_and_in_the_table(
     legend = frame.locator(".tp-legend").inner_text()
     assert legend.count("\n") <= 3, legend  # one territory, the rep marker
     page.wait_for_timeout(500)
-    _screenshot(visit, "map-rep.png")
+    screenshot(visit, "map-rep.png")
 
     # same session: open the data page from the menu
     page.get_by_test_id("stSidebarNav").get_by_text("Accounts & data").click()
@@ -120,7 +114,7 @@ def test_another_territory_in_the_address_is_refused(
     # but nothing of the map may remain once it has
     expect(page.locator(MAP_FRAME)).to_have_count(0, timeout=15_000)
     expect(page.get_by_test_id("stHeading").filter(has_text="Map")).to_have_count(0)
-    _screenshot(visit, "access-denied.png")
+    screenshot(visit, "access-denied.png")
 
     page.goto(f"{server.url}/data?territory={other}")  # a fresh session: sign in again
     sign_in(page, REP)

@@ -15,13 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.app import test_browser as shared
-from tests.app.test_browser import Server, Visit, _screenshot, sign_in
-
-# The fixtures of test_browser.py, used here by name (a module-scoped server of our own).
-server = shared.server
-browser = shared.browser
-visit = shared.visit
+from tests.app.browser import Server, Visit, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -60,7 +54,7 @@ def test_planner_sees_the_plan_among_sampled_plans(visit: Visit, server: Server)
     assert page.get_by_test_id("stException").count() == 0
     charts.first.evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(500)
-    shot = _screenshot(visit, "audit.png")
+    shot = screenshot(visit, "audit.png")
     assert shot.stat().st_size > 20_000
     assert visit.blocked == [], f"requests left the machine: {visit.blocked}"
     assert visit.errors == []

@@ -20,14 +20,8 @@ from planner.errors import GeometryRepairWarning
 from planner.geo.shapes import drawn_territory
 from planner.samples import sample_path
 from planner.workspace import open_workspace
-from tests.app import test_browser
+from tests.app.browser import ARTIFACTS, MAP_FRAME, Server, Visit, sign_in
 from tests.app.conftest import build_small_workspace
-from tests.app.test_browser import ARTIFACTS, MAP_FRAME, Server, Visit, sign_in
-
-# the fixtures of test_browser.py, shared by name (a module-scoped server of our own)
-server = test_browser.server
-browser = test_browser.browser
-visit = test_browser.visit
 
 pytestmark = pytest.mark.browser
 

@@ -11,18 +11,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.app import test_browser as _browser
-from tests.app.test_browser import Server, Visit, _sample_exists, _screenshot, sign_in
+from tests.app.browser import Server, Visit, sample_exists, screenshot, sign_in
 from tests.export.test_pdf import pages, pdf_lines
-
-# The app server, Chromium and the offline page of the browser tests, shared as fixtures.
-server = _browser.server
-browser = _browser.browser
-visit = _browser.visit
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not _sample_exists("helsinki"), reason="the Helsinki sample is not built"),
+    pytest.mark.skipif(not sample_exists("helsinki"), reason="the Helsinki sample is not built"),
 ]
 
 
@@ -48,7 +42,7 @@ def test_pdf_of_a_territory_downloads_with_a_map_page(
     assert download.suggested_filename.endswith("-HEL-2.pdf")
     path = tmp_path / download.suggested_filename
     download.save_as(path)
-    _screenshot(visit, "export_pdf.png")
+    screenshot(visit, "export_pdf.png")
     assert path.read_bytes().startswith(b"%PDF")
     assert pages(path) >= 2
     text = pdf_lines(path)

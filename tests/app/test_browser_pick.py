@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
+from tests.app.browser import ARTIFACTS, Server, running_app
 from tests.app.conftest import build_small_workspace
-from tests.app.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Server, running_app
 
 pytestmark = pytest.mark.browser
 
@@ -35,16 +35,6 @@ def data_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def _click_row(page: Page, row: int) -> None:
     """Click the selection box of ``row`` (0-based) of the page's first table."""
     grid = page.locator("[data-testid='stDataFrame']").first
@@ -59,8 +49,8 @@ def _search(page: Page, text: str) -> None:
     field.press("Enter")
 
 
-def test_rows_clicked_stay_picked_through_a_search(chromium: Browser, data_app: Server) -> None:
-    page = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+def test_rows_clicked_stay_picked_through_a_search(browser: Browser, data_app: Server) -> None:
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     try:
         page.goto(f"{data_app.url}/data")
         expect(page.get_by_text("Click rows to select accounts")).to_be_visible(timeout=60_000)

@@ -11,13 +11,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import FrameLocator
 
-from tests.app import test_browser as shared
-from tests.app.test_browser import MAP_FRAME, Server, Visit, _screenshot
-
-# The fixtures of test_browser.py, used here by name (a module-scoped server of our own).
-server = shared.server
-browser = shared.browser
-visit = shared.visit
+from tests.app.browser import MAP_FRAME, Server, Visit, screenshot, sign_in_if_asked
 
 pytestmark = pytest.mark.browser
 
@@ -25,22 +19,10 @@ pytestmark = pytest.mark.browser
 REP = "hel-rep-1"
 
 
-def _sign_in_if_asked(visit: Visit, login: str) -> None:
-    """Fill the sign-in form when the workspace asks for one (the samples do)."""
-    page = visit.page
-    form_or_page = page.get_by_label("User id or e-mail").or_(page.get_by_text("Routes").first)
-    form_or_page.first.wait_for(timeout=60_000)
-    if page.get_by_label("User id or e-mail").count() == 0:
-        return  # local mode: no sign-in
-    page.get_by_label("User id or e-mail").fill(login)
-    page.get_by_label("Password", exact=True).fill("demo")
-    page.get_by_role("button", name="Sign in").click()
-
-
 def _open_routes(visit: Visit, server: Server) -> FrameLocator:
     page = visit.page
     page.goto(f"{server.url}/routes")  # the sign-in form keeps the address: we land on routes
-    _sign_in_if_asked(visit, REP)
+    sign_in_if_asked(visit.page, REP, shown="Routes")
     frame = page.frame_locator(MAP_FRAME).first
     frame.locator("path.tp-route").first.wait_for(state="attached", timeout=90_000)
     frame.locator(".tp-stop").first.wait_for(state="attached", timeout=30_000)
@@ -70,7 +52,7 @@ def test_rep_sees_their_route_on_the_map(visit: Visit, server: Server) -> None:
     # the day's totals, the map and the start of the ETA table
     page.locator(MAP_FRAME).evaluate("e => e.scrollIntoView({block: 'center'})")
     page.wait_for_timeout(800)  # let the markers settle
-    shot = _screenshot(visit, "routes.png")
+    shot = screenshot(visit, "routes.png")
     assert shot.stat().st_size > 20_000
     assert visit.blocked == [], f"requests left the machine: {visit.blocked}"
     assert visit.errors == []

@@ -15,20 +15,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from planner import edit
 from planner import schema as s
 from planner.workspace import open_workspace
-from tests.app.conftest import build_small_workspace
-from tests.app.test_browser import (
+from tests.app.browser import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     Server,
     require_map_assets,
     running_app,
 )
+from tests.app.conftest import build_small_workspace
 
 pytestmark = pytest.mark.browser
 
@@ -50,16 +48,6 @@ def rules_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server
         yield server, path
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def _metric(page: Page, label: str) -> Locator:
     """The value of the visible metric labelled ``label``."""
     box = page.locator("[data-testid='stMetric']:visible").filter(
@@ -69,14 +57,14 @@ def _metric(page: Page, label: str) -> Locator:
 
 
 def test_a_rule_written_in_the_editor_changes_the_counts(
-    chromium: Browser, rules_app: tuple[Server, Path]
+    browser: Browser, rules_app: tuple[Server, Path]
 ) -> None:
     server, path = rules_app
     ws = open_workspace(path)
     expected = edit.count_matches(ws, "base", "T1", RULE)
     assert 0 < expected.matched < expected.candidates
 
-    page = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     page.goto(f"{server.url}/assignment")
     page.get_by_role("tab", name="Rules and overrides").click()
     expect(_metric(page, "Assigned")).to_have_text("40", timeout=60_000)

@@ -12,19 +12,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from planner import schema as s
 from planner.workspace import open_workspace
-from tests.app.test_browser import (
+from tests.app.browser import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     Server,
-    _sample_exists,
     require_map_assets,
     running_app,
-    sign_in,
+    sample_exists,
+    signed_in_page,
 )
 
 pytestmark = pytest.mark.browser
@@ -34,28 +32,15 @@ pytestmark = pytest.mark.browser
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path]]:
     """The app on the Helsinki sample; yields the server and the shared working copy."""
     require_map_assets()
-    if not _sample_exists("helsinki"):
+    if not sample_exists("helsinki"):
         pytest.skip("the Helsinki sample is not built")
     folder = tmp_path_factory.mktemp("shared")
     with running_app("helsinki", None, folder, PLANNER_REFRESH_S="0") as server:
         yield server, folder / "saved" / "helsinki.gpkg"
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def _person(browser: Browser, server: Server, login: str) -> Page:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.goto(f"{server.url}/hierarchy")
-    sign_in(page, login)
+    page = signed_in_page(browser, server, "hierarchy", login)
     page.get_by_role("heading", name="Rename").wait_for(timeout=60_000)
     return page
 
@@ -82,13 +67,13 @@ def _name(path: Path, territory: str = "HEL") -> str:
 
 
 def test_manager_and_planner_edit_at_once_and_the_second_gets_the_choice(
-    shared: tuple[Server, Path], chromium: Browser
+    shared: tuple[Server, Path], browser: Browser
 ) -> None:
     """The manager's rename is saved at once; the planner's stale rename of the same territory
     is refused with the two ways out, and "Save mine as a new scenario" keeps it."""
     server, path = shared
-    manager = _person(chromium, server, "hel-mgr")
-    planner = _person(chromium, server, "hel-planner")
+    manager = _person(browser, server, "hel-mgr")
+    planner = _person(browser, server, "hel-planner")
     _rename_first(manager, "Centre (manager)")
     _eventually(lambda: _name(path) == "Centre (manager)")
     _rename_first(planner, "Centre (planner)")
@@ -107,11 +92,11 @@ def test_manager_and_planner_edit_at_once_and_the_second_gets_the_choice(
 
 
 def test_undo_and_redo_by_button_and_shortcut(
-    shared: tuple[Server, Path], chromium: Browser
+    shared: tuple[Server, Path], browser: Browser
 ) -> None:
     """Undo (the button) takes a rename back; Ctrl+Y redoes it; both are saved at once."""
     server, path = shared
-    page = _person(chromium, server, "hel-planner")
+    page = _person(browser, server, "hel-planner")
     before = _name(path)
     _rename_first(page, "Centre (renamed)")
     expect(page.get_by_role("button", name="Undo")).to_be_enabled(timeout=30_000)

@@ -13,21 +13,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from planner import schema as s
 from planner.access import scope_for
 from planner.workspace import open_workspace
-from tests.app.test_access_pages import PASSWORD, build_team_workspace
-from tests.app.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+from tests.app.browser import (
     MAP_FRAME,
     Server,
     require_map_assets,
     running_app,
-    sign_in,
+    signed_in_page,
 )
+from tests.app.test_access_pages import PASSWORD, build_team_workspace
 from tests.app.test_browser_access import MARKER_IDS_JS
 
 pytestmark = pytest.mark.browser
@@ -49,24 +47,6 @@ def team_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server,
         yield server, path
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def _person(browser: Browser, server: Server, path: str, login: str) -> Page:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.goto(f"{server.url}/{path}")
-    sign_in(page, login, PASSWORD)
-    return page
-
-
 def _choose(page: Page, label: str, text: str) -> None:
     """Pick the option containing ``text`` in the selectbox labelled ``label``."""
     page.get_by_label(label, exact=True).click()
@@ -74,14 +54,14 @@ def _choose(page: Page, label: str, text: str) -> None:
 
 
 def test_manager_staffs_a_drawn_territory_and_the_rep_then_sees_it(
-    chromium: Browser, team_app: tuple[Server, Path]
+    browser: Browser, team_app: tuple[Server, Path]
 ) -> None:
     """R2 adds R4 as owner of T3 on the Team page; R4's map then shows T3's accounts."""
     server, path = team_app
     before = scope_for(open_workspace(path), "R4")
     assert not before.account_ids  # R4 works on nothing yet
 
-    manager = _person(chromium, server, "team", "R2")
+    manager = signed_in_page(browser, server, "team", "R2", PASSWORD)
     manager.get_by_role("heading", name="People of a territory").wait_for(timeout=60_000)
     _choose(manager, "Territory", "(T3)")
     expect(manager.get_by_text("Nobody works on")).to_be_visible(timeout=30_000)
@@ -94,7 +74,7 @@ def test_manager_staffs_a_drawn_territory_and_the_rep_then_sees_it(
     t3 = set(mem.loc[mem[s.TERRITORY_ID] == "T3", s.ACCOUNT_ID].astype(str))
     assert t3 and set(scope_for(ws, "R4").account_ids or ()) == t3
 
-    rep = _person(chromium, server, "map", "R4")
+    rep = signed_in_page(browser, server, "map", "R4", PASSWORD)
     rep.frame_locator(MAP_FRAME).first.locator("path.tp-account").first.wait_for(
         state="attached", timeout=60_000
     )

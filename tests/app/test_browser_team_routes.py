@@ -13,13 +13,7 @@ import time
 import pytest
 from playwright.sync_api import FrameLocator, Page
 
-from tests.app import test_browser as shared
-from tests.app.test_browser import MAP_FRAME, Server, Visit, _screenshot
-from tests.app.test_browser_routes import _sign_in_if_asked
-
-server = shared.server
-browser = shared.browser
-visit = shared.visit
+from tests.app.browser import MAP_FRAME, Server, Visit, screenshot, sign_in_if_asked
 
 pytestmark = pytest.mark.browser
 
@@ -52,7 +46,7 @@ def test_manager_plans_two_reps_week(visit: Visit, server: Server) -> None:
     """Two territories pooled: their owners get the week's visits, each rep in their colour."""
     page = visit.page
     page.goto(f"{server.url}/routes")
-    _sign_in_if_asked(visit, MANAGER)
+    sign_in_if_asked(visit.page, MANAGER, shown="Routes")
     page.get_by_role("tab", name="Team plan").click(timeout=90_000)
     _pick(page, "Territories", "HEL-1")
     _pick(page, "Territories", "HEL-2")
@@ -72,7 +66,7 @@ def test_manager_plans_two_reps_week(visit: Visit, server: Server) -> None:
     assert page.get_by_test_id("stException").count() == 0
     page.locator(MAP_FRAME).last.evaluate("e => e.scrollIntoView({block: 'center'})")
     page.wait_for_timeout(800)
-    shot = _screenshot(visit, "team_routes.png")
+    shot = screenshot(visit, "team_routes.png")
     assert shot.stat().st_size > 20_000
     assert visit.blocked == [], f"requests left the machine: {visit.blocked}"
     assert visit.errors == []
