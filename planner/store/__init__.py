@@ -4,12 +4,17 @@
 * :class:`Store` reads consistent snapshots and commits changes row by row,
   refusing stale ones with :class:`planner.errors.ConflictError`;
 * :mod:`planner.store.history` answers "as of" questions and undoes and
-  redoes changes.
+  redoes changes;
+* a large GeoPackage workspace keeps its accounts in a GeoParquet file
+  beside it (:mod:`planner.store.overlay`); :func:`read_accounts` reads only
+  the columns a plan needs, and :meth:`Store.compact` folds the changed rows
+  into a new file.
 
 Most code uses it through :class:`planner.workspace.Workspace`
 (``ws.commit(...)``, ``ws.undo(...)``) rather than directly.
 """
 
+from planner.store.accounts import read_accounts
 from planner.store.connect import (
     DATABASE_URL_ENV,
     StoredWorkspace,
@@ -45,6 +50,7 @@ __all__ = [
     "is_database_url",
     "list_workspaces",
     "open_store",
+    "read_accounts",
     "redo",
     "redo_target",
     "table_as_of",

@@ -79,6 +79,7 @@ def open_store(
     name: str | None = None,
     readonly: bool = False,
     lock_timeout_s: float = 10.0,
+    sidecar_threshold: int | None = None,
 ) -> Store:
     """Open a stored workspace: a ``.gpkg`` file, or workspace ``name`` on a PostgreSQL URL.
 
@@ -97,7 +98,9 @@ def open_store(
         If the server cannot be reached.
 
     ``lock_timeout_s`` is how long a change waits for another writer of a
-    file before it is refused.
+    file before it is refused. ``sidecar_threshold`` is the number of
+    accounts past which a file keeps them in a GeoParquet sidecar (default
+    ``$PLANNER_SIDECAR_ACCOUNTS`` or 500,000; see :mod:`planner.store.overlay`).
     """
     if is_database_url(target):
         if not name:
@@ -106,7 +109,10 @@ def open_store(
                 f"{DATABASE_URL_ENV} set"
             )
         return _open_postgis(str(target), name)
-    return _open_gpkg(Path(target), readonly=readonly, timeout_s=lock_timeout_s)
+    store = _open_gpkg(Path(target), readonly=readonly, timeout_s=lock_timeout_s)
+    if sidecar_threshold is not None:
+        store.sidecar_threshold = sidecar_threshold
+    return store
 
 
 def _sniff_file(file: Path) -> None:
@@ -256,11 +262,18 @@ def _reflect_extras(engine: sa.Engine, schema: str | None) -> dict[str, dict[str
 def clean_leftovers(file: Path) -> list[Path]:
     """Remove temporary files of interrupted saves of ``file`` and return them.
 
-    Files named ``.NAME.<pid>.tmp.gpkg`` are removed when that process is
+    Files named ``.NAME.<pid>.tmp.gpkg`` (and half-written accounts files
+    ``.NAME.accounts.*.<pid>.tmp.parquet``) are removed when that process is
     gone; files of the old whole-file saves (``.NAME.<random>.tmp.gpkg``)
     when older than a minute.
     """
     removed: list[Path] = []
+    for part in file.parent.glob(f".{file.stem}.accounts.v*.parquet.*.tmp.parquet"):
+        pid = part.name.rsplit(".", 3)[-3]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            with contextlib.suppress(FileNotFoundError):
+                part.unlink()
+                removed.append(part)
     for leftover in file.parent.glob(f".{file.name}.*.tmp.gpkg*"):
         middle = leftover.name[len(file.name) + 2 :].split(".", 1)[0]
         if middle.isdigit():

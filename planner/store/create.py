@@ -35,7 +35,16 @@ from planner.store.layout import (
     postgres_engine,
     register_gpkg,
 )
+from planner.store.overlay import DELETED_DDL, TABLE, Base
 from planner.store.pgcopy import copy_in
+from planner.store.sidecar import (
+    arrow_schema,
+    arrow_table,
+    remove_stale,
+    sidecar_name,
+    threshold,
+    write_batches,
+)
 
 __all__ = [
     "SCHEMA_PREFIX",
@@ -79,6 +88,7 @@ def create_store(
     description: str = "",
     overwrite: bool = False,
     version: int = 1,
+    sidecar_threshold: int | None = None,
 ) -> Store:
     """Write a new stored workspace holding ``tables`` and return its store.
 
@@ -95,6 +105,11 @@ def create_store(
         Replace an existing workspace at ``target``.
     version
         The version the new workspace starts at.
+    sidecar_threshold
+        A GeoPackage workspace with more accounts than this keeps them in a
+        GeoParquet file beside it (:mod:`planner.store.overlay`); default
+        ``$PLANNER_SIDECAR_ACCOUNTS`` or
+        :data:`~planner.store.sidecar.SIDECAR_ACCOUNTS`.
 
     Raises
     ------
@@ -104,7 +119,12 @@ def create_store(
     extras = _extras_of(tables)
     if is_database_url(target):
         return _create_postgis(str(target), tables, extras, name, description, overwrite, version)
-    return _create_gpkg(Path(target), tables, extras, name, description, overwrite, version)
+    limit = threshold(sidecar_threshold)
+    store = _create_gpkg(
+        Path(target), tables, extras, (name, description), overwrite, version, limit
+    )
+    store.sidecar_threshold = limit
+    return store
 
 
 def _extras_of(tables: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, s.Kind]]:
@@ -128,11 +148,12 @@ def _create_gpkg(
     target: Path,
     tables: Mapping[str, pd.DataFrame],
     extras: dict[str, dict[str, s.Kind]],
-    name: str,
-    description: str,
+    names: tuple[str, str],
     overwrite: bool,
     version: int,
+    limit: int,
 ) -> Store:
+    name, description = names
     target = target.resolve()
     if not target.parent.is_dir():
         raise WorkspaceError(f"cannot save to {target}: folder {target.parent} does not exist")
@@ -143,14 +164,23 @@ def _create_gpkg(
     layout = Layout("gpkg", extras=extras)
     engine = gpkg_engine(str(tmp))
     try:
+        base = _write_sidecar(target, layout, tables.get(TABLE), version, limit)
         with engine.connect().execution_options(tp_write=True) as conn, conn.begin():
             layout.metadata.create_all(conn)
             spatial = {t: s.TABLES[t].geometry is not None for t in s.TABLES}
             register_gpkg(conn, {**spatial, META: False}, wgs84_wkt())
+            if base is not None:
+                conn.exec_driver_sql(DELETED_DDL)
+                tables = {**tables, TABLE: tables[TABLE].iloc[:0]}  # the rows are in the file
             _write_baseline(conn, layout, tables, name, description, version)
+            if base is not None:
+                conn.execute(
+                    layout.meta.insert(), [{s.KEY: k, s.VALUE: v} for k, v in base.meta().items()]
+                )
         engine.dispose()
         _checkpoint(tmp)
         os.replace(tmp, target)
+        remove_stale(target.parent, target.stem, {base.file} if base is not None else set())
     except BaseException as exc:
         engine.dispose()
         _remove_with_sidecars(tmp)
@@ -160,6 +190,18 @@ def _create_gpkg(
             f"could not write the workspace to {target}: {exc}. Any previous file is unchanged."
         ) from exc
     return Store(gpkg_engine(str(target)), layout, location=str(target), name=name)
+
+
+def _write_sidecar(
+    target: Path, layout: Layout, accounts: pd.DataFrame | None, version: int, limit: int
+) -> Base | None:
+    """Write the accounts to a GeoParquet file beside ``target`` when there are over ``limit``."""
+    if accounts is None or len(accounts) <= limit:
+        return None
+    kinds = {c: layout.kind(TABLE, c) for c in layout.data_columns(TABLE)}
+    file = sidecar_name(target, version)
+    rows = write_batches(target.parent / file, arrow_schema(kinds), [arrow_table(accounts, kinds)])
+    return Base(file, version, rows)
 
 
 def _checkpoint(path: Path) -> None:

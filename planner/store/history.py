@@ -28,6 +28,7 @@ from planner.errors import WorkspaceError
 from planner.store.codec import row_images
 from planner.store.core import Change, Store, iso_date
 from planner.store.diff import RowChange, TableDiff, row_keys
+from planner.store.overlay import TABLE, frame_of, merged_table, overlay_in
 
 __all__ = [
     "coverage_as_of",
@@ -221,8 +222,15 @@ def table_as_of(
         h.c.tbl == table, *[h.c[k] == v for k, v in where.items()]
     )
     with store.reading() as conn:
-        now = store.read_table(conn, table, current_filter)
+        over = overlay_in(conn, store.layout, store.location) if table == TABLE else None
+        now = store.read_table(conn, table, current_filter) if over is None else None
         hist = conn.execute(hist_stmt.order_by(h.c.version, h.c.id)).all()
+    if now is None:  # accounts in a sidecar: the whole table, then the filter
+        assert over is not None
+        now = frame_of(merged_table(over, store.layout), store.layout)
+        for k, v in where.items():
+            if k in now.columns:
+                now = now[now[k] == v]
     state: dict[str, dict[str, Any] | None] = {}
     if len(now):
         keys = row_keys(now, s.TABLES[table].key)

@@ -10,7 +10,7 @@ reads the file; an updated row takes its base row's place, an inserted row
 comes after the base rows, a deleted one is left out.
 
 Compaction folds the overlay into a new file: it reads a snapshot, writes
-``NAME.accounts.vHEAD.parquet`` without holding the writer lock (streamed in
+``NAME.accounts.vHEAD.TAG.parquet`` without holding the writer lock (streamed in
 row groups), then in one write transaction points the meta at it and drops
 the overlay rows and deleted keys it folded (those written up to that
 snapshot; later ones stay and still apply). The previous file is kept until
@@ -63,6 +63,7 @@ __all__ = [
     "frame_of",
     "merged_table",
     "overlaid_tables",
+    "overlay_in",
     "plan_compaction",
     "read_overlay",
 ]
@@ -143,6 +144,15 @@ def read_overlay(
     return Overlay(base, changed, deleted, Path(location).parent, location)
 
 
+def overlay_in(conn: Connection, layout: Layout, location: str) -> Overlay | None:
+    """Read the accounts overlay and the meta naming its base (``None``: no sidecar)."""
+    if layout.backend != "gpkg":
+        return None
+    keys = (META_FILE, META_VERSION, META_ROWS)
+    meta = {k: v for k in keys if (v := _meta_value(conn, layout, k))}
+    return read_overlay(conn, layout, meta, location)
+
+
 def _kinds(layout: Layout, columns: list[str] | None = None) -> dict[str, s.Kind]:
     names = layout.data_columns(TABLE) if columns is None else columns
     return {c: layout.kind(TABLE, c) for c in names if c != s.GEOMETRY}
@@ -168,8 +178,12 @@ def merged_table(over: Overlay, layout: Layout, columns: list[str] | None = None
 def frame_of(table: pa.Table, layout: Layout) -> pd.DataFrame:
     """Return merged accounts as the conformed workspace frame (as :mod:`.columnar` reads one)."""
     data: dict[str, pd.Series] = {}
+    declared = set(s.TABLES[TABLE].column_names)
     for col in table.column_names:
         if col == s.GEOMETRY:
+            continue
+        if col not in declared:  # extra columns: pandas' own reading of Arrow, as .columnar
+            data[col] = table.column(col).to_pandas()
             continue
         values = arrow_column(table.column(col), layout.kind(TABLE, col))
         if values is None:  # the schema casts every column to its kind's type
@@ -219,16 +233,16 @@ class Compaction:
     seconds: float = 0.0
     installed: bool = False
     started: float = field(default_factory=time.perf_counter)
+    file: str = ""
+
+    def __post_init__(self) -> None:
+        self.file = self.file or sidecar_name(Path(self.location), self.version)
 
     @property
     def folder(self) -> Path:
         """The workspace's folder."""
         return Path(self.location).parent
 
-    @property
-    def file(self) -> str:
-        """The new sidecar's file name."""
-        return sidecar_name(Path(self.location), self.version)
 
     def write(self, layout: Layout) -> None:
         """Write the new sidecar (streamed from the old one when there is one)."""
@@ -271,12 +285,13 @@ class Compaction:
     def finish(self) -> None:
         """Remove the files no reader needs: all but the new one and the one it replaced.
 
-        A compaction that lost the race removes nothing: the winner's file
-        may bear the same name (both folded the same version).
+        A compaction that lost the race removes only its own file.
         """
         if self.installed:
             keep = {self.file} | ({self.previous.file} if self.previous is not None else set())
             remove_stale(self.folder, Path(self.location).stem, keep)
+        else:
+            (self.folder / self.file).unlink(missing_ok=True)
         self.seconds = time.perf_counter() - self.started
 
 
@@ -308,10 +323,7 @@ def plan_compaction(
     Returns ``None`` when there is nothing to fold: a sidecar with no
     changed rows, unless ``force``.
     """
-    meta = {
-        k: v for k in (META_FILE, META_VERSION, META_ROWS) if (v := _meta_value(conn, layout, k))
-    }
-    over = read_overlay(conn, layout, meta, location)
+    over = overlay_in(conn, layout, location)
     if over is not None:
         if not force and not len(over.changed) and not over.deleted:
             return None

@@ -2,7 +2,7 @@
 
 Past :data:`SIDECAR_ACCOUNTS` accounts (or ``$PLANNER_SIDECAR_ACCOUNTS``), a
 GeoPackage workspace keeps the accounts as they stood at one version in
-``NAME.accounts.vVERSION.parquet`` beside ``NAME.gpkg``; the GeoPackage's
+``NAME.accounts.vVERSION.TAG.parquet`` beside ``NAME.gpkg``; the GeoPackage's
 ``accounts`` table then holds only the rows changed since (the overlay, see
 :mod:`planner.store.overlay`). This module is the file side:
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -92,8 +93,13 @@ def threshold(given: int | None = None) -> int:
 
 
 def sidecar_name(gpkg: Path, version: int) -> str:
-    """Return the file name of the accounts of ``gpkg`` as of ``version``."""
-    return f"{gpkg.stem}.accounts.v{version}.parquet"
+    """Return a new file name for the accounts of ``gpkg`` as of ``version``.
+
+    A random tag keeps two files of one version apart (a workspace saved
+    over another, two compactions racing), so a file is never overwritten
+    while a reader may use it.
+    """
+    return f"{gpkg.stem}.accounts.v{version}.{uuid.uuid4().hex[:8]}.parquet"
 
 
 def _geo_metadata() -> bytes:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
-from planner.store import DATABASE_URL_ENV, is_database_url, open_store
+import pandas as pd
+
+from planner.store import DATABASE_URL_ENV, is_database_url, open_store, read_accounts
 from planner.workspace.core import Workspace
 
-__all__ = ["open_workspace", "resolve_target"]
+__all__ = ["open_accounts", "open_workspace", "resolve_target"]
 
 
 def open_workspace(target: str | os.PathLike[str], *, name: str | None = None) -> Workspace:
@@ -39,6 +42,36 @@ def open_workspace(target: str | os.PathLike[str], *, name: str | None = None) -
     where, server_name = resolve_target(target, name)
     store = open_store(where, name=server_name)
     return Workspace.from_snapshot(store, store.read())
+
+
+def open_accounts(
+    target: str | os.PathLike[str],
+    columns: Sequence[str] | None = None,
+    *,
+    name: str | None = None,
+    compact: bool = True,
+) -> pd.DataFrame:
+    """Read only the accounts (and only ``columns`` of them) of a stored workspace.
+
+    For a plan that needs a few account columns of a large workspace (ids
+    and points to assign, workload columns to balance) without opening the
+    whole workspace: see :func:`planner.store.read_accounts`, which it
+    calls. Repeated text comes as ``category`` unless ``compact`` is false.
+
+    Raises
+    ------
+    WorkspaceError
+        If the workspace cannot be opened, or its accounts file is missing
+        or unreadable (:class:`~planner.errors.SidecarError`).
+    InputError
+        If a column is not an accounts column.
+    """
+    where, server_name = resolve_target(target, name)
+    store = open_store(where, name=server_name, readonly=not is_database_url(where))
+    try:
+        return read_accounts(store, columns, compact=compact)
+    finally:
+        store.dispose()
 
 
 def resolve_target(
