@@ -59,7 +59,8 @@ def test_engine_solves_a_solomon_file(tmp_path):
     result = solve_instance(inst, time_limit_s=1.0, seed=1)
     assert result.feasible, result.violations
     assert sorted(c for r in result.routes for c in r) == list(range(1, 26))
-    assert result.runtime_s < 1.0 * 1.1 + 0.2
+    # The search stops at its time limit (wide slack: CI's two cores are shared by two workers).
+    assert result.runtime_s < 1.0 + 2.0
 
 
 @pytest.mark.slow
