@@ -414,10 +414,9 @@ def lookup(tree: CellTree, x: F64, y: F64) -> tuple[I64, I64, I64]:
     inside &= fx < nx0 * scale
     inside &= fy >= 0
     inside &= fy < ny0 * scale  # False for NaN
-    if inside.all():
-        idx = np.arange(len(fx), dtype=np.int64)
-    else:
-        idx = np.flatnonzero(inside)
+    whole = bool(inside.all())  # then positions among the kept points are the points'
+    idx = np.arange(len(fx), dtype=np.int64) if whole else np.flatnonzero(inside)
+    if not whole:
         fx, fy = fx[idx], fy[idx]
     ix, iy = fx.astype(np.int64), fy.astype(np.int64)  # fx, fy >= 0: truncation is floor
     fx -= ix
@@ -447,11 +446,13 @@ def lookup(tree: CellTree, x: F64, y: F64) -> tuple[I64, I64, I64]:
     calm &= value <= -2
     leaf = np.flatnonzero(calm)
     lid = (-value[leaf] - 2) // 2
-    lp, lpoly, unsure = _leaf_points(tree, lid, x[idx[leaf]], y[idx[leaf]])
+    at = leaf if whole else idx[leaf]
+    lp, lpoly, unsure = _leaf_points(tree, lid, x[at], y[at])
     exact[leaf[unsure]] = True
-    point = np.concatenate([idx[own], idx[leaf][lp]])
-    poly = np.concatenate([value[own], lpoly])
-    return point, poly, idx[exact]
+    mine = np.flatnonzero(own)
+    point = np.concatenate([mine if whole else idx[mine], at[lp]])
+    poly = np.concatenate([value[mine], lpoly])
+    return point, poly, np.flatnonzero(exact) if whole else idx[exact]
 
 
 def _leaf_sets(tree: CellTree, lid: I64) -> tuple[I64, I64]:
@@ -461,8 +462,9 @@ def _leaf_sets(tree: CellTree, lid: I64) -> tuple[I64, I64]:
     single = np.flatnonzero(one >= 0)
     if not len(multi):
         return single, one[single]
-    counts = np.diff(tree.leaf_set_ptr)[lid[multi]]
-    polys = tree.leaf_set[ranges(tree.leaf_set_ptr[lid[multi]], counts)]
+    starts = tree.leaf_set_ptr[lid[multi]]
+    counts = tree.leaf_set_ptr[lid[multi] + 1] - starts
+    polys = tree.leaf_set[ranges(starts, counts)]
     return (
         np.concatenate([single, np.repeat(multi, counts)]),
         np.concatenate([one[single], polys]),
@@ -471,9 +473,10 @@ def _leaf_sets(tree: CellTree, lid: I64) -> tuple[I64, I64]:
 
 def _leaf_points(tree: CellTree, lid: I64, x: F64, y: F64) -> tuple[I64, I64, NDArray[np.bool_]]:
     """Polygons of points in leaves: the leaf centre's, flipped by crossings."""
-    counts = np.diff(tree.leaf_seg_ptr)[lid]
+    starts = tree.leaf_seg_ptr[lid]
+    counts = tree.leaf_seg_ptr[lid + 1] - starts  # not a diff over every leaf
     seg_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    entries = ranges(tree.leaf_seg_ptr[lid], counts)
+    entries = ranges(starts, counts)
     f_item, f_poly, unsure = crossings(
         tree.leaf_qx[lid],
         tree.leaf_qy[lid],
