@@ -390,7 +390,7 @@ def _fingerprint(territories: gpd.GeoDataFrame, crs: Any) -> str:
     digest = hashlib.blake2b(digest_size=20)
     for column in (s.TERRITORY_ID, s.PARENT_ID, s.TYPE_ID, s.RULE):
         if column in territories.columns:
-            values = territories[column].astype(str).to_numpy(dtype=object).tolist()
+            values = territories[column].astype(str).to_numpy(dtype=object, na_value="").tolist()
             digest.update(column.encode())
             # the texts one after the other with their lengths: unambiguous, and no
             # per-value hashing (37,000 ids)
