@@ -3,6 +3,17 @@
 Run: python benchmarks/bench_store.py [--accounts 100000] [--open-accounts 1000000]
      [--edits 200] [--kills 100] [--url postgresql://...] [--parts edit,open,race,kill]
      [--keep /tmp/huge.gpkg]   (writing the 1M-account file takes minutes: keep it)
+     [--parts sidecar --sidecar-accounts 1000000 --ten-million]
+
+The ``sidecar`` part measures a large workspace whose accounts live in a
+GeoParquet file beside the .gpkg (planner.store.overlay) against the same
+workspace with every account in the GeoPackage: open time and peak memory
+(each open in a fresh process), saving a 50-account change, compaction,
+and reading only the columns a plan needs; beside geopandas' own
+``read_parquet`` of the same file and ``read_file`` of the same accounts in
+the GeoPackage, in the same run. ``--ten-million`` adds a 10M-account
+workspace (its file made by replicating the 1M one in Arrow batches) and
+reads the columns an assignment needs.
 
 The peer of a save is the previous planner's save (every table rewritten to
 a new GeoPackage with GDAL, then renamed over the old file), run here on
@@ -15,9 +26,13 @@ PostGIS rows run when --url or $PLANNER_DATABASE_URL names a server
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import shutil
+import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,8 +40,11 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pyogrio
 import shapely
 import sqlalchemy as sa
@@ -35,10 +53,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from planner import schema as s
 from planner.samples import sample_path
-from planner.store import create_store
+from planner.store import create_store, open_store
 from planner.store.connect import schema_for
 from planner.store.layout import HIDDEN, postgres_engine
 from planner.workspace import Workspace, open_workspace
+from planner.workspace.opening import open_accounts
 from tests.store.crash import kill_drill, race_drill, store_drill
 
 
@@ -133,7 +152,13 @@ def main() -> None:
     parser.add_argument(
         "--parts", default="edit,open,race,kill", help="which parts to run (comma-separated)"
     )
+    parser.add_argument("--sidecar-accounts", type=int, default=1_000_000)
+    parser.add_argument("--ten-million", action="store_true", help="add the 10M-account rows")
+    parser.add_argument("--measure", nargs=3, help=argparse.SUPPRESS)  # child: KIND PATH COLUMNS
     args = parser.parse_args()
+    if args.measure:
+        measure_child(*args.measure)
+        return
     folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
     backends: list[tuple[str, str]] = [("GeoPackage", str(folder / "big.gpkg"))]
     if args.url:
@@ -153,6 +178,8 @@ def main() -> None:
         race_part(args, backends, folder)
     if "kill" in parts:
         kill_part(args, backends, folder)
+    if "sidecar" in parts:
+        sidecar_part(args, folder)
     for label, target in backends:
         if label in names:
             _drop(label, target, names[label])
@@ -290,6 +317,140 @@ def kill_part(args: argparse.Namespace, backends: list[tuple[str, str]], folder:
             f"{len(rep.leftovers)}, versions reached {rep.versions[-1]}"
         )
         _drop(label, target, name)
+
+
+# -- large workspaces: accounts in a GeoParquet sidecar -------------------------------
+ASSIGN_COLUMNS = f"{s.ACCOUNT_ID},{s.GEOMETRY}"
+
+
+def measure_child(kind: str, path: str, columns: str) -> None:
+    """In a fresh process: do one read, print its seconds and memory as JSON."""
+    base = _rss_mb()
+    cols = columns.split(",") if columns != "-" else None
+    t = time.perf_counter()
+    if kind == "open":
+        rows = len(open_workspace(path).accounts)
+    elif kind == "accounts":
+        rows = len(open_accounts(path, cols))
+    elif kind == "read_parquet":
+        rows = len(gpd.read_parquet(path, columns=cols))
+    else:  # read_file: the accounts layer of a GeoPackage, GDAL with Arrow
+        rows = len(gpd.read_file(path, layer="accounts", columns=cols, use_arrow=True))
+    took = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": took, "peak_mb": peak, "base_mb": base, "rows": rows}))
+
+
+def _rss_mb() -> float:
+    """The process's resident memory now, in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(kind: str, path: Path, columns: str = "-") -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--measure", kind, str(path), columns],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _row(label: str, fig: dict[str, float]) -> None:
+    grown = fig["peak_mb"] - fig["base_mb"]
+    print(
+        f"{label:<52}{fig['seconds']:>8.2f} s  peak {fig['peak_mb'] / 1024:>5.2f} GB "
+        f"(+{grown / 1024:.2f} GB over imports)  {int(fig['rows']):,} rows"
+    )
+
+
+def _move_accounts(ws: Workspace, n: int, tag: str) -> float:
+    """Seconds to rename ``n`` accounts and commit the change."""
+    t = time.perf_counter()
+    frame = ws.accounts.copy()
+    frame.loc[frame.index[:n], s.NAME] = tag
+    ws.set_table("accounts", frame)
+    ws.commit(f"rename {n} accounts", user="bench")
+    return time.perf_counter() - t
+
+
+def sidecar_part(args: argparse.Namespace, folder: Path) -> None:
+    n = args.sidecar_accounts
+    print(f"\n== large workspace, {n:,} accounts: sidecar vs every account in the GeoPackage ==")
+    huge = big_workspace(n)
+    side, flat = folder / "side.gpkg", folder / "flat.gpkg"
+    for label, target, limit in (("sidecar", side, 0), ("GeoPackage only", flat, 10**12)):
+        t = time.perf_counter()
+        create_store(target, huge.tables, name=target.stem, sidecar_threshold=limit).dispose()
+        print(f"{'create, ' + label:<52}{time.perf_counter() - t:>8.2f} s")
+    del huge
+    parquet = next(folder.glob("side.accounts.v*.parquet"))
+    _row("open workspace, sidecar", _child("open", side))
+    _row("open workspace, GeoPackage only", _child("open", flat))
+    _row("peer: geopandas read_parquet, all columns", _child("read_parquet", parquet))
+    _row("peer: geopandas read_file (GDAL, arrow), all columns", _child("read_file", flat))
+    _row("accounts id+geometry, sidecar", _child("accounts", side, ASSIGN_COLUMNS))
+    _row("peer: read_parquet id+geometry", _child("read_parquet", parquet, ASSIGN_COLUMNS))
+    _row("accounts id+geometry, GeoPackage only", _child("accounts", flat, ASSIGN_COLUMNS))
+    for label, target in (("sidecar", side), ("GeoPackage only", flat)):
+        ws = open_workspace(target)
+        took = [_move_accounts(ws, 50, f"r{i}") for i in range(3)]
+        print(f"{'save a 50-account change, ' + label:<52}{statistics.median(took):>8.2f} s")
+        del ws
+    store = open_store(side)
+    t = time.perf_counter()
+    done = store.compact()
+    took = time.perf_counter() - t
+    rows = done.rows if done is not None else 0
+    print(f"{'compact (fold the changes into a new file)':<52}{took:>8.2f} s  {rows:,} rows")
+    store.dispose()
+    if args.ten_million:
+        ten_million(side, folder, 10)
+
+
+def ten_million(side: Path, folder: Path, copies: int) -> None:
+    """A workspace of ``copies`` x the sidecar's accounts, its file replicated in Arrow batches."""
+    store = open_store(side)
+    base = next(folder.glob("side.accounts.v*.parquet"))
+    source = pq.ParquetFile(base)
+    rows = source.metadata.num_rows * copies
+    target = folder / "ten.gpkg"
+    shutil.copyfile(side, target)
+    name = "ten.accounts.v1.bench.parquet"
+    rng = np.random.default_rng(1)
+    t = time.perf_counter()
+    with pq.ParquetWriter(folder / name, source.schema_arrow, compression="zstd") as writer:
+        for copy in range(copies):
+            for batch in source.iter_batches(batch_size=131_072):
+                ids = pa.array([f"{v}-{copy}" for v in batch.column(s.ACCOUNT_ID).to_pylist()])
+                xy = shapely.get_coordinates(
+                    shapely.from_wkb(batch.column(s.GEOMETRY).to_numpy(zero_copy_only=False))
+                )
+                xy = xy + rng.normal(0, 0.001, xy.shape)
+                wkb = pa.array(shapely.to_wkb(shapely.points(xy)), pa.binary())
+                cols = {f.name: batch.column(f.name) for f in source.schema_arrow}
+                cols[s.ACCOUNT_ID], cols[s.GEOMETRY] = ids, wkb
+                writer.write_table(pa.table(cols, schema=source.schema_arrow))
+    print(f"\n== {rows:,} accounts (file written in {time.perf_counter() - t:.0f} s) ==")
+    con = sqlite3.connect(target)
+    with con:
+        for key, value in (
+            ("accounts_sidecar", name),
+            ("accounts_sidecar_rows", str(rows)),
+        ):
+            con.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+        con.execute("DELETE FROM accounts")
+        con.execute("DELETE FROM tp_overlay_deleted")
+    con.close()
+    store.dispose()
+    _row("accounts id+geometry, sidecar", _child("accounts", target, ASSIGN_COLUMNS))
+    _row("peer: read_parquet id+geometry", _child("read_parquet", folder / name, ASSIGN_COLUMNS))
+    cols = f"{s.ACCOUNT_ID},{s.INDUSTRY},{s.VISITS_PER_MONTH},{s.GEOMETRY}"
+    _row("accounts id+industry+visits+geometry, sidecar", _child("accounts", target, cols))
+    _row("peer: read_parquet, same columns", _child("read_parquet", folder / name, cols))
 
 
 def _opener(target: str, name: str) -> Callable[[], Workspace]:

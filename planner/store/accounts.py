@@ -10,6 +10,7 @@ numbers as numpy, the points as shapely geometries.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import geopandas as gpd
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyogrio
 
 from planner import schema as s
 from planner.conform import conform
@@ -65,17 +67,36 @@ def read_accounts(
     wanted = _checked(store.layout, columns)
     with store.reading() as conn:
         over = overlay_in(conn, store.layout, store.location)
-        whole = None if over is not None else conform(store.read_table(conn, TABLE), TABLE)
+        whole = None
+        if over is None and store.backend != "gpkg":
+            whole = conform(store.read_table(conn, TABLE), TABLE)
     with store.faults("read"):
         if over is not None:
             table = merged_table(over, store.layout, wanted)
+        elif whole is None:  # every account in the GeoPackage: GDAL reads the columns
+            table = _gpkg_columns(store, wanted)
         else:
-            assert whole is not None
             kinds = {c: store.layout.kind(TABLE, c) for c in store.layout.data_columns(TABLE)}
             table = arrow_table(whole, kinds)
             table = table.select(wanted) if wanted is not None else table
             del whole
         return _frame(table, store.layout, compact)
+
+
+def _gpkg_columns(store: Store, wanted: list[str] | None) -> pa.Table:
+    data = store.layout.data_columns(TABLE)
+    columns = data if wanted is None else [c for c in wanted if c != s.GEOMETRY]
+    spatial = wanted is None or s.GEOMETRY in wanted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        meta, table = pyogrio.read_arrow(
+            store.location, layer=TABLE, columns=columns, read_geometry=spatial
+        )
+    out = {c: table.column(c) for c in columns}
+    if spatial:
+        out[s.GEOMETRY] = table.column(meta.get("geometry_name") or "wkb_geometry")
+    order = [c for c in (wanted or [*data, s.GEOMETRY]) if c in out]
+    return pa.table({c: out[c] for c in order})
 
 
 def _checked(layout: Layout, columns: Sequence[str] | None) -> list[str] | None:
