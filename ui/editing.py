@@ -21,6 +21,7 @@ from typing import Any, Literal
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 import streamlit as st
 from folium.plugins import Draw
@@ -101,48 +102,169 @@ def _for_display(geoms: np.ndarray) -> np.ndarray:
     return np.asarray(shapely.set_precision(geoms, 1e-5), dtype=object)
 
 
-def _clickable_units(
-    m: folium.Map,
-    units: gpd.GeoDataFrame,
-    owner: Mapping[str, str],
-    selected: str | None,
-    color: str,
-) -> None:
-    """Unit outlines that can be clicked; the selected territory's units are filled."""
+#: Reports a click on a unit to the app at once. The map component reports clicks a quarter
+#: of a second late (it waits for more events); this sends the same report right after the
+#: component noted the click, so its own late report finds nothing new to send. Only for a
+#: map that reports the clicked object and nothing else (the unit map).
+_REPORT_NOW = """function () {
+  var g = window.__GLOBAL_DATA__, app = window.Streamlit;
+  if (!g || !app || !g.returned_objects) { return; }
+  var now = {last_object_clicked: g.last_object_clicked,
+             last_object_clicked_count: g.last_object_clicked_count};
+  if (!g.returned_objects.every(function (k) { return k in now; })) { return; }
+  var data = {};
+  Object.keys(now).forEach(function (k) {
+    if (g.returned_objects.indexOf(k) >= 0) { data[k] = now[k]; }
+  });
+  if (JSON.stringify(g.previous_data) === JSON.stringify(data)) { return; }
+  g.previous_data = data;
+  app.setComponentValue(data);
+}"""
+
+#: The unit outlines of the unit map, made once per units (see :func:`ui.maps.kept_layer`);
+#: ``layer.tpPaint`` fills the selected territory's units and sets each unit's holder.
+_UNITS_JS = """function () {
+  var d = %(data)s, now = {mine: [], color: '#111111', owner: [], names: []}, shapes = [];
+  var report = %(report)s;
+  function look(k, over) {
+    var mine = !!now.mine[k];
+    return {color: mine ? now.color : '#6f6f6f', weight: over ? 3 : (mine ? 1.6 : 0.8),
+            fillColor: now.color, fillOpacity: over ? 0.5 : (mine ? 0.35 : 0.02)};
+  }
+  var group = L.geoJson(d, {
+    style: function (f) {
+      var s = look(f.properties.k, false); s.className = 'tp-edit-unit'; return s;
+    },
+    onEachFeature: function (f, l) {
+      var k = f.properties.k, o;
+      shapes[k] = l;
+      l.bindTooltip(function () {
+        o = now.owner[k];
+        return '<b>' + f.properties.title + '</b><br>unit ' + f.properties.uid + ' · '
+          + (o >= 0 ? now.names[o] : 'no territory');
+      }, {sticky: true});
+      l.on('mouseover', function () { l.setStyle(look(k, true)); });
+      l.on('mouseout', function () { l.setStyle(look(k, false)); });
+    }
+  });
+  group.on('click', function () { setTimeout(report, 0); });
+  group.tpPaint = function (p) {
+    now = p;
+    shapes.forEach(function (l, k) {
+      l.setStyle(look(k, false));
+      if (l._path) {
+        L.DomUtil[p.mine[k] ? 'addClass' : 'removeClass'](l._path, 'tp-edit-unit-mine');
+      }
+    });
+  };
+  return group;
+}"""
+
+#: The accounts of the editing maps, made once per accounts (see :func:`ui.maps.kept_layer`);
+#: ``layer.tpPaint`` colours each by its territory (only the markers whose colour changed).
+_ACCOUNTS_JS = """function () {
+  var d = %(data)s, now = {of: [], colors: [], names: []}, marks = [];
+  function popup(k) {
+    var r = d.rows[k], t = now.of[k];
+    return '<div class="tp-popup"><b>' + r[2] + '</b><br><span class="tp-k">Account id:</span> '
+      + r[3] + '<br><span class="tp-k">Territory:</span> <span class="tp-sw" style="background:'
+      + now.colors[t] + '"></span>' + now.names[t] + '</div>';
+  }
+  var group = L.featureGroup();
+  d.rows.forEach(function (r, k) {
+    var mk = L.circleMarker([r[0], r[1]], {radius: d.radius, color: '#ffffff', weight: 1,
+      opacity: 0.9, fillColor: d.grey, fillOpacity: 0.95, className: 'tp-account'});
+    mk.bindPopup(function () { return popup(k); }, {maxWidth: 320});
+    marks.push(mk);
+    group.addLayer(mk);
+  });
+  group.tpPaint = function (p) {
+    now = p;
+    for (var k = 0; k < marks.length; k++) {
+      var c = p.colors[p.of[k]];
+      if (marks[k].options.fillColor !== c) { marks[k].setStyle({fillColor: c}); }
+    }
+  };
+  return group;
+}"""
+
+
+def _json(value: object) -> str:
+    """JSON for a script inside the page (``</`` cannot end the script early)."""
+    return json.dumps(value, separators=(",", ":")).replace("</", "<\\/")
+
+
+def _unit_shapes(units: gpd.GeoDataFrame) -> str:
+    """The units' outlines as GeoJSON text: position ``k``, id and (escaped) title per unit."""
     shapes = units.to_crs(s.STORAGE_CRS) if units.crs is not None else units
-    ids = units[s.UNIT_ID].astype(str)
+    ids = units[s.UNIT_ID].astype(str).tolist()
     names = units[s.NAME].tolist() if s.NAME in units.columns else [None] * len(units)
-    labels = []
-    for uid, name in zip(ids, names, strict=True):
-        title = html.escape(str(name)) if isinstance(name, str) and name else html.escape(uid)
-        where = owner.get(uid)
-        labels.append(
-            f"<b>{title}</b><br>unit {html.escape(uid)} · "
-            f"{html.escape(where) if where else 'no territory'}"
-        )
     data = gpd.GeoDataFrame(
-        {"uid": ids.to_numpy(), "mine": [owner.get(u) == selected for u in ids], "label": labels},
+        {
+            "k": np.arange(len(ids)),
+            "uid": [html.escape(u) for u in ids],
+            "title": [html.escape(n if isinstance(n, str) and n else u)
+                      for u, n in zip(ids, names, strict=True)],
+        },
         geometry=_for_display(np.asarray(shapes.geometry.values, dtype=object)),
         crs=s.STORAGE_CRS,
-    )
+    )  # fmt: skip
+    return data.to_json(drop_id=True, separators=(",", ":")).replace("</", "<\\/")
 
-    def style(feature: dict[str, Any]) -> dict[str, Any]:
-        mine = bool(feature["properties"]["mine"])
-        return {
-            "color": color if mine else "#6f6f6f",
-            "weight": 1.6 if mine else 0.8,
-            "fillColor": color,
-            "fillOpacity": 0.35 if mine else 0.02,
-            "className": "tp-edit-unit tp-edit-unit-mine" if mine else "tp-edit-unit",
-        }
 
-    folium.GeoJson(
-        data.to_json(drop_id=True),
-        style_function=style,
-        highlight_function=lambda _f: {"weight": 3, "fillOpacity": 0.5},
-        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
-        control=False,
-    ).add_to(m)
+def _unit_layer(ws: Workspace, scenario_id: str, selected: str | None, color: str) -> MapParts:
+    """The clickable unit outlines, the selected territory's filled (kept across edits)."""
+    units = ws.units
+    shapes = cache.by_frames("edit-unit-shapes", (units,), lambda: _unit_shapes(units))
+    owner = edit.unit_owners(ws, scenario_id, selected=selected)
+    ids = units[s.UNIT_ID].astype(str).tolist()
+    holders = sorted(set(owner.values()))
+    where = {t: i for i, t in enumerate(holders)}
+    paint = {
+        "mine": [owner.get(u) == selected for u in ids],
+        "color": color,
+        "owner": [where.get(owner.get(u, ""), -1) for u in ids],
+        "names": [html.escape(t) for t in holders],
+    }
+    make = _UNITS_JS % {"data": shapes, "report": _REPORT_NOW}
+    return maps.kept_layer("edit-units", make, f"layer.tpPaint({_json(paint)});")
+
+
+def _account_rows(accounts: gpd.GeoDataFrame) -> tuple[list[str], str]:
+    """The located accounts' ids and their markers' data (position to ~1 m, title, id)."""
+    located = accounts[accounts.geometry.notna() & ~accounts.geometry.is_empty]
+    if located.crs is not None and not located.crs.equals(s.STORAGE_CRS):
+        located = located.to_crs(s.STORAGE_CRS)
+    ids = located[s.ACCOUNT_ID].astype(str).tolist()
+    names = located[s.NAME].astype(object).tolist() if s.NAME in located.columns else ids
+    xy = np.round(shapely.get_coordinates(located.geometry.values), 5).tolist()
+    rows = [
+        [y, x, html.escape(n if isinstance(n, str) and n.strip() else i), html.escape(i)]
+        for (x, y), n, i in zip(xy, names, ids, strict=True)
+    ]
+    data = {"rows": rows, "radius": 5 if len(rows) <= 2000 else 4, "grey": viz.UNASSIGNED_COLOR}
+    return ids, _json(data)
+
+
+def _account_layer(
+    ws: Workspace, scenario_id: str, terr: gpd.GeoDataFrame, colors: Mapping[str, str]
+) -> MapParts:
+    """The accounts coloured by territory, kept across edits (only their colours change)."""
+    accounts = ws.accounts
+    ids, data = cache.by_frames("edit-account-rows", (accounts,), lambda: _account_rows(accounts))
+    owner = cache.owners(ws, scenario_id)
+    keys = sorted({str(t) for t in owner.to_numpy()})
+    names = {str(t): str(n) if isinstance(n, str) and n.strip() else str(t)
+             for t, n in zip(terr[s.TERRITORY_ID], terr[s.NAME], strict=True)}  # fmt: skip
+    index = {t: i for i, t in enumerate(keys)}
+    of = pd.Series(ids, dtype=object).map(owner.astype(str).to_dict()).map(index)
+    paint = {
+        "of": of.fillna(len(keys)).astype("int64").tolist(),
+        "colors": [colors.get(t, viz.UNASSIGNED_COLOR) for t in keys] + [viz.UNASSIGNED_COLOR],
+        "names": [html.escape(names.get(t, t)) for t in keys] + ["(none)"],
+    }
+    make = _ACCOUNTS_JS % {"data": data}
+    return maps.kept_layer("edit-accounts", make, f"layer.tpPaint({_json(paint)});")
 
 
 def _editable_shape(m: folium.Map, geometry: BaseGeometry, color: str) -> folium.FeatureGroup:
@@ -183,37 +305,60 @@ def edit_map_parts(
 
     The map is put together from parts rendered and cached apart
     (:func:`ui.maps.compose`): the tools of the mode (per version, mode
-    and selection), the scenario's territories, accounts and legend (per
-    version, shared by every mode), the units' outlines and the place names
-    (per units and accounts: they outlive edits). A mode switch renders
-    only the tools; a unit click the tools and the territories.
+    and selection), the scenario's territories and legend (per version,
+    shared by every mode), the units' outlines and the place names (per
+    units and accounts: they outlive edits). The accounts and the
+    clickable units are layers the browser keeps across edits
+    (:func:`ui.maps.kept_layer`): their bulk is made once per accounts and
+    units, and an edit sends only their colours and holders. A mode switch
+    renders only the tools; a unit click the tools and the territories.
+    More accounts than ``options.cluster_threshold`` are drawn clustered
+    with the territories instead, as on the Map page.
     """
     content = state.content_key(ws)
     terr = ws.territories(scenario_id)
     bounds = map_bounds(ws.accounts, terr, ws.units if terr.empty else None)
+    colors = _colors(terr)
     tools = cache.map_parts(
         content,
         f"edit-tools|{scenario_id}|{mode}|{selected}|{zoom_to_selected}|{options.tiles}",
         lambda: _tools_map(ws, scenario_id, bounds, mode, selected, options, zoom_to_selected),
         split=True,
     )  # fmt: skip
+    kept = options.show_accounts and _located(ws.accounts) <= options.cluster_threshold
+    drawn = options.show_accounts and not kept  # clustered with the territories
+    scene_options = replace(options, show_units=False, show_places=False, show_accounts=drawn)
     scene = cache.map_parts(
         content,
-        f"edit-scene|{scenario_id}|{options!r}",
+        f"edit-scene|{scenario_id}|{scene_options!r}",
         lambda: viz.workspace_map(
-            ws,
-            scenario_id,
-            options=replace(options, show_units=False, show_places=False),
-            owner=cache.owners(ws, scenario_id),
+            ws, scenario_id, options=scene_options, owner=cache.owners(ws, scenario_id)
         ),
         split=True,
     )
     under = [scene]  # the tools' layers stay on top: the unit outlines take the clicks
     if options.show_places:
         under.append(_places(ws, scenario_id, terr, bounds))
+    if kept:
+        under.append(_account_layer(ws, scenario_id, terr, colors))
+    if mode == "units" and not ws.units.empty:
+        color = colors.get(selected or "", _SELECTED_COLOR)
+        under.append(_unit_layer(ws, scenario_id, selected, color))
     if mode != "units" and options.show_units and not ws.units.empty:
         under.insert(0, _unit_outlines(ws, bounds, options))  # below the territories
     return maps.compose(tools, *under)
+
+
+def _colors(terr: gpd.GeoDataFrame) -> dict[str, str]:
+    """Each leaf territory's colour, as :func:`planner.viz.workspace_map` gives it."""
+    shapes = gpd.GeoSeries(terr.geometry.to_numpy(), index=terr[s.TERRITORY_ID].astype(str))
+    return viz.territory_colors(viz.leaf_territory_ids(terr), geometries=shapes)
+
+
+def _located(accounts: gpd.GeoDataFrame) -> int:
+    """How many accounts have a location (more than the cluster threshold: clustered markers)."""
+    geoms = accounts.geometry
+    return int((geoms.notna() & ~geoms.is_empty).sum())
 
 
 def _places(
@@ -258,23 +403,17 @@ def _tools_map(
     """The map itself with the tools of ``mode`` and the selection (see :func:`edit_map_parts`)."""
     m = viz.base_map(bounds, tiles=options.tiles)
     terr = ws.territories(scenario_id)
-    leaves = viz.leaf_territory_ids(terr)
     shapes = gpd.GeoSeries(terr.geometry.to_numpy(), index=terr[s.TERRITORY_ID].astype(str))
-    colors = viz.territory_colors(leaves, geometries=shapes)
     found = shapes.get(selected) if selected is not None else None
     geom: BaseGeometry = found if found is not None else shapely.Polygon()
     has_shape = not geom.is_empty
-    color = colors.get(selected or "", _SELECTED_COLOR)
-    if mode == "units":
-        owner = edit.unit_owners(ws, scenario_id, selected=selected)
-        _clickable_units(m, ws.units, owner, selected, color)
     if has_shape and (mode != "draw" or zoom_to_selected):
         # (not while drawing: a new selection would redraw the map and lose the drawing)
         _outline(m, geom, color=_SELECTED_COLOR, class_name="tp-edit-selected")
     if mode == "draw":
         _draw_tools(m)
     elif mode == "edit" and has_shape:
-        _edit_tools(m, geom, color)
+        _edit_tools(m, geom, _colors(terr).get(selected or "", _SELECTED_COLOR))
     if zoom_to_selected and has_shape:
         west, south, east, north = geom.bounds
         m.fit_bounds([[south, west], [north, east]], padding=(24, 24))

@@ -16,6 +16,7 @@ with no reload, no flicker and no lost click on a map just drawn.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ __all__ = [
     "MapParts",
     "attribution_caption",
     "compose",
+    "kept_layer",
     "map_parts",
     "missing_vendor_files",
     "show_map",
@@ -69,12 +71,33 @@ _ELEMENT_ID = re.compile(r"_[0-9a-f]{32}")
 
 #: Replaces the layers of the previous update: what the layers' script adds to the map
 #: (layers and controls) is remembered and removed before the next layers are added.
+#: ``tpKeep(key, make)`` (see :func:`kept_layer`) keeps a layer across updates instead: made
+#: once by ``make()``, reused while later updates name the same key, removed once one does not.
+#: A reused layer keeps its place in the drawing order: it and what follows it come to the
+#: front again, in order, so the layers stack as listed whatever was kept.
 _LAYERS_BEGIN = """
 (function () {
 var map_div = window.map;
 (window.tpLayers || []).forEach(function (x) { try { x.remove(); } catch (e) {} });
 var added = window.tpLayers = [];
-var keep = function (e) { added.push(e.layer); };
+var before = window.tpKept || {}, kept = {}, order = [], reused = -1, quiet = false;
+var keep = function (e) {  // the map's renderers stay: kept layers are drawn in them
+  if (quiet || e.layer instanceof L.Renderer) { return; }
+  added.push(e.layer); order.push(e.layer);
+};
+var tpKeep = function (key, make) {
+  var layer = before[key];
+  delete before[key];
+  if (layer) {
+    if (reused < 0) { reused = order.length; }
+  } else {
+    quiet = true;
+    try { layer = make().addTo(map_div); } finally { quiet = false; }
+  }
+  kept[key] = layer;
+  order.push(layer);
+  return layer;
+};
 var controlAddTo = L.Control.prototype.addTo;
 L.Control.prototype.addTo = function (map) {
   added.push(this); return controlAddTo.call(this, map);
@@ -86,9 +109,19 @@ _LAYERS_END = """
 } finally {
   map_div.off('layeradd', keep);
   L.Control.prototype.addTo = controlAddTo;
+  Object.keys(before).forEach(function (k) { try { before[k].remove(); } catch (e) {} });
+  window.tpKept = kept;
+  for (var i = Math.max(reused, 0); reused >= 0 && i < order.length; i++) {
+    if (typeof order[i].bringToFront === 'function') { order[i].bringToFront(); }
+  }
 }
 })();
 """
+#: A map's bounds when it has none (a part made of layers only).
+_NO_BOUNDS: dict[str, dict[str, float | None]] = {
+    "_southWest": {"lat": None, "lng": None},
+    "_northEast": {"lat": None, "lng": None},
+}
 
 
 @dataclass(frozen=True)
@@ -244,6 +277,36 @@ def compose(base: MapParts, *under: MapParts) -> MapParts:
         mount=base.mount,
         body=body,
     )
+
+
+def kept_layer(name: str, make: str, update: str = "") -> MapParts:
+    """Layers made once and kept in the map across updates; ``update`` runs on them every time.
+
+    For layers whose bulk rarely changes (the accounts' markers, the unit
+    outlines) while a little of them changes with every edit (colours,
+    labels): the browser makes them once and only restyles them after.
+
+    Parameters
+    ----------
+    name
+        What the layer is; with ``make``'s text it names the layer kept
+        (other text, a new layer: the old one is removed).
+    make
+        A JavaScript function expression returning a Leaflet layer (not yet
+        on the map); it runs once per map and text.
+    update
+        JavaScript statements run on every update with the layer as ``layer``.
+
+    Returns
+    -------
+    MapParts
+        Layers only, to :func:`compose` under a map.
+    """
+    digest = hashlib.sha1(make.encode()).hexdigest()[:16]
+    key = json.dumps(f"{name}|{digest}")
+    body = f"(function (layer) {{\n{update}\n}})(tpKeep({key}, {make}));"
+    return MapParts(script="", layers=_wrapped(body), header="", html="", css_links=(),
+                    js_links=(), bounds=_NO_BOUNDS, zoom=None, mount="", body=body)  # fmt: skip
 
 
 def show_parts(

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +15,8 @@ import pytest
 from shapely.geometry import box
 from streamlit.testing.v1 import AppTest
 
+from planner import edit, viz
 from planner import schema as s
-from planner import viz
 from tests.app.test_edit_pages import FakeMap, _app_on, _open, _ws
 from ui import cache, maps
 
@@ -110,3 +112,92 @@ def test_mode_switches_reuse_the_territories_and_a_unit_click_redraws_them(
     assert any("Removed unit U00 from T1" in m.value for m in at.success)
     assert counted["scene"] == 2
     assert shown[-1].mount == units_map.mount  # the same map: only its layers change
+
+
+def _kept_keys(body: str) -> dict[str, str]:
+    """The layers a map's script keeps across updates (``tpKeep``): name -> key."""
+    found = re.findall(r'tpKeep\("([a-z-]+)\|([0-9a-f]+)"', body)
+    return dict(found)
+
+
+def _paint(body: str, name: str) -> dict[str, Any]:
+    """What the update paints on the kept layer ``name`` (the JSON given to ``tpPaint``)."""
+    start = body.index(f'tpKeep("{name}|')
+    open_at = body.rindex("layer.tpPaint(", 0, start) + len("layer.tpPaint(")
+    return dict(json.loads(body[open_at : body.index(");\n}", open_at)]))
+
+
+def test_unit_map_keeps_accounts_and_units_and_sends_their_colours(
+    small_workspace_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The accounts and the clickable units are made once in the browser: a click sends the same
+    layers (same keys) with new colours; the moved unit is painted as the selected's."""
+    shown: list[maps.MapParts] = []
+    fake = FakeMap()
+
+    def show(parts: maps.MapParts, **kwargs: Any) -> Any:
+        shown.append(parts)
+        return fake(parts, **kwargs)
+
+    monkeypatch.setattr("ui.maps.show_parts", show)
+    monkeypatch.setattr("ui.maps.show_map", fake)
+    at: AppTest = _app_on(str(small_workspace_file), monkeypatch)
+    _open(at, "app_pages/territories.py")
+    at.selectbox(key="tp.edit.selected").set_value("T1").run()
+    at.segmented_control(key="tp.edit.mode").set_value("units").run()
+    before = shown[-1]
+    keys_before = _kept_keys(before.body)
+    assert set(keys_before) == {"edit-accounts", "edit-units"}
+    assert "tp-account" not in before.body.split("tpKeep(")[0]  # not drawn twice
+    ws = _ws(at)
+    units = ws.units[s.UNIT_ID].astype(str).tolist()
+    painted = _paint(before.body, "edit-units")
+    sid = ws.active_scenario_id()
+    t1 = {u for u, t in edit.unit_owners(ws, sid, selected="T1").items() if t == "T1"}
+    assert t1
+    assert {u for u, mine in zip(units, painted["mine"], strict=True) if mine} == t1
+    other = sorted(set(units) - t1)[0]
+    spot = ws.units.set_index(s.UNIT_ID).loc[other].geometry.representative_point()
+    fake.send({"last_object_clicked": {"lat": spot.y, "lng": spot.x}})
+    at.run()
+    assert any(f"Added unit {other} to T1" in m.value for m in at.success)
+    after = shown[-1]
+    assert _kept_keys(after.body) == keys_before  # the browser keeps both layers
+    now = _paint(after.body, "edit-units")
+    t1_now = {u for u, t in edit.unit_owners(_ws(at), sid, selected="T1").items() if t == "T1"}
+    assert other in t1_now
+    assert {u for u, mine in zip(units, now["mine"], strict=True) if mine} == t1_now
+    colours = _paint(after.body, "edit-accounts")
+    owner = cache.owners(_ws(at), sid)
+    ids = _ws(at).accounts[s.ACCOUNT_ID].astype(str).tolist()
+    moved = [i for i in ids if owner.get(i) == "T1"]
+    t1_colour = {colours["colors"][colours["of"][ids.index(i)]] for i in moved}
+    assert len(t1_colour) == 1  # every account of T1 in its colour
+
+
+def test_many_accounts_are_drawn_clustered_with_the_territories(
+    small_workspace_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the cluster threshold the accounts are not a kept layer: the territories' part draws
+    them (clustered, as on the Map page)."""
+    shown: list[maps.MapParts] = []
+    fake = FakeMap()
+
+    def show(parts: maps.MapParts, **kwargs: Any) -> Any:
+        shown.append(parts)
+        return fake(parts, **kwargs)
+
+    monkeypatch.setattr("ui.maps.show_parts", show)
+    monkeypatch.setattr("ui.maps.show_map", fake)
+    real = viz.MapOptions
+
+    def few(**kwargs: Any) -> viz.MapOptions:
+        return real(**{**kwargs, "cluster_threshold": 5})
+
+    monkeypatch.setattr("ui.state.MapOptions", few)
+    at: AppTest = _app_on(str(small_workspace_file), monkeypatch)
+    _open(at, "app_pages/territories.py")
+    assert not at.exception, [e.value for e in at.exception]
+    body = shown[-1].body
+    assert "edit-accounts" not in _kept_keys(body)
+    assert "tp-account" in body
