@@ -170,7 +170,7 @@ def _remembered_coordinates(values: Any) -> tuple[NDArray[np.float64], NDArray[n
         return _coordinates(geoms)
     found = _MEMO.get(values, geoms)
     if found is not None:
-        return found  # type: ignore[no-any-return]
+        return found
     x, y = _coordinates(geoms)
     x.flags.writeable = False
     y.flags.writeable = False

@@ -20,6 +20,7 @@ edge. Polygons must be valid (:func:`planner.geo.shapes.repair_polygons`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -80,7 +81,7 @@ class CellTree:
     origin: tuple[float, float]
     cell0: float
     shape0: tuple[int, int]
-    levels: tuple[I64, ...]
+    levels: tuple[NDArray[np.signedinteger[Any]], ...]
     leaf_qx: F64
     leaf_qy: F64
     leaf_seg_ptr: I64
@@ -222,6 +223,7 @@ def build_cell_tree(
             cells, split, segments, tree, origin, cell0, shape0, level, leaves
         )
         levels.append(values)
+    levels = [_compact(v) for v in levels]
     cat = np.concatenate
     leaf_set = cat(leaves.sets).astype(np.int64) if leaves.sets else np.empty(0, np.int64)
     set_ptr = _ptr(leaves.set_counts)
@@ -240,6 +242,13 @@ def build_cell_tree(
         leaf_one=_single(set_ptr, leaf_set),
         segments=segments,
     )
+
+
+def _compact(values: I64) -> NDArray[np.signedinteger[Any]]:
+    """Node values in 32 bits when they fit (half the memory and faster gathers)."""
+    if not len(values) or (values.min() >= -(1 << 31) and values.max() < 1 << 31):
+        return values.astype(np.int32)
+    return values
 
 
 def _single(set_ptr: I64, polys: I64) -> I64:
