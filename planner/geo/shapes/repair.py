@@ -31,19 +31,23 @@ _TYPE_NAMES = np.array(
 )  # fmt: skip
 
 
-def _labels(frame: gpd.GeoDataFrame, id_column: str | None) -> list[str]:
-    """Names of the features for messages: their id, else ``feature <row>``."""
-    if id_column and id_column in frame.columns:
-        ids = frame[id_column].tolist()
-        return [
-            str(v) if v is not None and v == v else f"feature {i + 1}" for i, v in enumerate(ids)
-        ]
-    if s.NAME in frame.columns:
-        names = frame[s.NAME].tolist()
-        return [
-            str(v) if v is not None and v == v else f"feature {i + 1}" for i, v in enumerate(names)
-        ]
-    return [f"feature {i + 1}" for i in range(len(frame))]
+class _Labels:
+    """Names of the features for messages: their id, else ``feature <row>``.
+
+    Made only for the features a message names (37,000 clean shapes need none).
+    """
+
+    def __init__(self, frame: gpd.GeoDataFrame, id_column: str | None) -> None:
+        column = (
+            id_column
+            if id_column and id_column in frame.columns
+            else (s.NAME if s.NAME in frame.columns else None)
+        )
+        self._values = None if column is None else frame[column].to_numpy(dtype=object)
+
+    def __getitem__(self, i: int | np.integer) -> str:
+        v = None if self._values is None else self._values[i]
+        return str(v) if v is not None and v == v else f"feature {int(i) + 1}"
 
 
 def _warn(message: str, labels: Iterable[str], what: str) -> str:
@@ -145,7 +149,7 @@ def repair_polygons(
         a polygon was expected), or is empty when ``allow_empty`` is false.
     """
     out = frame.copy()
-    labels = _labels(out, id_column)
+    labels = _Labels(out, id_column)
     geoms = np.asarray(out.geometry.values, dtype=object).copy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     _keep_polygons(geoms, missing, labels, what, allow_empty)
@@ -161,7 +165,7 @@ def repair_polygons(
 
 
 def _keep_polygons(
-    geoms: np.ndarray, missing: np.ndarray, labels: list[str], what: str, allow_empty: bool
+    geoms: np.ndarray, missing: np.ndarray, labels: _Labels, what: str, allow_empty: bool
 ) -> None:
     """Keep the polygons of collections in place; raise naming every feature that has none.
 
@@ -209,7 +213,7 @@ def _keep_polygons(
 
 
 def _polygons_of_collections(
-    geoms: np.ndarray, collection: np.ndarray, labels: list[str], what: str
+    geoms: np.ndarray, collection: np.ndarray, labels: _Labels, what: str
 ) -> tuple[list[Problem], np.ndarray]:
     """Replace each geometry collection by its polygons in place.
 
@@ -231,7 +235,7 @@ def _polygons_of_collections(
     return problems, collection & ~no_poly
 
 
-def _make_valid(geoms: np.ndarray, missing: np.ndarray, labels: list[str], what: str) -> None:
+def _make_valid(geoms: np.ndarray, missing: np.ndarray, labels: _Labels, what: str) -> None:
     """Repair invalid shapes in place (self-intersections, bow-ties, bad rings)."""
     present = ~shapely.is_missing(geoms) & ~missing
     idx = np.flatnonzero(present)
@@ -251,7 +255,7 @@ def _present(geoms: np.ndarray) -> np.ndarray:
 
 
 def _remove_slivers(
-    geoms: np.ndarray, crs: object, labels: list[str], what: str, min_part_area_m2: float
+    geoms: np.ndarray, crs: object, labels: _Labels, what: str, min_part_area_m2: float
 ) -> None:
     """Remove parts and holes under ``min_part_area_m2`` in place."""
     idx = _present(geoms)
@@ -298,7 +302,7 @@ def _parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-def _orient(geoms: np.ndarray, labels: list[str], what: str, warn_orientation: bool) -> None:
+def _orient(geoms: np.ndarray, labels: _Labels, what: str, warn_orientation: bool) -> None:
     """Make exteriors counter-clockwise and holes clockwise, in place."""
     idx = _present(geoms)
     if not len(idx):
@@ -316,7 +320,7 @@ def _orient(geoms: np.ndarray, labels: list[str], what: str, warn_orientation: b
 
 
 def _check_emptied(
-    geoms: np.ndarray, missing: np.ndarray, labels: list[str], what: str, allow_empty: bool
+    geoms: np.ndarray, missing: np.ndarray, labels: _Labels, what: str, allow_empty: bool
 ) -> None:
     """Report shapes the repairs emptied: an error unless ``allow_empty``, else a warning."""
     emptied = shapely.is_empty(geoms) & ~missing
