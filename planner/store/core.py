@@ -369,8 +369,10 @@ class Store:
             version = head + 1
             overlaid = overlaid_tables(conn, self.layout)
             apply_rows(self.layout, conn, rows, version, overlaid)
-            grew = any(r.table == TABLE and r.op != "delete" for r in rows)
-            due = grew and compaction_due(conn, self.layout, self.sidecar_threshold, not overlaid)
+            ops = {r.op for r in rows if r.table == TABLE}
+            due = bool(ops - {"delete"}) and compaction_due(
+                conn, self.layout, self.sidecar_threshold, "insert" in ops
+            )
             change = Change(
                 version=version,
                 base_version=base_version,
