@@ -14,28 +14,48 @@ conforming and validating the whole frame gives: another number of rows,
 other columns or column types, many changed rows, a changed row that breaks
 the schema (the whole check then reports it with its row numbers), or a
 changed key that another row has.
+
+A new scenario's rows are all new: :func:`append_rows` puts them after the
+table's own rows (every old row keeps its place), and :func:`diff_pending`
+records them at commit as inserts straight away, without comparing the
+table. Both hand on what is known per frame: the positions of each
+scenario's rows and their digest (:func:`scenario_digest`).
 """
 
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from planner import schema as s
 from planner.conform import conform
 from planner.errors import InputError
-from planner.store.diff import column_differs, identical, row_keys, rows_with_keys
+from planner.store import Store
+from planner.store.codec import row_images
+from planner.store.diff import (
+    RowChange,
+    TableDiff,
+    column_differs,
+    identical,
+    row_keys,
+    rows_with_keys,
+)
 
 __all__ = [
     "MAX_CHANGED_SHARE",
     "RowEdit",
+    "append_rows",
     "as_range",
+    "diff_pending",
     "replace_rows",
     "same_scenario_column",
+    "scenario_digest",
     "scenario_positions",
     "take_rows",
 ]
@@ -52,8 +72,19 @@ class RowEdit:
     rows: np.ndarray
 
 
-#: Per frame object (weakly), the positions of each scenario's rows found so far.
-_POSITIONS: dict[int, tuple[weakref.ref[pd.DataFrame], dict[str, np.ndarray]]] = {}
+@dataclass
+class _Facts:
+    """What is known of one frame object: per scenario its rows' positions and digest, and
+    the frame it was made from by appending rows (with their positions)."""
+
+    positions: dict[str, np.ndarray] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)
+    appended_to: weakref.ref[pd.DataFrame] | None = None
+    appended: np.ndarray | None = None
+
+
+#: Per frame object (weakly), what is known of it.
+_FACTS: dict[int, tuple[weakref.ref[pd.DataFrame], _Facts]] = {}
 
 
 def scenario_positions(frame: pd.DataFrame, scenario_id: str) -> np.ndarray:
@@ -92,14 +123,18 @@ def take_rows(frame: pd.DataFrame, at: np.ndarray) -> pd.DataFrame:
     return part.reset_index(drop=True)
 
 
-def _known(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+def _facts(frame: pd.DataFrame) -> _Facts:
     ident = id(frame)
-    entry = _POSITIONS.get(ident)
+    entry = _FACTS.get(ident)
     if entry is not None and entry[0]() is frame:
         return entry[1]
-    known: dict[str, np.ndarray] = {}
-    _POSITIONS[ident] = (weakref.ref(frame, lambda _r: _POSITIONS.pop(ident, None)), known)
-    return known
+    facts = _Facts()
+    _FACTS[ident] = (weakref.ref(frame, lambda _r: _FACTS.pop(ident, None)), facts)
+    return facts
+
+
+def _known(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    return _facts(frame).positions
 
 
 def same_scenario_column(old: pd.DataFrame, new: pd.DataFrame, at: np.ndarray) -> bool:
@@ -252,5 +287,133 @@ def _patched(
         else pd.DataFrame(data, copy=False)
     )
     if s.SCENARIO_ID in old.columns and s.SCENARIO_ID not in columns:
-        _known(out).update(_known(old))  # the rows of each scenario stay where they were
+        _hand_on(old, out, places)  # the rows of each scenario stay where they were
     return out
+
+
+def _hand_on(old: pd.DataFrame, new: pd.DataFrame, changed: np.ndarray) -> None:
+    """Give ``new`` (``old`` with the rows at ``changed`` changed or added, every scenario's
+    rows in their places) the positions of ``old``'s scenarios, and the digests of those
+    whose rows it did not change."""
+    was, now = _facts(old), _facts(new)
+    now.positions.update(was.positions)
+    for sid, digest in was.digests.items():
+        at = was.positions.get(sid)
+        if at is not None and not np.isin(at, changed).any():
+            now.digests[sid] = digest
+
+
+# --- a scenario's rows: digest, appending, recording the new rows ------------------------
+def scenario_digest(frame: pd.DataFrame, scenario_id: str) -> str:
+    """Return a digest of the values of ``frame``'s rows of ``scenario_id``.
+
+    Equal digests mean equal rows (barring a hash collision). It is worked
+    out once per frame object and handed on to the tables made from it by
+    :func:`replace_rows` and :func:`append_rows` that leave those rows as
+    they are: saving another scenario costs no new digest.
+    """
+    facts = _facts(frame)
+    found = facts.digests.get(scenario_id)
+    if found is None:
+        found = _digest(take_rows(frame, scenario_positions(frame, scenario_id)))
+        facts.digests[scenario_id] = found
+    return found
+
+
+def _digest(rows: pd.DataFrame) -> str:
+    """The rows' count, a hash of their plain values and one of their shapes."""
+    plain = rows.drop(columns=[s.GEOMETRY], errors="ignore")
+    values = int(pd.util.hash_pandas_object(plain, index=False).sum()) if len(plain) else 0
+    shapes = 0
+    if s.GEOMETRY in rows.columns and len(rows):
+        wkb = shapely.to_wkb(np.asarray(rows[s.GEOMETRY], dtype=object), hex=True)
+        shapes = int(pd.util.hash_pandas_object(pd.Series(wkb, dtype=object), index=False).sum())
+    return f"{len(rows)}:{values}:{shapes}"
+
+
+def append_rows(old: pd.DataFrame, fresh: pd.DataFrame, table: str) -> RowEdit:
+    """Return ``old`` with ``fresh``'s rows after its own, and the positions they take.
+
+    ``fresh`` holds conformed rows of the table (with their scenario ids).
+    Every row of ``old`` keeps its place, so the positions and digests of
+    its scenarios are handed on, and :func:`diff_pending` records the new
+    rows as inserts without comparing the table.
+    """
+    if not len(old):
+        frame = fresh
+    else:
+        frame = pd.concat([old, fresh], ignore_index=True)
+        if isinstance(fresh, gpd.GeoDataFrame):
+            frame = gpd.GeoDataFrame(frame, geometry=s.GEOMETRY, crs=s.STORAGE_CRS)
+        if not _same_shape(old, fresh):
+            frame = conform(frame, table)
+    rows = np.arange(len(old), len(frame))
+    rows.flags.writeable = False
+    facts = _facts(frame)
+    if frame is not fresh:
+        _hand_on(old, frame, rows)
+    if s.SCENARIO_ID in fresh.columns:  # the scenarios that got rows: where they are now
+        ids = fresh[s.SCENARIO_ID].to_numpy(dtype=object)
+        for sid in pd.unique(ids).tolist():
+            at = np.concatenate([scenario_positions(old, str(sid)), rows[ids == sid]])
+            at.flags.writeable = False
+            facts.positions[str(sid)] = at
+            facts.digests.pop(str(sid), None)
+    facts.appended_to, facts.appended = weakref.ref(old), rows
+    return RowEdit(frame, rows)
+
+
+def diff_pending(
+    store: Store,
+    tables: Mapping[str, pd.DataFrame],
+    baseline: Mapping[str, pd.DataFrame],
+    scopes: Mapping[str, frozenset[str] | None],
+    rows: Mapping[str, np.ndarray] | None = None,
+) -> tuple[list[TableDiff], dict[str, dict[str, s.Kind]]]:
+    """Return the row changes from ``baseline`` to ``tables``, as :meth:`Store.diff` does.
+
+    A table that is its baseline with rows of new scenarios appended
+    (:func:`append_rows`) gets those rows as inserts at once: their keys
+    and images, nothing compared. The result is what the store's diff
+    finds, in the same order; the other tables are compared by the store.
+    """
+    direct: dict[str, TableDiff] = {}
+    rest: dict[str, frozenset[str] | None] = {}
+    for name, scope in scopes.items():
+        found = _appended_diff(store, name, tables[name], baseline[name])
+        if found is None:
+            rest[name] = scope
+        else:
+            direct[name] = found
+    if not direct:
+        return store.diff(tables, baseline, scopes, rows)
+    diffs, extras = store.diff(tables, baseline, rest, rows) if rest else ([], {})
+    found_by = {d.table: d for d in diffs} | {n: d for n, d in direct.items() if len(d)}
+    return [found_by[n] for n in scopes if n in found_by], extras
+
+
+def _appended_diff(
+    store: Store, name: str, after: pd.DataFrame, before: pd.DataFrame
+) -> TableDiff | None:
+    """The inserts that turn ``before`` into ``after`` when ``after`` is ``before`` with rows of
+    scenarios it lacks appended (``None``: compare them)."""
+    spec = s.TABLES[name]
+    facts = _facts(after)
+    if facts.appended_to is None or facts.appended_to() is not before or facts.appended is None:
+        return None
+    columns = store.layout.columns(name)
+    if spec.extra_columns or s.SCENARIO_ID not in spec.key or set(columns) - set(after.columns):
+        return None
+    new = take_rows(after, facts.appended)
+    sids = set(new[s.SCENARIO_ID].tolist())
+    if any(len(scenario_positions(before, str(sid))) for sid in sids):
+        return None  # keys might be the old rows': the store compares them
+    keys = row_keys(new, spec.key)
+    if len(set(keys.tolist())) < len(keys):
+        return None
+    images = row_images(new, columns)
+    changes = [RowChange(name, str(k), "insert", None, img)
+               for k, img in zip(keys, images, strict=True)]  # fmt: skip
+    if store.facts.is_unique(before):
+        store.facts.mark_unique(after)  # new keys, unique, beside unique old ones
+    return TableDiff(name, changes, unique_after=True)
