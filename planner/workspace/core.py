@@ -19,6 +19,7 @@ from planner.errors import WorkspaceError
 from planner.models import Scenario, ScenarioState
 from planner.store import Change, Snapshot, Store, create_store, redo, undo
 from planner.store.replay import replay
+from planner.workspace.changed_rows import diff_pending
 from planner.workspace.scenarios import WorkspaceScenarios
 from planner.workspace.tables import SCENARIO_TABLES, TrackedTables
 
@@ -117,7 +118,7 @@ class Workspace(WorkspaceScenarios):
             return None
         known = self._tracked().rows
         rows = {t: r for t, r in known.items() if r is not None and t in scopes}
-        diffs, extras = self.store.diff(self.tables, self._baseline, scopes, rows)
+        diffs, extras = diff_pending(self.store, self.tables, self._baseline, scopes, rows)
         if not diffs and not extras:
             self._mark_clean()
             return None
