@@ -7,6 +7,10 @@ is a plan found under the same settings, so the plan lies on the frontier.
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -42,12 +46,14 @@ def show_result(run: BalanceRun, inputs: BalanceInputs, variables: dict[str, str
         maps.show_parts(parts, key=keys.BAL_MAP, height=560)
         maps.attribution_caption()
     with tabs[1]:
-        chart = cache.by_frames(
+        spec = cache.by_frames(
             f"balance-chart|{unit_label}|{tolerance}|{_table_key(table)}|{sorted(colors.items())}",
             (run,),
-            lambda: workload_chart(table, colors, unit=unit_label, tolerance=tolerance),
+            lambda: _vega_lite(
+                workload_chart(table, colors, unit=unit_label, tolerance=tolerance)
+            ),
         )  # once per run and table (a save reruns the page)
-        st.altair_chart(chart, width="content")
+        st.vega_lite_chart(spec=copy.deepcopy(spec), width="content")
         st.caption(
             "Grey band: the tolerance around each territory's target (black tick); "
             "red outline: outside the band."
@@ -76,6 +82,20 @@ def _plan_map(
         return maps.map_parts(fmap), dict(colors)
 
     return cache.by_frames(f"balance-map|{tiles}|{tolerance}|{_table_key(table)}", (run,), build)
+
+
+def _vega_lite(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """The chart's Vega-Lite spec as Streamlit draws it (without altair's default view size).
+
+    Made once per run and kept: altair's conversion (and its schema check)
+    costs a tenth of a second or more at each rerun of the page.
+    """
+    spec: dict[str, Any] = chart.to_dict()
+    theme = alt.theme.get()
+    default = theme().get("config") if theme is not None else None
+    if default is not None and spec.get("config") == default:
+        del spec["config"]  # as st.altair_chart does: Streamlit's theme sizes the chart
+    return spec
 
 
 def _table_key(table: pd.DataFrame) -> int:

@@ -26,6 +26,7 @@ from planner.services.balance_inputs import BalanceInputs
 from planner.services.balance_inputs import balance_inputs as compute_inputs
 from planner.services.balance_runs import BalanceResult, field_reps
 from planner.workspace import Workspace
+from planner.workspace.changed_rows import scenario_digest
 from ui import auth, display, keys, routes, state
 from ui.cache import by_frames, roads_file_for
 
@@ -86,15 +87,8 @@ def balance_inputs(ws: Workspace, scenario_id: str | None = None) -> BalanceInpu
 
 def _rows_key(ws: Workspace, scenario_id: str) -> str:
     """What the scenario's rows of the drive hours' tables hold (saving another scenario or
-    promoting one leaves it as it is)."""
-    digests = []
-    for table in _DRIVE_TABLES:
-        rows = ws.rows(table, scenario_id)
-        plain = rows.drop(columns=[s.GEOMETRY], errors="ignore")
-        digest = int(pd.util.hash_pandas_object(plain, index=False).sum()) if len(plain) else 0
-        shapes = rows.geometry.to_wkb().map(hash).sum() if s.GEOMETRY in rows.columns else 0
-        digests.append(f"{len(rows)}:{digest}:{shapes}")
-    return "|".join(digests)
+    promoting one leaves it as it is, and its digest is not worked out again)."""
+    return "|".join(scenario_digest(ws.tables[t], scenario_id) for t in _DRIVE_TABLES)
 
 
 def inputs_or_stop(ws: Workspace, scenario_id: str | None, what: str) -> BalanceInputs:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 from collections import Counter
@@ -21,7 +20,7 @@ from planner.balance.scenario_plan import scenario_assignment
 from planner.errors import InputError, Problem, format_ids
 from planner.geo.shapes import dissolve_units
 from planner.hierarchy import leaves, parent_map
-from planner.models import DEFAULT_TYPE, Scenario
+from planner.models import DEFAULT_TYPE, Scenario, ScenarioState
 from planner.workspace import Workspace
 
 __all__ = ["SAVE_ACTION", "save_plan_as_scenario", "unique_scenario_id"]
@@ -30,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 #: Audit action written when a plan is saved as a scenario.
 SAVE_ACTION = "balance.save"
+#: Audit action of the new scenario's account assignment (as ``assign_workspace`` writes it).
+ASSIGN_ACTION = "assignment.run"
 
 
 def unique_scenario_id(ws: Workspace, name: str) -> str:
@@ -55,8 +56,8 @@ def save_plan_as_scenario(
 ) -> Scenario:
     """Save a plan as a new planning scenario made from ``base_scenario_id``.
 
-    The recipe: copy the base scenario (with the plan's parameters and
-    metrics); write ``unit_assignment`` from the plan (locked units flagged);
+    The recipe: a new scenario made from the base (with the plan's
+    parameters and metrics); ``unit_assignment`` from the plan (locked units flagged);
     make each of the plan's territories a leaf whose shape is the union of
     its units (a leaf of the base keeps its name, parent, type and reps; a
     new one joins the parent of the base territories most of its units came
@@ -64,8 +65,10 @@ def save_plan_as_scenario(
     from units as the union of their leaves and dropping parents left with
     no leaf; give each territory of a plan made for reps to its rep; keep
     the overrides and targets of territories that remain; assign every
-    account again (:func:`planner.geo.assign.assign_workspace`); and log one
-    audit entry. Nothing is changed when any step fails.
+    account again (:func:`planner.assign.assign_workspace`); and log one
+    audit entry. Each table gets the new scenario's rows once, after its own
+    rows, and the next commit records them as inserts without comparing the
+    tables. Nothing is changed when any step fails.
 
     Parameters
     ----------
@@ -140,14 +143,29 @@ def _write_scenario(
     user: str | None,
     description: str,
 ) -> int:
-    """Copy the base scenario, write the plan's rows, assign the accounts; return the unassigned."""
-    ws.copy_scenario(base_scenario_id, scenario_id, name=name, user=user,
-                     parameters=_parameters(plan, base_scenario_id),
-                     metrics=plan.metrics.summary())
-    ws.update_scenario(dataclasses.replace(ws.scenario(scenario_id), description=description))
-    for table, rows in tables.items():
-        ws.set_rows(table, scenario_id, rows)
-    result = assign_workspace(ws, scenario_id, store=True, user=user)
+    """Add the scenario with the plan's rows, assign the accounts; return the unassigned.
+
+    Each table gets the new rows once, after its own (nothing is copied from
+    the base to be replaced), so the commit records them as inserts without
+    comparing the tables; the tables and audit entries are those of a copy
+    of the base with the plan's rows set and the accounts assigned.
+    """
+    scenario = Scenario(
+        scenario_id,
+        name=name,
+        state=ScenarioState.PLANNING,
+        created_from=base_scenario_id,
+        description=description,
+        parameters=_parameters(plan, base_scenario_id),
+        metrics=plan.metrics.summary(),
+    )
+    ws.add_scenario(scenario, user=user)
+    ws.add_scenario_rows(scenario_id, tables)
+    result = assign_workspace(ws, scenario_id)
+    ws.add_scenario_rows(scenario_id, {"memberships": result.memberships})
+    ws.log(ASSIGN_ACTION, {"memberships": len(result.memberships),
+                           "unassigned": len(result.unassigned)},
+           user=user, scenario_id=scenario_id)  # fmt: skip
     return len(result.unassigned)
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from planner import schema as s
 from planner.conform import conform
 from planner.errors import InputError, Problem
 from planner.models import Scenario, ScenarioState
+from planner.workspace.changed_rows import append_rows, scenario_positions
 from planner.workspace.tables import SCENARIO_TABLES, WorkspaceTables
 
 __all__ = ["WorkspaceScenarios"]
@@ -80,8 +83,68 @@ class WorkspaceScenarios(WorkspaceTables):
             metrics=metrics if metrics is not None else dict(source.metrics),
         )
         self.add_scenario(new, user=user)
-        for table in SCENARIO_TABLES:
-            self.set_rows(table, new_id, self.rows(table, source_id), validate=False)
+        rows = {table: self.rows(table, source_id) for table in SCENARIO_TABLES}
+        self.add_scenario_rows(new_id, rows, validate=False)
+        return new
+
+    def add_scenario_rows(
+        self, scenario_id: str, rows: Mapping[str, pd.DataFrame], *, validate: bool = True
+    ) -> None:
+        """Give a new scenario its rows: each table gets them after its own rows, at once.
+
+        Only the new rows are shaped and checked, and the next commit records
+        them as inserts without comparing the tables
+        (:func:`planner.workspace.changed_rows.diff_pending`). The tables end
+        as :meth:`set_rows` would leave them; where the scenario has rows
+        already, they are replaced by :meth:`set_rows`.
+
+        Parameters
+        ----------
+        scenario_id
+            The scenario; it must exist.
+        rows
+            Per scenario-scoped table, the scenario's rows (their
+            ``scenario_id`` column is set for you).
+        validate
+            Check the rows against the table's schema.
+
+        Raises
+        ------
+        InputError
+            If the scenario is unknown, a table is not scenario-scoped, or
+            the rows do not match the schema (nothing is changed then).
+        """
+        self._require_scenario(scenario_id)
+        unknown = sorted(set(rows) - set(SCENARIO_TABLES))
+        if unknown:
+            raise InputError(
+                f"tables {unknown} do not hold scenario rows",
+                [Problem(f"unknown scenario tables {unknown}", fix=f"use {list(SCENARIO_TABLES)}")],
+            )
+        fresh = {t: self._new_rows(t, scenario_id, frame, validate) for t, frame in rows.items()}
+        tracked = self._tracked()
+        for table, frame in fresh.items():
+            old = self.tables[table]
+            if len(scenario_positions(old, scenario_id)):
+                self.set_rows(table, scenario_id, rows[table], validate=validate)
+                continue
+            tracked.scope = scenario_id
+            try:
+                tracked[table] = append_rows(old, frame, table).frame
+            finally:
+                tracked.scope = None
+
+    @staticmethod
+    def _new_rows(
+        table: str, scenario_id: str, frame: pd.DataFrame, validate: bool
+    ) -> pd.DataFrame:
+        """``frame`` as rows of ``scenario_id`` in ``table``: conformed (and checked)."""
+        new = frame.copy(deep=False)  # copy-on-write: the caller's frame is never changed
+        ids = np.repeat(np.array([scenario_id], dtype=object), len(new))
+        new[s.SCENARIO_ID] = pd.Series(ids, index=new.index, dtype=object)
+        new = conform(new, table)
+        if validate:
+            s.validate_frame(new, table)
         return new
 
     def promote(self, scenario_id: str, *, user: str | None = None) -> None:
