@@ -11,7 +11,8 @@ script no longer running):
 - ``mode_switch``: Edit territories, switching the map mode (draw <-> units);
 - ``unit_click``: one click on a unit polygon of a fresh unit-mode map (adds
   it); then a second click on the map redrawn after that edit (printed apart:
-  a click with no answer in 15 s is counted as lost);
+  a click with no answer in 15 s is counted as lost); with the size of the
+  layers' script the click sent to the map (printed apart);
 - ``save_scenario``: Balance, "Save as scenario" after a design run;
 - ``promote_ask`` / ``promote_confirm``: Compare, "Promote" then "Confirm";
 - ``map_100k`` (``map_1m``, ...): the Map page's first full render (from the
@@ -213,7 +214,8 @@ def edit_steps(browser: Browser, url: str, repeat: int) -> dict[str, list[Any]]:
     sid = ws.active_scenario_id()
     ua = ws.rows("unit_assignment", sid)
     units = ws.units.set_index(s.UNIT_ID)
-    out: dict[str, list[Any]] = {"mode_switch": [], "unit_click": [], "unit_click_next": []}
+    out: dict[str, list[Any]] = {"mode_switch": [], "unit_click": [], "unit_click_next": [],
+                                 "unit_click_layers_kb": []}  # fmt: skip
     with new_page(browser, url) as page:
         page.goto(f"{url}/edit")
         sign_in(page)
@@ -235,6 +237,7 @@ def edit_steps(browser: Browser, url: str, repeat: int) -> dict[str, list[Any]]:
             if took is None:
                 raise SystemExit("a click on a unit of a fresh unit map was lost")
             out["unit_click"].append(took)
+            out["unit_click_layers_kb"].append(_layers_kb(page))
             # the next click, on the map redrawn after the edit (lost clicks count as lost)
             out["unit_click_next"].append(_click_unit(page, queue, units, LOST_AFTER_S))
             out["mode_switch"].append(_switch(page, "Draw a shape", ".leaflet-draw-draw-polygon"))
@@ -254,6 +257,15 @@ def _click_unit(page: Page, queue: list[str], units: Any, limit_s: float) -> flo
         lambda: area.click(position={"x": x, "y": y}),
         lambda: text.count() > 0 and frame_has(page, "path.tp-edit-unit-mine"),
         limit_s,
+    )
+
+
+def _layers_kb(page: Page) -> float:
+    """Size of the layers' script the map was sent with its last update (KB)."""
+    return float(
+        map_frame(page).evaluate(
+            "() => ((window.__GLOBAL_DATA__ || {}).last_feature_group || '').length / 1024"
+        )
     )
 
 
@@ -449,6 +461,9 @@ def report(result: dict[str, Any], before: dict[str, Any] | None) -> None:
         nxt = result["runs"]["unit_click_next"]
         was = (before or {}).get("runs", {}).get("unit_click_next")
         print(f"next unit click on the redrawn map: {_answers(nxt)} (before: {_answers(was)})")
+    if "unit_click_layers_kb" in result["runs"]:
+        sizes = ", ".join(f"{v:.0f}" for v in result["runs"]["unit_click_layers_kb"])
+        print(f"layers' script sent with each unit click: [{sizes}] KB")
     for key, hints in result["runs"].items():
         if key.endswith("_hint"):
             print(f"loading hint seen before the accounts ({key[:-5]}): {hints}")
