@@ -32,7 +32,7 @@ from planner import schema as s
 from planner.assign.collect import collector_paused
 from planner.assign.inputs import text_array
 from planner.errors import InputError, PlannerWarning, Problem
-from planner.geo.locate import PolygonIndex, build_index, grid_pays
+from planner.geo.locate import PolygonIndex, boxes_pay, build_index, grid_pays
 from planner.geo.shapes import local_crs, prepare_polygons
 from planner.hierarchy import validate_hierarchy
 from planner.models import DEFAULT_TYPE
@@ -145,7 +145,8 @@ class TerritoryLayout:
             return self._memo["area"]
 
     def index(self, expected_points: int) -> PolygonIndex | None:
-        """The point index over :attr:`shape_ids`, with the cell grid for many points."""
+        """The point index over :attr:`shape_ids`: the cell grid for many points, the box
+        grid for fewer, GEOS alone for a few per shape (counted over every call)."""
         if not len(self.shape_ids):
             return None
         with self._lock:
@@ -153,9 +154,14 @@ class TerritoryLayout:
             self._memo["points"] = seen
             shapes = self.geoms[self.shape_ids]
             grid = seen > 0 and grid_pays(seen, shapes)  # counted over every call
+            boxes = boxes_pay(seen, len(shapes))
             cached = self._memo.get("index")
-            if cached is None or (grid and cached.cells is None):
-                cached = build_index(shapes, grid=grid)
+            if (
+                cached is None
+                or (grid and cached.cells is None)
+                or (boxes and cached.boxes is None and cached.cells is None)
+            ):
+                cached = build_index(shapes, grid=grid, boxes=boxes)
                 self._memo["index"] = cached
             return cached
 

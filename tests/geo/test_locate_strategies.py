@@ -1,7 +1,8 @@
 """The point index's strategies (box grid, cell grid, GEOS) never change a result.
 
-The index chooses from the sizes: the box grid (cheap to build) for few
-points per polygon vertex, the cell grid once enough points come. Whichever
+The index chooses from the sizes: GEOS alone for a few points per polygon,
+the box grid (cheap to build) for few points per polygon vertex, the cell
+grid once enough points come. Whichever
 runs, every (point, covering polygon) pair must be the one GEOS gives,
 border and vertex points included (the border rule resolves them later).
 """
@@ -19,8 +20,10 @@ from hypothesis import strategies as st
 
 from planner.assign import assign_accounts, prepare_territories
 from planner.geo.locate import (
+    BOX_POINTS_PER_POLYGON,
     GRID_MIN_POINTS,
     GRID_POINTS_PER_VERTEX,
+    boxes_pay,
     build_index,
     grid_pays,
     locate_points,
@@ -79,11 +82,16 @@ def test_box_grid_cell_grid_and_geos_agree(
     x, y = border_points(polys, seed + 1, 2000, missing_every=97)
     boxes = build_index(polys, grid=False)
     cells = build_index(polys, grid=True)
+    alone = build_index(polys, grid=False, boxes=False)
     assert boxes.cells is None and boxes.boxes is not None
     assert cells.cells is not None
+    assert alone.cells is None and alone.boxes is None
     truth = _geos(polys, x, y)
     assert _pairs(x, y, boxes) == truth
     assert _pairs(x, y, cells) == truth
+    assert _pairs(x, y, alone) == truth
+    # a handful of points goes through the polygon tree instead of a tree of points
+    assert _pairs(x[:5], y[:5], alone) == _geos(polys, x[:5], y[:5])
 
 
 def test_box_index_pickles() -> None:
@@ -105,6 +113,29 @@ def test_strategy_follows_the_sizes() -> None:
     assert grid_pays(enough, polys)
     assert build_index(polys, expected_points=enough - 1).cells is None
     assert build_index(polys, expected_points=enough).cells is not None
+    usable = int((~shapely.is_missing(polys)).sum())
+    few = BOX_POINTS_PER_POLYGON * usable
+    assert not boxes_pay(few - 1, usable) and boxes_pay(few, usable)
+    assert build_index(polys, expected_points=few - 1).boxes is None
+    assert build_index(polys, expected_points=few).boxes is not None
+
+
+def test_layout_index_grows_with_the_points_it_sees() -> None:
+    """GEOS alone for the first few accounts, the box grid once enough have come."""
+    polys = _layout(8, 60, 0, 0)
+    keep = ~shapely.is_missing(polys)
+    territories = gpd.GeoDataFrame(
+        {"territory_id": [f"T{i:03d}" for i in range(int(keep.sum()))]},
+        geometry=list(polys[keep]),
+        crs=32616,
+    )
+    layout = prepare_territories(territories, 32616)
+    n = int(keep.sum())
+    first = layout.index(n)
+    assert first is not None and first.boxes is None and first.cells is None
+    more = layout.index(BOX_POINTS_PER_POLYGON * n)
+    assert more is not None and more.boxes is not None and more.cells is None
+    assert layout.index(1) is more  # kept
 
 
 def test_assignment_is_the_same_whichever_index_the_layout_uses() -> None:
