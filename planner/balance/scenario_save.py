@@ -14,9 +14,10 @@ import pandas as pd
 import shapely
 
 from planner import schema as s
-from planner.assign import assign_workspace
+from planner.assign import assign_accounts
 from planner.balance.plan import TerritoryPlan
 from planner.balance.scenario_plan import scenario_assignment
+from planner.conform import conform
 from planner.errors import InputError, Problem, format_ids
 from planner.geo.shapes import dissolve_units
 from planner.hierarchy import leaves, parent_map
@@ -29,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 #: Audit action written when a plan is saved as a scenario.
 SAVE_ACTION = "balance.save"
-#: Audit action of the new scenario's account assignment (as ``assign_workspace`` writes it).
+#: Audit action of the new scenario's account assignment (as ``assign_workspace`` logs it).
 ASSIGN_ACTION = "assignment.run"
 
 
@@ -143,13 +144,21 @@ def _write_scenario(
     user: str | None,
     description: str,
 ) -> int:
-    """Add the scenario with the plan's rows, assign the accounts; return the unassigned.
+    """Add the scenario with the plan's rows and its accounts' memberships; return the
+    accounts left unassigned.
 
     Each table gets the new rows once, after its own (nothing is copied from
     the base to be replaced), so the commit records them as inserts without
-    comparing the tables; the tables and audit entries are those of a copy
-    of the base with the plan's rows set and the accounts assigned.
+    comparing the tables. The tables, their order in the history and the
+    audit entries are those of a copy of the base with the plan's rows set
+    and the accounts assigned (:func:`planner.assign.assign_workspace`).
     """
+    result = assign_accounts(
+        ws.accounts,
+        _as_rows(tables["territories"], "territories", scenario_id),
+        overrides=_as_rows(tables["overrides"], "overrides", scenario_id),
+        territory_types=ws.territory_types,
+    )  # on the rows the scenario will hold, as assign_workspace reads them
     scenario = Scenario(
         scenario_id,
         name=name,
@@ -160,13 +169,16 @@ def _write_scenario(
         metrics=plan.metrics.summary(),
     )
     ws.add_scenario(scenario, user=user)
-    ws.add_scenario_rows(scenario_id, tables)
-    result = assign_workspace(ws, scenario_id)
-    ws.add_scenario_rows(scenario_id, {"memberships": result.memberships})
+    ws.add_scenario_rows(scenario_id, {**tables, "memberships": result.memberships})
     ws.log(ASSIGN_ACTION, {"memberships": len(result.memberships),
                            "unassigned": len(result.unassigned)},
            user=user, scenario_id=scenario_id)  # fmt: skip
     return len(result.unassigned)
+
+
+def _as_rows(frame: pd.DataFrame, table: str, scenario_id: str) -> pd.DataFrame:
+    """``frame`` as the workspace holds it as rows of ``scenario_id`` (conformed)."""
+    return conform(frame.assign(**{s.SCENARIO_ID: scenario_id}), table)
 
 
 def _scenario_tables(

@@ -92,6 +92,8 @@ class WorkspaceScenarios(WorkspaceTables):
     ) -> None:
         """Give a new scenario its rows: each table gets them after its own rows, at once.
 
+        The tables are extended in the order of
+        :data:`~planner.workspace.tables.SCENARIO_TABLES` (that of a copy).
         Only the new rows are shaped and checked, and the next commit records
         them as inserts without comparing the tables
         (:func:`planner.workspace.changed_rows.diff_pending`). The tables end
@@ -121,7 +123,8 @@ class WorkspaceScenarios(WorkspaceTables):
                 f"tables {unknown} do not hold scenario rows",
                 [Problem(f"unknown scenario tables {unknown}", fix=f"use {list(SCENARIO_TABLES)}")],
             )
-        fresh = {t: self._new_rows(t, scenario_id, frame, validate) for t, frame in rows.items()}
+        order = [t for t in SCENARIO_TABLES if t in rows]  # as a copy writes them
+        fresh = {t: self._new_rows(t, scenario_id, rows[t], validate) for t in order}
         tracked = self._tracked()
         for table, frame in fresh.items():
             old = self.tables[table]

@@ -411,13 +411,16 @@ def test_save_refuses_units_the_workspace_lacks(
 def test_save_rolls_back_when_a_step_fails(
     grid_ws: Workspace, grid_units: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A failure half-way (here: the account assignment) leaves every table as it was."""
-    import planner.balance.scenario_save
+    """A failure at the last step (the audit entry, after every table got its rows) leaves
+    every table as it was."""
+    real_log = grid_ws.log
 
-    def broken(*_args: object, **_kwargs: object) -> None:
-        raise RuntimeError("disk on fire")
+    def log(action: str, *args: Any, **kwargs: Any) -> Any:
+        if action == SAVE_ACTION:
+            raise RuntimeError("disk on fire")
+        return real_log(action, *args, **kwargs)
 
-    monkeypatch.setattr(planner.balance.scenario_save, "assign_workspace", broken)
+    monkeypatch.setattr(grid_ws, "log", log)
     plan = plan_of(grid_units, by_column(BASE_COLUMNS))
     before = dict(grid_ws.tables)
     with pytest.raises(RuntimeError, match="disk on fire"):
