@@ -223,7 +223,6 @@ def build_cell_tree(
             cells, split, segments, tree, origin, cell0, shape0, level, leaves
         )
         levels.append(values)
-    levels = [_compact(v) for v in levels]
     cat = np.concatenate
     leaf_set = cat(leaves.sets).astype(np.int64) if leaves.sets else np.empty(0, np.int64)
     set_ptr = _ptr(leaves.set_counts)
@@ -231,7 +230,7 @@ def build_cell_tree(
         origin=origin,
         cell0=cell0,
         shape0=shape0,
-        levels=tuple(levels),
+        levels=tuple(_compact(v) for v in levels),
         leaf_qx=cat(leaves.qx) if leaves.qx else np.empty(0),
         leaf_qy=cat(leaves.qy) if leaves.qy else np.empty(0),
         leaf_seg_ptr=_ptr(leaves.seg_counts),
@@ -246,9 +245,8 @@ def build_cell_tree(
 
 def _compact(values: I64) -> NDArray[np.signedinteger[Any]]:
     """Node values in 32 bits when they fit (half the memory and faster gathers)."""
-    if not len(values) or (values.min() >= -(1 << 31) and values.max() < 1 << 31):
-        return values.astype(np.int32)
-    return values
+    fits = not len(values) or (values.min() >= -(1 << 31) and values.max() < 1 << 31)
+    return values.astype(np.int32) if fits else values
 
 
 def _single(set_ptr: I64, polys: I64) -> I64:
