@@ -39,6 +39,20 @@ def _workspace_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _register_compact(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "compact",
+        help="fold a large workspace's changed accounts into a new GeoParquet file",
+        description="A workspace file with many accounts keeps them in a GeoParquet file beside "
+        "the .gpkg and only the accounts changed since in the .gpkg. This writes a new "
+        "GeoParquet file with every change folded in (commits do it by themselves when the "
+        "changes pass 5%% of the accounts). A workspace that has no such file yet gets one.",
+    )
+    p.add_argument("workspace", help="the .gpkg workspace file")
+    add_json_flag(p)
+    p.set_defaults(handler=_compact)
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the shared-workspace commands."""
     p = sub.add_parser(
@@ -91,17 +105,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_json_flag(p)
     p.set_defaults(handler=_workspaces)
 
-    p = sub.add_parser(
-        "compact",
-        help="fold a large workspace's changed accounts into a new GeoParquet file",
-        description="A workspace file with many accounts keeps them in a GeoParquet file beside "
-        "the .gpkg and only the accounts changed since in the .gpkg. This writes a new "
-        "GeoParquet file with every change folded in (commits do it by themselves when the "
-        "changes pass 5%% of the accounts). A workspace that has no such file yet gets one.",
-    )
-    p.add_argument("workspace", help="the .gpkg workspace file")
-    add_json_flag(p)
-    p.set_defaults(handler=_compact)
+    _register_compact(sub)
 
     p = sub.add_parser(
         "reassign",

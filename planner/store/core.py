@@ -187,6 +187,8 @@ class Store:
                 if name in self.layout.absent:
                     tables[name] = s.empty_frame(name)
                 elif over is not None and name == TABLE:  # a sidecar and the rows changed since
+                    if not over.path.exists():
+                        return None  # compacted twice since the meta was read: read again
                     tables[name] = frame_of(merged_table(over, self.layout), self.layout)
                 else:
                     tables[name] = read_gpkg_table(self.location, self.layout, name)

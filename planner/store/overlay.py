@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from planner import schema as s
+from planner.conform import conform
 from planner.errors import StoreUnavailableError
 from planner.store.columnar import arrow_column, geometry_values
 from planner.store.layout import KEY_COL, VERSION_COL, Layout
@@ -138,7 +139,7 @@ def read_overlay(
     base = Base.from_meta(meta) if layout.backend == "gpkg" else None
     if base is None:
         return None
-    changed = read_sql_table(conn, layout, TABLE)
+    changed = conform(read_sql_table(conn, layout, TABLE), TABLE)
     found = conn.exec_driver_sql(f'SELECT {KEY_COL} FROM "{DELETED}" WHERE tbl = ?', (TABLE,))
     deleted = [str(k) for (k,) in found]
     return Overlay(base, changed, deleted, Path(location).parent, location)
@@ -330,5 +331,5 @@ def plan_compaction(
         if head == over.base.version:
             return None  # the file already shows this version
         return Compaction(location, head, over.base, over)
-    accounts = read_sql_table(conn, layout, TABLE)
+    accounts = conform(read_sql_table(conn, layout, TABLE), TABLE)
     return Compaction(location, head, None, None, accounts=accounts)
