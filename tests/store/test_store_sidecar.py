@@ -350,3 +350,26 @@ def test_sidecar_reads_equal_plain_reads(
         a = open_workspace(folder / "side.gpkg").accounts
         b = open_workspace(folder / "plain.gpkg").accounts
         assert plain(a).equals(plain(b))
+
+
+def test_two_compactions_racing_keep_one_file(big: Path) -> None:
+    """Two compactions of the same version: the first installs, the second removes its own file."""
+    ws = open_workspace(big)
+    want = edited(ws.accounts)
+    ws.set_table("accounts", want)
+    ws.commit("edit accounts", user="ann")
+    store = open_store(big)
+    plans = []
+    for _ in range(2):
+        with store.reading() as conn:
+            plan = plan_compaction(conn, store.layout, store.location, store.head())
+        assert plan is not None
+        plan.write(store.layout)
+        plans.append(plan)
+    for plan in plans:
+        with store.writing() as conn:
+            plan.install(conn, store.layout)
+        plan.finish()
+    assert [p.installed for p in plans] == [True, False]
+    assert plans[1].file not in sidecars(big.parent) and plans[0].file in sidecars(big.parent)
+    assert plain(open_workspace(big).accounts).equals(plain(want))
