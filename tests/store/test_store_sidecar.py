@@ -290,7 +290,7 @@ _STEPS = st.lists(
         st.tuples(st.just("undo"), st.just(0)),
     ),
     min_size=1,
-    max_size=8,
+    max_size=6,
 )
 
 
@@ -325,7 +325,7 @@ def _step(ws: Workspace, op: str, n: int, counter: list[int]) -> None:
 
 @pytest.mark.slow
 @settings(
-    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(steps=_STEPS)
 def test_sidecar_reads_equal_plain_reads(
