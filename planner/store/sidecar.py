@@ -45,8 +45,13 @@ __all__ = [
     "SIDECAR_ENV",
     "arrow_schema",
     "arrow_table",
+    "conform_batch",
+    "corrupt_message",
+    "fold",
     "merge",
+    "missing_message",
     "open_base",
+    "read_base",
     "remove_stale",
     "sidecar_name",
     "threshold",
@@ -157,11 +162,9 @@ def conform_batch(batch: pa.Table | pa.RecordBatch, schema: pa.Schema) -> pa.Tab
 def write_batches(target: Path, schema: pa.Schema, parts: Iterable[pa.Table]) -> int:
     """Write ``parts`` to ``target`` through a temporary file renamed over it; return the rows.
 
-    Raises
-    ------
-    StoreUnavailableError-like OSError
-        Left to the caller (the store turns it into its own error); the
-        temporary file is removed and ``target`` is untouched.
+    On any failure the temporary file is removed, ``target`` is untouched
+    and the error goes to the caller (the store turns an ``OSError`` into
+    :class:`~planner.errors.StoreUnavailableError`).
     """
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp.parquet")
     rows = 0
