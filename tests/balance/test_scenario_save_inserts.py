@@ -129,6 +129,7 @@ def test_save_leaves_the_tables_and_history_of_the_diff_based_save(
         pd.testing.assert_frame_equal(again.rows(table, new_id), fast.rows(table, new_id))
 
 
+@pytest.mark.slow
 def test_a_second_save_of_the_same_scenario_id_is_a_conflict(
     helsinki: Path, tmp_path: Path
 ) -> None:
@@ -155,6 +156,7 @@ def test_a_second_save_of_the_same_scenario_id_is_a_conflict(
     assert len(stored.memberships("even-2")) == len(stored.memberships("even"))
 
 
+@pytest.mark.slow
 def test_saves_by_two_planners_under_other_ids_both_stay(helsinki: Path, tmp_path: Path) -> None:
     """A save committed after another planner's save of another scenario goes through; the
     workspace then holds both (it reads the other's rows)."""
