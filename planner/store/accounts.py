@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyogrio
 
 from planner import schema as s
+from planner.collector import collector_paused
 from planner.conform import conform
 from planner.errors import InputError, Problem
 from planner.store.columnar import arrow_column, geometry_values
@@ -70,7 +71,7 @@ def read_accounts(
         whole = None
         if over is None and store.backend != "gpkg":
             whole = conform(store.read_table(conn, TABLE), TABLE)
-    with store.faults("read"):
+    with store.faults("read"), collector_paused():  # millions of points, none in a cycle
         if over is not None:
             table = merged_table(over, store.layout, wanted)
         elif whole is None:  # every account in the GeoPackage: GDAL reads the columns
