@@ -73,29 +73,30 @@ _ELEMENT_ID = re.compile(r"_[0-9a-f]{32}")
 #: (layers and controls) is remembered and removed before the next layers are added.
 #: ``tpKeep(key, make)`` (see :func:`kept_layer`) keeps a layer across updates instead: made
 #: once by ``make()``, reused while later updates name the same key, removed once one does not.
-#: A reused layer keeps its place in the drawing order: it and what follows it come to the
-#: front again, in order, so the layers stack as listed whatever was kept.
+#: A reused layer keeps its place in the drawing order: the new shapes listed before it go
+#: back behind it (a few territories, not the thousand markers kept), and should a new one
+#: come between two kept layers, the rest comes to the front again, in order.
 _LAYERS_BEGIN = """
 (function () {
 var map_div = window.map;
+%(restack)s
 (window.tpLayers || []).forEach(function (x) { try { x.remove(); } catch (e) {} });
 var added = window.tpLayers = [];
-var before = window.tpKept || {}, kept = {}, order = [], reused = -1, quiet = false;
+var before = window.tpKept || {}, kept = {}, order = [], quiet = false;
 var keep = function (e) {  // the map's renderers stay: kept layers are drawn in them
   if (quiet || e.layer instanceof L.Renderer) { return; }
-  added.push(e.layer); order.push(e.layer);
+  added.push(e.layer); order.push([e.layer, 0]);
 };
 var tpKeep = function (key, make) {
-  var layer = before[key];
+  var layer = before[key], kind = 2;
   delete before[key];
-  if (layer) {
-    if (reused < 0) { reused = order.length; }
-  } else {
+  if (!layer) {
+    kind = 1;
     quiet = true;
     try { layer = make().addTo(map_div); } finally { quiet = false; }
   }
   kept[key] = layer;
-  order.push(layer);
+  order.push([layer, kind]);
   return layer;
 };
 var controlAddTo = L.Control.prototype.addTo;
@@ -111,12 +112,34 @@ _LAYERS_END = """
   L.Control.prototype.addTo = controlAddTo;
   Object.keys(before).forEach(function (k) { try { before[k].remove(); } catch (e) {} });
   window.tpKept = kept;
-  for (var i = Math.max(reused, 0); reused >= 0 && i < order.length; i++) {
-    if (typeof order[i].bringToFront === 'function') { order[i].bringToFront(); }
-  }
+  tpRestack(order);
 }
 })();
 """
+#: Puts the layers of an update in the order listed when some were kept (see above):
+#: ``order`` holds ``[layer, 0 new | 1 kept, made now | 2 kept, reused]``.
+_RESTACK = """
+var tpRestack = function (order) {
+  var first = -1, from = order.length, fresh = false, i, x;
+  for (i = 0; i < order.length && first < 0; i++) { if (order[i][1] === 2) { first = i; } }
+  if (first < 0) { return; }
+  for (i = 0; i < first; i++) { if (order[i][1] === 1) { from = first; } }
+  if (from > first) {
+    for (i = first - 1; i >= 0; i--) { x = order[i][0]; if (x._path) { x.bringToBack(); } }
+    for (i = first + 1; i < order.length && from === order.length; i++) {
+      if (order[i][1] !== 2) { fresh = true; } else if (fresh) { from = i; }
+    }
+  }
+  for (i = from; i < order.length; i++) {
+    x = order[i][0];
+    if ((order[i][1] !== 0 || x._path) && typeof x.bringToFront === 'function') {
+      x.bringToFront();
+    }
+  }
+};
+"""
+_LAYERS_BEGIN = _LAYERS_BEGIN.replace("%(restack)s", _RESTACK.strip())
+
 #: A map's bounds when it has none (a part made of layers only).
 _NO_BOUNDS: dict[str, dict[str, float | None]] = {
     "_southWest": {"lat": None, "lng": None},
