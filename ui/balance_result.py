@@ -42,12 +42,13 @@ def show_result(run: BalanceRun, inputs: BalanceInputs, variables: dict[str, str
     )
     tabs = st.tabs(["Map", "Workload per territory", "Trade-off curve", "Table"])
     with tabs[0]:
-        parts, colors = _plan_map(run, table, tolerance)
+        table_key = _table_key(table)
+        parts, colors = _plan_map(run, table, table_key, tolerance)
         maps.show_parts(parts, key=keys.BAL_MAP, height=560)
         maps.attribution_caption()
     with tabs[1]:
         spec = cache.by_frames(
-            f"balance-chart|{unit_label}|{tolerance}|{_table_key(table)}|{sorted(colors.items())}",
+            f"balance-chart|{unit_label}|{tolerance}|{table_key}|{sorted(colors.items())}",
             (run,),
             lambda: _vega_lite(
                 workload_chart(table, colors, unit=unit_label, tolerance=tolerance)
@@ -65,7 +66,7 @@ def show_result(run: BalanceRun, inputs: BalanceInputs, variables: dict[str, str
 
 
 def _plan_map(
-    run: BalanceRun, table: pd.DataFrame, tolerance: float
+    run: BalanceRun, table: pd.DataFrame, table_key: int, tolerance: float
 ) -> tuple[maps.MapParts, dict[str, str]]:
     """The plan's map, rendered once per run and basemap (a save reruns the page: no redraw)."""
     tiles = state.tile_source()
@@ -81,7 +82,7 @@ def _plan_map(
         )
         return maps.map_parts(fmap), dict(colors)
 
-    return cache.by_frames(f"balance-map|{tiles}|{tolerance}|{_table_key(table)}", (run,), build)
+    return cache.by_frames(f"balance-map|{tiles}|{tolerance}|{table_key}", (run,), build)
 
 
 def _vega_lite(chart: alt.TopLevelMixin) -> dict[str, Any]:
@@ -183,7 +184,12 @@ def _curve(run: BalanceRun) -> None:
         else (float(d.moved_accounts), m.max_abs_deviation)
     )
     tolerance = float(run.plan.parameters.get("tolerance", 0.02))
-    st.altair_chart(tradeoff_chart(curve, chosen=shown, tolerance=tolerance), width="stretch")
+    spec = cache.by_frames(
+        f"balance-curve|{shown}|{tolerance}",
+        (run,),
+        lambda: _vega_lite(tradeoff_chart(curve, chosen=shown, tolerance=tolerance)),
+    )  # once per run (a save reruns the page)
+    st.vega_lite_chart(spec=copy.deepcopy(spec), width="stretch")
     st.caption(
         "Each blue dot is a rebalance of this scenario under the same settings as the plan "
         "shown (variable, tolerance, kept territories and units), each with a different "
