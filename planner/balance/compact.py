@@ -154,30 +154,24 @@ class _Pair:
         self.state, self.a, self.b, self.region = state, a, b, region
         #: trees on distance-scaled random weights (compact blobs) rather than uniform ones
         self.biased = True
-        local = {int(u): i for i, u in enumerate(region.tolist())}
-        rows, cols, lens = [], [], []
-        for u in region.tolist():
-            i = local[u]
-            for v, s in state.sh[u].items():
-                j = local.get(v)
-                if j is not None and j > i:
-                    rows.append(i)
-                    cols.append(j)
-                    lens.append(s)
-        self.rows = np.asarray(rows, dtype=np.int64)
-        self.cols = np.asarray(cols, dtype=np.int64)
-        self.lens = np.asarray(lens, dtype=float)
-        ux = np.array([state.cx[u] for u in region.tolist()])
-        uy = np.array([state.cy[u] for u in region.tolist()])
+        arr = state.arrays()
+        inside = np.zeros(len(state.lab), dtype=bool)
+        inside[region] = True
+        local = np.cumsum(inside) - 1  # region is sorted: local order follows unit order
+        keep = inside[arr.edge_u] & inside[arr.edge_v]
+        self.rows = local[arr.edge_u[keep]]
+        self.cols = local[arr.edge_v[keep]]
+        self.lens = arr.edge_len[keep]
+        ux, uy = arr.x[region], arr.y[region]
         self.dist = np.hypot(ux[self.rows] - ux[self.cols], uy[self.rows] - uy[self.cols]) + 1e-9
-        self.w = np.array([state.w[u] for u in region.tolist()])
-        self.area = np.array([state.ua[u] for u in region.tolist()])
-        self.perim = np.array([state.up[u] for u in region.tolist()])
-        lab = np.array([state.lab[u] for u in region.tolist()])
-        pinned = np.array([not state.movable[u] for u in region.tolist()])
+        self.w, self.area, self.perim = arr.w[region], arr.area[region], arr.perim[region]
+        lab = np.asarray(state.lab, dtype=np.int64)[region]
+        pinned = ~np.asarray(state.movable, dtype=bool)[region]
         self.pin_a, self.pin_b = pinned & (lab == a), pinned & (lab == b)
-        self.ok_a = np.array([state.admits(u, a) for u in region.tolist()])
-        self.ok_b = np.array([state.admits(u, b) for u in region.tolist()])
+        ok = state.reach_mask()
+        everywhere = np.ones(len(region), dtype=bool)
+        self.ok_a = everywhere if ok is None else ok[a, region].astype(bool)
+        self.ok_b = everywhere if ok is None else ok[b, region].astype(bool)
 
     @classmethod
     def of(cls, state: SearchState, a: int, b: int) -> _Pair | None:
@@ -195,10 +189,11 @@ class _Pair:
         if tree is None:
             return []
         order, parent = tree
-        sub = self.w.copy()
+        acc = self.w.tolist()
         par = parent.tolist()
         for v in order[:0:-1].tolist():
-            sub[par[v]] += sub[v]
+            acc[par[v]] += acc[v]
+        sub = np.asarray(acc)
         total = float(self.w.sum())
         ta, tb = self.state.tgt[self.a], self.state.tgt[self.b]
         s = sub[order[1:]]

@@ -195,13 +195,15 @@ def best_split(
     region = np.array(sorted(state.members[a] | state.members[b]), dtype=np.int64)
     if len(region) < 2:
         return None
-    local = {int(u): i for i, u in enumerate(region)}
-    rows, cols = _region_edges(state, region, local)
+    rows, cols = _region_edges_of(state, region)
     if len(rows) == 0:
         return None
-    w = np.array([state.w[u] for u in region])
-    pin_a = np.array([not state.movable[u] and state.lab[u] == a for u in region], dtype=float)
-    pin_b = np.array([not state.movable[u] and state.lab[u] == b for u in region], dtype=float)
+    arr = state.arrays()
+    w = arr.w[region]
+    lab = np.asarray(state.lab, dtype=np.int64)[region]
+    pinned = ~np.asarray(state.movable, dtype=bool)[region]
+    pin_a = (pinned & (lab == a)).astype(float)
+    pin_b = (pinned & (lab == b)).astype(float)
     best: Split | None = None
     for _ in range(trees):
         found = _best_cut_of_tree(state, a, b, region, rows, cols, w, pin_a, pin_b, rng)
@@ -212,19 +214,14 @@ def best_split(
     return best
 
 
-def _region_edges(
-    state: SearchState, region: np.ndarray, local: dict[int, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    rows: list[int] = []
-    cols: list[int] = []
-    for u in region.tolist():
-        i = local[u]
-        for v in state.nb[u]:
-            j = local.get(v)
-            if j is not None and j > i:
-                rows.append(i)
-                cols.append(j)
-    return np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+def _region_edges_of(state: SearchState, region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edges inside ``region`` (sorted units) in local indices, by first then second unit."""
+    arr = state.arrays()
+    inside = np.zeros(len(state.lab), dtype=bool)
+    inside[region] = True
+    local = np.cumsum(inside) - 1
+    keep = inside[arr.nb_u] & inside[arr.nb_v]
+    return local[arr.nb_u[keep]], local[arr.nb_v[keep]]
 
 
 def _best_cut_of_tree(
@@ -244,12 +241,13 @@ def _best_cut_of_tree(
     if tree is None:  # the union is not connected: nothing safe to do
         return None
     order, parent = tree
-    sub_w, sub_a, sub_b = w.copy(), pin_a.copy(), pin_b.copy()
+    lw, la, lb, par = w.tolist(), pin_a.tolist(), pin_b.tolist(), parent.tolist()
     for v in order[:0:-1].tolist():
-        p = parent[v]
-        sub_w[p] += sub_w[v]
-        sub_a[p] += sub_a[v]
-        sub_b[p] += sub_b[v]
+        p = par[v]
+        lw[p] += lw[v]
+        la[p] += la[v]
+        lb[p] += lb[v]
+    sub_w, sub_a, sub_b = np.asarray(lw), np.asarray(la), np.asarray(lb)
     total = float(w.sum())
     ta, tb = state.tgt[a], state.tgt[b]
     v_ids = order[1:]
@@ -351,9 +349,8 @@ def _redraw_group(
     region = np.array(sorted(set().union(*(state.members[t] for t in group))), dtype=np.int64)
     if not all(state.movable[u] for u in region.tolist()):
         return False
-    local = {int(u): i for i, u in enumerate(region)}
-    rows, cols = _region_edges(state, region, local)
-    w = np.array([state.w[u] for u in region])
+    rows, cols = _region_edges_of(state, region)
+    w = state.arrays().w[region]
     targets = np.array([state.tgt[t] for t in group])
     slack = goal * 0.5 * float(targets.min())
     parts = _tree_partition(np.arange(len(region)), rows, cols, w, targets, slack, rng, tries)
@@ -392,11 +389,11 @@ def _tree_partition(
         return None
     half = len(targets) // 2
     want = float(targets[:half].sum())
-    local = {int(u): i for i, u in enumerate(nodes.tolist())}
-    keep = np.array([int(r) in local and int(c) in local for r, c in zip(rows, cols, strict=True)],
-                    dtype=bool)
-    r = np.array([local[int(x)] for x in rows[keep]], dtype=np.int64)
-    c = np.array([local[int(x)] for x in cols[keep]], dtype=np.int64)
+    inside = np.zeros(len(w), dtype=bool)
+    inside[nodes] = True  # nodes are sorted: local order follows node order
+    local = np.cumsum(inside) - 1
+    keep = inside[rows] & inside[cols]
+    r, c = local[rows[keep]], local[cols[keep]]
     ww = w[nodes]
     best: tuple[float, np.ndarray] | None = None
     for _ in range(tries):
@@ -404,9 +401,10 @@ def _tree_partition(
         if tree is None:
             return None
         order, parent = tree
-        sub = ww.copy()
+        acc, par = ww.tolist(), parent.tolist()
         for v in order[:0:-1].tolist():
-            sub[parent[v]] += sub[v]
+            acc[par[v]] += acc[v]
+        sub = np.asarray(acc)
         gap = np.abs(sub[order[1:]] - want)
         i = int(np.argmin(gap))
         if best is None or gap[i] < best[0]:

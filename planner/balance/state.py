@@ -16,7 +16,7 @@ import numpy as np
 from planner.balance.drive import DriveCosts
 from planner.balance.units import BalanceUnits
 
-__all__ = ["Move", "StateCore"]
+__all__ = ["Move", "StateCore", "UnitArrays"]
 
 _FOUR_PI = 4.0 * math.pi
 
@@ -28,6 +28,31 @@ class Move:
     unit: int
     source: int
     dest: int
+
+
+@dataclass(frozen=True)
+class UnitArrays:
+    """The fixed per-unit values of a state as arrays, for vectorised measures.
+
+    ``edge_u``, ``edge_v``, ``edge_len`` list every adjacency once with
+    ``edge_u < edge_v``, ordered by ``edge_u`` and then as ``shared_m[edge_u]``
+    lists its neighbours (the order the pair re-splits have always used).
+    """
+
+    w: np.ndarray
+    area: np.ndarray
+    perim: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_len: np.ndarray
+    #: both ends of every adjacency, as in ``bu.adjacency.pairs``
+    pair_a: np.ndarray
+    pair_b: np.ndarray
+    #: every adjacency once, ``nb_u < nb_v``, ordered by ``nb_u`` then ``nb_v``
+    nb_u: np.ndarray
+    nb_v: np.ndarray
 
 
 class StateCore:
@@ -93,6 +118,28 @@ class StateCore:
         self._ex: np.ndarray | None = None  # soft limit: (k, n) relative excess
         self._hours: np.ndarray | None = None  # drive compactness: (k, n) hours
         self._h_scale = 1.0
+        self._arrays: UnitArrays | None = None
+
+    def arrays(self) -> UnitArrays:
+        """The fixed per-unit values as arrays (built on first use)."""
+        if self._arrays is None:
+            eu, ev, el = [], [], []
+            for u, shared in enumerate(self.sh):
+                for v, length in shared.items():
+                    if v > u:
+                        eu.append(u)
+                        ev.append(v)
+                        el.append(length)
+            pairs = np.asarray(self.bu.adjacency.pairs, dtype=np.int64).reshape(-1, 2)
+            upper = [(u, v) for u, near in enumerate(self.nb) for v in near if v > u]
+            nb_uv = np.asarray(upper, dtype=np.int64).reshape(-1, 2)
+            self._arrays = UnitArrays(
+                w=np.asarray(self.w, dtype=float), area=np.asarray(self.ua, dtype=float),
+                perim=np.asarray(self.up, dtype=float), x=np.asarray(self.cx, dtype=float),
+                y=np.asarray(self.cy, dtype=float), edge_u=np.asarray(eu, dtype=np.int64),
+                edge_v=np.asarray(ev, dtype=np.int64), edge_len=np.asarray(el, dtype=float),
+                pair_a=pairs[:, 0], pair_b=pairs[:, 1], nb_u=nb_uv[:, 0], nb_v=nb_uv[:, 1])
+        return self._arrays
 
     def use_drive(self, drive: DriveCosts | None, ok: np.ndarray | None = None) -> None:
         """Honour a drive limit (hard: moves never leave reach; soft: a penalty) from now on.
@@ -241,8 +288,15 @@ class StateCore:
 
     def border_units(self, a: int, b: int) -> list[int]:
         """Units of ``a`` touching ``b``, in index order."""
-        lab = self.lab
-        return sorted(u for u in self.members[a] if any(lab[v] == b for v in self.nb[u]))
+        lab, nb = self.lab, self.nb
+        out = []
+        for u in self.members[a]:
+            for v in nb[u]:
+                if lab[v] == b:
+                    out.append(u)
+                    break
+        out.sort()
+        return out
 
     def neighbour_territories(self, u: int, *, trade: bool = False) -> list[int]:
         """Open territories other than its own that unit ``u`` touches and may enter.
@@ -264,17 +318,14 @@ class StateCore:
 
     def territory_graph(self) -> list[tuple[int, int]]:
         """Pairs ``(a, b)``, ``a < b``, of open territories that touch."""
-        lab = self.lab
-        edges: set[tuple[int, int]] = set()
-        for u in range(len(lab)):
-            a = lab[u]
-            if not self.open[a]:
-                continue
-            for v in self.nb[u]:
-                b = lab[v]
-                if b > a and self.open[b]:
-                    edges.add((a, b))
-        return sorted(edges)
+        arr = self.arrays()
+        lab = np.asarray(self.lab, dtype=np.int64)
+        la, lb = lab[arr.pair_a], lab[arr.pair_b]
+        is_open = np.asarray(self.open, dtype=bool)
+        cross = (la != lb) & is_open[la] & is_open[lb]
+        lo, hi = np.minimum(la[cross], lb[cross]), np.maximum(la[cross], lb[cross])
+        codes = np.unique(lo * self.k + hi).tolist()
+        return [divmod(int(code), self.k) for code in codes]
 
     # --- objective helpers ------------------------------------------------------
     def sq_delta(self, u: int, s: int, d: int) -> float:

@@ -34,19 +34,19 @@ def spanning_tree(
     graph is not connected.
     """
     root = list(range(m))
-
-    def find(x: int) -> int:
-        while root[x] != x:
-            root[x] = root[root[x]]
-            x = root[x]
-        return x
-
     adj: list[list[int]] = [[] for _ in range(m)]
     joined = 0
     r_list, c_list = rows.tolist(), cols.tolist()
     for e in edge_order.tolist():
         i, j = r_list[e], c_list[e]
-        ri, rj = find(i), find(j)
+        ri = i  # find with path halving, inlined: this loop is the hot spot of the bursts
+        while root[ri] != ri:
+            root[ri] = root[root[ri]]
+            ri = root[ri]
+        rj = j
+        while root[rj] != rj:
+            root[rj] = root[root[rj]]
+            rj = root[rj]
         if ri != rj:
             root[ri] = rj
             adj[i].append(j)

@@ -67,3 +67,28 @@ def test_bursts_raise_compactness_of_a_ragged_plan() -> None:
                        steps=200)
     assert gain > 0.01
     assert sum(state.pp(t) for t in range(state.k)) / state.k == pytest.approx(before + gain)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), k=st.integers(2, 6))
+def test_territory_graph_and_edge_arrays_match_the_neighbour_lists(seed: int, k: int) -> None:
+    """Property: the array-built territory graph is the set of touching open territory pairs
+    found by walking every unit's neighbours, and the edge arrays list each border once."""
+    rng = np.random.default_rng(seed)
+    units = make_grid(6, 5, rng.uniform(1, 4, 30))
+    bu = prepare_units(units)
+    labels = rng.integers(0, k, bu.n)
+    is_open = rng.random(k) < 0.8
+    state = SearchState(bu, units["w"].to_numpy(float), labels, np.ones(k), np.ones(bu.n, bool),
+                        is_open)
+    walked = {(int(min(labels[u], labels[v])), int(max(labels[u], labels[v])))
+              for u in range(bu.n) for v in bu.neighbours[u]
+              if labels[u] != labels[v] and is_open[labels[u]] and is_open[labels[v]]}
+    assert state.territory_graph() == sorted(walked)
+    arr = state.arrays()
+    edges = set(zip(arr.edge_u.tolist(), arr.edge_v.tolist(), strict=True))
+    assert edges == {(u, v) for u in range(bu.n) for v in bu.neighbours[u] if v > u}
+    assert len(edges) == len(arr.edge_u) == len(arr.nb_u)
+    lengths = dict(zip(zip(arr.edge_u.tolist(), arr.edge_v.tolist(), strict=True),
+                       arr.edge_len.tolist(), strict=True))
+    assert all(lengths[(u, v)] == bu.shared_m[u][v] for u, v in edges)
