@@ -58,12 +58,26 @@ def id_series(column: pd.Series) -> pd.Series:
     return pd.Series(text_array(ids), dtype=object)
 
 
+#: The pyarrow ids last found unique (weakly held: a live array is the very one checked).
+_UNIQUE: list[weakref.ref[Any]] = []
+
+
 def _all_unique(ids: pd.Series) -> bool:
-    """Whether the (non-missing) ids are unique; sorted ids skip the hashing."""
+    """Whether the (non-missing) ids are unique; sorted ids skip the hashing.
+
+    pyarrow arrays never change (an edit gives the Series a new one), so ids
+    held in the very array last found unique (the same accounts assigned
+    again) are not compared again.
+    """
     if len(ids) > 1 and not ids.hasnans:
         if getattr(ids.dtype, "storage", None) == "pyarrow":
+            chunked = ids.array.__arrow_array__()
+            if _UNIQUE and _UNIQUE[0]() is chunked:
+                return True
             arr = pa.array(ids.array)
             if pc.all(pc.less(arr[:-1], arr[1:])).as_py():
+                if len(ids) >= _MEMO_MIN:
+                    _UNIQUE[:] = [weakref.ref(chunked)]
                 return True
         elif pd.api.types.is_object_dtype(ids.dtype):
             values = ids.to_numpy()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from hypothesis import given, settings
@@ -86,3 +87,23 @@ def test_assignment_is_the_same_with_the_memo() -> None:
     assert first.equals(again)
     assert moved.equals(fresh)
     assert moved.set_index("account_id").loc["a0", "territory_id"] == "B"
+
+
+def test_unique_ids_are_not_compared_again_until_edited() -> None:
+    """The very pyarrow array found unique is trusted; an edit (a new array) is checked."""
+    ids = inputs.id_series(pd.Series([f"A{i:03d}" for i in range(50)], dtype="string[pyarrow]"))
+    calls: list[int] = []
+    real = inputs.pc.less
+
+    def counting(*args: object) -> object:
+        calls.append(1)
+        return real(*args)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(inputs, "_MEMO_MIN", 1)
+        mp.setattr(inputs.pc, "less", counting)
+        assert inputs._all_unique(ids) and len(calls) == 1
+        assert inputs._all_unique(ids) and len(calls) == 1  # remembered
+        ids[7] = "A000"  # a repeated id: a new array
+        assert not inputs._all_unique(ids)
+        assert len(calls) == 2
