@@ -89,6 +89,7 @@ WALKED = {
 #: Commands that read a workspace but take no user: what each shows to anyone.
 NO_USER_OPTION = {
     "workspaces": "lists the workspace files and server workspaces (names only)",
+    "compact": "rewrites a file's own GeoParquet accounts; prints the file, version and count",
 }
 
 #: Commands that never open a workspace (files in, files out).
@@ -493,6 +494,17 @@ def test_info_counts_only_the_users_scope(
     info = json.loads(printed)
     assert info["accounts"] == len(seen[user].accounts) < len(seen["all"].accounts)
     assert [sc["territories"] for sc in info["scenarios"]] == [len(seen[user].territories)]
+
+
+def test_compact_prints_no_record(
+    workspace: Path, seen: dict[str, Seen], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``compact`` takes no user: it says only the file, the version and how many accounts."""
+    code, printed = _run(["compact", str(workspace), "--json"], capsys)
+    assert code == 0, printed
+    assert json.loads(printed)["ok"] is True
+    nobody = Seen(frozenset(), frozenset())
+    assert _leaks(printed, nobody, seen["all"]) == (set(), set())
 
 
 @pytest.mark.parametrize("who", list(USERS))
