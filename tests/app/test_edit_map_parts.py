@@ -76,13 +76,8 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 
 
 @pytest.mark.slow
-def test_mode_switches_reuse_the_territories_and_a_unit_click_redraws_them(
-    small_workspace_file: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    counted: dict[str, int],
-) -> None:
-    """Switching draw -> units -> draw on one version builds the territories once; the unit map
-    holds the clickable units, the territories and the accounts; a click builds them anew."""
+def _record_maps(monkeypatch: pytest.MonkeyPatch) -> tuple[list[maps.MapParts], FakeMap]:
+    """Stand a fake map in for the component; the parts of every map shown, in order."""
     shown: list[maps.MapParts] = []
     fake = FakeMap()
 
@@ -92,6 +87,17 @@ def test_mode_switches_reuse_the_territories_and_a_unit_click_redraws_them(
 
     monkeypatch.setattr("ui.maps.show_parts", show)
     monkeypatch.setattr("ui.maps.show_map", fake)
+    return shown, fake
+
+
+def test_mode_switches_reuse_the_territories_and_a_unit_click_redraws_them(
+    small_workspace_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    counted: dict[str, int],
+) -> None:
+    """Switching draw -> units -> draw on one version builds the territories once; the unit map
+    holds the clickable units, the territories and the accounts; a click builds them anew."""
+    shown, fake = _record_maps(monkeypatch)
     at: AppTest = _app_on(str(small_workspace_file), monkeypatch)
     _open(at, "app_pages/territories.py")
     at.selectbox(key="tp.edit.selected").set_value("T1").run()
@@ -132,15 +138,7 @@ def test_unit_map_keeps_accounts_and_units_and_sends_their_colours(
 ) -> None:
     """The accounts and the clickable units are made once in the browser: a click sends the same
     layers (same keys) with new colours; the moved unit is painted as the selected's."""
-    shown: list[maps.MapParts] = []
-    fake = FakeMap()
-
-    def show(parts: maps.MapParts, **kwargs: Any) -> Any:
-        shown.append(parts)
-        return fake(parts, **kwargs)
-
-    monkeypatch.setattr("ui.maps.show_parts", show)
-    monkeypatch.setattr("ui.maps.show_map", fake)
+    shown, fake = _record_maps(monkeypatch)
     at: AppTest = _app_on(str(small_workspace_file), monkeypatch)
     _open(at, "app_pages/territories.py")
     at.selectbox(key="tp.edit.selected").set_value("T1").run()
@@ -180,15 +178,7 @@ def test_many_accounts_are_drawn_clustered_with_the_territories(
 ) -> None:
     """Past the cluster threshold the accounts are not a kept layer: the territories' part draws
     them (clustered, as on the Map page)."""
-    shown: list[maps.MapParts] = []
-    fake = FakeMap()
-
-    def show(parts: maps.MapParts, **kwargs: Any) -> Any:
-        shown.append(parts)
-        return fake(parts, **kwargs)
-
-    monkeypatch.setattr("ui.maps.show_parts", show)
-    monkeypatch.setattr("ui.maps.show_map", fake)
+    shown, _fake = _record_maps(monkeypatch)
     real = viz.MapOptions
 
     def few(**kwargs: Any) -> viz.MapOptions:
