@@ -80,8 +80,7 @@ def membership_frame(
         return details.setdefault(text, len(details))
 
     in_order = winners.shape[0] == 1 and not manual_rows  # rows follow the accounts already
-    has = winners[0] >= 0 if in_order else None
-    p_all, t_all = _winner_pairs(winners, has)
+    p_all, t_all = _winner_pairs(winners)
     cause = (
         np.where(chain_rule, 1, 0).astype(np.int8)[t_all]  # spatial, rule, manual
         if chain_rule.any()
@@ -113,10 +112,9 @@ def membership_frame(
             detail[order],
             primary[order],
         )
-    ids = account_ids.array
     return pd.DataFrame(
         {
-            s.ACCOUNT_ID: ids[has] if has is not None else ids.take(p_all),
+            s.ACCOUNT_ID: account_ids.array.take(p_all),
             s.TERRITORY_ID: _categorical(t_all, _dtype(layout, "tids", prep.tids)),
             s.CAUSE: _categorical(cause, _CAUSES),
             s.DETAIL: _categorical(detail, _detail_dtype(layout, rules, base_texts, details)),
@@ -126,12 +124,16 @@ def membership_frame(
     )
 
 
-def _winner_pairs(winners: I64, has: NDArray[np.bool_] | None) -> tuple[I64, I64]:
-    """(account, territory) of every winner, type by type (``has``: where one type has one)."""
-    if has is not None:
-        return np.flatnonzero(has), winners[0][has]
+def _winner_pairs(winners: I64) -> tuple[I64, I64]:
+    """(account, territory) of every winner, type by type.
+
+    Positions, then a gather: selecting a million values by a boolean mask
+    costs four times as much (here and for the ids).
+    """
     ps = [np.flatnonzero(winners[k] >= 0) for k in range(winners.shape[0])]
-    ts = [winners[k][p] for k, p in enumerate(ps)]
+    ts = [winners[k].take(p) for k, p in enumerate(ps)]
+    if len(ps) == 1:
+        return ps[0], ts[0]
     if not ps:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     return np.concatenate(ps), np.concatenate(ts)
@@ -159,6 +161,12 @@ def _dtype(layout: TerritoryLayout, key: Any, categories: Collection[Any]) -> pd
 
 
 def _categorical(codes: NDArray[np.integer[Any]], dtype: pd.CategoricalDtype) -> pd.Categorical:
+    """The codes as a categorical, cast first to the width pandas keeps them in (its own
+    cast of a million codes costs more than the cast alone)."""
+    n = len(dtype.categories)
+    width = np.int8 if n < 127 else np.int16 if n < 32767 else np.int32 if n < 2**31 - 1 else None
+    if width is not None:
+        codes = codes.astype(width, copy=False)
     return pd.Categorical.from_codes(codes, dtype=dtype)
 
 
@@ -205,7 +213,7 @@ def unassigned_frame(
     reason[~located[idx]] = "no location, and no rule-only territory matches it"
     return pd.DataFrame(
         {
-            s.ACCOUNT_ID: account_ids.array[unassigned],
+            s.ACCOUNT_ID: account_ids.array.take(idx),
             s.REASON: pd.Series(reason, dtype=object, copy=False),
         },
         copy=False,

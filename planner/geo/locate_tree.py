@@ -1,20 +1,17 @@
 """An adaptive grid of cells over a polygon layout, for exact point location.
 
-The layout's bounding box is cut into a regular grid; a cell crossed by more
-than a few polygon boundary segments is cut again into 4 x 4 children, and so
-on, so cells stay small where the polygons are small (city ZIP codes) and
-large where they are large. Every cell knows the polygons covering its centre
-and the boundary segments passing through it (none for most cells). A point
-then takes its cell's polygons, flipped once for every boundary segment that
-the straight line from the cell centre to the point crosses: a
-crossing-number test against a handful of segments, done for millions of
-points at once with array arithmetic.
+The layout's bounding box is cut into a regular grid; a cell crossed by more than a few polygon
+boundary segments is cut again into 4 x 4 children, and so on, so cells stay small where the
+polygons are small (city ZIP codes) and large where they are large. Every cell knows the
+polygons covering its centre and the boundary segments passing through it (none for most cells).
+A point then takes its cell's polygons, flipped once for every boundary segment that the
+straight line from the cell centre to the point crosses: a crossing-number test against a
+handful of segments, done for millions of points at once with array arithmetic.
 
-The result is exact: every orientation sign is computed with a certified
-error bound (Shewchuk's filter), and a point whose answer depends on a sign
-too close to call (a point on a boundary, a line through a vertex) is handed
-back for an exact GEOS test, as are points within a rounding error of a cell
-edge. Polygons must be valid (:func:`planner.geo.shapes.repair_polygons`).
+The result is exact: every orientation sign is computed with a certified error bound (Shewchuk's
+filter), and a point whose answer depends on a sign too close to call (a point on a boundary, a
+line through a vertex) is handed back for an exact GEOS test, as are points within a rounding
+error of a cell edge. Polygons must be valid (:func:`planner.geo.shapes.repair_polygons`).
 """
 
 from __future__ import annotations
@@ -52,12 +49,11 @@ _SPLIT_BITS = SPLIT.bit_length() - 1
 MAX_LEVEL = 6
 #: A cell crossed by more boundary segments than this is cut (above MAX_LEVEL it stays).
 MAX_SEGMENTS = 3
-#: Level-0 cells per polygon and per boundary segment, whichever gives more
-#: (bounded below and above): a few big polygons with long boundaries (159
-#: counties) get cells small enough that almost every point falls in a cell
-#: inside one polygon and is answered by one array lookup. At most 4M level-0
-#: cells (32 MB): 37,000 ZIP-like cells use them all, and a point then lands
-#: in a leaf needing the crossing test far less often.
+#: Level-0 cells per polygon and per boundary segment, whichever gives more (bounded below and
+#: above): a few big polygons with long boundaries (159 counties) get cells small enough that
+#: almost every point falls in a cell inside one polygon and is answered by one array lookup.
+#: At most 4M level-0 cells (32 MB): 37,000 ZIP-like cells use them all, and a point then
+#: lands in a leaf needing the crossing test far less often.
 CELLS_PER_POLYGON = 32.0
 CELLS_PER_SEGMENT = 128.0
 MIN_CELLS = 1 << 10
@@ -73,9 +69,9 @@ _MANY = -2
 class CellTree:
     """The adaptive grid (see the module docstring); build with :func:`build_cell_tree`.
 
-    Node values: ``>= 0`` the one polygon covering the whole cell, ``-1`` no
-    polygon, otherwise ``k = -value - 2`` codes a leaf ``k // 2`` (even
-    ``k``) or a block of children ``k // 2`` on the next level (odd ``k``).
+    Node values: ``>= 0`` the one polygon covering the whole cell, ``-1`` no polygon, else
+    ``k = -value - 2`` codes a leaf ``k // 2`` (even ``k``) or a block of children ``k // 2``
+    on the next level (odd ``k``).
     """
 
     origin: tuple[float, float]
@@ -215,8 +211,7 @@ def build_cell_tree(
     ends = (segments.ax, segments.ay, segments.bx, segments.by)
     code, seg = cell_segment_pairs(all_segs, ends, origin, cell0, shape0)
     level0, cells, split = _level0(code, seg, origin, cell0, shape0, tree, leaves)
-    levels = [level0]
-    level = 0
+    levels, level = [level0], 0
     while len(split) and level < MAX_LEVEL:
         level += 1
         values, cells, split = _next_level(
@@ -422,10 +417,12 @@ def lookup(tree: CellTree, x: F64, y: F64) -> tuple[I64, I64, I64]:
     inside &= fy >= 0
     inside &= fy < ny0 * scale  # False for NaN
     whole = bool(inside.all())  # then positions among the kept points are the points'
-    idx = np.arange(len(fx), dtype=np.int64) if whole else np.flatnonzero(inside)
+    idx = np.empty(0, dtype=np.int64) if whole else np.flatnonzero(inside)
     if not whole:
         fx, fy = fx[idx], fy[idx]
-    ix, iy = fx.astype(np.int64), fy.astype(np.int64)  # fx, fy >= 0: truncation is floor
+    # fx, fy >= 0: truncation is floor; 32-bit cell numbers halve the memory passes
+    itype = np.int64 if max(nx0, ny0) * scale >= 2**31 or nx0 * ny0 >= 2**31 else np.int32
+    ix, iy = fx.astype(itype), fy.astype(itype)
     fx -= ix
     fy -= iy
     edgy = fx < POINT_EDGE_EPS
@@ -433,7 +430,10 @@ def lookup(tree: CellTree, x: F64, y: F64) -> tuple[I64, I64, I64]:
     edgy |= fy < POINT_EDGE_EPS
     edgy |= fy > 1 - POINT_EDGE_EPS
     bits = _SPLIT_BITS * depth  # SPLIT is a power of two: shifts, not divisions
-    value = tree.levels[0][(iy >> bits) * nx0 + (ix >> bits)]
+    cell = iy >> bits
+    cell *= nx0
+    cell += ix >> bits
+    value = tree.levels[0][cell]
     down = np.flatnonzero(value <= -2)
     for level in range(1, depth + 1):
         v = value[down]
