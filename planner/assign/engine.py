@@ -306,7 +306,9 @@ def _locate(run: _Run) -> tuple[PolygonIndex | None, Pairs]:
     if index is None:
         empty = np.empty(0, dtype=np.int64)
         return None, (empty, empty)
-    located = locate_points(run.x, run.y, index)
+    accounts = run.accounts  # their points, if they have them, spare GEOS making new ones
+    points = accounts.geometry.to_numpy() if isinstance(accounts, gpd.GeoDataFrame) else None
+    located = locate_points(run.x, run.y, index, points=points)
     shape = (
         located.polygon_index if run.layout.direct else run.layout.shape_ids[located.polygon_index]
     )

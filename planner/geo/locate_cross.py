@@ -422,10 +422,13 @@ def ranges(starts: I64, counts: I64) -> I64:
     return np.arange(total, dtype=np.int64) + offsets
 
 
-def covering_pairs(tree: shapely.STRtree, x: F64, y: F64) -> tuple[I64, I64]:
+def covering_pairs(
+    tree: shapely.STRtree, x: F64, y: F64, points: NDArray[np.object_] | None = None
+) -> tuple[I64, I64]:
     """``(point, polygon)`` for every tree polygon covering each point, exactly (GEOS).
 
-    With many points, as ``geopandas.sjoin`` does: a tree over the points,
+    With many points, as ``geopandas.sjoin`` does: a tree over the points
+    (``points``, the shapely points of ``x`` and ``y`` if given, else new ones),
     queried with each (prepared) polygon for the points it covers. With few
     points: the polygon tree's bounding-box candidates, each tested with the
     polygon's prepared geometry. Either way the boundary counts.
@@ -434,10 +437,11 @@ def covering_pairs(tree: shapely.STRtree, x: F64, y: F64) -> tuple[I64, I64]:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
     polys = tree.geometries
+    pts = shapely.points(x, y) if points is None else points
     if len(x) * POINTS_PER_POLYGON_TREE < len(polys):
-        p, t = tree.query(shapely.points(x, y))
+        p, t = tree.query(pts)
         hit = shapely.intersects_xy(polys[t], x[p], y[p])
         return p[hit].astype(np.int64), t[hit].astype(np.int64)
     usable = np.flatnonzero(~shapely.is_missing(polys))
-    t, p = shapely.STRtree(shapely.points(x, y)).query(polys[usable], predicate="covers")
+    t, p = shapely.STRtree(pts).query(polys[usable], predicate="covers")
     return p.astype(np.int64), usable[t].astype(np.int64)

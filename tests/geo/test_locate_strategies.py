@@ -92,6 +92,19 @@ def test_box_grid_cell_grid_and_geos_agree(
     assert _pairs(x, y, alone) == truth
     # a handful of points goes through the polygon tree instead of a tree of points
     assert _pairs(x[:5], y[:5], alone) == _geos(polys, x[:5], y[:5])
+    # the caller's own point objects (missing ones None) give the same pairs as new ones
+    given = shapely.points(x, y)
+    given[~(np.isfinite(x) & np.isfinite(y))] = None
+    for index in (alone, cells):
+        located = locate_points(x, y, index, points=given)
+        pairs = set(zip(located.point_index.tolist(), located.polygon_index.tolist(), strict=True))
+        assert pairs == truth
+    far = shapely.points(x + 100, y)  # the given points are the ones GEOS tests
+    assert len(locate_points(x, y, alone, points=far)) == 0
+    small = locate_points(x[:5], y[:5], alone, points=given[:5])
+    assert set(zip(small.point_index.tolist(), small.polygon_index.tolist(), strict=True)) == (
+        _geos(polys, x[:5], y[:5])
+    )
 
 
 def test_box_index_pickles() -> None:
