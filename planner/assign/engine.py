@@ -464,12 +464,12 @@ def _result(
     memberships = membership_frame(
         res.winners, res.manual_rows, run.account_ids, layout, run.rules, run.chain_rule, res.notes
     )
-    assigned: NDArray[np.bool_] = np.asarray((res.winners >= 0).any(axis=0), dtype=bool)
+    won = res.winners >= 0
+    assigned: NDArray[np.bool_] = won[0] if len(won) == 1 else won.any(axis=0)
     for p, _t, _prim, _d in res.manual_rows:
         assigned[p] = True
-    located = np.isfinite(run.x) & np.isfinite(run.y)
     unassigned = unassigned_frame(
-        run.account_ids, assigned, located, in_shape, rule_failed, excluded, layout.tids
+        run.account_ids, assigned, (run.x, run.y), in_shape, rule_failed, excluded, layout.tids
     )
     overlaps = pd.DataFrame(
         res.conflicts, columns=[s.TYPE_ID, "winner", "loser", "reason", "accounts"]

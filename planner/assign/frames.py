@@ -190,7 +190,7 @@ def _names_by_account(
 def unassigned_frame(
     account_ids: pd.Series,
     assigned: NDArray[np.bool_],
-    located: NDArray[np.bool_],
+    xy: tuple[NDArray[np.float64], NDArray[np.float64]],
     in_shape: NDArray[np.bool_],
     rule_failed: tuple[NDArray[np.int64], NDArray[np.int64]],
     excluded: tuple[NDArray[np.int64], NDArray[np.int64]],
@@ -210,7 +210,9 @@ def unassigned_frame(
         if names:
             where = np.searchsorted(idx, np.fromiter(names, dtype=np.int64, count=len(names)))
             reason[where] = [template.format(v) for v in names.values()]
-    reason[~located[idx]] = "no location, and no rule-only territory matches it"
+    x, y = xy[0][idx], xy[1][idx]  # only the unassigned accounts' locations are read
+    nowhere = "no location, and no rule-only territory matches it"
+    reason[~(np.isfinite(x) & np.isfinite(y))] = nowhere
     return pd.DataFrame(
         {
             s.ACCOUNT_ID: account_ids.array.take(idx),
