@@ -32,6 +32,9 @@ def base_details(layout: TerritoryLayout, rules: Mapping[int, Rule]) -> tuple[li
 
 def _details(layout: TerritoryLayout, rules: Mapping[int, Rule]) -> tuple[list[str], I64]:
     texts = _base_texts(layout, rules)
+    listed = texts.tolist()
+    if len(set(listed)) == len(listed):  # one text per territory (its own shape): no factorizing
+        return listed, np.arange(len(listed), dtype=np.int64)
     codes, uniques = pd.factorize(texts)
     return [str(u) for u in uniques], codes.astype(np.int64)
 

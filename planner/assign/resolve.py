@@ -55,7 +55,11 @@ def type_order(tids: NDArray[np.object_], types: NDArray[np.object_]) -> tuple[l
     """Type names (sorted), each territory's type code, and its rank by id (text order)."""
     type_names = sorted(set(types.tolist()))
     code_of = {t: i for i, t in enumerate(type_names)}
-    type_code = np.array([code_of[t] for t in types], dtype=np.int64)
+    type_code = (
+        np.zeros(len(types), dtype=np.int64)  # one type (37,000 ZIP cells): nothing to look up
+        if len(type_names) == 1
+        else np.array([code_of[t] for t in types], dtype=np.int64)
+    )
     tid_rank = np.empty(len(tids), dtype=np.int64)
     tid_rank[np.argsort(tids.astype(str), kind="stable")] = np.arange(len(tids))
     return type_names, type_code, tid_rank
