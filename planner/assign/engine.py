@@ -465,7 +465,7 @@ def _result(
         res.winners, res.manual_rows, run.account_ids, layout, run.rules, run.chain_rule, res.notes
     )
     won = res.winners >= 0
-    assigned: NDArray[np.bool_] = won[0] if len(won) == 1 else won.any(axis=0)
+    assigned: NDArray[np.bool_] = won[0] if len(won) == 1 else np.any(won, axis=0)
     for p, _t, _prim, _d in res.manual_rows:
         assigned[p] = True
     unassigned = unassigned_frame(

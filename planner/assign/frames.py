@@ -89,13 +89,14 @@ def membership_frame(
         if chain_rule.any()
         else np.zeros(len(t_all), dtype=np.int8)
     )
-    detail = t_all.copy() if _is_identity(detail_code_of) else detail_code_of[t_all]
+    detail = t_all if _is_identity(detail_code_of) else detail_code_of[t_all]
     primary = np.ones(len(p_all), dtype=bool)
     if notes:
         wanted = {p * T + t: v for (p, t), v in notes.items()}
         keys = p_all * T + t_all
         hit = np.flatnonzero(np.isin(keys, np.fromiter(wanted, dtype=np.int64)))
         base = base_texts
+        detail = detail.copy()  # it may be t_all itself
         for i in hit:
             detail[i] = code(f"{base[detail[i]]}; {wanted[int(keys[i])]}")
     if manual_rows:
@@ -168,9 +169,8 @@ def _categorical(codes: NDArray[np.integer[Any]], dtype: pd.CategoricalDtype) ->
     cast of a million codes costs more than the cast alone)."""
     n = len(dtype.categories)
     width = np.int8 if n < 127 else np.int16 if n < 32767 else np.int32 if n < 2**31 - 1 else None
-    if width is not None:
-        codes = codes.astype(width, copy=False)
-    return pd.Categorical.from_codes(codes, dtype=dtype)
+    # a copy always: the territory and detail columns may come from one array
+    return pd.Categorical.from_codes(codes.astype(width or np.int64), dtype=dtype)
 
 
 def _names_by_account(

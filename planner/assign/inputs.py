@@ -104,9 +104,8 @@ def check_accounts(
             [Problem("the accounts have no geometry column", fix="read them with read_accounts")],
         )
     ids, problems = _id_problems(accounts)
-    x, y = _remembered_coordinates(accounts.geometry.values)
+    x, y, unread = _remembered_coordinates(accounts.geometry.values)
     geoms = np.asarray(accounts.geometry.values, dtype=object)
-    unread = np.flatnonzero(np.isnan(x))
     wrong = unread[shapely.get_type_id(geoms[unread]) > 0]
     wrong = wrong[~shapely.is_empty(geoms[wrong])]
     if len(wrong):
@@ -174,22 +173,27 @@ def _addresses(geoms: NDArray[np.object_]) -> NDArray[np.int64]:
     return np.ctypeslib.as_array(pointer, shape=(len(geoms),))
 
 
-def _remembered_coordinates(values: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """x and y of the points (see :func:`_coordinates`), reused for the same point objects.
+def _remembered_coordinates(
+    values: Any,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """x and y of the points (see :func:`_coordinates`) and the positions without an x,
+    reused for the same point objects.
 
     The arrays returned from the memo are read-only (shared between calls).
     """
     geoms = np.ascontiguousarray(np.asarray(values, dtype=object))
     if len(geoms) < _MEMO_MIN:
-        return _coordinates(geoms)
+        x, y = _coordinates(geoms)
+        return x, y, np.flatnonzero(np.isnan(x))
     found = _MEMO.get(values, geoms)
     if found is not None:
         return found
     x, y = _coordinates(geoms)
-    x.flags.writeable = False
-    y.flags.writeable = False
-    _MEMO.put(values, geoms, (x, y))
-    return x, y
+    unread = np.flatnonzero(np.isnan(x))
+    for array in (x, y, unread):
+        array.flags.writeable = False
+    _MEMO.put(values, geoms, (x, y, unread))
+    return x, y, unread
 
 
 def _coordinates(geoms: NDArray[np.object_]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

@@ -377,17 +377,19 @@ def locate_points(
             looked = list(pool.map(look, spans))
     else:
         looked = [look(span) for span in spans]
-    points: list[NDArray[np.int64]] = []
+    at: list[NDArray[np.int64]] = []
     polys: list[NDArray[np.int64]] = []
     for (lo, _), (p, t, exact) in zip(spans, looked, strict=True):
         # the exact tests use GEOS' prepared polygons, which are not shared across threads
         found = _exact(xs, ys, exact + lo, index, points)
-        points += [p + lo, found.point_index]
+        at += [p + lo if lo else p, found.point_index]
         polys += [t, found.polygon_index]
-    if not points:
+    if not at:
         empty = np.empty(0, dtype=np.int64)
         return Located(empty, empty)
-    return Located(np.concatenate(points), np.concatenate(polys))
+    if len(at) == 2 and not len(at[1]):  # one span, nothing for GEOS: no copies
+        return Located(at[0], polys[0].astype(np.int64, copy=False))
+    return Located(np.concatenate(at), np.concatenate(polys))
 
 
 def threads() -> int:

@@ -404,8 +404,7 @@ def _child_segments(
 
 def lookup(tree: CellTree, x: F64, y: F64) -> tuple[I64, I64, I64]:
     """Locate points: ``(point, polygon)`` pairs and the points needing an exact test."""
-    depth = tree.depth
-    ny0, nx0 = tree.shape0
+    depth, (ny0, nx0) = tree.depth, tree.shape0
     scale = SPLIT**depth
     per_cell = scale / tree.cell0
     fx = x - tree.origin[0]
@@ -421,8 +420,9 @@ def lookup(tree: CellTree, x: F64, y: F64) -> tuple[I64, I64, I64]:
     if not whole:
         fx, fy = fx[idx], fy[idx]
     # fx, fy >= 0: truncation is floor; 32-bit cell numbers halve the memory passes
-    itype = np.int64 if max(nx0, ny0) * scale >= 2**31 or nx0 * ny0 >= 2**31 else np.int32
-    ix, iy = fx.astype(itype), fy.astype(itype)
+    wide = max(nx0, ny0) * scale >= 2**31 or nx0 * ny0 >= 2**31
+    ix: NDArray[np.signedinteger[Any]] = fx.astype(np.int64 if wide else np.int32)
+    iy: NDArray[np.signedinteger[Any]] = fy.astype(np.int64 if wide else np.int32)
     fx -= ix
     fy -= iy
     edgy = fx < POINT_EDGE_EPS

@@ -42,24 +42,26 @@ def test_memo_matches_fresh_coordinates_after_in_place_edits(
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(inputs, "_MEMO_MIN", 1)
         first = inputs._remembered_coordinates(values)
-        np.testing.assert_array_equal(first, _fresh(np.asarray(values)))
+        np.testing.assert_array_equal(first[:2], _fresh(np.asarray(values)))
+        np.testing.assert_array_equal(first[2], np.flatnonzero(np.isnan(first[0])))
         again = inputs._remembered_coordinates(values)
         assert again[0] is first[0] and again[1] is first[1]  # reused, not read again
         for i, g in edits:
             values[i % len(points)] = g
         after = inputs._remembered_coordinates(values)
-        np.testing.assert_array_equal(after, _fresh(np.asarray(values)))
+        np.testing.assert_array_equal(after[:2], _fresh(np.asarray(values)))
+        np.testing.assert_array_equal(after[2], np.flatnonzero(np.isnan(after[0])))
 
 
 def test_memo_arrays_are_read_only_and_other_arrays_miss() -> None:
     values = gpd.GeoSeries(shapely.points(np.arange(5.0), np.arange(5.0))).values
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(inputs, "_MEMO_MIN", 1)
-        x, _ = inputs._remembered_coordinates(values)
+        x, _, _ = inputs._remembered_coordinates(values)
         with pytest.raises(ValueError):
             x[0] = 1.0
         copy = values.copy()  # the same point objects, another array
-        x2, _ = inputs._remembered_coordinates(copy)
+        x2, _, _ = inputs._remembered_coordinates(copy)
         assert x2 is not x
         np.testing.assert_array_equal(x2, x)
 
