@@ -241,50 +241,94 @@ def burst_pairs(
     steps: int = 1500,
     burst: int = 10,
     trees: int = 6,
+    patience: int | None = 15,
+    chains: int = 2,
 ) -> float:
     """Raise mean Polsby-Popper by short bursts of pair re-splits within the tolerance.
 
     Each step merges a random touching pair and re-splits it by the roundest
-    cut within the tolerance among ``trees`` random spanning trees (uniform
-    random weights), even when that is less round than the pair was: the
-    burst may go down to climb elsewhere. Each burst of ``burst`` steps
-    starts from the most compact plan seen so far, which is kept at the end
-    (optimisation by short bursts, as in redistricting practice). Pinned
-    units stay, closed territories are never paired, and a hard drive limit
-    is kept. Returns the gain in mean compactness.
+    cut within the tolerance among ``trees`` random spanning trees, even when
+    that is less round than the pair was: the burst may go down to climb
+    elsewhere. Each burst of ``burst`` steps starts from the most compact
+    plan seen so far (optimisation by short bursts, as in redistricting
+    practice). A chain ends after ``steps`` steps or ``patience`` bursts in a
+    row without a gain (``None``: never early); such chains reach a plateau
+    soon and its height is largely luck, so ``chains`` independent chains
+    run from the same plan, alternately on uniform and on distance-scaled
+    trees, and the most compact plan of all is kept. Pinned units stay,
+    closed territories are never paired, and a hard drive limit is kept.
+    Returns the gain in mean compactness.
     """
     if state.drive is not None and state.drive.by_drive:
         return 0.0
-
-    def mean_pp() -> float:
-        return sum(state.pp(t) for t in range(state.k)) / state.k
-
-    best = state.snapshot()
-    best_pp = start_pp = mean_pp()
-    for _ in range(max(1, steps // burst)):
-        state.restore(best)
-        for _ in range(burst):
-            pairs = state.territory_graph()
-            if not pairs:
-                break
-            a, b = pairs[int(rng.integers(len(pairs)))]
-            pair = _Pair.of(state, a, b)
-            if pair is None:
-                continue
-            pair.biased = False
-            cap = max(tolerance, abs(state.dev(a)), abs(state.dev(b)))
-            found = None
-            top = -1.0
-            for _ in range(trees):
-                for side in pair.balanced_cuts(rng, cap):
-                    score = pair.score(side)
-                    if score > top:
-                        top, found = score, side
-            if found is None:
-                continue
-            pair.apply(found)
-            value = mean_pp()
-            if value > best_pp + 1e-12:
-                best, best_pp = state.snapshot(), value
+    start = state.snapshot()
+    start_pp = _mean_pp(state)
+    best, best_pp = start, start_pp
+    for chain, stream in enumerate(rng.spawn(max(1, chains))):
+        state.restore(start)
+        found, found_pp = _burst_chain(state, tolerance, stream, steps=steps, burst=burst,
+                                       trees=trees, patience=patience, biased=chain % 2 == 1)
+        if found_pp > best_pp + 1e-12:
+            best, best_pp = found, found_pp
     state.restore(best)
     return best_pp - start_pp
+
+
+def _mean_pp(state: SearchState) -> float:
+    return sum(state.pp(t) for t in range(state.k)) / state.k
+
+
+def _burst_chain(
+    state: SearchState,
+    tolerance: float,
+    rng: np.random.Generator,
+    *,
+    steps: int,
+    burst: int,
+    trees: int,
+    patience: int | None,
+    biased: bool,
+) -> tuple[list[int], float]:
+    """One chain of short bursts from the current plan: its most compact plan and score."""
+    best = state.snapshot()
+    best_pp = _mean_pp(state)
+    idle = 0
+    for _ in range(max(1, steps // burst)):
+        state.restore(best)
+        gained = False
+        for _ in range(burst):
+            if not _burst_step(state, tolerance, rng, trees, biased):
+                continue
+            value = _mean_pp(state)
+            if value > best_pp + 1e-12:
+                best, best_pp, gained = state.snapshot(), value, True
+        idle = 0 if gained else idle + 1
+        if patience is not None and idle >= patience:
+            break
+    return best, best_pp
+
+
+def _burst_step(
+    state: SearchState, tolerance: float, rng: np.random.Generator, trees: int, biased: bool
+) -> bool:
+    """Re-split a random touching pair by its roundest balanced cut; ``False`` if none."""
+    pairs = state.territory_graph()
+    if not pairs:
+        return False
+    a, b = pairs[int(rng.integers(len(pairs)))]
+    pair = _Pair.of(state, a, b)
+    if pair is None:
+        return False
+    pair.biased = biased
+    cap = max(tolerance, abs(state.dev(a)), abs(state.dev(b)))
+    found = None
+    top = -1.0
+    for _ in range(trees):
+        for side in pair.balanced_cuts(rng, cap):
+            score = pair.score(side)
+            if score > top:
+                top, found = score, side
+    if found is None:
+        return False
+    pair.apply(found)
+    return True

@@ -278,7 +278,7 @@ def _solve_exactly(state: SearchState, p: BalanceParams, report: Progress) -> bo
 
 #: Largest map whose pairs are re-split for compactness (:func:`_round_off`).
 _ROUND_OFF_UNITS = 1000
-#: Steps of the short-burst compactness chain on such maps.
+#: Most steps of each short-burst compactness chain on such maps (they stop at a plateau).
 _BURST_STEPS = 1500
 
 
