@@ -411,13 +411,16 @@ def lookup(tree: CellTree, x: F64, y: F64) -> tuple[I64, I64, I64]:
     fx *= per_cell
     fy = y - tree.origin[1]
     fy *= per_cell
-    inside = fx >= 0  # in place from here: a million points make every pass count
-    inside &= fx < nx0 * scale
-    inside &= fy >= 0
-    inside &= fy < ny0 * scale  # False for NaN
-    whole = bool(inside.all())  # then positions among the kept points are the points'
-    idx = np.empty(0, dtype=np.int64) if whole else np.flatnonzero(inside)
+    # every point in the grid (NaN fails): positions among the kept points are the points'
+    whole = len(fx) > 0 and bool(fx.min() >= 0 and fx.max() < nx0 * scale)
+    whole = whole and bool(fy.min() >= 0 and fy.max() < ny0 * scale)
+    idx = np.empty(0, dtype=np.int64)
     if not whole:
+        inside = fx >= 0  # in place from here: a million points make every pass count
+        inside &= fx < nx0 * scale
+        inside &= fy >= 0
+        inside &= fy < ny0 * scale  # False for NaN
+        idx = np.flatnonzero(inside)
         fx, fy = fx[idx], fy[idx]
     # fx, fy >= 0: truncation is floor; 32-bit cell numbers halve the memory passes
     wide = max(nx0, ny0) * scale >= 2**31 or nx0 * ny0 >= 2**31
@@ -484,15 +487,9 @@ def _leaf_points(tree: CellTree, lid: I64, x: F64, y: F64) -> tuple[I64, I64, ND
     counts = tree.leaf_seg_ptr[lid + 1] - starts  # not a diff over every leaf
     seg_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     entries = ranges(starts, counts)
+    centres = (tree.leaf_qx[lid], tree.leaf_qy[lid])
     f_item, f_poly, unsure = crossings(
-        tree.leaf_qx[lid],
-        tree.leaf_qy[lid],
-        x,
-        y,
-        seg_ptr,
-        tree.leaf_segs[entries],
-        tree.segments,
-        tree.leaf_q_side[entries],
+        *centres, x, y, seg_ptr, tree.leaf_segs[entries], tree.segments, tree.leaf_q_side[entries]
     )
     n_polys = tree.segments.n_polys + 1
     item, poly = flip_sets(len(lid), _leaf_sets(tree, lid), f_item, f_poly, n_polys, sort=False)
