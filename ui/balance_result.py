@@ -216,9 +216,14 @@ def _table(table: pd.DataFrame) -> None:
     )
 
 
-@st.fragment
 def save_controls(run: BalanceRun) -> None:
-    """Name the plan and save it as a planning scenario (a fragment)."""
+    """Name the plan and save it as a planning scenario.
+
+    A form: typing the name runs nothing; "Save as scenario" saves in its
+    callback, before the one run of the page it causes, so that run draws
+    the sidebar with the new scenario and the saved message at once (no
+    second run after the save).
+    """
     st.subheader("Save")
     if run.saved_as is not None:
         st.success(
@@ -227,25 +232,33 @@ def save_controls(run: BalanceRun) -> None:
             "the compare page."
         )
         return
-    ws, sid = run.workspace, run.base_scenario_id
-    default_name = default_scenario_name(run.result, ws.scenario(sid))
+    error_key = keys.bal_save_error(id(run))
+    if error := st.session_state.pop(error_key, None):
+        st.error(error)
+    default_name = default_scenario_name(run.result, run.workspace.scenario(run.base_scenario_id))
     # one name field per run, so a new run proposes its own name
-    name = st.text_input("Scenario name", value=default_name, key=keys.bal_save_name(id(run)))
-    if st.button("Save as scenario", key=keys.BAL_SAVE):
-        user = auth.current_user()
-        try:
-            saved = save_balance(
-                ws,
-                run.result,
-                base_scenario_id=sid,
-                name=name or default_name,
-                user=None if user is None else user.user_id,
-            )
-        except PlannerError as exc:
-            st.error(str(exc))
-        else:
-            run.saved_as = saved.scenario_id
-            state.mark_changed(SAVE_LABEL)
-            # the sidebar lists the new scenario; the rest of the page comes from caches
-            # (the balance inputs, the plan's map: see show_result)
-            st.rerun()
+    name_key = keys.bal_save_name(id(run))
+    with st.form(keys.BAL_SAVE_FORM, border=False):
+        st.text_input("Scenario name", value=default_name, key=name_key)
+        st.form_submit_button(
+            "Save as scenario", key=keys.BAL_SAVE, on_click=_save,
+            args=(run, name_key, default_name, error_key),
+        )  # fmt: skip
+
+
+def _save(run: BalanceRun, name_key: str, default_name: str, error_key: str) -> None:
+    """Save the run's plan under the typed name (the form's callback, before the page runs)."""
+    user = auth.current_user()
+    try:
+        saved = save_balance(
+            run.workspace,
+            run.result,
+            base_scenario_id=run.base_scenario_id,
+            name=st.session_state.get(name_key) or default_name,
+            user=None if user is None else user.user_id,
+        )
+    except PlannerError as exc:
+        st.session_state[error_key] = str(exc)
+        return
+    run.saved_as = saved.scenario_id
+    state.mark_changed(SAVE_LABEL)
