@@ -203,7 +203,8 @@ def run_case(title: str, units: gpd.GeoDataFrame, k: int, weight: str, tol: floa
         rows.append({"method": f"ours (median of {seeds} seeds)",
                      **{c: float(np.median([float(r[c]) for r in rows]))  # type: ignore[arg-type]
                         for c in ("max_dev_%", "mean_dev_%", "pp_mean", "pp_min", "time_s",
-                                  "cpu_s")}})
+                                  "cpu_s")},
+                     "note": _spread([float(r["pp_mean"]) for r in rows])})  # type: ignore[arg-type]
     for name, fn in peers if with_peers else []:
         try:
             labels, secs = timed(fn)
@@ -212,6 +213,12 @@ def run_case(title: str, units: gpd.GeoDataFrame, k: int, weight: str, tol: floa
             rows.append({"method": name, "note": f"failed: {type(exc).__name__}: {exc}"[:80]})
     print(f"\n== {title} ==")
     print(pd.DataFrame(rows).fillna("").to_string(index=False))
+
+
+def _spread(pp: list[float]) -> str:
+    """The seeds' mean Polsby-Popper: mean, lowest and how many reach 0.33."""
+    return (f"PP over seeds: mean {np.mean(pp):.3f}, lowest {min(pp):.3f}, "
+            f"{sum(v >= 0.33 for v in pp)}/{len(pp)} at 0.33 or more")
 
 
 def ensemble_compactness(g: gpd.GeoDataFrame, tol: float, steps: int) -> None:
