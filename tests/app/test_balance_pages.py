@@ -14,6 +14,7 @@ from planner.balance.scenario import (
     save_plan_as_scenario,
     scenario_assignment,
 )
+from planner.errors import InputError
 from planner.models import ScenarioState
 from planner.samples import sample_path
 from planner.workspace import Workspace, open_workspace
@@ -77,6 +78,31 @@ def test_balance_page_renders_with_a_sizing_advice(
     assert at.radio(key="bal.mode").value == "design"
     assert at.multiselect(key="bal.variables").value == ["workload_h"]
     assert not at.metric or "Worst deviation" not in _metrics(at)
+
+
+def test_a_refused_save_says_why_once_and_saves_nothing(
+    sample_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save the library refuses shows its message beside the form, keeps the plan
+    unsaved (the button stays) and adds no scenario; the message goes on the next run."""
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise InputError("the base scenario was deleted meanwhile; run the plan again")
+
+    monkeypatch.setattr("ui.balance_result.save_balance", refuse)
+    at = open_page(sample_files["helsinki"], monkeypatch, BALANCE)
+    at.number_input(key="bal.k").set_value(4)
+    at.button(key="bal.run").click().run()
+    before = set(_workspace(at).scenarios[s.SCENARIO_ID])
+    at.button(key="bal.save").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "the base scenario was deleted meanwhile; run the plan again"
+    ]
+    assert not any("Saved as planning scenario" in x.value for x in at.success)
+    assert set(_workspace(at).scenarios[s.SCENARIO_ID]) == before
+    at.run()
+    assert not at.error and at.button(key="bal.save") is not None
 
 
 def test_design_run_shows_metrics_and_saves_a_planning_scenario(
