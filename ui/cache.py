@@ -27,7 +27,7 @@ import pandas as pd
 import streamlit as st
 
 from planner.assign import Assignment
-from planner.edit import counts_table
+from planner.edit import counts_table, with_change
 from planner.errors import PlannerError
 from planner.geo.assign import assign_workspace
 from planner.routing.network import RoadNetwork, load_network
@@ -41,7 +41,7 @@ from planner.store import (
     table_as_of,
     undo_target,
 )
-from planner.viz import primary_territory, road_lines
+from planner.viz import primary_territory, road_lines, territory_summary
 from planner.workspace import Workspace
 from ui.maps import MapParts
 from ui.maps import map_parts as render_parts
@@ -61,6 +61,7 @@ __all__ = [
     "rows_as_of",
     "store_for",
     "store_upload",
+    "summary",
     "territory_counts",
     "undo_redo_targets",
 ]
@@ -315,18 +316,35 @@ def owners(ws: Workspace, scenario_id: str) -> pd.Series:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _cached_counts(
-    content: Content, scenario_id: str, before: tuple[tuple[str, int], ...], _ws: Workspace
-) -> pd.DataFrame:
-    del content  # only part of the cache key
-    return counts_table(_ws, scenario_id, dict(before) or None, owner=owners(_ws, scenario_id))
+def summary(ws: Workspace, scenario_id: str) -> pd.DataFrame:
+    """The scenario's accounts and revenue per territory (:func:`planner.viz.territory_summary`).
+
+    Once per accounts, memberships and territories (:func:`by_frames`), so the
+    counts table and the map of one version share it; shared, read-only.
+    """
+    frames = (ws.tables["accounts"], ws.tables["memberships"], ws.tables["territories"])
+    return by_frames(
+        f"summary|{scenario_id}",
+        frames,
+        lambda: territory_summary(ws, scenario_id, owner=owners(ws, scenario_id)),
+    )
 
 
 def territory_counts(
     content: Content | None, ws: Workspace, scenario_id: str, before: Mapping[str, int] | None
 ) -> pd.DataFrame:
-    """Accounts per territory and the change since ``before`` (``planner.edit.counts_table``)."""
+    """Accounts per territory and the change since ``before`` (``planner.edit.counts_table``).
+
+    The counts are made once per the frames they come from (:func:`by_frames`):
+    a run after an edit makes them for the new version, and the edit's callback
+    finds those of the version it changes. Shared, read-only.
+    """
     if content is None:
         return counts_table(ws, scenario_id, dict(before) if before else None)
-    return _cached_counts(content, scenario_id, tuple(sorted((before or {}).items())), ws)
+    frames = (ws.tables["accounts"], ws.tables["memberships"], ws.tables["territories"])
+    counts = by_frames(
+        f"counts|{scenario_id}",
+        frames,
+        lambda: counts_table(ws, scenario_id, summary=summary(ws, scenario_id)),
+    )
+    return with_change(counts, before) if before else counts

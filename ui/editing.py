@@ -342,7 +342,11 @@ def edit_map_parts(
         content,
         f"edit-scene|{scenario_id}|{scene_options!r}",
         lambda: viz.workspace_map(
-            ws, scenario_id, options=scene_options, owner=cache.owners(ws, scenario_id)
+            ws,
+            scenario_id,
+            options=scene_options,
+            owner=cache.owners(ws, scenario_id),
+            summary=cache.summary(ws, scenario_id),
         ),
         split=True,
     )

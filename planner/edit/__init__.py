@@ -63,6 +63,7 @@ from planner.edit.tables import (
     hierarchy_table,
     membership_table,
     stale_accounts,
+    with_change,
 )
 from planner.edit.trouble import Trouble, trouble_list
 from planner.edit.units import toggle_unit, unit_at, unit_holder, unit_owners, units_of
@@ -111,4 +112,5 @@ __all__ = [
     "unit_holder",
     "unit_owners",
     "units_of",
+    "with_change",
 ]

@@ -19,6 +19,7 @@ __all__ = [
     "hierarchy_table",
     "membership_table",
     "stale_accounts",
+    "with_change",
 ]
 
 _INDENT = "\u2003"  # an em space: indents the tree in a table
@@ -30,12 +31,16 @@ def counts_table(
     before: Mapping[str, int] | None = None,
     *,
     owner: pd.Series | None = None,
+    summary: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Return accounts per territory (rolled up), with the change since ``before`` if given.
 
-    ``owner``: :func:`planner.viz.primary_territory` of the scenario, if the caller has it.
+    ``owner``: :func:`planner.viz.primary_territory` of the scenario, if the
+    caller has it; ``summary``: :func:`planner.viz.territory_summary` of the
+    scenario, if the caller has it (then ``owner`` is not used).
     """
-    summary = viz.territory_summary(ws, scenario_id, owner=owner)
+    if summary is None:
+        summary = viz.territory_summary(ws, scenario_id, owner=owner)
     out = pd.DataFrame(
         {
             "territory": [
@@ -51,11 +56,16 @@ def counts_table(
     )
     order = _tree_order(TerritoryTree.of(ws.territories(scenario_id)))
     out = out.set_index(s.TERRITORY_ID, drop=False).reindex(order).reset_index(drop=True)
-    if before is not None:
-        out["change"] = [
-            int(n) - int(before.get(t, 0))
-            for t, n in zip(out[s.TERRITORY_ID], out["accounts"], strict=True)
-        ]
+    return out if before is None else with_change(out, before)
+
+
+def with_change(counts: pd.DataFrame, before: Mapping[str, int]) -> pd.DataFrame:
+    """Return a copy of a :func:`counts_table` with the change of accounts since ``before``."""
+    out = counts.copy()
+    out["change"] = [
+        int(n) - int(before.get(t, 0))
+        for t, n in zip(out[s.TERRITORY_ID], out["accounts"], strict=True)
+    ]
     return out
 
 

@@ -48,6 +48,7 @@ def workspace_map(
     options: MapOptions | None = None,
     roads: gpd.GeoDataFrame | None = None,
     owner: pd.Series | None = None,
+    summary: pd.DataFrame | None = None,
 ) -> folium.Map:
     """Draw one scenario of a workspace: units, territories, accounts, reps and a legend.
 
@@ -63,6 +64,8 @@ def workspace_map(
         Road lines to draw for context (worth it when ``options.tiles`` is ``"none"``).
     owner
         :func:`primary_territory` of the scenario, if the caller has it already.
+    summary
+        :func:`territory_summary` of the scenario, if the caller has it already.
 
     Returns
     -------
@@ -81,7 +84,9 @@ def workspace_map(
         add_units(m, units, simplify_m=simplify_m)
     if owner is None:
         owner = primary_territory(workspace.memberships(sid), terr)
-    shown = _territories(workspace, sid, terr, owner)
+    if summary is None and len(terr):
+        summary = territory_summary(workspace, sid, owner=owner)
+    shown = _territories(terr, summary)
     add_territories(
         m, terr, colors=shown.colors, account_counts=shown.counts, simplify_m=simplify_m
     )
@@ -114,12 +119,9 @@ def workspace_map(
     return m
 
 
-def _territories(
-    workspace: Workspace, sid: str, terr: gpd.GeoDataFrame, owner: pd.Series
-) -> _Territories:
+def _territories(terr: gpd.GeoDataFrame, summary: pd.DataFrame | None) -> _Territories:
     leaves = leaf_territory_ids(terr)
     shapes = gpd.GeoSeries(terr.geometry.to_numpy(), index=terr[s.TERRITORY_ID].astype(str))
-    summary = territory_summary(workspace, sid, owner=owner) if len(terr) else None
     counts: dict[str, int] = (
         dict(zip(summary[s.TERRITORY_ID], summary["accounts"], strict=True))
         if summary is not None
