@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
 import folium
 import geopandas as gpd
 import pandas as pd
+from shapely.geometry import mapping
 
 from planner import schema as s
 from planner.export.safety import escape_html
@@ -46,49 +48,61 @@ def add_territories(
     name
         Layer name.
     """
-    has_shape = territories.geometry.notna() & ~territories.geometry.is_empty
-    terr = territories[has_shape]
-    if terr.empty:
-        return None
     leaves = set(leaf_territory_ids(territories))
-    data = _features(terr, leaves, account_counts or {}, simplify_m)
+    features = _features(territories, leaves, account_counts or {}, simplify_m)
+    if not features:
+        return None
     group = folium.FeatureGroup(name=name, show=True)
-    _add_leaf_fills(group, data[data["leaf"]], colors)
+    _add_leaf_fills(group, [f for f in features if f["properties"]["leaf"]], colors)
     # parents on top as outlines that let clicks through to the leaves below
-    _add_parent_outlines(group, data[~data["leaf"]], int(terr[s.LEVEL].max()))
+    max_level = max(int(f["properties"]["level"]) for f in features)
+    _add_parent_outlines(group, [f for f in features if not f["properties"]["leaf"]], max_level)
     group.add_to(m)
     return group
 
 
 def _features(
     terr: gpd.GeoDataFrame, leaves: set[str], counts: Mapping[str, int], simplify_m: float
-) -> gpd.GeoDataFrame:
-    """One feature per territory: id, leaf or not, level, tooltip label and display shape."""
-    props = pd.DataFrame(
-        {
-            "tid": terr[s.TERRITORY_ID].astype(str).to_numpy(),
-            "leaf": terr[s.TERRITORY_ID].astype(str).isin(leaves).to_numpy(),
-            "level": terr[s.LEVEL].astype(int).to_numpy(),
-        }
-    )
-    labels = []
-    for tid, tname, level_name in zip(
-        props["tid"], terr[s.NAME].to_numpy(), terr[s.LEVEL_NAME].to_numpy(), strict=True
+) -> list[dict[str, Any]]:
+    """One GeoJSON feature per territory with a shape: id, leaf or not, level, tooltip label.
+
+    Plain dictionaries (a few territories: pandas' and geopandas' per-call
+    costs would outweigh the work), as ``GeoDataFrame.to_json`` writes them.
+    """
+    shapes = display_geometries(terr, simplify_m).to_numpy()
+    features = []
+    for tid, tname, level, level_name, shape in zip(
+        terr[s.TERRITORY_ID].astype(str).to_numpy(),
+        terr[s.NAME].to_numpy(),
+        terr[s.LEVEL].astype(int).to_numpy(),
+        terr[s.LEVEL_NAME].to_numpy(),
+        shapes,
+        strict=True,
     ):
+        if shape is None or shape.is_empty:
+            continue
         title = escape_html(str(tname) if is_shown(tname) else tid)
         kind = escape_html(str(level_name)) if is_shown(level_name) else "territory"
         n = counts.get(tid)
         extra = f" · {n:,} accounts" if n is not None else ""
-        labels.append(f"<b>{title}</b><br>{kind} {escape_html(tid)}{extra}")
-    props["label"] = labels
-    shapes = display_geometries(terr, simplify_m)
-    return gpd.GeoDataFrame(props, geometry=shapes.to_numpy(), crs=s.STORAGE_CRS)
+        props = {
+            "tid": str(tid),
+            "leaf": tid in leaves,
+            "level": int(level),
+            "label": f"<b>{title}</b><br>{kind} {escape_html(tid)}{extra}",
+        }
+        features.append({"type": "Feature", "properties": props, "geometry": mapping(shape)})
+    return features
+
+
+def _collection(features: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": features}
 
 
 def _add_leaf_fills(
-    group: folium.FeatureGroup, leaf_data: gpd.GeoDataFrame, colors: Mapping[str, str]
+    group: folium.FeatureGroup, leaf_data: list[dict[str, Any]], colors: Mapping[str, str]
 ) -> None:
-    if not len(leaf_data):
+    if not leaf_data:
         return
 
     def leaf_style(feature: dict[str, Any]) -> dict[str, Any]:
@@ -103,7 +117,7 @@ def _add_leaf_fills(
         }
 
     folium.GeoJson(
-        leaf_data.to_json(drop_id=True),
+        _collection(leaf_data),
         style_function=leaf_style,
         highlight_function=lambda _f: {"fillOpacity": 0.5, "weight": 3},
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
@@ -112,13 +126,14 @@ def _add_leaf_fills(
 
 
 def _add_parent_outlines(
-    group: folium.FeatureGroup, parent_data: gpd.GeoDataFrame, max_level: int
+    group: folium.FeatureGroup, parent_data: list[dict[str, Any]], max_level: int
 ) -> None:
-    parents = parent_data.sort_values("level", ascending=False)
-    if not len(parents):
+    if not parent_data:
         return
+    levels = pd.Series([int(f["properties"]["level"]) for f in parent_data])
+    parents = [parent_data[i] for i in levels.sort_values(ascending=False).index]
     folium.GeoJson(
-        parents.to_json(drop_id=True),
+        _collection(parents),
         style_function=lambda f: {
             **parent_outline_style(int(f["properties"]["level"]), max_level),
             "fill": False,
@@ -147,16 +162,18 @@ def parent_outline_style(level: int, max_level: int) -> dict[str, Any]:
 
 def outline_rows(territories: pd.DataFrame, leaves: set[str]) -> list[LegendRow]:
     """Legend rows for the parent outlines, one per level ("Region boundary", ...)."""
-    parents = territories[~territories[s.TERRITORY_ID].astype(str).isin(leaves)]
-    if parents.empty:
+    ids = territories[s.TERRITORY_ID].astype(str).to_numpy()
+    levels = territories[s.LEVEL].to_numpy()
+    names_by_level: dict[int, list[str]] = {}
+    for tid, level, kind in zip(ids, levels, territories[s.LEVEL_NAME].to_numpy(), strict=True):
+        if tid not in leaves:
+            names_by_level.setdefault(int(level), []).extend([str(kind)] if _named(kind) else [])
+    if not names_by_level:
         return []
-    max_level = int(territories[s.LEVEL].max())
+    max_level = int(max(levels))
     rows = []
-    for level_value, group in parents.groupby(s.LEVEL, sort=True):
-        level = int(str(level_value))
-        names = group[s.LEVEL_NAME].dropna().astype(str)
-        names = names[names != ""]
-        kind = names.mode().iloc[0] if len(names) else f"level {level}"
+    for level in sorted(names_by_level):
+        kind = _most_common(names_by_level[level]) or f"level {level}"
         style = parent_outline_style(level, max_level)
         rows.append(
             LegendRow(
@@ -168,3 +185,17 @@ def outline_rows(territories: pd.DataFrame, leaves: set[str]) -> list[LegendRow]
             )
         )
     return rows
+
+
+def _named(value: Any) -> bool:
+    """Whether a level name is there (not missing, not empty)."""
+    return value is not None and not bool(pd.isna(value)) and str(value) != ""
+
+
+def _most_common(names: list[str]) -> str | None:
+    """The most frequent name; of several as frequent, the first in sorted order."""
+    if not names:
+        return None
+    counts = Counter(names)
+    top = max(counts.values())
+    return min(n for n, c in counts.items() if c == top)
