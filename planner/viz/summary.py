@@ -109,7 +109,9 @@ def primary_territory(memberships: pd.DataFrame, territories: pd.DataFrame) -> p
     frame = memberships[[s.ACCOUNT_ID, s.TERRITORY_ID, s.IS_PRIMARY]]
     shared = frame[s.ACCOUNT_ID].duplicated(keep=False).to_numpy()
     # an account in one territory needs no ranking (most of them: no sort of a million rows)
-    parts = [frame[~shared], _deepest_primary(frame[shared], territories)]
+    parts = [frame[~shared]]
+    if shared.any():
+        parts.append(_deepest_primary(frame[shared], territories))
     first = pd.concat(parts).sort_values(s.ACCOUNT_ID, kind="stable")
     return pd.Series(
         first[s.TERRITORY_ID].astype(str).to_numpy(),
@@ -147,7 +149,7 @@ def territory_summary(
     """
     terr = workspace.territories(scenario_id)
     cols = [s.TERRITORY_ID, s.NAME, s.PARENT_ID, s.LEVEL, s.LEVEL_NAME, s.TYPE_ID, s.SOURCE]
-    out = pd.DataFrame(terr[cols]).copy()
+    out = pd.DataFrame({c: terr[c] for c in cols}, copy=True)  # terr[cols]: a slow GeoDataFrame
     own = owner
     if own is None:
         own = primary_territory(workspace.memberships(scenario_id), terr)
