@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from planner import viz
 from planner.errors import InputError
 from planner.routing.isochrones import IsochroneParams, isochrones
 from planner.samples import sample_path
+from planner.viz.basemap import display_geometries
 from planner.workspace import Workspace, open_workspace
 from tests.app.conftest import HOSTILE_NAME, build_small_workspace
 
@@ -312,3 +314,24 @@ def test_density_grid_keeps_every_account_and_sums_the_weight() -> None:
     m = viz.base_map([[60.0, 24.6], [60.4, 25.2]])
     assert viz.add_density(m, revenue, label="revenue") is not None
     assert "accounts)" in m.get_root().render()
+
+
+def test_territory_layers_carry_each_shape_as_geopandas_writes_it() -> None:
+    """The fills and outlines hold one feature per territory with a shape: the display shape
+    as ``GeoDataFrame.to_json`` writes it, leaves filled, parents deepest first."""
+    ws = open_workspace(sample_path("georgia"))
+    terr = ws.territories(ws.active_scenario_id())
+    m = viz.base_map(None)
+    group = viz.add_territories(m, terr, colors={}, simplify_m=15.0)
+    assert group is not None
+    fills, outlines = [c.data["features"] for c in group._children.values()]
+    shapes = display_geometries(terr, 15.0)
+    expected = json.loads(gpd.GeoDataFrame(geometry=shapes).to_json(drop_id=True))["features"]
+    by_id = dict(zip(terr[s.TERRITORY_ID].astype(str), expected, strict=True))
+    leaves = set(viz.leaf_territory_ids(terr))
+    assert {f["properties"]["tid"] for f in fills} == leaves
+    assert {f["properties"]["tid"] for f in outlines} == set(by_id) - leaves
+    for f in fills + outlines:
+        assert json.loads(json.dumps(f["geometry"])) == by_id[f["properties"]["tid"]]["geometry"]
+    levels = [f["properties"]["level"] for f in outlines]
+    assert levels == sorted(levels, reverse=True) and len(set(levels)) > 1

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from planner import edit
+from planner import edit, viz
 from planner import schema as s
 from planner.access import AccessDeniedError, AccessScope
 from planner.auth import User
@@ -399,3 +399,15 @@ def test_an_edit_that_splits_a_territory_says_so_and_lists_it(grid: Workspace) -
     mended = edit.toggle_unit(grid, "base", "T2", "U10")  # take it back: whole again
     assert not any("separate parts" in w for w in mended.warnings)
     assert not [t for t in edit.trouble_list(grid, "base", mended.assignment) if t.kind == "split"]
+
+
+def test_counts_from_a_given_summary_and_their_change_match_the_table(grid: Workspace) -> None:
+    """A caller's summary gives the same table; ``with_change`` adds the change as
+    ``counts_table(..., before)`` does, on a copy."""
+    before = _counts(grid)
+    edit.add_drawn_territory(grid, "base", _column(2), territory_id="T3", parent_id="R")
+    table = edit.counts_table(grid, "base", summary=viz.territory_summary(grid, "base"))
+    pd.testing.assert_frame_equal(table, edit.counts_table(grid, "base"))
+    changed = edit.with_change(table, before)
+    pd.testing.assert_frame_equal(changed, edit.counts_table(grid, "base", before))
+    assert "change" not in table.columns and changed["change"].abs().sum() == 8
