@@ -486,6 +486,7 @@ CMP_DOWNLOAD = "cmp.download"
 CMP_PROMOTE = "cmp.promote"
 CMP_CANCEL = "cmp.cancel"
 CMP_CONFIRM = "cmp.confirm"
+CMP_PROMOTE_ERROR = "tp.compare.promote_error"
 CMP_PROMOTE_REQUEST = "tp.compare.promote"
 CMP_FLASH = "tp.compare.flash"
 

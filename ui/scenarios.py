@@ -235,9 +235,13 @@ def sizing_advice(ws: Workspace, units: pd.DataFrame) -> int | None:
 
 
 # --- the compare page ------------------------------------------------------------------------
-@st.fragment
 def promote_controls(ws: Workspace, by_id: dict[str, Scenario], b: str, active: str) -> None:
-    """Promote scenario ``b`` after a confirmation; the active one is archived (a fragment)."""
+    """Promote scenario ``b`` after a confirmation; the active one is archived.
+
+    Each button acts in its callback, before the one run of the page it
+    causes: "Confirm" promotes and chooses the scenario there, so that run
+    draws the sidebar and the page with the new active scenario at once.
+    """
     st.subheader("Promote")
     candidate = by_id[b]
     label = candidate.name or b
@@ -250,6 +254,8 @@ def promote_controls(ws: Workspace, by_id: dict[str, Scenario], b: str, active: 
             "first (balance it, or copy it on the data page)."
         )
         return
+    if error := st.session_state.pop(keys.CMP_PROMOTE_ERROR, None):
+        st.error(error)
     if promote_request() != b:
         st.button(
             f"Promote “{label}” to active",
@@ -270,16 +276,19 @@ def promote_controls(ws: Workspace, by_id: dict[str, Scenario], b: str, active: 
     )
     yes, no, _ = st.columns([1, 1, 8])
     no.button("Cancel", key=keys.CMP_CANCEL, on_click=clear_promote_request)
-    if yes.button("Confirm", type="primary", key=keys.CMP_CONFIRM):
-        _promote(ws, b, label, current)
+    yes.button(
+        "Confirm", type="primary", key=keys.CMP_CONFIRM, on_click=_promote,
+        args=(ws, b, label, current),
+    )  # fmt: skip
 
 
 def _promote(ws: Workspace, b: str, label: str, current: Scenario | None) -> None:
+    """Promote ``b`` and choose it (the confirm's callback); a refusal is shown on the run."""
     user = auth.current_user()
     try:
         ws.promote(b, user=None if user is None else user.user_id)
     except PlannerError as exc:
-        st.error(str(exc))
+        st.session_state[keys.CMP_PROMOTE_ERROR] = str(exc)
         return
     clear_promote_request()
     state.mark_changed(f"promote scenario {b}")
@@ -290,4 +299,3 @@ def _promote(ws: Workspace, b: str, label: str, current: Scenario | None) -> Non
         else "."
     )
     flash(f"**{label}** is now the active scenario{archived}")
-    st.rerun()  # the whole app follows the new active scenario

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -267,6 +268,30 @@ def test_promote_asks_first_then_archives_the_active_scenario(
     assert ws.scenario("2026-plan").state == ScenarioState.ARCHIVED
     assert any("is now the active scenario" in x.value for x in at.success)
     assert ws.audit.iloc[-1][s.ACTION] == "scenario.promote"
+
+
+def test_a_refused_promotion_says_why_and_changes_nothing(
+    rebalanced_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Confirm acts in its callback: a promotion the library refuses is shown on the run it
+    causes, every scenario keeps its state, and the message goes on the next run."""
+
+    def refuse(self: Workspace, scenario_id: str, **_kwargs: object) -> None:
+        raise InputError(f"scenario {scenario_id} changed meanwhile; open it again")
+
+    path = tmp_path / "helsinki.gpkg"  # a copy: other tests promote in the shared file
+    shutil.copyfile(rebalanced_file, path)
+    at = open_page(path, monkeypatch, COMPARE)
+    states = {sc.scenario_id: sc.state for sc in _workspace(at).scenario_list()}
+    b = at.selectbox(key="cmp.b").value
+    monkeypatch.setattr(Workspace, "promote", refuse)
+    at.button(key="cmp.promote").click().run()
+    at.button(key="cmp.confirm").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [f"scenario {b} changed meanwhile; open it again"]
+    assert {sc.scenario_id: sc.state for sc in _workspace(at).scenario_list()} == states
+    at.run()
+    assert not at.error
 
 
 def test_compare_page_on_a_workspace_with_drawn_territories(
