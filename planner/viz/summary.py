@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -37,12 +36,9 @@ UNASSIGNED_COLOR = "#7f7f7f"
 
 
 def is_shown(value: Any) -> bool:
-    """Whether ``value`` has text to show (not ``None``, NaN or empty)."""
-    if value is None:
-        return False
-    if isinstance(value, float) and math.isnan(value):
-        return False
-    return str(value) != ""
+    """Whether ``value`` has text to show (not missing, :func:`planner.schema.is_missing`,
+    nor empty)."""
+    return not s.is_missing(value) and str(value) != ""
 
 
 def leaf_territory_ids(territories: pd.DataFrame) -> list[str]:

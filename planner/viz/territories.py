@@ -130,8 +130,7 @@ def _add_parent_outlines(
 ) -> None:
     if not parent_data:
         return
-    levels = pd.Series([int(f["properties"]["level"]) for f in parent_data])
-    parents = [parent_data[i] for i in levels.sort_values(ascending=False).index]
+    parents = sorted(parent_data, key=lambda f: -int(f["properties"]["level"]))  # deepest first
     folium.GeoJson(
         _collection(parents),
         style_function=lambda f: {
@@ -167,7 +166,7 @@ def outline_rows(territories: pd.DataFrame, leaves: set[str]) -> list[LegendRow]
     names_by_level: dict[int, list[str]] = {}
     for tid, level, kind in zip(ids, levels, territories[s.LEVEL_NAME].to_numpy(), strict=True):
         if tid not in leaves:
-            names_by_level.setdefault(int(level), []).extend([str(kind)] if _named(kind) else [])
+            names_by_level.setdefault(int(level), []).extend([str(kind)] if is_shown(kind) else [])
     if not names_by_level:
         return []
     max_level = int(max(levels))
@@ -185,11 +184,6 @@ def outline_rows(territories: pd.DataFrame, leaves: set[str]) -> list[LegendRow]
             )
         )
     return rows
-
-
-def _named(value: Any) -> bool:
-    """Whether a level name is there (not missing, not empty)."""
-    return value is not None and not bool(pd.isna(value)) and str(value) != ""
 
 
 def _most_common(names: list[str]) -> str | None:

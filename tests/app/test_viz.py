@@ -23,6 +23,8 @@ from planner.errors import InputError
 from planner.routing.isochrones import IsochroneParams, isochrones
 from planner.samples import sample_path
 from planner.viz.basemap import display_geometries
+from planner.viz.summary import is_shown
+from planner.viz.territories import outline_rows
 from planner.workspace import Workspace, open_workspace
 from tests.app.conftest import HOSTILE_NAME, build_small_workspace
 
@@ -335,3 +337,26 @@ def test_territory_layers_carry_each_shape_as_geopandas_writes_it() -> None:
         assert json.loads(json.dumps(f["geometry"])) == by_id[f["properties"]["tid"]]["geometry"]
     levels = [f["properties"]["level"] for f in outlines]
     assert levels == sorted(levels, reverse=True) and len(set(levels)) > 1
+
+
+def test_missing_level_names_are_not_shown_as_text() -> None:
+    """A level name missing as ``pd.NA`` (an Arrow string column) is not "<NA>": the tooltip
+    says "territory" and the legend falls back to the level's number."""
+    assert not is_shown(pd.NA) and not is_shown(float("nan")) and not is_shown("")
+    terr = gpd.GeoDataFrame(
+        {
+            s.TERRITORY_ID: ["R", "T1"],
+            s.NAME: ["Region", "One"],
+            s.PARENT_ID: [None, "R"],
+            s.LEVEL: [0, 1],
+            s.LEVEL_NAME: pd.array([None, None], dtype="string[pyarrow]"),
+        },
+        geometry=[box(0, 0, 2, 2), box(0, 0, 1, 1)],
+        crs=s.STORAGE_CRS,
+    )
+    rows = outline_rows(terr, {"T1"})
+    assert [r.label for r in rows] == ["Level 0 boundary"]
+    m = folium.Map(tiles=None)
+    viz.add_territories(m, terr, colors={"T1": "#123456"})
+    html = m.get_root().render()
+    assert "<NA>" not in html and "&lt;NA&gt;" not in html
