@@ -8,7 +8,7 @@ Drives Debian's Chromium with Playwright against ``streamlit run app.py`` on
 from the click to the updated screen (the expected result shown and the app's
 script no longer running). The click is the mouse press as the page sees it
 (``pointerdown``); the time Playwright spends before it, checking that the
-target is visible, still and on top, is printed apart (until commit 35e191c
+target is visible, still and on top, is printed apart (before commit 70df201
 it was counted in each figure, the before-figures included):
 
 - ``mode_switch``: Edit territories, switching the map mode (draw <-> units);

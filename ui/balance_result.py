@@ -232,8 +232,7 @@ def save_controls(run: BalanceRun) -> None:
             "the compare page."
         )
         return
-    error_key = keys.bal_save_error(id(run))
-    if error := st.session_state.pop(error_key, None):
+    if error := st.session_state.pop(keys.BAL_SAVE_ERROR, None):
         st.error(error)
     default_name = default_scenario_name(run.result, run.workspace.scenario(run.base_scenario_id))
     # one name field per run, so a new run proposes its own name
@@ -242,11 +241,11 @@ def save_controls(run: BalanceRun) -> None:
         st.text_input("Scenario name", value=default_name, key=name_key)
         st.form_submit_button(
             "Save as scenario", key=keys.BAL_SAVE, on_click=_save,
-            args=(run, name_key, default_name, error_key),
+            args=(run, name_key, default_name),
         )  # fmt: skip
 
 
-def _save(run: BalanceRun, name_key: str, default_name: str, error_key: str) -> None:
+def _save(run: BalanceRun, name_key: str, default_name: str) -> None:
     """Save the run's plan under the typed name (the form's callback, before the page runs)."""
     user = auth.current_user()
     try:
@@ -258,7 +257,7 @@ def _save(run: BalanceRun, name_key: str, default_name: str, error_key: str) -> 
             user=None if user is None else user.user_id,
         )
     except PlannerError as exc:
-        st.session_state[error_key] = str(exc)
+        st.session_state[keys.BAL_SAVE_ERROR] = str(exc)
         return
     run.saved_as = saved.scenario_id
     state.mark_changed(SAVE_LABEL)

@@ -475,6 +475,7 @@ EDIT_SHOW_HISTORY = "tp.edit.show_history"
 BAL_MAP = "balance_map"
 BAL_SAVE = "bal.save"
 BAL_SAVE_FORM = "bal.save_form"
+BAL_SAVE_ERROR = "tp.balance.save_error"  # a refused save's message, shown once
 BAL_CAPACITY = "bal.capacity"
 BAL_UTILISATION = "bal.utilisation"
 BAL_LAST_RUN = "tp.balance.run"
@@ -489,11 +490,6 @@ CMP_CONFIRM = "cmp.confirm"
 CMP_PROMOTE_ERROR = "tp.compare.promote_error"
 CMP_PROMOTE_REQUEST = "tp.compare.promote"
 CMP_FLASH = "tp.compare.flash"
-
-
-def bal_save_error(run_id: int) -> str:
-    """The message of a refused save of one run, shown once beside its form."""
-    return f"bal.save_error.{run_id}"
 
 
 def bal_save_name(run_id: int) -> str:
