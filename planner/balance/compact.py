@@ -172,6 +172,8 @@ class _Pair:
         everywhere = np.ones(len(region), dtype=bool)
         self.ok_a = everywhere if ok is None else ok[a, region].astype(bool)
         self.ok_b = everywhere if ok is None else ok[b, region].astype(bool)
+        #: no locked unit and no drive limit: every cut keeps the rules
+        self.free = ok is None and not self.pin_a.any() and not self.pin_b.any()
 
     @classmethod
     def of(cls, state: SearchState, a: int, b: int) -> _Pair | None:
@@ -209,6 +211,8 @@ class _Pair:
 
     def _keeps(self, to_a: np.ndarray) -> bool:
         """Pinned units stay on their side; every unit may enter its side (drive limit)."""
+        if self.free:
+            return True
         if (self.pin_a & ~to_a).any() or (self.pin_b & to_a).any():
             return False
         return bool(self.ok_a[to_a].all() and self.ok_b[~to_a].all())
@@ -243,6 +247,7 @@ def burst_pairs(
     trees: int = 6,
     patience: int | None = 15,
     chains: int = 2,
+    seen: set[frozenset[int]] | None = None,
 ) -> float:
     """Raise mean Polsby-Popper by short bursts of pair re-splits within the tolerance.
 
@@ -257,7 +262,8 @@ def burst_pairs(
     run from the same plan, alternately on uniform and on distance-scaled
     trees, and the most compact plan of all is kept. Pinned units stay,
     closed territories are never paired, and a hard drive limit is kept.
-    Returns the gain in mean compactness.
+    ``seen``, when given, receives every territory a re-split made (as its
+    set of units). Returns the gain in mean compactness.
     """
     if state.drive is not None and state.drive.by_drive:
         return 0.0
@@ -267,7 +273,8 @@ def burst_pairs(
     for chain, stream in enumerate(rng.spawn(max(1, chains))):
         state.restore(start)
         found, found_pp = _burst_chain(state, tolerance, stream, steps=steps, burst=burst,
-                                       trees=trees, patience=patience, biased=chain % 2 == 1)
+                                       trees=trees, patience=patience, biased=chain % 2 == 1,
+                                       seen=seen)
         if found_pp > best_pp + 1e-12:
             best, best_pp = found, found_pp
     state.restore(best)
@@ -288,8 +295,12 @@ def _burst_chain(
     trees: int,
     patience: int | None,
     biased: bool,
+    seen: set[frozenset[int]] | None = None,
 ) -> tuple[list[int], float]:
-    """One chain of short bursts from the current plan: its most compact plan and score."""
+    """One chain of short bursts from the current plan: its most compact plan and score.
+
+    ``seen``, when given, receives both territories of every re-split pair.
+    """
     best = state.snapshot()
     best_pp = _mean_pp(state)
     idle = 0
@@ -297,8 +308,11 @@ def _burst_chain(
         state.restore(best)
         gained = False
         for _ in range(burst):
-            if not _burst_step(state, tolerance, rng, trees, biased):
+            pair = _burst_step(state, tolerance, rng, trees, biased)
+            if pair is None:
                 continue
+            if seen is not None:
+                seen.update(frozenset(state.members[t]) for t in pair)
             value = _mean_pp(state)
             if value > best_pp + 1e-12:
                 best, best_pp, gained = state.snapshot(), value, True
@@ -310,15 +324,15 @@ def _burst_chain(
 
 def _burst_step(
     state: SearchState, tolerance: float, rng: np.random.Generator, trees: int, biased: bool
-) -> bool:
-    """Re-split a random touching pair by its roundest balanced cut; ``False`` if none."""
+) -> tuple[int, int] | None:
+    """Re-split a random touching pair by its roundest balanced cut: the pair, or ``None``."""
     pairs = state.territory_graph()
     if not pairs:
-        return False
+        return None
     a, b = pairs[int(rng.integers(len(pairs)))]
     pair = _Pair.of(state, a, b)
     if pair is None:
-        return False
+        return None
     pair.biased = biased
     cap = max(tolerance, abs(state.dev(a)), abs(state.dev(b)))
     found = None
@@ -329,6 +343,6 @@ def _burst_step(
             if score > top:
                 top, found = score, side
     if found is None:
-        return False
+        return None
     pair.apply(found)
-    return True
+    return a, b

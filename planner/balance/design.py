@@ -24,6 +24,7 @@ from planner.balance.exact import exact_partition, polish_exactly
 from planner.balance.metrics import compute_metrics
 from planner.balance.params import BalanceParams, LocksLike
 from planner.balance.plan import TerritoryPlan, ToleranceNotMetError
+from planner.balance.pool import pool_applies, pool_recombine
 from planner.balance.problem import DesignProblem, check_feasible, frame_problem, granularity_bound
 from planner.balance.recombine import recombine, redraw
 from planner.balance.repair import fill_empty, repair_contiguity
@@ -280,6 +281,9 @@ def _solve_exactly(state: SearchState, p: BalanceParams, report: Progress) -> bo
 _ROUND_OFF_UNITS = 1000
 #: Most steps of each short-burst compactness chain on such maps (they stop at a plateau).
 _BURST_STEPS = 1500
+#: Rounds of pooled recombination (each from the plan the last one made) and their chains' steps.
+_POOL_ROUNDS = 2
+_POOL_STEPS = 600
 
 
 def _rounds_off(p: BalanceParams, n_units: int, drive: DriveCosts | None) -> bool:
@@ -299,7 +303,12 @@ def _round_off(state: SearchState, p: BalanceParams, report: Progress) -> None:
         return
     report(0.92, "rounding outlines")
     rng = np.random.default_rng(p.seed)
-    burst_pairs(state, p.tolerance, rng=rng, steps=_BURST_STEPS)
+    if pool_applies(state, p.tolerance):
+        for _ in range(_POOL_ROUNDS):
+            if pool_recombine(state, p.tolerance, rng=rng, steps=_POOL_STEPS) <= 0:
+                break
+    else:
+        burst_pairs(state, p.tolerance, rng=rng, steps=_BURST_STEPS)
     compact_pairs(state, p.tolerance, rng=rng)
     state.compact(p.tolerance, sweeps=p.compactness_sweeps)
 

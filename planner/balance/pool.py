@@ -1,0 +1,289 @@
+"""Compactness from a pool of territories: a set-partitioning programme over shapes seen.
+
+Short-burst chains within a tight tolerance stop on plateaus whose height is
+largely luck, and their territories cannot be recombined into a rounder
+plan: they were all cut against the same neighbours. Chains run at a looser
+tolerance (two and four times the goal) pass through rounder territories
+that no plan within the goal holds. Each territory such a chain makes, and
+each of its variants one unit off (a border unit given to a neighbour, a
+neighbouring unit taken in, or both), that is connected and within the goal
+is a column; with the current plan's own territories the columns always hold
+a plan within the goal. A set-partitioning programme (HiGHS through SciPy)
+then picks territories covering every unit once, as many of each target as
+there are territories of it, with the largest summed Polsby-Popper score:
+the linear relaxation first (whole on most maps), else the integer
+programme over the columns the relaxation prices best. Perimeters come
+from the units' outlines and the border lengths they share, as in
+:mod:`planner.balance.compact`.
+
+Only for plans without locked units, frozen territories or a drive limit
+(their columns would need more than a target to match a territory).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Iterable
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, linprog, milp
+from scipy.sparse import csc_matrix
+
+from planner.balance.compact import burst_pairs
+from planner.balance.search import SearchState
+
+__all__ = ["pool_applies", "pool_recombine"]
+
+logger = logging.getLogger(__name__)
+
+_FOUR_PI = 4.0 * math.pi
+#: Looser tolerances (multiples of the goal) of the chains that fill the pool, and their chains.
+_LOOSE = ((2.0, 2), (4.0, 1))
+#: Columns the integer programme keeps when the relaxation is fractional.
+_KEPT_COLUMNS = 400
+
+
+class _Shapes:
+    """Measures of unit sets: workload, area and perimeter from shared border lengths."""
+
+    def __init__(self, state: SearchState) -> None:
+        self.state = state
+        self.w, self.area, self.perim = state.w, state.ua, state.up
+        self.sh, self.nb = state.sh, state.nb
+        targets = sorted(set(state.tgt))
+        self.targets = targets
+        self.count = [sum(1 for t in state.tgt if t == x) for x in targets]
+
+    def measure(self, units: frozenset[int]) -> tuple[float, float, float]:
+        """(workload, area, perimeter) of a set of units."""
+        w = a = p = 0.0
+        for u in units:
+            w += self.w[u]
+            a += self.area[u]
+            p += self.perim[u] - sum(s for v, s in self.sh[u].items() if v in units)
+        return w, a, p
+
+    def fits(self, load: float, tolerance: float) -> list[int]:
+        """Positions of the targets ``load`` is within ``tolerance`` of."""
+        return [i for i, t in enumerate(self.targets) if abs(load - t) <= tolerance * t]
+
+    def cut_units(self, units: frozenset[int]) -> set[int]:
+        """Units whose removal splits the connected set ``units`` (articulation points)."""
+        nb = self.nb
+        root = min(units)
+        depth = {root: 0}
+        low = {root: 0}
+        cut: set[int] = set()
+        children = 0
+        stack = [(root, -1, iter(nb[root]))]
+        while stack:
+            u, parent, it = stack[-1]
+            for v in it:
+                if v not in units:
+                    continue
+                if v not in depth:
+                    depth[v] = low[v] = depth[u] + 1
+                    stack.append((v, u, iter(nb[v])))
+                    break
+                if v != parent:
+                    low[u] = min(low[u], depth[v])
+            else:
+                stack.pop()
+                if parent < 0:
+                    continue
+                low[parent] = min(low[parent], low[u])
+                if parent == root:
+                    children += 1
+                elif low[u] >= depth[parent]:
+                    cut.add(parent)
+        if children > 1:
+            cut.add(root)
+        return cut
+
+
+def pool_recombine(
+    state: SearchState,
+    tolerance: float,
+    *,
+    rng: np.random.Generator,
+    steps: int = 600,
+    node_limit: int = 2000,
+    time_limit: float = 30.0,
+    loose: tuple[tuple[float, int], ...] = _LOOSE,
+) -> float:
+    """Replace the plan by the roundest one the pool of territories holds.
+
+    Parameters
+    ----------
+    state
+        A contiguous plan within ``tolerance`` (changed in place; stays so).
+    tolerance
+        Relative deviation every territory of the new plan keeps.
+    rng
+        Source of the chains' random trees.
+    steps
+        Most steps of each chain that fills the pool.
+    node_limit, time_limit
+        Limits of the integer programme (branch-and-bound nodes make it the
+        same on a busy machine; the time is a safety net).
+    loose
+        The chains that fill the pool: (multiple of ``tolerance``, chains).
+
+    Returns
+    -------
+    float
+        The gain in mean Polsby-Popper (0 when the plan stays).
+    """
+    if not pool_applies(state, tolerance):
+        return 0.0
+    shapes = _Shapes(state)
+    plan = [frozenset(state.members[t]) for t in range(state.k)]
+    seen: set[frozenset[int]] = set(plan)
+    start = state.snapshot()
+    for factor, chains in loose:
+        burst_pairs(state, factor * tolerance, rng=rng, steps=steps, chains=chains, seen=seen)
+        state.restore(start)
+    started = time.process_time()
+    # territories less round than the plan's least round one are left out (but the plan's own)
+    floor = min(state.pp(t) for t in range(state.k))
+    own = set(plan)
+    columns = [c for c in _columns(shapes, seen, tolerance) if c[2] >= floor or c[0] in own]
+    picked = _solve(shapes, columns, len(state.lab), plan, (node_limit, time_limit))
+    logger.debug("pool of %d territories, %d columns: %s in %.2f s of CPU", len(seen),
+                 len(columns), "no plan" if picked is None else "solved",
+                 time.process_time() - started)
+    if picked is None:
+        return 0.0
+    now = sum(state.pp(t) for t in range(state.k)) / state.k
+    new = sum(pp for _s, _c, pp in picked) / state.k
+    if new <= now + 1e-9:
+        return 0.0
+    _apply(state, shapes, picked)
+    return sum(state.pp(t) for t in range(state.k)) / state.k - now
+
+
+def pool_applies(state: SearchState, tolerance: float) -> bool:
+    """Whether :func:`pool_recombine` may replace this plan.
+
+    It must be within ``tolerance`` with nothing locked, frozen or limited by drive time.
+    """
+    return (state.max_abs_dev() <= tolerance and state.drive is None and all(state.open)
+            and all(state.movable) and state.k > 1)
+
+
+def _columns(
+    shapes: _Shapes, seen: Iterable[frozenset[int]], tolerance: float
+) -> list[tuple[frozenset[int], int, float]]:
+    """(units, target position, Polsby-Popper) of every pooled set and variant within the goal."""
+    out: dict[tuple[frozenset[int], int], float] = {}
+    window = (min(shapes.targets) * (1.0 - tolerance), max(shapes.targets) * (1.0 + tolerance))
+    for units in seen:
+        load, area, perim = shapes.measure(units)
+        if any(abs(load - t) <= 4.0 * tolerance * t for t in shapes.targets):
+            for var, (w, a, p) in _variants(shapes, units, (load, area, perim), window):
+                for i in shapes.fits(w, tolerance):
+                    out[(var, i)] = _FOUR_PI * a / (p * p) if p > 0 else 0.0
+    return [(units, i, pp) for (units, i), pp in out.items()]
+
+
+def _variants(
+    shapes: _Shapes,
+    units: frozenset[int],
+    measures: tuple[float, float, float],
+    window: tuple[float, float],
+) -> list[tuple[frozenset[int], tuple[float, float, float]]]:
+    """The set and every connected set one unit off it with a workload in ``window``.
+
+    A variant gives away one border unit, takes in one neighbouring unit,
+    or both; its measures (workload, area, perimeter) follow from the
+    units' shared border lengths.
+    """
+    w, ua, up, sh, nb = shapes.w, shapes.area, shapes.perim, shapes.sh, shapes.nb
+    load, area, perim = measures
+    lo, hi = window
+    outside = sorted({v for u in units for v in nb[u] if v not in units})
+    border = sorted(u for u in units if any(v not in units for v in nb[u]))
+    out = [(units, measures)] if lo <= load <= hi else []
+    cut = shapes.cut_units(units)
+    given: list[tuple[int, float, float, float]] = []  # border units that may leave
+    for r in border:
+        if r not in cut:
+            inner = sum(s for v, s in sh[r].items() if v in units)
+            given.append((r, load - w[r], area - ua[r], perim - up[r] + 2.0 * inner))
+    out += [(units - {r}, (lw, la, lp)) for r, lw, la, lp in given if lo <= lw <= hi]
+    bases = [(units, -1, load, area, perim)] + [(units - {r}, r, lw, la, lp)
+                                                for r, lw, la, lp in given]
+    for a in outside:
+        into = sum(s for v, s in sh[a].items() if v in units)
+        for base, r, lw, la, lp in bases:
+            if not lo <= lw + w[a] <= hi or not any(v in base for v in nb[a]):
+                continue
+            shared = into - sh[a].get(r, 0.0)
+            out.append((base | {a}, (lw + w[a], la + ua[a], lp + up[a] - 2.0 * shared)))
+    return out
+
+
+def _solve(
+    shapes: _Shapes,
+    columns: list[tuple[frozenset[int], int, float]],
+    n: int,
+    plan: list[frozenset[int]],
+    limits: tuple[int, float],
+) -> list[tuple[frozenset[int], int, float]] | None:
+    """The columns of the roundest plan: each unit once, each target once per territory."""
+    a, cost, rhs = _programme(shapes, columns, n)
+    lp = linprog(cost, A_eq=a, b_eq=rhs, bounds=(0, 1), method="highs")
+    if lp.x is None:
+        return None
+    x = np.asarray(lp.x)
+    if not ((x > 1e-6) & (x < 1 - 1e-6)).any():
+        logger.debug("the relaxation is whole")
+        return [columns[c] for c in np.flatnonzero(x > 0.5).tolist()]
+    reduced = cost - a.T @ np.asarray(lp.eqlin.marginals)
+    keep = set(np.flatnonzero(x > 1e-6).tolist())
+    keep |= set(np.argsort(reduced, kind="stable")[:_KEPT_COLUMNS].tolist())
+    own = set(plan)
+    keep |= {c for c, (units, _i, _pp) in enumerate(columns) if units in own}
+    sub = [columns[c] for c in sorted(keep)]
+    a2, cost2, rhs2 = _programme(shapes, sub, n)
+    logger.debug("the relaxation is fractional: integer programme over %d columns", len(sub))
+    res = milp(cost2, constraints=LinearConstraint(a2, rhs2, rhs2),
+               integrality=np.ones(len(sub)), bounds=Bounds(0, 1),
+               options={"node_limit": limits[0], "time_limit": limits[1]})
+    if res.x is None:
+        return None
+    return [sub[c] for c in np.flatnonzero(np.asarray(res.x) > 0.5).tolist()]
+
+
+def _programme(
+    shapes: _Shapes, columns: list[tuple[frozenset[int], int, float]], n: int
+) -> tuple[csc_matrix, np.ndarray, np.ndarray]:
+    """Equality rows: every unit once, then each target's number of territories."""
+    rows: list[int] = []
+    cols: list[int] = []
+    for c, (units, i, _pp) in enumerate(columns):
+        rows.extend(units)
+        rows.append(n + i)
+        cols.extend([c] * (len(units) + 1))
+    a = csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + len(shapes.targets),
+                                                                len(columns)))
+    cost = -np.array([pp for _u, _i, pp in columns], dtype=float)
+    rhs = np.concatenate([np.ones(n), np.asarray(shapes.count, dtype=float)])
+    return a, cost, rhs
+
+
+def _apply(
+    state: SearchState, shapes: _Shapes, picked: list[tuple[frozenset[int], int, float]]
+) -> None:
+    """Give each picked set to a territory of its target, the one it overlaps most."""
+    for i, target in enumerate(shapes.targets):
+        terr = [t for t in range(state.k) if state.tgt[t] == target]
+        sets = [units for units, c, _pp in picked if c == i]
+        overlap = np.array([[len(units & state.members[t]) for units in sets] for t in terr])
+        rows, cols = linear_sum_assignment(-overlap)
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            for u in sets[c]:
+                if state.lab[u] != terr[r]:
+                    state.move(u, terr[r])
