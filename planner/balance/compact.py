@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from planner.balance.search import SearchState
-from planner.balance.trees import spanning_tree, subtree_mask
+from planner.balance.trees import spanning_tree_lists, subtree_list
 
 __all__ = ["burst_pairs", "compact_pairs"]
 
@@ -161,10 +161,13 @@ class _Pair:
         keep = inside[arr.edge_u] & inside[arr.edge_v]
         self.rows = local[arr.edge_u[keep]]
         self.cols = local[arr.edge_v[keep]]
+        self.row_list, self.col_list = self.rows.tolist(), self.cols.tolist()
         self.lens = arr.edge_len[keep]
         ux, uy = arr.x[region], arr.y[region]
         self.dist = np.hypot(ux[self.rows] - ux[self.cols], uy[self.rows] - uy[self.cols]) + 1e-9
         self.w, self.area, self.perim = arr.w[region], arr.area[region], arr.perim[region]
+        self.w_list = self.w.tolist()
+        self.total = float(self.w.sum())
         lab = np.asarray(state.lab, dtype=np.int64)[region]
         pinned = ~np.asarray(state.movable, dtype=bool)[region]
         self.pin_a, self.pin_b = pinned & (lab == a), pinned & (lab == b)
@@ -187,24 +190,25 @@ class _Pair:
         scale = self.dist if self.biased else 1.0
         weights = scale * rng.random(len(self.dist))
         edges = np.argsort(weights, kind="stable")
-        tree = spanning_tree(len(self.region), self.rows, self.cols, edges)
+        tree = spanning_tree_lists(len(self.region), self.row_list, self.col_list, edges.tolist())
         if tree is None:
             return []
-        order, parent = tree
-        acc = self.w.tolist()
-        par = parent.tolist()
-        for v in order[:0:-1].tolist():
+        order, par = tree
+        acc = list(self.w_list)
+        for v in order[:0:-1]:
             acc[par[v]] += acc[v]
-        sub = np.asarray(acc)
-        total = float(self.w.sum())
+        total = self.total
         ta, tb = self.state.tgt[self.a], self.state.tgt[self.b]
-        s = sub[order[1:]]
-        fit1 = (np.abs(s - ta) <= cap * ta) & (np.abs(total - s - tb) <= cap * tb)
-        fit2 = (np.abs(s - tb) <= cap * tb) & (np.abs(total - s - ta) <= cap * ta)
+        lo_a, hi_a, lo_b, hi_b = ta - cap * ta, ta + cap * ta, tb - cap * tb, tb + cap * tb
         out = []
-        for idx in np.flatnonzero(fit1 | fit2).tolist():
-            inside = subtree_mask(order, parent, int(order[1 + idx]))
-            for to_a, fits in ((inside, fit1[idx]), (~inside, fit2[idx])):
+        for v in order[1:]:
+            s = acc[v]
+            fit1 = lo_a <= s <= hi_a and lo_b <= total - s <= hi_b
+            fit2 = lo_b <= s <= hi_b and lo_a <= total - s <= hi_a
+            if not (fit1 or fit2):
+                continue
+            inside = np.asarray(subtree_list(order, par, v), dtype=bool)
+            for to_a, fits in ((inside, fit1), (~inside, fit2)):
                 if fits and self._keeps(to_a):
                     out.append(to_a)
         return out

@@ -284,6 +284,8 @@ _BURST_STEPS = 1500
 #: Rounds of pooled recombination (each from the plan the last one made) and their chains' steps.
 _POOL_ROUNDS = 2
 _POOL_STEPS = 600
+#: Widest tolerance whose plans are recombined from a pool (wider ones leave the bursts room).
+_POOL_TOLERANCE = 0.01
 
 
 def _rounds_off(p: BalanceParams, n_units: int, drive: DriveCosts | None) -> bool:
@@ -297,18 +299,17 @@ def _round_off(state: SearchState, p: BalanceParams, report: Progress) -> None:
 
     Only on maps of up to ``_ROUND_OFF_UNITS`` units: on larger ones the
     boundary moves of the compactness search have room enough, and the trees
-    would cost more than the search itself.
+    would cost more than the search itself. Within a tight tolerance (up to
+    ``_POOL_TOLERANCE``), where the bursts stop on low plateaus, the plan is
+    then recombined from a pool of territories (:mod:`planner.balance.pool`).
     """
     if state.max_abs_dev() > p.tolerance or not _rounds_off(p, len(state.lab), state.drive):
         return
     report(0.92, "rounding outlines")
     rng = np.random.default_rng(p.seed)
-    if pool_applies(state, p.tolerance):
-        for _ in range(_POOL_ROUNDS):
-            if pool_recombine(state, p.tolerance, rng=rng, steps=_POOL_STEPS) <= 0:
-                break
-    else:
-        burst_pairs(state, p.tolerance, rng=rng, steps=_BURST_STEPS)
+    burst_pairs(state, p.tolerance, rng=rng, steps=_BURST_STEPS)
+    if p.tolerance <= _POOL_TOLERANCE and pool_applies(state, p.tolerance):
+        pool_recombine(state, p.tolerance, rng=rng, rounds=_POOL_ROUNDS, steps=_POOL_STEPS)
     compact_pairs(state, p.tolerance, rng=rng)
     state.compact(p.tolerance, sweeps=p.compactness_sweeps)
 

@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 _FOUR_PI = 4.0 * math.pi
 #: Looser tolerances (multiples of the goal) of the chains that fill the pool, and their chains.
 _LOOSE = ((2.0, 2), (4.0, 1))
+#: Pooled territories this many tolerances off a target are turned into columns by variants.
+_NEAR = 4.0
 #: Columns the integer programme keeps when the relaxation is fractional.
 _KEPT_COLUMNS = 400
 
@@ -108,12 +110,13 @@ def pool_recombine(
     tolerance: float,
     *,
     rng: np.random.Generator,
+    rounds: int = 2,
     steps: int = 600,
     node_limit: int = 2000,
     time_limit: float = 30.0,
     loose: tuple[tuple[float, int], ...] = _LOOSE,
 ) -> float:
-    """Replace the plan by the roundest one the pool of territories holds.
+    """Replace the plan by the roundest one the pool of territories holds, ``rounds`` times.
 
     Parameters
     ----------
@@ -123,10 +126,13 @@ def pool_recombine(
         Relative deviation every territory of the new plan keeps.
     rng
         Source of the chains' random trees.
+    rounds
+        Most rounds, each pooling from the plan the last one made (a round
+        that finds nothing rounder ends them).
     steps
         Most steps of each chain that fills the pool.
     node_limit, time_limit
-        Limits of the integer programme (branch-and-bound nodes make it the
+        Limits of each integer programme (branch-and-bound nodes make it the
         same on a busy machine; the time is a safety net).
     loose
         The chains that fill the pool: (multiple of ``tolerance``, chains).
@@ -139,6 +145,29 @@ def pool_recombine(
     if not pool_applies(state, tolerance):
         return 0.0
     shapes = _Shapes(state)
+    cache: dict[frozenset[int], list[tuple[frozenset[int], int, float]]] = {}
+    first = _mean_pp(state)
+    for _ in range(rounds):
+        if not _one_round(state, shapes, tolerance, rng, cache,
+                          (steps, loose, node_limit, time_limit)):
+            break
+    return _mean_pp(state) - first
+
+
+def _mean_pp(state: SearchState) -> float:
+    return sum(state.pp(t) for t in range(state.k)) / state.k
+
+
+def _one_round(
+    state: SearchState,
+    shapes: _Shapes,
+    tolerance: float,
+    rng: np.random.Generator,
+    cache: dict[frozenset[int], list[tuple[frozenset[int], int, float]]],
+    limits: tuple[int, tuple[tuple[float, int], ...], int, float],
+) -> bool:
+    """Fill the pool from the plan and apply the roundest plan it holds; whether it is rounder."""
+    steps, loose, node_limit, time_limit = limits
     plan = [frozenset(state.members[t]) for t in range(state.k)]
     seen: set[frozenset[int]] = set(plan)
     start = state.snapshot()
@@ -149,19 +178,17 @@ def pool_recombine(
     # territories less round than the plan's least round one are left out (but the plan's own)
     floor = min(state.pp(t) for t in range(state.k))
     own = set(plan)
-    columns = [c for c in _columns(shapes, seen, tolerance) if c[2] >= floor or c[0] in own]
+    columns = [c for c in _columns(shapes, seen, tolerance, cache) if c[2] >= floor or c[0] in own]
     picked = _solve(shapes, columns, len(state.lab), plan, (node_limit, time_limit))
     logger.debug("pool of %d territories, %d columns: %s in %.2f s of CPU", len(seen),
                  len(columns), "no plan" if picked is None else "solved",
                  time.process_time() - started)
     if picked is None:
-        return 0.0
-    now = sum(state.pp(t) for t in range(state.k)) / state.k
-    new = sum(pp for _s, _c, pp in picked) / state.k
-    if new <= now + 1e-9:
-        return 0.0
+        return False
+    if sum(pp for _s, _c, pp in picked) / state.k <= _mean_pp(state) + 1e-9:
+        return False
     _apply(state, shapes, picked)
-    return sum(state.pp(t) for t in range(state.k)) / state.k - now
+    return True
 
 
 def pool_applies(state: SearchState, tolerance: float) -> bool:
@@ -174,18 +201,35 @@ def pool_applies(state: SearchState, tolerance: float) -> bool:
 
 
 def _columns(
-    shapes: _Shapes, seen: Iterable[frozenset[int]], tolerance: float
+    shapes: _Shapes,
+    seen: Iterable[frozenset[int]],
+    tolerance: float,
+    cache: dict[frozenset[int], list[tuple[frozenset[int], int, float]]],
 ) -> list[tuple[frozenset[int], int, float]]:
-    """(units, target position, Polsby-Popper) of every pooled set and variant within the goal."""
-    out: dict[tuple[frozenset[int], int], float] = {}
+    """(units, target position, Polsby-Popper) of every pooled set and variant within the goal.
+
+    ``cache`` keeps each pooled set's columns for the next rounds.
+    """
     window = (min(shapes.targets) * (1.0 - tolerance), max(shapes.targets) * (1.0 + tolerance))
+    out: dict[tuple[frozenset[int], int], float] = {}
     for units in seen:
-        load, area, perim = shapes.measure(units)
-        if any(abs(load - t) <= 4.0 * tolerance * t for t in shapes.targets):
-            for var, (w, a, p) in _variants(shapes, units, (load, area, perim), window):
-                for i in shapes.fits(w, tolerance):
-                    out[(var, i)] = _FOUR_PI * a / (p * p) if p > 0 else 0.0
+        if units not in cache:
+            cache[units] = _columns_of(shapes, units, tolerance, window)
+        for var, i, pp in cache[units]:
+            out[(var, i)] = pp
     return [(units, i, pp) for (units, i), pp in out.items()]
+
+
+def _columns_of(
+    shapes: _Shapes, units: frozenset[int], tolerance: float, window: tuple[float, float]
+) -> list[tuple[frozenset[int], int, float]]:
+    """The columns of one pooled set: it and its variants, for each target they fit."""
+    load, area, perim = shapes.measure(units)
+    if not any(abs(load - t) <= _NEAR * tolerance * t for t in shapes.targets):
+        return []
+    return [(var, i, _FOUR_PI * a / (p * p) if p > 0 else 0.0)
+            for var, (w, a, p) in _variants(shapes, units, (load, area, perim), window)
+            for i in shapes.fits(w, tolerance)]
 
 
 def _variants(
@@ -252,6 +296,7 @@ def _solve(
     res = milp(cost2, constraints=LinearConstraint(a2, rhs2, rhs2),
                integrality=np.ones(len(sub)), bounds=Bounds(0, 1),
                options={"node_limit": limits[0], "time_limit": limits[1]})
+    logger.debug("integer programme: %s", res.message)
     if res.x is None:
         return None
     return [sub[c] for c in np.flatnonzero(np.asarray(res.x) > 0.5).tolist()]

@@ -20,7 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.balance.search import SearchState
-from planner.balance.trees import random_spanning_tree, subtree_mask
+from planner.balance.trees import (
+    random_spanning_tree,
+    random_tree_lists,
+    subtree_list,
+    subtree_mask,
+)
 from planner.progress import Stop, never_stop
 
 __all__ = ["Split", "best_split", "recombine", "redraw"]
@@ -205,8 +210,9 @@ def best_split(
     pin_a = (pinned & (lab == a)).astype(float)
     pin_b = (pinned & (lab == b)).astype(float)
     best: Split | None = None
+    edges = (rows.tolist(), cols.tolist())
     for _ in range(trees):
-        found = _best_cut_of_tree(state, a, b, region, rows, cols, w, pin_a, pin_b, rng)
+        found = _best_cut_of_tree(state, a, b, region, edges, w, pin_a, pin_b, rng)
         if found is not None and not _keeps_reach(state, region.tolist(), found.first, a, b):
             continue
         if found is not None and (best is None or found.key < best.key):
@@ -229,20 +235,19 @@ def _best_cut_of_tree(
     a: int,
     b: int,
     region: np.ndarray,
-    rows: np.ndarray,
-    cols: np.ndarray,
+    edges: tuple[list[int], list[int]],
     w: np.ndarray,
     pin_a: np.ndarray,
     pin_b: np.ndarray,
     rng: np.random.Generator,
 ) -> Split | None:
     """Draw one random spanning tree of the region and return its most even edge cut."""
-    tree = random_spanning_tree(len(region), rows, cols, rng)
+    tree = random_tree_lists(len(region), edges[0], edges[1], rng)
     if tree is None:  # the union is not connected: nothing safe to do
         return None
-    order, parent = tree
-    lw, la, lb, par = w.tolist(), pin_a.tolist(), pin_b.tolist(), parent.tolist()
-    for v in order[:0:-1].tolist():
+    order, par = tree
+    lw, la, lb = w.tolist(), pin_a.tolist(), pin_b.tolist()
+    for v in order[:0:-1]:
         p = par[v]
         lw[p] += lw[v]
         la[p] += la[v]
@@ -268,9 +273,9 @@ def _best_cut_of_tree(
     if not np.isfinite(min(key1[0], key2[0])):
         return None
     subtree_to_a = key1 <= key2
-    v = int(v_ids[i1 if subtree_to_a else i2])
-    inside = np.flatnonzero(subtree_mask(order, parent, v)).tolist()
-    members = frozenset(int(region[i]) for i in inside)
+    v = v_ids[i1 if subtree_to_a else i2]
+    inside = subtree_list(order, par, v)
+    members = frozenset(int(region[i]) for i, yes in enumerate(inside) if yes)
     rest = frozenset(int(u) for u in region.tolist()) - members
     return Split(members if subtree_to_a else rest, key1 if subtree_to_a else key2)
 

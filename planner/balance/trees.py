@@ -13,7 +13,15 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
-__all__ = ["NO_PARENT", "random_spanning_tree", "spanning_tree", "subtree_mask"]
+__all__ = [
+    "NO_PARENT",
+    "random_spanning_tree",
+    "random_tree_lists",
+    "spanning_tree",
+    "spanning_tree_lists",
+    "subtree_list",
+    "subtree_mask",
+]
 
 #: The root's parent, as SciPy's ``breadth_first_order`` marks it.
 NO_PARENT = -9999
@@ -33,11 +41,20 @@ def spanning_tree(
     breadth-first order from node 0 and the parents, or ``None`` when the
     graph is not connected.
     """
+    tree = spanning_tree_lists(m, rows.tolist(), cols.tolist(), edge_order.tolist())
+    if tree is None:
+        return None
+    return np.asarray(tree[0], dtype=np.int64), np.asarray(tree[1], dtype=np.int64)
+
+
+def spanning_tree_lists(
+    m: int, r_list: list[int], c_list: list[int], edge_order: list[int]
+) -> tuple[list[int], list[int]] | None:
+    """:func:`spanning_tree` on plain lists, returning lists (for the hottest loops)."""
     root = list(range(m))
     adj: list[list[int]] = [[] for _ in range(m)]
     joined = 0
-    r_list, c_list = rows.tolist(), cols.tolist()
-    for e in edge_order.tolist():
+    for e in edge_order:
         i, j = r_list[e], c_list[e]
         ri = i  # find with path halving, inlined: this loop is the hot spot of the bursts
         while root[ri] != ri:
@@ -59,7 +76,7 @@ def spanning_tree(
     return _breadth_first(adj)
 
 
-def _breadth_first(adj: list[list[int]]) -> Tree:
+def _breadth_first(adj: list[list[int]]) -> tuple[list[int], list[int]]:
     parent = [NO_PARENT] * len(adj)
     order = [0]
     seen = [False] * len(adj)
@@ -70,7 +87,7 @@ def _breadth_first(adj: list[list[int]]) -> Tree:
                 seen[y] = True
                 parent[y] = x
                 order.append(y)
-    return np.asarray(order, dtype=np.int64), np.asarray(parent, dtype=np.int64)
+    return order, parent
 
 
 def random_spanning_tree(
@@ -91,12 +108,26 @@ def random_spanning_tree(
     return spanning_tree(m, rows, cols, rng.permutation(len(rows)))
 
 
+def random_tree_lists(
+    m: int, rows: list[int], cols: list[int], rng: np.random.Generator
+) -> tuple[list[int], list[int]] | None:
+    """:func:`random_spanning_tree` on plain lists, returning lists (same draws, same tree)."""
+    if len(rows) > _SCIPY_FROM_EDGES:
+        tree = random_spanning_tree(m, np.asarray(rows), np.asarray(cols), rng)
+        return None if tree is None else (tree[0].tolist(), tree[1].tolist())
+    return spanning_tree_lists(m, rows, cols, rng.permutation(len(rows)).tolist())
+
+
 def subtree_mask(order: np.ndarray, parent: np.ndarray, top: int) -> np.ndarray:
     """Mask of the tree's nodes below ``top`` (``top`` included)."""
-    inside = np.zeros(len(order), dtype=bool)
+    return np.asarray(subtree_list(order.tolist(), parent.tolist(), top), dtype=bool)
+
+
+def subtree_list(order: list[int], par: list[int], top: int) -> list[bool]:
+    """:func:`subtree_mask` on plain lists."""
+    inside = [False] * len(order)
     inside[top] = True
-    par = parent.tolist()
-    for v in order.tolist():
+    for v in order:
         p = par[v]
         if v != top and p >= 0 and inside[p]:
             inside[v] = True

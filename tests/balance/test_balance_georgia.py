@@ -43,14 +43,13 @@ def test_rebalancing_a_balanced_georgia_plan_moves_nothing(georgia_counties) -> 
 
 @pytest.mark.slow
 def test_georgia_at_half_a_percent_stays_compact(georgia_counties) -> None:
-    """k=10 within 0.5 %: contiguous, and the short bursts keep the outlines round.
+    """k=10 within 0.5 %: contiguous, and the pooled recombination rounds the outlines off.
 
-    (The issue's goal is a mean Polsby-Popper of 0.33; seed 0 reaches 0.344,
-    but over seeds the bursts' plateau is 0.29-0.34, mean 0.31:
-    ``benchmarks/bench_balance.py --seeds 9`` prints them beside a ReCom ensemble.)
+    The issue's goal is a mean Polsby-Popper of 0.33; seed 0 reaches 0.348
+    (over nine seeds 0.32-0.35: ``benchmarks/bench_balance.py --seeds 9``).
     """
     plan = design_territories(georgia_counties, k=10, weight="TotPop90", tolerance=0.005)
     m = plan.metrics
     assert m.max_abs_deviation <= 0.005
     assert m.all_contiguous
-    assert m.polsby_popper_mean >= 0.32
+    assert m.polsby_popper_mean >= 0.33
