@@ -10,6 +10,11 @@ import pandas as pd
 import pytest
 import shapely
 
+from planner.balance import design_territories, prepare_units
+from planner.balance.metrics import encode_assignment
+from planner.balance.search import SearchState
+from planner.balance.units import BalanceUnits
+
 GridFactory = Callable[..., gpd.GeoDataFrame]
 
 #: A projected CRS (UTM 16N), so grids are measured in metres as they are.
@@ -102,3 +107,22 @@ def two_islands_units() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         pd.concat([main, east, north], ignore_index=True), crs=GRID_CRS
     )
+
+
+def grid_plan_state(seed: int, pinned: int = 0) -> tuple[SearchState, BalanceUnits, list[str]]:
+    """A 4-territory design of an 8 x 6 grid within 5 %, not rounded off, as a search state.
+
+    ``pinned`` random units are locked. Returns the state, the prepared units
+    and the territory names in label order.
+    """
+    units = make_grid(8, 6, np.random.default_rng(seed).uniform(1, 4, 48).tolist())
+    plan = design_territories(units, weight="w", k=4, tolerance=0.05, seed=seed, restarts=1,
+                              compactness_sweeps=0)
+    bu = prepare_units(units)
+    labels, territories = encode_assignment(bu, plan.assignment)
+    values = units["w"].to_numpy(float)
+    movable = np.ones(bu.n, bool)
+    movable[np.random.default_rng(seed).choice(bu.n, pinned, replace=False)] = False
+    targets = np.full(4, values.sum() / 4)
+    state = SearchState(bu, values, labels, targets, movable, np.ones(4, bool))
+    return state, bu, list(territories)

@@ -8,27 +8,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.balance import compute_metrics, design_territories, prepare_units
+from planner.balance import compute_metrics, prepare_units
 from planner.balance.compact import burst_pairs, compact_pairs
-from planner.balance.metrics import encode_assignment
 from planner.balance.search import SearchState
-from tests.balance.conftest import grid_neighbours, is_connected, make_grid
+from planner.balance.units import BalanceUnits
+from tests.balance.conftest import grid_neighbours, grid_plan_state, is_connected, make_grid
 
 
-def _state(seed: int, pinned: int) -> tuple[SearchState, object, list[str]]:
-    units = make_grid(8, 6, np.random.default_rng(seed).uniform(1, 4, 48))
-    plan = design_territories(units, weight="w", k=4, tolerance=0.05, seed=seed, restarts=1,
-                              compactness_sweeps=0)
-    bu = prepare_units(units)
-    labels, territories = encode_assignment(bu, plan.assignment)
-    values = units["w"].to_numpy(float)
-    movable = np.ones(bu.n, bool)
-    movable[np.random.default_rng(seed).choice(bu.n, pinned, replace=False)] = False
-    loads = np.bincount(labels, weights=values, minlength=4)
-    targets = np.full(4, values.sum() / 4)
-    state = SearchState(bu, values, labels, targets, movable, np.ones(4, bool))
+def _state(seed: int, pinned: int) -> tuple[SearchState, BalanceUnits, list[str]]:
+    state, bu, territories = grid_plan_state(seed, pinned)
+    values = np.asarray(state.w)
+    loads = np.bincount(state.labels(), weights=values, minlength=4)
+    targets = np.asarray(state.tgt)
     assert state.max_abs_dev() <= max(0.05, float(np.abs(loads / targets - 1).max())) + 1e-9
-    return state, bu, list(territories)
+    return state, bu, territories
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,28 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.balance import compute_metrics, design_territories, prepare_units
-from planner.balance.metrics import encode_assignment
+from planner.balance import compute_metrics
 from planner.balance.pool import _Shapes, _variants, pool_applies, pool_recombine
 from planner.balance.search import SearchState
-from tests.balance.conftest import grid_neighbours, is_connected, make_grid
+from tests.balance.conftest import grid_neighbours, grid_plan_state, is_connected
 
 NX, NY = 8, 6
-
-
-def _state(seed: int, pinned: int = 0) -> tuple[SearchState, object, list[str]]:
-    """A 4-territory plan of an 8 x 6 grid within 5 %, not rounded off (``pinned`` units locked)."""
-    units = make_grid(NX, NY, np.random.default_rng(seed).uniform(1, 4, NX * NY))
-    plan = design_territories(units, weight="w", k=4, tolerance=0.05, seed=seed, restarts=1,
-                              compactness_sweeps=0)
-    bu = prepare_units(units)
-    labels, territories = encode_assignment(bu, plan.assignment)
-    values = units["w"].to_numpy(float)
-    movable = np.ones(bu.n, bool)
-    movable[np.random.default_rng(seed).choice(bu.n, pinned, replace=False)] = False
-    targets = np.full(4, values.sum() / 4)
-    state = SearchState(bu, values, labels, targets, movable, np.ones(4, bool))
-    return state, bu, list(territories)
 
 
 def _mean_pp(state: SearchState) -> float:
@@ -41,7 +25,7 @@ def _mean_pp(state: SearchState) -> float:
 def test_the_pooled_plan_keeps_the_tolerance_and_contiguity(seed: int) -> None:
     """Property: the new plan is within the tolerance, every territory whole, mean compactness
     not lower, the bookkeeping equal to a measure from scratch, and the same seed the same plan."""
-    state, bu, territories = _state(seed)
+    state, bu, territories = grid_plan_state(seed)
     assert state.max_abs_dev() <= 0.05
     twin = SearchState(bu, np.asarray(state.w), state.labels(), np.asarray(state.tgt),
                        np.ones(bu.n, bool), np.ones(4, bool))
@@ -65,19 +49,19 @@ def test_the_pool_finds_a_rounder_plan_than_the_start() -> None:
     """On seeds whose starts are not the roundest, the pool raises mean compactness."""
     gains = []
     for seed in range(4):
-        state, _bu, _t = _state(seed)
+        state, _bu, _t = grid_plan_state(seed)
         gains.append(pool_recombine(state, 0.05, rng=np.random.default_rng(seed), steps=200))
     assert max(gains) > 0.01
 
 
 def test_locked_units_and_plans_beyond_the_tolerance_are_left_alone() -> None:
     """Locked units (or a plan outside the tolerance) leave the plan as it is."""
-    state, _bu, _t = _state(3, pinned=2)
+    state, _bu, _t = grid_plan_state(3, pinned=2)
     before = state.labels()
     assert not pool_applies(state, 0.05)
     assert pool_recombine(state, 0.05, rng=np.random.default_rng(0)) == 0.0
     assert (state.labels() == before).all()
-    free, _bu, _t = _state(3)
+    free, _bu, _t = grid_plan_state(3)
     assert pool_applies(free, 0.05)
     assert not pool_applies(free, free.max_abs_dev() / 2)
 
@@ -98,18 +82,23 @@ def _random_connected(rng: np.random.Generator, size: int) -> frozenset[int]:
 def test_variants_and_cut_units_match_a_count_from_scratch(seed: int, size: int) -> None:
     """Property: each variant one unit off a set is connected and measured as from scratch;
     the units whose removal splits a set are exactly those found by trying each."""
-    state, _bu, _t = _state(0)
+    state, bu, _t = grid_plan_state(0)
     shapes = _Shapes(state)
+    nbrs = grid_neighbours(NX, NY)
+
+    def connected(cells: frozenset[int]) -> bool:
+        return is_connected({bu.ids[i] for i in cells}, nbrs)
+
     units = _random_connected(np.random.default_rng(seed), size)
     cut = shapes.cut_units(units)
     for u in units:
         rest = units - {u}
-        assert (u in cut) == (len(rest) > 0 and not _connected(shapes, rest))
+        assert (u in cut) == (len(rest) > 0 and not connected(rest))
     measures = shapes.measure(units)
     found = _variants(shapes, units, measures, (0.0, float("inf")))
     seen = set()
     for var, (w, a, p) in found:
-        assert _connected(shapes, var)
+        assert connected(var)
         assert len(var ^ units) <= 2
         assert (w, a, p) == pytest.approx(shapes.measure(var))
         seen.add(var)
@@ -121,13 +110,3 @@ def test_variants_and_cut_units_match_a_count_from_scratch(seed: int, size: int)
     for r in border - cut:
         assert units - {r} in seen
 
-
-def _connected(shapes: _Shapes, units: frozenset[int]) -> bool:
-    start = next(iter(units))
-    seen, stack = {start}, [start]
-    while stack:
-        for v in shapes.nb[stack.pop()]:
-            if v in units and v not in seen:
-                seen.add(v)
-                stack.append(v)
-    return len(seen) == len(units)
