@@ -65,12 +65,9 @@ def design_territories(
     The recipe: seed centres (weighted k-means, or the reps' homes); assign
     units under capacity (HiGHS LP); hand stray pieces to neighbours; search
     locally without breaking contiguity (flows, moves, swaps, tree re-splits
-    of :mod:`planner.balance.recombine`); on a missed tolerance, re-solve
-    neighbourhoods (and small maps) exactly (:mod:`planner.balance.exact`);
-    raise compactness within the tolerance (pair re-splits of
-    :mod:`planner.balance.compact`, and within tight tolerances a pool of
-    territories recombined by :mod:`planner.balance.pool`). Same inputs and
-    seed, same plan.
+    of :mod:`planner.balance.recombine`); solve a missed tolerance exactly
+    (:mod:`planner.balance.exact`); round outlines off (:mod:`planner.balance.compact`,
+    :mod:`planner.balance.pool`). Same inputs and seed, same plan.
 
     Parameters
     ----------

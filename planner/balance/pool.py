@@ -51,7 +51,6 @@ class _Shapes:
     """Measures of unit sets: workload, area and perimeter from shared border lengths."""
 
     def __init__(self, state: SearchState) -> None:
-        self.state = state
         self.w, self.area, self.perim = state.w, state.ua, state.up
         self.sh, self.nb = state.sh, state.nb
         targets = sorted(set(state.tgt))
