@@ -199,12 +199,12 @@ class _Pair:
             acc[par[v]] += acc[v]
         total = self.total
         ta, tb = self.state.tgt[self.a], self.state.tgt[self.b]
-        lo_a, hi_a, lo_b, hi_b = ta - cap * ta, ta + cap * ta, tb - cap * tb, tb + cap * tb
+        ca, cb = cap * ta, cap * tb
         out = []
         for v in order[1:]:
             s = acc[v]
-            fit1 = lo_a <= s <= hi_a and lo_b <= total - s <= hi_b
-            fit2 = lo_b <= s <= hi_b and lo_a <= total - s <= hi_a
+            fit1 = abs(s - ta) <= ca and abs(total - s - tb) <= cb
+            fit2 = abs(s - tb) <= cb and abs(total - s - ta) <= ca
             if not (fit1 or fit2):
                 continue
             inside = np.asarray(subtree_list(order, par, v), dtype=bool)
