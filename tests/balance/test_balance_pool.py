@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.balance import compute_metrics
+from planner.balance import compute_metrics, design_territories, prepare_units
+from planner.balance.metrics import encode_assignment
 from planner.balance.pool import _Shapes, _variants, pool_applies, pool_recombine
 from planner.balance.search import SearchState
-from tests.balance.conftest import grid_neighbours, grid_plan_state, is_connected
+from tests.balance.conftest import grid_neighbours, grid_plan_state, is_connected, make_grid
 
 NX, NY = 8, 6
 
@@ -110,3 +112,27 @@ def test_variants_and_cut_units_match_a_count_from_scratch(seed: int, size: int)
     for r in border - cut:
         assert units - {r} in seen
 
+
+
+def test_unequal_targets_are_matched_to_territories_of_their_target() -> None:
+    """Reps' capacities give three targets; each pooled territory goes to one of its target."""
+    units = make_grid(NX, NY, np.random.default_rng(0).uniform(1, 4, NX * NY).tolist())
+    homes = [units.geometry.iloc[i].centroid for i in (0, 7, 40, 47)]
+    reps = gpd.GeoDataFrame({"rep_id": ["a", "b", "c", "d"],
+                             "capacity_h_per_week": [30, 40, 40, 50]}, geometry=homes,
+                            crs=units.crs)
+    plan = design_territories(units, weight="w", tolerance=0.05, reps=reps, seed=0,
+                              compactness_sweeps=0)
+    bu = prepare_units(units)
+    labels, territories = encode_assignment(bu, plan.assignment)
+    targets = np.array([plan.targets[t] for t in territories])
+    assert len(set(targets.tolist())) == 3
+    state = SearchState(bu, units["w"].to_numpy(float), labels, targets, np.ones(bu.n, bool),
+                        np.ones(4, bool))
+    before = _mean_pp(state)
+    gain = pool_recombine(state, 0.05, rng=np.random.default_rng(0), steps=200)
+    assert gain > 0.01
+    assert _mean_pp(state) == pytest.approx(before + gain)
+    assert state.max_abs_dev() <= 0.05 + 1e-9  # each against its own target
+    nbrs = grid_neighbours(NX, NY)
+    assert all(is_connected({bu.ids[i] for i in state.members[t]}, nbrs) for t in range(4))
