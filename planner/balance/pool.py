@@ -276,7 +276,7 @@ def _solve(
     limits: tuple[int, float],
 ) -> list[tuple[frozenset[int], int, float]] | None:
     """The columns of the roundest plan: each unit once, each target once per territory."""
-    a, cost, rhs = _programme(shapes, columns, n)
+    a, cost, rhs = _programme(columns, list(range(n)), shapes.count)
     lp = linprog(cost, A_eq=a, b_eq=rhs, bounds=(0, 1), method="highs")
     if lp.x is None:
         return None
@@ -284,37 +284,104 @@ def _solve(
     if not ((x > 1e-6) & (x < 1 - 1e-6)).any():
         logger.debug("the relaxation is whole")
         return [columns[c] for c in np.flatnonzero(x > 0.5).tolist()]
-    reduced = cost - a.T @ np.asarray(lp.eqlin.marginals)
+    tries = (_dive(shapes, columns, x, n),
+             _restricted(shapes, columns, (a, cost, x, np.asarray(lp.eqlin.marginals)), n, plan,
+                         limits))
+    found = [f for f in tries if f is not None]
+    logger.debug("the relaxation (%.4f) is fractional; integer plans %s", -lp.fun,
+                 [round(_total(f), 4) for f in found])
+    return max(found, key=_total) if found else None
+
+
+def _total(columns: list[tuple[frozenset[int], int, float]]) -> float:
+    """Summed Polsby-Popper of a set of columns."""
+    return float(sum(pp for _u, _i, pp in columns))
+
+
+def _dive(
+    shapes: _Shapes,
+    columns: list[tuple[frozenset[int], int, float]],
+    x: np.ndarray,
+    n: int,
+) -> list[tuple[frozenset[int], int, float]] | None:
+    """Round the relaxation by diving: fix its columns above one half (else its largest
+    fractional one) and solve again, until the relaxation is whole.
+
+    Columns meeting a fixed one leave the programme; a dive that leaves
+    units no column covers ends without a plan.
+    """
+    fixed: list[tuple[frozenset[int], int, float]] = []
+    count = list(shapes.count)
+    left, value = list(columns), x
+    while True:
+        whole = [left[c] for c in np.flatnonzero(value > 1 - 1e-6).tolist()]
+        frac = [c for c in np.flatnonzero((value > 1e-6) & (value < 1 - 1e-6)).tolist()]
+        if not frac:
+            return fixed + whole
+        # columns above one half never meet (each unit is covered once): fix them all
+        picks = [c for c in frac if value[c] > 0.5 + 1e-6] or [
+            max(frac, key=lambda c: (value[c], left[c][2], -c))]
+        before = len(fixed)
+        for c in sorted(picks, key=lambda c: (-value[c], c)):
+            if count[left[c][1]] > 0:  # never more of a target than it has territories
+                fixed.append(left[c])
+                count[left[c][1]] -= 1
+        if len(fixed) == before:
+            return None
+        covered = set().union(*(u for u, _i, _p in fixed))
+        left = [c for c in left if not (c[0] & covered)]
+        rest = sorted(set(range(n)) - covered)
+        if not rest:
+            return fixed if not any(count) else None
+        if not left:
+            return None
+        a, cost, rhs = _programme(left, rest, count)
+        lp = linprog(cost, A_eq=a, b_eq=rhs, bounds=(0, 1), method="highs")
+        if lp.x is None:
+            return None
+        value = np.asarray(lp.x)
+
+
+def _restricted(
+    shapes: _Shapes,
+    columns: list[tuple[frozenset[int], int, float]],
+    relaxation: tuple[csc_matrix, np.ndarray, np.ndarray, np.ndarray],
+    n: int,
+    plan: list[frozenset[int]],
+    limits: tuple[int, float],
+) -> list[tuple[frozenset[int], int, float]] | None:
+    """The integer programme over the columns the relaxation prices best (and the plan's own)."""
+    a, cost, x, duals = relaxation
+    reduced = cost - a.T @ duals
     keep = set(np.flatnonzero(x > 1e-6).tolist())
     keep |= set(np.argsort(reduced, kind="stable")[:_KEPT_COLUMNS].tolist())
     own = set(plan)
     keep |= {c for c, (units, _i, _pp) in enumerate(columns) if units in own}
     sub = [columns[c] for c in sorted(keep)]
-    a2, cost2, rhs2 = _programme(shapes, sub, n)
-    logger.debug("the relaxation is fractional: integer programme over %d columns", len(sub))
+    a2, cost2, rhs2 = _programme(sub, list(range(n)), shapes.count)
     res = milp(cost2, constraints=LinearConstraint(a2, rhs2, rhs2),
                integrality=np.ones(len(sub)), bounds=Bounds(0, 1),
                options={"node_limit": limits[0], "time_limit": limits[1]})
-    logger.debug("integer programme: %s", res.message)
     if res.x is None:
         return None
     return [sub[c] for c in np.flatnonzero(np.asarray(res.x) > 0.5).tolist()]
 
 
 def _programme(
-    shapes: _Shapes, columns: list[tuple[frozenset[int], int, float]], n: int
+    columns: list[tuple[frozenset[int], int, float]], units: list[int], count: list[int]
 ) -> tuple[csc_matrix, np.ndarray, np.ndarray]:
-    """Equality rows: every unit once, then each target's number of territories."""
+    """Equality rows: each of ``units`` once, then each target ``count[i]`` times; costs."""
+    local = {u: r for r, u in enumerate(units)}
     rows: list[int] = []
     cols: list[int] = []
-    for c, (units, i, _pp) in enumerate(columns):
-        rows.extend(units)
-        rows.append(n + i)
-        cols.extend([c] * (len(units) + 1))
-    a = csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + len(shapes.targets),
+    for c, (members, i, _pp) in enumerate(columns):
+        rows.extend(local[u] for u in members)
+        rows.append(len(units) + i)
+        cols.extend([c] * (len(members) + 1))
+    a = csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(units) + len(count),
                                                                 len(columns)))
     cost = -np.array([pp for _u, _i, pp in columns], dtype=float)
-    rhs = np.concatenate([np.ones(n), np.asarray(shapes.count, dtype=float)])
+    rhs = np.concatenate([np.ones(len(units)), np.asarray(count, dtype=float)])
     return a, cost, rhs
 
 

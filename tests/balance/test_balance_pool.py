@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy.optimize import linprog
 
 from planner.balance import compute_metrics, design_territories, prepare_units
 from planner.balance.metrics import encode_assignment
-from planner.balance.pool import _Shapes, _variants, pool_applies, pool_recombine
+from planner.balance.pool import (
+    _dive,
+    _programme,
+    _Shapes,
+    _solve,
+    _variants,
+    pool_applies,
+    pool_recombine,
+)
 from planner.balance.search import SearchState
 from tests.balance.conftest import grid_neighbours, grid_plan_state, is_connected, make_grid
 
@@ -136,3 +147,42 @@ def test_unequal_targets_are_matched_to_territories_of_their_target() -> None:
     assert state.max_abs_dev() <= 0.05 + 1e-9  # each against its own target
     nbrs = grid_neighbours(NX, NY)
     assert all(is_connected({bu.ids[i] for i in state.members[t]}, nbrs) for t in range(4))
+
+
+class _OneTarget:
+    """What the programme needs of the shapes: one target, ``k`` territories of it."""
+
+    def __init__(self, k: int) -> None:
+        self.targets = [1.0]
+        self.count = [k]
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_the_programme_picks_the_roundest_exact_cover(data: st.DataObject) -> None:
+    """Property: on small pools the programme returns an exact cover of the units by k columns
+    with the largest summed score (brute force over every choice of k columns), and the dive
+    returns an exact cover or nothing."""
+    n = data.draw(st.integers(3, 7))
+    k = data.draw(st.integers(1, 3))
+    sets = data.draw(st.lists(st.frozensets(st.integers(0, n - 1), min_size=1), min_size=1,
+                              max_size=12, unique=True))
+    scores = data.draw(st.lists(st.floats(0.05, 1.0), min_size=len(sets), max_size=len(sets)))
+    columns = [(s, 0, sc) for s, sc in zip(sets, scores, strict=True)]
+    shapes = _OneTarget(k)
+
+    def covers(picked: list[tuple[frozenset[int], int, float]]) -> bool:
+        return len(picked) == k and sorted(u for s, _i, _p in picked for u in s) == list(range(n))
+
+    best = max((sum(c[2] for c in combo) for combo in itertools.combinations(columns, k)
+                if covers(list(combo))), default=None)
+    picked = _solve(shapes, columns, n, [], (2000, 30.0))  # type: ignore[arg-type]
+    if best is None:
+        assert picked is None
+        return
+    assert picked is not None and covers(picked)
+    assert sum(c[2] for c in picked) == pytest.approx(best)
+    a, cost, rhs = _programme(columns, list(range(n)), [k])
+    lp = linprog(cost, A_eq=a, b_eq=rhs, bounds=(0, 1), method="highs")
+    dived = _dive(shapes, columns, np.asarray(lp.x), n)  # type: ignore[arg-type]
+    assert dived is None or covers(dived)
