@@ -309,6 +309,7 @@ def _round_off(state: SearchState, p: BalanceParams, report: Progress) -> None:
     rng = np.random.default_rng(p.seed)
     burst_pairs(state, p.tolerance, rng=rng, steps=_BURST_STEPS)
     if p.tolerance <= _POOL_TOLERANCE and pool_applies(state, p.tolerance):
+        report(0.95, "recombining territories from a pool")
         pool_recombine(state, p.tolerance, rng=rng, rounds=_POOL_ROUNDS, steps=_POOL_STEPS)
     compact_pairs(state, p.tolerance, rng=rng)
     state.compact(p.tolerance, sweeps=p.compactness_sweeps)
