@@ -41,6 +41,10 @@ logger = logging.getLogger(__name__)
 _FOUR_PI = 4.0 * math.pi
 #: Looser tolerances (multiples of the goal) of the chains that fill the pool, and their chains.
 _LOOSE = ((2.0, 2), (4.0, 1))
+#: Trees per step and bursts without a gain that end a chain filling the pool (fewer than the
+#: bursts' six and fifteen: the pool needs the chains' territories, not their best plan).
+_TREES = 4
+_PATIENCE = 10
 #: Pooled territories this many tolerances off a target are turned into columns by variants.
 _NEAR = 4.0
 #: Columns the integer programme keeps when the relaxation is fractional.
@@ -171,7 +175,8 @@ def _one_round(
     seen: set[frozenset[int]] = set(plan)
     start = state.snapshot()
     for factor, chains in loose:
-        burst_pairs(state, factor * tolerance, rng=rng, steps=steps, chains=chains, seen=seen)
+        burst_pairs(state, factor * tolerance, rng=rng, steps=steps, chains=chains, seen=seen,
+                    trees=_TREES, patience=_PATIENCE)
         state.restore(start)
     started = time.process_time()
     # territories less round than the plan's least round one are left out (but the plan's own)
