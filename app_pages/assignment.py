@@ -34,7 +34,10 @@ table_tab, why_tab, problems_tab, rules_tab, bulk_tab = st.tabs(
         "Rules and overrides",
         "Bulk reassignment",
     ],
-    key=keys.ASSIGN_TABS,  # the tab shown stays shown when an edit's message appears above
+    # the tab shown stays shown when an edit's message appears above: with a key and a rerun on
+    # change the server keeps which tab is open, so a redrawn tab bar opens it again
+    key=keys.ASSIGN_TABS,
+    on_change="rerun",
 )
 with table_tab:
     tabs.memberships_tab(edit.membership_table(ws, sid), labels)
