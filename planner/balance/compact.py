@@ -272,7 +272,7 @@ def burst_pairs(
     if state.drive is not None and state.drive.by_drive:
         return 0.0
     start = state.snapshot()
-    start_pp = _mean_pp(state)
+    start_pp = state.mean_pp()
     best, best_pp = start, start_pp
     for chain, stream in enumerate(rng.spawn(max(1, chains))):
         state.restore(start)
@@ -283,10 +283,6 @@ def burst_pairs(
             best, best_pp = found, found_pp
     state.restore(best)
     return best_pp - start_pp
-
-
-def _mean_pp(state: SearchState) -> float:
-    return sum(state.pp(t) for t in range(state.k)) / state.k
 
 
 def _burst_chain(
@@ -306,7 +302,7 @@ def _burst_chain(
     ``seen``, when given, receives both territories of every re-split pair.
     """
     best = state.snapshot()
-    best_pp = _mean_pp(state)
+    best_pp = state.mean_pp()
     idle = 0
     for _ in range(max(1, steps // burst)):
         state.restore(best)
@@ -317,7 +313,7 @@ def _burst_chain(
                 continue
             if seen is not None:
                 seen.update(frozenset(state.members[t]) for t in pair)
-            value = _mean_pp(state)
+            value = state.mean_pp()
             if value > best_pp + 1e-12:
                 best, best_pp, gained = state.snapshot(), value, True
         idle = 0 if gained else idle + 1

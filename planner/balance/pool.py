@@ -11,8 +11,10 @@ is a column; with the current plan's own territories the columns always hold
 a plan within the goal. A set-partitioning programme (HiGHS through SciPy)
 then picks territories covering every unit once, as many of each target as
 there are territories of it, with the largest summed Polsby-Popper score:
-the linear relaxation first (whole on most maps), else the integer
-programme over the columns the relaxation prices best. Perimeters come
+the linear relaxation first (whole on most maps); when it is fractional,
+the better of a dive (its columns above one half fixed, the rest solved
+again) and the integer programme over the columns it prices best. Two
+rounds, the second pooling from the first round's plan. Perimeters come
 from the units' outlines and the border lengths they share, as in
 :mod:`planner.balance.compact`.
 
@@ -149,16 +151,12 @@ def pool_recombine(
         return 0.0
     shapes = _Shapes(state)
     cache: dict[frozenset[int], list[tuple[frozenset[int], int, float]]] = {}
-    first = _mean_pp(state)
+    first = state.mean_pp()
     for _ in range(rounds):
         if not _one_round(state, shapes, tolerance, rng, cache,
                           (steps, loose, node_limit, time_limit)):
             break
-    return _mean_pp(state) - first
-
-
-def _mean_pp(state: SearchState) -> float:
-    return sum(state.pp(t) for t in range(state.k)) / state.k
+    return state.mean_pp() - first
 
 
 def _one_round(
@@ -189,7 +187,7 @@ def _one_round(
                  time.process_time() - started)
     if picked is None:
         return False
-    if sum(pp for _s, _c, pp in picked) / state.k <= _mean_pp(state) + 1e-9:
+    if _total(picked) / state.k <= state.mean_pp() + 1e-9:
         return False
     _apply(state, shapes, picked)
     return True

@@ -237,6 +237,10 @@ class StateCore:
         p = self.perim[t]
         return _FOUR_PI * self.area[t] / (p * p) if p > 0 else 0.0
 
+    def mean_pp(self) -> float:
+        """Mean Polsby-Popper compactness of the territories."""
+        return sum(self.pp(t) for t in range(self.k)) / self.k
+
     def shared_with(self, u: int, t: int) -> float:
         """Border length unit ``u`` shares with territory ``t``."""
         lab = self.lab

@@ -29,10 +29,6 @@ from tests.balance.conftest import grid_neighbours, grid_plan_state, is_connecte
 NX, NY = 8, 6
 
 
-def _mean_pp(state: SearchState) -> float:
-    return sum(state.pp(t) for t in range(state.k)) / state.k
-
-
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 1000))
 def test_the_pooled_plan_keeps_the_tolerance_and_contiguity(seed: int) -> None:
@@ -42,10 +38,10 @@ def test_the_pooled_plan_keeps_the_tolerance_and_contiguity(seed: int) -> None:
     assert state.max_abs_dev() <= 0.05
     twin = SearchState(bu, np.asarray(state.w), state.labels(), np.asarray(state.tgt),
                        np.ones(bu.n, bool), np.ones(4, bool))
-    before = _mean_pp(state)
+    before = state.mean_pp()
     gain = pool_recombine(state, 0.05, rng=np.random.default_rng(seed), steps=200)
     assert gain >= 0
-    assert _mean_pp(state) == pytest.approx(before + gain)
+    assert state.mean_pp() == pytest.approx(before + gain)
     assert state.max_abs_dev() <= 0.05 + 1e-9
     after = state.labels()
     nbrs = grid_neighbours(NX, NY)
@@ -53,7 +49,7 @@ def test_the_pooled_plan_keeps_the_tolerance_and_contiguity(seed: int) -> None:
         assert is_connected({bu.ids[i] for i in np.flatnonzero(after == t)}, nbrs)
     assignment = pd.Series(np.asarray(territories, dtype=object)[after], index=list(bu.ids))
     m = compute_metrics(bu, assignment, weight="w")
-    assert m.polsby_popper_mean == pytest.approx(_mean_pp(state), abs=1e-9)
+    assert m.polsby_popper_mean == pytest.approx(state.mean_pp(), abs=1e-9)
     pool_recombine(twin, 0.05, rng=np.random.default_rng(seed), steps=200)
     assert (twin.labels() == after).all()
 
@@ -140,10 +136,10 @@ def test_unequal_targets_are_matched_to_territories_of_their_target() -> None:
     assert len(set(targets.tolist())) == 3
     state = SearchState(bu, units["w"].to_numpy(float), labels, targets, np.ones(bu.n, bool),
                         np.ones(4, bool))
-    before = _mean_pp(state)
+    before = state.mean_pp()
     gain = pool_recombine(state, 0.05, rng=np.random.default_rng(0), steps=200)
     assert gain > 0.01
-    assert _mean_pp(state) == pytest.approx(before + gain)
+    assert state.mean_pp() == pytest.approx(before + gain)
     assert state.max_abs_dev() <= 0.05 + 1e-9  # each against its own target
     nbrs = grid_neighbours(NX, NY)
     assert all(is_connected({bu.ids[i] for i in state.members[t]}, nbrs) for t in range(4))
